@@ -1,0 +1,83 @@
+/**
+ * Turns a drained StackRecord into the frames of one folded line, root first, the way bcc's tools
+ * print them with -f:
+ *
+ *   profile, offcputime:  comm;user root..leaf[;-];kernel root..leaf
+ *   wakeuptime:           target comm;waker kernel stack leaf..root... see below
+ *   offwaketime:          target comm;target user;[-;]target kernel;--;waker kernel leaf..root;[-;]waker user leaf..root;waker comm
+ *
+ * offwaketime puts the waker's stack after `--` upside down (leaf first) so the waker sits on top
+ * of the blocked stack in a chain graph, as bcc does. wakeuptime prints the target comm at the
+ * root, then the waker's kernel stack upside down and the waker comm on top (the waker's path to
+ * the wake-up reads downwards from the waker name).
+ */
+import type { StackRecord, ToolName } from '@bpfscope/bpf';
+import type { FrameKind } from '@bpfscope/viz';
+
+export interface FoldFrame {
+  name: string;
+  kind: FrameKind;
+}
+
+export interface FoldOptions {
+  /** bcc -d: put `-` between user and kernel frames. */
+  delimited?: boolean;
+}
+
+const MISSED_USER = '[Missed User Stack]';
+const MISSED_KERNEL = '[Missed Kernel Stack]';
+
+type Side = { user: StackRecord['user']; kernel: StackRecord['kernel']; userMissing?: boolean; kernelMissing?: boolean };
+
+function userPart(s: Side): FoldFrame[] {
+  if (s.userMissing) return [{ name: MISSED_USER, kind: 'unknown' }];
+  return s.user.map((f) => ({ name: f.name, kind: f.kind }));
+}
+
+function kernelPart(s: Side): FoldFrame[] {
+  if (s.kernelMissing) return [{ name: MISSED_KERNEL, kind: 'unknown' }];
+  return s.kernel.map((f) => ({ name: f.name, kind: f.kind }));
+}
+
+/** user frames then kernel frames (both root first), with `-` between them when asked and both exist. */
+function taskStack(s: Side, opts: FoldOptions): FoldFrame[] {
+  const u = userPart(s);
+  const k = kernelPart(s);
+  if (opts.delimited && u.length > 0 && k.length > 0) return [...u, { name: '-', kind: 'separator' }, ...k];
+  return [...u, ...k];
+}
+
+export function foldRecord(tool: ToolName, rec: StackRecord, opts: FoldOptions = {}): FoldFrame[] {
+  const comm: FoldFrame = { name: rec.comm, kind: 'comm' };
+  switch (tool) {
+    case 'profile':
+    case 'offcputime':
+      return [comm, ...taskStack(rec, opts)];
+    case 'wakeuptime': {
+      const w = rec.waker;
+      const out: FoldFrame[] = [comm];
+      if (w) {
+        out.push(...taskStack(w, opts).reverse());
+        out.push({ name: w.comm, kind: 'comm' });
+      }
+      return out;
+    }
+    case 'offwaketime': {
+      const out: FoldFrame[] = [comm, ...taskStack(rec, opts)];
+      const w = rec.waker;
+      if (w) {
+        out.push({ name: '--', kind: 'separator' });
+        out.push(...taskStack(w, opts).reverse());
+        out.push({ name: w.comm, kind: 'comm' });
+      }
+      return out;
+    }
+    case 'biolatency':
+      throw new Error('biolatency has no stacks to fold');
+  }
+}
+
+/** A folded line's text: frames joined by `;`, a space, the value. `;` in names is replaced by `:` so the line stays parseable. */
+export function foldedLine(frames: readonly FoldFrame[], value: number): string {
+  return `${frames.map((f) => f.name.replace(/;/g, ':').replace(/[\r\n]/g, ' ')).join(';')} ${value}`;
+}

@@ -1,0 +1,2 @@
+export * from './tools/types.js';
+export * from './symbolize/types.js';

@@ -1,0 +1,114 @@
+/**
+ * The typed deltas every tool's drain() returns. These cross into the collector, which maps them
+ * to the @bpfscope/viz model and wire messages (this package never imports viz).
+ */
+import type { SymbolizedFrame } from '../symbolize/types.js';
+
+export type ToolName = 'profile' | 'offcputime' | 'wakeuptime' | 'offwaketime' | 'biolatency';
+
+/** Missing data is counted, never hidden (same field names as the viz LossStats). */
+export interface LossStats {
+  userStackMissing: number;
+  kernelStackMissing: number;
+  stackCollisions: number;
+  stackNoMem: number;
+  mapFull: number;
+  truncatedStacks: number;
+  lostEvents: number;
+}
+
+/** One aggregated key drained from the kernel, symbolized. Stack frame arrays are ROOT FIRST. */
+export interface StackRecord {
+  pid: number;
+  tid: number;
+  comm: string;
+  /** root → leaf; empty when not collected (-K) or missing (see userMissing). */
+  user: SymbolizedFrame[];
+  /** root → leaf; empty when not collected (-U) or missing. */
+  kernel: SymbolizedFrame[];
+  /** the lookup failed (bcc prints "[Missed User Stack]"). */
+  userMissing?: boolean;
+  kernelMissing?: boolean;
+  /** wakeuptime / offwaketime: who woke the blocked task. */
+  waker?: {
+    pid: number;
+    tid?: number;
+    comm: string;
+    user: SymbolizedFrame[];
+    kernel: SymbolizedFrame[];
+    userMissing?: boolean;
+    kernelMissing?: boolean;
+  };
+  /** samples (profile) or microseconds (off-CPU / wakeup tools). */
+  value: number;
+}
+
+export interface StackDelta {
+  kind: 'stacks';
+  unit: 'samples' | 'microseconds';
+  records: StackRecord[];
+  /**
+   * profile only: when the samples of each record happened, for subsecond heat maps.
+   * entries: `count` samples of records[record] in the bucket starting `offsetMs` after startTime.
+   */
+  timeline?: { resolutionMs: number; entries: Array<{ offsetMs: number; record: number; count: number }> };
+  loss: LossStats;
+  /** samples or events seen by the BPF program in this interval (including filtered-out ones is not required). */
+  events: number;
+}
+
+export interface HistogramDelta {
+  kind: 'histogram';
+  unit: 'usecs' | 'msecs';
+  keyKind: 'none' | 'disk' | 'flags';
+  /** one log2 histogram per key; slot i covers [2^i, 2^(i+1)-1], slot 0 covers [0,1]. */
+  histograms: Array<{ key: string; slots: number[] }>;
+  loss: LossStats;
+  events: number;
+}
+
+export interface ToolHandle<D> {
+  readonly tool: ToolName;
+  /** epoch ms at attach time; timeline offsets are relative to it. */
+  readonly startTime: number;
+  /** Read and delete what the kernel gathered since the last drain (bounded memory). */
+  drain(): D;
+  /** Detach and free everything. Idempotent. */
+  close(): void;
+}
+
+export interface CommonStackOptions {
+  pid?: number[];
+  tid?: number[];
+  userStacksOnly?: boolean;
+  kernelStacksOnly?: boolean;
+  /** stack map entries (bcc --stack-storage-size, default 16384). */
+  stackStorageSize?: number;
+}
+
+export interface ProfileOptions extends CommonStackOptions {
+  /** Hz, default 49 like bcc. */
+  frequency?: number;
+  includeIdle?: boolean;
+  /** timeline bucket width in ms (default 10). */
+  timeResolutionMs?: number;
+}
+
+export interface OffcpuOptions extends CommonStackOptions {
+  userThreadsOnly?: boolean;
+  kernelThreadsOnly?: boolean;
+  minBlockUs?: number;
+  maxBlockUs?: number;
+  /** task state filter like bcc --state (-1/undefined = all). */
+  state?: number;
+}
+
+export type WakeuptimeOptions = Omit<OffcpuOptions, 'state' | 'kernelThreadsOnly' | 'tid'>;
+export type OffwaketimeOptions = Omit<OffcpuOptions, 'state'>;
+
+export interface BiolatencyOptions {
+  queued?: boolean;
+  perDisk?: boolean;
+  perFlag?: boolean;
+  milliseconds?: boolean;
+}

@@ -1,0 +1,128 @@
+/**
+ * The profile model shared by every part of bpfscope. Pure data: no DOM, no Node APIs.
+ *
+ * A profile is a set of unique stacks (root first) with weights in one unit, over an interned frame
+ * table. The call tree is derived from it (see tree.ts). A built Profile is treated as immutable:
+ * operations return new profiles.
+ */
+
+/** Units of a profile's weights. Named so that renderers and exporters never guess. */
+export type Unit = 'samples' | 'microseconds' | 'nanoseconds' | 'milliseconds' | 'count' | 'bytes';
+
+/** Branded numeric aliases used where a value's unit matters (Firefox Profiler style). */
+export type Microseconds = number;
+export type Milliseconds = number;
+export type Samples = number;
+
+/**
+ * What a frame is, so renderers can colour by it.
+ * - `comm`: the process name that bcc/FlameGraph folded stacks put first.
+ * - `separator`: `-` (between user and kernel frames with bcc `-d`) or `--` (between a blocked
+ *   task's stack and its waker's stack in offwaketime / wakeuptime chains).
+ * - `jit`: frames from perf-PID.map (Node --perf-basic-prof, Java agents).
+ */
+export type FrameKind = 'comm' | 'kernel' | 'user' | 'jit' | 'inline' | 'separator' | 'unknown';
+
+export interface Frame {
+  /** Opaque, untrusted string (from traced processes): never interpreted, always escaped when shown. */
+  readonly name: string;
+  readonly kind: FrameKind;
+}
+
+/** One unique stack: indices into Profile.frames, root first (comm first when present). */
+export interface Stack {
+  readonly frames: readonly number[];
+  readonly weight: number;
+}
+
+export type ToolName = 'profile' | 'offcputime' | 'wakeuptime' | 'offwaketime' | 'biolatency';
+
+/** Missing data is counted, never hidden. All fields optional; absent means "not measured". */
+export interface LossStats {
+  /** user stack lookups that failed with -EFAULT (normal for kernel threads). */
+  userStackMissing?: number;
+  /** kernel stack lookups that failed. */
+  kernelStackMissing?: number;
+  /** -EEXIST: stack id hash collisions in the stack map (increase --stack-storage-size). */
+  stackCollisions?: number;
+  /** -ENOMEM: the stack map was full. */
+  stackNoMem?: number;
+  /** updates dropped because a counts/start map was full. */
+  mapFull?: number;
+  /** stacks truncated at the maximum depth. */
+  truncatedStacks?: number;
+  /** samples or events lost (ring/perf buffer overflow). */
+  lostEvents?: number;
+  /** stacks folded into "[other stacks]" because a unique-stack limit was reached. */
+  otherStacks?: number;
+}
+
+/** Where a profile came from and how it was taken. */
+export interface ProfileMeta {
+  /** the bpfscope tool, or 'import' for a file brought by a user. */
+  tool?: ToolName | 'import';
+  name?: string;
+  notes?: string;
+  /** the capture's options, under the wire/API names (pid, frequency, minBlockUs, ...). */
+  options?: Record<string, unknown>;
+  host?: string;
+  kernel?: string;
+  /** epoch milliseconds */
+  startTime?: number;
+  durationMs?: number;
+  /** for imports: the detected format and the file name. */
+  source?: { format: ProfileFormat; fileName?: string };
+  loss?: LossStats;
+  /** set by prune(): some frames were folded into their parents. */
+  pruned?: { minWeight: number; removedNodes: number };
+}
+
+export type ProfileFormat = 'folded' | 'perf-script' | 'pprof' | 'bpftrace' | 'speedscope' | 'bpfscope';
+
+/**
+ * FlameScope-style time series: how many samples of each stack fell in each time bucket.
+ * Parallel arrays (compact for large captures): entry i says `count[i]` samples of
+ * `stack[i]` (index into Profile.stacks) fell in the bucket starting at `offsetMs[i]`
+ * milliseconds after `startTime`.
+ */
+export interface Timeline {
+  /** bucket width in ms (10 ms or finer for subsecond heat maps). */
+  readonly resolutionMs: number;
+  /** epoch ms of offset 0. */
+  readonly startTime: number;
+  readonly offsetMs: readonly number[];
+  readonly stack: readonly number[];
+  readonly count: readonly number[];
+}
+
+/**
+ * bcc-style log2 histograms over time (biolatency). Slot i covers [2^i, 2^(i+1) - 1] in `unit`
+ * except slot 0, which covers [0, 1] (as bcc prints "0 -> 1").
+ */
+export interface HistogramInterval {
+  /** epoch ms */
+  readonly start: number;
+  /** epoch ms */
+  readonly end: number;
+  /** '' for all disks/flags together, else the disk name (-D) or flag string (-F). */
+  readonly key: string;
+  readonly slots: readonly number[];
+}
+
+export interface HistogramSeries {
+  readonly unit: 'usecs' | 'msecs';
+  /** what `key` means: nothing, the disk (-D) or the request flags (-F). */
+  readonly keyKind: 'none' | 'disk' | 'flags';
+  readonly intervals: readonly HistogramInterval[];
+}
+
+export interface Profile {
+  readonly unit: Unit;
+  readonly frames: readonly Frame[];
+  readonly stacks: readonly Stack[];
+  /** sum of all stack weights. */
+  readonly total: number;
+  readonly meta: ProfileMeta;
+  readonly timeline?: Timeline;
+  readonly histograms?: HistogramSeries;
+}

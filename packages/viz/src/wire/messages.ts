@@ -1,0 +1,266 @@
+/**
+ * Versioned messages between collector, hub and browser (protocol version 1).
+ * Every message is one JSON object with a `type`. Both ends validate with these schemas.
+ * docs/protocol.md describes the exchange with examples.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const;
+export const toolNameSchema = z.enum(TOOL_NAMES);
+
+const pidList = z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1).max(64)]);
+
+/**
+ * Capture options, shared by the collector protocol and the web REST API. Each carries the meaning
+ * of the bcc flag of the same tool. Unknown keys are rejected (strict), so a typo names itself.
+ */
+export const captureOptionsSchema = z
+  .object({
+    /** -p: only these processes. */
+    pid: pidList.optional(),
+    /** -L (profile) / -t (offcputime, offwaketime): only these threads. */
+    tid: pidList.optional(),
+    /** -F: sampling frequency in Hz (profile). */
+    frequency: z.number().int().min(1).max(100000).optional(),
+    /** -U: user stacks only. */
+    userStacksOnly: z.boolean().optional(),
+    /** -K: kernel stacks only. */
+    kernelStacksOnly: z.boolean().optional(),
+    /** -I: include the idle task (pid 0) (profile). */
+    includeIdle: z.boolean().optional(),
+    /** -u: user threads only (offcputime, wakeuptime, offwaketime). */
+    userThreadsOnly: z.boolean().optional(),
+    /** -k: kernel threads only (offcputime, offwaketime). */
+    kernelThreadsOnly: z.boolean().optional(),
+    /** -m: minimum block time in µs. */
+    minBlockUs: z.number().int().min(0).optional(),
+    /** -M: maximum block time in µs. */
+    maxBlockUs: z.number().int().min(1).optional(),
+    /** --state: task state bitmask filter (offcputime). */
+    state: z.number().int().min(0).optional(),
+    /** -D: one histogram per disk (biolatency). */
+    perDisk: z.boolean().optional(),
+    /** -Q: include OS queued time (biolatency). */
+    queued: z.boolean().optional(),
+    /** -F: one histogram per request flags (biolatency). */
+    perFlag: z.boolean().optional(),
+    /** -m: milliseconds instead of microseconds (biolatency). */
+    milliseconds: z.boolean().optional(),
+    /** delta/interval period in seconds; 0.25 – 10. */
+    intervalSec: z.number().min(0.25).max(10).optional(),
+    /** --stack-storage-size: stack map entries. */
+    stackStorageSize: z.number().int().min(1024).max(1 << 20).optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.userStacksOnly && o.kernelStacksOnly)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelStacksOnly'], message: 'userStacksOnly and kernelStacksOnly are mutually exclusive' });
+    if (o.userThreadsOnly && o.kernelThreadsOnly)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelThreadsOnly'], message: 'userThreadsOnly and kernelThreadsOnly are mutually exclusive' });
+    if (o.minBlockUs !== undefined && o.maxBlockUs !== undefined && o.minBlockUs > o.maxBlockUs)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxBlockUs'], message: 'maxBlockUs must be >= minBlockUs' });
+  });
+export type CaptureOptions = z.infer<typeof captureOptionsSchema>;
+
+export const frameKindSchema = z.enum(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown']);
+
+// ---------- client -> collector ----------
+
+export const helloSchema = z.object({ type: z.literal('hello'), version: z.number().int(), client: z.string().max(200).optional() }).strict();
+
+export const startSchema = z
+  .object({
+    type: z.literal('start'),
+    /** echoed back in `started` / `error` so the client can match replies. */
+    requestId: z.string().min(1).max(100),
+    tool: toolNameSchema,
+    /** 0 < durationSec <= the collector's limit (default 600). */
+    durationSec: z.number().positive().max(86400),
+    options: captureOptionsSchema.default({}),
+  })
+  .strict();
+
+export const stopSchema = z.object({ type: z.literal('stop'), captureId: z.string().min(1).max(100) }).strict();
+export const cancelSchema = z.object({ type: z.literal('cancel'), captureId: z.string().min(1).max(100) }).strict();
+export const subscribeSchema = z.object({ type: z.literal('subscribe'), captureId: z.string().min(1).max(100) }).strict();
+export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), captureId: z.string().min(1).max(100) }).strict();
+export const pingSchema = z.object({ type: z.literal('ping'), id: z.string().max(100).optional() }).strict();
+export const listProcessesSchema = z.object({ type: z.literal('processes'), requestId: z.string().min(1).max(100) }).strict();
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  startSchema,
+  stopSchema,
+  cancelSchema,
+  subscribeSchema,
+  unsubscribeSchema,
+  pingSchema,
+  listProcessesSchema,
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+// ---------- collector -> client ----------
+
+export const lossSchema = z
+  .object({
+    userStackMissing: z.number().optional(),
+    kernelStackMissing: z.number().optional(),
+    stackCollisions: z.number().optional(),
+    stackNoMem: z.number().optional(),
+    mapFull: z.number().optional(),
+    truncatedStacks: z.number().optional(),
+    lostEvents: z.number().optional(),
+    otherStacks: z.number().optional(),
+  })
+  .strict();
+
+export const limitsSchema = z.object({
+  maxDurationSec: z.number(),
+  maxFrequency: z.number(),
+  maxConcurrentCaptures: z.number(),
+  maxUniqueStacks: z.number(),
+  minIntervalSec: z.number(),
+  maxIntervalSec: z.number(),
+  maxMessageBytes: z.number(),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  version: z.number().int(),
+  collectorVersion: z.string(),
+  host: z.string(),
+  kernel: z.string(),
+  btf: z.boolean(),
+  privileged: z.boolean(),
+  tools: z.array(toolNameSchema),
+  cpus: z.number().int(),
+  limits: limitsSchema,
+});
+
+export const startedSchema = z.object({
+  type: z.literal('started'),
+  requestId: z.string(),
+  captureId: z.string(),
+  tool: toolNameSchema,
+  options: z.record(z.string(), z.unknown()),
+  durationSec: z.number(),
+  intervalMs: z.number(),
+  /** epoch ms */
+  startTime: z.number(),
+  host: z.string(),
+  kernel: z.string(),
+});
+
+/**
+ * One interval's worth of data. Frames and stacks are interned per capture: `frames` and
+ * `stacks` define ids first seen in this delta (never resent); `counts` adds weight to stacks
+ * by id. A client that subscribes late first receives one delta with `full: true` holding every
+ * definition so far and cumulative counts.
+ */
+export const deltaSchema = z.object({
+  type: z.literal('delta'),
+  captureId: z.string(),
+  seq: z.number().int(),
+  full: z.boolean().optional(),
+  /** [frameId, name, kind] */
+  frames: z.array(z.tuple([z.number().int(), z.string(), frameKindSchema])).optional(),
+  /** [stackId, [frameId...] root first] */
+  stacks: z.array(z.tuple([z.number().int(), z.array(z.number().int())])).optional(),
+  /** [stackId, weight] added in this interval */
+  counts: z.array(z.tuple([z.number().int(), z.number()])).optional(),
+  /** profile only: [offsetMs from capture start, stackId, count] */
+  timeline: z.array(z.tuple([z.number(), z.number().int(), z.number()])).optional(),
+  timelineResolutionMs: z.number().optional(),
+  /** biolatency only: one log2 histogram per key for this interval */
+  histograms: z
+    .array(z.object({ start: z.number(), end: z.number(), key: z.string(), slots: z.array(z.number()) }))
+    .optional(),
+  histUnit: z.enum(['usecs', 'msecs']).optional(),
+  histKeyKind: z.enum(['none', 'disk', 'flags']).optional(),
+  progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
+  loss: lossSchema.optional(),
+});
+
+export const endSchema = z.object({
+  type: z.literal('end'),
+  captureId: z.string(),
+  reason: z.enum(['completed', 'stopped', 'cancelled', 'failed', 'shutdown']),
+  error: z.string().optional(),
+  unit: z.enum(['samples', 'microseconds', 'count']),
+  total: z.number(),
+  samples: z.number(),
+  events: z.number(),
+  loss: lossSchema.optional(),
+  meta: z.object({
+    tool: toolNameSchema,
+    host: z.string(),
+    kernel: z.string(),
+    options: z.record(z.string(), z.unknown()),
+    startTime: z.number(),
+    durationMs: z.number(),
+  }),
+});
+
+export const errorSchema = z.object({
+  type: z.literal('error'),
+  requestId: z.string().optional(),
+  captureId: z.string().optional(),
+  /** machine-readable: bad_json, bad_message, unknown_type, unknown_tool, bad_option, limit, no_such_pid, no_such_capture, privileges, bpf, internal, rate_limited */
+  code: z.string(),
+  /** the offending field, dotted (e.g. "options.pid"). */
+  field: z.string().optional(),
+  message: z.string(),
+});
+
+export const pongSchema = z.object({ type: z.literal('pong'), id: z.string().optional() });
+export const processesSchema = z.object({
+  type: z.literal('processes'),
+  requestId: z.string(),
+  processes: z.array(z.object({ pid: z.number(), comm: z.string(), cmdline: z.string() })),
+});
+export const noticeSchema = z.object({ type: z.literal('notice'), captureId: z.string().optional(), code: z.string(), message: z.string() });
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  startedSchema,
+  deltaSchema,
+  endSchema,
+  errorSchema,
+  pongSchema,
+  processesSchema,
+  noticeSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type DeltaMessage = z.infer<typeof deltaSchema>;
+export type EndMessage = z.infer<typeof endSchema>;
+export type StartedMessage = z.infer<typeof startedSchema>;
+export type WelcomeMessage = z.infer<typeof welcomeSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+export type StartMessage = z.infer<typeof startSchema>;
+
+/** WebSocket close codes used by the collector. */
+export const CLOSE_CODES = {
+  /** missing or wrong token */
+  unauthorized: 4401,
+  /** Origin not in the allow-list */
+  forbiddenOrigin: 4403,
+  /** client too slow: its send buffer passed the limit */
+  tooSlow: 4408,
+  /** protocol version not supported */
+  badVersion: 4400,
+  /** rate limit exceeded repeatedly */
+  rateLimited: 4429,
+  /** collector shutting down */
+  shutdown: 1001,
+} as const;
+
+/** Turns a zod error into "field: reason" for error messages. */
+export function describeZodError(err: z.ZodError, prefix = ''): { field?: string; message: string } {
+  const issue = err.issues[0];
+  if (!issue) return { message: 'invalid message' };
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  return { field: field || undefined, message: field ? `${field}: ${issue.message}` : issue.message };
+}
