@@ -1,0 +1,28 @@
+import type { NextConfig } from 'next';
+
+/**
+ * Security headers for every response. The Content-Security-Policy itself is set per request by
+ * proxy.ts (it carries a fresh nonce for Next's inline bootstrap scripts); the static headers
+ * live here so they also cover API routes and static files.
+ */
+const securityHeaders = [
+  { key: 'X-Content-Type-Options', value: 'nosniff' },
+  { key: 'Referrer-Policy', value: 'same-origin' },
+  { key: 'X-Frame-Options', value: 'DENY' },
+  { key: 'Cross-Origin-Opener-Policy', value: 'same-origin' },
+  { key: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()' },
+];
+
+const nextConfig: NextConfig = {
+  // Node-only modules used by the hub's server code; never bundled.
+  serverExternalPackages: ['better-sqlite3', 'ws', 'pino'],
+  poweredByHeader: false,
+  reactStrictMode: true,
+  // The viz package is ESM with d3 inside; let Next compile it like app code.
+  transpilePackages: ['@bpfscope/viz'],
+  async headers() {
+    return [{ source: '/:path*', headers: securityHeaders }];
+  },
+};
+
+export default nextConfig;
