@@ -1,0 +1,7 @@
+import { stopCapture } from '../../../../../server/api';
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+export async function POST(req: Request, ctx: { params: Promise<{ id: string }> }) {
+  return stopCapture(req, (await ctx.params).id);
+}

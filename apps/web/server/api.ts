@@ -1,0 +1,422 @@
+/**
+ * The REST API's logic as plain (Request) → Response functions. The route files under app/api
+ * are one-line adapters, and the tests call these functions directly.
+ */
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
+import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
+import { ConfigError, maxUploadBytes } from './config.js';
+import { CaptureError, getHub, type Hub, type HubCapture } from './captures.js';
+import { HttpError, handle, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tooLarge } from './http.js';
+import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots.js';
+import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz.js';
+
+const gunzip = promisify(zlib.gunzip);
+
+/** Injection points for tests; route handlers use the process-wide singletons. */
+export interface Deps {
+  store: () => SnapshotStore;
+  hub: () => Hub;
+  env: NodeJS.ProcessEnv;
+}
+const defaultDeps: Deps = { store: getSnapshotStore, hub: getHub, env: process.env };
+function deps(d?: Partial<Deps>): Deps {
+  return { ...defaultDeps, env: process.env, ...d };
+}
+
+const notFound = (what: string, id: string) => new HttpError(404, `no ${what} with id "${id.slice(0, 64)}"`);
+
+// ---------------------------------------------------------------- collectors
+
+export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(async () => {
+    let configs;
+    try {
+      configs = hub().collectorList();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new HttpError(500, e.message);
+      throw e;
+    }
+    const collectors = await Promise.all(
+      configs.map(async (cfg) => {
+        const client = hub().client(cfg.id)!;
+        const h = await client.health();
+        const w = client.welcome;
+        return {
+          id: cfg.id,
+          name: cfg.name,
+          url: cfg.url,
+          healthy: h.healthy,
+          health: h.health,
+          ...(h.error ? { error: h.error } : {}),
+          connected: client.connected,
+          ...(w ? { host: w.host, kernel: w.kernel, tools: w.tools, privileged: w.privileged, btf: w.btf, cpus: w.cpus, limits: w.limits } : {}),
+        };
+      }),
+    );
+    return json({ collectors });
+  });
+}
+
+export function collectorProcesses(_req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(async () => {
+    const client = hub().client(id);
+    if (!client) throw notFound('collector', id);
+    try {
+      return json({ processes: await client.processes() });
+    } catch (e) {
+      throw new HttpError(503, (e as Error).message);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- captures
+
+const CAPTURE_KEYS = new Set(['tool', 'durationSec', 'options', 'collector', 'save', 'name', 'notes']);
+
+/** Validates a POST /api/captures body; throws 400 naming the field. */
+export function parseCaptureBody(body: Record<string, unknown>) {
+  for (const k of Object.keys(body))
+    if (!CAPTURE_KEYS.has(k)) throw new HttpError(400, `unknown field "${k}"; expected tool, durationSec, options, collector, save, name, notes`, { field: k });
+  const tool = body.tool;
+  if (typeof tool !== 'string' || !(TOOL_NAMES as readonly string[]).includes(tool))
+    throw new HttpError(400, `tool: must be one of ${TOOL_NAMES.join(', ')}${tool === undefined ? ' (missing)' : `, got ${JSON.stringify(tool)}`}`, { field: 'tool' });
+  const dur = body.durationSec;
+  if (typeof dur !== 'number' || !Number.isFinite(dur) || dur <= 0 || dur > 86400)
+    throw new HttpError(400, `durationSec: must be a number of seconds > 0 and <= 86400${dur === undefined ? ' (missing)' : `, got ${JSON.stringify(dur)}`}`, {
+      field: 'durationSec',
+    });
+  const rawOpts = body.options ?? {};
+  if (typeof rawOpts !== 'object' || rawOpts === null || Array.isArray(rawOpts)) throw new HttpError(400, 'options: must be an object', { field: 'options' });
+  const parsed = captureOptionsSchema.safeParse(rawOpts);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    let field: string | undefined;
+    let message: string;
+    if (issue && issue.code === 'unrecognized_keys') {
+      field = `options.${issue.keys[0]}`;
+      message = `${field}: unknown option (known: pid, tid, frequency, userStacksOnly, kernelStacksOnly, includeIdle, userThreadsOnly, kernelThreadsOnly, minBlockUs, maxBlockUs, state, perDisk, queued, perFlag, milliseconds, intervalSec, stackStorageSize)`;
+    } else {
+      const dz = describeZodError(parsed.error, 'options');
+      field = dz.field;
+      message = dz.message;
+    }
+    throw new HttpError(400, message, { field });
+  }
+  const collector = body.collector ?? 'local';
+  if (typeof collector !== 'string' || !collector) throw new HttpError(400, 'collector: must be a collector id string such as "local"', { field: 'collector' });
+  if (body.save !== undefined && typeof body.save !== 'boolean') throw new HttpError(400, 'save: must be true or false', { field: 'save' });
+  for (const k of ['name', 'notes'] as const) {
+    const v = body[k];
+    if (v !== undefined && typeof v !== 'string') throw new HttpError(400, `${k}: must be a string`, { field: k });
+  }
+  if (typeof body.name === 'string' && body.name.length > 200) throw new HttpError(400, 'name: at most 200 characters', { field: 'name' });
+  return {
+    tool: tool as ToolName,
+    durationSec: dur,
+    options: parsed.data,
+    collector,
+    save: body.save !== false,
+    name: body.name as string | undefined,
+    notes: body.notes as string | undefined,
+  };
+}
+
+export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(async () => {
+    requireOperator(req, env);
+    const body = parseCaptureBody(await readJsonObject(req));
+    try {
+      const cap = await hub().start(body);
+      return json({ id: cap.id, url: `/api/captures/${cap.id}`, events: `/api/captures/${cap.id}/events` }, 202);
+    } catch (e) {
+      if (e instanceof CaptureError) throw new HttpError(e.status, e.message, e.field ? { field: e.field } : {});
+      throw e;
+    }
+  });
+}
+
+function findCapture(hub: Hub, id: string): HubCapture {
+  const cap = hub.get(id);
+  if (!cap) throw notFound('capture', id);
+  return cap;
+}
+
+export function getCapture(_req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(() => json(findCapture(hub(), id).toJSON()));
+}
+
+export function stopCapture(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(() => {
+    requireOperator(req, env);
+    const cap = findCapture(hub(), id);
+    try {
+      hub().stop(cap);
+    } catch (e) {
+      if (e instanceof CaptureError) throw new HttpError(e.status, e.message);
+      throw e;
+    }
+    return json({ id: cap.id, state: cap.state, stopping: true });
+  });
+}
+
+export function cancelCapture(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(() => {
+    requireOperator(req, env);
+    const cap = findCapture(hub(), id);
+    hub().cancel(cap);
+    return json({ id: cap.id, state: cap.state });
+  });
+}
+
+export function snapshotCapture(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(async () => {
+    requireOperator(req, env);
+    const cap = findCapture(hub(), id);
+    const body = await readJsonObject(req);
+    for (const k of Object.keys(body)) if (k !== 'name' && k !== 'notes') throw new HttpError(400, `unknown field "${k}"; expected name, notes`, { field: k });
+    if (typeof body.name !== 'string' || !body.name.trim()) throw new HttpError(400, 'name: a non-empty string is required', { field: 'name' });
+    if (body.notes !== undefined && typeof body.notes !== 'string') throw new HttpError(400, 'notes: must be a string', { field: 'notes' });
+    try {
+      const sid = await hub().saveSnapshot(cap, body.name, body.notes as string | undefined);
+      return json({ id: sid, url: `/s/${sid}` }, 201);
+    } catch (e) {
+      if (e instanceof CaptureError) throw new HttpError(e.status, e.message);
+      if (e instanceof SnapshotValidationError) throw new HttpError(400, e.message, { field: e.field });
+      throw e;
+    }
+  });
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Server-Sent Events: each event's data is one ServerMessage. A subscriber first gets `started`,
+ * earlier notices and one `full` delta, then live messages; the stream ends after the capture ends.
+ */
+export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(() => {
+    const cap = findCapture(hub(), id);
+    let unsubscribe: (() => void) | null = null;
+    let keepalive: ReturnType<typeof setInterval> | null = null;
+    let closed = false;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          const close = () => {
+            if (closed) return;
+            closed = true;
+            unsubscribe?.();
+            if (keepalive) clearInterval(keepalive);
+            try {
+              controller.close();
+            } catch {
+              /* already closed */
+            }
+          };
+          const send = (m: ServerMessage) => {
+            if (closed) return;
+            controller.enqueue(enc.encode(`data: ${JSON.stringify(m)}\n\n`));
+            // a reader that falls far behind is dropped rather than buffering without bound
+            if ((controller.desiredSize ?? 0) < 0) {
+              controller.enqueue(enc.encode(`data: ${JSON.stringify({ type: 'error', captureId: cap.id, code: 'too_slow', message: 'this stream fell too far behind; reload to resubscribe' })}\n\n`));
+              close();
+            }
+          };
+          controller.enqueue(enc.encode(`retry: 2000\n\n`));
+          for (const m of cap.replay()) send(m);
+          if (cap.finished) {
+            close();
+            return;
+          }
+          unsubscribe = cap.subscribe((m) => {
+            send(m);
+            if (m.type === 'notice' && m.code === 'stream_end') close();
+          });
+          keepalive = setInterval(() => {
+            if (!closed) controller.enqueue(enc.encode(`: keepalive\n\n`));
+          }, 15000);
+          req.signal?.addEventListener('abort', close);
+        },
+        cancel() {
+          closed = true;
+          unsubscribe?.();
+          if (keepalive) clearInterval(keepalive);
+        },
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 * 1024 }),
+    );
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+        'X-Content-Type-Options': 'nosniff',
+      },
+    });
+  });
+}
+
+// ---------------------------------------------------------------- snapshots
+
+export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { store } = deps(d);
+  return handle(() => {
+    const url = new URL(req.url);
+    const q = url.searchParams.get('q') ?? undefined;
+    const limitRaw = url.searchParams.get('limit');
+    let limit = 1000;
+    if (limitRaw !== null) {
+      limit = Number(limitRaw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new HttpError(400, 'limit: must be an integer from 1 to 10000', { field: 'limit' });
+    }
+    if (q && q.length > 500) throw new HttpError(400, 'q: at most 500 characters', { field: 'q' });
+    return json({ snapshots: store().list(q, limit) });
+  });
+}
+
+function isBinary(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 8192);
+  for (let i = 0; i < n; i++) if (b[i] === 0) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(0, n - 4 > 0 ? n - 4 : n));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const FORMAT_ALIASES: Record<string, ProfileFormat> = { perf: 'perf-script', perfscript: 'perf-script', 'perf-script': 'perf-script', json: 'bpfscope', pb: 'pprof' };
+
+/** POST /api/snapshots?name=…[&format=…][&notes=…][&fileName=…] with a profile file as the body. */
+export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { store, env } = deps(d);
+  return handle(async () => {
+    requireOperator(req, env);
+    const url = new URL(req.url);
+    const p = url.searchParams;
+    let format: ProfileFormat | undefined;
+    const fmt = p.get('format');
+    if (fmt) {
+      const f = (IMPORT_FORMATS as readonly string[]).includes(fmt) ? (fmt as ProfileFormat) : FORMAT_ALIASES[fmt.toLowerCase()];
+      if (!f) throw new HttpError(400, `format: "${fmt.slice(0, 40)}" is not an import format; use one of ${IMPORT_FORMATS.join(', ')} or leave it out to detect`, { field: 'format' });
+      format = f;
+    }
+    const name = p.get('name') ?? undefined;
+    const notes = p.get('notes') ?? undefined;
+    let fileName = p.get('fileName') ?? p.get('filename') ?? undefined;
+    if (name && name.length > 200) throw new HttpError(400, 'name: at most 200 characters', { field: 'name' });
+    if (fileName && fileName.length > 500) throw new HttpError(400, 'fileName: at most 500 characters', { field: 'fileName' });
+    const max = maxUploadBytes(env);
+    let bytes = await readBodyCapped(req, max);
+    if (bytes.length === 0) throw new HttpError(400, 'the request body is empty: send the profile file as the body (folded, perf script, pprof, bpftrace, speedscope or bpfscope JSON)');
+    // gzip: unpack here (with the same cap on the unpacked size) so every importer sees plain data
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      try {
+        bytes = new Uint8Array(await gunzip(bytes, { maxOutputLength: max }));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw tooLarge(max);
+        throw new HttpError(400, `the body looks gzip-compressed but does not decompress: ${err.message}`);
+      }
+      if (fileName) fileName = fileName.replace(/\.gz$/i, '');
+    }
+    const input: string | Uint8Array = format === 'pprof' || isBinary(bytes) ? bytes : new TextDecoder().decode(bytes);
+    let profile: Profile;
+    try {
+      profile = importProfile(input, { fileName, format });
+    } catch (e) {
+      const m = (e as Error).message || String(e);
+      throw new HttpError(400, `could not import the file${fileName ? ` ${JSON.stringify(fileName)}` : ''}: ${m}`);
+    }
+    if (!profile || !Array.isArray(profile.stacks)) throw new HttpError(400, 'could not import the file: the importer returned no profile');
+    if (profile.stacks.length === 0 && !profile.histograms?.intervals.length)
+      throw new HttpError(400, `the file${fileName ? ` ${JSON.stringify(fileName)}` : ''} holds no stacks or samples`);
+    const meta = profile.meta ?? {};
+    const withMeta: Profile = {
+      ...profile,
+      meta: {
+        ...meta,
+        tool: meta.tool ?? 'import',
+        source: meta.source ?? { format: format ?? 'folded', fileName },
+        ...(fileName && meta.source && !meta.source.fileName ? { source: { ...meta.source, fileName } } : {}),
+      },
+    };
+    try {
+      const saved = await store().save(withMeta, { name: name ?? fileName, notes });
+      return json({ id: saved.id, url: `/s/${saved.id}` }, 201, { Location: `/s/${saved.id}` });
+    } catch (e) {
+      if (e instanceof SnapshotValidationError) throw new HttpError(400, e.message, { field: e.field });
+      throw e;
+    }
+  });
+}
+
+function safeFileName(name: string, ext: string): { ascii: string; utf8: string } {
+  const base = name.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '').slice(0, 80) || 'snapshot';
+  return { ascii: (base.replace(/[^A-Za-z0-9._-]/g, '_') || 'snapshot') + '.' + ext, utf8: encodeURIComponent(base + '.' + ext) };
+}
+
+function disposition(kind: 'inline' | 'attachment', name: string, ext: string): string {
+  const f = safeFileName(name, ext);
+  return `${kind}; filename="${f.ascii}"; filename*=UTF-8''${f.utf8}`;
+}
+
+/** GET /api/snapshots/<id>?format=json|folded|pprof|speedscope|svg[&download=1] */
+export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { store } = deps(d);
+  return handle(() => {
+    const url = new URL(req.url);
+    const format = (url.searchParams.get('format') ?? 'json') as ExportFormat;
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+      throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
+    const download = url.searchParams.get('download');
+    if (format === 'json') {
+      const s = store().getApiJson(id);
+      if (!s) throw notFound('snapshot', id);
+      return json(s, 200, {
+        'Content-Disposition': disposition(download ? 'attachment' : 'inline', s.snapshot.name, 'bpfscope.json'),
+        'Cache-Control': 'private, max-age=0, must-revalidate',
+      });
+    }
+    const s = store().get(id);
+    if (!s) throw notFound('snapshot', id);
+    const out = exportProfile(s.profile, format);
+    const body = out.body;
+    let ext = out.ext;
+    if (format === 'pprof' && typeof body !== 'string') ext = body[0] === 0x1f && body[1] === 0x8b ? 'pb.gz' : 'pb';
+    return new Response(body as BodyInit, {
+      status: 200,
+      headers: {
+        'Content-Type': out.contentType,
+        'Content-Disposition': disposition(format === 'svg' && !download ? 'inline' : 'attachment', s.snapshot.name, ext),
+        'X-Content-Type-Options': 'nosniff',
+        // an exported SVG holds untrusted frame names: never let it run script on this origin
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+        'Cache-Control': 'private, max-age=0, must-revalidate',
+      },
+    });
+  });
+}
+
+export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { store, env } = deps(d);
+  return handle(() => {
+    requireOperator(req, env);
+    if (!store().delete(id)) throw notFound('snapshot', id);
+    return new Response(null, { status: 204, headers: { 'Cache-Control': 'no-store' } });
+  });
+}
+
+export { jsonError };

@@ -1,0 +1,491 @@
+/**
+ * Capture relay. The hub starts a capture on a collector, mirrors its interned state (frames,
+ * stacks, cumulative counts, timeline, histograms) from the wire deltas, fans every message out
+ * to Server-Sent-Events subscribers (a late subscriber first gets one `full` delta), and when the
+ * capture ends builds a Profile and, unless asked not to, stores it as a snapshot.
+ */
+import type { Frame, FrameKind, HistogramInterval, LossStats, Profile, Stack, ToolName, Unit } from '@bpfscope/viz';
+import type { CaptureOptions, DeltaMessage, EndMessage, ServerMessage, StartedMessage } from '@bpfscope/viz/wire';
+import { collectorConfigs, type CollectorConfig } from './config.js';
+import { CollectorClient, CollectorRequestError, CollectorUnavailableError } from './collector-client.js';
+import { newId } from './ids.js';
+import { getSnapshotStore, type SnapshotStore } from './snapshots.js';
+
+export type CaptureState = 'running' | 'done' | 'failed';
+
+export interface CaptureRequest {
+  tool: ToolName;
+  durationSec: number;
+  options: CaptureOptions;
+  collector: string;
+  save: boolean;
+  name?: string;
+  notes?: string;
+}
+
+export type Subscriber = (msg: ServerMessage) => void;
+
+/** Finished captures are kept this long (for late viewers and "save as snapshot"). */
+const KEEP_FINISHED_MS = 60 * 60 * 1000;
+const KEEP_FINISHED_MAX = 24;
+
+export class HubCapture {
+  readonly id = newId();
+  readonly req: CaptureRequest;
+  readonly createdAt = Date.now();
+  state: CaptureState = 'running';
+  error: string | null = null;
+  snapshotId: string | null = null;
+  collectorCaptureId: string | null = null;
+  started: StartedMessage | null = null;
+  end: EndMessage | null = null;
+  endedAt: number | null = null;
+  /** true while the hub is storing the snapshot after `end`. */
+  saving = false;
+
+  // mirrored interned state
+  readonly frames = new Map<number, [string, FrameKind]>();
+  readonly stacks = new Map<number, number[]>();
+  readonly counts = new Map<number, number>();
+  readonly tlOffset: number[] = [];
+  readonly tlStack: number[] = [];
+  readonly tlCount: number[] = [];
+  timelineResolutionMs: number | undefined;
+  readonly histograms: { start: number; end: number; key: string; slots: number[] }[] = [];
+  histUnit: 'usecs' | 'msecs' | undefined;
+  histKeyKind: 'none' | 'disk' | 'flags' | undefined;
+  progress: DeltaMessage['progress'] = { elapsedMs: 0, durationMs: 0, samples: 0, events: 0 };
+  loss: LossStats | undefined;
+  seq = 0;
+  readonly notices: ServerMessage[] = [];
+  private readonly subs = new Set<Subscriber>();
+
+  constructor(req: CaptureRequest) {
+    this.req = req;
+    this.progress = { elapsedMs: 0, durationMs: req.durationSec * 1000, samples: 0, events: 0 };
+  }
+
+  get finished(): boolean {
+    return this.state !== 'running';
+  }
+
+  /** Applies one delta from the collector to the mirrored state. */
+  apply(d: DeltaMessage): void {
+    if (d.full) {
+      // a full delta restates everything: counts are cumulative, so start over.
+      this.counts.clear();
+      this.tlOffset.length = this.tlStack.length = this.tlCount.length = 0;
+      this.histograms.length = 0;
+    }
+    for (const [id, name, kind] of d.frames ?? []) this.frames.set(id, [name, kind]);
+    for (const [id, frames] of d.stacks ?? []) this.stacks.set(id, frames);
+    for (const [id, w] of d.counts ?? []) this.counts.set(id, (this.counts.get(id) ?? 0) + w);
+    for (const [off, stack, count] of d.timeline ?? []) {
+      this.tlOffset.push(off);
+      this.tlStack.push(stack);
+      this.tlCount.push(count);
+    }
+    if (d.timelineResolutionMs !== undefined) this.timelineResolutionMs = d.timelineResolutionMs;
+    for (const h of d.histograms ?? []) this.histograms.push(h);
+    if (d.histUnit) this.histUnit = d.histUnit;
+    if (d.histKeyKind) this.histKeyKind = d.histKeyKind;
+    this.progress = d.progress;
+    if (d.loss) this.loss = d.loss;
+    this.seq = Math.max(this.seq, d.seq);
+  }
+
+  /** Everything so far as one delta (what a new subscriber receives first). */
+  fullDelta(): DeltaMessage {
+    const d: DeltaMessage = {
+      type: 'delta',
+      captureId: this.id,
+      seq: this.seq,
+      full: true,
+      frames: [...this.frames].map(([id, [name, kind]]) => [id, name, kind] as [number, string, FrameKind]),
+      stacks: [...this.stacks].map(([id, f]) => [id, f] as [number, number[]]),
+      counts: [...this.counts],
+      progress: this.progress,
+    };
+    if (this.tlOffset.length || this.timelineResolutionMs !== undefined) {
+      d.timeline = this.tlOffset.map((o, i) => [o, this.tlStack[i]!, this.tlCount[i]!] as [number, number, number]);
+      if (this.timelineResolutionMs !== undefined) d.timelineResolutionMs = this.timelineResolutionMs;
+    }
+    if (this.histograms.length || this.histUnit) {
+      d.histograms = this.histograms.slice();
+      if (this.histUnit) d.histUnit = this.histUnit;
+      if (this.histKeyKind) d.histKeyKind = this.histKeyKind;
+    }
+    if (this.loss) d.loss = this.loss;
+    return d;
+  }
+
+  /** Messages a subscriber gets on joining: started, notices, the full delta, and the end if over. */
+  replay(): ServerMessage[] {
+    const out: ServerMessage[] = [];
+    if (this.started) out.push({ ...this.started, captureId: this.id });
+    out.push(...this.notices);
+    out.push(this.fullDelta());
+    if (this.finished) out.push(...this.closingMessages());
+    return out;
+  }
+
+  private closingMessages(): ServerMessage[] {
+    const out: ServerMessage[] = [];
+    if (this.end) out.push({ ...this.end, captureId: this.id });
+    if (this.state === 'failed' && (!this.end || this.end.reason !== 'failed'))
+      out.push({ type: 'error', captureId: this.id, code: 'capture_failed', message: this.error ?? 'capture failed' });
+    return out;
+  }
+
+  subscribe(fn: Subscriber): () => void {
+    this.subs.add(fn);
+    return () => this.subs.delete(fn);
+  }
+
+  get subscriberCount(): number {
+    return this.subs.size;
+  }
+
+  broadcast(msg: ServerMessage): void {
+    for (const s of [...this.subs]) {
+      try {
+        s(msg);
+      } catch {
+        this.subs.delete(s);
+      }
+    }
+  }
+
+  /** The API view of this capture (`GET /api/captures/<id>`). */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      tool: this.req.tool,
+      collector: this.req.collector,
+      state: this.state,
+      ...(this.error ? { error: this.error } : {}),
+      ...(this.snapshotId ? { snapshotId: this.snapshotId, snapshotUrl: `/s/${this.snapshotId}` } : {}),
+      progress: this.progress,
+      durationSec: this.req.durationSec,
+      options: this.started?.options ?? this.req.options,
+      startTime: this.started?.startTime ?? null,
+      createdAt: this.createdAt,
+      endedAt: this.endedAt,
+      host: this.started?.host ?? null,
+      kernel: this.started?.kernel ?? null,
+      intervalMs: this.started?.intervalMs ?? null,
+      endReason: this.end?.reason ?? null,
+      loss: this.end?.loss ?? this.loss ?? null,
+      stacks: this.stacks.size,
+      save: this.req.save,
+      saving: this.saving,
+    };
+  }
+
+  /** Builds the Profile of what was gathered (dense frame/stack indices, timeline remapped). */
+  toProfile(name?: string, notes?: string): Profile {
+    const frameIndex = new Map<number, number>();
+    const frames: Frame[] = [];
+    const stacks: Stack[] = [];
+    const stackIndex = new Map<number, number>();
+    let total = 0;
+    for (const [sid, weight] of this.counts) {
+      if (!(weight > 0)) continue;
+      const fids = this.stacks.get(sid);
+      if (!fids) continue;
+      const idx: number[] = [];
+      for (const fid of fids) {
+        let fi = frameIndex.get(fid);
+        if (fi === undefined) {
+          const f = this.frames.get(fid);
+          fi = frames.length;
+          frames.push(f ? { name: f[0], kind: f[1] } : { name: `[unknown frame ${fid}]`, kind: 'unknown' });
+          frameIndex.set(fid, fi);
+        }
+        idx.push(fi);
+      }
+      stackIndex.set(sid, stacks.length);
+      stacks.push({ frames: idx, weight });
+      total += weight;
+    }
+    const started = this.started;
+    const end = this.end;
+    const startTime = end?.meta.startTime ?? started?.startTime ?? this.createdAt;
+    const unit: Unit = (end?.unit as Unit | undefined) ?? (this.req.tool === 'profile' ? 'samples' : this.req.tool === 'biolatency' ? 'count' : 'microseconds');
+    const profile: {
+      -readonly [K in keyof Profile]: Profile[K];
+    } = {
+      unit,
+      frames,
+      stacks,
+      total: stacks.length ? total : (end?.total ?? 0),
+      meta: {
+        tool: this.req.tool,
+        name: name ?? this.req.name,
+        notes: notes ?? this.req.notes,
+        options: end?.meta.options ?? started?.options ?? (this.req.options as Record<string, unknown>),
+        host: end?.meta.host ?? started?.host,
+        kernel: end?.meta.kernel ?? started?.kernel,
+        startTime,
+        durationMs: end?.meta.durationMs ?? this.progress.elapsedMs,
+        loss: end?.loss ?? this.loss,
+      },
+    };
+    if (this.tlOffset.length) {
+      const offsetMs: number[] = [];
+      const stack: number[] = [];
+      const count: number[] = [];
+      for (let i = 0; i < this.tlOffset.length; i++) {
+        const si = stackIndex.get(this.tlStack[i]!);
+        if (si === undefined) continue;
+        offsetMs.push(this.tlOffset[i]!);
+        stack.push(si);
+        count.push(this.tlCount[i]!);
+      }
+      profile.timeline = { resolutionMs: this.timelineResolutionMs ?? 10, startTime, offsetMs, stack, count };
+    }
+    if (this.histograms.length || this.req.tool === 'biolatency') {
+      const intervals: HistogramInterval[] = this.histograms.map((h) => ({ start: h.start, end: h.end, key: h.key, slots: h.slots }));
+      profile.histograms = { unit: this.histUnit ?? (this.req.options.milliseconds ? 'msecs' : 'usecs'), keyKind: this.histKeyKind ?? 'none', intervals };
+      if (!stacks.length) {
+        let n = 0;
+        for (const h of intervals) for (const s of h.slots) n += s;
+        profile.total = end?.total ?? n;
+      }
+    }
+    return profile;
+  }
+}
+
+export class CaptureError extends Error {
+  override name = 'CaptureError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps collector error codes to HTTP statuses for the start request. */
+function statusForCode(code: string): number {
+  switch (code) {
+    case 'bad_option':
+    case 'unknown_tool':
+    case 'bad_message':
+    case 'no_such_pid':
+      return 400;
+    case 'limit':
+    case 'rate_limited':
+      return 429;
+    case 'privileges':
+    case 'bpf':
+      return 502;
+    default:
+      return 502;
+  }
+}
+
+export class Hub {
+  private clients = new Map<string, CollectorClient>();
+  readonly captures = new Map<string, HubCapture>();
+  /** collector id + collector capture id → hub capture */
+  private byRemote = new Map<string, HubCapture>();
+  private storeFactory: () => SnapshotStore;
+  private configs: () => CollectorConfig[];
+
+  constructor(opts: { store?: () => SnapshotStore; configs?: () => CollectorConfig[] } = {}) {
+    this.storeFactory = opts.store ?? getSnapshotStore;
+    this.configs = opts.configs ?? (() => collectorConfigs());
+  }
+
+  collectorList(): CollectorConfig[] {
+    return this.configs();
+  }
+
+  /** The client for a configured collector, or null when the id is not configured. */
+  client(id: string): CollectorClient | null {
+    const cfg = this.configs().find((c) => c.id === id);
+    if (!cfg) return null;
+    let c = this.clients.get(id);
+    if (c && (c.cfg.url !== cfg.url || c.cfg.token !== cfg.token || c.cfg.tokenFile !== cfg.tokenFile)) {
+      c.close();
+      c = undefined;
+    }
+    if (!c) {
+      c = new CollectorClient(cfg);
+      c.on('message', (m: ServerMessage) => this.onMessage(id, m));
+      c.on('disconnect', (why: string) => this.onDisconnect(id, why));
+      this.clients.set(id, c);
+    }
+    return c;
+  }
+
+  get(id: string): HubCapture | null {
+    return this.captures.get(id) ?? null;
+  }
+
+  /** Starts a capture; resolves once the collector has started it (or rejects with CaptureError). */
+  async start(req: CaptureRequest): Promise<HubCapture> {
+    const client = this.client(req.collector);
+    if (!client) {
+      const ids = this.configs().map((c) => c.id);
+      throw new CaptureError(400, `collector: "${req.collector}" is not configured (configured: ${ids.join(', ')})`, 'collector');
+    }
+    this.prune();
+    const cap = new HubCapture(req);
+    this.captures.set(cap.id, cap);
+    let started: StartedMessage;
+    try {
+      started = await client.request(
+        { type: 'start', requestId: cap.id, tool: req.tool, durationSec: req.durationSec, options: req.options },
+        (m): m is StartedMessage => m.type === 'started' && m.requestId === cap.id,
+        30000,
+      );
+    } catch (e) {
+      this.captures.delete(cap.id);
+      if (e instanceof CollectorRequestError) {
+        const field = e.field ? (e.field.startsWith('options') || e.field === 'tool' || e.field === 'durationSec' ? e.field : `options.${e.field}`) : undefined;
+        throw new CaptureError(statusForCode(e.code), e.message, field);
+      }
+      if (e instanceof CollectorUnavailableError) throw new CaptureError(503, e.message);
+      throw e;
+    }
+    cap.started = started;
+    cap.collectorCaptureId = started.captureId;
+    this.byRemote.set(`${req.collector}\u0000${started.captureId}`, cap);
+    cap.broadcast({ ...started, captureId: cap.id });
+    return cap;
+  }
+
+  private onMessage(collectorId: string, m: ServerMessage): void {
+    if (!('captureId' in m) || !m.captureId) return;
+    const cap = this.byRemote.get(`${collectorId}\u0000${m.captureId}`);
+    if (!cap || cap.finished) return;
+    switch (m.type) {
+      case 'delta':
+        cap.apply(m);
+        cap.broadcast({ ...m, captureId: cap.id });
+        break;
+      case 'notice': {
+        const n = { ...m, captureId: cap.id };
+        if (cap.notices.length < 100) cap.notices.push(n);
+        cap.broadcast(n);
+        break;
+      }
+      case 'error':
+        // an error about a running capture ends it
+        this.finish(cap, null, `${m.code}: ${m.message}`);
+        break;
+      case 'end':
+        cap.end = m;
+        if (m.loss) cap.loss = m.loss;
+        if (m.reason === 'completed' || m.reason === 'stopped') void this.complete(cap);
+        else this.finish(cap, m, m.reason === 'cancelled' ? 'cancelled' : m.error ?? `capture ended: ${m.reason}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onDisconnect(collectorId: string, why: string): void {
+    for (const cap of this.captures.values()) {
+      if (cap.req.collector === collectorId && !cap.finished && cap.started)
+        this.finish(cap, null, `lost the connection to collector ${collectorId}: ${why}`);
+    }
+  }
+
+  /** A capture that ended normally: build the profile, store it if asked, then tell subscribers. */
+  private async complete(cap: HubCapture): Promise<void> {
+    if (cap.req.save) {
+      cap.saving = true;
+      try {
+        const meta = await this.storeFactory().save(cap.toProfile());
+        cap.snapshotId = meta.id;
+        const n: ServerMessage = { type: 'notice', captureId: cap.id, code: 'snapshot_saved', message: meta.id };
+        cap.notices.push(n);
+        cap.broadcast(n);
+      } catch (e) {
+        cap.saving = false;
+        this.finish(cap, cap.end, `the capture ended but saving the snapshot failed: ${(e as Error).message}`);
+        return;
+      }
+      cap.saving = false;
+    }
+    cap.state = 'done';
+    cap.endedAt = Date.now();
+    if (cap.end) cap.broadcast({ ...cap.end, captureId: cap.id });
+    this.release(cap);
+  }
+
+  private finish(cap: HubCapture, end: EndMessage | null, error: string): void {
+    if (cap.finished) return;
+    cap.state = 'failed';
+    cap.error = error;
+    cap.endedAt = Date.now();
+    if (end) cap.broadcast({ ...end, captureId: cap.id });
+    if (!end || end.reason !== 'failed') cap.broadcast({ type: 'error', captureId: cap.id, code: end?.reason === 'cancelled' ? 'cancelled' : 'capture_failed', message: error });
+    else cap.broadcast({ type: 'error', captureId: cap.id, code: 'capture_failed', message: error });
+    this.release(cap);
+  }
+
+  private release(cap: HubCapture): void {
+    if (cap.collectorCaptureId) this.byRemote.delete(`${cap.req.collector}\u0000${cap.collectorCaptureId}`);
+    cap.broadcast({ type: 'notice', captureId: cap.id, code: 'stream_end', message: cap.state });
+  }
+
+  /** Ends a running capture early, keeping its data (it is saved like a completed one). */
+  stop(cap: HubCapture): void {
+    if (cap.finished) throw new CaptureError(409, `capture ${cap.id} is already ${cap.state}`);
+    const c = this.client(cap.req.collector);
+    if (!c || !cap.collectorCaptureId) throw new CaptureError(503, `collector ${cap.req.collector} is not connected`);
+    try {
+      c.send({ type: 'stop', captureId: cap.collectorCaptureId });
+    } catch (e) {
+      throw new CaptureError(503, (e as Error).message);
+    }
+  }
+
+  /** Cancels a running capture: nothing is saved. */
+  cancel(cap: HubCapture): void {
+    if (cap.finished) return;
+    const c = this.client(cap.req.collector);
+    try {
+      if (c && cap.collectorCaptureId) c.send({ type: 'cancel', captureId: cap.collectorCaptureId });
+    } catch {
+      // the connection is gone: the capture is over anyway
+    }
+    this.finish(cap, null, 'cancelled');
+  }
+
+  /** Saves a finished capture as a (new) snapshot with a name and notes. */
+  async saveSnapshot(cap: HubCapture, name: string, notes?: string): Promise<string> {
+    if (!cap.finished || cap.saving) throw new CaptureError(409, `capture ${cap.id} is still running; stop it or wait for it to end before saving`);
+    if (!cap.end && cap.counts.size === 0 && cap.histograms.length === 0) throw new CaptureError(409, `capture ${cap.id} gathered no data to save`);
+    const meta = await this.storeFactory().save(cap.toProfile(name, notes), { name, notes });
+    if (!cap.snapshotId) cap.snapshotId = meta.id;
+    return meta.id;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    const done = [...this.captures.values()].filter((c) => c.finished).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    done.forEach((c, i) => {
+      if (now - (c.endedAt ?? now) > KEEP_FINISHED_MS || done.length - i > KEEP_FINISHED_MAX) this.captures.delete(c.id);
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
+
+const G = globalThis as typeof globalThis & { __bpfscopeHub?: Hub };
+
+/** The process-wide hub (on globalThis: Next may load route modules more than once). */
+export function getHub(): Hub {
+  if (!G.__bpfscopeHub) G.__bpfscopeHub = new Hub();
+  return G.__bpfscopeHub;
+}

@@ -1,0 +1,268 @@
+/**
+ * The hub's connection to one collector: a `ws` client that authenticates with the collector's
+ * token on the upgrade (the browser never sees it), says hello, validates every message with the
+ * wire schemas and hands them to listeners. Connections are made on demand and re-made after a
+ * failure (not more often than once a second), so a collector that comes back is picked up.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, serverMessageSchema } from '@bpfscope/viz/wire';
+import type { ClientMessage, ServerMessage, WelcomeMessage } from '@bpfscope/viz/wire';
+import { readCollectorToken, type CollectorConfig } from './config.js';
+
+export class CollectorUnavailableError extends Error {
+  override name = 'CollectorUnavailableError';
+}
+
+/** An `error` message from the collector in reply to a request. */
+export class CollectorRequestError extends Error {
+  override name = 'CollectorRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CollectorHealth {
+  healthy: boolean;
+  health: Record<string, unknown> | null;
+  error?: string;
+}
+
+const CONNECT_TIMEOUT_MS = 4000;
+const RETRY_MIN_MS = 1000;
+
+function describeCloseCode(code: number, reason: string): string {
+  const r = reason ? `: ${reason}` : '';
+  switch (code) {
+    case 4401:
+      return `the collector refused the token (close 4401${r}); check BPFSCOPE_TOKEN / BPFSCOPE_TOKEN_FILE`;
+    case 4403:
+      return `the collector refused this origin (close 4403${r})`;
+    case 4400:
+      return `the collector does not speak protocol v${PROTOCOL_VERSION} (close 4400${r})`;
+    case 4408:
+      return `the collector dropped the hub for reading too slowly (close 4408${r})`;
+    case 4429:
+      return `the collector rate-limited the hub (close 4429${r})`;
+    case 1001:
+      return `the collector shut down${r}`;
+    default:
+      return `connection closed (code ${code}${r})`;
+  }
+}
+
+export class CollectorClient extends EventEmitter {
+  readonly cfg: CollectorConfig;
+  private ws: WebSocket | null = null;
+  private opening: Promise<WelcomeMessage> | null = null;
+  private lastAttempt = 0;
+  welcome: WelcomeMessage | null = null;
+  lastError: string | null = null;
+  private reqSeq = 0;
+
+  constructor(cfg: CollectorConfig) {
+    super();
+    this.cfg = cfg;
+    this.setMaxListeners(0);
+  }
+
+  get connected(): boolean {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.welcome !== null;
+  }
+
+  /** Connects (or reuses the connection) and resolves with the collector's welcome. */
+  connect(): Promise<WelcomeMessage> {
+    if (this.connected) return Promise.resolve(this.welcome!);
+    if (this.opening) return this.opening;
+    const since = Date.now() - this.lastAttempt;
+    if (since < RETRY_MIN_MS && this.lastError)
+      return Promise.reject(new CollectorUnavailableError(`collector ${this.cfg.id} (${this.cfg.url}) is unavailable: ${this.lastError}`));
+    this.lastAttempt = Date.now();
+    this.opening = this.open().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private open(): Promise<WelcomeMessage> {
+    return new Promise((resolve, reject) => {
+      const token = readCollectorToken(this.cfg);
+      if (!token) {
+        this.lastError = `no token: set BPFSCOPE_TOKEN or create ${this.cfg.tokenFile ?? 'the token file'} (the collector writes it on first start)`;
+        reject(new CollectorUnavailableError(`collector ${this.cfg.id}: ${this.lastError}`));
+        return;
+      }
+      let settled = false;
+      const fail = (msg: string) => {
+        this.lastError = msg;
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(new CollectorUnavailableError(`collector ${this.cfg.id} (${this.cfg.url}) is unavailable: ${msg}`));
+        }
+      };
+      const ws = new WebSocket(this.cfg.url, {
+        headers: { Authorization: `Bearer ${token}` },
+        handshakeTimeout: CONNECT_TIMEOUT_MS,
+        maxPayload: 256 * 1024 * 1024,
+        perMessageDeflate: false,
+      });
+      const timer = setTimeout(() => {
+        fail(`no welcome within ${CONNECT_TIMEOUT_MS} ms`);
+        ws.terminate();
+      }, CONNECT_TIMEOUT_MS + 500);
+      ws.on('unexpected-response', (_req, res) => {
+        fail(
+          res.statusCode === 401
+            ? 'the collector refused the token (HTTP 401); check BPFSCOPE_TOKEN / BPFSCOPE_TOKEN_FILE'
+            : `the collector answered the upgrade with HTTP ${res.statusCode}`,
+        );
+        ws.terminate();
+      });
+      ws.on('error', (err: NodeJS.ErrnoException) => {
+        fail(err.code === 'ECONNREFUSED' ? `nothing listens at ${this.cfg.url} (ECONNREFUSED); is the collector running?` : err.message);
+      });
+      ws.on('open', () => {
+        ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, client: 'bpfscope-web' } satisfies ClientMessage));
+      });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        let msg: ServerMessage;
+        try {
+          const parsed = serverMessageSchema.safeParse(JSON.parse(data.toString()));
+          if (!parsed.success) {
+            this.emit('invalid', parsed.error.message);
+            return;
+          }
+          msg = parsed.data;
+        } catch {
+          this.emit('invalid', 'not JSON');
+          return;
+        }
+        if (msg.type === 'welcome' && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          this.welcome = msg;
+          this.lastError = null;
+          resolve(msg);
+          return;
+        }
+        if (msg.type === 'error' && !settled && !msg.requestId && !msg.captureId) {
+          fail(`${msg.code}: ${msg.message}`);
+          ws.close();
+          return;
+        }
+        this.emit('message', msg);
+      });
+      ws.on('close', (code, reasonBuf) => {
+        const why = describeCloseCode(code, reasonBuf.toString());
+        fail(why);
+        if (this.ws === ws) {
+          this.ws = null;
+          this.welcome = null;
+          this.lastError = why;
+          this.emit('disconnect', why);
+        }
+      });
+      this.ws = ws;
+    });
+  }
+
+  send(msg: ClientMessage): void {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) throw new CollectorUnavailableError(`collector ${this.cfg.id} is not connected`);
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  nextRequestId(prefix = 'r'): string {
+    return `${prefix}${++this.reqSeq}-${Date.now().toString(36)}`;
+  }
+
+  /**
+   * Sends a request and resolves with the first message `match` accepts; an `error` with the same
+   * requestId rejects with CollectorRequestError.
+   */
+  async request<T extends ServerMessage>(msg: ClientMessage & { requestId: string }, match: (m: ServerMessage) => m is T, timeoutMs = 10000): Promise<T> {
+    await this.connect();
+    return new Promise<T>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('message', onMsg);
+        this.off('disconnect', onDisc);
+      };
+      const onMsg = (m: ServerMessage) => {
+        if (m.type === 'error' && m.requestId === msg.requestId) {
+          cleanup();
+          reject(new CollectorRequestError(m.code, m.message, m.field));
+        } else if (match(m)) {
+          cleanup();
+          resolve(m);
+        }
+      };
+      const onDisc = (why: string) => {
+        cleanup();
+        reject(new CollectorUnavailableError(`lost the connection to collector ${this.cfg.id}: ${why}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new CollectorUnavailableError(`collector ${this.cfg.id} did not answer ${msg.type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on('message', onMsg);
+      this.on('disconnect', onDisc);
+      try {
+        this.send(msg);
+      } catch (e) {
+        cleanup();
+        reject(e);
+      }
+    });
+  }
+
+  async processes(): Promise<{ pid: number; comm: string; cmdline: string }[]> {
+    const requestId = this.nextRequestId('p');
+    const m = await this.request({ type: 'processes', requestId }, (x): x is Extract<ServerMessage, { type: 'processes' }> => x.type === 'processes' && x.requestId === requestId);
+    return m.processes;
+  }
+
+  /** GET <collector>/healthz (http URL derived from the ws URL), with a short timeout. */
+  async health(timeoutMs = 1500): Promise<CollectorHealth> {
+    const u = new URL(this.cfg.url);
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+    u.pathname = '/healthz';
+    u.search = '';
+    const token = readCollectorToken(this.cfg);
+    try {
+      const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      const text = await res.text();
+      let body: Record<string, unknown> | null = null;
+      try {
+        const v = JSON.parse(text);
+        body = v && typeof v === 'object' ? v : null;
+      } catch {
+        body = null;
+      }
+      if (!res.ok) return { healthy: false, health: body, error: `${u.href} answered HTTP ${res.status}` };
+      const flag = body && typeof body.ok === 'boolean' ? body.ok : body && typeof body.healthy === 'boolean' ? body.healthy : true;
+      return flag ? { healthy: true, health: body } : { healthy: false, health: body, error: typeof body?.error === 'string' ? body.error : 'the collector reports itself unhealthy' };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      const why =
+        err.name === 'TimeoutError'
+          ? `no answer from ${u.href} within ${timeoutMs} ms`
+          : err.cause?.code === 'ECONNREFUSED'
+            ? `nothing listens at ${u.host} (ECONNREFUSED); is the collector running?`
+            : `${u.href}: ${err.cause?.code ?? err.message}`;
+      return { healthy: false, health: null, error: why };
+    }
+  }
+
+  close(): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.welcome = null;
+    ws?.close(1000);
+  }
+}

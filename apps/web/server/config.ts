@@ -1,0 +1,109 @@
+/**
+ * Hub configuration from the environment, resolved once per call (cheap) so tests can change
+ * process.env between cases. Nothing here is cached: the token file may appear after the web
+ * server starts (the start script writes it when the collector first runs).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface CollectorConfig {
+  id: string;
+  name: string;
+  /** ws:// or wss:// URL of the collector's WebSocket endpoint. */
+  url: string;
+  /** literal token, or read from tokenFile at connect time. */
+  token?: string;
+  tokenFile?: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The data directory: BPFSCOPE_DATA_DIR, else `<repo>/data` (next start runs in apps/web). */
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env.BPFSCOPE_DATA_DIR;
+  if (v && v.trim()) return path.resolve(v);
+  const cwd = process.cwd();
+  // next start / next build run with cwd apps/web; tests and scripts may run at the repo root.
+  if (fs.existsSync(path.join(cwd, 'next.config.ts')) || path.basename(cwd) === 'web') return path.resolve(cwd, '../../data');
+  return path.resolve(cwd, 'data');
+}
+
+export function maxUploadBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.BPFSCOPE_MAX_UPLOAD_MB;
+  if (v === undefined || v === '') return 200 * 1024 * 1024;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`BPFSCOPE_MAX_UPLOAD_MB must be a positive number of MiB, got ${JSON.stringify(v)}`);
+  return Math.floor(n * 1024 * 1024);
+}
+
+/** The address the console listens on (the start script passes it to `next start -H`). */
+export function webHost(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BPFSCOPE_WEB_HOST || env.HOSTNAME_BIND || '127.0.0.1';
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Operator token needed for capture/import/delete when the console is reachable from other hosts. */
+export function operatorTokenPolicy(env: NodeJS.ProcessEnv = process.env): { required: boolean; token?: string } {
+  const token = env.BPFSCOPE_WEB_TOKEN || undefined;
+  return { required: !isLoopbackHost(webHost(env)), token };
+}
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The configured collectors: `local` first (BPFSCOPE_COLLECTOR_URL + token), then BPFSCOPE_COLLECTORS. */
+export function collectorConfigs(env: NodeJS.ProcessEnv = process.env): CollectorConfig[] {
+  const dir = dataDir(env);
+  const local: CollectorConfig = {
+    id: 'local',
+    name: 'local',
+    url: env.BPFSCOPE_COLLECTOR_URL || 'ws://127.0.0.1:9700',
+    token: env.BPFSCOPE_TOKEN || undefined,
+    tokenFile: env.BPFSCOPE_TOKEN ? undefined : env.BPFSCOPE_TOKEN_FILE || path.join(dir, 'collector.token'),
+  };
+  const out = [local];
+  const extra = env.BPFSCOPE_COLLECTORS;
+  if (extra && extra.trim()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(extra);
+    } catch (e) {
+      throw new ConfigError(`BPFSCOPE_COLLECTORS is not valid JSON (${(e as Error).message}); expected [{"id","name","url","token"|"tokenFile"}]`);
+    }
+    if (!Array.isArray(parsed)) throw new ConfigError('BPFSCOPE_COLLECTORS must be a JSON array of {"id","name","url","token"|"tokenFile"}');
+    parsed.forEach((c: unknown, i) => {
+      const o = c as Record<string, unknown>;
+      if (!o || typeof o !== 'object') throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}] must be an object`);
+      if (typeof o.id !== 'string' || !ID_RE.test(o.id)) throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}].id must be 1-64 characters of [A-Za-z0-9_-]`);
+      if (out.some((x) => x.id === o.id)) throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}].id "${o.id}" is used twice`);
+      if (typeof o.url !== 'string' || !/^wss?:\/\//.test(o.url)) throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}].url must be a ws:// or wss:// URL`);
+      if (o.token !== undefined && typeof o.token !== 'string') throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}].token must be a string`);
+      if (o.tokenFile !== undefined && typeof o.tokenFile !== 'string') throw new ConfigError(`BPFSCOPE_COLLECTORS[${i}].tokenFile must be a path string`);
+      out.push({
+        id: o.id,
+        name: typeof o.name === 'string' && o.name ? o.name : o.id,
+        url: o.url,
+        token: o.token as string | undefined,
+        tokenFile: o.tokenFile ? path.resolve(dir, o.tokenFile as string) : undefined,
+      });
+    });
+  }
+  return out;
+}
+
+/** Reads the collector token (literal or file). Returns undefined when none is available. */
+export function readCollectorToken(c: CollectorConfig): string | undefined {
+  if (c.token) return c.token;
+  if (!c.tokenFile) return undefined;
+  try {
+    const t = fs.readFileSync(c.tokenFile, 'utf8').trim();
+    return t || undefined;
+  } catch {
+    return undefined;
+  }
+}
