@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * biolatency: block request latency as log2 histograms (µs or ms), optionally per disk / per flags.
+ * block_rq_insert (-Q) / block_rq_issue record the start time per request; block_rq_complete adds
+ * the latency to the histogram. tp_btf programs first, raw_tp (same arguments on 6.x) as fallback.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "biolatency.h"
+#include "bpfscope.bpf.h"
+
+const volatile struct bio_cfg cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u64);
+	__type(value, __u64);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct bio_key);
+	__type(value, struct bio_hist);
+} hists SEC(".maps");
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 norm_flags(__u32 f)
+{
+	__u32 out = f & BIO_OP_MASK;
+#define MAPF(kbit, ours) if (bpf_core_enum_value_exists(enum req_flag_bits, kbit) && \
+		(f & (1u << bpf_core_enum_value(enum req_flag_bits, kbit)))) out |= ours;
+	MAPF(__REQ_SYNC, BIO_F_SYNC)
+	MAPF(__REQ_META, BIO_F_META)
+	MAPF(__REQ_PRIO, BIO_F_PRIO)
+	MAPF(__REQ_NOMERGE, BIO_F_NOMERGE)
+	MAPF(__REQ_IDLE, BIO_F_IDLE)
+	MAPF(__REQ_FUA, BIO_F_FUA)
+	MAPF(__REQ_PREFLUSH, BIO_F_PREFLUSH)
+	MAPF(__REQ_RAHEAD, BIO_F_RAHEAD)
+	MAPF(__REQ_BACKGROUND, BIO_F_BACKGROUND)
+	MAPF(__REQ_NOWAIT, BIO_F_NOWAIT)
+#undef MAPF
+	return out;
+}
+
+static __always_inline int trace_start(struct request *rq, bool insert)
+{
+	__u64 key = (__u64)rq;
+	__u64 ts = bpf_ktime_get_ns();
+	/* with -Q the insert time wins; requests dispatched directly (no insert) start at issue */
+	__u64 flags = (!insert && cfg.queued) ? BPF_NOEXIST : BPF_ANY;
+	long err = bpf_map_update_elem(&start, &key, &ts, flags);
+	if (err && err != -EEXIST)
+		stat_inc(BS_STAT_START_FULL);
+	return 0;
+}
+
+static __always_inline int trace_done(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	__u64 *tsp = bpf_map_lookup_elem(&start, &key);
+	struct bio_key hk = {};
+	struct bio_hist *h;
+	__u64 now, delta;
+	__u32 slot;
+
+	if (!tsp)
+		return 0;
+	now = bpf_ktime_get_ns();
+	delta = now > *tsp ? now - *tsp : 0;
+	bpf_map_delete_elem(&start, &key);
+	stat_inc(BS_STAT_EVENTS);
+
+	delta /= cfg.milliseconds ? 1000000 : 1000;
+	slot = log2_u64(delta);
+	if (slot >= BIO_MAX_SLOTS)
+		slot = BIO_MAX_SLOTS - 1;
+	if (cfg.per_disk) {
+		struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+		if (disk)
+			hk.dev = ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
+	}
+	if (cfg.per_flag)
+		hk.flags = norm_flags(BPF_CORE_READ(rq, cmd_flags));
+
+	h = bpf_map_lookup_elem(&hists, &hk);
+	if (!h) {
+		struct bio_hist zero = {};
+		long err = bpf_map_update_elem(&hists, &hk, &zero, BPF_NOEXIST);
+		if (err && err != -EEXIST) {
+			stat_inc(BS_STAT_MAP_FULL);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&hists, &hk);
+		if (!h)
+			return 0;
+	}
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(block_rq_insert_btf, struct request *rq) { return trace_start(rq, true); }
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_rq_issue_btf, struct request *rq) { return trace_start(rq, false); }
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(block_rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes) { return trace_done(rq); }
+
+SEC("raw_tp/block_rq_insert")
+int BPF_PROG(block_rq_insert_raw, struct request *rq) { return trace_start(rq, true); }
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(block_rq_issue_raw, struct request *rq) { return trace_start(rq, false); }
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(block_rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes) { return trace_done(rq); }
+
+char LICENSE[] SEC("license") = "GPL";

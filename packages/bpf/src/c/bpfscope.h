@@ -1,0 +1,35 @@
+/* Shared between every bpfscope BPF program and the TypeScript loader (src/tools/layout.ts). */
+#ifndef BPFSCOPE_H
+#define BPFSCOPE_H
+
+#define TASK_COMM_LEN 16
+#define MAX_STACK_DEPTH 127
+/* stack id stored in a key when that stack was not asked for (-U / -K). */
+#define STACK_NOT_COLLECTED (-10000)
+
+/* Indices of the per-program counters in the `stats` map (one array entry of BS_NR_STATS u64s). */
+enum bpfscope_stat {
+	BS_STAT_EVENTS = 0,      /* samples / switches / completions seen by the program */
+	BS_STAT_USTACK_EFAULT,   /* no user stack (kernel thread, or none available): normal */
+	BS_STAT_USTACK_EEXIST,   /* user stack hash collision: stack lost */
+	BS_STAT_USTACK_ENOMEM,   /* stack map full */
+	BS_STAT_USTACK_OTHER,
+	BS_STAT_KSTACK_EFAULT,   /* no kernel stack (sample taken in user mode): normal */
+	BS_STAT_KSTACK_EEXIST,
+	BS_STAT_KSTACK_ENOMEM,
+	BS_STAT_KSTACK_OTHER,
+	BS_STAT_MAP_FULL,        /* an aggregation map was full: event dropped */
+	BS_STAT_START_FULL,      /* the per-thread / per-request start map was full: event dropped */
+	BS_NR_STATS = 16,
+};
+
+/* Common thread filter of the off-CPU tools (part of their cfg structs). */
+struct thread_filter {
+	__u8 filter_pid;          /* only pids in the pid_filter map */
+	__u8 filter_tid;          /* only tids in the tid_filter map */
+	__u8 user_threads_only;
+	__u8 kernel_threads_only;
+	__s32 state;              /* task state of the blocked thread must equal this; -1: any */
+};
+
+#endif

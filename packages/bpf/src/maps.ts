@@ -1,0 +1,130 @@
+/** Map access in bulk: one Buffer per map, reused every interval; batch ops when the kernel has them. */
+import * as L from './ffi/libbpf.js';
+import { BpfError } from './errors.js';
+import type { BpfMap } from './object.js';
+
+const ENOENT = 2;
+const ENOSPC = 28;
+const EINVAL = 22;
+const ENOTSUPP = 524;
+const EOPNOTSUPP = 95;
+
+/** Reads and deletes every entry of a hash map; views stay valid until the next drain(). */
+export class HashDrainer {
+  readonly keys: Buffer;
+  readonly values: Buffer;
+  private inBatch: Buffer;
+  private outBatch: Buffer;
+  private count = new Uint32Array(1);
+  private batchOk: boolean | undefined;
+  /** number of entries read by the last drain() */
+  n = 0;
+
+  constructor(readonly map: BpfMap) {
+    this.keys = Buffer.alloc(map.keySize * map.maxEntries);
+    this.values = Buffer.alloc(map.valueSize * map.maxEntries);
+    const batchSize = Math.max(8, map.keySize);
+    this.inBatch = Buffer.alloc(batchSize);
+    this.outBatch = Buffer.alloc(batchSize);
+  }
+
+  /** Returns the number of entries; key i is keys[i*keySize…], value i is values[i*valueSize…]. */
+  drain(): number {
+    if (this.batchOk !== false) {
+      const r = this.drainBatch();
+      if (r >= 0) {
+        this.batchOk = true;
+        return (this.n = r);
+      }
+      this.batchOk = false;
+    }
+    return (this.n = this.drainOneByOne());
+  }
+
+  /** -1 when the kernel has no batch ops for this map */
+  private drainBatch(): number {
+    const { keySize, valueSize, maxEntries, fd } = this.map;
+    let total = 0;
+    let first = true;
+    for (;;) {
+      const room = maxEntries - total;
+      if (room <= 0) break;
+      this.count[0] = room;
+      const keys = this.keys.subarray(total * keySize);
+      const values = this.values.subarray(total * valueSize);
+      const r = L.bpf_map_lookup_and_delete_batch(fd, first ? null : this.inBatch, this.outBatch, keys, values, this.count, null) as number;
+      const got = this.count[0];
+      if (r < 0 && -r !== ENOENT) {
+        if (first && got === 0 && (-r === EINVAL || -r === ENOTSUPP || -r === EOPNOTSUPP)) return -1;
+        if (-r === ENOSPC) throw new BpfError({ errno: ENOSPC, message: `drain map ${this.map.name}: batch buffer too small` });
+        throw BpfError.fromErrno(-r, `drain map ${this.map.name}`);
+      }
+      total += got;
+      if (r < 0) break; // ENOENT: walked the whole map
+      this.outBatch.copy(this.inBatch);
+      first = false;
+    }
+    return total;
+  }
+
+  private drainOneByOne(): number {
+    const { keySize, valueSize, maxEntries, fd } = this.map;
+    let n = 0;
+    let prev: Buffer | null = null;
+    // collect keys first (deleting while walking would restart the walk)
+    while (n < maxEntries) {
+      const next = this.keys.subarray(n * keySize, (n + 1) * keySize);
+      if ((L.bpf_map_get_next_key(fd, prev, next) as number) < 0) break;
+      prev = next;
+      n++;
+    }
+    let out = 0;
+    for (let i = 0; i < n; i++) {
+      const key = this.keys.subarray(i * keySize, (i + 1) * keySize);
+      const val = this.values.subarray(out * valueSize, (out + 1) * valueSize);
+      if ((L.bpf_map_lookup_elem(fd, key, val) as number) < 0) continue;
+      L.bpf_map_delete_elem(fd, key);
+      if (out !== i) key.copy(this.keys, out * keySize);
+      out++;
+    }
+    return out;
+  }
+}
+
+/** u64 counters in one array entry (the `stats` map); returns deltas since the last read. */
+export class StatsReader {
+  private buf: Buffer;
+  private prev: bigint[];
+  private key = Buffer.alloc(4);
+
+  constructor(private map: BpfMap) {
+    this.buf = Buffer.alloc(map.valueSize);
+    this.prev = new Array(map.valueSize / 8).fill(0n);
+  }
+
+  read(): number[] {
+    const r = L.bpf_map_lookup_elem(this.map.fd, this.key, this.buf) as number;
+    if (r < 0) throw BpfError.fromErrno(-r, `read ${this.map.name}`);
+    const out: number[] = [];
+    for (let i = 0; i < this.prev.length; i++) {
+      const v = this.buf.readBigUInt64LE(i * 8);
+      out.push(Number(v - this.prev[i]));
+      this.prev[i] = v;
+    }
+    return out;
+  }
+}
+
+/** Fill a u32 → u8 filter map (pid_filter / tid_filter). */
+export function fillU32Set(map: BpfMap, values: readonly number[]): void {
+  const k = Buffer.alloc(4);
+  const v = Buffer.from([1]);
+  for (const x of values) {
+    if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) {
+      throw new BpfError({ errno: 22, code: 'EINVAL', message: `bad id ${x} for ${map.name}: expected a non-negative integer` });
+    }
+    k.writeUInt32LE(x);
+    const r = L.bpf_map_update_elem(map.fd, k, v, 0n) as number;
+    if (r < 0) throw BpfError.fromErrno(-r, `fill ${map.name}`);
+  }
+}
