@@ -1,15 +1,19 @@
 /**
  * Turns a drained StackRecord into the frames of one folded line, root first, the way bcc's tools
- * print them with -f:
+ * print them with -f (checked against bcc's tools/*.py):
  *
  *   profile, offcputime:  comm;user root..leaf[;-];kernel root..leaf
- *   wakeuptime:           target comm;waker kernel stack leaf..root... see below
- *   offwaketime:          target comm;target user;[-;]target kernel;--;waker kernel leaf..root;[-;]waker user leaf..root;waker comm
+ *   wakeuptime:           waker comm;waker kernel root..leaf;target comm
+ *   offwaketime:          target comm;target user root..leaf[;-];target kernel root..leaf;--;
+ *                         waker kernel leaf..root[;-];waker user leaf..root;waker comm
  *
  * offwaketime puts the waker's stack after `--` upside down (leaf first) so the waker sits on top
- * of the blocked stack in a chain graph, as bcc does. wakeuptime prints the target comm at the
- * root, then the waker's kernel stack upside down and the waker comm on top (the waker's path to
- * the wake-up reads downwards from the waker name).
+ * of the blocked stack in a chain graph, as bcc does. wakeuptime (bcc) starts with the waker comm,
+ * then the waker's kernel stack root first, and puts the blocked target's comm on top (the leaf):
+ * the flame graph reads "who woke whom, through which kernel path".
+ *
+ * `-` (with -d) is only put between two stacks that were both collected and found, like bcc
+ * (which tests both stack ids >= 0): never next to a missing or absent stack.
  */
 import type { StackRecord, ToolName } from '@bpfscope/bpf';
 import type { FrameKind } from '@bpfscope/viz';
@@ -43,7 +47,8 @@ function kernelPart(s: Side): FoldFrame[] {
 function taskStack(s: Side, opts: FoldOptions): FoldFrame[] {
   const u = userPart(s);
   const k = kernelPart(s);
-  if (opts.delimited && u.length > 0 && k.length > 0) return [...u, { name: '-', kind: 'separator' }, ...k];
+  const bothFound = s.user.length > 0 && s.kernel.length > 0 && !s.userMissing && !s.kernelMissing;
+  if (opts.delimited && bothFound) return [...u, { name: '-', kind: 'separator' }, ...k];
   return [...u, ...k];
 }
 
@@ -55,12 +60,8 @@ export function foldRecord(tool: ToolName, rec: StackRecord, opts: FoldOptions =
       return [comm, ...taskStack(rec, opts)];
     case 'wakeuptime': {
       const w = rec.waker;
-      const out: FoldFrame[] = [comm];
-      if (w) {
-        out.push(...taskStack(w, opts).reverse());
-        out.push({ name: w.comm, kind: 'comm' });
-      }
-      return out;
+      if (!w) return [comm];
+      return [{ name: w.comm, kind: 'comm' }, ...taskStack(w, opts), comm];
     }
     case 'offwaketime': {
       const out: FoldFrame[] = [comm, ...taskStack(rec, opts)];
