@@ -1,0 +1,702 @@
+/**
+ * Flame graph renderer (canvas).
+ *
+ * Why canvas and not d3-flame-graph: d3-flame-graph creates one SVG <g><rect><text> per frame and
+ * animates zoom with d3 transitions (750 ms by default). At 200k unique stacks the call tree has
+ * millions of nodes; even pruned to a few thousand nodes, SVG layout + paint in software-rendered
+ * headless chromium on this 2-core machine costs hundreds of ms per view, and every zoom needs a
+ * re-prune plus a new SVG tree (bench/viz-browser measures d3-flame-graph on the pruned tree next
+ * to this renderer). Here the full tree lives in typed arrays (flametree.ts) and each draw walks
+ * only the nodes at least `minFrameWidth` px wide in the current zoom — on-the-fly pruning that
+ * is exact at every zoom level — and paints them in one canvas pass: draw cost depends on the
+ * pixels, not on the profile size. Labels are drawn with fillText and the tooltip/details use
+ * textContent, so no frame name is ever parsed as HTML.
+ */
+import type { FrameKind, Profile, Unit } from '../model/types.js';
+import {
+  buildFlameTree,
+  findPath,
+  pathOf,
+  searchTree,
+  type FlameTree,
+  type SearchResult,
+  type SortOrder,
+} from './flametree.js';
+import { diffColor, frameColor, SEARCH_COLOR, type PaletteName } from './palette.js';
+import { checkContainer, el, Emitter, formatPercent, formatValue, sizeCanvas } from './dom.js';
+
+export type Orientation = 'flame' | 'icicle';
+
+export interface FlameGraphOptions {
+  /** colour scheme; 'auto' (default) picks from meta.tool: offcputime → offcpu, wakeuptime/offwaketime → wakeup, a baseline → diff, else cpu. */
+  palette?: PaletteName | 'auto';
+  /** 'flame' (root at the bottom, default) or 'icicle' (root at the top). */
+  orientation?: Orientation;
+  /** children order: 'name' (default, like flamegraph.pl) or 'weight' (heaviest first). */
+  sort?: SortOrder;
+  /** frame row height in CSS px (default 17). */
+  rowHeight?: number;
+  /** frames narrower than this many CSS px at the current zoom are not drawn (default 0.5). */
+  minFrameWidth?: number;
+  /** built-in toolbar with search box, "Matched: x%", reset and details line (default true). */
+  toolbar?: boolean;
+  /** title shown in the toolbar (set as text). */
+  title?: string;
+  /** differential colour from the self (default, like flamegraph.pl) or the total delta. */
+  diffColorBy?: 'self' | 'total';
+  /** fixed width in CSS px; default: the container's width (tracked with a ResizeObserver). */
+  width?: number;
+}
+
+export interface SetDataOptions {
+  /** draw a differential flame graph: widths from the data, colour from the change vs this baseline. */
+  baseline?: Profile;
+  /** compare shares, not raw counts (the baseline is scaled to the data's total). */
+  normalize?: boolean;
+  /** keep the current zoom path and search when it still exists (live updates). Default true. */
+  keepView?: boolean;
+}
+
+/** What the events and hit tests report about one frame. */
+export interface FrameInfo {
+  /** frame names from the root down to this frame (empty for the root "all"). */
+  path: string[];
+  name: string;
+  kind: FrameKind;
+  depth: number;
+  /** inclusive weight (the frame and its descendants). */
+  value: number;
+  /** exclusive weight (samples whose leaf is this frame). */
+  self: number;
+  /** value / profile total, 0..1. */
+  share: number;
+  unit: Unit;
+  /** for differential graphs: the baseline's value and value − baseline. */
+  baseValue?: number;
+  delta?: number;
+}
+
+export interface FlameGraphEvents extends Record<string, unknown> {
+  /** the zoomed frame; null after a reset. */
+  zoom: FrameInfo | null;
+  /** the frame under the mouse; null when it leaves. */
+  hover: FrameInfo | null;
+  click: FrameInfo;
+  /** after every draw: how long the draw took and how many frames it drew. */
+  draw: { ms: number; frames: number };
+}
+
+export interface MatchInfo {
+  /** weight under matching frames (each sample once). */
+  matched: number;
+  /** matched / total, 0..1. */
+  share: number;
+  /** number of matching frames (tree nodes). */
+  nodes: number;
+}
+
+export interface FlameGraph {
+  /** the root element (data-testid="flamegraph", data-state="ready" once drawn). */
+  readonly element: HTMLElement;
+  /** the layout tree currently drawn (null before setData). */
+  readonly tree: FlameTree | null;
+  setData(data: Profile | FlameTree, opts?: SetDataOptions): void;
+  /** zoom to a frame by its path of names (root first); [] or null resets. Returns false when the path does not exist. */
+  zoomTo(path: readonly string[] | null): boolean;
+  resetZoom(): void;
+  /** the current zoom path ([] when not zoomed). */
+  zoomPath(): string[];
+  /** highlight frames matching a regex (a string is compiled as a regex; null/'' clears). */
+  search(re: RegExp | string | null): MatchInfo;
+  setOrientation(o: Orientation): void;
+  setSort(s: SortOrder): void;
+  setPalette(p: PaletteName | 'auto'): void;
+  /** the frame at a client (viewport) point, or null. */
+  frameAt(clientX: number, clientY: number): FrameInfo | null;
+  /** the frame's drawn rectangle in client (viewport) coordinates, or null when not drawn. */
+  frameRect(path: readonly string[]): { x: number; y: number; width: number; height: number } | null;
+  on<K extends keyof FlameGraphEvents>(ev: K, cb: (v: FlameGraphEvents[K]) => void): () => void;
+  redraw(): void;
+  destroy(): void;
+}
+
+function isFlameTree(d: unknown): d is FlameTree {
+  return !!d && (d as FlameTree).firstChild instanceof Int32Array && (d as FlameTree).x0 instanceof Float64Array;
+}
+
+function autoPalette(p: Profile | null, hasBaseline: boolean): PaletteName {
+  if (hasBaseline) return 'diff';
+  const tool = p?.meta?.tool;
+  if (tool === 'offcputime') return 'offcpu';
+  if (tool === 'wakeuptime' || tool === 'offwaketime') return 'wakeup';
+  return 'cpu';
+}
+
+const FONT_PX = 12;
+const FONT = `${FONT_PX}px "DejaVu Sans Mono", Menlo, Consolas, monospace`;
+
+export function createFlameGraph(container: HTMLElement, options: FlameGraphOptions = {}): FlameGraph {
+  checkContainer(container, 'createFlameGraph');
+  const opts = {
+    palette: options.palette ?? 'auto',
+    orientation: options.orientation ?? 'flame',
+    sort: options.sort ?? 'name',
+    rowHeight: options.rowHeight ?? 17,
+    minFrameWidth: options.minFrameWidth ?? 0.5,
+    toolbar: options.toolbar ?? true,
+    diffColorBy: options.diffColorBy ?? 'self',
+  };
+  if (opts.orientation !== 'flame' && opts.orientation !== 'icicle') throw new RangeError(`orientation must be 'flame' or 'icicle', got ${String(opts.orientation)}`);
+  if (!(opts.rowHeight >= 8)) throw new RangeError('rowHeight must be a number >= 8 (CSS px)');
+
+  const emitter = new Emitter<FlameGraphEvents>();
+  const root = el('div', { 'data-testid': 'flamegraph', 'data-state': 'empty', class: 'bpfs-flamegraph' }, {
+    position: 'relative',
+    fontFamily: 'system-ui, sans-serif',
+    fontSize: '12px',
+    color: '#222',
+  });
+  const toolbar = el('div', { class: 'bpfs-fg-toolbar' }, {
+    display: opts.toolbar ? 'flex' : 'none',
+    gap: '8px',
+    alignItems: 'center',
+    padding: '4px 0',
+  });
+  const title = el('span', { 'data-testid': 'flamegraph-title' }, { fontWeight: '600', flex: '1' }, options.title ?? '');
+  const resetBtn = el('button', { type: 'button', 'data-testid': 'reset-zoom', disabled: '' }, {}, 'Reset zoom');
+  const searchInput = el('input', { type: 'search', placeholder: 'Search (regex)', 'data-testid': 'search-input', 'aria-label': 'Search frames (regular expression)' }, { width: '14em' });
+  const matchEl = el('span', { 'data-testid': 'search-match', 'aria-live': 'polite' }, { minWidth: '9em', color: '#a0a' });
+  toolbar.append(title, searchInput, matchEl, resetBtn);
+  const wrap = el('div', { class: 'bpfs-fg-canvas' }, { position: 'relative', width: '100%', overflow: 'hidden' });
+  const canvas = el('canvas', { role: 'img', 'aria-label': 'Flame graph' }, { display: 'block', cursor: 'pointer' });
+  const tooltip = el('div', { 'data-testid': 'flamegraph-tooltip', role: 'tooltip' }, {
+    position: 'absolute',
+    display: 'none',
+    pointerEvents: 'none',
+    background: 'rgba(255,255,255,0.96)',
+    border: '1px solid #999',
+    borderRadius: '3px',
+    padding: '4px 6px',
+    maxWidth: '40em',
+    whiteSpace: 'pre-wrap',
+    wordBreak: 'break-all',
+    boxShadow: '0 1px 4px rgba(0,0,0,0.25)',
+    zIndex: '10',
+  });
+  const details = el('div', { 'data-testid': 'flamegraph-details' }, { minHeight: '1.4em', padding: '2px 0', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }, '\u00a0');
+  wrap.append(canvas, tooltip);
+  root.append(toolbar, wrap, details);
+  container.appendChild(root);
+
+  let profile: Profile | null = null;
+  let baseline: Profile | undefined;
+  let normalize = false;
+  let tree: FlameTree | null = null;
+  let zoom = 0;
+  let searchRe: RegExp | null = null;
+  let searchRes: SearchResult | null = null;
+  let orientation: Orientation = opts.orientation;
+  let sort: SortOrder = opts.sort;
+  let palette: PaletteName | 'auto' = opts.palette;
+  let colorCache: (string | undefined)[] = [];
+  let width = 0;
+  let destroyed = false;
+  let charW = 7.2;
+
+  const ctx0 = canvas.getContext('2d');
+  if (ctx0) {
+    ctx0.font = FONT;
+    charW = ctx0.measureText('MMMMMMMMMM').width / 10 || 7.2;
+  }
+
+  const setState = (s: string) => root.setAttribute('data-state', s);
+
+  function effectivePalette(): PaletteName {
+    return palette === 'auto' ? autoPalette(profile, !!tree?.baseTotal) : palette;
+  }
+
+  function info(node: number): FrameInfo {
+    const t = tree!;
+    const f = t.frames[t.frame[node]];
+    const grand = t.total[0];
+    const fi: FrameInfo = {
+      path: pathOf(t, node),
+      name: f.name,
+      kind: f.kind,
+      depth: t.depth[node],
+      value: t.total[node],
+      self: t.self[node],
+      share: grand > 0 ? t.total[node] / grand : 0,
+      unit: t.unit,
+    };
+    if (t.baseTotal) {
+      fi.baseValue = t.baseTotal[node];
+      fi.delta = t.total[node] - t.baseTotal[node];
+    }
+    return fi;
+  }
+
+  function describe(fi: FrameInfo): string {
+    let s = `${fi.name} (${formatValue(fi.value, fi.unit)}, ${formatPercent(fi.share)})`;
+    if (fi.self > 0 && fi.self !== fi.value) s += `, self ${formatValue(fi.self, fi.unit)}`;
+    if (fi.delta !== undefined && fi.baseValue !== undefined) {
+      const sign = fi.delta > 0 ? '+' : fi.delta < 0 ? '−' : '±';
+      const rel = fi.baseValue > 0 ? ` (${sign}${formatPercent(Math.abs(fi.delta) / fi.baseValue)})` : fi.delta > 0 ? ' (new)' : '';
+      s += `, ${sign}${formatValue(Math.abs(fi.delta), fi.unit)} vs baseline${rel}`;
+    }
+    return s;
+  }
+
+  function rowY(depth: number): number {
+    const t = tree!;
+    return orientation === 'icicle' ? depth * opts.rowHeight : (t.maxDepth - depth) * opts.rowHeight;
+  }
+
+  function currentWidth(): number {
+    return options.width ?? (wrap.clientWidth || container.clientWidth || 800);
+  }
+
+  /** view transform: x in weight units → CSS px */
+  function view() {
+    const t = tree!;
+    const zx = t.x0[zoom];
+    const zt = t.total[zoom] || 1;
+    const scale = width / zt;
+    return { zx, scale };
+  }
+
+  // scratch buffers for a draw: node ids and x/w in px
+  let visNodes = new Int32Array(4096);
+  let visX = new Float64Array(4096);
+  let visW = new Float64Array(4096);
+  let visWaker = new Uint8Array(4096);
+
+  function colorOf(node: number, waker: boolean, pal: PaletteName): string {
+    const t = tree!;
+    if (searchRes && searchRes.hit[node]) return SEARCH_COLOR;
+    if (pal === 'diff' && t.baseTotal && t.baseSelf) {
+      const bySelf = opts.diffColorBy === 'self';
+      const d = bySelf ? t.self[node] - t.baseSelf[node] : t.total[node] - t.baseTotal[node];
+      return diffColor(d, (bySelf ? t.maxAbsDeltaSelf : t.maxAbsDeltaTotal) ?? 0);
+    }
+    const fi = t.frame[node];
+    const key = fi * 2 + (waker ? 1 : 0);
+    let c = colorCache[key];
+    if (c === undefined) {
+      const f = t.frames[fi];
+      c = node === 0 ? 'rgb(210,210,210)' : frameColor(pal === 'diff' ? 'cpu' : pal, f.kind, f.name, waker);
+      colorCache[key] = c;
+    }
+    return c;
+  }
+
+  function draw(): void {
+    if (destroyed) return;
+    const t0 = performance.now();
+    const t = tree;
+    width = currentWidth();
+    if (!t || t.total[0] <= 0) {
+      const ctx = sizeCanvas(canvas, width, opts.rowHeight * 2);
+      ctx.clearRect(0, 0, width, opts.rowHeight * 2);
+      ctx.font = FONT;
+      ctx.fillStyle = '#666';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(t ? 'No samples in this profile' : '', 4, opts.rowHeight);
+      root.setAttribute('data-frames', '0');
+      if (t) setState('ready');
+      return;
+    }
+    const rh = opts.rowHeight;
+    const height = (t.maxDepth + 1) * rh;
+    const ctx = sizeCanvas(canvas, width, height);
+    ctx.clearRect(0, 0, width, height);
+    const pal = effectivePalette();
+    const { zx, scale } = view();
+    const minW = opts.minFrameWidth;
+
+    // 1. collect visible nodes: ancestors of the zoomed node (full width), then its subtree
+    let n = 0;
+    const push = (node: number, x: number, w: number, waker: boolean) => {
+      if (n === visNodes.length) {
+        const cap = n * 2;
+        const a = new Int32Array(cap); a.set(visNodes); visNodes = a;
+        const b = new Float64Array(cap); b.set(visX); visX = b;
+        const c = new Float64Array(cap); c.set(visW); visW = c;
+        const d = new Uint8Array(cap); d.set(visWaker); visWaker = d;
+      }
+      visNodes[n] = node; visX[n] = x; visW[n] = w; visWaker[n] = waker ? 1 : 0; n++;
+    };
+    const isChainSep = (node: number) => {
+      const f = t.frames[t.frame[node]];
+      return f.kind === 'separator' && f.name === '--';
+    };
+    {
+      const anc: number[] = [];
+      for (let a = t.parent[zoom]; a !== -1; a = t.parent[a]) anc.push(a);
+      anc.reverse();
+      let waker = false;
+      for (const a of anc) {
+        push(a, 0, width, waker);
+        if (isChainSep(a)) waker = true;
+      }
+    }
+    // the zoomed node's own waker flag is that of its ancestors
+    let zoomWaker = false;
+    for (let a = t.parent[zoom]; a > 0; a = t.parent[a]) if (isChainSep(a)) zoomWaker = true;
+    const stackN: number[] = [zoom];
+    const stackW: boolean[] = [zoomWaker];
+    while (stackN.length) {
+      const node = stackN.pop()!;
+      const waker = stackW.pop()!;
+      const w = t.total[node] * scale;
+      const x = (t.x0[node] - zx) * scale;
+      push(node, node === zoom ? 0 : x, node === zoom ? width : w, waker);
+      const childWaker = waker || isChainSep(node);
+      for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) {
+        if (t.total[c] * scale >= minW) {
+          stackN.push(c);
+          stackW.push(childWaker);
+        }
+      }
+    }
+
+    // 2. rectangles (dim the ancestors of a zoomed node, as flamegraph.pl does)
+    const zoomDepth = t.depth[zoom];
+    let lastFill = '';
+    for (let i = 0; i < n; i++) {
+      const node = visNodes[i];
+      const c = colorOf(node, visWaker[i] === 1, pal);
+      const dim = t.depth[node] < zoomDepth;
+      const fill = dim ? c.replace('rgb(', 'rgba(').replace(')', ',0.55)') : c;
+      if (fill !== lastFill) {
+        ctx.fillStyle = fill;
+        lastFill = fill;
+      }
+      const w = visW[i];
+      ctx.fillRect(visX[i], rowY(t.depth[node]), w > 1.5 ? w - 0.5 : w, rh - 1);
+    }
+
+    // 3. labels: truncated to the frame width, drawn as text
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = '#000';
+    const minLabel = charW * 3 + 6;
+    for (let i = 0; i < n; i++) {
+      const w = visW[i];
+      if (w < minLabel) continue;
+      const node = visNodes[i];
+      const name = t.frames[t.frame[node]].name;
+      const fit = Math.floor((w - 6) / charW);
+      const label = name.length <= fit ? name : name.slice(0, Math.max(0, fit - 2)) + '..';
+      ctx.fillText(label, visX[i] + 3, rowY(t.depth[node]) + rh / 2, w - 4);
+    }
+
+    const ms = performance.now() - t0;
+    root.setAttribute('data-frames', String(n));
+    root.setAttribute('data-draw-ms', ms.toFixed(1));
+    canvas.setAttribute('aria-label', `Flame graph of ${formatValue(t.total[0], t.unit)}, ${n} frames drawn`);
+    setState('ready');
+    emitter.emit('draw', { ms, frames: n });
+  }
+
+  /** node under a point in canvas CSS px */
+  function hit(px: number, py: number): number {
+    const t = tree;
+    if (!t || t.total[0] <= 0) return -1;
+    const rh = opts.rowHeight;
+    const row = Math.floor(py / rh);
+    const depth = orientation === 'icicle' ? row : t.maxDepth - row;
+    if (depth < 0 || depth > t.maxDepth) return -1;
+    const zd = t.depth[zoom];
+    if (depth <= zd) {
+      let a = zoom;
+      while (t.depth[a] > depth) a = t.parent[a];
+      return px >= 0 && px <= width ? a : -1;
+    }
+    const { zx, scale } = view();
+    const xu = px / scale + zx;
+    let node = zoom;
+    while (t.depth[node] < depth) {
+      let next = -1;
+      for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) {
+        if (xu >= t.x0[c] && xu < t.x0[c] + t.total[c]) {
+          next = c;
+          break;
+        }
+      }
+      if (next === -1) return -1;
+      node = next;
+    }
+    if (t.total[node] * scale < opts.minFrameWidth) return -1;
+    return node;
+  }
+
+  function localPoint(clientX: number, clientY: number) {
+    const r = canvas.getBoundingClientRect();
+    return { x: clientX - r.left, y: clientY - r.top };
+  }
+
+  function updateMatchText() {
+    if (!searchRe || !searchRes) {
+      matchEl.textContent = '';
+      root.removeAttribute('data-match-share');
+      return;
+    }
+    matchEl.textContent = `Matched: ${(searchRes.share * 100).toFixed(1)}%`;
+    root.setAttribute('data-match-share', searchRes.share.toFixed(6));
+  }
+
+  function setZoomNode(node: number, emit: boolean) {
+    zoom = node;
+    if (tree) root.setAttribute('data-zoom', JSON.stringify(pathOf(tree, node)));
+    if (node === 0) resetBtn.setAttribute('disabled', '');
+    else resetBtn.removeAttribute('disabled');
+    draw();
+    if (emit) emitter.emit('zoom', node === 0 ? null : info(node));
+  }
+
+  // --- events
+  const onMove = (ev: MouseEvent) => {
+    const p = localPoint(ev.clientX, ev.clientY);
+    const node = hit(p.x, p.y);
+    if (node < 0) {
+      tooltip.style.display = 'none';
+      details.textContent = '\u00a0';
+      emitter.emit('hover', null);
+      return;
+    }
+    const fi = info(node);
+    const text = describe(fi);
+    tooltip.textContent = text;
+    tooltip.style.display = 'block';
+    const tw = tooltip.offsetWidth;
+    const left = p.x + 14 + tw > width ? Math.max(0, p.x - tw - 8) : p.x + 14;
+    tooltip.style.left = `${left}px`;
+    tooltip.style.top = `${p.y + 16}px`;
+    details.textContent = text;
+    emitter.emit('hover', fi);
+  };
+  const onLeave = () => {
+    tooltip.style.display = 'none';
+    details.textContent = '\u00a0';
+    emitter.emit('hover', null);
+  };
+  const onClick = (ev: MouseEvent) => {
+    const p = localPoint(ev.clientX, ev.clientY);
+    const node = hit(p.x, p.y);
+    if (node < 0) return;
+    const fi = info(node);
+    emitter.emit('click', fi);
+    if (node !== zoom) setZoomNode(node, true);
+  };
+  canvas.addEventListener('mousemove', onMove);
+  canvas.addEventListener('mouseleave', onLeave);
+  canvas.addEventListener('click', onClick);
+  resetBtn.addEventListener('click', () => api.resetZoom());
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  searchInput.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      try {
+        api.search(searchInput.value || null);
+        searchInput.setCustomValidity('');
+        searchInput.title = '';
+      } catch (err) {
+        searchInput.setCustomValidity((err as Error).message);
+        searchInput.title = (err as Error).message;
+        matchEl.textContent = 'invalid regex';
+      }
+    }, 120);
+  });
+
+  let ro: ResizeObserver | undefined;
+  if (options.width === undefined && typeof ResizeObserver !== 'undefined') {
+    let lastW = -1;
+    ro = new ResizeObserver(() => {
+      const w = currentWidth();
+      if (w !== lastW && tree) {
+        lastW = w;
+        draw();
+      }
+      lastW = w;
+    });
+    ro.observe(wrap);
+  }
+
+  function rebuild(keep: boolean) {
+    if (!profile) return;
+    const prevZoom = keep && tree ? pathOf(tree, zoom) : [];
+    tree = buildFlameTree(profile, { sort, baseline, normalize });
+    colorCache = [];
+    zoom = 0;
+    if (prevZoom.length) {
+      const z = findPath(tree, prevZoom);
+      if (z > 0) zoom = z;
+    }
+    searchRes = keep && searchRe ? searchTree(tree, searchRe) : null;
+    if (!keep) searchRe = null;
+    updateMatchText();
+  }
+
+  const api: FlameGraph = {
+    element: root,
+    get tree() {
+      return tree;
+    },
+    setData(data, o = {}) {
+      if (destroyed) throw new Error('flame graph was destroyed');
+      setState('loading');
+      const keep = o.keepView ?? true;
+      if (isFlameTree(data)) {
+        if (o.baseline) throw new TypeError('setData: pass a Profile (not a FlameTree) together with a baseline');
+        const prevZoom = keep && tree ? pathOf(tree, zoom) : [];
+        profile = null;
+        baseline = undefined;
+        tree = data;
+        sort = data.sort;
+        colorCache = [];
+        zoom = 0;
+        if (prevZoom.length) {
+          const z = findPath(tree, prevZoom);
+          if (z > 0) zoom = z;
+        }
+        searchRes = keep && searchRe ? searchTree(tree, searchRe) : null;
+        updateMatchText();
+      } else {
+        if (!data || !Array.isArray((data as Profile).stacks)) {
+          setState('error');
+          throw new TypeError('setData: expected a Profile (frames, stacks, unit) or a FlameTree from buildFlameTree()');
+        }
+        profile = data;
+        baseline = o.baseline;
+        normalize = !!o.normalize;
+        rebuild(keep);
+      }
+      setZoomNode(zoom, false);
+    },
+    zoomTo(path) {
+      if (!tree) return false;
+      if (!path || path.length === 0) {
+        setZoomNode(0, true);
+        return true;
+      }
+      const node = findPath(tree, path);
+      if (node < 0) return false;
+      setState('drawing');
+      setZoomNode(node, true);
+      return true;
+    },
+    resetZoom() {
+      if (!tree) return;
+      setState('drawing');
+      setZoomNode(0, true);
+    },
+    zoomPath() {
+      return tree ? pathOf(tree, zoom) : [];
+    },
+    search(re) {
+      if (re === null || re === '') {
+        searchRe = null;
+        searchRes = null;
+        if (searchInput.value) searchInput.value = '';
+      } else {
+        if (typeof re === 'string') {
+          try {
+            searchRe = new RegExp(re);
+          } catch (err) {
+            throw new SyntaxError(`search: invalid regular expression ${JSON.stringify(re)}: ${(err as Error).message}`);
+          }
+          if (searchInput.value !== re) searchInput.value = re;
+        } else if (re instanceof RegExp) {
+          searchRe = re;
+          if (searchInput.value !== re.source) searchInput.value = re.source;
+        } else {
+          throw new TypeError('search: expected a RegExp, a string or null');
+        }
+        searchRes = tree ? searchTree(tree, searchRe) : null;
+      }
+      updateMatchText();
+      if (tree) {
+        setState('drawing');
+        draw();
+      }
+      return searchRes ? { matched: searchRes.matched, share: searchRes.share, nodes: searchRes.nodes } : { matched: 0, share: 0, nodes: 0 };
+    },
+    setOrientation(o) {
+      if (o !== 'flame' && o !== 'icicle') throw new RangeError(`orientation must be 'flame' or 'icicle', got ${String(o)}`);
+      orientation = o;
+      root.setAttribute('data-orientation', o);
+      if (tree) {
+        setState('drawing');
+        draw();
+      }
+    },
+    setSort(s) {
+      if (s !== 'name' && s !== 'weight') throw new RangeError(`sort must be 'name' or 'weight', got ${String(s)}`);
+      if (s === sort) return;
+      if (!profile && tree) throw new Error('setSort: the flame graph was given a FlameTree; rebuild it with buildFlameTree(profile, { sort }) instead');
+      sort = s;
+      root.setAttribute('data-sort', s);
+      if (profile) {
+        setState('drawing');
+        rebuild(true);
+        setZoomNode(zoom, false);
+      }
+    },
+    setPalette(p) {
+      palette = p;
+      colorCache = [];
+      if (tree) draw();
+    },
+    frameAt(clientX, clientY) {
+      const p = localPoint(clientX, clientY);
+      const node = hit(p.x, p.y);
+      return node < 0 ? null : info(node);
+    },
+    frameRect(path) {
+      const t = tree;
+      if (!t) return null;
+      const node = findPath(t, path);
+      if (node < 0) return null;
+      const r = canvas.getBoundingClientRect();
+      const zd = t.depth[zoom];
+      let x: number;
+      let w: number;
+      if (t.depth[node] <= zd) {
+        let a = zoom;
+        while (t.depth[a] > t.depth[node]) a = t.parent[a];
+        if (a !== node) return null;
+        x = 0;
+        w = width;
+      } else {
+        // must be inside the zoomed subtree
+        let a = node;
+        while (t.depth[a] > zd) a = t.parent[a];
+        if (a !== zoom) return null;
+        const { zx, scale } = view();
+        x = (t.x0[node] - zx) * scale;
+        w = t.total[node] * scale;
+        if (w < opts.minFrameWidth) return null;
+      }
+      return { x: r.left + x, y: r.top + rowY(t.depth[node]), width: w, height: opts.rowHeight - 1 };
+    },
+    on(ev, cb) {
+      return emitter.on(ev, cb);
+    },
+    redraw() {
+      draw();
+    },
+    destroy() {
+      destroyed = true;
+      ro?.disconnect();
+      clearTimeout(searchTimer);
+      emitter.clear();
+      root.remove();
+      tree = null;
+      profile = null;
+    },
+  };
+  root.setAttribute('data-orientation', orientation);
+  root.setAttribute('data-sort', sort);
+  return api;
+}

@@ -1,0 +1,81 @@
+/**
+ * Shared pieces of the two heat maps: the layered root (canvas for cells, SVG for axes and
+ * overlays, a text tooltip) and the colour scale. Cells are painted on canvas (thousands of cells
+ * stay cheap); axes, selection outlines and percentile lines are d3-drawn SVG.
+ */
+import { interpolateOrRd, select, type Selection } from 'd3';
+import { el, sizeCanvas } from './dom.js';
+
+export interface HeatmapLayout {
+  root: HTMLElement;
+  plot: HTMLDivElement;
+  canvas: HTMLCanvasElement;
+  svg: Selection<SVGSVGElement, unknown, null, undefined>;
+  tooltip: HTMLDivElement;
+  details: HTMLDivElement;
+}
+
+export const MARGIN = { top: 8, right: 12, bottom: 32, left: 64 };
+
+export function makeHeatmapLayout(container: HTMLElement, testid: string, title?: string): HeatmapLayout {
+  const root = el('div', { 'data-testid': testid, 'data-state': 'empty' }, {
+    position: 'relative',
+    fontFamily: 'system-ui, sans-serif',
+    fontSize: '12px',
+    color: '#222',
+  });
+  if (title) root.append(el('div', { 'data-testid': `${testid}-title` }, { fontWeight: '600', padding: '4px 0' }, title));
+  const plot = el('div', {}, { position: 'relative', width: '100%' });
+  const canvas = el('canvas', { role: 'img', 'aria-label': title ?? testid }, { position: 'absolute', left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, cursor: 'crosshair' });
+  const svgEl = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svgEl.style.position = 'absolute';
+  svgEl.style.left = '0';
+  svgEl.style.top = '0';
+  svgEl.style.pointerEvents = 'none';
+  svgEl.style.overflow = 'visible';
+  const tooltip = el('div', { 'data-testid': `${testid}-tooltip`, role: 'tooltip' }, {
+    position: 'absolute',
+    display: 'none',
+    pointerEvents: 'none',
+    background: 'rgba(255,255,255,0.96)',
+    border: '1px solid #999',
+    borderRadius: '3px',
+    padding: '3px 6px',
+    whiteSpace: 'pre',
+    zIndex: '10',
+  });
+  const details = el('div', { 'data-testid': `${testid}-details` }, { minHeight: '1.4em', padding: '2px 0 2px 64px' }, '\u00a0');
+  plot.append(canvas, svgEl, tooltip);
+  root.append(plot, details);
+  container.appendChild(root);
+  return { root, plot, canvas, svg: select(svgEl as SVGSVGElement), tooltip, details };
+}
+
+/** counts → colour: empty cells light grey, then white-orange-red by sqrt(count / max) (FlameScope-like). */
+export function heatColor(count: number, max: number): string {
+  if (!(count > 0) || !(max > 0)) return '#f4f4f4';
+  const t = Math.sqrt(Math.min(1, count / max));
+  return interpolateOrRd(0.12 + 0.88 * t);
+}
+
+export function sizePlot(l: HeatmapLayout, plotW: number, plotH: number): CanvasRenderingContext2D {
+  l.plot.style.height = `${plotH + MARGIN.top + MARGIN.bottom}px`;
+  l.svg.attr('width', plotW + MARGIN.left + MARGIN.right).attr('height', plotH + MARGIN.top + MARGIN.bottom);
+  return sizeCanvas(l.canvas, plotW, plotH);
+}
+
+export function showTooltip(l: HeatmapLayout, text: string, px: number, py: number): void {
+  l.tooltip.textContent = text;
+  l.tooltip.style.display = 'block';
+  const pw = l.plot.clientWidth || 800;
+  const tw = l.tooltip.offsetWidth;
+  const x = MARGIN.left + px + 14;
+  l.tooltip.style.left = `${x + tw > pw ? Math.max(0, MARGIN.left + px - tw - 8) : x}px`;
+  l.tooltip.style.top = `${MARGIN.top + py + 14}px`;
+  l.details.textContent = text.replace(/\n/g, ' · ');
+}
+
+export function hideTooltip(l: HeatmapLayout): void {
+  l.tooltip.style.display = 'none';
+  l.details.textContent = '\u00a0';
+}
