@@ -1,2 +1,11 @@
 export * from './tools/types.js';
 export * from './symbolize/types.js';
+export { BpfError, errnoName } from './errors.js';
+export { checkPrivileges, hasKernelBtf, onlineCpus, type PrivilegeReport } from './privileges.js';
+export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';
+export { BpfObject, type BpfMap, type AttachMode, type LoadOptions } from './object.js';
+export { openProfile } from './tools/profile.js';
+export { openOffcputime } from './tools/offcputime.js';
+export { openWakeuptime } from './tools/wakeuptime.js';
+export { openOffwaketime } from './tools/offwaketime.js';
+export { openBiolatency, bioFlagString, readDiskNames } from './tools/biolatency.js';

@@ -52,7 +52,16 @@ static __always_inline void stat_inc(int idx)
 /* bpf_get_stackid with its failures counted, never hidden. */
 static __always_inline __s32 get_stack(void *ctx, void *map, bool user)
 {
-	long id = bpf_get_stackid(ctx, map, user ? BPF_F_USER_STACK : 0);
+	long id;
+	if (user) {
+		/* kernel threads and the idle task have no user stack: say so without asking */
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		if ((BPF_CORE_READ(t, flags) & PF_KTHREAD) || BPF_CORE_READ(t, tgid) == 0) {
+			stat_inc(BS_STAT_USTACK_EFAULT);
+			return -EFAULT;
+		}
+	}
+	id = bpf_get_stackid(ctx, map, user ? BPF_F_USER_STACK : 0);
 	if (id >= 0)
 		return id;
 	if (id == -EFAULT)

@@ -1,0 +1,49 @@
+/** Shared option checks and filter plumbing of the tools. */
+import { BpfError } from '../errors.js';
+import type { BpfObject } from '../object.js';
+import { fillU32Set } from '../maps.js';
+import type { CommonStackOptions } from './types.js';
+
+export function bad(message: string): BpfError {
+  return new BpfError({ errno: 22, code: 'EINVAL', message });
+}
+
+export function checkIds(name: string, ids: number[] | undefined): number[] {
+  if (!ids) return [];
+  for (const x of ids) {
+    if (!Number.isInteger(x) || x <= 0 || x > 0x3fffffff) {
+      throw bad(`invalid ${name} ${String(x)}: expected a positive integer process/thread id`);
+    }
+  }
+  return ids;
+}
+
+export function checkStackOpts(o: CommonStackOptions): void {
+  if (o.userStacksOnly && o.kernelStacksOnly) {
+    throw bad('userStacksOnly (-U) and kernelStacksOnly (-K) are mutually exclusive; pick one or neither');
+  }
+  if (o.stackStorageSize !== undefined && (!Number.isInteger(o.stackStorageSize) || o.stackStorageSize < 1 || o.stackStorageSize > 1 << 24)) {
+    throw bad(`invalid stackStorageSize ${o.stackStorageSize}: expected an integer between 1 and ${1 << 24}`);
+  }
+}
+
+export function checkMicros(name: string, v: number | undefined, dflt: bigint): bigint {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v)) throw bad(`invalid ${name} ${v}: expected a non-negative integer number of microseconds`);
+  return BigInt(v);
+}
+
+export function fillFilters(obj: BpfObject, pids: number[], tids: number[]): void {
+  if (pids.length) fillU32Set(obj.map('pid_filter'), pids);
+  if (tids.length) fillU32Set(obj.map('tid_filter'), tids);
+}
+
+/** Run `fn` with the object; destroy it if fn throws (no half-attached leftovers). */
+export function withCleanup<T>(obj: BpfObject, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    obj.destroy();
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Byte layouts of the structs in src/c/*.h, mirrored for the TypeScript side (x86_64, little endian).
+ * Sizes are checked against the loaded maps (assertSize) so a drift between C and TS fails loudly.
+ */
+import { BpfError } from '../errors.js';
+import type { BpfMap } from '../object.js';
+
+export const TASK_COMM_LEN = 16;
+export const MAX_STACK_DEPTH = 127;
+export const STACK_NOT_COLLECTED = -10000;
+export const EFAULT = 14;
+
+/** indices of the kernel counters (enum bpfscope_stat in bpfscope.h) */
+export const Stat = {
+  EVENTS: 0,
+  USTACK_EFAULT: 1,
+  USTACK_EEXIST: 2,
+  USTACK_ENOMEM: 3,
+  USTACK_OTHER: 4,
+  KSTACK_EFAULT: 5,
+  KSTACK_EEXIST: 6,
+  KSTACK_ENOMEM: 7,
+  KSTACK_OTHER: 8,
+  MAP_FULL: 9,
+  START_FULL: 10,
+} as const;
+
+export function assertSize(map: BpfMap, keySize: number, valueSize: number): void {
+  if (map.keySize !== keySize || map.valueSize !== valueSize) {
+    throw new BpfError({
+      errno: 22,
+      code: 'EINVAL',
+      message: `map ${map.name}: key/value sizes ${map.keySize}/${map.valueSize} differ from the TypeScript layout ${keySize}/${valueSize}; rebuild with packages/bpf/build-bpf.sh`,
+    });
+  }
+}
+
+export function readComm(buf: Buffer, off: number): string {
+  let end = off;
+  const max = off + TASK_COMM_LEN;
+  while (end < max && buf[end] !== 0) end++;
+  return buf.toString('utf8', off, end);
+}
+
+/* struct thread_filter (8 bytes) */
+export interface ThreadFilter {
+  filterPid: boolean;
+  filterTid: boolean;
+  userThreadsOnly: boolean;
+  kernelThreadsOnly: boolean;
+  state: number;
+}
+
+function writeThreadFilter(b: Buffer, off: number, f: ThreadFilter): void {
+  b[off] = f.filterPid ? 1 : 0;
+  b[off + 1] = f.filterTid ? 1 : 0;
+  b[off + 2] = f.userThreadsOnly ? 1 : 0;
+  b[off + 3] = f.kernelThreadsOnly ? 1 : 0;
+  b.writeInt32LE(f.state, off + 4);
+}
+
+/* struct profile_cfg (16) / profile_key (40) */
+export const PROFILE_KEY_SIZE = 40;
+export function profileCfg(c: {
+  bucketNs: bigint;
+  filterPid: boolean;
+  filterTid: boolean;
+  userOnly: boolean;
+  kernelOnly: boolean;
+  includeIdle: boolean;
+}): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(c.bucketNs, 0);
+  b[8] = c.filterPid ? 1 : 0;
+  b[9] = c.filterTid ? 1 : 0;
+  b[10] = c.userOnly ? 1 : 0;
+  b[11] = c.kernelOnly ? 1 : 0;
+  b[12] = c.includeIdle ? 1 : 0;
+  return b;
+}
+
+/* struct offcpu_cfg / wakeup_cfg / offwake_cfg (32) */
+export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean }): Buffer {
+  const b = Buffer.alloc(32);
+  writeThreadFilter(b, 0, c.f);
+  b.writeBigUInt64LE(c.minUs, 8);
+  b.writeBigUInt64LE(c.maxUs, 16);
+  b[24] = c.userOnly ? 1 : 0;
+  b[25] = c.kernelOnly ? 1 : 0;
+  return b;
+}
+export const OFFCPU_KEY_SIZE = 32;
+export const WAKEUP_KEY_SIZE = 56;
+export const OFFWAKE_KEY_SIZE = 64;
+
+/* struct bio_cfg (8) / bio_key (8) / bio_hist (112) */
+export const BIO_MAX_SLOTS = 27;
+export const BIO_KEY_SIZE = 8;
+export const BIO_HIST_SIZE = 112;
+export function bioCfg(c: { queued: boolean; perDisk: boolean; perFlag: boolean; milliseconds: boolean }): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = c.queued ? 1 : 0;
+  b[1] = c.perDisk ? 1 : 0;
+  b[2] = c.perFlag ? 1 : 0;
+  b[3] = c.milliseconds ? 1 : 0;
+  return b;
+}

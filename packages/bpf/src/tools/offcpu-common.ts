@@ -1,0 +1,72 @@
+/** Shared loader of the sched_switch based tools (offcputime, wakeuptime, offwaketime). */
+import { BpfObject } from '../object.js';
+import { HashDrainer, StatsReader } from '../maps.js';
+import type { Symbolizer } from '../symbolize/types.js';
+import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
+import { assertSize, offcpuCfg, Stat } from './layout.js';
+import { StackResolver } from './stacks.js';
+import { bad, checkIds, checkMicros, checkStackOpts, fillFilters, withCleanup } from './common.js';
+
+export function openSwitchTool(
+  tool: ToolName,
+  opts: OffcpuOptions,
+  sym: Symbolizer,
+  keySize: number,
+  decode: (k: Buffer, o: number, value: number, stacks: StackResolver) => StackRecord,
+): ToolHandle<StackDelta> {
+  checkStackOpts(opts);
+  const pids = checkIds('pid', opts.pid);
+  const tids = checkIds('tid', opts.tid);
+  if (opts.userThreadsOnly && opts.kernelThreadsOnly) {
+    throw bad('userThreadsOnly (-u) and kernelThreadsOnly (-k) are mutually exclusive; pick one or neither');
+  }
+  const minUs = checkMicros('minBlockUs', opts.minBlockUs, 1n);
+  const maxUs = checkMicros('maxBlockUs', opts.maxBlockUs, 0xffffffffffffffffn);
+  if (minUs > maxUs) throw bad(`minBlockUs (${minUs}) is larger than maxBlockUs (${maxUs})`);
+  const state = opts.state ?? -1;
+  if (!Number.isInteger(state) || state < -1 || state > 0xffff) throw bad(`invalid state ${state}: expected a task state bitmask like 1 (TASK_INTERRUPTIBLE) or 2 (TASK_UNINTERRUPTIBLE), or -1 for any`);
+
+  const obj = BpfObject.load(tool, {
+    rodata: offcpuCfg({
+      f: {
+        filterPid: pids.length > 0,
+        filterTid: tids.length > 0,
+        userThreadsOnly: !!opts.userThreadsOnly,
+        kernelThreadsOnly: !!opts.kernelThreadsOnly,
+        state,
+      },
+      minUs,
+      maxUs,
+      userOnly: !!opts.userStacksOnly,
+      kernelOnly: !!opts.kernelStacksOnly,
+    }),
+    maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize } : undefined,
+  });
+  return withCleanup(obj, () => {
+    const counts = obj.map('counts');
+    assertSize(counts, keySize, 8);
+    fillFilters(obj, pids, tids);
+    const drainer = new HashDrainer(counts);
+    const stats = new StatsReader(obj.map('stats'));
+    const stacks = new StackResolver(obj.map('stacks'), sym);
+    obj.attachAll();
+    const startTime = Date.now();
+    return {
+      tool,
+      startTime,
+      drain(): StackDelta {
+        const n = drainer.drain();
+        const st = stats.read();
+        const records: StackRecord[] = [];
+        for (let i = 0; i < n; i++) {
+          records.push(decode(drainer.keys, i * keySize, Number(drainer.values.readBigUInt64LE(i * 8)), stacks));
+        }
+        stacks.endInterval();
+        return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
+      },
+      close(): void {
+        obj.destroy();
+      },
+    };
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Stack ids → symbolized frames, in bulk per interval: each stack id is read once per interval,
+ * each (pid, stack id) symbolized once per interval, and the ids read are deleted from the kernel
+ * stack map at the end of the interval so it never fills up with stale stacks.
+ */
+import * as L from '../ffi/libbpf.js';
+import type { BpfMap } from '../object.js';
+import type { Symbolizer, SymbolizedFrame } from '../symbolize/types.js';
+import type { LossStats } from './types.js';
+import { EFAULT, MAX_STACK_DEPTH, STACK_NOT_COLLECTED, Stat } from './layout.js';
+
+export interface ResolvedStack {
+  frames: SymbolizedFrame[]; // root first
+  missing: boolean;
+}
+
+const EMPTY: ResolvedStack = { frames: [], missing: false };
+const MISSING: ResolvedStack = { frames: [], missing: true };
+
+export class StackResolver {
+  private buf: Buffer;
+  private key = Buffer.alloc(4);
+  /** id → addresses (leaf first) read this interval */
+  private raw = new Map<number, bigint[] | null>();
+  /** stacks read in the previous interval (their ids were deleted): a sample recorded between our
+   * read and delete still names the right stack, since a bucket only changes after deletion. */
+  private prevRaw = new Map<number, bigint[] | null>();
+  private kernelCache = new Map<number, ResolvedStack>();
+  private userCache = new Map<string, ResolvedStack>();
+  private seenPids = new Set<number>();
+  truncated = 0;
+  lookupFailures = { user: 0, kernel: 0 };
+
+  constructor(
+    private map: BpfMap,
+    private sym: Symbolizer,
+  ) {
+    this.buf = Buffer.alloc(map.valueSize);
+  }
+
+  notePid(pid: number): void {
+    if (this.seenPids.has(pid)) return;
+    this.seenPids.add(pid);
+    this.sym.notePid(pid);
+  }
+
+  private addrs(id: number): bigint[] | null {
+    let a = this.raw.get(id);
+    if (a !== undefined) return a;
+    this.key.writeUInt32LE(id);
+    const r = L.bpf_map_lookup_elem(this.map.fd, this.key, this.buf) as number;
+    if (r < 0) {
+      a = this.prevRaw.get(id) ?? null;
+    } else {
+      a = [];
+      const depth = this.buf.length / 8;
+      for (let i = 0; i < depth; i++) {
+        const v = this.buf.readBigUInt64LE(i * 8);
+        if (v === 0n) break;
+        a.push(v);
+      }
+      if (a.length >= MAX_STACK_DEPTH) this.truncated++;
+    }
+    this.raw.set(id, a);
+    return a;
+  }
+
+  kernel(id: number): ResolvedStack {
+    if (id === STACK_NOT_COLLECTED || id === -EFAULT) return EMPTY;
+    if (id < 0) return MISSING;
+    let r = this.kernelCache.get(id);
+    if (r) return r;
+    const a = this.addrs(id);
+    if (!a) {
+      this.lookupFailures.kernel++;
+      r = MISSING;
+    } else {
+      r = { frames: stripTracer(this.sym.kernel(a).slice().reverse()), missing: false };
+    }
+    this.kernelCache.set(id, r);
+    return r;
+  }
+
+  user(pid: number, id: number): ResolvedStack {
+    if (id === STACK_NOT_COLLECTED || id === -EFAULT) return EMPTY;
+    if (id < 0) return MISSING;
+    const ck = `${pid}:${id}`;
+    let r = this.userCache.get(ck);
+    if (r) return r;
+    const a = this.addrs(id);
+    if (!a) {
+      this.lookupFailures.user++;
+      r = MISSING;
+    } else {
+      this.notePid(pid);
+      r = { frames: this.sym.user(pid, a).slice().reverse(), missing: false };
+    }
+    this.userCache.set(ck, r);
+    return r;
+  }
+
+  /** Delete the ids read this interval from the kernel map, reset the per-interval caches. */
+  endInterval(): void {
+    for (const id of this.raw.keys()) {
+      this.key.writeUInt32LE(id);
+      L.bpf_map_delete_elem(this.map.fd, this.key);
+    }
+    this.prevRaw = this.raw;
+    this.raw = new Map();
+    this.kernelCache.clear();
+    this.userCache.clear();
+    this.seenPids.clear();
+  }
+
+  /** Loss stats of the interval from the kernel counters (deltas) and what this resolver saw. */
+  loss(stats: number[]): LossStats {
+    const l: LossStats = {
+      userStackMissing: stats[Stat.USTACK_EEXIST] + stats[Stat.USTACK_ENOMEM] + stats[Stat.USTACK_OTHER] + this.lookupFailures.user,
+      kernelStackMissing: stats[Stat.KSTACK_EEXIST] + stats[Stat.KSTACK_ENOMEM] + stats[Stat.KSTACK_OTHER] + this.lookupFailures.kernel,
+      stackCollisions: stats[Stat.USTACK_EEXIST] + stats[Stat.KSTACK_EEXIST],
+      stackNoMem: stats[Stat.USTACK_ENOMEM] + stats[Stat.KSTACK_ENOMEM],
+      mapFull: stats[Stat.MAP_FULL],
+      truncatedStacks: this.truncated,
+      lostEvents: stats[Stat.START_FULL],
+    };
+    this.truncated = 0;
+    this.lookupFailures = { user: 0, kernel: 0 };
+    return l;
+  }
+}
+
+/** The tracing program's own frames at the leaf of kernel stacks taken from tracepoints
+ * (bpf_prog_<tag>_<name>, bpf_trace_runN, __bpf_trace_*): not part of what was traced. */
+const TRACER_FRAME = /^(bpf_prog_[0-9a-f]+|bpf_trace_run\d+$|__bpf_trace_|bpf_trampoline_)/;
+export function stripTracer(frames: SymbolizedFrame[]): SymbolizedFrame[] {
+  let n = frames.length;
+  while (n > 0 && TRACER_FRAME.test(frames[n - 1].name)) n--;
+  return n === frames.length ? frames : frames.slice(0, n);
+}
+
+export function emptyLoss(): LossStats {
+  return { userStackMissing: 0, kernelStackMissing: 0, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0 };
+}
