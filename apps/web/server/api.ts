@@ -286,17 +286,6 @@ export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response
   });
 }
 
-function isBinary(b: Uint8Array): boolean {
-  const n = Math.min(b.length, 8192);
-  for (let i = 0; i < n; i++) if (b[i] === 0) return true;
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(0, n - 4 > 0 ? n - 4 : n));
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 const FORMAT_ALIASES: Record<string, ProfileFormat> = { perf: 'perf-script', perfscript: 'perf-script', 'perf-script': 'perf-script', json: 'bpfscope', pb: 'pprof' };
 
 /** POST /api/snapshots?name=…[&format=…][&notes=…][&fileName=…] with a profile file as the body. */
@@ -332,7 +321,8 @@ export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Respons
       }
       if (fileName) fileName = fileName.replace(/\.gz$/i, '');
     }
-    const input: string | Uint8Array = format === 'pprof' || isBinary(bytes) ? bytes : new TextDecoder().decode(bytes);
+    // bytes go to the importer as they are: it decodes UTF-8 text itself and keeps protobuf binary
+    const input: Uint8Array = bytes;
     let profile: Profile;
     try {
       profile = importProfile(input, { fileName, format });

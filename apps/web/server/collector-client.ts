@@ -245,16 +245,19 @@ export class CollectorClient extends EventEmitter {
         body = null;
       }
       if (!res.ok) return { healthy: false, health: body, error: `${u.href} answered HTTP ${res.status}` };
-      const flag = body && typeof body.ok === 'boolean' ? body.ok : body && typeof body.healthy === 'boolean' ? body.healthy : true;
-      return flag ? { healthy: true, health: body } : { healthy: false, health: body, error: typeof body?.error === 'string' ? body.error : 'the collector reports itself unhealthy' };
+      const flag = typeof body?.status === 'string' ? body.status === 'ok' : typeof body?.ok === 'boolean' ? body.ok : true;
+      if (!flag)
+        return { healthy: false, health: body, error: typeof body?.message === 'string' ? body.message : `the collector reports status ${JSON.stringify(body?.status)}` };
+      if (body && typeof body.privilegeProblem === 'string') return { healthy: true, health: body, error: body.privilegeProblem };
+      return { healthy: true, health: body };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
+      const err = e as Error & { cause?: { code?: string; message?: string } };
       const why =
         err.name === 'TimeoutError'
           ? `no answer from ${u.href} within ${timeoutMs} ms`
           : err.cause?.code === 'ECONNREFUSED'
             ? `nothing listens at ${u.host} (ECONNREFUSED); is the collector running?`
-            : `${u.href}: ${err.cause?.code ?? err.message}`;
+            : `${u.href}: ${err.cause?.code ?? err.cause?.message ?? err.message}`;
       return { healthy: false, health: null, error: why };
     }
   }

@@ -1,0 +1,533 @@
+/**
+ * The REST API handlers, called directly with web Requests: captures through a real WebSocket to
+ * a protocol-v1 stand-in collector (fake-collector.ts), snapshots against a temp SQLite store.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import * as api from '../server/api.js';
+import { Hub } from '../server/captures.js';
+import { SnapshotStore } from '../server/snapshots.js';
+import type { CollectorConfig } from '../server/config.js';
+import { startFakeCollector, type FakeCollector, type Script } from './fake-collector.js';
+import { CORPUS, tempDir } from './helpers.js';
+
+const BASE = 'http://127.0.0.1:3000';
+const dir = tempDir();
+let store: SnapshotStore;
+let fake: FakeCollector;
+let configs: CollectorConfig[] = [];
+let hub: Hub;
+const env: NodeJS.ProcessEnv = { BPFSCOPE_WEB_HOST: '127.0.0.1' };
+const deps = () => ({ store: () => store, hub: () => hub, env });
+
+const profileScript: Script = () => ({
+  intervalMs: 40,
+  deltas: [
+    {
+      frames: [[0, 'app', 'comm'], [1, 'main', 'user'], [2, 'hot', 'user']],
+      stacks: [[10, [0, 1, 2]]],
+      counts: [[10, 5]],
+      timeline: [[0, 10, 5]],
+      timelineResolutionMs: 10,
+      progress: { elapsedMs: 40, durationMs: 200, samples: 5, events: 5 },
+    },
+    {
+      frames: [[3, 'cold', 'user']],
+      stacks: [[11, [0, 1, 3]]],
+      counts: [[10, 2], [11, 4]],
+      timeline: [[40, 10, 2], [40, 11, 4]],
+      progress: { elapsedMs: 80, durationMs: 200, samples: 11, events: 11 },
+      loss: { userStackMissing: 1 },
+    },
+    { counts: [[11, 1]], timeline: [[80, 11, 1]], progress: { elapsedMs: 120, durationMs: 200, samples: 12, events: 12 } },
+  ],
+});
+let script: Script = profileScript;
+
+function req(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Request {
+  const init: RequestInit & { duplex?: string } = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream) {
+      init.body = body as BodyInit;
+      if (body instanceof ReadableStream) init.duplex = 'half';
+    } else {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+  }
+  return new Request(BASE + p, init);
+}
+
+async function body(res: Response): Promise<any> {
+  return JSON.parse(await res.text());
+}
+
+/** Reads an SSE response to its end (or until `stop` says so) and returns the parsed messages. */
+async function readEvents(res: Response, stop?: (m: any) => boolean, timeoutMs = 5000): Promise<any[]> {
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  const out: any[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await Promise.race([reader.read(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`SSE timeout; got ${JSON.stringify(out.map((m) => m.type))}`)), deadline - Date.now()))]);
+    if (r.done) break;
+    buf += dec.decode(r.value, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const ev = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      if (data) {
+        const m = JSON.parse(data);
+        out.push(m);
+        if (stop?.(m)) {
+          await reader.cancel();
+          return out;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function captureJson(id: string) {
+  return body(await api.getCapture(req('GET', `/api/captures/${id}`), id, deps()));
+}
+
+before(async () => {
+  store = new SnapshotStore(path.join(dir, 'bpfscope.db'));
+  fake = await startFakeCollector((id, tool) => script(id, tool));
+  configs = [{ id: 'local', name: 'local', url: fake.url, token: fake.token }];
+  hub = new Hub({ store: () => store, configs: () => configs });
+});
+after(async () => {
+  hub.close();
+  await fake.close();
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('POST /api/captures validation', () => {
+  const cases: [string, unknown, RegExp, string?][] = [
+    ['missing tool', { durationSec: 5 }, /tool: must be one of profile, offcputime, wakeuptime, offwaketime, biolatency \(missing\)/, 'tool'],
+    ['unknown tool', { tool: 'execsnoop', durationSec: 5 }, /tool: .*got "execsnoop"/, 'tool'],
+    ['missing duration', { tool: 'profile' }, /durationSec: .*\(missing\)/, 'durationSec'],
+    ['negative duration', { tool: 'profile', durationSec: -1 }, /durationSec/, 'durationSec'],
+    ['string duration', { tool: 'profile', durationSec: '5' }, /durationSec/, 'durationSec'],
+    ['unknown option', { tool: 'profile', durationSec: 5, options: { frequncy: 99 } }, /options\.frequncy: unknown option/, 'options.frequncy'],
+    ['bad option value', { tool: 'profile', durationSec: 5, options: { frequency: 'fast' } }, /options\.frequency: /, 'options.frequency'],
+    ['bad pid', { tool: 'profile', durationSec: 5, options: { pid: -3 } }, /options\.pid/, 'options.pid'],
+    ['conflicting options', { tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } }, /mutually exclusive/, 'options.kernelStacksOnly'],
+    ['options not an object', { tool: 'profile', durationSec: 5, options: [1] }, /options: must be an object/, 'options'],
+    ['unknown field', { tool: 'profile', durationSec: 5, colector: 'x' }, /unknown field "colector"/, 'colector'],
+    ['bad save', { tool: 'profile', durationSec: 5, save: 'yes' }, /save: must be true or false/, 'save'],
+    ['unknown collector', { tool: 'profile', durationSec: 5, collector: 'nope' }, /collector: "nope" is not configured \(configured: local\)/, 'collector'],
+  ];
+  for (const [name, b, re, field] of cases) {
+    test(`${name} → 400 naming the field`, async () => {
+      const res = await api.createCapture(req('POST', '/api/captures', b), deps());
+      assert.equal(res.status, 400);
+      const j = await body(res);
+      assert.match(j.error, re);
+      if (field) assert.equal(j.field, field);
+    });
+  }
+  test('not JSON → 400', async () => {
+    const res = await api.createCapture(req('POST', '/api/captures', '{"tool":'), deps());
+    assert.equal(res.status, 400);
+    assert.match((await body(res)).error, /not valid JSON/);
+  });
+  test('a collector-side refusal (no such pid) → 400 with its field', async () => {
+    const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1, options: { pid: 999999 } }), deps());
+    assert.equal(res.status, 400);
+    const j = await body(res);
+    assert.equal(j.field, 'options.pid');
+    assert.match(j.error, /no process 999999/);
+  });
+});
+
+describe('capture relay', () => {
+  test('deltas are mirrored, relayed over SSE, and the ended capture is saved as a snapshot', async () => {
+    script = profileScript;
+    const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 0.2, options: { frequency: 49 }, name: 'relay test' }), deps());
+    assert.equal(res.status, 202);
+    const { id } = await body(res);
+    assert.match(id, /^[0-9A-Za-z]{10}$/);
+    const events = await readEvents(await api.captureEvents(req('GET', `/api/captures/${id}/events`), id, deps()));
+    const types = events.map((m) => m.type);
+    assert.equal(types[0], 'started');
+    assert.equal(types[1], 'delta');
+    assert.equal(events[1].full, true, 'the first delta a subscriber gets is full');
+    assert.ok(events.every((m) => m.captureId === id), 'messages carry the hub capture id, not the collector one');
+    assert.ok(types.includes('end'));
+    const saved = events.find((m) => m.type === 'notice' && m.code === 'snapshot_saved');
+    assert.ok(saved, 'a snapshot_saved notice names the snapshot');
+    // counts add up across the relayed deltas
+    const totals = new Map<number, number>();
+    for (const m of events) if (m.type === 'delta') for (const [s, w] of m.counts ?? []) totals.set(s, (totals.get(s) ?? 0) + w);
+    assert.deepEqual([...totals].sort(), [[10, 7], [11, 5]]);
+
+    const cap = await captureJson(id);
+    assert.equal(cap.state, 'done');
+    assert.equal(cap.snapshotId, saved.message);
+    assert.equal(cap.tool, 'profile');
+    assert.equal(cap.progress.samples, 12);
+
+    const snap = store.get(cap.snapshotId)!;
+    assert.equal(snap.snapshot.name, 'relay test');
+    assert.equal(snap.snapshot.tool, 'profile');
+    assert.equal(snap.snapshot.host, 'fakehost');
+    assert.equal(snap.snapshot.kernel, '6.18.0-fake');
+    assert.deepEqual(snap.snapshot.options, { frequency: 49 });
+    assert.deepEqual(snap.snapshot.loss, { userStackMissing: 1 });
+    const p = snap.profile;
+    assert.equal(p.total, 12);
+    const folded = p.stacks.map((s) => s.frames.map((f) => p.frames[f]!.name).join(';') + ' ' + s.weight).sort();
+    assert.deepEqual(folded, ['app;main;cold 5', 'app;main;hot 7']);
+    assert.equal(p.frames.find((f) => f.name === 'app')!.kind, 'comm');
+    // timeline remapped onto the profile's stack indices
+    assert.ok(p.timeline);
+    assert.equal(p.timeline!.resolutionMs, 10);
+    let tl = 0;
+    p.timeline!.count.forEach((c, i) => {
+      assert.ok(p.stacks[p.timeline!.stack[i]!]);
+      tl += c;
+    });
+    assert.equal(tl, 12);
+
+    // a late subscriber gets the whole state in one full delta, then the end
+    const late = await readEvents(await api.captureEvents(req('GET', `/api/captures/${id}/events`), id, deps()));
+    const full = late.find((m) => m.type === 'delta');
+    assert.equal(full.full, true);
+    assert.deepEqual(new Map(full.counts), new Map([[10, 7], [11, 5]]));
+    assert.equal(full.frames.length, 4);
+    assert.equal(full.timeline.length, 4);
+    assert.ok(late.some((m) => m.type === 'end'));
+  });
+
+  test('stop ends early and keeps the data; save:false then POST snapshot names it', async () => {
+    script = () => ({ ...profileScript('', 'profile'), hold: true });
+    const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60, save: false }), deps());
+    assert.equal(res.status, 202);
+    const { id } = await body(res);
+    await waitFor(async () => ((await captureJson(id)).progress.samples === 12 ? true : undefined), 'all deltas');
+    // saving a running capture is refused
+    let r = await api.snapshotCapture(req('POST', `/api/captures/${id}/snapshot`, { name: 'too early' }), id, deps());
+    assert.equal(r.status, 409);
+    r = await api.stopCapture(req('POST', `/api/captures/${id}/stop`), id, deps());
+    assert.equal(r.status, 200);
+    const cap = await waitFor(async () => {
+      const c = await captureJson(id);
+      return c.state === 'done' ? c : undefined;
+    }, 'done after stop');
+    assert.equal(cap.endReason, 'stopped');
+    assert.equal(cap.snapshotId, undefined, 'save:false stores nothing by itself');
+    r = await api.snapshotCapture(req('POST', `/api/captures/${id}/snapshot`, { notes: 'x' }), id, deps());
+    assert.equal(r.status, 400);
+    assert.match((await body(r)).error, /name: a non-empty string is required/);
+    r = await api.snapshotCapture(req('POST', `/api/captures/${id}/snapshot`, { name: 'after stop', notes: 'kept' }), id, deps());
+    assert.equal(r.status, 201);
+    const j = await body(r);
+    assert.equal(j.url, `/s/${j.id}`);
+    const s = store.get(j.id)!;
+    assert.equal(s.snapshot.name, 'after stop');
+    assert.equal(s.snapshot.notes, 'kept');
+    assert.equal(s.profile.total, 12);
+    r = await api.stopCapture(req('POST', `/api/captures/${id}/stop`), id, deps());
+    assert.equal(r.status, 409, 'stopping a finished capture');
+  });
+
+  test('DELETE cancels: failed with "cancelled", nothing saved', async () => {
+    script = () => ({ ...profileScript('', 'profile'), hold: true });
+    const before = store.count();
+    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60 }), deps()));
+    const r = await api.cancelCapture(req('DELETE', `/api/captures/${id}`), id, deps());
+    assert.equal(r.status, 200);
+    const cap = await captureJson(id);
+    assert.equal(cap.state, 'failed');
+    assert.equal(cap.error, 'cancelled');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(store.count(), before);
+    await waitFor(() => (fake.received.some((m) => m.type === 'cancel') ? true : undefined), 'cancel sent to the collector');
+  });
+
+  test('biolatency histograms are mirrored into the snapshot', async () => {
+    script = () => ({
+      intervalMs: 30,
+      deltas: [
+        { histograms: [{ start: 1000, end: 2000, key: 'vda', slots: [0, 0, 3, 9] }], histUnit: 'usecs', histKeyKind: 'disk', progress: { elapsedMs: 1000, durationMs: 2000, samples: 0, events: 12 } },
+        { histograms: [{ start: 2000, end: 3000, key: 'vda', slots: [0, 1, 1] }], progress: { elapsedMs: 2000, durationMs: 2000, samples: 0, events: 14 } },
+      ],
+    });
+    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'biolatency', durationSec: 2, options: { perDisk: true } }), deps()));
+    const cap = await waitFor(async () => {
+      const c = await captureJson(id);
+      return c.state !== 'running' ? c : undefined;
+    }, 'biolatency end');
+    assert.equal(cap.state, 'done', cap.error);
+    const s = store.get(cap.snapshotId)!;
+    assert.equal(s.snapshot.tool, 'biolatency');
+    assert.equal(s.profile.histograms!.keyKind, 'disk');
+    assert.deepEqual(s.profile.histograms!.intervals.map((h) => h.slots), [[0, 0, 3, 9], [0, 1, 1]]);
+    assert.equal(s.profile.unit, 'count');
+  });
+
+  test('a collector that drops the connection fails the capture with a clear error', async () => {
+    script = () => ({ ...profileScript('', 'profile'), hold: true });
+    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60 }), deps()));
+    const sse = api.captureEvents(req('GET', `/api/captures/${id}/events`), id, deps()).then((r) => readEvents(r));
+    await waitFor(async () => ((await captureJson(id)).progress.samples > 0 ? true : undefined), 'first delta');
+    fake.dropAll();
+    const cap = await waitFor(async () => {
+      const c = await captureJson(id);
+      return c.state !== 'running' ? c : undefined;
+    }, 'failure');
+    assert.equal(cap.state, 'failed');
+    assert.match(cap.error, /lost the connection to collector local/);
+    const ev = await sse;
+    assert.ok(ev.some((m) => m.type === 'error' && /lost the connection/.test(m.message)), 'SSE subscribers hear about it');
+    // the hub reconnects on the next request
+    script = profileScript;
+    await new Promise((r) => setTimeout(r, 1100));
+    const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 0.2 }), deps());
+    assert.equal(res.status, 202);
+  });
+
+  test('an unreachable collector → 503 naming the address; collectors list shows it unhealthy', async () => {
+    const saved = configs;
+    const port = await freePort();
+    configs = [...saved, { id: 'down', name: 'down host', url: `ws://127.0.0.1:${port}`, token: 'whatever-token' }];
+    try {
+      const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1, collector: 'down' }), deps());
+      assert.equal(res.status, 503);
+      assert.match((await body(res)).error, new RegExp(`collector down \\(ws://127\\.0\\.0\\.1:${port}\\) is unavailable: nothing listens at ws://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+      const list = await body(await api.listCollectors(req('GET', '/api/collectors'), deps()));
+      assert.equal(list.collectors.length, 2);
+      const [local, down] = list.collectors;
+      assert.equal(local.id, 'local');
+      assert.equal(local.healthy, true);
+      assert.equal(local.health.hostname, 'fakehost');
+      assert.equal(local.token, undefined, 'tokens never leave the hub');
+      assert.equal(down.healthy, false);
+      assert.equal(down.health, null);
+      assert.match(down.error, /ECONNREFUSED/);
+      assert.ok(!JSON.stringify(list).includes(fake.token));
+    } finally {
+      configs = saved;
+    }
+  });
+
+  test('a wrong collector token → 503 saying the token was refused', async () => {
+    const saved = configs;
+    configs = [{ ...saved[0]!, id: 'badtoken', token: 'not-the-token' }, ...saved];
+    try {
+      const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1, collector: 'badtoken' }), deps());
+      assert.equal(res.status, 503);
+      assert.match((await body(res)).error, /refused the token \(HTTP 401\)/);
+    } finally {
+      configs = saved;
+    }
+  });
+
+  test('processes of a collector; unknown collector → 404; unknown capture → 404', async () => {
+    const r = await api.collectorProcesses(req('GET', '/api/collectors/local/processes'), 'local', deps());
+    assert.equal(r.status, 200);
+    assert.deepEqual((await body(r)).processes, [{ pid: 1, comm: 'init', cmdline: '/sbin/init' }]);
+    assert.equal((await api.collectorProcesses(req('GET', '/api/collectors/x/processes'), 'x', deps())).status, 404);
+    const c = await api.getCapture(req('GET', '/api/captures/zzzzzzzzzz'), 'zzzzzzzzzz', deps());
+    assert.equal(c.status, 404);
+    assert.match((await body(c)).error, /no capture with id "zzzzzzzzzz"/);
+    assert.equal((await api.captureEvents(req('GET', '/api/captures/q/events'), 'q', deps())).status, 404);
+  });
+});
+
+describe('snapshots API', () => {
+  const folded = 'nginx;main;serve;read 7\nnginx;main;serve;write 3\nredis;main;loop 5\n';
+
+  test('upload folded → 201, list, get json and every export format, delete → 204, then 404', async () => {
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=web%20before&notes=n1&fileName=x.folded', folded), deps());
+    assert.equal(r.status, 201, await r.clone().text());
+    const { id, url } = await body(r);
+    assert.equal(url, `/s/${id}`);
+
+    r = await api.listSnapshots(req('GET', '/api/snapshots?q=before'), deps());
+    const list = (await body(r)).snapshots;
+    assert.deepEqual(list.map((s: any) => s.id), [id]);
+    assert.equal(list[0].name, 'web before');
+    assert.equal(list[0].tool, 'import');
+    assert.equal(list[0].total, 15);
+    assert.equal(list[0].unit, 'samples');
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}`), id, deps());
+    assert.equal(r.status, 200);
+    const j = await body(r);
+    assert.equal(j.snapshot.id, id);
+    assert.equal(j.snapshot.notes, 'n1');
+    assert.equal(j.snapshot.total, 15);
+    assert.equal(j.snapshot.format, 'folded');
+    assert.equal(typeof j.profile, 'object');
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}?format=folded`), id, deps());
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-disposition')!, /attachment; filename="web_before\.folded"/);
+    const text = await r.text();
+    assert.match(text, /^nginx;main;serve;read 7$/m);
+    assert.match(text, /^redis;main;loop 5$/m);
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}?format=pprof`), id, deps());
+    assert.equal(r.status, 200);
+    const pb = new Uint8Array(await r.arrayBuffer());
+    assert.ok(pb.length > 20);
+    assert.match(r.headers.get('content-disposition')!, /filename="web_before\.pb(\.gz)?"/);
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}?format=speedscope`), id, deps());
+    assert.equal(r.status, 200);
+    assert.match(JSON.parse(await r.text()).$schema, /speedscope/);
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}?format=svg`), id, deps());
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /image\/svg\+xml/);
+    assert.match(r.headers.get('content-security-policy')!, /sandbox/);
+    assert.match(await r.text(), /<svg[\s\S]*serve/);
+
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}?format=png`), id, deps());
+    assert.equal(r.status, 400);
+    assert.match((await body(r)).error, /format: must be one of json, folded, pprof, speedscope, svg/);
+
+    r = await api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`), id, deps());
+    assert.equal(r.status, 204);
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}`), id, deps());
+    assert.equal(r.status, 404);
+    assert.match((await body(r)).error, /no snapshot with id/);
+    r = await api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`), id, deps());
+    assert.equal(r.status, 404);
+  });
+
+  test('gzipped perf script from the corpus imports with 9880 samples', async () => {
+    const gz = fs.readFileSync(path.join(CORPUS, 'perf-script-busy.txt.gz'));
+    const r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=corpus&fileName=perf-script-busy.txt.gz', new Uint8Array(gz)), deps());
+    assert.equal(r.status, 201, await r.clone().text());
+    const { id } = await body(r);
+    const s = store.get(id)!;
+    assert.equal(s.snapshot.total, 9880);
+    assert.equal(s.snapshot.format, 'perf-script');
+    assert.equal(s.profile.total, 9880);
+  });
+
+  test('malformed, empty and wrongly-labelled uploads → 400 naming what was wrong; nothing stored', async () => {
+    const n = store.count();
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', ''), deps());
+    assert.equal(r.status, 400);
+    assert.match((await body(r)).error, /body is empty/);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x&format=folded', 'a;b 1\nthis line has no count\n'), deps());
+    assert.equal(r.status, 400);
+    assert.match((await body(r)).error, /line 2/);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x&format=excel', 'a;b 1\n'), deps());
+    assert.equal(r.status, 400);
+    assert.equal((await body(r)).field, 'format');
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x&format=pprof', 'a;b 1\n'), deps());
+    assert.equal(r.status, 400);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3])), deps());
+    assert.equal(r.status, 400);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', 'hello world, not a profile'), deps());
+    assert.equal(r.status, 400);
+    assert.equal(store.count(), n);
+  });
+
+  test('too large → 413, by Content-Length and by streamed size (and after gunzip)', async () => {
+    const small = { ...env, BPFSCOPE_MAX_UPLOAD_MB: '0.01' }; // 10 KiB
+    const d = { ...deps(), env: small };
+    const n = store.count();
+    const big = 'a;b;c 1\n'.repeat(3000); // 24 KB
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=big', big, { 'content-length': String(big.length) }), d);
+    assert.equal(r.status, 413);
+    assert.match((await body(r)).error, /too large .*limit is 0\.01 MiB .*BPFSCOPE_MAX_UPLOAD_MB/);
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pulled++ > 1000) return c.close();
+        c.enqueue(new TextEncoder().encode('x;y 1\n'.repeat(100)));
+      },
+    });
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=big', stream), d);
+    assert.equal(r.status, 413);
+    assert.ok(pulled < 40, `stopped reading soon after the cap (pulled ${pulled} chunks)`);
+    const bomb = zlib.gzipSync(Buffer.from('p;q 1\n'.repeat(20000)));
+    assert.ok(bomb.length < 10240);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=bomb', new Uint8Array(bomb)), d);
+    assert.equal(r.status, 413);
+    assert.equal(store.count(), n);
+  });
+
+  test('list validates limit; unknown ids → 404', async () => {
+    let r = await api.listSnapshots(req('GET', '/api/snapshots?limit=0'), deps());
+    assert.equal(r.status, 400);
+    assert.equal((await body(r)).field, 'limit');
+    r = await api.getSnapshot(req('GET', '/api/snapshots/nope?format=folded'), 'nope', deps());
+    assert.equal(r.status, 404);
+  });
+});
+
+describe('operator token and cross-site checks', () => {
+  const folded = 'a;b 1\n';
+  test('non-loopback without BPFSCOPE_WEB_TOKEN refuses changes but still serves reads', async () => {
+    const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0' } };
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded), d);
+    assert.equal(r.status, 403);
+    assert.match((await body(r)).error, /BPFSCOPE_WEB_TOKEN is not set/);
+    r = await api.listSnapshots(req('GET', '/api/snapshots'), d);
+    assert.equal(r.status, 200);
+  });
+  test('non-loopback with a token: missing/wrong → 401, Bearer or cookie → allowed', async () => {
+    const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0', BPFSCOPE_WEB_TOKEN: 's3cret-operator' } };
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded), d);
+    assert.equal(r.status, 401);
+    assert.match((await body(r)).error, /needs the operator token/);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { authorization: 'Bearer nope' }), d);
+    assert.equal(r.status, 401);
+    assert.match((await body(r)).error, /wrong operator token/);
+    r = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1 }), d);
+    assert.equal(r.status, 401);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { authorization: 'Bearer s3cret-operator' }), d);
+    assert.equal(r.status, 201);
+    const { id } = await body(r);
+    r = await api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`), id, d);
+    assert.equal(r.status, 401);
+    r = await api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`, undefined, { cookie: 'theme=dark; bpfscope_token=s3cret-operator' }), id, d);
+    assert.equal(r.status, 204);
+  });
+  test('cross-site requests may not change anything, even on loopback', async () => {
+    let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { 'sec-fetch-site': 'cross-site' }), deps());
+    assert.equal(r.status, 403);
+    r = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1 }, { origin: 'https://evil.example', host: '127.0.0.1:3000' }), deps());
+    assert.equal(r.status, 403);
+    assert.match((await body(r)).error, /origin https:\/\/evil\.example/);
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }), deps());
+    assert.equal(r.status, 201);
+  });
+});
