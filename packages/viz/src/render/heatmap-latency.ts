@@ -4,7 +4,7 @@
  * and the count; optional percentile lines (computed per column from the histogram, interpolated
  * inside the bucket in log space); clicking a column reports it.
  */
-import { axisBottom, axisLeft, line, scaleLinear, scaleTime } from 'd3';
+import { axisBottom, axisLeft, line, scaleLinear, scaleUtc, utcFormat } from 'd3';
 import type { HistogramSeries } from '../model/types.js';
 import { checkContainer, Emitter } from './dom.js';
 import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, showTooltip, sizePlot } from './heatmap-common.js';
@@ -214,8 +214,10 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyGridIn
     if (cols() > 0) {
       const t0 = g.starts[0];
       const t1 = g.ends[cols() - 1];
-      const x = scaleTime().domain([new Date(t0), new Date(t1)]).range([0, plotW]);
-      gx.call(axisBottom(x).ticks(Math.max(2, Math.floor(plotW / 90))));
+      const x = scaleUtc().domain([new Date(t0), new Date(t1)]).range([0, plotW]);
+      const fmt = utcFormat('%H:%M:%S');
+      gx.call(axisBottom(x).ticks(Math.max(2, Math.floor(plotW / 90))).tickFormat((d) => fmt(d as Date)));
+      l.svg.append('text').attr('x', MARGIN.left + plotW / 2).attr('y', MARGIN.top + plotH + 28).attr('text-anchor', 'middle').attr('font-size', 11).text('time (UTC)');
     }
     // percentile lines
     const plot = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`).attr('data-testid', 'percentiles');

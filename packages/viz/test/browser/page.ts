@@ -49,4 +49,6 @@ function randomFolded(n: number, seed: number): string {
   return lines.join('\n');
 }
 
+// tsx compiles the test files with esbuild keepNames, so functions passed to page.evaluate call __name().
+Object.assign(window, { __name: (f: unknown) => f });
 Object.assign(window, { bpfs: { ...render, profileFromFolded, randomFolded }, bpfsReady: true });
