@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
 import { ConfigError, maxUploadBytes } from './config.js';
-import { CaptureError, getHub, type Hub, type HubCapture } from './captures.js';
+import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures.js';
 import { HttpError, handle, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tooLarge } from './http.js';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots.js';
 import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz.js';
@@ -239,8 +239,8 @@ export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Prom
             return;
           }
           unsubscribe = cap.subscribe((m) => {
-            send(m);
-            if (m.type === 'notice' && m.code === 'stream_end') close();
+            if (m.type === 'notice' && m.code === STREAM_END) close();
+            else send(m);
           });
           keepalive = setInterval(() => {
             if (!closed) controller.enqueue(enc.encode(`: keepalive\n\n`));

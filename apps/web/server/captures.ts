@@ -23,6 +23,9 @@ export interface CaptureRequest {
   notes?: string;
 }
 
+/** Notice code the hub broadcasts after a capture's last message; SSE handlers close on it. */
+export const STREAM_END = 'stream_end';
+
 export type Subscriber = (msg: ServerMessage) => void;
 
 /** Finished captures are kept this long (for late viewers and "save as snapshot"). */
@@ -403,7 +406,7 @@ export class Hub {
       try {
         const meta = await this.storeFactory().save(cap.toProfile());
         cap.snapshotId = meta.id;
-        const n: ServerMessage = { type: 'notice', captureId: cap.id, code: 'snapshot_saved', message: meta.id };
+        const n: ServerMessage = { type: 'notice', captureId: cap.id, code: 'snapshot_saved', message: `Saved as snapshot ${meta.id} (/s/${meta.id})` };
         cap.notices.push(n);
         cap.broadcast(n);
       } catch (e) {
@@ -432,7 +435,8 @@ export class Hub {
 
   private release(cap: HubCapture): void {
     if (cap.collectorCaptureId) this.byRemote.delete(`${cap.req.collector}\u0000${cap.collectorCaptureId}`);
-    cap.broadcast({ type: 'notice', captureId: cap.id, code: 'stream_end', message: cap.state });
+    // internal marker: SSE streams close on it (it is not forwarded to browsers)
+    cap.broadcast({ type: 'notice', captureId: cap.id, code: STREAM_END, message: cap.state });
   }
 
   /** Ends a running capture early, keeping its data (it is saved like a completed one). */

@@ -194,7 +194,8 @@ describe('capture relay', () => {
 
     const cap = await captureJson(id);
     assert.equal(cap.state, 'done');
-    assert.equal(cap.snapshotId, saved.message);
+    assert.equal(saved.message, `Saved as snapshot ${cap.snapshotId} (/s/${cap.snapshotId})`);
+    assert.ok(!events.some((m) => m.type === 'notice' && m.code === 'stream_end'), 'the internal end marker is not forwarded');
     assert.equal(cap.tool, 'profile');
     assert.equal(cap.progress.samples, 12);
 
