@@ -1,0 +1,12 @@
+export type { SymbolizedFrame, Symbolizer } from './types.js';
+export { createSymbolizer, SymbolizerImpl } from './symbolizer.js';
+export type { SymbolizerOptions, SymbolizerStats } from './symbolizer.js';
+export { Kallsyms } from './kallsyms.js';
+export type { KernelSymbol } from './kallsyms.js';
+export { ElfFile, SymbolTable, readElfSymbols } from './elf.js';
+export type { ElfSymbol, ElfSegment, ElfSection, ElfLookup } from './elf.js';
+export { ProcMaps, isFileMapping } from './procmaps.js';
+export type { Mapping } from './procmaps.js';
+export { PerfMap } from './perfmap.js';
+export type { PerfMapEntry } from './perfmap.js';
+export { demangle } from './demangle.js';

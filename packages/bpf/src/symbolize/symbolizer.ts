@@ -1,0 +1,430 @@
+/**
+ * The symbolizer: kernel addresses through /proc/kallsyms, user addresses through /proc/PID/maps →
+ * ELF symbol tables (read through /proc/PID/root or /proc/PID/map_files, so containerized and
+ * deleted binaries work), the vDSO from /proc/PID/mem, JIT code from perf-PID.map files.
+ *
+ * Caches: ELF files by identity (device+inode+mtime+size, then build-id) shared by all processes;
+ * per-process maps from the first time the process is seen (notePid), so processes that exit
+ * before the drain still get names; prune() forgets exited processes.
+ */
+import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { demangle as demangleName } from './demangle.js';
+import { ElfFile } from './elf.js';
+import { Kallsyms } from './kallsyms.js';
+import { PerfMap } from './perfmap.js';
+import { ProcMaps, isFileMapping, type Mapping } from './procmaps.js';
+import type { SymbolizedFrame, Symbolizer } from './types.js';
+
+export interface SymbolizerOptions {
+  /** where /proc is mounted (default /proc) */
+  procRoot?: string;
+  /** kallsyms file (default `${procRoot}/kallsyms`) */
+  kallsymsPath?: string;
+  /** directories searched for separate debug files (default ['/usr/lib/debug']) */
+  debugDirs?: string[];
+  /** append bcc's `_[k]` to kernel frame names */
+  annotateKernel?: boolean;
+  /** demangle C++/Rust names (default true) */
+  demangle?: boolean;
+  /** where JITs write perf-PID.map (default /tmp) */
+  perfMapDir?: string;
+  /** how many ELF files may keep a file descriptor open before the oldest are detached (default 128) */
+  maxOpenFiles?: number;
+}
+
+const UNKNOWN: SymbolizedFrame = Object.freeze({ name: '[unknown]', kind: 'unknown' }) as SymbolizedFrame;
+const MAPS_REREAD_MS = 250;
+const PERFMAP_REFRESH_MS = 100;
+const KALLSYMS_RELOAD_MS = 5000;
+
+interface PidState {
+  pid: number;
+  maps?: ProcMaps;
+  mapsAt: number;
+  /** resolved ELF per mapping index; null = cannot be read */
+  elfs: (ElfFile | null | undefined)[];
+  perf?: PerfMap | null;
+  perfPaths?: string[];
+}
+
+/** Stats for benchmarks and debugging. */
+export interface SymbolizerStats {
+  elfFiles: number;
+  pids: number;
+  kernelSymbols: number;
+}
+
+export class SymbolizerImpl implements Symbolizer {
+  private readonly procRoot: string;
+  private readonly kallsymsPath: string;
+  private readonly debugDirs: string[];
+  private readonly annotate: boolean;
+  private readonly doDemangle: boolean;
+  private readonly perfMapDir: string;
+  private readonly maxOpen: number;
+  private ksyms?: Kallsyms;
+  private ksymsAt = 0;
+  private ksymsError?: Error;
+  private readonly pids = new Map<number, PidState>();
+  private readonly elfByIdentity = new Map<string, ElfFile | null>();
+  private readonly elfByBuildId = new Map<string, ElfFile>();
+  private readonly openFiles: ElfFile[] = [];
+  private readonly transform: (raw: string) => string;
+
+  constructor(opts: SymbolizerOptions = {}) {
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.kallsymsPath = opts.kallsymsPath ?? `${this.procRoot}/kallsyms`;
+    this.debugDirs = opts.debugDirs ?? ['/usr/lib/debug'];
+    this.annotate = opts.annotateKernel ?? false;
+    this.doDemangle = opts.demangle ?? true;
+    this.perfMapDir = opts.perfMapDir ?? '/tmp';
+    this.maxOpen = opts.maxOpenFiles ?? 128;
+    this.transform = this.doDemangle ? demangleName : (s) => s;
+  }
+
+  stats(): SymbolizerStats {
+    return { elfFiles: this.elfByIdentity.size, pids: this.pids.size, kernelSymbols: this.ksyms?.size ?? 0 };
+  }
+
+  // ---------------------------------------------------------------- kernel
+
+  private kallsyms(): Kallsyms | undefined {
+    if (!this.ksyms && !this.ksymsError) {
+      try {
+        this.ksyms = Kallsyms.load(this.kallsymsPath);
+        this.ksymsAt = Date.now();
+      } catch (e) {
+        this.ksymsError = e as Error;
+      }
+    }
+    return this.ksyms;
+  }
+
+  kernel(addrs: readonly bigint[]): SymbolizedFrame[] {
+    const k = this.kallsyms();
+    const out = new Array<SymbolizedFrame>(addrs.length);
+    let reloaded = false;
+    for (let i = 0; i < addrs.length; i++) {
+      let s = k ? this.ksyms!.lookup(addrs[i]) : undefined;
+      if (!s && this.ksyms && !reloaded && Date.now() - this.ksymsAt > KALLSYMS_RELOAD_MS) {
+        // modules and BPF programs come and go: reload once in a while on a miss
+        reloaded = true;
+        try {
+          this.ksyms = Kallsyms.load(this.kallsymsPath);
+        } catch {
+          /* keep the old table */
+        }
+        this.ksymsAt = Date.now();
+        s = this.ksyms.lookup(addrs[i]);
+      }
+      if (!s) {
+        out[i] = UNKNOWN;
+        continue;
+      }
+      out[i] = {
+        name: this.annotate ? `${s.name}_[k]` : s.name,
+        kind: 'kernel',
+        module: s.module ?? 'vmlinux',
+        offset: s.offset,
+      };
+    }
+    return out;
+  }
+
+  /** Why kernel symbols are unavailable (e.g. not root), if they are. */
+  kernelError(): Error | undefined {
+    this.kallsyms();
+    return this.ksymsError;
+  }
+
+  // ---------------------------------------------------------------- user
+
+  notePid(pid: number): void {
+    const st = this.pids.get(pid);
+    if (st) return;
+    const s = this.newState(pid);
+    // resolve executable file mappings now: the fds we open keep the files readable after exit
+    if (s.maps) {
+      const ms = s.maps.mappings;
+      for (let i = 0; i < ms.length; i++) if (ms[i].exec) this.elfFor(s, i);
+    }
+    this.perfMapFor(s);
+  }
+
+  private newState(pid: number): PidState {
+    const s: PidState = { pid, mapsAt: 0, elfs: [] };
+    this.readMaps(s);
+    this.pids.set(pid, s);
+    return s;
+  }
+
+  private readMaps(s: PidState): boolean {
+    s.mapsAt = Date.now();
+    try {
+      s.maps = ProcMaps.read(s.pid, this.procRoot);
+      s.elfs = new Array(s.maps.mappings.length);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  prune(): void {
+    for (const pid of this.pids.keys()) {
+      if (!existsSync(`${this.procRoot}/${pid}`)) this.pids.delete(pid);
+    }
+  }
+
+  /** Forget everything about one process (e.g. on exec). */
+  forgetPid(pid: number): void {
+    this.pids.delete(pid);
+  }
+
+  user(pid: number, addrs: readonly bigint[]): SymbolizedFrame[] {
+    let s = this.pids.get(pid);
+    if (!s) s = this.newState(pid);
+    const out = new Array<SymbolizedFrame>(addrs.length);
+    let reread = false;
+    for (let i = 0; i < addrs.length; i++) {
+      const big = addrs[i];
+      if (big <= 0n || big >= 0x20000000000000n) {
+        out[i] = UNKNOWN;
+        continue;
+      }
+      const a = Number(big);
+      let idx = s.maps ? s.maps.findIndex(a) : -1;
+      if (idx < 0 && !reread && Date.now() - s.mapsAt > MAPS_REREAD_MS) {
+        // a library loaded (dlopen) or JIT region created since we read the maps
+        reread = true;
+        if (this.readMaps(s)) idx = s.maps!.findIndex(a);
+      }
+      out[i] = this.symbolizeUser(s, idx, a);
+    }
+    return out;
+  }
+
+  private symbolizeUser(s: PidState, idx: number, a: number): SymbolizedFrame {
+    if (idx >= 0) {
+      const m = s.maps!.mappings[idx];
+      if (isFileMapping(m) || m.path === '[vdso]') {
+        const elf = this.elfFor(s, idx);
+        const fileOff = a - m.start + m.offset;
+        const label = m.path === '[vdso]' ? '[vdso]' : basename(m.path);
+        if (elf) {
+          const va = elf.fileOffsetToVaddr(fileOff);
+          if (va !== undefined) {
+            const tab = elf.symbols();
+            const j = tab.find(va);
+            if (j >= 0) {
+              return { name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j] };
+            }
+            return { name: `${label}+0x${va.toString(16)}`, kind: 'unknown', module: m.path };
+          }
+        }
+        return { name: `${label}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path };
+      }
+    }
+    // anonymous executable memory, or an address outside every mapping: JIT code?
+    const pm = this.perfMapFor(s);
+    if (pm) {
+      pm.refresh(PERFMAP_REFRESH_MS);
+      const e = pm.lookup(a);
+      if (e) return { name: e.name, kind: 'jit', module: pm.path, offset: e.offset };
+    }
+    return UNKNOWN;
+  }
+
+  private perfMapFor(s: PidState): PerfMap | null {
+    if (s.perf !== undefined && s.perf !== null) return s.perf;
+    if (!s.perfPaths) {
+      const paths = [`${this.perfMapDir}/perf-${s.pid}.map`];
+      // a process in a PID namespace writes perf-<its own pid>.map inside its own /tmp
+      const nspid = this.nsPid(s.pid);
+      const rootTmp = `${this.procRoot}/${s.pid}/root${this.perfMapDir}`;
+      if (nspid !== undefined && nspid !== s.pid) paths.push(`${rootTmp}/perf-${nspid}.map`);
+      s.perfPaths = paths;
+    }
+    for (const p of s.perfPaths) {
+      const pm = new PerfMap(p);
+      if (pm.refresh()) {
+        s.perf = pm;
+        return pm;
+      }
+    }
+    s.perf = null;
+    return null;
+  }
+
+  private nsPid(pid: number): number | undefined {
+    try {
+      const status = readFileSync(`${this.procRoot}/${pid}/status`, 'utf8');
+      const m = /^NSpid:\s*([\d\s]+)$/m.exec(status);
+      if (!m) return undefined;
+      const ids = m[1].trim().split(/\s+/);
+      return Number(ids[ids.length - 1]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The ElfFile behind mapping idx of process s (cached), or null when it cannot be read. */
+  private elfFor(s: PidState, idx: number): ElfFile | null {
+    const cached = s.elfs[idx];
+    if (cached !== undefined) return cached;
+    const m = s.maps!.mappings[idx];
+    let elf: ElfFile | null = null;
+    try {
+      elf = m.path === '[vdso]' ? this.loadVdso(s.pid, m) : this.loadFile(s.pid, m);
+    } catch {
+      elf = null;
+    }
+    // all mappings of the same file share the result
+    const ms = s.maps!.mappings;
+    for (let j = 0; j < ms.length; j++) {
+      if (ms[j].inode === m.inode && ms[j].dev === m.dev && ms[j].path === m.path) s.elfs[j] = elf;
+    }
+    return elf;
+  }
+
+  private loadVdso(pid: number, m: Mapping): ElfFile | null {
+    const size = m.end - m.start;
+    if (size <= 0 || size > 1 << 20) return null;
+    const key = `vdso:${size}`;
+    const hit = this.elfByIdentity.get(key);
+    if (hit) return hit;
+    let fd: number;
+    try {
+      fd = openSync(`${this.procRoot}/${pid}/mem`, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const buf = Buffer.alloc(size);
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, buf, done, size - done, m.start + done);
+        if (n <= 0) break;
+        done += n;
+      }
+      if (done < 64) return null;
+      const elf = ElfFile.fromBuffer(buf.subarray(0, done), '[vdso]');
+      elf.symbols();
+      this.elfByIdentity.set(key, elf);
+      return elf;
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private loadFile(pid: number, m: Mapping): ElfFile | null {
+    // 1) the path inside the process's root (containers); check it is the same inode
+    // 2) /proc/PID/map_files/<start>-<end> (works for deleted/replaced files; needs root)
+    const candidates = [
+      `${this.procRoot}/${pid}/root${m.path}`,
+      `${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`,
+    ];
+    for (const p of candidates) {
+      let st;
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      if (st.ino !== m.inode && !p.includes('/map_files/')) continue;
+      const identity = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
+      const hit = this.elfByIdentity.get(identity);
+      if (hit !== undefined) return hit;
+      let elf: ElfFile | null;
+      try {
+        elf = ElfFile.open(p, { name: m.path });
+      } catch {
+        elf = null;
+      }
+      if (elf && elf.buildId) {
+        const same = this.elfByBuildId.get(elf.buildId);
+        if (same) {
+          elf.close();
+          this.elfByIdentity.set(identity, same);
+          return same;
+        }
+        this.elfByBuildId.set(elf.buildId, elf);
+      }
+      if (elf) {
+        this.attachDebugFile(elf, p, m.path, pid);
+        this.trackOpen(elf);
+      }
+      this.elfByIdentity.set(identity, elf);
+      return elf;
+    }
+    return null;
+  }
+
+  /** Separate debug files: /usr/lib/debug/.build-id/xx/rest.debug, else .gnu_debuglink. */
+  private attachDebugFile(elf: ElfFile, openedPath: string, mappedPath: string, pid: number): void {
+    const tries: string[] = [];
+    if (elf.buildId && elf.buildId.length > 2) {
+      for (const d of this.debugDirs) tries.push(`${d}/.build-id/${elf.buildId.slice(0, 2)}/${elf.buildId.slice(2)}.debug`);
+    }
+    if (elf.debugLink) {
+      const file = elf.debugLink.file;
+      if (!file.includes('/')) {
+        const dir = dirname(mappedPath);
+        for (const d of this.debugDirs) tries.push(`${d}${dir}/${file}`);
+        const rootDir = `${this.procRoot}/${pid}/root${dir}`;
+        tries.push(`${rootDir}/.debug/${file}`);
+        if (file !== basename(mappedPath)) tries.push(`${rootDir}/${file}`);
+      }
+    }
+    for (const t of tries) {
+      if (t === openedPath) continue;
+      let dbg: ElfFile;
+      try {
+        dbg = ElfFile.open(t);
+      } catch {
+        continue;
+      }
+      if (elf.buildId && dbg.buildId && dbg.buildId !== elf.buildId) {
+        dbg.close();
+        continue;
+      }
+      if (!dbg.hasSymtab) {
+        dbg.close();
+        continue;
+      }
+      elf.useSymbolsFrom(dbg);
+      return;
+    }
+  }
+
+  private trackOpen(elf: ElfFile): void {
+    this.openFiles.push(elf);
+    while (this.openFiles.length > this.maxOpen) {
+      const old = this.openFiles.shift()!;
+      try {
+        old.detach();
+      } catch {
+        /* unreadable: lookups will miss */
+      }
+    }
+  }
+
+  /** Release every open file (tables already built stay usable). */
+  close(): void {
+    for (const f of this.openFiles) {
+      try {
+        f.detach();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.openFiles.length = 0;
+  }
+}
+
+export function createSymbolizer(opts: SymbolizerOptions = {}): SymbolizerImpl {
+  return new SymbolizerImpl(opts);
+}
