@@ -1,0 +1,89 @@
+/** Test helpers: build small C workloads in a temp dir, run them, clean up. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StackDelta, ToolHandle } from '../src/index.js';
+
+export const isRoot = process.geteuid?.() === 0;
+export const ROOT_SKIP = isRoot ? false : 'needs root: loads and attaches real BPF programs (CI runs as root)';
+export const PKG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** C snippet: block until the test says go (a line on stdin). */
+export const GATE = '{ char b[8]; if (read(0, b, sizeof b) <= 0) return 1; }';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+let tmp: string | undefined;
+export function tmpDir(): string {
+  if (!tmp) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfscope-bpf-test-'));
+    process.on('exit', () => fs.rmSync(tmp!, { recursive: true, force: true }));
+  }
+  return tmp;
+}
+
+/** gcc -O0 -fno-omit-frame-pointer -pthread; returns the binary path. */
+export function buildC(name: string, source: string): string {
+  const dir = tmpDir();
+  const src = path.join(dir, `${name}.c`);
+  const bin = path.join(dir, name);
+  fs.writeFileSync(src, source);
+  execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread', '-o', bin, src], { stdio: 'pipe' });
+  return bin;
+}
+
+/** Spawn and resolve when it exits; kill -9 on timeout. Workloads wait for a line on stdin
+ * (GATE below) before working, so the capture can attach first: call go() when ready. */
+export function run(bin: string, args: string[] = [], timeoutMs = 20000): { child: ChildProcess; done: Promise<number>; go: () => void } {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const go = () => {
+    child.stdin!.write('go\n');
+    child.stdin!.end();
+  };
+  const done = new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${bin} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve(code ?? -1);
+    });
+  });
+  return { child, done, go };
+}
+
+export function names(frames: Array<{ name: string }>): string[] {
+  return frames.map((f) => f.name);
+}
+
+/** Drain every `everyMs` until `done` resolves, then once more; merge into one StackDelta
+ * (timeline record indices are rebased). Asserts the process exited 0. */
+export async function drainUntil(h: ToolHandle<StackDelta>, done: Promise<number>, everyMs = 300): Promise<StackDelta> {
+  let finished = false;
+  let code = -1;
+  void done.then((c) => {
+    finished = true;
+    code = c;
+  });
+  const parts: StackDelta[] = [];
+  while (!finished) {
+    await sleep(everyMs);
+    parts.push(h.drain());
+  }
+  await sleep(50);
+  parts.push(h.drain());
+  if (code !== 0) throw new Error(`workload exited with ${code}`);
+  const out: StackDelta = { ...parts[0], records: [], loss: { ...parts[0].loss }, events: 0 };
+  if (parts[0].timeline) out.timeline = { resolutionMs: parts[0].timeline.resolutionMs, entries: [] };
+  for (const p of parts) {
+    const base = out.records.length;
+    out.records.push(...p.records);
+    out.events += p.events;
+    for (const k of Object.keys(p.loss) as Array<keyof typeof p.loss>) if (p !== parts[0]) out.loss[k] += p.loss[k];
+    if (p.timeline) for (const e of p.timeline.entries) out.timeline!.entries.push({ ...e, record: e.record + base });
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openOffcputime, BpfError } from '../src/index.js';
+import { createSymbolizer } from '../src/symbolize/index.js';
+import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
+
+// 3 threads named bpfs_sleeper, each sleeping 6 × 80 ms: 1.44 s of known blocked time.
+const THREADS = 3;
+const ROUNDS = 6;
+const SLEEP_MS = 80;
+const WORKLOAD = `
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <time.h>
+void bpfscope_do_sleep(long ms) {
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  nanosleep(&ts, 0);
+}
+void *bpfscope_sleeper(void *arg) {
+  prctl(PR_SET_NAME, "bpfs_sleeper");
+  for (int i = 0; i < ${ROUNDS}; i++) bpfscope_do_sleep(${SLEEP_MS});
+  return 0;
+}
+int main(void) {
+  ${GATE}
+  pthread_t t[${THREADS}];
+  for (int i = 0; i < ${THREADS}; i++) pthread_create(&t[i], 0, bpfscope_sleeper, 0);
+  for (int i = 0; i < ${THREADS}; i++) pthread_join(t[i], 0);
+  return 0;
+}
+`;
+
+test('offcputime: threads sleeping a known time are reported within 10%', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const bin = buildC('bpfscope_offcpu', WORKLOAD);
+  const sym = createSymbolizer();
+  const { child, done, go } = run(bin);
+  const h = openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym);
+  go();
+  try {
+    const d = await drainUntil(h, done);
+    assert.equal(d.unit, 'microseconds');
+    let sleeperUs = 0;
+    const tids = new Set<number>();
+    let withStack = 0;
+    for (const r of d.records) {
+      assert.equal(r.pid, child.pid);
+      if (r.comm !== 'bpfs_sleeper') continue;
+      sleeperUs += r.value;
+      tids.add(r.tid);
+      const k = names(r.kernel);
+      const u = names(r.user);
+      if (k.some((n) => /nanosleep/.test(n)) && u.includes('bpfscope_sleeper')) {
+        withStack += r.value;
+        assert.ok(u.indexOf('bpfscope_sleeper') < u.length - 1 || u.length === 1, 'user stack root first');
+        assert.ok(k.indexOf('do_syscall_64') < k.findIndex((n) => /nanosleep/.test(n)), `kernel stack root first: ${k.join(';')}`);
+      }
+    }
+    const expected = THREADS * ROUNDS * SLEEP_MS * 1000;
+    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), d.loss, d.events);
+    assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');
+    assert.ok(Math.abs(sleeperUs - expected) <= expected * 0.1, `blocked total ${sleeperUs} µs ≈ ${expected} µs (±10%)`);
+    assert.ok(withStack >= expected * 0.8, `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs)`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
+
+test('offcputime: bad options give a clear BpfError', () => {
+  const sym = { kernel: () => [], user: () => [], notePid: () => {} };
+  assert.throws(() => openOffcputime({ minBlockUs: 10, maxBlockUs: 5 }, sym), (e: unknown) => e instanceof BpfError && /minBlockUs/.test(e.message));
+  assert.throws(() => openOffcputime({ userThreadsOnly: true, kernelThreadsOnly: true }, sym), /mutually exclusive/);
+  assert.throws(() => openOffcputime({ state: 1.5 }, sym), /invalid state/);
+});
