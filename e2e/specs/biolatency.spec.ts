@@ -1,0 +1,26 @@
+/** Block I/O latency heat map from a real biolatency capture while direct I/O runs. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { test, expect } from '@playwright/test';
+import { shot, waitReady } from '../helpers.js';
+
+test('biolatency capture with dd oflag=direct shows cells in the latency heat map', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('tool-biolatency').click();
+  await page.getByTestId('duration-input').fill('4');
+  const start = page.getByTestId('start-capture');
+  await expect(start).toBeEnabled({ timeout: 20_000 });
+  await start.click();
+  // direct writes (and reads) bypass the page cache, so each one is a block request
+  const file = path.join(process.env.E2E_DIR!, 'dio.bin');
+  const dd = spawn('sh', ['-c', `end=$(($(date +%s)+5)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=64k count=200 oflag=direct conv=fsync status=none; dd if='${file}' of=/dev/null bs=64k iflag=direct status=none; done`], { stdio: 'ignore' });
+  try {
+    await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 25_000 });
+  } finally {
+    dd.kill('SIGKILL');
+  }
+  const hm = await waitReady(page, 'latency-heatmap');
+  await expect.poll(async () => Number((await hm.getAttribute('data-max')) ?? 0)).toBeGreaterThan(0);
+  expect(Number(await hm.getAttribute('data-columns'))).toBeGreaterThan(0);
+  await shot(page, 'biolatency-heatmap');
+});
