@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openWakeuptime, openOffwaketime } from '../src/index.js';
+import { createSymbolizer } from '../src/symbolize/index.js';
+import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
+
+// A reader thread (comm bpfs_reader) blocks in read() on a pipe; a writer thread (bpfs_writer)
+// sleeps 40 ms then writes a byte, 10 times: the reader is blocked ~400 ms, woken by the writer.
+const PIPE_WRITE = /^(anon_)?pipe_write$/;
+const PIPE_READ = /^(anon_)?pipe_read$/;
+const ROUNDS = 10;
+const WAIT_MS = 40;
+const WORKLOAD = `
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+int fds[2];
+void bpfscope_do_read(char *c) { if (read(fds[0], c, 1) != 1) _exit(2); }
+void *bpfscope_reader(void *arg) {
+  prctl(PR_SET_NAME, "bpfs_reader");
+  char c;
+  for (int i = 0; i < ${ROUNDS}; i++) bpfscope_do_read(&c);
+  return 0;
+}
+void bpfscope_do_write(void) { if (write(fds[1], "x", 1) != 1) _exit(3); }
+void *bpfscope_writer(void *arg) {
+  prctl(PR_SET_NAME, "bpfs_writer");
+  struct timespec ts = { 0, ${WAIT_MS} * 1000000L };
+  for (int i = 0; i < ${ROUNDS}; i++) { nanosleep(&ts, 0); bpfscope_do_write(); }
+  return 0;
+}
+int main(void) {
+  ${GATE}
+  pthread_t r, w;
+  if (pipe(fds)) return 1;
+  pthread_create(&r, 0, bpfscope_reader, 0);
+  pthread_create(&w, 0, bpfscope_writer, 0);
+  pthread_join(r, 0);
+  pthread_join(w, 0);
+  return 0;
+}
+`;
+
+test('wakeuptime: the pipe writer wakes the reader, through pipe_write', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const bin = buildC('bpfscope_pipe', WORKLOAD);
+  const { child, done, go } = run(bin);
+  const h = openWakeuptime({ pid: [child.pid!] }, createSymbolizer());
+  go();
+  try {
+    const d = await drainUntil(h, done);
+    const byWriter = d.records.filter((r) => r.comm === 'bpfs_reader' && r.waker?.comm === 'bpfs_writer');
+    assert.ok(byWriter.length > 0, `reader woken by bpfs_writer; got ${d.records.map((r) => `${r.comm}<-${r.waker?.comm}`).join(', ')}`);
+    let us = 0;
+    let viaPipe = 0;
+    for (const r of byWriter) {
+      assert.equal(r.pid, child.pid);
+      assert.equal(r.waker!.pid, child.pid);
+      assert.notEqual(r.waker!.tid, r.tid);
+      us += r.value;
+      const k = names(r.waker!.kernel);
+      // 6.x kernels name it anon_pipe_write (pipe_write before): the waker is inside the write
+      const ip = k.findIndex((n) => PIPE_WRITE.test(n));
+      const it = k.indexOf('try_to_wake_up');
+      if (ip >= 0) {
+        viaPipe += r.value;
+        assert.ok(it > ip, `root first: pipe_write before try_to_wake_up in ${k.join(';')}`);
+        assert.ok(!k.some((n) => n.startsWith('bpf_prog_')), 'tracer frames stripped');
+      }
+    }
+    const expected = ROUNDS * WAIT_MS * 1000;
+    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), "<-", r.waker?.comm, names(r.waker?.user ?? []).join(";"), names(r.waker?.kernel ?? []).join(";"), r.waker?.kernelMissing);
+    assert.ok(us > expected * 0.8 && us < expected * 1.5, `reader blocked ${us} µs ≈ ${expected} µs`);
+    assert.ok(viaPipe >= us * 0.9, `the waker's kernel stack goes through pipe_write (${viaPipe}/${us} µs)`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
+
+test('offwaketime: blocked reader stacks plus the writer as waker', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const bin = buildC('bpfscope_pipe2', WORKLOAD);
+  const { child, done, go } = run(bin);
+  const h = openOffwaketime({ pid: [child.pid!] }, createSymbolizer());
+  go();
+  try {
+    const d = await drainUntil(h, done);
+    const recs = d.records.filter((r) => r.comm === 'bpfs_reader' && r.waker?.comm === 'bpfs_writer');
+    assert.ok(recs.length > 0, `reader woken by bpfs_writer; got ${d.records.map((r) => `${r.comm}<-${r.waker?.comm}`).join(', ')}`);
+    let us = 0;
+    let full = 0;
+    for (const r of recs) {
+      us += r.value;
+      const tk = names(r.kernel);
+      const tu = names(r.user);
+      const wk = names(r.waker!.kernel);
+      const ir = tk.findIndex((n) => PIPE_READ.test(n));
+      if (ir >= 0 && wk.some((n) => PIPE_WRITE.test(n)) && tu.includes('bpfscope_reader')) {
+        full += r.value;
+        assert.ok(ir < tk.indexOf('schedule'), `target kernel stack root first: ${tk.join(';')}`);
+        assert.ok(tu.indexOf('start_thread') < tu.indexOf('bpfscope_reader') || !tu.includes('start_thread'), 'user stack root first');
+      }
+    }
+    const expected = ROUNDS * WAIT_MS * 1000;
+    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), "<-", r.waker?.comm, names(r.waker?.user ?? []).join(";"), names(r.waker?.kernel ?? []).join(";"), r.waker?.kernelMissing);
+    assert.ok(us > expected * 0.8 && us < expected * 1.5, `reader blocked ${us} µs ≈ ${expected} µs`);
+    assert.ok(full >= us * 0.9, `blocked in pipe_read, woken through pipe_write (${full}/${us} µs)`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
