@@ -88,6 +88,8 @@ export const subscribeSchema = z.object({ type: z.literal('subscribe'), captureI
 export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), captureId: z.string().min(1).max(100) }).strict();
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.string().max(100).optional() }).strict();
 export const listProcessesSchema = z.object({ type: z.literal('processes'), requestId: z.string().min(1).max(100) }).strict();
+/** Ask for the captures currently running on the collector (to subscribe to one). */
+export const listCapturesSchema = z.object({ type: z.literal('captures'), requestId: z.string().min(1).max(100) }).strict();
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
@@ -98,7 +100,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   unsubscribeSchema,
   pingSchema,
   listProcessesSchema,
+  listCapturesSchema,
 ]);
+/** Every client message type, for "unknown type" errors. */
+export const CLIENT_MESSAGE_TYPES = ['hello', 'start', 'stop', 'cancel', 'subscribe', 'unsubscribe', 'ping', 'processes', 'captures'] as const;
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
 // ---------- collector -> client ----------
@@ -182,6 +187,10 @@ export const deltaSchema = z.object({
   histKeyKind: z.enum(['none', 'disk', 'flags']).optional(),
   progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
   loss: lossSchema.optional(),
+  /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the tool was drained. */
+  intervalEnd: z.number().optional(),
+  /** how many intervals this delta holds (> 1 when deltas were coalesced for a slow client). */
+  intervals: z.number().int().optional(),
 });
 
 export const endSchema = z.object({
@@ -222,6 +231,16 @@ export const processesSchema = z.object({
   processes: z.array(z.object({ pid: z.number(), comm: z.string(), cmdline: z.string() })),
 });
 export const noticeSchema = z.object({ type: z.literal('notice'), captureId: z.string().optional(), code: z.string(), message: z.string() });
+export const captureInfoSchema = z.object({
+  captureId: z.string(),
+  tool: toolNameSchema,
+  options: z.record(z.string(), z.unknown()),
+  durationSec: z.number(),
+  intervalMs: z.number(),
+  startTime: z.number(),
+  subscribers: z.number().int(),
+});
+export const capturesSchema = z.object({ type: z.literal('captures'), requestId: z.string(), captures: z.array(captureInfoSchema) });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
@@ -232,6 +251,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   pongSchema,
   processesSchema,
   noticeSchema,
+  capturesSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type DeltaMessage = z.infer<typeof deltaSchema>;
@@ -240,6 +260,10 @@ export type StartedMessage = z.infer<typeof startedSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type StartMessage = z.infer<typeof startSchema>;
+export type NoticeMessage = z.infer<typeof noticeSchema>;
+export type CapturesMessage = z.infer<typeof capturesSchema>;
+export type ProcessesMessage = z.infer<typeof processesSchema>;
+export type CaptureInfo = z.infer<typeof captureInfoSchema>;
 
 /** WebSocket close codes used by the collector. */
 export const CLOSE_CODES = {

@@ -1,0 +1,180 @@
+/**
+ * Collector configuration: listen address, credential, origin allow-list and limits.
+ * Every value comes from a flag, else the environment, else a default; a bad value is an error
+ * naming the flag/variable and what it should be.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface ServerLimits {
+  /** longest capture, seconds (BPFSCOPE_MAX_DURATION, --max-duration). */
+  maxDurationSec: number;
+  /** highest profile frequency, Hz (BPFSCOPE_MAX_FREQUENCY, --max-frequency). */
+  maxFrequency: number;
+  /** captures running at once (BPFSCOPE_MAX_CAPTURES, --max-captures). */
+  maxConcurrentCaptures: number;
+  /** distinct stacks per capture; past it, weight goes to "[other stacks]" (BPFSCOPE_MAX_STACKS, --max-stacks). */
+  maxUniqueStacks: number;
+  minIntervalSec: number;
+  maxIntervalSec: number;
+  /** largest accepted client message, bytes (BPFSCOPE_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** token bucket per client: sustained messages per second and burst (BPFSCOPE_RATE_LIMIT, BPFSCOPE_RATE_BURST). */
+  rateLimitPerSec: number;
+  rateBurst: number;
+  /** a client whose unsent bytes pass this is closed with 4408 (BPFSCOPE_MAX_CLIENT_BUFFER). */
+  maxClientBufferBytes: number;
+  /** above this many unsent bytes, deltas for a client are coalesced instead of sent (BPFSCOPE_COALESCE_BYTES). */
+  coalesceBufferBytes: number;
+  /** a client that stays coalescing this long is closed with 4408 (BPFSCOPE_MAX_CLIENT_LAG). */
+  maxClientLagSec: number;
+  /** connections at once (BPFSCOPE_MAX_CLIENTS). */
+  maxClients: number;
+  /** timeline entries kept per capture (for late subscribers); past it the timeline is dropped and counted. */
+  maxTimelineEntries: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxDurationSec: 600,
+  maxFrequency: 1000,
+  maxConcurrentCaptures: 4,
+  maxUniqueStacks: 100_000,
+  minIntervalSec: 0.25,
+  maxIntervalSec: 10,
+  maxMessageBytes: 1 << 20,
+  rateLimitPerSec: 50,
+  rateBurst: 100,
+  maxClientBufferBytes: 8 << 20,
+  coalesceBufferBytes: 1 << 20,
+  maxClientLagSec: 30,
+  maxClients: 64,
+  maxTimelineEntries: 2_000_000,
+};
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** the shared secret; undefined = no authentication (allowed on loopback only). */
+  token?: string;
+  /** Origin values a browser-originated connection may carry; clients sending no Origin are always allowed. */
+  allowedOrigins: string[];
+  limits: ServerLimits;
+  /** default interval when the client gives none, seconds. */
+  defaultIntervalSec: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LIMIT_SOURCES: Array<[keyof ServerLimits, string, string | undefined, 'int' | 'num']> = [
+  ['maxDurationSec', 'BPFSCOPE_MAX_DURATION', '--max-duration', 'num'],
+  ['maxFrequency', 'BPFSCOPE_MAX_FREQUENCY', '--max-frequency', 'int'],
+  ['maxConcurrentCaptures', 'BPFSCOPE_MAX_CAPTURES', '--max-captures', 'int'],
+  ['maxUniqueStacks', 'BPFSCOPE_MAX_STACKS', '--max-stacks', 'int'],
+  ['maxMessageBytes', 'BPFSCOPE_MAX_MESSAGE_BYTES', '--max-message-bytes', 'int'],
+  ['rateLimitPerSec', 'BPFSCOPE_RATE_LIMIT', '--rate-limit', 'num'],
+  ['rateBurst', 'BPFSCOPE_RATE_BURST', '--rate-burst', 'int'],
+  ['maxClientBufferBytes', 'BPFSCOPE_MAX_CLIENT_BUFFER', '--max-client-buffer', 'int'],
+  ['coalesceBufferBytes', 'BPFSCOPE_COALESCE_BYTES', '--coalesce-bytes', 'int'],
+  ['maxClientLagSec', 'BPFSCOPE_MAX_CLIENT_LAG', '--max-client-lag', 'num'],
+  ['maxClients', 'BPFSCOPE_MAX_CLIENTS', '--max-clients', 'int'],
+  ['maxTimelineEntries', 'BPFSCOPE_MAX_TIMELINE', undefined, 'int'],
+];
+
+export const SERVE_USAGE = `usage: bpfscope serve [--host ADDR] [--port N] [--token-file PATH] [--allowed-origins LIST]
+                      [--max-duration SEC] [--max-frequency HZ] [--max-captures N] [--max-stacks N]
+                      [--max-message-bytes N] [--rate-limit PER_SEC] [--rate-burst N]
+                      [--max-client-buffer BYTES] [--coalesce-bytes BYTES] [--max-client-lag SEC]
+                      [--max-clients N] [--interval SEC] [--log-level LEVEL]
+
+Runs the collector: a WebSocket server streaming live BPF captures (protocol: docs/protocol.md).
+Environment: BPFSCOPE_COLLECTOR_HOST (127.0.0.1), BPFSCOPE_COLLECTOR_PORT (9700),
+BPFSCOPE_TOKEN or BPFSCOPE_TOKEN_FILE (shared secret, required on a non-loopback address),
+BPFSCOPE_ALLOWED_ORIGINS (comma list; browsers' Origin must match), BPFSCOPE_LOG_LEVEL,
+and BPFSCOPE_MAX_* for each limit flag.`;
+
+function parseNumber(raw: string, what: string, kind: 'int' | 'num', min: number): number {
+  const v = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(v) || (kind === 'int' && !Number.isInteger(v)) || v < min)
+    throw new ConfigError(`${what}: expected ${kind === 'int' ? 'an integer' : 'a number'} >= ${min}, got "${raw}"`);
+  return v;
+}
+
+/** True for 127.0.0.0/8, ::1, localhost (the only places an unauthenticated collector may listen). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Parse `bpfscope serve` flags + environment into a config (throws ConfigError with a clear message). */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const flags = new Map<string, string>();
+  const known = new Set(['--host', '--port', '--token-file', '--allowed-origins', '--interval', '--log-level', ...LIMIT_SOURCES.map((l) => l[2]).filter(Boolean) as string[]]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') throw new ConfigError(SERVE_USAGE);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (!known.has(name)) throw new ConfigError(`unknown argument "${a}"\n${SERVE_USAGE}`);
+    let value: string | undefined = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    flags.set(name, value);
+  }
+  const pick = (flag: string | undefined, envName: string): [string, string] | undefined => {
+    if (flag && flags.has(flag)) return [flags.get(flag)!, flag];
+    const e = env[envName];
+    if (e !== undefined && e !== '') return [e, envName];
+    return undefined;
+  };
+
+  const host = pick('--host', 'BPFSCOPE_COLLECTOR_HOST')?.[0] ?? '127.0.0.1';
+  const portSrc = pick('--port', 'BPFSCOPE_COLLECTOR_PORT');
+  const port = portSrc ? parseNumber(portSrc[0], portSrc[1], 'int', 0) : 9700;
+  if (port > 65535) throw new ConfigError(`${portSrc![1]}: port must be 0-65535, got ${port}`);
+
+  let token: string | undefined;
+  const tokenFile = pick('--token-file', 'BPFSCOPE_TOKEN_FILE');
+  if (tokenFile) {
+    try {
+      token = readFileSync(tokenFile[0], 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`${tokenFile[1]}: cannot read token file "${tokenFile[0]}": ${(e as Error).message}`);
+    }
+    if (!token) throw new ConfigError(`${tokenFile[1]}: token file "${tokenFile[0]}" is empty`);
+  } else if (env.BPFSCOPE_TOKEN !== undefined && env.BPFSCOPE_TOKEN !== '') {
+    token = env.BPFSCOPE_TOKEN.trim();
+  }
+  if (token !== undefined && token.length < 8)
+    throw new ConfigError('BPFSCOPE_TOKEN: the token is too short (use at least 8 characters, e.g. `openssl rand -hex 32`)');
+  if (token === undefined && !isLoopback(host))
+    throw new ConfigError(
+      `refusing to listen on non-loopback address ${host} without a token: set BPFSCOPE_TOKEN or BPFSCOPE_TOKEN_FILE (or listen on 127.0.0.1)`,
+    );
+
+  const origins = pick('--allowed-origins', 'BPFSCOPE_ALLOWED_ORIGINS')?.[0] ?? '';
+  const allowedOrigins = origins.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const o of allowedOrigins) {
+    if (o === '*') continue;
+    try {
+      const u = new URL(o);
+      if (u.origin !== o.replace(/\/$/, '')) throw new Error('not an origin');
+    } catch {
+      throw new ConfigError(`BPFSCOPE_ALLOWED_ORIGINS: "${o}" is not an origin like http://localhost:3000`);
+    }
+  }
+
+  const limits: ServerLimits = { ...DEFAULT_LIMITS };
+  for (const [key, envName, flag, kind] of LIMIT_SOURCES) {
+    const src = pick(flag, envName);
+    if (src) limits[key] = parseNumber(src[0], src[1], kind, key === 'maxDurationSec' || key === 'maxClientLagSec' || key === 'rateLimitPerSec' ? 0.001 : 1);
+  }
+  if (limits.maxFrequency > 100000) throw new ConfigError('max frequency: at most 100000 Hz');
+  const intervalSrc = pick('--interval', 'BPFSCOPE_INTERVAL');
+  const defaultIntervalSec = intervalSrc ? parseNumber(intervalSrc[0], intervalSrc[1], 'num', limits.minIntervalSec) : 1;
+  if (defaultIntervalSec > limits.maxIntervalSec) throw new ConfigError(`${intervalSrc![1]}: interval must be <= ${limits.maxIntervalSec} s`);
+  const logLevel = pick('--log-level', 'BPFSCOPE_LOG_LEVEL')?.[0] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new ConfigError(`log level: expected one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  return { host, port, token, allowedOrigins, limits, defaultIntervalSec, logLevel };
+}

@@ -1,0 +1,76 @@
+/**
+ * `bpfscope serve`: run the collector service until SIGTERM/SIGINT.
+ * Prints one line `bpfscope collector listening on http://HOST:PORT` on stdout once bound
+ * (tests read the port from it); structured logs (pino JSON) go to stderr.
+ */
+import pino from 'pino';
+type Logger = pino.Logger;
+import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { createCollectorServer, type CollectorServer } from './server.js';
+import { createEngine, type CaptureEngine } from './source.js';
+
+export { ConfigError, DEFAULT_LIMITS, isLoopback, loadConfig, SERVE_USAGE, type ServerConfig, type ServerLimits } from './config.js';
+export { createCollectorServer, COLLECTOR_VERSION, type CollectorServer, type CollectorServerDeps } from './server.js';
+export { createEngine, toolOptions, type CaptureEngine, type CaptureSource, type SystemInfo } from './source.js';
+export { checkUpgrade, tokenMatches } from './auth.js';
+
+export function createLogger(level: string): Logger {
+  return pino(
+    {
+      level,
+      base: { svc: 'bpfscope-collector', pid: process.pid },
+      redact: { paths: ['token', 'headers.authorization', 'req.headers.authorization', 'config.token'], censor: '[redacted]' },
+    },
+    pino.destination({ fd: 2, sync: true }),
+  );
+}
+
+/** Start the collector from CLI arguments; resolves when it has shut down after a signal. */
+export async function runServe(argv: string[], opts: { engine?: CaptureEngine } = {}): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`bpfscope serve: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  const engine = opts.engine ?? createEngine();
+  let server: CollectorServer;
+  try {
+    server = await createCollectorServer({ config, engine, log });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const hint = err.code === 'EADDRINUSE' ? ` (port ${config.port} is in use: pass --port or set BPFSCOPE_COLLECTOR_PORT)` : '';
+    process.stderr.write(`bpfscope serve: cannot listen on ${config.host}:${config.port}: ${err.message}${hint}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const sys = engine.system();
+  const host = server.host.includes(':') ? `[${server.host}]` : server.host;
+  log.info(
+    { host: server.host, port: server.port, auth: config.token !== undefined, allowedOrigins: config.allowedOrigins, limits: config.limits, privileged: sys.privileged, tools: sys.tools },
+    'collector listening',
+  );
+  if (!sys.privileged) log.warn({ problem: sys.privilegeProblem }, 'cannot load BPF programs: captures will be refused');
+  process.stdout.write(`bpfscope collector listening on http://${host}:${server.port}\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'signal received');
+      server.shutdown().then(resolve, (e) => {
+        log.error({ err: (e as Error).message }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  log.info('collector stopped');
+}

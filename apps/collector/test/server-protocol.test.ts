@@ -1,0 +1,479 @@
+/**
+ * Protocol, auth, limits, relay and slow-client logic of the collector over real sockets, with the
+ * test-only FakeEngine standing in for BPF (the real engine is exercised in server-bpf.test.ts).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import WebSocket from 'ws';
+import { TestClient, TOKEN, connect, defaultRecords, httpGet, sleep, startFakeServer } from './server-helpers.js';
+import { loadConfig } from '../src/server/config.js';
+
+type Started = Awaited<ReturnType<typeof startFakeServer>>;
+
+function nonexistentPid(): number {
+  for (let p = 3_999_999; ; p--) if (!existsSync(`/proc/${p}`)) return p;
+}
+
+describe('collector protocol (fake engine)', () => {
+  let s: Started;
+  before(async () => {
+    s = await startFakeServer({ maxConcurrentCaptures: 2, maxDurationSec: 60, maxFrequency: 500 });
+  });
+  after(async () => {
+    await s.server.shutdown();
+  });
+
+  test('GET /healthz reports the host and capture count', async () => {
+    const r = await httpGet(`${s.http}/healthz`);
+    assert.equal(r.status, 200);
+    const h = JSON.parse(r.body);
+    assert.equal(h.hostname, 'testhost');
+    assert.equal(h.kernel, '6.18.0-test');
+    assert.equal(h.btf, true);
+    assert.equal(h.privileged, true);
+    assert.equal(h.cpus, 2);
+    assert.equal(h.activeCaptures, 0);
+    assert.ok(Array.isArray(h.tools) && h.tools.includes('profile'));
+    assert.match(h.version, /^\d+\.\d+\.\d+/);
+    assert.equal((await httpGet(`${s.http}/nope`)).status, 404);
+  });
+
+  test('missing token, wrong token and wrong origin are refused before the upgrade', async () => {
+    await assert.rejects(connect(s.url, {}), (e: { statusCode?: number }) => e.statusCode === 401);
+    await assert.rejects(connect(s.url, { token: 'not-the-token-xxxx' }), (e: { statusCode?: number }) => e.statusCode === 401);
+    await assert.rejects(connect(s.url, { token: TOKEN, origin: 'http://evil.example' }), (e: { statusCode?: number }) => e.statusCode === 403);
+    // wrong token with a good origin is still 401 (token first)
+    await assert.rejects(connect(s.url, { token: 'nope-nope-nope', origin: 'http://localhost:3000' }), (e: { statusCode?: number }) => e.statusCode === 401);
+    const ok = await connect(s.url, { token: TOKEN, origin: 'http://localhost:3000' });
+    await ok.hello();
+    ok.close();
+  });
+
+  test('hello is required first; a wrong version is refused with 4400', async () => {
+    const c = await connect(s.url);
+    c.send({ type: 'ping' });
+    const e = await c.next('error');
+    assert.equal(e.code, 'no_hello');
+    const w = await c.hello();
+    assert.equal(w.version, 1);
+    assert.equal(w.limits.maxDurationSec, 60);
+    assert.equal(w.limits.maxFrequency, 500);
+    c.send({ type: 'ping', id: 'p1' });
+    assert.equal((await c.next('pong')).id, 'p1');
+    c.close();
+
+    const v = await connect(s.url);
+    v.send({ type: 'hello', version: 2 });
+    const ve = await v.next('error');
+    assert.equal(ve.code, 'bad_version');
+    assert.equal(ve.field, 'version');
+    await v.closed;
+    assert.equal(v.closeCode, 4400);
+  });
+
+  test('each bad input gets an error naming the field and reason, and the connection keeps working', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    const missingPid = nonexistentPid();
+    const cases: Array<[unknown, string, string | undefined, RegExp]> = [
+      ['{"type": "start", ', 'bad_json', undefined, /malformed JSON/],
+      ['[1,2]', 'bad_message', undefined, /JSON object/],
+      ['"hello"', 'bad_message', undefined, /JSON object/],
+      [{ notype: 1 }, 'bad_message', 'type', /type/],
+      [{ type: 'launch_missiles' }, 'unknown_type', 'type', /unknown message type "launch_missiles"/],
+      [{ type: 'start', requestId: 'r1', tool: 'flamethrower', durationSec: 5 }, 'unknown_tool', 'tool', /unknown tool "flamethrower"/],
+      [{ type: 'start', requestId: 'r2', tool: 'profile', durationSec: -5 }, 'bad_message', 'durationSec', /durationSec/],
+      [{ type: 'start', requestId: 'r3', tool: 'profile', durationSec: 1e12 }, 'bad_message', 'durationSec', /durationSec/],
+      [{ type: 'start', requestId: 'r4', tool: 'profile', durationSec: 61 }, 'limit', 'durationSec', /longer than this collector allows \(60 s\)/],
+      [{ type: 'start', requestId: 'r5', tool: 'profile', durationSec: 5, options: { frequency: 999 } }, 'limit', 'options.frequency', /999 Hz is above/],
+      [{ type: 'start', requestId: 'r6', tool: 'profile', durationSec: 5, options: { pid: 0 } }, 'bad_option', 'options.pid', /options\.pid/],
+      [{ type: 'start', requestId: 'r7', tool: 'profile', durationSec: 5, options: { pid: 'abc' } }, 'bad_option', 'options.pid', /options\.pid/],
+      [{ type: 'start', requestId: 'r8', tool: 'profile', durationSec: 5, options: { pid: missingPid } }, 'no_such_pid', 'options.pid', new RegExp(`no process ${missingPid}`)],
+      [{ type: 'start', requestId: 'r9', tool: 'profile', durationSec: 5, options: { pid: [process.pid, missingPid] } }, 'no_such_pid', 'options.pid.1', /no process/],
+      [{ type: 'start', requestId: 'r10', tool: 'profile', durationSec: 5, options: { frequncy: 99 } }, 'bad_option', 'options', /frequncy/],
+      [{ type: 'start', requestId: 'r11', tool: 'biolatency', durationSec: 5, options: { frequency: 99 } }, 'bad_option', 'options.frequency', /does not apply to biolatency/],
+      [{ type: 'start', requestId: 'r12', tool: 'profile', durationSec: 5, options: { intervalSec: 0.01 } }, 'bad_option', 'options.intervalSec', /intervalSec/],
+      [{ type: 'start', requestId: 'r13', tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } }, 'bad_option', 'options.kernelStacksOnly', /mutually exclusive/],
+      [{ type: 'stop', captureId: 'c_nope' }, 'no_such_capture', 'captureId', /no running capture/],
+      [{ type: 'subscribe', captureId: 'c_nope' }, 'no_such_capture', 'captureId', /no running capture/],
+      [{ type: 'stop' }, 'bad_message', 'captureId', /captureId/],
+    ];
+    for (const [msg, code, field, re] of cases) {
+      c.send(msg);
+      const e = await c.next('error');
+      assert.equal(e.code, code, `code for ${JSON.stringify(msg)}: ${e.message}`);
+      assert.equal(e.field, field, `field for ${JSON.stringify(msg)}: ${e.message}`);
+      assert.match(e.message, re, `message for ${JSON.stringify(msg)}`);
+      if (typeof msg === 'object' && msg && 'requestId' in msg) assert.equal(e.requestId, (msg as { requestId: string }).requestId);
+    }
+    // nothing started, connection still fine
+    c.send({ type: 'ping', id: 'still' });
+    assert.equal((await c.next('pong')).id, 'still');
+    assert.equal(s.server.captures.size, 0);
+    assert.deepEqual(c.invalid, []);
+    c.close();
+  });
+
+  test('profile capture: deltas intern stacks (never resent), carry timeline/progress/loss; end has totals', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'p', tool: 'profile', durationSec: 1.1, options: { frequency: 99, intervalSec: 0.25 } });
+    const st = await c.next('started');
+    assert.equal(st.requestId, 'p');
+    assert.equal(st.intervalMs, 250);
+    assert.equal(st.host, 'testhost');
+    const end = await c.next('end', () => true, 5000);
+    const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<(typeof c.messages)[number], { type: 'delta' }>>;
+    assert.ok(deltas.length >= 4, `expected >= 4 deltas, got ${deltas.length}`);
+    assert.equal(end.reason, 'completed');
+    // seq increases by one
+    deltas.forEach((d, i) => assert.equal(d.seq, i + 1));
+    // each stack defined exactly once across all deltas
+    const defined = deltas.flatMap((d) => (d.stacks ?? []).map((x) => x[0]));
+    assert.equal(new Set(defined).size, defined.length);
+    assert.equal(defined.length, 2);
+    assert.ok(deltas[0]!.stacks?.length === 2 && deltas[1]!.stacks === undefined, 'second delta must not resend stacks');
+    // merged result
+    const frames = new Map<number, string>();
+    for (const d of deltas) for (const [id, name] of d.frames ?? []) frames.set(id, name);
+    const stacks = new Map<number, number[]>();
+    for (const d of deltas) for (const [id, f] of d.stacks ?? []) stacks.set(id, f);
+    const folded = new Map<string, number>();
+    for (const d of deltas) for (const [id, w] of d.counts ?? []) {
+      const key = stacks.get(id)!.map((f) => frames.get(f)).join(';');
+      folded.set(key, (folded.get(key) ?? 0) + w);
+    }
+    assert.equal(folded.get('busy;main;spin_hot'), 3 * deltas.length);
+    assert.equal(folded.get('busy;main;spin_cold;asm_sysvec_apic_timer_interrupt'), 1 * deltas.length);
+    assert.equal(end.total, 4 * deltas.length);
+    assert.equal(end.samples, 4 * deltas.length);
+    assert.equal(end.unit, 'samples');
+    assert.equal(end.meta.tool, 'profile');
+    assert.equal(end.meta.host, 'testhost');
+    assert.deepEqual(end.meta.options, { frequency: 99, intervalSec: 0.25 });
+    assert.equal(end.loss?.kernelStackMissing, deltas.length);
+    // timeline entries refer to defined stacks
+    for (const d of deltas) {
+      assert.equal(d.timelineResolutionMs, 10);
+      for (const [off, sid, n] of d.timeline ?? []) {
+        assert.ok(off >= 0 && stacks.has(sid) && n > 0);
+      }
+      assert.ok(typeof d.intervalEnd === 'number' && Math.abs(d.intervalEnd - Date.now()) < 10000);
+    }
+    const last = deltas[deltas.length - 1]!;
+    assert.equal(last.progress.samples, end.samples);
+    assert.ok(s.engine.sources.at(-1)!.closed, 'programs detached at the end');
+    assert.equal(s.server.captures.size, 0);
+    assert.deepEqual(c.invalid, []);
+    c.close();
+  });
+
+  test('a late subscriber gets one full delta with everything so far, then live deltas; several clients watch one capture', async () => {
+    const a = await connect(s.url);
+    await a.hello();
+    a.send({ type: 'start', requestId: 'x', tool: 'offcputime', durationSec: 30, options: { intervalSec: 0.25 } });
+    const st = await a.next('started');
+    await a.next('delta', (d) => d.seq === 3);
+    const b = await connect(s.url);
+    await b.hello();
+    b.send({ type: 'captures', requestId: 'l' });
+    const list = await b.next('captures');
+    assert.ok(list.captures.some((x) => x.captureId === st.captureId && x.tool === 'offcputime' && x.subscribers === 1));
+    b.send({ type: 'subscribe', captureId: st.captureId });
+    const full = await b.next('delta');
+    assert.equal(full.full, true);
+    assert.ok(full.seq >= 3);
+    assert.equal(full.stacks?.length, 2);
+    const cum = new Map(full.counts);
+    assert.equal(cum.get(full.stacks![0]![0]), 3 * full.seq);
+    const nextB = await b.next('delta');
+    assert.equal(nextB.seq, full.seq + 1);
+    assert.equal(nextB.full, undefined);
+    assert.equal(nextB.stacks, undefined, 'definitions already sent in the full delta');
+    const nextA = await a.next('delta', (d) => d.seq === nextB.seq);
+    assert.deepEqual(nextA.counts, nextB.counts);
+    // the starter leaves: capture continues for b
+    a.close();
+    await a.closed;
+    await sleep(400);
+    assert.equal(s.server.captures.size, 1);
+    b.send({ type: 'stop', captureId: st.captureId });
+    const end = await b.next('end');
+    assert.equal(end.reason, 'stopped');
+    assert.equal(end.unit, 'microseconds');
+    assert.equal(s.server.captures.size, 0);
+    b.close();
+  });
+
+  test('cancel ends without a final delta; concurrent capture limit', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'a', tool: 'profile', durationSec: 30 });
+    c.send({ type: 'start', requestId: 'b', tool: 'biolatency', durationSec: 30, options: { milliseconds: true } });
+    c.send({ type: 'start', requestId: 'c', tool: 'wakeuptime', durationSec: 30 });
+    const a = await c.next('started', (m) => m.requestId === 'a');
+    const b = await c.next('started', (m) => m.requestId === 'b');
+    const e = await c.next('error', (m) => m.requestId === 'c');
+    assert.equal(e.code, 'limit');
+    assert.match(e.message, /too many captures: 2 running, limit 2/);
+    const h = await c.next('delta', (d) => d.captureId === b.captureId);
+    assert.equal(h.histograms?.length, 1);
+    assert.deepEqual(h.histograms![0]!.slots, [0, 0, 1, 4, 2]);
+    assert.equal(h.histUnit, 'usecs');
+    assert.ok(h.histograms![0]!.end >= h.histograms![0]!.start);
+    c.send({ type: 'cancel', captureId: a.captureId });
+    const endA = await c.next('end', (m) => m.captureId === a.captureId);
+    assert.equal(endA.reason, 'cancelled');
+    c.send({ type: 'stop', captureId: b.captureId });
+    const endB = await c.next('end', (m) => m.captureId === b.captureId);
+    assert.equal(endB.reason, 'stopped');
+    assert.equal(endB.unit, 'count');
+    assert.ok(endB.total >= 7);
+    c.close();
+  });
+
+  test('disconnect stops the capture and detaches its programs (unless someone else watches)', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'd', tool: 'profile', durationSec: 30 });
+    const st = await c.next('started');
+    const src = s.engine.sources.at(-1)!;
+    assert.equal(src.closed, false);
+    c.ws.terminate();
+    const t0 = Date.now();
+    while (!src.closed && Date.now() - t0 < 1000) await sleep(10);
+    assert.ok(src.closed, 'source closed within 1 s of the disconnect');
+    assert.equal(s.server.captures.has(st.captureId), false);
+  });
+
+  test('unsubscribe of the last watcher stops the capture', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'u', tool: 'profile', durationSec: 30 });
+    const st = await c.next('started');
+    c.send({ type: 'unsubscribe', captureId: st.captureId });
+    await sleep(100);
+    assert.equal(s.server.captures.has(st.captureId), false);
+    assert.ok(s.engine.sources.at(-1)!.closed);
+    c.close();
+  });
+
+  test('messages over the size limit close the connection (1009); the server keeps serving', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'ping', id: 'x'.repeat((1 << 20) + 10) });
+    await c.closed;
+    assert.equal(c.closeCode, 1009);
+    const d = await connect(s.url);
+    await d.hello();
+    d.close();
+  });
+
+  test('processes list for a PID picker includes this process', async () => {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'processes', requestId: 'ps' });
+    const p = await c.next('processes');
+    const me = p.processes.find((x) => x.pid === process.pid);
+    assert.ok(me, 'own pid listed');
+    assert.match(me.cmdline, /node/);
+    c.close();
+  });
+});
+
+describe('collector limits (fake engine)', () => {
+  test('rate limit: a flood gets rate_limited errors, then repeated abuse closes with 4429', async () => {
+    const s = await startFakeServer({ rateLimitPerSec: 20, rateBurst: 10 });
+    try {
+      const c = await connect(s.url);
+      await c.hello();
+      for (let i = 0; i < 40; i++) c.send({ type: 'ping', id: String(i) });
+      const e = await c.next('error');
+      assert.equal(e.code, 'rate_limited');
+      const pongs = () => c.messages.filter((m) => m.type === 'pong').length;
+      await sleep(200);
+      assert.ok(pongs() <= 12, `at most the burst is answered, got ${pongs()}`);
+      for (let i = 0; i < 200; i++) c.send({ type: 'ping' });
+      await c.closed;
+      assert.equal(c.closeCode, 4429);
+      const d = await connect(s.url);
+      await d.hello();
+      d.close();
+    } finally {
+      await s.server.shutdown();
+    }
+  });
+
+  test('unique stack limit: new stacks go to "[other stacks]" with a notice', async () => {
+    let n = 0;
+    const s = await startFakeServer({ maxUniqueStacks: 5 }, {
+      records: () => Array.from({ length: 4 }, () => ({ pid: 1, tid: 1, comm: 'gen', user: [{ name: `fn_${n++}`, kind: 'user' as const }], kernel: [], value: 2 })),
+    });
+    try {
+      const c = await connect(s.url);
+      await c.hello();
+      c.send({ type: 'start', requestId: 's', tool: 'profile', durationSec: 1 });
+      const notice = await c.next('notice');
+      assert.equal(notice.code, 'stack_limit');
+      const end = await c.next('end', () => true, 5000);
+      const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<typeof c.messages[number], { type: 'delta' }>>;
+      const stacks = deltas.flatMap((d) => d.stacks ?? []);
+      assert.equal(stacks.length, 6, '5 real stacks + the catch-all');
+      const frames = new Map(deltas.flatMap((d) => (d.frames ?? []).map((f) => [f[0], f[1]] as const)));
+      const other = stacks.find(([, f]) => frames.get(f[0]!) === '[other stacks]');
+      assert.ok(other);
+      const otherWeight = deltas.flatMap((d) => d.counts ?? []).filter(([id]) => id === other[0]).reduce((a, [, w]) => a + w, 0);
+      assert.equal(end.total, end.samples);
+      assert.equal(otherWeight, end.total - 10);
+      assert.equal(end.loss?.otherStacks, otherWeight);
+      c.close();
+    } finally {
+      await s.server.shutdown();
+    }
+  });
+
+  test('slow client: deltas are coalesced, then the client is closed with 4408; others keep being served', async () => {
+    const big = Array.from({ length: 3000 }, (_, i) => ({ pid: 1, tid: 1, comm: 'big', user: [{ name: `function_with_a_rather_long_name_${i}_${'x'.repeat(200)}`, kind: 'user' as const }], kernel: [], value: 1 }));
+    let d = 0;
+    const s = await startFakeServer({ coalesceBufferBytes: 64 << 10, maxClientBufferBytes: 2 << 20, maxClientLagSec: 60 }, {
+      // new names every drain so every delta is big (~100 KB)
+      records: () => big.map((r) => ({ ...r, user: [{ name: `${r.user[0]!.name}_${d}`, kind: 'user' as const }] })).map((r, i) => (i === 0 ? (d++, r) : r)),
+    });
+    try {
+      const fast = await connect(s.url);
+      await fast.hello();
+      fast.send({ type: 'start', requestId: 'f', tool: 'profile', durationSec: 60 });
+      const st = await fast.next('started');
+      const slow = await connect(s.url);
+      await slow.hello();
+      slow.send({ type: 'subscribe', captureId: st.captureId });
+      await slow.next('delta');
+      // stop reading: pause the TCP socket so the server's send buffer fills
+      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const t0 = Date.now();
+      let coalesced = false;
+      while (Date.now() - t0 < 25000) {
+        await sleep(100);
+        fast.messages.length = 0;
+        const cap = s.server.captures.get(st.captureId);
+        if (cap && cap.subscribers.size === 1) break;
+      }
+      void coalesced;
+      const cap = s.server.captures.get(st.captureId)!;
+      assert.ok(cap, 'capture still running for the fast client');
+      assert.equal(cap.subscribers.size, 1, 'slow client dropped');
+      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      await slow.closed;
+      assert.equal(slow.closeCode, 4408);
+      assert.match(slow.closeReason, /too slow/);
+      // coalesced deltas: the slow client received deltas covering several intervals (or was closed before)
+      const fd = await fast.next('delta');
+      assert.ok(fd.seq > 1);
+      fast.close();
+    } finally {
+      await s.server.shutdown();
+    }
+  });
+
+  test('config: non-loopback without a token is refused; bad values are named', () => {
+    assert.throws(() => loadConfig(['--host', '0.0.0.0'], {}), /refusing to listen on non-loopback address 0\.0\.0\.0 without a token/);
+    assert.doesNotThrow(() => loadConfig(['--host', '0.0.0.0'], { BPFSCOPE_TOKEN: 'abcdefgh12345' }));
+    assert.throws(() => loadConfig(['--port', 'x'], {}), /--port: expected an integer/);
+    assert.throws(() => loadConfig([], { BPFSCOPE_COLLECTOR_PORT: '70000' }), /BPFSCOPE_COLLECTOR_PORT: port must be 0-65535/);
+    assert.throws(() => loadConfig([], { BPFSCOPE_TOKEN_FILE: '/nonexistent/tok' }), /BPFSCOPE_TOKEN_FILE: cannot read token file/);
+    assert.throws(() => loadConfig([], { BPFSCOPE_ALLOWED_ORIGINS: 'localhost:3000' }), /is not an origin/);
+    assert.throws(() => loadConfig(['--bogus'], {}), /unknown argument "--bogus"/);
+    const c = loadConfig(['--max-captures=7'], { BPFSCOPE_MAX_DURATION: '30', BPFSCOPE_COLLECTOR_PORT: '9801' });
+    assert.equal(c.limits.maxConcurrentCaptures, 7);
+    assert.equal(c.limits.maxDurationSec, 30);
+    assert.equal(c.port, 9801);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(loadConfig([], {}).port, 9700);
+  });
+});
+
+describe('fuzz', () => {
+  test('random and truncated messages never crash the server; a good client is served afterwards', async () => {
+    const s = await startFakeServer({ rateLimitPerSec: 100000, rateBurst: 100000, maxConcurrentCaptures: 4 });
+    try {
+      // seeded PRNG (mulberry32) so failures reproduce
+      let seed = 0x5eed1234;
+      const rnd = () => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = seed;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+      const values = () => pick<unknown>([null, true, -1, 0, 1e308, -1e-9, 'x', '', '\u0000\ud800', [], {}, [1, 'a'], { a: { b: 1 } }, 2 ** 53, NaN, 'profile', 'c_0']);
+      const good = [
+        { type: 'start', requestId: 'r', tool: 'profile', durationSec: 0.5, options: { frequency: 49 } },
+        { type: 'hello', version: 1 },
+        { type: 'ping' },
+        { type: 'subscribe', captureId: 'c_x' },
+        { type: 'processes', requestId: 'p' },
+        { type: 'start', requestId: 'r', tool: 'biolatency', durationSec: 0.3, options: { perDisk: true } },
+      ];
+      const keys = ['type', 'requestId', 'tool', 'durationSec', 'options', 'captureId', 'version', 'pid', '__proto__', 'constructor'];
+      const clients: TestClient[] = [];
+      for (let k = 0; k < 4; k++) {
+        const c = await connect(s.url);
+        if (k % 2 === 0) await c.hello();
+        clients.push(c);
+      }
+      const t0 = Date.now();
+      let sent = 0;
+      for (let i = 0; i < 3000 && Date.now() - t0 < 8000; i++) {
+        const c = clients[i % clients.length]!;
+        if (c.ws.readyState !== WebSocket.OPEN) continue;
+        let text: string;
+        const mode = rnd();
+        if (mode < 0.3) {
+          const base = JSON.stringify(pick(good));
+          text = base.slice(0, Math.floor(rnd() * base.length)); // truncated
+        } else if (mode < 0.6) {
+          const o: Record<string, unknown> = { ...(pick(good) as Record<string, unknown>) };
+          for (let j = 0; j < 1 + rnd() * 3; j++) o[pick(keys)] = rnd() < 0.5 ? values() : { [pick(keys)]: values(), pid: values(), frequency: values() };
+          text = JSON.stringify(o);
+        } else if (mode < 0.8) {
+          const n = Math.floor(rnd() * 64);
+          text = Array.from({ length: n }, () => String.fromCharCode(Math.floor(rnd() * 0xffff))).join('');
+        } else {
+          const base = Buffer.from(JSON.stringify(pick(good)));
+          for (let j = 0; j < 3; j++) base[Math.floor(rnd() * base.length)] = Math.floor(rnd() * 256);
+          text = base.toString('latin1');
+        }
+        if (rnd() < 0.05) c.ws.send(Buffer.from(text), { binary: true });
+        else c.send(text);
+        sent++;
+        if (i % 200 === 0) await sleep(5);
+      }
+      assert.ok(sent > 500, `sent ${sent}`);
+      await sleep(300);
+      for (const c of clients) assert.deepEqual(c.invalid, [], 'every server message valid against the schema');
+      const errors = clients.flatMap((c) => c.messages).filter((m) => m.type === 'error');
+      assert.ok(errors.length > 100);
+      assert.ok(!errors.some((e) => e.type === 'error' && e.code === 'internal'), 'no internal errors');
+      for (const c of clients) c.ws.terminate();
+      // a good client still gets a full capture
+      const g = await connect(s.url);
+      await g.hello();
+      const t1 = Date.now();
+      while (s.server.captures.size > 0 && Date.now() - t1 < 3000) await sleep(20);
+      assert.equal(s.server.captures.size, 0, 'the fuzzers\' captures ended with their connections');
+      g.send({ type: 'start', requestId: 'ok', tool: 'profile', durationSec: 0.6 });
+      await g.next('started');
+      const end = await g.next('end', () => true, 5000);
+      assert.equal(end.reason, 'completed');
+      assert.ok(end.total > 0);
+      assert.ok(s.engine.sources.every((x) => x.closed), 'every source detached');
+      g.close();
+    } finally {
+      await s.server.shutdown();
+    }
+  });
+});
+
+void defaultRecords;
