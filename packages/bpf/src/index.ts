@@ -9,3 +9,4 @@ export { openOffcputime } from './tools/offcputime.js';
 export { openWakeuptime } from './tools/wakeuptime.js';
 export { openOffwaketime } from './tools/offwaketime.js';
 export { openBiolatency, bioFlagString, readDiskNames } from './tools/biolatency.js';
+export { createSymbolizer } from './symbolize/index.js';
