@@ -26,7 +26,7 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (v && v.trim()) return path.resolve(v);
   const cwd = process.cwd();
   // next start / next build run with cwd apps/web; tests and scripts may run at the repo root.
-  if (fs.existsSync(path.join(cwd, 'next.config.ts')) || path.basename(cwd) === 'web') return path.resolve(cwd, '../../data');
+  if (path.basename(cwd) === 'web' || fs.existsSync(path.join(/*turbopackIgnore: true*/ cwd, 'next.config.ts'))) return path.resolve(cwd, '../../data');
   return path.resolve(cwd, 'data');
 }
 

@@ -1,4 +1,4 @@
-import { createCapture } from '../../../server/api';
+import { createCapture } from '../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { listCollectors } from '../../../server/api';
+import { listCollectors } from '../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { listSnapshots, uploadSnapshot } from '../../../server/api';
+import { listSnapshots, uploadSnapshot } from '../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

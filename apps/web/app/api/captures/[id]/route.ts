@@ -1,4 +1,4 @@
-import { cancelCapture, getCapture } from '../../../../server/api';
+import { cancelCapture, getCapture } from '../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

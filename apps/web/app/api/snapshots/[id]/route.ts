@@ -1,4 +1,4 @@
-import { deleteSnapshot, getSnapshot } from '../../../../server/api';
+import { deleteSnapshot, getSnapshot } from '../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

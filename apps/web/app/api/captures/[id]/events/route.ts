@@ -1,4 +1,4 @@
-import { captureEvents } from '../../../../../server/api';
+import { captureEvents } from '../../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

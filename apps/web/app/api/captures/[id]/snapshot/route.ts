@@ -1,4 +1,4 @@
-import { snapshotCapture } from '../../../../../server/api';
+import { snapshotCapture } from '../../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

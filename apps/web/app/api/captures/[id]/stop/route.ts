@@ -1,4 +1,4 @@
-import { stopCapture } from '../../../../../server/api';
+import { stopCapture } from '../../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

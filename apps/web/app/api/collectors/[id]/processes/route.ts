@@ -1,4 +1,4 @@
-import { collectorProcesses } from '../../../../../server/api';
+import { collectorProcesses } from '../../../../../server/api.js';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
