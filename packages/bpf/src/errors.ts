@@ -61,7 +61,7 @@ export class BpfError extends Error {
   }
 
   get isPermission(): boolean {
-    return this.errno === 1 || this.errno === 13;
+    return (this.errno === 1 || this.errno === 13) && !this.verifierLog;
   }
 }
 

@@ -55,8 +55,11 @@ export interface LoadOptions {
   maxEntries?: Record<string, number>;
   /** extra per-program switch (name without _btf/_raw suffix) */
   enable?: (baseName: string) => boolean;
-  /** force an attach mode (default: tp_btf when the kernel has BTF, raw_tp otherwise / as fallback) */
+  /** force an attach mode (default: tp_btf when the kernel has BTF, raw_tp otherwise / as fallback;
+   * the environment variable BPFSCOPE_ATTACH_MODE=raw_tp forces the fallback for every tool) */
   mode?: AttachMode;
+  /** load this object file instead of build/<tool>.bpf.o */
+  file?: string;
 }
 
 interface Prog {
@@ -94,12 +97,14 @@ export class BpfObject {
   /** Open, configure and load build/<tool>.bpf.o; tp_btf programs first, raw_tp on failure. */
   static load(tool: string, opts: LoadOptions = {}): BpfObject {
     assertPrivileged();
-    const file = objectPath(tool);
-    const first: AttachMode = opts.mode ?? (hasKernelBtf() ? 'tp_btf' : 'raw_tp');
+    const file = opts.file ?? objectPath(tool);
+    const envMode = process.env.BPFSCOPE_ATTACH_MODE;
+    const forced = opts.mode ?? (envMode === 'raw_tp' || envMode === 'tp_btf' ? envMode : undefined);
+    const first: AttachMode = forced ?? (hasKernelBtf() ? 'tp_btf' : 'raw_tp');
     try {
       return BpfObject.loadMode(tool, file, opts, first);
     } catch (e) {
-      if (opts.mode || first === 'raw_tp' || (e instanceof BpfError && e.isPermission)) throw e;
+      if (forced || first === 'raw_tp' || (e instanceof BpfError && e.isPermission)) throw e;
       try {
         return BpfObject.loadMode(tool, file, opts, 'raw_tp');
       } catch {
@@ -195,10 +200,17 @@ function captureOrThrow<T>(fn: () => T): { result: T; log: string } {
     const log = (e as { libbpfLog?: string }).libbpfLog ?? '';
     if (e instanceof BpfError) {
       const verifierLog = extractVerifierLog(log);
+      let message = e.message;
+      if (verifierLog) {
+        // EACCES/EINVAL from the verifier is not a permission problem: say what happened
+        const last = verifierLog.trim().split('\n').slice(-3).join(' | ');
+        const what = e.message.split(':')[0];
+        message = `${what}: the kernel verifier rejected a program (${e.code}); full log in verifierLog; last lines: ${last}`;
+      }
       const err = new BpfError({
         errno: e.errno,
         code: e.code,
-        message: verifierLog ? `${e.message}; the verifier rejected a program (see verifierLog)` : e.message,
+        message,
         verifierLog,
         libbpfLog: log || undefined,
         cause: e,

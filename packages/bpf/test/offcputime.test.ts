@@ -31,11 +31,18 @@ int main(void) {
 }
 `;
 
-test('offcputime: threads sleeping a known time are reported within 10%', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+for (const mode of ['tp_btf', 'raw_tp']) {
+test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 60000 }, async () => {
   const bin = buildC('bpfscope_offcpu', WORKLOAD);
   const sym = createSymbolizer();
   const { child, done, go } = run(bin);
-  const h = openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym);
+  process.env.BPFSCOPE_ATTACH_MODE = mode;
+  let h;
+  try {
+    h = openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym);
+  } finally {
+    delete process.env.BPFSCOPE_ATTACH_MODE;
+  }
   go();
   try {
     const d = await drainUntil(h, done);
@@ -66,6 +73,7 @@ test('offcputime: threads sleeping a known time are reported within 10%', { skip
     child.kill('SIGKILL');
   }
 });
+}
 
 test('offcputime: bad options give a clear BpfError', () => {
   const sym = { kernel: () => [], user: () => [], notePid: () => {} };

@@ -4,10 +4,12 @@
  *
  * Time of each sample: counts are keyed by (pid, tid, comm, stacks, time bucket) so the kernel
  * aggregates samples within a bucket (default 10 ms) and user space drains them with one batch
- * operation per interval, with no wake-up per sample. A ring buffer would cost one 40-byte record
- * and a user-space read per sample; with buckets the cost only grows with the number of distinct
- * (stack, 10 ms) pairs, which is never above the number of samples and usually far below on
- * CPU-bound loads (the same stack repeats within a bucket at high F on many CPUs).
+ * operation per interval, with no wake-up and no JS work per sample. A ring buffer would cost one
+ * record, one copy and one JS decode per sample. Buckets cost at most that (one key per sample when
+ * every sample has a different stack) and far less on CPU-bound code: measured here (2 vCPU,
+ * 999 Hz, 3 s) a shell busy loop with many interpreter stacks gave 1003 keys for 1014 samples,
+ * while a tight C loop gives ~1 key per CPU per bucket (10 samples each at 999 Hz); a warm drain
+ * of ~900 keys took 5-12 ms.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
