@@ -1,0 +1,68 @@
+/**
+ * pprof export, gzipped (what `go tool pprof` and Pyroscope read). Pure JS (pprof-format + fflate)
+ * so it runs in the browser too. One location per frame; a mapping per frame kind named
+ * `[bpfscope:<kind>]` keeps kinds across a round trip (kernel frames use `[kernel.kallsyms]`).
+ */
+import { Function as PFunction, Line, Location, Mapping, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
+import { gzipSync } from 'fflate';
+import type { FrameKind, Profile, Unit } from '../model/types.js';
+import { FRAME_KINDS } from '../model/kinds.js';
+
+export interface PprofExportOptions {
+  /** sample type name; default "samples" for sample counts, else "time"/"bytes"/"count". */
+  sampleType?: string;
+  /** skip gzip (raw .pb bytes). */
+  raw?: boolean;
+}
+
+const UNIT_NAMES: Record<Unit, [string, string]> = {
+  samples: ['samples', 'count'],
+  count: ['count', 'count'],
+  microseconds: ['time', 'microseconds'],
+  nanoseconds: ['time', 'nanoseconds'],
+  milliseconds: ['time', 'milliseconds'],
+  bytes: ['space', 'bytes'],
+};
+
+export function mappingNameForKind(kind: FrameKind): string {
+  return kind === 'kernel' ? '[kernel.kallsyms]' : `[bpfscope:${kind}]`;
+}
+
+export function toPprofBytes(p: Profile, opts: PprofExportOptions = {}): Uint8Array {
+  const st = new StringTable();
+  const [typeName, unitName] = UNIT_NAMES[p.unit];
+  const sampleType = [new ValueType({ type: st.dedup(opts.sampleType ?? typeName), unit: st.dedup(unitName) })];
+  const mappings = FRAME_KINDS.map(
+    (k, i) => new Mapping({ id: i + 1, filename: st.dedup(mappingNameForKind(k)), hasFunctions: true }),
+  );
+  const functions: PFunction[] = [];
+  const locations: Location[] = [];
+  p.frames.forEach((f, i) => {
+    functions.push(new PFunction({ id: i + 1, name: st.dedup(f.name), systemName: st.dedup(f.name) }));
+    locations.push(
+      new Location({ id: i + 1, mappingId: FRAME_KINDS.indexOf(f.kind) + 1, line: [new Line({ functionId: i + 1 })] }),
+    );
+  });
+  const samples = p.stacks.map((s) => {
+    const loc = new Array<number>(s.frames.length);
+    for (let i = 0; i < s.frames.length; i++) loc[i] = s.frames[s.frames.length - 1 - i] + 1; // leaf first
+    return new Sample({ locationId: loc, value: [s.weight] });
+  });
+  const prof = new PprofProfile({
+    sampleType,
+    sample: samples,
+    mapping: mappings,
+    location: locations,
+    function: functions,
+    stringTable: st,
+    ...(p.meta.startTime ? { timeNanos: BigInt(Math.round(p.meta.startTime)) * 1000000n } : {}),
+    ...(p.meta.durationMs ? { durationNanos: BigInt(Math.round(p.meta.durationMs * 1e6)) } : {}),
+  });
+  return prof.encode();
+}
+
+/** pprof protobuf, gzipped (unless opts.raw). */
+export function toPprof(p: Profile, opts: PprofExportOptions = {}): Uint8Array {
+  const raw = toPprofBytes(p, opts);
+  return opts.raw ? raw : gzipSync(raw, { level: 6 });
+}

@@ -1,0 +1,60 @@
+/** Shared plumbing of the operations: rebuild a profile from transformed stacks, carrying the timeline along. */
+import type { Frame, Profile, ProfileMeta } from '../model/types.js';
+import { ProfileBuilder } from '../model/builder.js';
+
+/**
+ * Rebuild `p` with each stack's frame ids transformed by `map` (ids index p.frames; return null to
+ * drop the stack). Frames are re-interned, identical stacks merge, and the timeline follows.
+ * `rename` optionally renames frames (id -> new Frame) before interning.
+ */
+export function rebuildProfile(
+  p: Profile,
+  map: (frames: readonly number[], stackIndex: number) => readonly number[] | null,
+  opts: { meta?: ProfileMeta; rename?: (f: Frame) => Frame } = {},
+): Profile {
+  const b = new ProfileBuilder(p.unit, opts.meta ?? p.meta);
+  const remap = new Int32Array(p.frames.length).fill(-1);
+  const id = (old: number): number => {
+    let r = remap[old];
+    if (r < 0) {
+      const f = opts.rename ? opts.rename(p.frames[old]) : p.frames[old];
+      r = remap[old] = b.frameId(f.name, f.kind);
+    }
+    return r;
+  };
+  const newIndex = new Int32Array(p.stacks.length).fill(-1);
+  p.stacks.forEach((s, i) => {
+    const m = map(s.frames, i);
+    if (m === null) return;
+    const ids = new Array<number>(m.length);
+    for (let k = 0; k < m.length; k++) ids[k] = id(m[k]);
+    newIndex[i] = b.addStackIds(ids, s.weight);
+  });
+  const tl = p.timeline;
+  if (tl) {
+    b.enableTimeline({ resolutionMs: tl.resolutionMs, startTime: tl.startTime });
+    for (let i = 0; i < tl.offsetMs.length; i++) {
+      const ni = newIndex[tl.stack[i]];
+      if (ni >= 0) b.addTimelineSample(ni, tl.startTime + tl.offsetMs[i], tl.count[i]);
+    }
+  }
+  if (p.histograms) b.setHistograms(p.histograms);
+  return b.build();
+}
+
+/** Compile a user-supplied pattern, with a clear error when it is not a valid regular expression. */
+export function toRegExp(pattern: string | RegExp, what = 'pattern'): RegExp {
+  if (pattern instanceof RegExp) return pattern;
+  if (typeof pattern !== 'string' || pattern === '') throw new Error(`${what}: expected a non-empty regular expression`);
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new Error(`${what} ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message}); escape special characters such as ( [ + with a backslash`);
+  }
+}
+
+/** Test a regex against a frame name without carrying lastIndex state between calls (g/y flags). */
+export function matches(re: RegExp, name: string): boolean {
+  re.lastIndex = 0;
+  return re.test(name);
+}
