@@ -1,0 +1,372 @@
+/**
+ * BPF overhead benchmarks: bpfscope against bpftrace (Debian) and against no tracer, same machine,
+ * same run, arms interleaved (rotated order each round), medians of >= 3 runs.
+ *
+ * 1. profile: `bpfscope profile -F 99` (all CPUs) vs `bpftrace -e 'profile:hz:99 { @[kstack, ustack, comm] = count(); }'`
+ *    on a CPU-bound workload (bench/bpf/spin.c: one spinning thread per CPU, iterations/s over a
+ *    fixed duration); plus each tracer's own CPU time (utime+stime incl. children): during the
+ *    workload window (steady state) and over its whole life (start-up, capture, final output).
+ * 2. offcputime: `bpfscope offcputime` vs a sched_switch-based bpftrace off-CPU program (summing
+ *    blocked µs by kstack, ustack, comm) on `perf bench sched pipe` throughput (ops/s).
+ *
+ * Run: node --conditions=source --import tsx bench/bpf/run.ts   (root; ~4 min)
+ * Env: BENCH_BPF_RUNS (default 3), BENCH_BPF_CPU_SECS (10), BENCH_BPF_PIPE_LOOPS (100000).
+ * Output: bench/results/bpf.json and a markdown table on stdout.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RUNS = Number(process.env.BENCH_BPF_RUNS ?? 3);
+const CPU_SECS = Number(process.env.BENCH_BPF_CPU_SECS ?? 10);
+const PIPE_LOOPS = Number(process.env.BENCH_BPF_PIPE_LOOPS ?? 100000);
+const WORK = join(os.tmpdir(), 'bpfscope-bench-bpf');
+const CLK_TCK = 100;
+
+const BPFTRACE_PROFILE = 'profile:hz:99 { @[kstack, ustack, comm] = count(); }';
+/** off-CPU time like offcputime: the switched-out task's stacks are kept until it runs again. */
+const BPFTRACE_OFFCPU = [
+  'tracepoint:sched:sched_switch {',
+  '  @start[tid] = nsecs; @ks[tid] = kstack; @us[tid] = ustack;',
+  '  $s = @start[args->next_pid];',
+  '  if ($s) { @[@ks[args->next_pid], @us[args->next_pid], args->next_comm] = sum((nsecs - $s) / 1000); delete(@start[args->next_pid]); }',
+  '}',
+  'END { clear(@start); clear(@ks); clear(@us); }',
+].join('\n');
+
+type Arm = 'none' | 'bpftrace' | 'bpfscope';
+const ARMS: Arm[] = ['none', 'bpftrace', 'bpfscope'];
+
+interface RunResult {
+  throughput: number;
+  /** tracer CPU seconds while the workload ran */
+  tracerCpuWindow?: number;
+  /** tracer CPU seconds over its whole life (start-up, capture, final output) */
+  tracerCpuTotal?: number;
+  /** seconds from spawn to "attached" */
+  startupSecs?: number;
+  outputBytes?: number;
+}
+
+const live = new Set<ChildProcess>();
+function cleanup(): void {
+  for (const c of live) if (c.exitCode === null) c.kill('SIGKILL');
+}
+process.on('exit', cleanup);
+for (const s of ['SIGINT', 'SIGTERM'] as const)
+  process.on(s, () => {
+    cleanup();
+    process.exit(130);
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function procCpuSecs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after the comm: state(3) … utime(14) stime(15) cutime(16) cstime(17) → index-3
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+function childPid(pid: number): number | undefined {
+  try {
+    const c = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return c.length ? Number(c[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(c);
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    const t = opts.timeoutMs ? setTimeout(() => c.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    c.on('error', reject);
+    c.on('close', (code) => {
+      if (t) clearTimeout(t);
+      live.delete(c);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+interface Tracer {
+  /** the tracer process itself (child of the bash wrapper) */
+  pid: number;
+  startupSecs: number;
+  stop(): Promise<{ cpuTotal: number; outputBytes: number; stderr: string }>;
+}
+
+/**
+ * Start a tracer under a bash wrapper that forwards SIGINT and reports, with `times`, the CPU time
+ * of its children (the tracer and anything it waited for) on fd 3 once the tracer exited.
+ */
+async function startTracer(argv: string[], ready: RegExp, name: string): Promise<Tracer> {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = `${quoted} & p=$!; trap 'kill -INT $p' INT TERM; wait $p; wait $p; times >&3`;
+  const t0 = Date.now();
+  const c = spawn('bash', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  live.add(c);
+  let outputBytes = 0;
+  let stdoutText = '';
+  let stderr = '';
+  let times = '';
+  let readyResolve: (() => void) | undefined;
+  const readyP = new Promise<void>((r) => (readyResolve = r));
+  c.stdout!.on('data', (d: Buffer) => {
+    outputBytes += d.length;
+    if (stdoutText.length < 4096) stdoutText += d.toString();
+    if (ready.test(stdoutText)) readyResolve?.();
+  });
+  c.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 20000) stderr += d.toString();
+  });
+  (c.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (times += d.toString()));
+  const exited = new Promise<number | null>((r) => c.on('close', (code) => r(code)));
+  const res = await Promise.race([readyP.then(() => 'ready' as const), exited.then(() => 'exit' as const), sleep(60000).then(() => 'timeout' as const)]);
+  if (res !== 'ready') {
+    c.kill('SIGKILL');
+    live.delete(c);
+    throw new Error(`${name} did not start (${res}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  const startupSecs = (Date.now() - t0) / 1000;
+  await sleep(500); // let the attach settle
+  const pid = childPid(c.pid!) ?? c.pid!;
+  return {
+    pid,
+    startupSecs,
+    async stop() {
+      c.kill('SIGINT');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 60000);
+      await exited;
+      clearTimeout(timer);
+      live.delete(c);
+      // `times`: line 1 = the shell, line 2 = its children (user sys), like 0m1.234s 0m0.056s
+      const lines = times.trim().split('\n');
+      const secs = (lines[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .map((x) => {
+          const m = /^(\d+)m([\d.]+)s$/.exec(x);
+          return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+        });
+      return { cpuTotal: secs.length === 2 ? secs[0] + secs[1] : NaN, outputBytes, stderr };
+    },
+  };
+}
+
+function bpfscopeArgv(tool: string, args: string[]): string[] {
+  return [process.execPath, '--conditions=source', '--import', 'tsx', join(ROOT, 'apps/collector/src/cli/main.ts'), tool, ...args];
+}
+
+const READY_BPFTRACE = /Attaching \d+ probes?/;
+const READY_BPFSCOPE = /^(Sampling at|Tracing)/m;
+
+async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string[]>, readyRe: Record<Exclude<Arm, 'none'>, RegExp>, workload: () => Promise<number>): Promise<RunResult> {
+  if (arm === 'none') return { throughput: await workload() };
+  const tr = await startTracer(tracerArgv[arm], readyRe[arm], arm);
+  let throughput: number;
+  let window: number | undefined;
+  let st: Awaited<ReturnType<Tracer['stop']>>;
+  try {
+    const c0 = procCpuSecs(tr.pid);
+    throughput = await workload();
+    const c1 = procCpuSecs(tr.pid);
+    window = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
+  } finally {
+    st = await tr.stop();
+  }
+  if (!Number.isFinite(st.cpuTotal)) throw new Error(`${arm}: could not read its CPU time`);
+  return { throughput, tracerCpuWindow: window, tracerCpuTotal: st.cpuTotal, startupSecs: tr.startupSecs, outputBytes: st.outputBytes };
+}
+
+interface Suite {
+  name: string;
+  workload: string;
+  unit: string;
+  tracers: Record<Exclude<Arm, 'none'>, string>;
+  runs: Record<Arm, RunResult[]>;
+  errors: Partial<Record<Arm, string>>;
+}
+
+async function suite(
+  name: string,
+  workloadDesc: string,
+  unit: string,
+  tracerArgv: Record<Exclude<Arm, 'none'>, string[]>,
+  tracerDesc: Record<Exclude<Arm, 'none'>, string>,
+  workload: () => Promise<number>,
+): Promise<Suite> {
+  const s: Suite = { name, workload: workloadDesc, unit, tracers: tracerDesc, runs: { none: [], bpftrace: [], bpfscope: [] }, errors: {} };
+  const ready = { bpftrace: READY_BPFTRACE, bpfscope: READY_BPFSCOPE };
+  for (let r = 0; r < RUNS; r++) {
+    const order = ARMS.map((_, i) => ARMS[(i + r) % ARMS.length]);
+    for (const arm of order) {
+      if (s.errors[arm]) continue;
+      try {
+        const res = await measure(arm, tracerArgv, ready, workload);
+        s.runs[arm].push(res);
+        process.stderr.write(`  ${name} run ${r + 1} ${arm}: ${res.throughput.toFixed(0)} ${unit}${res.tracerCpuTotal !== undefined ? `, tracer CPU ${res.tracerCpuWindow?.toFixed(2)} s window / ${res.tracerCpuTotal.toFixed(2)} s total` : ''}\n`);
+      } catch (e) {
+        s.errors[arm] = e instanceof Error ? e.message : String(e);
+        process.stderr.write(`  ${name} ${arm}: FAILED: ${s.errors[arm]}\n`);
+      }
+    }
+  }
+  return s;
+}
+
+function summarize(s: Suite) {
+  const med = (arm: Arm, f: (r: RunResult) => number | undefined) => {
+    const xs = s.runs[arm].map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return xs.length ? median(xs) : undefined;
+  };
+  const base = med('none', (r) => r.throughput);
+  const out: Record<string, unknown> = {};
+  for (const arm of ARMS) {
+    const tp = med(arm, (r) => r.throughput);
+    out[arm] = {
+      runs: s.runs[arm],
+      error: s.errors[arm],
+      medianThroughput: tp,
+      overheadPct: tp !== undefined && base ? ((base - tp) / base) * 100 : undefined,
+      medianTracerCpuWindowSecs: med(arm, (r) => r.tracerCpuWindow),
+      medianTracerCpuTotalSecs: med(arm, (r) => r.tracerCpuTotal),
+      medianStartupSecs: med(arm, (r) => r.startupSecs),
+    };
+  }
+  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
+}
+
+function fmt(x: number | undefined, digits = 1): string {
+  return x === undefined ? 'n/a' : x.toFixed(digits);
+}
+
+async function main(): Promise<number> {
+  if (process.geteuid?.() !== 0) {
+    console.error('bench/bpf: needs root (BPF programs are loaded for real); run it as root.');
+    return 1;
+  }
+  mkdirSync(WORK, { recursive: true });
+  const spin = join(WORK, 'spin');
+  execFileSync('gcc', ['-O2', '-fno-omit-frame-pointer', '-pthread', join(ROOT, 'bench/bpf/spin.c'), '-o', spin]);
+  // bpftrace attaches tracepoints through tracefs; mount it when the machine has not
+  if (!existsSync('/sys/kernel/tracing/events')) {
+    try {
+      execFileSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing']);
+    } catch (e) {
+      console.error(`bench/bpf: could not mount tracefs (bpftrace's tracepoints need it): ${(e as Error).message}`);
+    }
+  }
+  const bpftraceVersion = execFileSync('bpftrace', ['--version']).toString().trim();
+  const perfVersion = execFileSync('perf', ['--version']).toString().trim();
+
+  const cpuWorkload = async () => {
+    const r = await run(spin, [String(CPU_SECS)], { timeoutMs: (CPU_SECS + 30) * 1000 });
+    const m = /iterations_per_sec ([\d.]+)/.exec(r.out);
+    if (!m) throw new Error(`spin failed: ${r.err}`);
+    return Number(m[1]);
+  };
+  const pipeWorkload = async () => {
+    const r = await run('perf', ['bench', 'sched', 'pipe', '-l', String(PIPE_LOOPS)], { timeoutMs: 120000 });
+    const m = /(\d+) ops\/sec/.exec(r.out);
+    if (!m) throw new Error(`perf bench sched pipe failed: ${r.err || r.out}`);
+    return Number(m[1]);
+  };
+
+  const t0 = Date.now();
+  process.stderr.write(`bench/bpf: ${RUNS} interleaved runs per arm, ${CPU_SECS} s CPU workload, pipe ${PIPE_LOOPS} loops\n`);
+  const profile = await suite(
+    'profile',
+    `bench/bpf/spin.c, ${os.cpus().length} threads, ${CPU_SECS} s`,
+    'iterations/s',
+    { bpftrace: ['bpftrace', '-e', BPFTRACE_PROFILE], bpfscope: bpfscopeArgv('profile', ['-F', '99']) },
+    { bpftrace: `bpftrace -e '${BPFTRACE_PROFILE}'`, bpfscope: 'bpfscope profile -F 99' },
+    cpuWorkload,
+  );
+  const offcpu = await suite(
+    'offcputime',
+    `perf bench sched pipe -l ${PIPE_LOOPS}`,
+    'ops/s',
+    { bpftrace: ['bpftrace', '-e', BPFTRACE_OFFCPU], bpfscope: bpfscopeArgv('offcputime', []) },
+    { bpftrace: `bpftrace -e '${BPFTRACE_OFFCPU.replace(/\n\s*/g, ' ')}'`, bpfscope: 'bpfscope offcputime' },
+    pipeWorkload,
+  );
+  const ps = summarize(profile);
+  const os_ = summarize(offcpu);
+  const result = {
+    date: new Date().toISOString(),
+    machine: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, bpftrace: bpftraceVersion, perf: perfVersion },
+    runsPerArm: RUNS,
+    elapsedSecs: (Date.now() - t0) / 1000,
+    profile: { workload: profile.workload, unit: profile.unit, tracers: profile.tracers, arms: ps },
+    offcputime: { workload: offcpu.workload, unit: offcpu.unit, tracers: offcpu.tracers, arms: os_ },
+  };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/bpf.json'), JSON.stringify(result, null, 2) + '\n');
+
+  const rows: string[] = [];
+  rows.push(`### BPF overhead (${os.cpus().length} CPUs, Linux ${os.release()}, ${bpftraceVersion}, medians of ${RUNS} interleaved runs)`, '');
+  rows.push('| benchmark | arm | throughput | overhead vs no tracer | tracer CPU during workload | tracer CPU total | start-up |');
+  rows.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [label, sum, unit] of [
+    [`profile -F 99 on spin (${CPU_SECS} s)`, ps, 'iter/s'],
+    [`offcputime on sched pipe (${PIPE_LOOPS} loops)`, os_, 'ops/s'],
+  ] as const) {
+    for (const arm of ARMS) {
+      const a = sum[arm];
+      if (a.error) {
+        rows.push(`| ${label} | ${arm} | failed: ${a.error.replace(/\|/g, '/')} | | | | |`);
+        continue;
+      }
+      rows.push(
+        `| ${label} | ${arm} | ${fmt(a.medianThroughput, 0)} ${unit} | ${arm === 'none' ? '—' : fmt(a.overheadPct, 2) + ' %'} | ${arm === 'none' ? '—' : fmt(a.medianTracerCpuWindowSecs, 2) + ' s'} | ${arm === 'none' ? '—' : fmt(a.medianTracerCpuTotalSecs, 2) + ' s'} | ${arm === 'none' ? '—' : fmt(a.medianStartupSecs, 2) + ' s'} |`,
+      );
+    }
+  }
+  const vs = (sum: typeof ps, what: string) => {
+    const b = sum.bpfscope;
+    const t = sum.bpftrace;
+    if (b.error || t.error || b.medianThroughput === undefined || t.medianThroughput === undefined) return `${what}: no comparison (an arm failed)`;
+    const d = ((b.medianThroughput - t.medianThroughput) / t.medianThroughput) * 100;
+    const cpu =
+      b.medianTracerCpuTotalSecs !== undefined && t.medianTracerCpuTotalSecs !== undefined
+        ? `; tracer CPU total ${fmt(b.medianTracerCpuTotalSecs, 2)} s vs ${fmt(t.medianTracerCpuTotalSecs, 2)} s (${fmt(((b.medianTracerCpuTotalSecs - t.medianTracerCpuTotalSecs) / t.medianTracerCpuTotalSecs) * 100, 1)} %)`
+        : '';
+    return `${what}: workload throughput under bpfscope is ${d >= 0 ? '+' : ''}${fmt(d, 2)} % vs under bpftrace${cpu}`;
+  };
+  rows.push('', `- ${vs(ps, 'profile')}`, `- ${vs(os_, 'offcputime')}`);
+  console.log(rows.join('\n'));
+  const failed = [...Object.values(ps), ...Object.values(os_)].some((a) => a.error);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    cleanup();
+    process.exit(code);
+  },
+  (e) => {
+    console.error(`bench/bpf: ${e instanceof Error ? e.stack : e}`);
+    cleanup();
+    process.exit(1);
+  },
+);
