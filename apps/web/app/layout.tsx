@@ -1,5 +1,4 @@
 import type { Metadata, Viewport } from 'next';
-import Link from 'next/link';
 import { connection } from 'next/server';
 import './globals.css';
 
@@ -20,12 +19,12 @@ export default async function RootLayout({ children }: { children: React.ReactNo
     <html lang="en">
       <body>
         <header className="topbar">
-          <Link href="/" className="brand" aria-label="bpfscope console">
+          <a href="/" className="brand" aria-label="bpfscope console">
             <span className="brand-mark" aria-hidden="true">▲</span> bpfscope
-          </Link>
+          </a>
           <nav className="topnav" aria-label="Main">
-            <Link href="/">Console</Link>
-            <Link href="/snapshots">Snapshots</Link>
+            <a href="/">Console</a>
+            <a href="/snapshots">Snapshots</a>
           </nav>
           <span className="topbar-help" title="Keyboard: / search · Esc reset zoom · r reset view">
             <kbd>/</kbd> search · <kbd>Esc</kbd> unzoom · <kbd>r</kbd> reset

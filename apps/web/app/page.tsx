@@ -8,12 +8,18 @@
  *   import-input (file input on /snapshots), import-error, snapshot-total, compare-normalize,
  *   compare-direction, and from the renderers: flamegraph, subsecond-heatmap, latency-heatmap
  *   (each with data-state="ready" once drawn).
+ * More: capture-error, capture-loss, capture-count, snapshot-notes, save-error, pid-input,
+ *   pid-filter, pid-option, duration-input, frequency-input, stacks-select, min-block-input,
+ *   max-block-input, per-disk, per-flag, latency-key, latency-histogram, selected-range,
+ *   clear-range, top-sort-<name|self|total>, snapshot-row, snapshot-search, delete-snapshot,
+ *   confirm-delete, import-dropzone, import-result, snapshot-meta, export-<format>,
+ *   compare-picker, compare-go, compare-only-base, compare-only-target, compare-delta-table.
  */
+import type { Metadata } from 'next';
+import { Console } from '@/components/capture/Console.js';
+
+export const metadata: Metadata = { title: 'Console' };
+
 export default function ConsolePage() {
-  return (
-    <div>
-      <h1>Console</h1>
-      <p className="muted">Loading…</p>
-    </div>
-  );
+  return <Console />;
 }

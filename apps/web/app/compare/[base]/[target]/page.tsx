@@ -1,0 +1,38 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { getSnapshotStore } from '@/server/snapshots.js';
+import { CompareView } from '@/components/compare/CompareView.js';
+import type { SnapshotMeta } from '@/lib/api.js';
+
+type Params = { params: Promise<{ base: string; target: string }> };
+
+export const metadata: Metadata = { title: 'Compare' };
+
+export default async function ComparePage({ params }: Params) {
+  const { base, target } = await params;
+  let b: SnapshotMeta | null;
+  let t: SnapshotMeta | null;
+  try {
+    const store = getSnapshotStore();
+    b = store.getMeta(base) as SnapshotMeta | null;
+    t = store.getMeta(target) as SnapshotMeta | null;
+  } catch (e) {
+    return (
+      <div className="error" role="alert">
+        The snapshot store could not be read: {(e as Error).message}
+      </div>
+    );
+  }
+  if (!b && !t) notFound();
+  if (!b || !t) {
+    return (
+      <div className="stack-v">
+        <h1>Compare</h1>
+        <div className="error" role="alert">
+          Snapshot {!b ? base : target} does not exist (it may have been deleted). Pick another one from the snapshot list.
+        </div>
+      </div>
+    );
+  }
+  return <CompareView baseId={base} targetId={target} baseMeta={b} targetMeta={t} />;
+}

@@ -1,0 +1,35 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { getSnapshotStore } from '@/server/snapshots.js';
+import { SnapshotView } from '@/components/snapshots/SnapshotView.js';
+import type { SnapshotMeta } from '@/lib/api.js';
+
+type Params = { params: Promise<{ id: string }> };
+
+function load(id: string): { meta: SnapshotMeta | null; error: string | null } {
+  try {
+    return { meta: getSnapshotStore().getMeta(id) as SnapshotMeta | null, error: null };
+  } catch (e) {
+    return { meta: null, error: (e as Error).message };
+  }
+}
+
+export async function generateMetadata({ params }: Params): Promise<Metadata> {
+  const { id } = await params;
+  const { meta } = load(id);
+  return { title: meta ? meta.name : 'Snapshot not found' };
+}
+
+export default async function SnapshotPage({ params }: Params) {
+  const { id } = await params;
+  const { meta, error } = load(id);
+  if (error) {
+    return (
+      <div className="error" role="alert">
+        The snapshot store could not be read: {error}
+      </div>
+    );
+  }
+  if (!meta) notFound();
+  return <SnapshotView id={id} meta={meta} />;
+}

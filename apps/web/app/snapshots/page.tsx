@@ -1,0 +1,22 @@
+import type { Metadata } from 'next';
+import { getSnapshotStore } from '@/server/snapshots.js';
+import { SnapshotList } from '@/components/snapshots/SnapshotList.js';
+import type { SnapshotSummary } from '@/lib/api.js';
+
+export const metadata: Metadata = { title: 'Snapshots' };
+
+export default async function SnapshotsPage() {
+  let initial: SnapshotSummary[] | undefined;
+  let initialError: string | undefined;
+  try {
+    initial = getSnapshotStore().list() as SnapshotSummary[];
+  } catch (e) {
+    initialError = `The snapshot store could not be read: ${(e as Error).message}`;
+  }
+  return (
+    <div>
+      <h1>Snapshots</h1>
+      <SnapshotList initial={initial} initialError={initialError} />
+    </div>
+  );
+}

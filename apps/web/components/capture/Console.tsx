@@ -1,0 +1,49 @@
+'use client';
+/** The console: hosts, tool tabs with options, the running capture and its live view. */
+import { CaptureStoreProvider, ViewStoreProvider, useCapture } from '../providers.js';
+import { CollectorStatus } from './CollectorStatus.js';
+import { CaptureForm } from './CaptureForm.js';
+import { CaptureRun } from './CaptureRun.js';
+import { ProfileView } from '../flame-graph/ProfileView.js';
+import { fmtValue } from '../../lib/format.js';
+
+function LiveView() {
+  const profile = useCapture((s) => s.profile);
+  const phase = useCapture((s) => s.phase);
+  const captureId = useCapture((s) => s.captureId);
+  if (phase === 'idle') return null;
+  if (!profile) {
+    if (phase === 'failed') return null;
+    return <div className="placeholder">Waiting for the first data from the collector…</div>;
+  }
+  const live = phase === 'running' || phase === 'starting' || phase === 'stopping';
+  return (
+    <section aria-label="Live view" data-live={live ? 'true' : 'false'}>
+      <div className="row small muted" style={{ marginBottom: 6 }}>
+        <span data-testid="snapshot-total">
+          {profile.meta.tool === 'biolatency' ? `${profile.total.toLocaleString('en-US')} I/O` : fmtValue(profile.total, profile.unit)}
+        </span>
+        <span>{profile.stacks.length.toLocaleString('en-US')} unique stacks</span>
+      </div>
+      {/* a fresh view (zoom/search) per capture */}
+      <ViewStoreProvider key={captureId ?? 'none'}>
+        <ProfileView profile={profile} live={live} />
+      </ViewStoreProvider>
+    </section>
+  );
+}
+
+export function Console() {
+  return (
+    <CaptureStoreProvider>
+      <div className="stack-v">
+        <div style={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(280px, 380px)', gap: 12, alignItems: 'start' }} className="console-top">
+          <CaptureForm />
+          <CollectorStatus />
+        </div>
+        <CaptureRun />
+        <LiveView />
+      </div>
+    </CaptureStoreProvider>
+  );
+}

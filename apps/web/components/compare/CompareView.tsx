@@ -1,0 +1,232 @@
+'use client';
+/**
+ * /compare/<base>/<target>: differential flame graph (widths from the "after" side, red where it
+ * grew, blue where it shrank), normalized by default, both directions; the frames found on one
+ * side only; a top-functions delta table. biolatency pairs: both distributions and their difference.
+ */
+import { useMemo } from 'react';
+import type { Profile } from '@bpfscope/viz';
+import { ViewStoreProvider, useView, useViewStore } from '../providers.js';
+import { useSnapshot } from '../../lib/use-snapshot.js';
+import type { SnapshotMeta } from '../../lib/api.js';
+import { FlameGraph } from '../flame-graph/FlameGraph.js';
+import { FlameToolbar } from '../flame-graph/FlameToolbar.js';
+import { isLatencyProfile } from '../flame-graph/ProfileView.js';
+import { LatencyCompare } from './LatencyCompare.js';
+import { topDelta, topFunctions } from '../../lib/top.js';
+import { fmtPct, fmtValue } from '../../lib/format.js';
+import { toolLabel } from '../../lib/tools.js';
+import { escapeRegex } from '../../lib/search.js';
+import { totalText } from '../snapshots/SnapshotMetaPanel.js';
+
+function Side({ label, meta }: { label: string; meta: SnapshotMeta }) {
+  return (
+    <div className="card grow" style={{ minWidth: 260 }}>
+      <div className="small muted">{label}</div>
+      <a href={`/s/${encodeURIComponent(meta.id)}`}>
+        <strong>{meta.name}</strong>
+      </a>
+      <div className="small muted">
+        {toolLabel(meta.tool)} · {meta.host || 'unknown host'} · {totalText(meta)}
+      </div>
+    </div>
+  );
+}
+
+/** Function names present in `a` but not in `b`, heaviest first. */
+function onlyIn(a: Profile, b: Profile): { name: string; total: number }[] {
+  const inB = new Set(b.frames.map((f) => f.name));
+  return topFunctions(a)
+    .filter((r) => !inB.has(r.name))
+    .map((r) => ({ name: r.name, total: r.total }))
+    .sort((x, y) => y.total - x.total);
+}
+
+function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: { name: string; total: number }[]; total: number; unit: Profile['unit']; testid: string }) {
+  const store = useViewStore();
+  return (
+    <div className="card grow" style={{ minWidth: 280 }} data-testid={testid} data-count={rows.length}>
+      <h3>
+        {title} <span className="muted small">({rows.length})</span>
+      </h3>
+      {rows.length === 0 ? (
+        <p className="muted small">None.</p>
+      ) : (
+        <div style={{ maxHeight: 220, overflow: 'auto' }}>
+          <table className="data">
+            <tbody>
+              {rows.slice(0, 200).map((r) => (
+                <tr key={r.name}>
+                  <td className="name">
+                    <a
+                      href="#"
+                      onClick={(e) => {
+                        e.preventDefault();
+                        store.getState().setQuery(`^${escapeRegex(r.name)}$`);
+                      }}
+                    >
+                      {r.name}
+                    </a>
+                  </td>
+                  <td className="num" title={fmtValue(r.total, unit)}>
+                    {fmtPct(total ? r.total / total : 0)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function DeltaTable({ base, target, normalize }: { base: Profile; target: Profile; normalize: boolean }) {
+  const rows = useMemo(() => topDelta(base, target, normalize).slice(0, 300), [base, target, normalize]);
+  const store = useViewStore();
+  const t = target.total || 1;
+  return (
+    <section aria-label="Top functions delta">
+      <h3>Top functions: change</h3>
+      <div className="table-scroll" data-testid="compare-delta-table">
+        <table className="data">
+          <thead>
+            <tr>
+              <th>Function</th>
+              <th className="num" title="self share before → after">
+                Self
+              </th>
+              <th className="num">Δ self</th>
+              <th className="num">Δ total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.name} data-only={r.only ?? ''}>
+                <td className="name">
+                  <a
+                    href="#"
+                    onClick={(e) => {
+                      e.preventDefault();
+                      store.getState().setQuery(`^${escapeRegex(r.name)}$`);
+                    }}
+                  >
+                    {r.name}
+                  </a>
+                  {r.only && <span className="small muted"> ({r.only === 'base' ? 'gone' : 'new'})</span>}
+                </td>
+                <td className="num small">
+                  {fmtPct(r.baseSelf / t)} → {fmtPct(r.targetSelf / t)}
+                </td>
+                <td className={`num ${r.deltaSelf > 0 ? 'grew' : r.deltaSelf < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaSelf, target.unit)}>
+                  {r.deltaSelf > 0 ? '+' : ''}
+                  {fmtPct(r.deltaSelf / t)}
+                </td>
+                <td className={`num ${r.deltaTotal > 0 ? 'grew' : r.deltaTotal < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaTotal, target.unit)}>
+                  {r.deltaTotal > 0 ? '+' : ''}
+                  {fmtPct(r.deltaTotal / t)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function DiffFlame({ base, target, baseMeta, targetMeta }: { base: Profile; target: Profile; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
+  const store = useViewStore();
+  const absolute = useView((s) => s.absolute);
+  const reversed = useView((s) => s.reversed);
+  const normalize = !absolute;
+  // "before" → "after": widths from the after side, colours from the change against before
+  const before = reversed ? target : base;
+  const after = reversed ? base : target;
+  const beforeMeta = reversed ? targetMeta : baseMeta;
+  const afterMeta = reversed ? baseMeta : targetMeta;
+  const onlyBefore = useMemo(() => onlyIn(before, after), [before, after]);
+  const onlyAfter = useMemo(() => onlyIn(after, before), [before, after]);
+
+  return (
+    <div className="stack-v">
+      <div className="row">
+        <Side label={reversed ? 'Before (target)' : 'Before (base)'} meta={beforeMeta} />
+        <span aria-hidden="true" style={{ fontSize: 20 }}>
+          →
+        </span>
+        <Side label={reversed ? 'After (base)' : 'After (target)'} meta={afterMeta} />
+      </div>
+      <div className="viewer">
+        <div style={{ minWidth: 0 }}>
+          <FlameToolbar>
+            <button
+              type="button"
+              className="btn small"
+              data-testid="compare-normalize"
+              aria-pressed={normalize}
+              onClick={() => store.getState().setAbsolute(!absolute)}
+              title="Normalized compares shares (captures of different lengths or rates); absolute compares raw counts"
+            >
+              {normalize ? 'Normalized' : 'Absolute'}
+            </button>
+            <button
+              type="button"
+              className="btn small"
+              data-testid="compare-direction"
+              data-direction={reversed ? 'target-to-base' : 'base-to-target'}
+              onClick={() => store.getState().setReversed(!reversed)}
+              title="Swap before and after"
+            >
+              {reversed ? 'target → base' : 'base → target'}
+            </button>
+            <span className="small">
+              <span className="grew">■ grew</span> <span className="shrank">■ shrank</span>
+            </span>
+          </FlameToolbar>
+          <FlameGraph profile={after} baseline={before} normalize={normalize} palette="diff" />
+        </div>
+        <DeltaTable base={before} target={after} normalize={normalize} />
+      </div>
+      <div className="row" style={{ alignItems: 'stretch' }}>
+        <OnlyList title="Only before" rows={onlyBefore} total={before.total} unit={before.unit} testid="compare-only-base" />
+        <OnlyList title="Only after" rows={onlyAfter} total={after.total} unit={after.unit} testid="compare-only-target" />
+      </div>
+    </div>
+  );
+}
+
+export function CompareView({ baseId, targetId, baseMeta, targetMeta }: { baseId: string; targetId: string; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
+  const b = useSnapshot(baseId);
+  const t = useSnapshot(targetId);
+  const error = b.error || t.error;
+  const mixed =
+    b.data && t.data && isLatencyProfile(b.data.profile) !== isLatencyProfile(t.data.profile)
+      ? 'One of these snapshots is a latency capture (biolatency) and the other holds stacks; they cannot be compared.'
+      : null;
+  return (
+    <div className="stack-v">
+      <h1>Compare</h1>
+      {error && (
+        <div className="error" role="alert">
+          {error}
+        </div>
+      )}
+      {mixed && (
+        <div className="error" role="alert">
+          {mixed}
+        </div>
+      )}
+      {!error && (!b.data || !t.data) && <div className="placeholder">Loading both snapshots…</div>}
+      {b.data && t.data && !mixed && (
+        <ViewStoreProvider syncUrl>
+          {isLatencyProfile(b.data.profile) ? (
+            <LatencyCompare base={b.data.profile} target={t.data.profile} baseMeta={baseMeta} targetMeta={targetMeta} />
+          ) : (
+            <DiffFlame base={b.data.profile} target={t.data.profile} baseMeta={baseMeta} targetMeta={targetMeta} />
+          )}
+        </ViewStoreProvider>
+      )}
+    </div>
+  );
+}

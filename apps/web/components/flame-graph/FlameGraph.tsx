@@ -1,0 +1,116 @@
+'use client';
+/**
+ * React wrapper around the viz flame graph renderer (@bpfscope/viz/render createFlameGraph).
+ * Zoom, search and orientation come from the view store (and so from the URL); zooming by
+ * clicking in the graph writes back to the store. The renderer draws frame names on a canvas and
+ * sets its tooltip and details line with textContent: traced strings are never parsed as HTML.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { createFlameGraph, type FlameGraph as Renderer } from '@bpfscope/viz/render';
+import type { Profile } from '@bpfscope/viz';
+import { useView, useViewStore } from '../providers.js';
+import { searchRegex } from '../../lib/search.js';
+
+export interface FlameGraphProps {
+  profile: Profile;
+  /** differential: colour from the change against this profile. */
+  baseline?: Profile;
+  normalize?: boolean;
+  palette?: 'cpu' | 'offcpu' | 'wakeup' | 'diff' | 'auto';
+  title?: string;
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title }: FlameGraphProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const fg = useRef<Renderer | null>(null);
+  const store = useViewStore();
+  const zoom = useView((s) => s.zoom);
+  const q = useView((s) => s.q);
+  const orientation = useView((s) => s.orientation);
+  const [error, setError] = useState<string | null>(null);
+  const [dataSeq, setDataSeq] = useState(0);
+
+  // create once
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    let r: Renderer;
+    try {
+      r = createFlameGraph(el, { toolbar: false, orientation: store.getState().orientation, palette, title });
+    } catch (e) {
+      setError(`The flame graph could not be created: ${(e as Error).message}`);
+      return;
+    }
+    // This page draws its own toolbar (search, reset, orientation) with the same test ids;
+    // drop the renderer's hidden one so each id exists once.
+    r.element.querySelector('.bpfs-fg-toolbar')?.remove();
+    fg.current = r;
+    const offZoom = r.on('zoom', (info) => {
+      const path = info ? info.path : [];
+      if (!samePath(path, store.getState().zoom)) store.getState().setZoom(path);
+    });
+    const offHover = r.on('hover', (info) =>
+      store.getState().setHovered(info ? { name: info.name, value: info.value, self: info.self, share: info.share, delta: info.delta } : null),
+    );
+    return () => {
+      offZoom();
+      offHover();
+      r.destroy();
+      fg.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    fg.current?.setPalette(palette);
+  }, [palette]);
+
+  // data
+  useEffect(() => {
+    const r = fg.current;
+    if (!r) return;
+    try {
+      r.setData(profile, { baseline, normalize, keepView: true });
+      setError(null);
+    } catch (e) {
+      setError(`The flame graph could not be drawn: ${(e as Error).message}`);
+    }
+    setDataSeq((n) => n + 1);
+  }, [profile, baseline, normalize]);
+
+  // zoom from the store (URL, reset keys)
+  useEffect(() => {
+    const r = fg.current;
+    if (!r || !r.tree) return;
+    if (samePath(r.zoomPath(), zoom)) return;
+    if (!r.zoomTo(zoom.length ? zoom : null) && zoom.length) {
+      // the frame is not in this profile (yet): keep the URL's zoom for a live profile, show all
+    }
+  }, [zoom, dataSeq]);
+
+  // search
+  useEffect(() => {
+    const r = fg.current;
+    if (!r || !r.tree) return;
+    const re = searchRegex(q);
+    const m = r.search(re);
+    store.getState().setMatch(re ? { value: m.matched, share: m.share, count: m.nodes } : null);
+  }, [q, dataSeq, store]);
+
+  useEffect(() => {
+    fg.current?.setOrientation(orientation);
+  }, [orientation]);
+
+  return (
+    <div className="graph-host">
+      {error && <div className="error">{error}</div>}
+      <div ref={host} />
+    </div>
+  );
+}

@@ -1,0 +1,36 @@
+'use client';
+/**
+ * The view of one profile, whatever its kind: biolatency → latency heat map + histogram; stacks →
+ * flame graph + top functions, with the subsecond heat map above when the profile has a
+ * timeline (the selected range narrows the flame graph). Used live on the console and read-only
+ * on /s/<id>.
+ */
+import { useMemo } from 'react';
+import type { Profile } from '@bpfscope/viz';
+import { FlameView } from './FlameView.js';
+import { SubsecondHeatmap } from '../heatmap/SubsecondHeatmap.js';
+import { LatencyView } from '../heatmap/LatencyView.js';
+import { useView } from '../providers.js';
+import { profileInRange } from '../../lib/subsecond.js';
+import { paletteFor } from '../../lib/tools.js';
+
+export function isLatencyProfile(p: Profile): boolean {
+  return p.meta.tool === 'biolatency' || (!!p.histograms && p.stacks.length === 0);
+}
+
+export function ProfileView({ profile, live = false, toolbarExtra }: { profile: Profile; live?: boolean; toolbarExtra?: React.ReactNode }) {
+  const range = useView((s) => s.range);
+  const ranged = useMemo(() => (range && profile.timeline ? profileInRange(profile, range[0], range[1]) : profile), [profile, range]);
+  if (isLatencyProfile(profile) && profile.histograms) return <LatencyView series={profile.histograms} live={live} />;
+  const hasTimeline = !!profile.timeline && profile.timeline.offsetMs.length > 0;
+  return (
+    <div className="stack-v">
+      {hasTimeline && <SubsecondHeatmap timeline={profile.timeline!} />}
+      {profile.stacks.length === 0 ? (
+        <div className="placeholder">{live ? 'Waiting for the first samples…' : 'This profile has no stacks.'}</div>
+      ) : (
+        <FlameView profile={ranged} palette={paletteFor(profile.meta.tool)} toolbarExtra={toolbarExtra} />
+      )}
+    </div>
+  );
+}

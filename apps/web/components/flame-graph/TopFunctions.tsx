@@ -1,0 +1,89 @@
+'use client';
+/** Sortable top-functions table (self / total) beside a flame graph. Clicking a name searches for it. */
+import { useMemo, useState } from 'react';
+import type { Profile } from '@bpfscope/viz';
+import { topFunctions } from '../../lib/top.js';
+import { fmtPct, fmtValue } from '../../lib/format.js';
+import { escapeRegex } from '../../lib/search.js';
+import { useViewStore } from '../providers.js';
+
+type Key = 'name' | 'self' | 'total';
+const MAX_ROWS = 300;
+
+export function TopFunctions({ profile }: { profile: Profile }) {
+  const rows = useMemo(() => topFunctions(profile), [profile]);
+  const [sort, setSort] = useState<{ key: Key; desc: boolean }>({ key: 'self', desc: true });
+  const store = useViewStore();
+  const sorted = useMemo(() => {
+    const r = rows.slice();
+    const dir = sort.desc ? -1 : 1;
+    r.sort((a, b) => {
+      if (sort.key === 'name') return dir * (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      return dir * (a[sort.key] - b[sort.key]) || b.total - a.total;
+    });
+    return r.slice(0, MAX_ROWS);
+  }, [rows, sort]);
+  const total = profile.total;
+
+  function header(key: Key, label: string, num: boolean) {
+    const active = sort.key === key;
+    return (
+      <th className={num ? 'num' : undefined} aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+        <button type="button" onClick={() => setSort({ key, desc: active ? !sort.desc : key !== 'name' })} data-testid={`top-sort-${key}`}>
+          {label}
+          {active ? (sort.desc ? ' ▾' : ' ▴') : ''}
+        </button>
+      </th>
+    );
+  }
+
+  return (
+    <section aria-label="Top functions">
+      <h3>
+        Top functions <span className="muted small">({rows.length.toLocaleString('en-US')})</span>
+      </h3>
+      <div className="table-scroll" data-testid="top-functions">
+        <table className="data">
+          <thead>
+            <tr>
+              {header('name', 'Function', false)}
+              {header('self', 'Self', true)}
+              {header('total', 'Total', true)}
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((r) => (
+              <tr key={r.name}>
+                <td className="name">
+                  <a
+                    href="#"
+                    title={`Search for ${r.name}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      store.getState().setQuery(`^${escapeRegex(r.name)}$`);
+                    }}
+                  >
+                    {r.name}
+                  </a>
+                </td>
+                <td className="num" title={fmtValue(r.self, profile.unit)}>
+                  {fmtPct(total ? r.self / total : 0)}
+                </td>
+                <td className="num" title={fmtValue(r.total, profile.unit)}>
+                  {fmtPct(total ? r.total / total : 0)}
+                </td>
+              </tr>
+            ))}
+            {sorted.length === 0 && (
+              <tr>
+                <td colSpan={3} className="muted">
+                  No samples yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,90 @@
+'use client';
+/**
+ * Store providers: each creates its zustand store once per mounted provider (never module-global,
+ * so server renders never share state), and hooks read it with a selector.
+ */
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import { createCaptureStore, type CaptureState, type CaptureStore } from '../stores/capture.js';
+import { createViewStore, pickView, type ViewStore, type ViewStoreState } from '../stores/view.js';
+import { createSnapshotsStore, type SnapshotsState, type SnapshotsStore } from '../stores/snapshots.js';
+import { parseView, serializeView, type ViewState } from '../lib/view-url.js';
+import type { SnapshotSummary } from '../lib/api.js';
+
+const CaptureCtx = createContext<CaptureStore | null>(null);
+const ViewCtx = createContext<ViewStore | null>(null);
+const SnapshotsCtx = createContext<SnapshotsStore | null>(null);
+
+export function CaptureStoreProvider({ children }: { children: ReactNode }) {
+  const [store] = useState(() => createCaptureStore());
+  useEffect(() => () => store.getState().dispose(), [store]);
+  return <CaptureCtx.Provider value={store}>{children}</CaptureCtx.Provider>;
+}
+
+export function useCapture<T>(selector: (s: CaptureState) => T): T {
+  const store = useContext(CaptureCtx);
+  if (!store) throw new Error('useCapture must be used inside <CaptureStoreProvider>');
+  return useStore(store, selector);
+}
+
+export function useCaptureStore(): CaptureStore {
+  const store = useContext(CaptureCtx);
+  if (!store) throw new Error('useCaptureStore must be used inside <CaptureStoreProvider>');
+  return store;
+}
+
+/**
+ * A view store. With `syncUrl` its URL part (zoom, q, range, o, …) is read from the address bar on
+ * mount and written back with history.replaceState whenever it changes, so a copied link opens
+ * the same view.
+ */
+export function ViewStoreProvider({ children, syncUrl = false, initial }: { children: ReactNode; syncUrl?: boolean; initial?: Partial<ViewState> }) {
+  const [store] = useState(() => createViewStore(initial));
+  const ready = useRef(false);
+  useEffect(() => {
+    if (!syncUrl) return;
+    if (!ready.current) {
+      ready.current = true;
+      const v = parseView(window.location.search);
+      store.setState(v);
+    }
+    let last = serializeView(pickView(store.getState()));
+    return store.subscribe((s) => {
+      const q = serializeView(pickView(s));
+      if (q === last) return;
+      last = q;
+      const url = `${window.location.pathname}${q ? `?${q}` : ''}${window.location.hash}`;
+      window.history.replaceState(window.history.state, '', url);
+    });
+  }, [store, syncUrl]);
+  return <ViewCtx.Provider value={store}>{children}</ViewCtx.Provider>;
+}
+
+export function useView<T>(selector: (s: ViewStoreState) => T): T {
+  const store = useContext(ViewCtx);
+  if (!store) throw new Error('useView must be used inside <ViewStoreProvider>');
+  return useStore(store, selector);
+}
+
+export function useViewStore(): ViewStore {
+  const store = useContext(ViewCtx);
+  if (!store) throw new Error('useViewStore must be used inside <ViewStoreProvider>');
+  return store;
+}
+
+export function SnapshotsStoreProvider({ children, initial }: { children: ReactNode; initial?: SnapshotSummary[] }) {
+  const [store] = useState(() => createSnapshotsStore({ initial }));
+  return <SnapshotsCtx.Provider value={store}>{children}</SnapshotsCtx.Provider>;
+}
+
+export function useSnapshots<T>(selector: (s: SnapshotsState) => T): T {
+  const store = useContext(SnapshotsCtx);
+  if (!store) throw new Error('useSnapshots must be used inside <SnapshotsStoreProvider>');
+  return useStore(store, selector);
+}
+
+export function useSnapshotsStore(): SnapshotsStore {
+  const store = useContext(SnapshotsCtx);
+  if (!store) throw new Error('useSnapshotsStore must be used inside <SnapshotsStoreProvider>');
+  return store;
+}
