@@ -6,11 +6,11 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
-import { ConfigError, maxUploadBytes } from './config.js';
-import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures.js';
-import { HttpError, handle, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tooLarge } from './http.js';
-import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots.js';
-import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz.js';
+import { ConfigError, maxUploadBytes } from './config';
+import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures';
+import { HttpError, handle, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tooLarge } from './http';
+import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
+import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz';
 
 const gunzip = promisify(zlib.gunzip);
 

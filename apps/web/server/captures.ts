@@ -6,10 +6,10 @@
  */
 import type { Frame, FrameKind, HistogramInterval, LossStats, Profile, Stack, ToolName, Unit } from '@bpfscope/viz';
 import type { CaptureOptions, DeltaMessage, EndMessage, ServerMessage, StartedMessage } from '@bpfscope/viz/wire';
-import { collectorConfigs, type CollectorConfig } from './config.js';
-import { CollectorClient, CollectorRequestError, CollectorUnavailableError } from './collector-client.js';
-import { newId } from './ids.js';
-import { getSnapshotStore, type SnapshotStore } from './snapshots.js';
+import { collectorConfigs, type CollectorConfig } from './config';
+import { CollectorClient, CollectorRequestError, CollectorUnavailableError } from './collector-client';
+import { newId } from './ids';
+import { getSnapshotStore, type SnapshotStore } from './snapshots';
 
 export type CaptureState = 'running' | 'done' | 'failed';
 

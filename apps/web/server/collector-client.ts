@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, serverMessageSchema } from '@bpfscope/viz/wire';
 import type { ClientMessage, ServerMessage, WelcomeMessage } from '@bpfscope/viz/wire';
-import { readCollectorToken, type CollectorConfig } from './config.js';
+import { readCollectorToken, type CollectorConfig } from './config';
 
 export class CollectorUnavailableError extends Error {
   override name = 'CollectorUnavailableError';

@@ -1,6 +1,6 @@
 /** Small helpers for the route handlers: JSON errors, operator-token checks, capped body reads. */
 import { timingSafeEqual } from 'node:crypto';
-import { operatorTokenPolicy } from './config.js';
+import { operatorTokenPolicy } from './config';
 
 export class HttpError extends Error {
   override name = 'HttpError';

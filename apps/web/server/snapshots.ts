@@ -10,9 +10,9 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { LossStats, Profile, Unit } from '@bpfscope/viz';
-import { dataDir } from './config.js';
-import { newId, isValidId } from './ids.js';
-import { decodeFromStore, encodeForStore, encodedAsObject } from './viz.js';
+import { dataDir } from './config';
+import { newId, isValidId } from './ids';
+import { decodeFromStore, encodeForStore, encodedAsObject } from './viz';
 
 const brotliCompress = promisify(zlib.brotliCompress);
 

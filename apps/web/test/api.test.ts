@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import * as api from '../server/api.js';
-import { Hub } from '../server/captures.js';
-import { SnapshotStore } from '../server/snapshots.js';
-import type { CollectorConfig } from '../server/config.js';
-import { startFakeCollector, type FakeCollector, type Script } from './fake-collector.js';
-import { CORPUS, tempDir } from './helpers.js';
+import * as api from '../server/api';
+import { Hub } from '../server/captures';
+import { SnapshotStore } from '../server/snapshots';
+import type { CollectorConfig } from '../server/config';
+import { startFakeCollector, type FakeCollector, type Script } from './fake-collector';
+import { CORPUS, tempDir } from './helpers';
 
 const BASE = 'http://127.0.0.1:3000';
 const dir = tempDir();

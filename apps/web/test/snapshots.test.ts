@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { SnapshotStore, getSnapshotStore } from '../server/snapshots.js';
-import { newId, isValidId } from '../server/ids.js';
-import { profileFromLines, tempDir } from './helpers.js';
+import { SnapshotStore, getSnapshotStore } from '../server/snapshots';
+import { newId, isValidId } from '../server/ids';
+import { profileFromLines, tempDir } from './helpers';
 
 const dirs: string[] = [];
 function freshStore(): SnapshotStore {

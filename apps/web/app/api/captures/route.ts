@@ -1,4 +1,4 @@
-import { createCapture } from '../../../server/api.js';
+import { createCapture } from '../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { listCollectors } from '../../../server/api.js';
+import { listCollectors } from '../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

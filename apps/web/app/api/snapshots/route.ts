@@ -1,4 +1,4 @@
-import { listSnapshots, uploadSnapshot } from '../../../server/api.js';
+import { listSnapshots, uploadSnapshot } from '../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

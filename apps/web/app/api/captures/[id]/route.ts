@@ -1,4 +1,4 @@
-import { cancelCapture, getCapture } from '../../../../server/api.js';
+import { cancelCapture, getCapture } from '../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

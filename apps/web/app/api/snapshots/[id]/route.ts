@@ -1,4 +1,4 @@
-import { deleteSnapshot, getSnapshot } from '../../../../server/api.js';
+import { deleteSnapshot, getSnapshot } from '../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { captureEvents } from '../../../../../server/api.js';
+import { captureEvents } from '../../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { snapshotCapture } from '../../../../../server/api.js';
+import { snapshotCapture } from '../../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

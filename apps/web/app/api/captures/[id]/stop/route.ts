@@ -1,4 +1,4 @@
-import { stopCapture } from '../../../../../server/api.js';
+import { stopCapture } from '../../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 

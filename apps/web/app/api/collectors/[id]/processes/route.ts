@@ -1,4 +1,4 @@
-import { collectorProcesses } from '../../../../../server/api.js';
+import { collectorProcesses } from '../../../../../server/api';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
