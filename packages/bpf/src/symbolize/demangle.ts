@@ -1,4 +1,1357 @@
-/** Demangling of C++ (Itanium) and Rust symbol names. A name that fails to demangle is returned unchanged. */
+/**
+ * Demangling of C++ (Itanium ABI `_Z…`) and Rust (legacy `_ZN…17h<hash>E` and v0 `_R…`) symbol
+ * names, in plain TypeScript. Output follows c++filt / bcc for C++ (`[clone .cold]` for clone
+ * suffixes) and rustc-demangle's alternate form for Rust (no hash, no crate disambiguator).
+ * Anything that does not parse is returned unchanged: demangling never throws.
+ */
+
+const MAX_LEN = 4096;
+const MAX_DEPTH = 256;
+
+/** Demangle a C++ or Rust symbol name; returns the input unchanged when it is not mangled or fails. */
 export function demangle(name: string): string {
+  if (name.length < 3 || name.length > MAX_LEN) return name;
+  try {
+    if (name.startsWith('_R')) return demangleRustV0(name) ?? name;
+    if (name.startsWith('_Z')) {
+      const r = demangleRustLegacy(name);
+      if (r !== undefined) return r;
+      return demangleItanium(name) ?? name;
+    }
+  } catch {
+    return name;
+  }
   return name;
+}
+
+// =====================================================================================
+// Rust legacy: _ZN <len><ident>... 17h<16 hex> E [.suffix]
+// =====================================================================================
+
+const RUST_ESCAPES: Record<string, string> = {
+  SP: '@',
+  BP: '*',
+  RF: '&',
+  LT: '<',
+  GT: '>',
+  LP: '(',
+  RP: ')',
+  C: ',',
+};
+
+export function demangleRustLegacy(name: string): string | undefined {
+  if (!name.startsWith('_ZN')) return undefined;
+  let s = name;
+  let suffix = '';
+  const end = s.lastIndexOf('E');
+  if (end < 0) return undefined;
+  if (end !== s.length - 1) {
+    suffix = s.slice(end + 1);
+    if (!suffix.startsWith('.')) return undefined;
+    if (suffix.startsWith('.llvm.')) suffix = '';
+    s = s.slice(0, end + 1);
+  }
+  let p = 3;
+  const parts: string[] = [];
+  while (p < s.length - 1) {
+    let q = p;
+    while (q < s.length && s.charCodeAt(q) >= 48 && s.charCodeAt(q) <= 57) q++;
+    if (q === p) return undefined;
+    const len = Number(s.slice(p, q));
+    if (!(len > 0) || q + len > s.length - 1) return undefined;
+    parts.push(s.slice(q, q + len));
+    p = q + len;
+  }
+  if (p !== s.length - 1 || parts.length < 2) return undefined;
+  const hash = parts[parts.length - 1];
+  if (!/^h[0-9a-f]{16}$/.test(hash)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < parts.length - 1; i++) {
+    let id = parts[i];
+    if (id.startsWith('_$')) id = id.slice(1);
+    let r = '';
+    let k = 0;
+    while (k < id.length) {
+      const ch = id[k];
+      if (ch === '$') {
+        const e = id.indexOf('$', k + 1);
+        if (e < 0) return undefined;
+        const code = id.slice(k + 1, e);
+        if (RUST_ESCAPES[code] !== undefined) r += RUST_ESCAPES[code];
+        else if (/^u[0-9a-f]{1,6}$/.test(code)) {
+          const cp = parseInt(code.slice(1), 16);
+          if (cp > 0x10ffff || cp < 0x20) return undefined;
+          r += String.fromCodePoint(cp);
+        } else return undefined;
+        k = e + 1;
+      } else if (ch === '.' && id[k + 1] === '.') {
+        r += '::';
+        k += 2;
+      } else {
+        r += ch;
+        k++;
+      }
+    }
+    out.push(r);
+  }
+  return out.join('::') + suffix;
+}
+
+// =====================================================================================
+// Rust v0: _R [<decimal>] <path> [<instantiating-crate>] [.suffix]
+// =====================================================================================
+
+class RustV0 {
+  private readonly s: string;
+  private p: number;
+  private depth = 0;
+  /** number of lifetimes bound by enclosing for<...> binders */
+  private bound = 0;
+  constructor(s: string, start: number) {
+    this.s = s;
+    this.p = start;
+  }
+  get pos(): number {
+    return this.p;
+  }
+  private peek(): string {
+    return this.s[this.p] ?? '';
+  }
+  private eat(c: string): boolean {
+    if (this.s[this.p] === c) {
+      this.p++;
+      return true;
+    }
+    return false;
+  }
+  private fail(): never {
+    throw new Error('bad v0');
+  }
+  private base62(): number {
+    if (this.eat('_')) return 0;
+    let v = 0;
+    for (;;) {
+      const c = this.s.charCodeAt(this.p++);
+      if (c >= 48 && c <= 57) v = v * 62 + (c - 48);
+      else if (c >= 97 && c <= 122) v = v * 62 + (c - 97 + 10);
+      else if (c >= 65 && c <= 90) v = v * 62 + (c - 65 + 36);
+      else if (c === 95) return v + 1;
+      else this.fail();
+    }
+  }
+  private decimal(): number {
+    if (this.s[this.p] === '0') {
+      this.p++;
+      return 0;
+    }
+    const st = this.p;
+    while (this.p < this.s.length && this.s.charCodeAt(this.p) >= 48 && this.s.charCodeAt(this.p) <= 57) this.p++;
+    if (st === this.p) this.fail();
+    return Number(this.s.slice(st, this.p));
+  }
+  private disambiguator(): number {
+    return this.eat('s') ? this.base62() + 1 : 0;
+  }
+  private ident(): { name: string; dis: number } {
+    const dis = this.disambiguator();
+    const puny = this.eat('u');
+    const len = this.decimal();
+    this.eat('_');
+    if (this.p + len > this.s.length) this.fail();
+    const raw = this.s.slice(this.p, this.p + len);
+    this.p += len;
+    if (puny) this.fail(); // punycode identifiers: keep the raw name
+    return { name: raw, dis };
+  }
+  private backref<T>(f: () => T): T {
+    const target = this.base62() + 2; // offsets count from after "_R"
+    if (target >= this.p) this.fail();
+    const save = this.p;
+    this.p = target;
+    if (++this.depth > MAX_DEPTH) this.fail();
+    try {
+      return f();
+    } finally {
+      this.depth--;
+      this.p = save;
+    }
+  }
+  path(inValue: boolean): string {
+    if (++this.depth > MAX_DEPTH) this.fail();
+    try {
+      const c = this.s[this.p++];
+      switch (c) {
+        case 'C':
+          return this.ident().name;
+        case 'M': {
+          this.disambiguator();
+          this.path(false);
+          return `<${this.type()}>`;
+        }
+        case 'X': {
+          this.disambiguator();
+          this.path(false);
+          const t = this.type();
+          return `<${t} as ${this.path(false)}>`;
+        }
+        case 'Y': {
+          const t = this.type();
+          return `<${t} as ${this.path(false)}>`;
+        }
+        case 'N': {
+          const ns = this.s[this.p++];
+          if (!ns || !/[A-Za-z]/.test(ns)) this.fail();
+          const prefix = this.path(inValue);
+          const id = this.ident();
+          if (ns >= 'A' && ns <= 'Z') {
+            const kind = ns === 'C' ? 'closure' : ns === 'S' ? 'shim' : ns;
+            return `${prefix}::{${kind}${id.name ? ':' + id.name : ''}#${id.dis}}`;
+          }
+          return id.name ? `${prefix}::${id.name}` : prefix;
+        }
+        case 'I': {
+          const base = this.path(inValue);
+          const args: string[] = [];
+          while (!this.eat('E')) args.push(this.genericArg());
+          return `${base}${inValue ? '::' : ''}<${args.join(', ')}>`;
+        }
+        case 'B':
+          return this.backref(() => this.path(inValue));
+        default:
+          return this.fail();
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+  private lifetime(i: number): string {
+    if (i === 0) return "'_";
+    const d = this.bound - i;
+    if (d < 0) return `'${i}`;
+    return d < 26 ? `'${String.fromCharCode(97 + d)}` : `'_${d}`;
+  }
+  /** G <base-62>: a for<...> binder; returns its text and how many lifetimes it binds. */
+  private binder(): { text: string; count: number } {
+    if (!this.eat('G')) return { text: '', count: 0 };
+    const count = this.base62() + 1;
+    const names: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const d = this.bound + k;
+      names.push(d < 26 ? `'${String.fromCharCode(97 + d)}` : `'_${d}`);
+    }
+    return { text: `for<${names.join(', ')}> `, count };
+  }
+  private genericArg(): string {
+    if (this.eat('L')) return this.lifetime(this.base62());
+    if (this.eat('K')) return this.constVal();
+    return this.type();
+  }
+  private constVal(): string {
+    if (this.eat('p')) return '_';
+    if (this.eat('B')) return this.backref(() => this.constVal());
+    const t = this.s[this.p++];
+    const neg = this.eat('n');
+    const st = this.p;
+    while (this.p < this.s.length && /[0-9a-f]/.test(this.s[this.p])) this.p++;
+    const hex = this.s.slice(st, this.p);
+    if (!this.eat('_')) this.fail();
+    const v = hex ? BigInt('0x' + hex) : 0n;
+    if (t === 'b') return v ? 'true' : 'false';
+    if (t === 'c') return `'${String.fromCodePoint(Number(v))}'`;
+    if (!'hmyjotaslxni'.includes(t)) this.fail();
+    return (neg ? '-' : '') + v.toString();
+  }
+  private static readonly BASIC: Record<string, string> = {
+    a: 'i8', b: 'bool', c: 'char', d: 'f64', e: 'str', f: 'f32', h: 'u8', i: 'isize', j: 'usize', l: 'i32',
+    m: 'u32', n: 'i128', o: 'u128', s: 'i16', t: 'u16', u: '()', v: '...', x: 'i64', y: 'u64', z: '!', p: '_',
+  };
+  type(): string {
+    if (++this.depth > MAX_DEPTH) this.fail();
+    try {
+      const c = this.peek();
+      const basic = RustV0.BASIC[c];
+      if (basic) {
+        this.p++;
+        return basic;
+      }
+      switch (c) {
+        case 'A': {
+          this.p++;
+          const t = this.type();
+          return `[${t}; ${this.constVal()}]`;
+        }
+        case 'S':
+          this.p++;
+          return `[${this.type()}]`;
+        case 'T': {
+          this.p++;
+          const ts: string[] = [];
+          while (!this.eat('E')) ts.push(this.type());
+          return ts.length === 1 ? `(${ts[0]},)` : `(${ts.join(', ')})`;
+        }
+        case 'R':
+        case 'Q': {
+          this.p++;
+          let lt = '';
+          if (this.eat('L')) {
+            const n = this.base62();
+            if (n) lt = this.lifetime(n) + ' ';
+          }
+          return `&${lt}${c === 'Q' ? 'mut ' : ''}${this.type()}`;
+        }
+        case 'P':
+          this.p++;
+          return `*const ${this.type()}`;
+        case 'O':
+          this.p++;
+          return `*mut ${this.type()}`;
+        case 'F': {
+          this.p++;
+          const b = this.binder();
+          this.bound += b.count;
+          try {
+          const unsafe = this.eat('U');
+          let abi = '';
+          if (this.eat('K')) {
+            if (this.eat('C')) abi = 'C';
+            else abi = this.ident().name.replace(/_/g, '-');
+          }
+          const args: string[] = [];
+          while (!this.eat('E')) args.push(this.type());
+          const ret = this.type();
+          return `${b.text}${unsafe ? 'unsafe ' : ''}${abi ? `extern "${abi}" ` : ''}fn(${args.join(', ')})${ret === '()' ? '' : ' -> ' + ret}`;
+          } finally {
+            this.bound -= b.count;
+          }
+        }
+        case 'D': {
+          this.p++;
+          const b = this.binder();
+          this.bound += b.count;
+          const traits: string[] = [];
+          while (!this.eat('E')) {
+            let t = this.path(false);
+            const binds: string[] = [];
+            while (this.eat('p')) {
+              const id = this.ident();
+              binds.push(`${id.name} = ${this.type()}`);
+            }
+            if (binds.length) t = t.endsWith('>') ? `${t.slice(0, -1)}, ${binds.join(', ')}>` : `${t}<${binds.join(', ')}>`;
+            traits.push(t);
+          }
+          this.bound -= b.count;
+          if (!this.eat('L')) this.fail();
+          const lt = this.base62();
+          return `dyn ${b.text}${traits.join(' + ')}${lt ? ' + ' + this.lifetime(lt) : ''}`;
+        }
+        case 'B':
+          this.p++;
+          return this.backref(() => this.type());
+        default:
+          return this.path(false);
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+}
+
+export function demangleRustV0(name: string): string | undefined {
+  let s = name;
+  let suffix = '';
+  const dot = s.indexOf('.');
+  if (dot >= 0) {
+    suffix = s.slice(dot);
+    s = s.slice(0, dot);
+    if (suffix.startsWith('.llvm.')) suffix = '';
+  }
+  if (!s.startsWith('_R')) return undefined;
+  let start = 2;
+  while (start < s.length && s.charCodeAt(start) >= 48 && s.charCodeAt(start) <= 57) start++; // encoding version
+  const r = new RustV0(s, start);
+  const out = r.path(true);
+  // an instantiating-crate path may follow; anything else means we misparsed
+  if (r.pos < s.length) {
+    const c = s[r.pos];
+    if (!'CB'.includes(c)) return undefined;
+  }
+  return out + suffix;
+}
+
+// =====================================================================================
+// Itanium C++ ABI
+// =====================================================================================
+
+type Node =
+  | { k: 'name'; s: string; base: string; tmpl?: boolean; ctorLike?: boolean; full?: string }
+  | { k: 'func'; ret?: Node; params: Node[]; cv: string; ref: string }
+  | { k: 'array'; elem: Node; dim: string }
+  | { k: 'ptr'; inner: Node; op: '*' | '&' | '&&' }
+  | { k: 'cv'; inner: Node; q: string }
+  | { k: 'memptr'; cls: Node; mem: Node }
+  | { k: 'pack'; elems: Node[] }
+  | { k: 'expand'; inner: Node }
+  | { k: 'vendor'; inner: Node; q: string };
+
+function nm(s: string, base = s): Node {
+  return { k: 'name', s, base };
+}
+
+function hasFunction(n: Node): boolean {
+  return n.k === 'func';
+}
+function hasArray(n: Node): boolean {
+  return n.k === 'array';
+}
+
+function containsPack(n: Node): boolean {
+  switch (n.k) {
+    case 'pack':
+      return true;
+    case 'ptr':
+    case 'cv':
+    case 'vendor':
+      return containsPack(n.inner);
+    case 'array':
+      return containsPack(n.elem);
+    case 'func':
+      return (n.ret ? containsPack(n.ret) : false) || n.params.some(containsPack);
+    case 'memptr':
+      return containsPack(n.cls) || containsPack(n.mem);
+    default:
+      return false;
+  }
+}
+
+/** Replace the (first) pack inside n by element i of it. */
+function packSize(n: Node): number {
+  switch (n.k) {
+    case 'pack':
+      return n.elems.length;
+    case 'ptr':
+    case 'cv':
+    case 'vendor':
+      return packSize(n.inner);
+    case 'array':
+      return packSize(n.elem);
+    case 'func': {
+      if (n.ret && containsPack(n.ret)) return packSize(n.ret);
+      for (const p of n.params) if (containsPack(p)) return packSize(p);
+      return -1;
+    }
+    case 'memptr':
+      return containsPack(n.cls) ? packSize(n.cls) : packSize(n.mem);
+    default:
+      return -1;
+  }
+}
+
+function subPack(n: Node, i: number): Node {
+  switch (n.k) {
+    case 'pack':
+      return n.elems[i];
+    case 'ptr':
+      return mkRef(subPack(n.inner, i), n.op);
+    case 'cv':
+      return { ...n, inner: subPack(n.inner, i) };
+    case 'vendor':
+      return { ...n, inner: subPack(n.inner, i) };
+    case 'array':
+      return { ...n, elem: subPack(n.elem, i) };
+    case 'func':
+      return { ...n, ret: n.ret ? subPack(n.ret, i) : undefined, params: n.params.map((p) => subPack(p, i)) };
+    case 'memptr':
+      return { ...n, cls: subPack(n.cls, i), mem: subPack(n.mem, i) };
+    default:
+      return n;
+  }
+}
+
+/** Pointer/reference with C++11 reference collapsing. */
+function mkRef(inner: Node, op: '*' | '&' | '&&'): Node {
+  if (op !== '*' && inner.k === 'ptr' && inner.op !== '*') {
+    return { k: 'ptr', inner: inner.inner, op: op === '&&' && inner.op === '&&' ? '&&' : '&' };
+  }
+  return { k: 'ptr', inner, op };
+}
+
+function printLeft(n: Node): string {
+  switch (n.k) {
+    case 'name':
+      return n.s;
+    case 'func': {
+      if (!n.ret) return '';
+      const l = printLeft(n.ret);
+      return /[(*&]$/.test(l) && hasFunction(n.ret) === false && n.ret.k === 'ptr' && hasFunction(n.ret.inner) ? l : l + ' ';
+    }
+    case 'array':
+      return printLeft(n.elem);
+    case 'ptr': {
+      let s = printLeft(n.inner);
+      if (hasArray(n.inner)) s += ' ';
+      if (hasArray(n.inner) || hasFunction(n.inner)) s += '(';
+      return s + n.op;
+    }
+    case 'cv':
+      return printLeft(n.inner) + n.q;
+    case 'vendor':
+      return printLeft(n.inner) + ' ' + n.q;
+    case 'memptr': {
+      let s = printLeft(n.mem);
+      s += hasArray(n.mem) || hasFunction(n.mem) ? '(' : ' ';
+      return s + printNode(n.cls) + '::*';
+    }
+    case 'pack':
+      return n.elems.map(printNode).join(', ');
+    case 'expand': {
+      const size = packSize(n.inner);
+      if (size < 0) return printNode(n.inner) + '...';
+      const parts: string[] = [];
+      for (let i = 0; i < size; i++) parts.push(printNode(subPack(n.inner, i)));
+      return parts.join(', ');
+    }
+  }
+}
+
+function printRight(n: Node): string {
+  switch (n.k) {
+    case 'func':
+      return `(${printParams(n.params)})${n.ret ? printRight(n.ret) : ''}${n.cv}${n.ref}`;
+    case 'array':
+      return ` [${n.dim}]${printRight(n.elem)}`;
+    case 'ptr':
+      return (hasArray(n.inner) || hasFunction(n.inner) ? ')' : '') + printRight(n.inner);
+    case 'cv':
+    case 'vendor':
+      return printRight(n.inner);
+    case 'memptr':
+      return (hasArray(n.mem) || hasFunction(n.mem) ? ')' : '') + printRight(n.mem);
+    default:
+      return '';
+  }
+}
+
+function printNode(n: Node): string {
+  return printLeft(n) + printRight(n);
+}
+
+function printParams(params: Node[]): string {
+  if (params.length === 1 && params[0].k === 'name' && params[0].s === 'void') return '';
+  return params
+    .map(printNode)
+    .filter((s) => s !== '')
+    .join(', ');
+}
+
+function printTemplateArgs(args: Node[]): string {
+  const s = args
+    .map(printNode)
+    .filter((x) => x !== '')
+    .join(', ');
+  return `<${s}${s.endsWith('>') ? ' ' : ''}>`;
+}
+
+const BUILTIN: Record<string, string> = {
+  v: 'void', w: 'wchar_t', b: 'bool', c: 'char', a: 'signed char', h: 'unsigned char', s: 'short',
+  t: 'unsigned short', i: 'int', j: 'unsigned int', l: 'long', m: 'unsigned long', x: 'long long',
+  y: 'unsigned long long', n: '__int128', o: 'unsigned __int128', f: 'float', d: 'double',
+  e: 'long double', g: '__float128', z: '...',
+};
+const BUILTIN_D: Record<string, string> = {
+  d: 'decimal64', e: 'decimal128', f: 'decimal32', h: 'half', i: 'char32_t', s: 'char16_t', u: 'char8_t',
+  a: 'auto', c: 'decltype(auto)', n: 'std::nullptr_t',
+};
+
+// operator code → [name, arity]
+const OPS: Record<string, [string, number]> = {
+  nw: ['new', 1], na: ['new[]', 1], dl: ['delete', 1], da: ['delete[]', 1], ps: ['+', 1], ng: ['-', 1],
+  ad: ['&', 1], de: ['*', 1], co: ['~', 1], pl: ['+', 2], mi: ['-', 2], ml: ['*', 2], dv: ['/', 2],
+  rm: ['%', 2], an: ['&', 2], or: ['|', 2], eo: ['^', 2], aS: ['=', 2], pL: ['+=', 2], mI: ['-=', 2],
+  mL: ['*=', 2], dV: ['/=', 2], rM: ['%=', 2], aN: ['&=', 2], oR: ['|=', 2], eO: ['^=', 2], ls: ['<<', 2],
+  rs: ['>>', 2], lS: ['<<=', 2], rS: ['>>=', 2], eq: ['==', 2], ne: ['!=', 2], lt: ['<', 2], gt: ['>', 2],
+  le: ['<=', 2], ge: ['>=', 2], ss: ['<=>', 2], nt: ['!', 1], aa: ['&&', 2], oo: ['||', 2], pp: ['++', 1],
+  mm: ['--', 1], cm: [',', 2], pm: ['->*', 2], pt: ['->', 2], cl: ['()', 2], ix: ['[]', 2], qu: ['?', 3],
+  aw: ['co_await', 1],
+};
+
+const CHARTRAITS = '<char, std::char_traits<char> >';
+const SPECIAL_SUBS: Record<string, Node> = {
+  a: nm('std::allocator', 'allocator'),
+  b: nm('std::basic_string', 'basic_string'),
+  s: { k: 'name', s: 'std::string', base: 'basic_string', full: 'std::basic_string<char, std::char_traits<char>, std::allocator<char> >' },
+  i: { k: 'name', s: 'std::istream', base: 'basic_istream', full: 'std::basic_istream' + CHARTRAITS },
+  o: { k: 'name', s: 'std::ostream', base: 'basic_ostream', full: 'std::basic_ostream' + CHARTRAITS },
+  d: { k: 'name', s: 'std::iostream', base: 'basic_iostream', full: 'std::basic_iostream' + CHARTRAITS },
+};
+
+const LITERAL_SUFFIX: Record<string, string> = { j: 'u', l: 'l', m: 'ul', x: 'll', y: 'ull' };
+
+class ItaniumParser {
+  private readonly s: string;
+  private p = 0;
+  private subs: Node[] = [];
+  private tparams: Node[] = [];
+  private depth = 0;
+  /** while parsing the name of an encoding (not inside a type), template args become the T_ table */
+  private inEncName = false;
+
+  constructor(s: string) {
+    this.s = s;
+  }
+
+  get pos(): number {
+    return this.p;
+  }
+  private peek(o = 0): string {
+    return this.s[this.p + o] ?? '';
+  }
+  private eat(c: string): boolean {
+    if (this.s.startsWith(c, this.p)) {
+      this.p += c.length;
+      return true;
+    }
+    return false;
+  }
+  private fail(): never {
+    throw new Error('bad itanium');
+  }
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) this.fail();
+  }
+
+  private number(): number {
+    const neg = this.eat('n');
+    const st = this.p;
+    while (this.p < this.s.length && this.s.charCodeAt(this.p) >= 48 && this.s.charCodeAt(this.p) <= 57) this.p++;
+    if (st === this.p) this.fail();
+    const v = Number(this.s.slice(st, this.p));
+    return neg ? -v : v;
+  }
+  private numberText(): string {
+    const neg = this.eat('n');
+    const st = this.p;
+    while (this.p < this.s.length && /[0-9a-f.]/.test(this.s[this.p])) this.p++;
+    return (neg ? '-' : '') + this.s.slice(st, this.p);
+  }
+  private seqId(): number {
+    // base 36 with digits and upper-case letters, terminated by _
+    if (this.eat('_')) return 0;
+    let v = 0;
+    for (;;) {
+      const c = this.s.charCodeAt(this.p++);
+      if (c >= 48 && c <= 57) v = v * 36 + (c - 48);
+      else if (c >= 65 && c <= 90) v = v * 36 + (c - 55);
+      else if (c === 95) return v + 1;
+      else this.fail();
+    }
+  }
+
+  /** <encoding> */
+  encoding(top: boolean): string {
+    this.enter();
+    try {
+      const special = this.specialName();
+      if (special !== undefined) return special;
+      const saveFlag = this.inEncName;
+      this.inEncName = true;
+      const { node: name, cv, ref, tmpl, ctorLike } = this.nameInfo();
+      this.inEncName = saveFlag;
+      const atEnd = this.p >= this.s.length || this.peek() === 'E' || this.peek() === '.';
+      if (atEnd) return printNode(name);
+      let ret: Node | undefined;
+      if (tmpl && !ctorLike) ret = this.type();
+      const params: Node[] = [];
+      do params.push(this.type());
+      while (this.p < this.s.length && this.peek() !== 'E' && this.peek() !== '.');
+      let out = '';
+      // like c++filt, the enclosing function of a local name is shown without its return type
+      if (ret && top) out += printLeft(ret) + (hasFunction(ret) || hasArray(ret) ? '' : ' ');
+      out += printNode(name) + `(${printParams(params)})`;
+      if (ret && top) out += printRight(ret);
+      out += cv + ref;
+      return out;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private specialName(): string | undefined {
+    const two = this.s.slice(this.p, this.p + 2);
+    switch (two) {
+      case 'TV':
+        this.p += 2;
+        return 'vtable for ' + printNode(this.type());
+      case 'TT':
+        this.p += 2;
+        return 'VTT for ' + printNode(this.type());
+      case 'TI':
+        this.p += 2;
+        return 'typeinfo for ' + printNode(this.type());
+      case 'TS':
+        this.p += 2;
+        return 'typeinfo name for ' + printNode(this.type());
+      case 'Th':
+        this.p += 2;
+        this.callOffset('h');
+        return 'non-virtual thunk to ' + this.encoding(false);
+      case 'Tv':
+        this.p += 2;
+        this.callOffset('v');
+        return 'virtual thunk to ' + this.encoding(false);
+      case 'Tc':
+        this.p += 2;
+        this.callOffset(this.s[this.p++]);
+        this.callOffset(this.s[this.p++]);
+        return 'covariant return thunk to ' + this.encoding(false);
+      case 'TW':
+        this.p += 2;
+        return 'thread-local wrapper routine for ' + printNode(this.nameInfo().node);
+      case 'TH':
+        this.p += 2;
+        return 'TLS init function for ' + printNode(this.nameInfo().node);
+      case 'GV':
+        this.p += 2;
+        return 'guard variable for ' + printNode(this.nameInfo().node);
+      case 'GR': {
+        this.p += 2;
+        const n = printNode(this.nameInfo().node);
+        while (this.p < this.s.length && this.peek() !== '_') this.p++;
+        this.eat('_');
+        return 'reference temporary for ' + n;
+      }
+      case 'GT':
+        if (this.s.startsWith('GTt', this.p) || this.s.startsWith('GTn', this.p)) {
+          this.p += 3;
+          return 'transaction clone for ' + this.encoding(false);
+        }
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private callOffset(kind: string): void {
+    if (kind === 'h') {
+      this.number();
+      if (!this.eat('_')) this.fail();
+    } else if (kind === 'v') {
+      this.number();
+      if (!this.eat('_')) this.fail();
+      this.number();
+      if (!this.eat('_')) this.fail();
+    } else this.fail();
+  }
+
+  /** <name>, with what the encoding needs to know about it. */
+  private nameInfo(): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
+    this.enter();
+    try {
+      const c = this.peek();
+      if (c === 'N') return this.nestedName();
+      if (c === 'Z') return this.localName();
+      // unscoped (possibly template) name or substitution followed by template args
+      let node: Node;
+      let isSub = false;
+      if (c === 'S' && this.peek(1) !== 't') {
+        node = this.substitution();
+        isSub = true;
+      } else {
+        const std = this.eat('St');
+        const u = this.unqualifiedName(undefined);
+        node = std ? nm('std::' + printNode(u), u.k === 'name' ? u.base : printNode(u)) : u;
+        if (u.k === 'name' && u.ctorLike) (node as { ctorLike?: boolean }).ctorLike = true;
+      }
+      if (this.peek() === 'I') {
+        if (!isSub) this.subs.push(node);
+        const args = this.templateArgs();
+        const base = node.k === 'name' ? node.base : printNode(node);
+        node = { k: 'name', s: printNode(node) + printTemplateArgs(args), base, tmpl: true };
+        return { node, cv: '', ref: '', tmpl: true, ctorLike: false };
+      }
+      if (isSub) this.fail();
+      return { node, cv: '', ref: '', tmpl: false, ctorLike: node.k === 'name' && !!node.ctorLike };
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private localName(): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
+    if (!this.eat('Z')) this.fail();
+    const saveFlag = this.inEncName;
+    const enc = this.encoding(false);
+    this.inEncName = saveFlag;
+    if (!this.eat('E')) this.fail();
+    const plain = (n: Node) => ({ node: n, cv: '', ref: '', tmpl: false, ctorLike: false });
+    if (this.eat('s')) {
+      this.discriminator();
+      return plain(nm(enc + '::string literal'));
+    }
+    if (this.eat('d')) {
+      // default argument scope: Z <encoding> E d [<number>] _ <name>
+      if (this.peek() !== '_') this.number();
+      if (!this.eat('_')) this.fail();
+      const inner = this.nameInfo().node;
+      return plain(nm(enc + '::' + printNode(inner)));
+    }
+    const inner = this.nameInfo();
+    this.discriminator();
+    const n = inner.node;
+    return {
+      node: { k: 'name', s: enc + '::' + printNode(n), base: n.k === 'name' ? n.base : printNode(n) },
+      cv: inner.cv,
+      ref: inner.ref,
+      tmpl: inner.tmpl,
+      ctorLike: inner.ctorLike,
+    };
+  }
+
+  private discriminator(): void {
+    if (this.peek() !== '_') return;
+    if (this.eat('__')) {
+      this.number();
+      if (!this.eat('_')) this.fail();
+    } else {
+      this.p++;
+      this.number();
+    }
+  }
+
+  private nestedName(): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
+    if (!this.eat('N')) this.fail();
+    const cv = this.cvQualifiers();
+    let ref = '';
+    if (this.eat('R')) ref = ' &';
+    else if (this.eat('O')) ref = ' &&';
+    let soFar: Node | undefined;
+    let tmpl = false;
+    let ctorLike = false;
+    const push = (comp: Node): Node => {
+      if (!soFar) return comp;
+      const base = comp.k === 'name' ? comp.base : printNode(comp);
+      return { k: 'name', s: printNode(soFar) + '::' + printNode(comp), base };
+    };
+    if (this.eat('St')) soFar = nm('std');
+    while (!this.eat('E')) {
+      if (this.p >= this.s.length) this.fail();
+      tmpl = false;
+      const c = this.peek();
+      if (c !== 'I') ctorLike = false;
+      if (c === 'T') {
+        soFar = push(this.templateParam());
+        this.subs.push(soFar);
+        continue;
+      }
+      if (c === 'I') {
+        if (!soFar) this.fail();
+        const args = this.templateArgs();
+        const base = soFar.k === 'name' ? soFar.base : printNode(soFar);
+        soFar = { k: 'name', s: printNode(soFar) + printTemplateArgs(args), base };
+        tmpl = true;
+        if (this.peek() !== 'E') this.subs.push(soFar);
+        else this.subs.push(soFar);
+        continue;
+      }
+      if (c === 'D' && (this.peek(1) === 't' || this.peek(1) === 'T')) {
+        soFar = push(this.decltype());
+        this.subs.push(soFar);
+        continue;
+      }
+      if (c === 'S' && this.peek(1) !== 't') {
+        const sub = this.substitution();
+        soFar = push(sub);
+        continue;
+      }
+      if (c === 'M') {
+        // data-member-prefix (lambda in a member initializer)
+        this.p++;
+        continue;
+      }
+      const u = this.unqualifiedName(soFar);
+      ctorLike = u.k === 'name' && !!u.ctorLike;
+      // a constructor of std::string etc. shows the full class name (as c++filt and LLVM do)
+      if (ctorLike && soFar && soFar.k === 'name' && soFar.full && (c === 'C' || c === 'D')) soFar = nm(soFar.full, soFar.base);
+      soFar = push(u);
+      this.subs.push(soFar);
+    }
+    if (!soFar) this.fail();
+    this.subs.pop();
+    return { node: soFar, cv, ref, tmpl, ctorLike };
+  }
+
+  private cvQualifiers(): string {
+    let q = '';
+    if (this.eat('r')) q += ' restrict';
+    if (this.eat('V')) q += ' volatile';
+    if (this.eat('K')) q += ' const';
+    return q;
+  }
+
+  /** <unqualified-name>, including ctor/dtor names (need the enclosing class). */
+  private unqualifiedName(scope: Node | undefined): Node & { ctorLike?: boolean } {
+    const c = this.peek();
+    let n: Node & { ctorLike?: boolean };
+    if (c >= '0' && c <= '9') {
+      const id = this.sourceName();
+      n = nm(id);
+    } else if (c === 'C' || (c === 'D' && /[0-5]/.test(this.peek(1)))) {
+      if (!scope) this.fail();
+      const base = scope.k === 'name' ? scope.base : printNode(scope);
+      if (c === 'C') {
+        this.p++;
+        if (this.eat('I')) {
+          this.p++;
+          this.type();
+        } else this.p++;
+        n = { k: 'name', s: base, base, ctorLike: true };
+      } else {
+        this.p += 2;
+        n = { k: 'name', s: '~' + base, base: '~' + base, ctorLike: true };
+      }
+    } else if (c === 'U') {
+      if (this.eat('Ut')) {
+        const num = this.peek() === '_' ? 1 : this.number() + 2;
+        if (!this.eat('_')) this.fail();
+        n = nm(`{unnamed type#${num}}`);
+      } else if (this.eat('Ul')) {
+        const params: Node[] = [];
+        while (!this.eat('E')) {
+          if (this.p >= this.s.length) this.fail();
+          params.push(this.type());
+        }
+        const num = this.peek() === '_' ? 1 : this.number() + 2;
+        if (!this.eat('_')) this.fail();
+        n = nm(`{lambda(${printParams(params)})#${num}}`);
+      } else this.fail();
+    } else if (c === 'D' && this.peek(1) === 'C') {
+      this.p += 2;
+      const names: string[] = [];
+      while (!this.eat('E')) names.push(this.sourceName());
+      n = nm(`[${names.join(', ')}]`);
+    } else if (c === 'L') {
+      // internal-linkage marker used by some compilers: L <source-name>
+      this.p++;
+      n = nm(this.sourceName());
+      this.discriminator();
+    } else {
+      n = this.operatorName();
+    }
+    while (this.peek() === 'B') {
+      this.p++;
+      const tag = this.sourceName();
+      n = { ...n, s: `${n.k === 'name' ? n.s : printNode(n)}[abi:${tag}]` } as Node & { ctorLike?: boolean };
+    }
+    return n;
+  }
+
+  private sourceName(): string {
+    const len = this.number();
+    if (len <= 0 || this.p + len > this.s.length) this.fail();
+    const id = this.s.slice(this.p, this.p + len);
+    this.p += len;
+    if (id.startsWith('_GLOBAL__N')) return '(anonymous namespace)';
+    return id;
+  }
+
+  private operatorName(): Node & { ctorLike?: boolean } {
+    const two = this.s.slice(this.p, this.p + 2);
+    if (two === 'cv') {
+      this.p += 2;
+      const t = this.type();
+      return { k: 'name', s: 'operator ' + printNode(t), base: 'operator', ctorLike: true };
+    }
+    if (two === 'li') {
+      this.p += 2;
+      return nm('operator"" ' + this.sourceName());
+    }
+    if (two[0] === 'v' && /[0-9]/.test(two[1] ?? '')) {
+      this.p += 2;
+      return nm('operator ' + this.sourceName());
+    }
+    const op = OPS[two];
+    if (!op) this.fail();
+    this.p += 2;
+    const sym = op[0];
+    return nm(/^[a-z]/.test(sym) ? 'operator ' + sym : 'operator' + sym);
+  }
+
+  private substitution(): Node {
+    if (!this.eat('S')) this.fail();
+    const c = this.peek();
+    const special = SPECIAL_SUBS[c];
+    if (special) {
+      this.p++;
+      return special;
+    }
+    const id = this.seqId();
+    const n = this.subs[id];
+    if (!n) this.fail();
+    return n;
+  }
+
+  private templateParam(): Node {
+    if (!this.eat('T')) this.fail();
+    const idx = this.peek() === '_' ? 0 : this.number() + 1;
+    if (!this.eat('_')) this.fail();
+    const n = this.tparams[idx];
+    if (!n) this.fail();
+    return n;
+  }
+
+  private templateArgs(): Node[] {
+    if (!this.eat('I')) this.fail();
+    const outer = this.inEncName;
+    const args: Node[] = [];
+    while (!this.eat('E')) {
+      if (this.p >= this.s.length) this.fail();
+      args.push(this.templateArg());
+    }
+    if (outer) this.tparams = args;
+    return args;
+  }
+
+  private templateArg(): Node {
+    const c = this.peek();
+    if (c === 'X') {
+      this.p++;
+      const e = this.expression();
+      if (!this.eat('E')) this.fail();
+      return nm(e);
+    }
+    if (c === 'L') return nm(this.exprPrimary());
+    if (c === 'J') {
+      this.p++;
+      const elems: Node[] = [];
+      while (!this.eat('E')) {
+        if (this.p >= this.s.length) this.fail();
+        elems.push(this.templateArg());
+      }
+      return { k: 'pack', elems };
+    }
+    return this.type();
+  }
+
+  private exprPrimary(): string {
+    if (!this.eat('L')) this.fail();
+    if (this.eat('_Z')) {
+      const e = this.encoding(false);
+      if (!this.eat('E')) this.fail();
+      return e;
+    }
+    if (this.eat('Z')) {
+      // some compilers omit the underscore
+      const e = this.encoding(false);
+      if (!this.eat('E')) this.fail();
+      return e;
+    }
+    const t = this.type();
+    const ts = printNode(t);
+    if (this.eat('E')) return ts === 'std::nullptr_t' ? 'nullptr' : `(${ts})0`;
+    const v = this.numberText();
+    if (!this.eat('E')) this.fail();
+    if (t.k === 'name') {
+      if (ts === 'bool') return v === '0' ? 'false' : 'true';
+      if (ts === 'int') return v;
+      if (ts === 'std::nullptr_t') return 'nullptr';
+      const code = Object.entries(BUILTIN).find(([, name]) => name === ts)?.[0];
+      if (code && LITERAL_SUFFIX[code] !== undefined) return v + LITERAL_SUFFIX[code];
+    }
+    return `(${ts})${v}`;
+  }
+
+  private decltype(): Node {
+    if (!this.eat('D')) this.fail();
+    this.p++; // t or T
+    const e = this.expression();
+    if (!this.eat('E')) this.fail();
+    return nm(`decltype(${e})`);
+  }
+
+  /** A subset of <expression>: enough for common template arguments; others fail → raw name. */
+  private expression(): string {
+    this.enter();
+    try {
+      const c = this.peek();
+      if (c === 'L') return this.exprPrimary();
+      if (c === 'T') return printNode(this.templateParam());
+      if (this.eat('fp')) {
+        this.cvQualifiers();
+        const n = this.peek() === '_' ? 1 : this.number() + 2;
+        if (!this.eat('_')) this.fail();
+        return n === 1 ? 'fp' : `fp${n - 2}`;
+      }
+      if (this.eat('sZ')) {
+        const t = this.peek() === 'T' ? printNode(this.templateParam()) : this.expression();
+        return `sizeof...(${t})`;
+      }
+      if (this.eat('sp')) return this.expression() + '...';
+      if (this.eat('st')) return `sizeof (${printNode(this.type())})`;
+      if (this.eat('sz')) return `sizeof (${this.expression()})`;
+      if (this.eat('at')) return `alignof (${printNode(this.type())})`;
+      if (this.eat('az')) return `alignof (${this.expression()})`;
+      if (this.eat('tw')) return `throw ${this.expression()}`;
+      if (this.eat('tr')) return 'throw';
+      if (this.eat('sr')) {
+        const t = this.peek() === 'N' ? printNode(this.nestedName().node) : printNode(this.type());
+        let n = this.unqualifiedName(undefined);
+        if (this.peek() === 'I') n = nm(printNode(n) + printTemplateArgs(this.templateArgs()));
+        return `${t}::${printNode(n)}`;
+      }
+      if (this.eat('cv')) {
+        const t = printNode(this.type());
+        if (this.eat('_')) {
+          const args: string[] = [];
+          while (!this.eat('E')) args.push(this.expression());
+          return `(${t})(${args.join(', ')})`;
+        }
+        return `(${t})(${this.expression()})`;
+      }
+      if (this.eat('cl')) {
+        const f = this.expression();
+        const args: string[] = [];
+        while (!this.eat('E')) {
+          if (this.p >= this.s.length) this.fail();
+          args.push(this.expression());
+        }
+        return `${f}(${args.join(', ')})`;
+      }
+      if (this.eat('dt')) {
+        const a = this.expression();
+        return `${a}.${printNode(this.unqualifiedName(undefined))}`;
+      }
+      if (this.eat('pt')) {
+        const a = this.expression();
+        return `${a}->${printNode(this.unqualifiedName(undefined))}`;
+      }
+      if (c >= '0' && c <= '9') {
+        let n: Node = this.unqualifiedName(undefined);
+        if (this.peek() === 'I') n = nm(printNode(n) + printTemplateArgs(this.templateArgs()));
+        return printNode(n);
+      }
+      const two = this.s.slice(this.p, this.p + 2);
+      const op = OPS[two];
+      if (op) {
+        this.p += 2;
+        if (op[1] === 1) {
+          if ((two === 'pp' || two === 'mm') && this.eat('_')) return `${this.expression()}${op[0]}`;
+          return `${op[0]}(${this.expression()})`;
+        }
+        if (op[1] === 2) {
+          const a = this.expression();
+          const b = this.expression();
+          if (two === 'ix') return `(${a})[${b}]`;
+          return `(${a}) ${op[0]} (${b})`;
+        }
+        const a = this.expression();
+        const b = this.expression();
+        const d = this.expression();
+        return `(${a}) ? (${b}) : (${d})`;
+      }
+      return this.fail();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** <type> */
+  type(): Node {
+    this.enter();
+    const saveFlag = this.inEncName;
+    this.inEncName = false;
+    try {
+      const c = this.peek();
+      const b = BUILTIN[c];
+      if (b) {
+        this.p++;
+        return nm(b);
+      }
+      let result: Node;
+      switch (c) {
+        case 'D': {
+          const d = this.peek(1);
+          if (BUILTIN_D[d]) {
+            this.p += 2;
+            return nm(BUILTIN_D[d]);
+          }
+          if (d === 'F') {
+            this.p += 2;
+            const bits = this.number();
+            this.eat('_');
+            return nm(`_Float${bits}`);
+          }
+          if (d === 'p') {
+            this.p += 2;
+            const inner = this.type();
+            result = containsPack(inner) ? { k: 'expand', inner } : inner;
+            break;
+          }
+          if (d === 't' || d === 'T') {
+            result = this.decltype();
+            break;
+          }
+          if (d === 'x' || d === 'o' || d === 'O' || d === 'w') {
+            // exception specs / transaction-safe on function types
+            return this.functionType('');
+          }
+          if (d === 'v') {
+            this.p += 2;
+            const dim = this.peek() === '_' ? '' : String(this.number());
+            if (!this.eat('_')) this.fail();
+            const el = this.type();
+            result = nm(`${printNode(el)} __vector(${dim})`);
+            break;
+          }
+          return this.fail();
+        }
+        case 'r':
+        case 'V':
+        case 'K': {
+          const q = this.cvQualifiers();
+          if (this.peek() === 'F') {
+            result = this.functionType(q);
+            break;
+          }
+          const inner = this.type();
+          result = inner.k === 'func' ? { ...inner, cv: inner.cv + q } : { k: 'cv', inner, q };
+          break;
+        }
+        case 'F':
+          result = this.functionType('');
+          break;
+        case 'A': {
+          this.p++;
+          let dim = '';
+          if (this.peek() >= '0' && this.peek() <= '9') dim = String(this.number());
+          else if (this.peek() !== '_') dim = this.expression();
+          if (!this.eat('_')) this.fail();
+          result = { k: 'array', elem: this.type(), dim };
+          break;
+        }
+        case 'M': {
+          this.p++;
+          const cls = this.type();
+          const mem = this.type();
+          result = { k: 'memptr', cls, mem };
+          break;
+        }
+        case 'T': {
+          result = this.templateParam();
+          if (this.peek() === 'I') {
+            this.subs.push(result);
+            const args = this.templateArgs();
+            result = nm(printNode(result) + printTemplateArgs(args));
+          }
+          break;
+        }
+        case 'P':
+          this.p++;
+          result = mkRef(this.type(), '*');
+          break;
+        case 'R':
+          this.p++;
+          result = mkRef(this.type(), '&');
+          break;
+        case 'O':
+          this.p++;
+          result = mkRef(this.type(), '&&');
+          break;
+        case 'C':
+          this.p++;
+          result = nm(printNode(this.type()) + ' _Complex');
+          break;
+        case 'G':
+          this.p++;
+          result = nm(printNode(this.type()) + ' _Imaginary');
+          break;
+        case 'U': {
+          this.p++;
+          const q = this.sourceName();
+          if (this.peek() === 'I') this.templateArgs();
+          const inner = this.type();
+          result = { k: 'vendor', inner, q };
+          break;
+        }
+        case 'u':
+          this.p++;
+          return nm(this.sourceName());
+        case 'S': {
+          if (this.peek(1) !== 't') {
+            const sub = this.substitution();
+            if (this.peek() === 'I') {
+              const args = this.templateArgs();
+              const base = sub.k === 'name' ? sub.base : printNode(sub);
+              result = { k: 'name', s: printNode(sub) + printTemplateArgs(args), base };
+              break;
+            }
+            return sub;
+          }
+          result = this.nameInfo().node;
+          break;
+        }
+        default:
+          if ((c >= '0' && c <= '9') || c === 'N' || c === 'Z') {
+            result = this.nameInfo().node;
+            break;
+          }
+          return this.fail();
+      }
+      this.subs.push(result);
+      return result;
+    } finally {
+      this.inEncName = saveFlag;
+      this.depth--;
+    }
+  }
+
+  private functionType(cvq: string): Node {
+    // [Dx|Do|DO <expr> E|Dw <types> E] F [Y] <bare-function-type> [<ref-qualifier>] E
+    if (this.eat('Dx') || this.eat('Do')) {
+      /* noexcept: not printed */
+    } else if (this.eat('DO')) {
+      this.expression();
+      if (!this.eat('E')) this.fail();
+    } else if (this.eat('Dw')) {
+      while (!this.eat('E')) this.type();
+    }
+    if (!this.eat('F')) this.fail();
+    this.eat('Y');
+    const ret = this.type();
+    const params: Node[] = [];
+    let ref = '';
+    for (;;) {
+      if (this.eat('E')) break;
+      if (this.s.startsWith('RE', this.p)) {
+        this.p += 2;
+        ref = ' &';
+        break;
+      }
+      if (this.s.startsWith('OE', this.p)) {
+        this.p += 2;
+        ref = ' &&';
+        break;
+      }
+      if (this.p >= this.s.length) this.fail();
+      params.push(this.type());
+    }
+    return { k: 'func', ret, params, cv: cvq, ref };
+  }
+}
+
+function cloneSuffix(suffix: string): string | undefined {
+  // ".cold", ".isra.0", ".constprop.0.isra.0", ".part.1", ".lto_priv.0", ".123"
+  const parts = suffix.match(/\.[A-Za-z_][A-Za-z0-9_]*(?:\.[0-9]+)*|\.[0-9]+/g);
+  if (!parts || parts.join('') !== suffix) return undefined;
+  return parts.map((p) => ` [clone ${p}]`).join('');
+}
+
+export function demangleItanium(name: string): string | undefined {
+  if (!name.startsWith('_Z')) return undefined;
+  const p = new ItaniumParser(name.slice(2));
+  const out = p.encoding(true);
+  const rest = name.slice(2 + p.pos);
+  if (rest === '') return out;
+  if (rest.startsWith('.')) {
+    const c = cloneSuffix(rest);
+    if (c !== undefined) return out + c;
+  }
+  return undefined;
 }
