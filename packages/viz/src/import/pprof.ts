@@ -14,7 +14,7 @@ import { ImportError } from './errors.js';
 
 export interface PprofImportOptions {
   /** sample type to use, by name (e.g. "cpu", "samples", "alloc_space") or index. Default: the
-   * profile's default sample type, else "samples"/"cpu"/"wall" when present, else the last one. */
+   * profile's default sample type, else the last one (as `go tool pprof` does: cpu over samples). */
   sampleType?: string | number;
   meta?: ProfileMeta;
   fileName?: string;
@@ -75,8 +75,7 @@ export function importPprof(bytes: Uint8Array, opts: PprofImportOptions = {}): P
   } else {
     const def = Number(pp.defaultSampleType);
     ti = def ? typeNames.indexOf(s(def)) : -1;
-    if (ti < 0) for (const n of ['samples', 'cpu', 'wall']) if (ti < 0) ti = typeNames.indexOf(n);
-    if (ti < 0) ti = typeNames.length - 1;
+    if (ti < 0) ti = typeNames.length - 1; // pprof's convention: the last sample type
   }
   const unit = unitOf(s(pp.sampleType[ti].unit));
   const fns = new Map<number, { name: string; file: string }>();

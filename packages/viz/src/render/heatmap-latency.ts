@@ -22,6 +22,16 @@ export interface LatencyGridInput {
   counts: ArrayLike<number>;
 }
 
+/** The ops module's LatencyGrid (latencyGrid(series)) is accepted as is. */
+export interface LatencyGridLike {
+  unit: 'usecs' | 'msecs';
+  columns: readonly { start: number; end: number }[];
+  buckets: number;
+  values: ArrayLike<number>;
+}
+
+export type LatencyData = LatencyGridInput | LatencyGridLike | HistogramSeries;
+
 export interface LatencyColumn {
   index: number;
   start: number;
@@ -62,7 +72,7 @@ export interface LatencyHeatmapEvents extends Record<string, unknown> {
 
 export interface LatencyHeatmap {
   readonly element: HTMLElement;
-  setGrid(grid: LatencyGridInput | HistogramSeries): void;
+  setGrid(grid: LatencyData): void;
   setPercentiles(p: number[]): void;
   /** the grid as drawn (after converting a HistogramSeries). */
   grid(): LatencyGridInput;
@@ -142,7 +152,7 @@ export function positionValue(pos: number): number {
 
 const P_COLORS = ['#1a7f37', '#0550ae', '#8250df', '#000000'];
 
-export function createLatencyHeatmap(container: HTMLElement, grid: LatencyGridInput | HistogramSeries, options: LatencyHeatmapOptions = {}): LatencyHeatmap {
+export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, options: LatencyHeatmapOptions = {}): LatencyHeatmap {
   checkContainer(container, 'createLatencyHeatmap');
   const l = makeHeatmapLayout(container, 'latency-heatmap', options.title);
   const emitter = new Emitter<LatencyHeatmapEvents>();
@@ -154,8 +164,13 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyGridIn
   let cellW = 10;
   let destroyed = false;
 
-  function toGrid(x: LatencyGridInput | HistogramSeries): LatencyGridInput {
-    const gg = 'intervals' in (x as object) ? latencyGridFromSeries(x as HistogramSeries, options.key) : (x as LatencyGridInput);
+  function toGrid(x: LatencyData): LatencyGridInput {
+    if (!x || typeof x !== 'object') throw new TypeError('latency heat map: expected a HistogramSeries, latencyGrid(series) or { unit, starts, ends, slots, counts }');
+    let gg: LatencyGridInput;
+    if ('intervals' in x) gg = latencyGridFromSeries(x, options.key);
+    else if ('buckets' in x && 'values' in x) {
+      gg = { unit: x.unit, starts: x.columns.map((c) => c.start), ends: x.columns.map((c) => c.end), slots: x.buckets, counts: x.values };
+    } else gg = x;
     checkLatencyGrid(gg);
     return gg;
   }

@@ -19,6 +19,22 @@ export interface SubsecondGridInput {
   startTime?: number;
 }
 
+/** The ops module's SubsecondGrid (subsecondGrid(profile)) is accepted as is. */
+export interface SubsecondGridLike {
+  columns: number;
+  rows: number;
+  values: ArrayLike<number>;
+  startTime?: number;
+}
+
+/** Either grid shape → SubsecondGridInput. */
+export function toSubsecondGrid(g: SubsecondGridInput | SubsecondGridLike): SubsecondGridInput {
+  if (g && typeof g === 'object' && 'values' in g && 'columns' in g && !('counts' in g)) {
+    return { seconds: g.columns, rows: g.rows, counts: g.values, startTime: g.startTime };
+  }
+  return g as SubsecondGridInput;
+}
+
 export interface Cell {
   second: number;
   row: number;
@@ -53,7 +69,7 @@ export interface SubsecondHeatmapEvents extends Record<string, unknown> {
 
 export interface SubsecondHeatmap {
   readonly element: HTMLElement;
-  setGrid(grid: SubsecondGridInput): void;
+  setGrid(grid: SubsecondGridInput | SubsecondGridLike): void;
   /** set (or clear with null) the highlighted selection programmatically; does not fire onSelect. */
   select(range: { start: Cell; end: Cell } | null): void;
   selection(): SubsecondRange | null;
@@ -65,7 +81,7 @@ export interface SubsecondHeatmap {
 }
 
 export function checkSubsecondGrid(g: SubsecondGridInput): void {
-  if (!g || typeof g !== 'object') throw new TypeError('subsecond heat map: expected a grid { seconds, rows, counts }');
+  if (!g || typeof g !== 'object') throw new TypeError('subsecond heat map: expected a grid { seconds, rows, counts } or subsecondGrid(profile)');
   if (!Number.isInteger(g.seconds) || g.seconds < 0) throw new RangeError(`subsecond heat map: seconds must be a non-negative integer, got ${String(g.seconds)}`);
   if (!Number.isInteger(g.rows) || g.rows < 1 || g.rows > 1000) throw new RangeError(`subsecond heat map: rows must be an integer 1..1000, got ${String(g.rows)}`);
   if (!g.counts || g.counts.length !== g.seconds * g.rows) {
@@ -73,12 +89,12 @@ export function checkSubsecondGrid(g: SubsecondGridInput): void {
   }
 }
 
-export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGridInput, options: SubsecondHeatmapOptions = {}): SubsecondHeatmap {
+export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGridInput | SubsecondGridLike, options: SubsecondHeatmapOptions = {}): SubsecondHeatmap {
   checkContainer(container, 'createSubsecondHeatmap');
   const l = makeHeatmapLayout(container, 'subsecond-heatmap', options.title);
   const emitter = new Emitter<SubsecondHeatmapEvents>();
   const cellH = options.cellHeight ?? 8;
-  let g: SubsecondGridInput = grid;
+  let g: SubsecondGridInput = toSubsecondGrid(grid);
   let max = 0;
   let cellW = 10;
   let plotW = 0;
@@ -189,7 +205,8 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
     const cell = cellOf(c);
     const count = g.counts[c];
     const startMs = cellStartMs(c);
-    const when = g.startTime !== undefined ? ` (${new Date(g.startTime + startMs).toISOString().slice(11, 23)})` : '';
+    // wall-clock time only for epoch start times (perf script timelines count from boot)
+    const when = g.startTime !== undefined && g.startTime > 1e11 ? ` (${new Date(g.startTime + startMs).toISOString().slice(11, 23)})` : '';
     const r = l.canvas.getBoundingClientRect();
     showTooltip(l, `${(startMs / 1000).toFixed(3)} s – ${((startMs + rowMs()) / 1000).toFixed(3)} s${when}\n${count} ${count === 1 ? 'sample' : 'samples'}`, ev.clientX - r.left, ev.clientY - r.top);
     options.onHover?.({ ...cell, count, startMs });
@@ -255,8 +272,9 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
   return {
     element: l.root,
     setGrid(next) {
-      checkSubsecondGrid(next);
-      g = next;
+      const gg = toSubsecondGrid(next);
+      checkSubsecondGrid(gg);
+      g = gg;
       sel = null;
       pending = null;
       draw();
