@@ -1,5 +1,6 @@
 export * from './tools/types.js';
 export * from './symbolize/types.js';
+export * from './symbolize/index.js';
 export { BpfError, errnoName } from './errors.js';
 export { checkPrivileges, hasKernelBtf, onlineCpus, type PrivilegeReport } from './privileges.js';
 export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';

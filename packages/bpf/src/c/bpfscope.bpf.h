@@ -105,6 +105,13 @@ static __always_inline long task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 
+/* the last switch-out of an exiting task: it will never run again, do not track it */
+#define TASK_DEAD_STATE 0x80
+static __always_inline bool task_dead(struct task_struct *t)
+{
+	return task_state(t) & TASK_DEAD_STATE;
+}
+
 static __always_inline bool thread_allowed(const volatile struct thread_filter *f, struct task_struct *t)
 {
 	__u32 tgid = BPF_CORE_READ(t, tgid);

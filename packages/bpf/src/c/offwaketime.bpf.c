@@ -47,7 +47,7 @@ static __always_inline int handle_switch(void *ctx, struct task_struct *prev, st
 	struct start_val *sv;
 
 	stat_inc(BS_STAT_EVENTS);
-	if (thread_allowed(&cfg.f, prev)) {
+	if (!task_dead(prev) && thread_allowed(&cfg.f, prev)) {
 		struct start_val v = {};
 		v.ts = now;
 		v.key.pid = BPF_CORE_READ(prev, tgid);

@@ -39,7 +39,7 @@ struct {
 static __always_inline int handle_switch(struct task_struct *prev)
 {
 	stat_inc(BS_STAT_EVENTS);
-	if (thread_allowed(&cfg.f, prev)) {
+	if (!task_dead(prev) && thread_allowed(&cfg.f, prev)) {
 		__u32 tid = BPF_CORE_READ(prev, pid);
 		__u64 ts = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&start, &tid, &ts, BPF_ANY))
