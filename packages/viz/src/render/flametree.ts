@@ -204,17 +204,67 @@ export function buildFlameTree(profile: Profile, opts: FlameTreeOptions = {}): F
   };
 
   const stacks = profile.stacks;
+  // Validate, and check whether the stacks come sorted (lexicographically by frame index, a prefix
+  // before its extensions), as decoded bpfscope JSON does. Then every frame after the prefix shared
+  // with the previous stack is a new node: no child lookups at all.
+  let sorted = true;
+  let prev: readonly number[] = [];
   for (let s = 0; s < stacks.length; s++) {
     const st = stacks[s];
     if (!(st.weight >= 0)) throw new RangeError(`stack ${s}: weight must be a non-negative number, got ${String(st.weight)}`);
-    if (st.weight === 0) continue;
-    for (const f of st.frames) {
+    const fr = st.frames;
+    for (let j = 0; j < fr.length; j++) {
+      const f = fr[j];
       if (!(f >= 0 && f < nFrames0)) throw new RangeError(`stack ${s}: frame index ${f} is outside the frame table (0..${nFrames0 - 1})`);
     }
-    addStack(st.frames, null, st.weight, false);
+    if (sorted && st.weight > 0) {
+      const l = Math.min(fr.length, prev.length);
+      let c = 0;
+      while (c < l && fr[c] === prev[c]) c++;
+      if (!(c === prev.length || (c < fr.length && fr[c] > prev[c]))) sorted = false;
+      prev = fr;
+    }
+  }
+  if (sorted) {
+    let path = new Int32Array(256);
+    let pv: readonly number[] = [];
+    for (let s = 0; s < stacks.length; s++) {
+      const st = stacks[s];
+      const w = st.weight;
+      if (w === 0) continue;
+      const fr = st.frames;
+      if (fr.length > path.length) {
+        const np = new Int32Array(fr.length * 2);
+        np.set(path);
+        path = np;
+      }
+      const l = Math.min(fr.length, pv.length);
+      let c = 0;
+      while (c < l && fr[c] === pv[c]) c++;
+      g.total[0] += w;
+      const tot0 = g.total;
+      for (let j = 0; j < c; j++) tot0[path[j]] += w;
+      let node = c > 0 ? path[c - 1] : 0;
+      for (let j = c; j < fr.length; j++) {
+        node = g.add(fr[j], node);
+        path[j] = node;
+        g.total[node] += w;
+      }
+      g.self[node] += w;
+      pv = fr;
+    }
+  } else {
+    for (let s = 0; s < stacks.length; s++) {
+      const st = stacks[s];
+      if (st.weight > 0) addStack(st.frames, null, st.weight, false);
+    }
   }
 
   let baseScale = 1;
+  if (baseline && sorted) {
+    // the sorted path skipped the child table: fill it for the baseline's lookups
+    for (let i = 1; i < g.n; i++) childOf.set(g.parent[i], g.frame[i], i);
+  }
   if (baseline) {
     // Map baseline frames onto the profile's frame table by (kind, name).
     const byKey = new Map<string, number>();
