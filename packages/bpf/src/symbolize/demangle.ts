@@ -397,6 +397,17 @@ function nm(s: string, base = s): Node {
   return { k: 'name', s, base };
 }
 
+/** scope::component */
+function joinScope(scope: Node | undefined, comp: Node): Node {
+  if (!scope) return comp;
+  const base = comp.k === 'name' ? comp.base : printNode(comp);
+  return { k: 'name', s: printNode(scope) + '::' + printNode(comp), base };
+}
+
+function plainInfo(n: Node): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
+  return { node: n, cv: '', ref: '', tmpl: false, ctorLike: false };
+}
+
 function hasFunction(n: Node): boolean {
   return n.k === 'func';
 }
@@ -630,7 +641,11 @@ class ItaniumParser {
   private numberText(): string {
     const neg = this.eat('n');
     const st = this.p;
-    while (this.p < this.s.length && /[0-9a-f.]/.test(this.s[this.p])) this.p++;
+    for (;;) {
+      const ch = this.s.charCodeAt(this.p);
+      if ((ch >= 48 && ch <= 57) || (ch >= 97 && ch <= 102) || ch === 46) this.p++;
+      else break;
+    }
     return (neg ? '-' : '') + this.s.slice(st, this.p);
   }
   private seqId(): number {
@@ -781,17 +796,16 @@ class ItaniumParser {
     const enc = this.encoding(false);
     this.inEncName = saveFlag;
     if (!this.eat('E')) this.fail();
-    const plain = (n: Node) => ({ node: n, cv: '', ref: '', tmpl: false, ctorLike: false });
     if (this.eat('s')) {
       this.discriminator();
-      return plain(nm(enc + '::string literal'));
+      return plainInfo(nm(enc + '::string literal'));
     }
     if (this.eat('d')) {
       // default argument scope: Z <encoding> E d [<number>] _ <name>
       if (this.peek() !== '_') this.number();
       if (!this.eat('_')) this.fail();
       const inner = this.nameInfo().node;
-      return plain(nm(enc + '::' + printNode(inner)));
+      return plainInfo(nm(enc + '::' + printNode(inner)));
     }
     const inner = this.nameInfo();
     this.discriminator();
@@ -825,11 +839,6 @@ class ItaniumParser {
     let soFar: Node | undefined;
     let tmpl = false;
     let ctorLike = false;
-    const push = (comp: Node): Node => {
-      if (!soFar) return comp;
-      const base = comp.k === 'name' ? comp.base : printNode(comp);
-      return { k: 'name', s: printNode(soFar) + '::' + printNode(comp), base };
-    };
     if (this.eat('St')) soFar = nm('std');
     while (!this.eat('E')) {
       if (this.p >= this.s.length) this.fail();
@@ -837,7 +846,7 @@ class ItaniumParser {
       const c = this.peek();
       if (c !== 'I') ctorLike = false;
       if (c === 'T') {
-        soFar = push(this.templateParam());
+        soFar = joinScope(soFar, this.templateParam());
         this.subs.push(soFar);
         continue;
       }
@@ -852,13 +861,13 @@ class ItaniumParser {
         continue;
       }
       if (c === 'D' && (this.peek(1) === 't' || this.peek(1) === 'T')) {
-        soFar = push(this.decltype());
+        soFar = joinScope(soFar, this.decltype());
         this.subs.push(soFar);
         continue;
       }
       if (c === 'S' && this.peek(1) !== 't') {
         const sub = this.substitution();
-        soFar = push(sub);
+        soFar = joinScope(soFar, sub);
         continue;
       }
       if (c === 'M') {
@@ -870,7 +879,7 @@ class ItaniumParser {
       ctorLike = u.k === 'name' && !!u.ctorLike;
       // a constructor of std::string etc. shows the full class name (as c++filt and LLVM do)
       if (ctorLike && soFar && soFar.k === 'name' && soFar.full && (c === 'C' || c === 'D')) soFar = nm(soFar.full, soFar.base);
-      soFar = push(u);
+      soFar = joinScope(soFar, u);
       this.subs.push(soFar);
     }
     if (!soFar) this.fail();
@@ -893,7 +902,7 @@ class ItaniumParser {
     if (c >= '0' && c <= '9') {
       const id = this.sourceName();
       n = nm(id);
-    } else if (c === 'C' || (c === 'D' && /[0-5]/.test(this.peek(1)))) {
+    } else if (c === 'C' || (c === 'D' && this.peek(1) >= '0' && this.peek(1) <= '5')) {
       if (!scope) this.fail();
       const base = scope.k === 'name' ? scope.base : printNode(scope);
       if (c === 'C') {

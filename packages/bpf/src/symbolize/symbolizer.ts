@@ -80,7 +80,7 @@ export class SymbolizerImpl implements Symbolizer {
     this.doDemangle = opts.demangle ?? true;
     this.perfMapDir = opts.perfMapDir ?? '/tmp';
     this.maxOpen = opts.maxOpenFiles ?? 128;
-    this.transform = this.doDemangle ? demangleName : (s) => s;
+    this.transform = this.doDemangle ? (s) => demangleName(stripVersion(s)) : stripVersion;
   }
 
   stats(): SymbolizerStats {
@@ -423,6 +423,12 @@ export class SymbolizerImpl implements Symbolizer {
     }
     this.openFiles.length = 0;
   }
+}
+
+/** `memcpy@@GLIBC_2.14` (versioned names in debug-file symbol tables) → `memcpy`. */
+function stripVersion(name: string): string {
+  const at = name.indexOf('@');
+  return at > 0 ? name.slice(0, at) : name;
 }
 
 export function createSymbolizer(opts: SymbolizerOptions = {}): SymbolizerImpl {
