@@ -145,8 +145,9 @@ test('profile -f -p PID 2: folded lines name the workload functions, root first'
     const hot = lines.filter((l) => l.frames.includes('bpfscope_hot_leaf'));
     const hotSamples = hot.reduce((a, l) => a + l.value, 0);
     const total = lines.reduce((a, l) => a + l.value, 0);
-    // a spinning thread at 99 Hz for 2 s: ~198 samples, nearly all in the leaf
-    assert.ok(total > 100 && total < 260, `total samples ${total}`);
+    // a spinning thread at 99 Hz for 2 s: up to ~198 samples (fewer when other work shares the
+    // CPUs), nearly all of them in the leaf
+    assert.ok(total > 20 && total < 260, `total samples ${total}`);
     assert.ok(hotSamples / total > 0.8, `hot leaf share ${hotSamples}/${total}\n${r.stdout}`);
     const l = hot.sort((a, b) => b.value - a.value)[0];
     const iMain = l.frames.indexOf('main');
@@ -171,8 +172,9 @@ test('offcputime -f -p PID 2: the sleeping function, with blocked time in µs cl
     const sleepy = mine.filter((l) => l.frames.includes('bpfscope_sleepy_wait'));
     assert.ok(sleepy.length > 0, r.stdout);
     const us = sleepy.reduce((a, l) => a + l.value, 0);
-    // 2 s of capture, the thread sleeps nearly all the time (in 20 ms naps)
-    assert.ok(us > 1.4e6 && us < 2.3e6, `blocked µs ${us}`);
+    // 2 s of capture, the thread sleeps nearly all the time (in 20 ms naps); the last drain may
+    // end a little after the 2 s when an earlier drain was still symbolizing
+    assert.ok(us > 1.6e6 && us < 2.3e6, `blocked µs ${us}\n${r.stdout}`);
     const l = sleepy[0].frames;
     assert.ok(l.indexOf('main') < l.indexOf('bpfscope_sleepy_wait'), l.join(';'));
   } finally {

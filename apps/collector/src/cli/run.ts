@@ -174,6 +174,11 @@ async function runStacks(tool: StackToolName, engine: Engine, v: Record<string, 
   const agg = new StackAggregate();
   try {
     const sym: Symbolizer = await engine.createSymbolizer();
+    // read the traced processes' maps and ELF files before the capture starts, so the first drain
+    // is not the slow one (and a process that exits during the capture still gets names)
+    for (const id of [...(pid ?? []), ...(tid ?? [])]) sym.notePid(id);
+    // likewise the kernel symbol table (/proc/kallsyms takes about a second to load)
+    if (!common.userStacksOnly) sym.kernel([]);
     switch (tool) {
       case 'profile':
         handle = await engine.openProfile({ ...common, frequency: (v.frequency as number | undefined) ?? 49, includeIdle: !!v.includeIdle }, sym);
@@ -209,12 +214,14 @@ async function runStacks(tool: StackToolName, engine: Engine, v: Record<string, 
     const drainMs = deps.drainIntervalMs ?? 1000;
     const start = Date.now();
     const end = durationS !== undefined ? start + durationS * secondMs : Infinity;
+    // drain about every second; the drain that ends the capture always starts at (or after) the
+    // end, so what the kernel gathered while an earlier drain was symbolizing is never left behind
     for (;;) {
       const left = end - Date.now();
-      if (left <= 0) break;
-      const stopped = await stop.wait(Math.min(drainMs, left));
+      const stopped = left > 0 ? await stop.wait(Math.min(drainMs, left)) : stop.stopped();
+      const last = stopped || Date.now() >= end;
       agg.add(await handle.drain());
-      if (stopped) break;
+      if (last) break;
     }
   } finally {
     stop.dispose();
@@ -292,13 +299,11 @@ async function runBiolatency(engine: Engine, v: Record<string, unknown>, deps: C
       let exiting = false;
       for (;;) {
         const left = end - Date.now();
-        if (left <= 0) break;
-        const stopped = await stop.wait(Math.min(drainMs, left));
+        const stopped = left > 0 ? await stop.wait(Math.min(drainMs, left)) : stop.stopped();
+        const last = stopped || Date.now() >= end;
         agg.add(await handle.drain());
-        if (stopped) {
-          exiting = true;
-          break;
-        }
+        if (stopped) exiting = true;
+        if (last) break;
       }
       if (stop.stopped()) exiting = true;
       const valType = agg.unit ?? (v.milliseconds ? 'msecs' : 'usecs');
