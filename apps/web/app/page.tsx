@@ -16,7 +16,7 @@
  *   compare-picker, compare-go, compare-only-base, compare-only-target, compare-delta-table.
  */
 import type { Metadata } from 'next';
-import { Console } from '@/components/capture/Console.js';
+import { Console } from '@/components/capture/Console';
 
 export const metadata: Metadata = { title: 'Console' };
 

@@ -5,11 +5,11 @@
  */
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
-import { createCaptureStore, type CaptureState, type CaptureStore } from '../stores/capture.js';
-import { createViewStore, pickView, type ViewStore, type ViewStoreState } from '../stores/view.js';
-import { createSnapshotsStore, type SnapshotsState, type SnapshotsStore } from '../stores/snapshots.js';
-import { parseView, serializeView, type ViewState } from '../lib/view-url.js';
-import type { SnapshotSummary } from '../lib/api.js';
+import { createCaptureStore, type CaptureState, type CaptureStore } from '../stores/capture';
+import { createViewStore, pickView, type ViewStore, type ViewStoreState } from '../stores/view';
+import { createSnapshotsStore, type SnapshotsState, type SnapshotsStore } from '../stores/snapshots';
+import { parseView, serializeView, type ViewState } from '../lib/view-url';
+import type { SnapshotSummary } from '../lib/api';
 
 const CaptureCtx = createContext<CaptureStore | null>(null);
 const ViewCtx = createContext<ViewStore | null>(null);

@@ -4,7 +4,7 @@
  * the search box), `r` resets the whole view. Keys typed into form fields are left alone.
  */
 import { useEffect } from 'react';
-import type { ViewStore } from '../stores/view.js';
+import type { ViewStore } from '../stores/view';
 
 function typing(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null;

@@ -2,7 +2,7 @@
 /** Loads a snapshot's profile from /api/snapshots/<id>?format=json and decodes it. */
 import { useEffect, useState } from 'react';
 import { decodeProfileObject, type Profile } from '@bpfscope/viz';
-import { api, type SnapshotMeta } from './api.js';
+import { api, type SnapshotMeta } from './api';
 
 export interface LoadedSnapshot {
   snapshot: SnapshotMeta;

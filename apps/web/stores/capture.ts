@@ -8,9 +8,9 @@
  */
 import { createStore } from 'zustand/vanilla';
 import type { Profile, LossStats, ToolName } from '@bpfscope/viz';
-import { LiveAccumulator, type LiveProgress } from '../lib/live.js';
-import { api, type CollectorInfo, type ProcessInfo } from '../lib/api.js';
-import { captureRequest, defaultForm, type CaptureForm } from '../lib/tools.js';
+import { LiveAccumulator, type LiveProgress } from '../lib/live';
+import { api, type CollectorInfo, type ProcessInfo } from '../lib/api';
+import { captureRequest, defaultForm, type CaptureForm } from '../lib/tools';
 
 export const FLUSH_MS = 250;
 

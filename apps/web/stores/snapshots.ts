@@ -3,7 +3,7 @@
  * Created per provider.
  */
 import { createStore } from 'zustand/vanilla';
-import { api, type SnapshotSummary } from '../lib/api.js';
+import { api, type SnapshotSummary } from '../lib/api';
 
 export interface SnapshotsState {
   q: string;

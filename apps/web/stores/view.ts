@@ -4,7 +4,7 @@
  * matches). One per view provider. The provider mirrors it to the URL (lib/view-url.ts).
  */
 import { createStore } from 'zustand/vanilla';
-import { DEFAULT_VIEW, type Orientation, type ViewState } from '../lib/view-url.js';
+import { DEFAULT_VIEW, type Orientation, type ViewState } from '../lib/view-url';
 
 export interface HoverInfo {
   name: string;

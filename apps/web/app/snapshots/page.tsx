@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
-import { getSnapshotStore } from '@/server/snapshots.js';
-import { SnapshotList } from '@/components/snapshots/SnapshotList.js';
-import type { SnapshotSummary } from '@/lib/api.js';
+import { getSnapshotStore } from '@/server/snapshots';
+import { SnapshotList } from '@/components/snapshots/SnapshotList';
+import type { SnapshotSummary } from '@/lib/api';
 
 export const metadata: Metadata = { title: 'Snapshots' };
 

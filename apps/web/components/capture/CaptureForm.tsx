@@ -1,8 +1,8 @@
 'use client';
 /** Tool tabs and each tool's options, with bcc's defaults; Start. */
-import { TOOLS, toolInfo, type StackMode, type ThreadMode } from '../../lib/tools.js';
-import { useCapture, useCaptureStore } from '../providers.js';
-import { PidPicker } from './PidPicker.js';
+import { TOOLS, toolInfo, type StackMode, type ThreadMode } from '../../lib/tools';
+import { useCapture, useCaptureStore } from '../providers';
+import { PidPicker } from './PidPicker';
 
 function NumField({
   label,

@@ -4,10 +4,10 @@
  * (keeps what was gathered), loss statistics, notices and errors, then "save as snapshot".
  */
 import { useEffect, useState } from 'react';
-import { useCapture, useCaptureStore } from '../providers.js';
-import { describeLoss } from '../../lib/live.js';
-import { fmtInt, fmtMs } from '../../lib/format.js';
-import { toolLabel } from '../../lib/tools.js';
+import { useCapture, useCaptureStore } from '../providers';
+import { describeLoss } from '../../lib/live';
+import { fmtInt, fmtMs } from '../../lib/format';
+import { toolLabel } from '../../lib/tools';
 
 function useTicker(active: boolean, ms = 250): number {
   const [now, setNow] = useState(() => Date.now());

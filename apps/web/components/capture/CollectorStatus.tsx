@@ -1,7 +1,7 @@
 'use client';
 /** The collectors the hub knows, with their health; errors in words. Refreshes every 10 s. */
 import { useEffect } from 'react';
-import { useCapture, useCaptureStore } from '../providers.js';
+import { useCapture, useCaptureStore } from '../providers';
 
 function healthLine(h: Record<string, unknown> | null): string {
   if (!h) return '';
@@ -57,7 +57,13 @@ export function CollectorStatus() {
             {c.healthy && <div className="small muted" style={{ marginLeft: 22 }}>{healthLine(c.health)}</div>}
             {!c.healthy && (
               <div className="error small" style={{ marginLeft: 22, marginTop: 4 }}>
-                {c.error || `Collector at ${c.url} is not reachable — start it with \`npx bpfscope serve\``}
+                {c.error || `Collector at ${c.url} is not reachable.`}
+                {!/bpfscope serve/.test(c.error ?? '') && (
+                  <>
+                    {' '}
+                    Start it with <code>sudo npx bpfscope serve</code> (or <code>npm start</code>, which starts both).
+                  </>
+                )}
               </div>
             )}
           </li>

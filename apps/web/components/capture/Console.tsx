@@ -1,11 +1,11 @@
 'use client';
 /** The console: hosts, tool tabs with options, the running capture and its live view. */
-import { CaptureStoreProvider, ViewStoreProvider, useCapture } from '../providers.js';
-import { CollectorStatus } from './CollectorStatus.js';
-import { CaptureForm } from './CaptureForm.js';
-import { CaptureRun } from './CaptureRun.js';
-import { ProfileView } from '../flame-graph/ProfileView.js';
-import { fmtValue } from '../../lib/format.js';
+import { CaptureStoreProvider, ViewStoreProvider, useCapture } from '../providers';
+import { CollectorStatus } from './CollectorStatus';
+import { CaptureForm } from './CaptureForm';
+import { CaptureRun } from './CaptureRun';
+import { ProfileView } from '../flame-graph/ProfileView';
+import { fmtValue } from '../../lib/format';
 
 function LiveView() {
   const profile = useCapture((s) => s.profile);

@@ -4,8 +4,8 @@
  * Process names come from traced hosts: rendered as text only.
  */
 import { useMemo, useState } from 'react';
-import { useCapture, useCaptureStore } from '../providers.js';
-import { parseIdList } from '../../lib/tools.js';
+import { useCapture, useCaptureStore } from '../providers';
+import { parseIdList } from '../../lib/tools';
 
 export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field?: 'pids' | 'tids'; label?: string }) {
   const store = useCaptureStore();
@@ -51,7 +51,7 @@ export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field
         <input
           type="text"
           className="grow"
-          placeholder="all processes"
+          placeholder={field === 'pids' ? 'all processes' : 'all threads'}
           value={text}
           aria-invalid={!!textError}
           data-testid={field === 'pids' ? 'pid-input' : 'tid-input'}

@@ -6,18 +6,18 @@
  */
 import { useMemo } from 'react';
 import type { Profile } from '@bpfscope/viz';
-import { ViewStoreProvider, useView, useViewStore } from '../providers.js';
-import { useSnapshot } from '../../lib/use-snapshot.js';
-import type { SnapshotMeta } from '../../lib/api.js';
-import { FlameGraph } from '../flame-graph/FlameGraph.js';
-import { FlameToolbar } from '../flame-graph/FlameToolbar.js';
-import { isLatencyProfile } from '../flame-graph/ProfileView.js';
-import { LatencyCompare } from './LatencyCompare.js';
-import { topDelta, topFunctions } from '../../lib/top.js';
-import { fmtPct, fmtValue } from '../../lib/format.js';
-import { toolLabel } from '../../lib/tools.js';
-import { escapeRegex } from '../../lib/search.js';
-import { totalText } from '../snapshots/SnapshotMetaPanel.js';
+import { ViewStoreProvider, useView, useViewStore } from '../providers';
+import { useSnapshot } from '../../lib/use-snapshot';
+import type { SnapshotMeta } from '../../lib/api';
+import { FlameGraph } from '../flame-graph/FlameGraph';
+import { FlameToolbar } from '../flame-graph/FlameToolbar';
+import { isLatencyProfile } from '../flame-graph/ProfileView';
+import { LatencyCompare } from './LatencyCompare';
+import { topDelta, topFunctions } from '../../lib/top';
+import { fmtPct, fmtValue } from '../../lib/format';
+import { toolLabel } from '../../lib/tools';
+import { escapeRegex } from '../../lib/search';
+import { totalText } from '../snapshots/SnapshotMetaPanel';
 
 function Side({ label, meta }: { label: string; meta: SnapshotMeta }) {
   return (

@@ -2,11 +2,11 @@
 /** Two biolatency distributions side by side (as bcc prints them) and their difference per bucket. */
 import { useMemo } from 'react';
 import type { Profile } from '@bpfscope/viz';
-import type { SnapshotMeta } from '../../lib/api.js';
-import { Histogram, sumHistograms } from '../heatmap/Histogram.js';
-import { LatencyHeatmap } from '../heatmap/LatencyView.js';
-import { fmtPct, slotRange } from '../../lib/format.js';
-import { useView, useViewStore } from '../providers.js';
+import type { SnapshotMeta } from '../../lib/api';
+import { Histogram, sumHistograms } from '../heatmap/Histogram';
+import { LatencyHeatmap } from '../heatmap/LatencyView';
+import { fmtPct, slotRange } from '../../lib/format';
+import { useView, useViewStore } from '../providers';
 
 function percentile(slots: number[], p: number): string {
   const total = slots.reduce((a, b) => a + b, 0);

@@ -8,8 +8,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { createFlameGraph, type FlameGraph as Renderer } from '@bpfscope/viz/render';
 import type { Profile } from '@bpfscope/viz';
-import { useView, useViewStore } from '../providers.js';
-import { searchRegex } from '../../lib/search.js';
+import { useView, useViewStore } from '../providers';
+import { searchRegex } from '../../lib/search';
 
 export interface FlameGraphProps {
   profile: Profile;

@@ -1,9 +1,9 @@
 'use client';
 /** Search box, match share, reset zoom and flame/icicle toggle, bound to the view store. */
 import { useEffect, useRef, useState } from 'react';
-import { useView, useViewStore } from '../providers.js';
-import { useViewShortcuts } from '../use-shortcuts.js';
-import { fmtPct } from '../../lib/format.js';
+import { useView, useViewStore } from '../providers';
+import { useViewShortcuts } from '../use-shortcuts';
+import { fmtPct } from '../../lib/format';
 
 export function FlameToolbar({ children }: { children?: React.ReactNode }) {
   const store = useViewStore();

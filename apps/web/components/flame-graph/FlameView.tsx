@@ -1,9 +1,9 @@
 'use client';
 /** A flame graph with its toolbar and the top-functions table beside it. */
 import type { Profile } from '@bpfscope/viz';
-import { FlameGraph } from './FlameGraph.js';
-import { FlameToolbar } from './FlameToolbar.js';
-import { TopFunctions } from './TopFunctions.js';
+import { FlameGraph } from './FlameGraph';
+import { FlameToolbar } from './FlameToolbar';
+import { TopFunctions } from './TopFunctions';
 
 export function FlameView({
   profile,

@@ -7,12 +7,12 @@
  */
 import { useMemo } from 'react';
 import type { Profile } from '@bpfscope/viz';
-import { FlameView } from './FlameView.js';
-import { SubsecondHeatmap } from '../heatmap/SubsecondHeatmap.js';
-import { LatencyView } from '../heatmap/LatencyView.js';
-import { useView } from '../providers.js';
-import { profileInRange } from '../../lib/subsecond.js';
-import { paletteFor } from '../../lib/tools.js';
+import { FlameView } from './FlameView';
+import { SubsecondHeatmap } from '../heatmap/SubsecondHeatmap';
+import { LatencyView } from '../heatmap/LatencyView';
+import { useView } from '../providers';
+import { profileInRange } from '../../lib/subsecond';
+import { paletteFor } from '../../lib/tools';
 
 export function isLatencyProfile(p: Profile): boolean {
   return p.meta.tool === 'biolatency' || (!!p.histograms && p.stacks.length === 0);

@@ -2,10 +2,10 @@
 /** Sortable top-functions table (self / total) beside a flame graph. Clicking a name searches for it. */
 import { useMemo, useState } from 'react';
 import type { Profile } from '@bpfscope/viz';
-import { topFunctions } from '../../lib/top.js';
-import { fmtPct, fmtValue } from '../../lib/format.js';
-import { escapeRegex } from '../../lib/search.js';
-import { useViewStore } from '../providers.js';
+import { topFunctions } from '../../lib/top';
+import { fmtPct, fmtValue } from '../../lib/format';
+import { escapeRegex } from '../../lib/search';
+import { useViewStore } from '../providers';
 
 type Key = 'name' | 'self' | 'total';
 const MAX_ROWS = 300;

@@ -1,6 +1,6 @@
 'use client';
 /** A bcc-style log2 histogram ("usecs : count  distribution") drawn with bars. */
-import { slotRange } from '../../lib/format.js';
+import { slotRange } from '../../lib/format';
 
 export function Histogram({ slots, unit, title, testid }: { slots: readonly number[]; unit: 'usecs' | 'msecs' | 'nsecs'; title?: string; testid?: string }) {
   let last = -1;

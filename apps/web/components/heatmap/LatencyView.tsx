@@ -7,9 +7,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { createLatencyHeatmap, latencyGridFromSeries, type LatencyHeatmap as Renderer } from '@bpfscope/viz/render';
 import type { HistogramSeries } from '@bpfscope/viz';
-import { useView, useViewStore } from '../providers.js';
-import { Histogram, sumHistograms } from './Histogram.js';
-import { fmtDate } from '../../lib/format.js';
+import { useView, useViewStore } from '../providers';
+import { Histogram, sumHistograms } from './Histogram';
+import { fmtDate } from '../../lib/format';
 
 export function keysOf(h: HistogramSeries): string[] {
   const s = new Set<string>();

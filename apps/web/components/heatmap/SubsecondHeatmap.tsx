@@ -6,9 +6,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { createSubsecondHeatmap, type SubsecondHeatmap as Renderer } from '@bpfscope/viz/render';
 import type { Timeline } from '@bpfscope/viz';
-import { subsecondGrid } from '../../lib/subsecond.js';
-import { useView, useViewStore } from '../providers.js';
-import { fmtMs } from '../../lib/format.js';
+import { subsecondGrid } from '../../lib/subsecond';
+import { useView, useViewStore } from '../providers';
+import { fmtMs } from '../../lib/format';
 
 export function SubsecondHeatmap({ timeline }: { timeline: Timeline }) {
   const host = useRef<HTMLDivElement>(null);
@@ -24,6 +24,7 @@ export function SubsecondHeatmap({ timeline }: { timeline: Timeline }) {
     let r: Renderer;
     try {
       r = createSubsecondHeatmap(el, grid, {
+        cellHeight: 4,
         title: 'Subsecond offset heat map — click a start cell and an end cell (or drag) to see that range',
         onSelect: (sel) => store.getState().setRange([sel.startMs, sel.endMs]),
       });

@@ -2,9 +2,9 @@
 /** "Compare with…": pick another snapshot and open /compare/<this>/<other>. */
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { api, type SnapshotSummary } from '../../lib/api.js';
-import { toolLabel } from '../../lib/tools.js';
-import { fmtDate } from '../../lib/format.js';
+import { api, type SnapshotSummary } from '../../lib/api';
+import { toolLabel } from '../../lib/tools';
+import { fmtDate } from '../../lib/format';
 
 export function ComparePicker({ id, tool }: { id: string; tool: string }) {
   const router = useRouter();

@@ -1,6 +1,6 @@
 'use client';
 /** Export links (folded, pprof, speedscope JSON, SVG, bpfscope JSON) served by the hub. */
-import { exportUrl } from '../../lib/api.js';
+import { exportUrl } from '../../lib/api';
 
 const FORMATS = [
   { f: 'folded', label: 'Folded' },

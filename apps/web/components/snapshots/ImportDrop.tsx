@@ -1,7 +1,7 @@
 'use client';
 /** Drag-and-drop or file-picker import; the server's 400 text is shown in place. */
 import { useState } from 'react';
-import { useSnapshots, useSnapshotsStore } from '../providers.js';
+import { useSnapshots, useSnapshotsStore } from '../providers';
 
 export function ImportDrop() {
   const store = useSnapshotsStore();

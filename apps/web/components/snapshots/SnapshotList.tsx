@@ -2,12 +2,12 @@
 /** /snapshots: search by name/host/tool, open, compare, delete (with confirmation), import. */
 import { useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { SnapshotsStoreProvider, useSnapshots, useSnapshotsStore } from '../providers.js';
-import type { SnapshotSummary } from '../../lib/api.js';
-import { ImportDrop } from './ImportDrop.js';
-import { fmtDate } from '../../lib/format.js';
-import { toolLabel } from '../../lib/tools.js';
-import { totalText } from './SnapshotMetaPanel.js';
+import { SnapshotsStoreProvider, useSnapshots, useSnapshotsStore } from '../providers';
+import type { SnapshotSummary } from '../../lib/api';
+import { ImportDrop } from './ImportDrop';
+import { fmtDate } from '../../lib/format';
+import { toolLabel } from '../../lib/tools';
+import { totalText } from './SnapshotMetaPanel';
 
 function Rows() {
   const store = useSnapshotsStore();

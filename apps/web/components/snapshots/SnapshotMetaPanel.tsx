@@ -1,9 +1,9 @@
 'use client';
 /** Snapshot metadata: tool, host, kernel, time, duration, total, loss, options, notes. All as text. */
-import type { SnapshotMeta } from '../../lib/api.js';
-import { fmtDate, fmtMs, fmtValue } from '../../lib/format.js';
-import { describeLoss } from '../../lib/live.js';
-import { toolLabel } from '../../lib/tools.js';
+import type { SnapshotMeta } from '../../lib/api';
+import { fmtDate, fmtMs, fmtValue } from '../../lib/format';
+import { describeLoss } from '../../lib/live';
+import { toolLabel } from '../../lib/tools';
 import type { LossStats, Unit } from '@bpfscope/viz';
 
 function optionsText(o: Record<string, unknown> | undefined): string {
@@ -22,44 +22,23 @@ export function totalText(meta: Pick<SnapshotMeta, 'total' | 'unit' | 'tool'>): 
 export function SnapshotMetaPanel({ meta }: { meta: SnapshotMeta }) {
   const loss = describeLoss(meta.loss as LossStats | undefined);
   const opts = optionsText(meta.options);
+  const item = (label: string, value: React.ReactNode, extra: Record<string, unknown> = {}, wide = false) => (
+    <div className={wide ? 'wide' : undefined}>
+      <dt>{label}</dt>
+      <dd {...extra}>{value}</dd>
+    </div>
+  );
   return (
     <dl className="meta-grid" data-testid="snapshot-meta">
-      <dt>Tool</dt>
-      <dd>{toolLabel(meta.tool)}</dd>
-      <dt>Host</dt>
-      <dd>{meta.host || '–'}</dd>
-      {meta.kernel && (
-        <>
-          <dt>Kernel</dt>
-          <dd>{meta.kernel}</dd>
-        </>
-      )}
-      <dt>Taken</dt>
-      <dd>{fmtDate((meta as { startTime?: number }).startTime ?? meta.createdAt)}</dd>
-      {typeof meta.durationMs === 'number' && (
-        <>
-          <dt>Duration</dt>
-          <dd>{fmtMs(meta.durationMs)}</dd>
-        </>
-      )}
-      <dt>Total</dt>
-      <dd data-testid="snapshot-total" data-value={meta.total}>
-        {totalText(meta)}
-      </dd>
-      {opts && (
-        <>
-          <dt>Options</dt>
-          <dd className="mono">{opts}</dd>
-        </>
-      )}
-      <dt>Loss</dt>
-      <dd data-testid="snapshot-loss">{loss.length ? <span style={{ color: 'var(--warn)' }}>{loss.join(' · ')}</span> : 'none recorded'}</dd>
-      {meta.notes && (
-        <>
-          <dt>Notes</dt>
-          <dd style={{ whiteSpace: 'pre-wrap' }}>{meta.notes}</dd>
-        </>
-      )}
+      {item('Tool', toolLabel(meta.tool))}
+      {item('Host', meta.host || '–')}
+      {meta.kernel ? item('Kernel', meta.kernel) : null}
+      {item('Taken', fmtDate((meta as { startTime?: number | null }).startTime ?? meta.createdAt))}
+      {typeof meta.durationMs === 'number' ? item('Duration', fmtMs(meta.durationMs)) : null}
+      {item('Total', totalText(meta), { 'data-testid': 'snapshot-total', 'data-value': meta.total })}
+      {item('Loss', loss.length ? <span style={{ color: 'var(--warn)' }}>{loss.join(' · ')}</span> : 'none recorded', { 'data-testid': 'snapshot-loss' })}
+      {opts ? item('Options', <span className="mono">{opts}</span>, {}, true) : null}
+      {meta.notes ? item('Notes', meta.notes, { style: { whiteSpace: 'pre-wrap' } }, true) : null}
     </dl>
   );
 }

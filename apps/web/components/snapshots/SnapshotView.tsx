@@ -1,13 +1,13 @@
 'use client';
 /** /s/<id>: read-only snapshot view. View state (zoom, search, range, orientation) is in the URL. */
-import { ViewStoreProvider } from '../providers.js';
-import { ProfileView, isLatencyProfile } from '../flame-graph/ProfileView.js';
-import { SnapshotMetaPanel } from './SnapshotMetaPanel.js';
-import { ExportButtons } from './ExportButtons.js';
-import { ComparePicker } from './ComparePicker.js';
-import { useSnapshot } from '../../lib/use-snapshot.js';
-import type { SnapshotMeta } from '../../lib/api.js';
-import { toolLabel } from '../../lib/tools.js';
+import { ViewStoreProvider } from '../providers';
+import { ProfileView, isLatencyProfile } from '../flame-graph/ProfileView';
+import { SnapshotMetaPanel } from './SnapshotMetaPanel';
+import { ExportButtons } from './ExportButtons';
+import { ComparePicker } from './ComparePicker';
+import { useSnapshot } from '../../lib/use-snapshot';
+import type { SnapshotMeta } from '../../lib/api';
+import { toolLabel } from '../../lib/tools';
 
 export function SnapshotView({ id, meta }: { id: string; meta: SnapshotMeta }) {
   const { data, error } = useSnapshot(id);

@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { getSnapshotStore } from '@/server/snapshots.js';
-import { SnapshotView } from '@/components/snapshots/SnapshotView.js';
-import type { SnapshotMeta } from '@/lib/api.js';
+import { getSnapshotStore } from '@/server/snapshots';
+import { SnapshotView } from '@/components/snapshots/SnapshotView';
+import type { SnapshotMeta } from '@/lib/api';
 
 type Params = { params: Promise<{ id: string }> };
 

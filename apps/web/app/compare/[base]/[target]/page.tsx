@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { getSnapshotStore } from '@/server/snapshots.js';
-import { CompareView } from '@/components/compare/CompareView.js';
-import type { SnapshotMeta } from '@/lib/api.js';
+import { getSnapshotStore } from '@/server/snapshots';
+import { CompareView } from '@/components/compare/CompareView';
+import type { SnapshotMeta } from '@/lib/api';
 
 type Params = { params: Promise<{ base: string; target: string }> };
 
