@@ -40,6 +40,8 @@ const KALLSYMS_RELOAD_MS = 5000;
 
 interface PidState {
   pid: number;
+  /** field 22 of /proc/PID/stat when first seen: detects pid reuse */
+  startTime?: string;
   maps?: ProcMaps;
   mapsAt: number;
   /** resolved ELF per mapping index; null = cannot be read */
@@ -153,7 +155,7 @@ export class SymbolizerImpl implements Symbolizer {
   }
 
   private newState(pid: number): PidState {
-    const s: PidState = { pid, mapsAt: 0, elfs: [] };
+    const s: PidState = { pid, mapsAt: 0, elfs: [], startTime: this.startTime(pid) };
     this.readMaps(s);
     this.pids.set(pid, s);
     return s;
@@ -170,9 +172,22 @@ export class SymbolizerImpl implements Symbolizer {
     }
   }
 
+  /** Forget processes that exited (or whose pid now belongs to a new process). */
   prune(): void {
-    for (const pid of this.pids.keys()) {
+    for (const [pid, s] of this.pids) {
       if (!existsSync(`${this.procRoot}/${pid}`)) this.pids.delete(pid);
+      else if (s.startTime !== undefined && this.startTime(pid) !== s.startTime) this.pids.delete(pid);
+    }
+  }
+
+  private startTime(pid: number): string | undefined {
+    try {
+      const stat = readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
+      // comm (field 2) may contain spaces and parentheses: split after the last ')'
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return rest[19]; // field 22 = index 19 after pid and comm
+    } catch {
+      return undefined;
     }
   }
 
@@ -210,7 +225,6 @@ export class SymbolizerImpl implements Symbolizer {
       if (isFileMapping(m) || m.path === '[vdso]') {
         const elf = this.elfFor(s, idx);
         const fileOff = a - m.start + m.offset;
-        const label = m.path === '[vdso]' ? '[vdso]' : basename(m.path);
         if (elf) {
           const va = elf.fileOffsetToVaddr(fileOff);
           if (va !== undefined) {
@@ -219,10 +233,10 @@ export class SymbolizerImpl implements Symbolizer {
             if (j >= 0) {
               return { name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j] };
             }
-            return { name: `${label}+0x${va.toString(16)}`, kind: 'unknown', module: m.path };
+            return { name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path };
           }
         }
-        return { name: `${label}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path };
+        return { name: `${moduleLabel(m)}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path };
       }
     }
     // anonymous executable memory, or an address outside every mapping: JIT code?
@@ -423,6 +437,10 @@ export class SymbolizerImpl implements Symbolizer {
     }
     this.openFiles.length = 0;
   }
+}
+
+function moduleLabel(m: Mapping): string {
+  return m.path === '[vdso]' ? '[vdso]' : basename(m.path);
 }
 
 /** `memcpy@@GLIBC_2.14` (versioned names in debug-file symbol tables) → `memcpy`. */
