@@ -121,6 +121,12 @@ describe('buildFlameTree', () => {
     const a = dump(buildFlameTree(rp));
     const b = dump(buildFlameTree({ ...rp, stacks: st }));
     assert.deepEqual(a, b);
+    // sorted for 3000 stacks, then out of order: the fast path hands over to the hash path mid-way
+    const mixed = [...st, ...stacks.slice(0, 500)];
+    const c = dump(buildFlameTree({ ...rp, stacks: mixed }));
+    const d = dump(buildFlameTree({ ...rp, stacks: [...mixed].reverse() }));
+    assert.deepEqual(c, d);
+    assert.equal(c.get('')![0], mixed.reduce((x, s) => x + s.weight, 0));
     assert.equal(a.get('')![0], stacks.reduce((x, s) => x + s.weight, 0));
   });
 

@@ -204,60 +204,55 @@ export function buildFlameTree(profile: Profile, opts: FlameTreeOptions = {}): F
   };
 
   const stacks = profile.stacks;
-  // Validate, and check whether the stacks come sorted (lexicographically by frame index, a prefix
-  // before its extensions), as decoded bpfscope JSON does. Then every frame after the prefix shared
-  // with the previous stack is a new node: no child lookups at all.
+  // One pass: validate, and while the stacks come sorted (lexicographically by frame index, a
+  // prefix before its extensions — as decoded bpfscope JSON does) every frame after the prefix
+  // shared with the previous stack is a new node: no child lookups at all. At the first stack out
+  // of order, the nodes built so far go into the child table and the hash path takes over.
+  const badFrame = (s: number, f: number) =>
+    new RangeError(`stack ${s}: frame index ${f} is outside the frame table (0..${nFrames0 - 1})`);
   let sorted = true;
-  let prev: readonly number[] = [];
+  let spath = new Int32Array(256);
+  let pv: readonly number[] = [];
   for (let s = 0; s < stacks.length; s++) {
     const st = stacks[s];
-    if (!(st.weight >= 0)) throw new RangeError(`stack ${s}: weight must be a non-negative number, got ${String(st.weight)}`);
+    const w = st.weight;
+    if (!(w >= 0)) throw new RangeError(`stack ${s}: weight must be a non-negative number, got ${String(w)}`);
     const fr = st.frames;
-    for (let j = 0; j < fr.length; j++) {
-      const f = fr[j];
-      if (!(f >= 0 && f < nFrames0)) throw new RangeError(`stack ${s}: frame index ${f} is outside the frame table (0..${nFrames0 - 1})`);
-    }
-    if (sorted && st.weight > 0) {
-      const l = Math.min(fr.length, prev.length);
-      let c = 0;
-      while (c < l && fr[c] === prev[c]) c++;
-      if (!(c === prev.length || (c < fr.length && fr[c] > prev[c]))) sorted = false;
-      prev = fr;
-    }
-  }
-  if (sorted) {
-    let path = new Int32Array(256);
-    let pv: readonly number[] = [];
-    for (let s = 0; s < stacks.length; s++) {
-      const st = stacks[s];
-      const w = st.weight;
-      if (w === 0) continue;
-      const fr = st.frames;
-      if (fr.length > path.length) {
-        const np = new Int32Array(fr.length * 2);
-        np.set(path);
-        path = np;
-      }
+    let c = 0;
+    if (sorted && w > 0) {
       const l = Math.min(fr.length, pv.length);
-      let c = 0;
       while (c < l && fr[c] === pv[c]) c++;
-      g.total[0] += w;
-      const tot0 = g.total;
-      for (let j = 0; j < c; j++) tot0[path[j]] += w;
-      let node = c > 0 ? path[c - 1] : 0;
-      for (let j = c; j < fr.length; j++) {
-        node = g.add(fr[j], node);
-        path[j] = node;
-        g.total[node] += w;
+      if (!(c === pv.length || (c < fr.length && fr[c] > pv[c]))) {
+        sorted = false;
+        for (let i = 1; i < g.n; i++) childOf.set(g.parent[i], g.frame[i], i);
       }
-      g.self[node] += w;
-      pv = fr;
     }
-  } else {
-    for (let s = 0; s < stacks.length; s++) {
-      const st = stacks[s];
-      if (st.weight > 0) addStack(st.frames, null, st.weight, false);
+    if (!sorted || w === 0) {
+      for (let j = 0; j < fr.length; j++) {
+        const f = fr[j];
+        if (!(f >= 0 && f < nFrames0)) throw badFrame(s, f);
+      }
+      if (w > 0) addStack(fr, null, w, false);
+      continue;
     }
+    if (fr.length > spath.length) {
+      const np = new Int32Array(fr.length * 2);
+      np.set(spath);
+      spath = np;
+    }
+    g.total[0] += w;
+    const tot0 = g.total;
+    for (let j = 0; j < c; j++) tot0[spath[j]] += w;
+    let node = c > 0 ? spath[c - 1] : 0;
+    for (let j = c; j < fr.length; j++) {
+      const f = fr[j];
+      if (!(f >= 0 && f < nFrames0)) throw badFrame(s, f);
+      node = g.add(f, node);
+      spath[j] = node;
+      g.total[node] += w;
+    }
+    g.self[node] += w;
+    pv = fr;
   }
 
   let baseScale = 1;
@@ -312,14 +307,17 @@ export function buildFlameTree(profile: Profile, opts: FlameTreeOptions = {}): F
   for (let i = 1; i < n; i++) kids[fill[parent[i]]++] = i;
 
   // Sort each child list.
-  const names = frames.map((f) => f.name);
-  const byName = (a: number, b: number) => {
-    const na = names[frame[a]];
-    const nb = names[frame[b]];
-    if (na < nb) return -1;
-    if (na > nb) return 1;
-    return frame[a] - frame[b];
-  };
+  // Rank frames by name once (code-unit order, like flamegraph.pl's sort), so sorting siblings
+  // compares integers instead of strings.
+  const byNameIdx = Int32Array.from(frames.keys());
+  byNameIdx.sort((a, b) => {
+    const na = frames[a].name;
+    const nb = frames[b].name;
+    return na < nb ? -1 : na > nb ? 1 : a - b;
+  });
+  const rank = new Int32Array(frames.length);
+  for (let i = 0; i < byNameIdx.length; i++) rank[byNameIdx[i]] = i;
+  const byName = (a: number, b: number) => rank[frame[a]] - rank[frame[b]];
   const byWeight = (a: number, b: number) => total[b] - total[a] || byName(a, b);
   const cmp = sort === 'name' ? byName : byWeight;
   const firstChild = new Int32Array(n).fill(-1);
