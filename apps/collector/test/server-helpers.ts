@@ -30,11 +30,19 @@ export class TestClient {
   /** schema failures of server messages (must stay empty). */
   readonly invalid: unknown[] = [];
 
-  constructor(url: string, opts: { token?: string; origin?: string; headers?: Record<string, string> } = {}) {
+  /** frames received without parsing (raw clients). */
+  rawCount = 0;
+
+  /** raw: do not parse messages (a cheap reader for tests that only care about the close). */
+  constructor(url: string, opts: { token?: string; origin?: string; headers?: Record<string, string>; raw?: boolean } = {}) {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
     this.ws = new WebSocket(url, { headers, origin: opts.origin, perMessageDeflate: false });
     this.ws.on('message', (d) => {
+      if (opts.raw) {
+        this.rawCount++;
+        return;
+      }
       const obj = JSON.parse(d.toString());
       const r = serverMessageSchema.safeParse(obj);
       if (!r.success) this.invalid.push({ obj, err: r.error.issues[0] });
@@ -100,7 +108,7 @@ export class TestClient {
   }
 }
 
-export async function connect(url: string, opts: { token?: string; origin?: string } = { token: TOKEN }): Promise<TestClient> {
+export async function connect(url: string, opts: { token?: string; origin?: string; raw?: boolean } = { token: TOKEN }): Promise<TestClient> {
   const c = new TestClient(url, opts);
   await c.opened;
   return c;

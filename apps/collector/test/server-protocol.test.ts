@@ -333,44 +333,61 @@ describe('collector limits (fake engine)', () => {
     }
   });
 
-  test('slow client: deltas are coalesced, then the client is closed with 4408; others keep being served', async () => {
-    const big = Array.from({ length: 3000 }, (_, i) => ({ pid: 1, tid: 1, comm: 'big', user: [{ name: `function_with_a_rather_long_name_${i}_${'x'.repeat(200)}`, kind: 'user' as const }], kernel: [], value: 1 }));
+  test('slow client: deltas are coalesced while it lags (nothing lost), then a stuck client is closed with 4408', async () => {
+    // every drain brings 3000 new ~250-byte frame names: each delta is ~1 MB, so an unread socket fills fast
     let d = 0;
-    const s = await startFakeServer({ coalesceBufferBytes: 64 << 10, maxClientBufferBytes: 2 << 20, maxClientLagSec: 60 }, {
-      // new names every drain so every delta is big (~100 KB)
-      records: () => big.map((r) => ({ ...r, user: [{ name: `${r.user[0]!.name}_${d}`, kind: 'user' as const }] })).map((r, i) => (i === 0 ? (d++, r) : r)),
+    const s = await startFakeServer({ coalesceBufferBytes: 64 << 10, maxClientBufferBytes: 16 << 20, maxClientLagSec: 5 }, {
+      records: () => {
+        d++;
+        return Array.from({ length: 3000 }, (_, i) => ({ pid: 1, tid: 1, comm: 'big', user: [{ name: `function_${d}_${i}_${'x'.repeat(240)}`, kind: 'user' as const }], kernel: [], value: 1 }));
+      },
     });
+    type D = Extract<(typeof TestClient.prototype.messages)[number], { type: 'delta' }>;
+    const pauseSock = (c: TestClient, on: boolean) => {
+      const sock = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      if (on) sock.pause();
+      else sock.resume();
+    };
     try {
       const fast = await connect(s.url);
       await fast.hello();
       fast.send({ type: 'start', requestId: 'f', tool: 'profile', durationSec: 60 });
       const st = await fast.next('started');
-      const slow = await connect(s.url);
-      await slow.hello();
-      slow.send({ type: 'subscribe', captureId: st.captureId });
-      await slow.next('delta');
-      // stop reading: pause the TCP socket so the server's send buffer fills
-      (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const lagging = await connect(s.url);
+      await lagging.hello();
+      // the stuck client never parses what it gets (so draining its socket at the end is cheap)
+      const stuck = await connect(s.url, { token: TOKEN, raw: true });
+      stuck.send({ type: 'hello', version: 1 });
+      lagging.send({ type: 'subscribe', captureId: st.captureId });
+      stuck.send({ type: 'subscribe', captureId: st.captureId });
+      await lagging.next('delta', (m) => m.full === true);
+      while (s.server.captures.get(st.captureId)!.subscribers.size < 3) await sleep(20);
+      pauseSock(lagging, true);
+      pauseSock(stuck, true);
+      // wait until the server holds deltas back for both (their socket buffers are full)
+      const tc = Date.now();
+      while (s.server.clientStats().filter((x) => x.coalescing > 0).length < 2 && Date.now() - tc < 15000) await sleep(50);
+      assert.equal(s.server.clientStats().filter((x) => x.coalescing > 0).length, 2, 'both paused clients are coalescing');
+      await sleep(600);
+      pauseSock(lagging, false); // catches up before the lag limit
       const t0 = Date.now();
-      let coalesced = false;
-      while (Date.now() - t0 < 25000) {
-        await sleep(100);
-        fast.messages.length = 0;
-        const cap = s.server.captures.get(st.captureId);
-        if (cap && cap.subscribers.size === 1) break;
-      }
-      void coalesced;
-      const cap = s.server.captures.get(st.captureId)!;
-      assert.ok(cap, 'capture still running for the fast client');
-      assert.equal(cap.subscribers.size, 1, 'slow client dropped');
-      (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-      await slow.closed;
-      assert.equal(slow.closeCode, 4408);
-      assert.match(slow.closeReason, /too slow/);
-      // coalesced deltas: the slow client received deltas covering several intervals (or was closed before)
-      const fd = await fast.next('delta');
-      assert.ok(fd.seq > 1);
+      while (s.server.captures.get(st.captureId)!.subscribers.size > 2 && Date.now() - t0 < 15000) await sleep(100);
+      assert.equal(s.server.captures.get(st.captureId)!.subscribers.size, 2, 'the stuck client was dropped');
+      pauseSock(stuck, false);
+      await stuck.closed;
+      assert.equal(stuck.closeCode, 4408);
+      assert.match(stuck.closeReason, /too slow/);
+      // the lagging client got coalesced deltas and, summed, exactly what the fast client got
+      const seq = (await lagging.next('delta', (m) => m.intervals === undefined && m.seq > 0, 10000)).seq;
+      await fast.next('delta', (m) => m.seq === seq, 10000);
+      const lag = lagging.messages.filter((m): m is D => m.type === 'delta');
+      assert.ok(lag.some((m) => (m.intervals ?? 1) > 1), 'at least one coalesced delta (intervals > 1)');
+      const sum = (ms: D[], upTo: number) => ms.filter((m) => m.seq <= upTo && !m.full).reduce((a, m) => a + (m.counts ?? []).reduce((x, [, w]) => x + w, 0), 0);
+      const firstLag = Math.min(...lag.map((m) => m.seq - (m.intervals ?? 1)));
+      const fastAll = fast.messages.filter((m): m is D => m.type === 'delta' && m.seq > firstLag);
+      assert.equal(sum(lag, seq - 1), sum(fastAll, seq - 1), 'no weight lost by coalescing');
       fast.close();
+      lagging.close();
     } finally {
       await s.server.shutdown();
     }

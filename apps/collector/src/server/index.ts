@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 type Logger = pino.Logger;
-import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { loadConfig, SERVE_USAGE, type ServerConfig } from './config.js';
 import { createCollectorServer, type CollectorServer } from './server.js';
 import { createEngine, type CaptureEngine } from './source.js';
 
@@ -27,30 +27,24 @@ export function createLogger(level: string): Logger {
 
 /** Start the collector from CLI arguments; resolves when it has shut down after a signal. */
 export async function runServe(argv: string[], opts: { engine?: CaptureEngine } = {}): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = loadConfig(argv);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`bpfscope serve: ${e.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(SERVE_USAGE + '\n');
+    return;
   }
+  // a ConfigError propagates: the CLI prints its message (naming the flag or variable) and exits 1
+  const config: ServerConfig = loadConfig(argv);
   const log = createLogger(config.logLevel);
   const engine = opts.engine ?? createEngine();
+  const sys = engine.system(); // probes the tools once, before accepting clients
+  engine.warm?.();
   let server: CollectorServer;
   try {
     server = await createCollectorServer({ config, engine, log });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EADDRINUSE' ? ` (port ${config.port} is in use: pass --port or set BPFSCOPE_COLLECTOR_PORT)` : '';
-    process.stderr.write(`bpfscope serve: cannot listen on ${config.host}:${config.port}: ${err.message}${hint}\n`);
-    process.exitCode = 1;
-    return;
+    throw new Error(`serve: cannot listen on ${config.host}:${config.port}: ${err.message}${hint}`);
   }
-  const sys = engine.system();
   const host = server.host.includes(':') ? `[${server.host}]` : server.host;
   log.info(
     { host: server.host, port: server.port, auth: config.token !== undefined, allowedOrigins: config.allowedOrigins, limits: config.limits, privileged: sys.privileged, tools: sys.tools },

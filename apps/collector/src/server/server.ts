@@ -38,6 +38,8 @@ export interface CollectorServer {
   readonly host: string;
   /** Running captures (for tests and /healthz). */
   readonly captures: ReadonlyMap<string, Capture>;
+  /** Per-connection send state (for /healthz-style diagnostics and tests). */
+  clientStats(): Array<{ id: string; bufferedAmount: number; coalescing: number; captures: number }>;
   /** End every capture with reason `shutdown`, tell clients, close sockets and the listener. */
   shutdown(): Promise<void>;
 }
@@ -145,6 +147,11 @@ class ClientConn implements Subscriber {
     this.send(msg);
   }
 
+  /** captures for which deltas are being held back (coalesced) for this client. */
+  get coalescing(): number {
+    return this.pending.size;
+  }
+
   forget(captureId: string): void {
     this.pending.delete(captureId);
     for (const c of this.captures) if (c.id === captureId) this.captures.delete(c);
@@ -160,7 +167,7 @@ class ClientConn implements Subscriber {
       /* already closing */
     }
     // the close frame queues behind unsent data; give a client that resumes reading a moment to get it
-    const t = setTimeout(() => this.ws.terminate(), code === CLOSE_CODES.tooSlow ? 3000 : 1000);
+    const t = setTimeout(() => this.ws.terminate(), code === CLOSE_CODES.tooSlow ? 10000 : 1000);
     t.unref();
     this.release();
   }
@@ -459,6 +466,10 @@ class CollectorImpl implements CollectorServer {
     this.log.info({ captureId: id, tool: m.tool, options: o, durationSec: m.durationSec, client: c.id }, 'capture started');
     c.send(cap.started(rid));
     cap.run();
+  }
+
+  clientStats() {
+    return [...this.clients].map((c) => ({ id: c.id, bufferedAmount: c.ws.bufferedAmount, coalescing: c.coalescing, captures: c.captures.size }));
   }
 
   async shutdown(): Promise<void> {

@@ -33,6 +33,8 @@ export interface CaptureEngine {
   /** Attach `tool` with the (already validated) options; throws with a clear message on failure. */
   open(tool: ToolName, options: CaptureOptions): CaptureSource;
   system(): SystemInfo;
+  /** Load expensive shared state (kernel symbols) before the first capture, so its first delta is on time. */
+  warm?(): void;
 }
 
 /** The parts of @bpfscope/bpf the collector calls (the contract of packages/bpf/src/tools/types.ts). */
@@ -132,10 +134,21 @@ export function createEngine(): CaptureEngine {
     if (!symbolizer) {
       if (typeof mod.createSymbolizer !== 'function') throw new Error('the BPF engine (@bpfscope/bpf createSymbolizer) is not available in this build');
       symbolizer = mod.createSymbolizer();
+      // a long-running service: forget processes that exited, every 30 s
+      const s = symbolizer;
+      if (typeof s.prune === 'function') setInterval(() => s.prune!(), 30_000).unref();
     }
     return symbolizer;
   };
   return {
+    warm() {
+      if (!this.system().privileged) return;
+      try {
+        sym().kernel([]);
+      } catch {
+        /* the first capture will report it */
+      }
+    },
     open(tool, options) {
       const opts = toolOptions(tool, options);
       const fn: Record<ToolName, keyof BpfEngineModule> = {
@@ -172,7 +185,7 @@ export function createEngine(): CaptureEngine {
         const name = { profile: 'openProfile', offcputime: 'openOffcputime', wakeuptime: 'openWakeuptime', offwaketime: 'openOffwaketime', biolatency: 'openBiolatency' }[t];
         return typeof (mod as Record<string, unknown>)[name] === 'function';
       });
-      if (typeof mod.probeSystem === 'function') {
+      if (typeof mod.probeSystem === 'function' && privileged) {
         try {
           const p = mod.probeSystem() as { tools?: unknown } | undefined;
           const t = p?.tools;

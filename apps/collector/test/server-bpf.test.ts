@@ -1,0 +1,277 @@
+/**
+ * The real service (`bpfscope serve` as a child process, real BPF engine, real kernel) driven by a
+ * real ws client: profile / offcputime / biolatency captures of workloads built here with gcc,
+ * detach on disconnect, kill -9 cleanup (program ids checked with bpftool), SIGTERM tells clients.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerMessage } from '@bpfscope/viz/wire';
+import { TOKEN, connect, httpGet, sleep, startService, type ServiceProcess, type TestClient } from './server-helpers.js';
+
+const ROOT_SKIP = process.geteuid?.() === 0 ? false : 'needs root to load BPF programs (run the suite as root)';
+
+const WORKLOAD = `
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+volatile unsigned long bpfscope_sink;
+void bpfscope_spin_inner(void) { for (unsigned long i = 0; i < 200000; i++) bpfscope_sink += i * 7; }
+void bpfscope_spin_outer(void) { for (;;) bpfscope_spin_inner(); }
+void bpfscope_do_sleep(void) { struct timespec ts = { 0, 20 * 1000000L }; nanosleep(&ts, 0); }
+void bpfscope_blocker(void) { for (;;) bpfscope_do_sleep(); }
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "sleep") == 0) bpfscope_blocker();
+  bpfscope_spin_outer();
+  return 0;
+}
+`;
+
+type Delta = Extract<ServerMessage, { type: 'delta' }>;
+
+/** Merge deltas into folded lines "a;b;c" → weight. */
+function merge(deltas: Delta[]): Map<string, number> {
+  const frames = new Map<number, string>();
+  const stacks = new Map<number, number[]>();
+  const out = new Map<string, number>();
+  for (const d of deltas) {
+    for (const [id, name] of d.frames ?? []) frames.set(id, name);
+    for (const [id, f] of d.stacks ?? []) stacks.set(id, f);
+    for (const [id, w] of d.counts ?? []) {
+      const f = stacks.get(id);
+      assert.ok(f, `stack ${id} used before it was defined (seq ${d.seq})`);
+      const key = f.map((x) => frames.get(x)).join(';');
+      out.set(key, (out.get(key) ?? 0) + w);
+    }
+  }
+  return out;
+}
+
+function deltasOf(c: TestClient, captureId: string): Delta[] {
+  return c.messages.filter((m): m is Delta => m.type === 'delta' && m.captureId === captureId);
+}
+
+/** BPF program ids held open by a process (from /proc/PID/fdinfo: prog fds and link fds). */
+function progIdsOf(pid: number): Set<number> {
+  const ids = new Set<number>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return ids;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^prog_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return ids;
+}
+
+function loadedProgIds(): Set<number> {
+  const out = execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' });
+  return new Set((JSON.parse(out) as Array<{ id: number }>).map((p) => p.id));
+}
+
+async function waitGone(ids: Set<number>, ms: number): Promise<number[]> {
+  const t0 = Date.now();
+  for (;;) {
+    const live = loadedProgIds();
+    const left = [...ids].filter((id) => live.has(id));
+    if (left.length === 0 || Date.now() - t0 > ms) return left;
+    await sleep(50);
+  }
+}
+
+describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () => {
+  let svc: ServiceProcess;
+  let dir: string;
+  let bin: string;
+  const kids: ChildProcess[] = [];
+  const spawnWorkload = (mode: 'spin' | 'sleep') => {
+    const c = spawn(bin, mode === 'sleep' ? ['sleep'] : [], { stdio: 'ignore' });
+    kids.push(c);
+    return c;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bpfscope-srv-'));
+    writeFileSync(join(dir, 'w.c'), WORKLOAD);
+    bin = join(dir, 'bpfscope_work');
+    execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', bin, join(dir, 'w.c')]);
+    svc = await startService(['--allowed-origins', 'http://localhost:3000']);
+  });
+  after(async () => {
+    for (const k of kids) k.kill('SIGKILL');
+    await svc?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('healthz reports privileges, BTF and the tools', async () => {
+    const r = await httpGet(`http://127.0.0.1:${svc.port}/healthz`);
+    assert.equal(r.status, 200);
+    const h = JSON.parse(r.body);
+    assert.equal(h.privileged, true);
+    assert.equal(h.btf, true);
+    assert.deepEqual([...h.tools].sort(), ['biolatency', 'offcputime', 'offwaketime', 'profile', 'wakeuptime']);
+    assert.equal(h.authRequired, true);
+  });
+
+  test('unauthenticated and wrong-origin connections are refused', async () => {
+    await assert.rejects(connect(svc.url, {}), (e: { statusCode?: number }) => e.statusCode === 401);
+    await assert.rejects(connect(svc.url, { token: TOKEN, origin: 'http://attacker.example' }), (e: { statusCode?: number }) => e.statusCode === 403);
+    assert.doesNotMatch(svc.stderr(), new RegExp(TOKEN), 'the token never appears in the logs');
+  });
+
+  test('profile of a busy workload: merged deltas name its functions; programs detach at the end', async () => {
+    const w = spawnWorkload('spin');
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'p', tool: 'profile', durationSec: 2, options: { pid: w.pid!, frequency: 199, intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    await sleep(300);
+    const held = progIdsOf(svc.child.pid!);
+    assert.ok(held.size > 0, 'the collector holds the profile program while capturing');
+    const end = await c.next('end', () => true, 15000);
+    assert.equal(end.reason, 'completed');
+    const deltas = deltasOf(c, st.captureId);
+    assert.ok(deltas.length >= 3, `a delta every 0.5 s over 2 s (got ${deltas.length})`);
+    const folded = merge(deltas);
+    const hot = [...folded].filter(([k]) => k.startsWith('bpfscope_work;') && k.includes('bpfscope_spin_inner'));
+    const hotSamples = hot.reduce((a, [, v]) => a + v, 0);
+    // pid-filtered: nearly every sample is the workload's hot loop (CPU is shared, so no absolute count)
+    assert.ok(hotSamples > 20 && hotSamples >= end.samples * 0.9, `bpfscope_spin_inner sampled (${hotSamples} of ${end.samples}); stacks: ${[...folded.keys()].slice(0, 5).join(' | ')}`);
+    assert.ok(hot.some(([k]) => /main;bpfscope_spin_outer;bpfscope_spin_inner/.test(k)), 'root-first user stack main;outer;inner');
+    assert.equal(end.samples, [...folded.values()].reduce((a, b) => a + b, 0));
+    const tl = deltas.flatMap((d) => d.timeline ?? []);
+    assert.equal(tl.reduce((a, [, , n]) => a + n, 0), end.samples, 'timeline buckets add up to the samples');
+    assert.equal(end.meta.kernel, JSON.parse((await httpGet(`http://127.0.0.1:${svc.port}/healthz`)).body).kernel);
+    assert.deepEqual(await waitGone(held, 1000), [], 'programs detached within 1 s of the end');
+    w.kill('SIGKILL');
+    c.close();
+  });
+
+  test('offcputime of a sleeping workload names its function', async () => {
+    const w = spawnWorkload('sleep');
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'o', tool: 'offcputime', durationSec: 1.5, options: { pid: w.pid!, intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    const end = await c.next('end', () => true, 15000);
+    assert.equal(end.reason, 'completed');
+    assert.equal(end.unit, 'microseconds');
+    const folded = merge(deltasOf(c, st.captureId));
+    const blocked = [...folded].filter(([k]) => k.includes('bpfscope_blocker')).reduce((a, [, v]) => a + v, 0);
+    assert.ok(blocked > 500_000, `bpfscope_blocker blocked > 0.5 s (got ${blocked} µs); stacks: ${[...folded.keys()].slice(0, 3).join(' | ')}`);
+    w.kill('SIGKILL');
+    c.close();
+  });
+
+  test('biolatency sees direct I/O (dd oflag=direct)', async () => {
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'b', tool: 'biolatency', durationSec: 2, options: { intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    const file = join(dir, 'io.bin');
+    execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4k', 'count=300', 'oflag=direct', 'status=none']);
+    const end = await c.next('end', () => true, 15000);
+    const hists = deltasOf(c, st.captureId).flatMap((d) => d.histograms ?? []);
+    const ios = hists.reduce((a, h) => a + h.slots.reduce((x, y) => x + y, 0), 0);
+    assert.ok(ios >= 300, `at least the 300 direct writes were timed (got ${ios})`);
+    assert.equal(end.total, ios);
+    assert.equal(end.unit, 'count');
+    c.close();
+  });
+
+  test('limits and bad input on the real service: too long, too many captures, frequency, missing pid', async () => {
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'l1', tool: 'profile', durationSec: 601 });
+    assert.equal((await c.next('error')).field, 'durationSec');
+    c.send({ type: 'start', requestId: 'l2', tool: 'profile', durationSec: 5, options: { frequency: 5000 } });
+    const f = await c.next('error');
+    assert.equal(f.code, 'limit');
+    assert.equal(f.field, 'options.frequency');
+    c.send({ type: 'start', requestId: 'l3', tool: 'offcputime', durationSec: 5, options: { pid: 4194303 } });
+    const p = await c.next('error');
+    assert.equal(p.code, 'no_such_pid');
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      c.send({ type: 'start', requestId: `m${i}`, tool: 'biolatency', durationSec: 30 });
+      ids.push((await c.next('started', (m) => m.requestId === `m${i}`, 15000)).captureId);
+    }
+    c.send({ type: 'start', requestId: 'm5', tool: 'biolatency', durationSec: 30 });
+    const e = await c.next('error', (m) => m.requestId === 'm5', 15000);
+    assert.equal(e.code, 'limit');
+    assert.match(e.message, /limit 4/);
+    for (const id of ids) c.send({ type: 'cancel', captureId: id });
+    for (const id of ids) assert.equal((await c.next('end', (m) => m.captureId === id)).reason, 'cancelled');
+    c.close();
+  });
+
+  test('a client that disconnects stops its capture; the programs are gone within 1 s', async () => {
+    const c = await connect(svc.url);
+    await c.hello();
+    const before = progIdsOf(svc.child.pid!);
+    c.send({ type: 'start', requestId: 'd', tool: 'profile', durationSec: 60, options: { frequency: 49 } });
+    await c.next('started', () => true, 15000);
+    await c.next('delta', () => true, 5000);
+    const held = new Set([...progIdsOf(svc.child.pid!)].filter((id) => !before.has(id)));
+    assert.ok(held.size > 0);
+    c.ws.terminate();
+    const t0 = Date.now();
+    assert.deepEqual(await waitGone(held, 1000), [], 'programs detached after the disconnect');
+    assert.ok(Date.now() - t0 <= 1200);
+    const h = JSON.parse((await httpGet(`http://127.0.0.1:${svc.port}/healthz`)).body);
+    assert.equal(h.activeCaptures, 0);
+  });
+});
+
+describe('collector process lifecycle', { skip: ROOT_SKIP }, () => {
+  test('SIGTERM ends captures with reason "shutdown" and exits 0', async () => {
+    const svc = await startService();
+    try {
+      const c = await connect(svc.url);
+      await c.hello();
+      c.send({ type: 'start', requestId: 't', tool: 'profile', durationSec: 60, options: { frequency: 49 } });
+      const st = await c.next('started', () => true, 15000);
+      const held = progIdsOf(svc.child.pid!);
+      const code = await svc.stop('SIGTERM');
+      const end = await c.next('end', (m) => m.captureId === st.captureId, 5000);
+      assert.equal(end.reason, 'shutdown');
+      await c.closed;
+      assert.equal(c.closeCode, 1001);
+      assert.equal(code, 0);
+      assert.deepEqual(await waitGone(held, 2000), []);
+    } finally {
+      await svc.stop('SIGKILL');
+    }
+  });
+
+  test('kill -9 during captures leaves no program attached (fd-owned links)', async () => {
+    const svc = await startService();
+    try {
+      const c = await connect(svc.url);
+      await c.hello();
+      c.send({ type: 'start', requestId: 'k1', tool: 'profile', durationSec: 60, options: { frequency: 49 } });
+      c.send({ type: 'start', requestId: 'k2', tool: 'offcputime', durationSec: 60 });
+      c.send({ type: 'start', requestId: 'k3', tool: 'biolatency', durationSec: 60 });
+      for (const r of ['k1', 'k2', 'k3']) await c.next('started', (m) => m.requestId === r, 15000);
+      const held = progIdsOf(svc.child.pid!);
+      assert.ok(held.size >= 3, `programs held: ${[...held]}`);
+      const live = loadedProgIds();
+      assert.ok([...held].every((id) => live.has(id)), 'bpftool lists them while running');
+      await svc.stop('SIGKILL');
+      assert.deepEqual(await waitGone(held, 3000), [], 'bpftool no longer lists any of them');
+      await c.closed;
+    } finally {
+      await svc.stop('SIGKILL');
+    }
+  });
+});
