@@ -44,6 +44,9 @@ const CXX: Array<[string, string]> = [
   ['_ZN9__gnu_cxx6__poolILb0EE10_M_destroyEv', '__gnu_cxx::__pool<false>::_M_destroy()'],
   ['_Z1fIJidEEvDpT_', 'void f<int, double>(int, double)'],
   ['_Z1fILm5EEvv', 'void f<5ul>()'],
+  ['_Z1fIA5_cEvRKT_', 'void f<char [5]>(char const (&) [5])'],
+  ['_Z3barv.part.0.cold', 'bar() [clone .part.0] [clone .cold]'],
+  ['_ZGTtNKSt9exception4whatEv', 'transaction clone for std::exception::what() const'],
 ];
 
 const RUST: Array<[string, string]> = [

@@ -412,7 +412,8 @@ function hasFunction(n: Node): boolean {
   return n.k === 'func';
 }
 function hasArray(n: Node): boolean {
-  return n.k === 'array';
+  // a const array of T is an array of const T: `char const (&) [5]`
+  return n.k === 'array' || (n.k === 'cv' && hasArray(n.inner));
 }
 
 function containsPack(n: Node): boolean {
