@@ -197,6 +197,11 @@ async function main(): Promise<void> {
   const tStart = Date.now();
   for (let r = 0; r < REPS; r++) {
     const o = runOurs(probes);
+    if (args.includes('--ours-only')) {
+      // profiling aid: no peer, no result file
+      console.log(`ours: cold ${o.coldMs.toFixed(0)} ms, warm ${o.warmMs.toFixed(0)} ms`);
+      return;
+    }
     samples.ours.push({ coldMs: +o.coldMs.toFixed(1), warmMs: +o.warmMs.toFixed(1) });
     if (!ours || o.coldMs < ours.coldMs) ours = { ...o, warmMs: Math.min(o.warmMs, ours?.warmMs ?? Infinity) };
     else ours.warmMs = Math.min(ours.warmMs, o.warmMs);

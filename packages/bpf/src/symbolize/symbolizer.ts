@@ -33,7 +33,11 @@ export interface SymbolizerOptions {
   maxOpenFiles?: number;
 }
 
-const UNKNOWN: SymbolizedFrame = Object.freeze({ name: '[unknown]', kind: 'unknown' }) as SymbolizedFrame;
+/** A fresh object each time: callers may decorate frames. */
+function unknownFrame(): SymbolizedFrame {
+  return { name: '[unknown]', kind: 'unknown' };
+}
+const PERFMAP_RETRY_MS = 1000;
 const MAPS_REREAD_MS = 250;
 const PERFMAP_REFRESH_MS = 100;
 const KALLSYMS_RELOAD_MS = 5000;
@@ -48,6 +52,8 @@ interface PidState {
   elfs: (ElfFile | null | undefined)[];
   perf?: PerfMap | null;
   perfPaths?: string[];
+  /** when we last looked for a perf map that did not exist (JITs create it lazily) */
+  perfCheckedAt?: number;
 }
 
 /** Stats for benchmarks and debugging. */
@@ -121,7 +127,7 @@ export class SymbolizerImpl implements Symbolizer {
         s = this.ksyms.lookup(addrs[i]);
       }
       if (!s) {
-        out[i] = UNKNOWN;
+        out[i] = unknownFrame();
         continue;
       }
       out[i] = {
@@ -204,7 +210,7 @@ export class SymbolizerImpl implements Symbolizer {
     for (let i = 0; i < addrs.length; i++) {
       const big = addrs[i];
       if (big <= 0n || big >= 0x20000000000000n) {
-        out[i] = UNKNOWN;
+        out[i] = unknownFrame();
         continue;
       }
       const a = Number(big);
@@ -246,11 +252,12 @@ export class SymbolizerImpl implements Symbolizer {
       const e = pm.lookup(a);
       if (e) return { name: e.name, kind: 'jit', module: pm.path, offset: e.offset };
     }
-    return UNKNOWN;
+    return unknownFrame();
   }
 
   private perfMapFor(s: PidState): PerfMap | null {
-    if (s.perf !== undefined && s.perf !== null) return s.perf;
+    if (s.perf) return s.perf;
+    if (s.perf === null && Date.now() - (s.perfCheckedAt ?? 0) < PERFMAP_RETRY_MS) return null;
     if (!s.perfPaths) {
       const paths = [`${this.perfMapDir}/perf-${s.pid}.map`];
       // a process in a PID namespace writes perf-<its own pid>.map inside its own /tmp
@@ -267,6 +274,7 @@ export class SymbolizerImpl implements Symbolizer {
       }
     }
     s.perf = null;
+    s.perfCheckedAt = Date.now();
     return null;
   }
 
