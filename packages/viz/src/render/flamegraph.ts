@@ -132,6 +132,19 @@ function autoPalette(p: Profile | null, hasBaseline: boolean): PaletteName {
   return 'cpu';
 }
 
+const textColors = new Map<string, string>();
+/** black text on light fills, white on dark ones (relative luminance of an rgb(...) colour). */
+function textColor(fill: string): string {
+  let c = textColors.get(fill);
+  if (c === undefined) {
+    const m = /(\d+),\s*(\d+),\s*(\d+)/.exec(fill);
+    const lum = m ? (0.2126 * +m[1] + 0.7152 * +m[2] + 0.0722 * +m[3]) / 255 : 1;
+    c = lum < 0.42 ? '#fff' : '#000';
+    textColors.set(fill, c);
+  }
+  return c;
+}
+
 const FONT_PX = 12;
 const FONT = `${FONT_PX}px "DejaVu Sans Mono", Menlo, Consolas, monospace`;
 
@@ -167,7 +180,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   const searchInput = el('input', { type: 'search', placeholder: 'Search (regex)', 'data-testid': 'search-input', 'aria-label': 'Search frames (regular expression)' }, { width: '14em' });
   const matchEl = el('span', { 'data-testid': 'search-match', 'aria-live': 'polite' }, { minWidth: '9em', color: '#a0a' });
   toolbar.append(title, searchInput, matchEl, resetBtn);
-  const wrap = el('div', { class: 'bpfs-fg-canvas' }, { position: 'relative', width: '100%', overflow: 'hidden' });
+  const wrap = el('div', { class: 'bpfs-fg-canvas' }, { position: 'relative', width: '100%' });
   const canvas = el('canvas', { role: 'img', 'aria-label': 'Flame graph' }, { display: 'block', cursor: 'pointer' });
   const tooltip = el('div', { 'data-testid': 'flamegraph-tooltip', role: 'tooltip' }, {
     position: 'absolute',
@@ -376,15 +389,20 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       ctx.fillRect(visX[i], rowY(t.depth[node]), w > 1.5 ? w - 0.5 : w, rh - 1);
     }
 
-    // 3. labels: truncated to the frame width, drawn as text
+    // 3. labels: truncated to the frame width, drawn as text (white on dark frames)
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
-    ctx.fillStyle = '#000';
     const minLabel = charW * 3 + 6;
+    let lastText = '';
     for (let i = 0; i < n; i++) {
       const w = visW[i];
       if (w < minLabel) continue;
       const node = visNodes[i];
+      const tc = textColor(colorOf(node, visWaker[i] === 1, pal));
+      if (tc !== lastText) {
+        ctx.fillStyle = tc;
+        lastText = tc;
+      }
       const name = t.frames[t.frame[node]].name;
       const fit = Math.floor((w - 6) / charW);
       const label = name.length <= fit ? name : name.slice(0, Math.max(0, fit - 2)) + '..';
