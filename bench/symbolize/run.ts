@@ -99,27 +99,31 @@ function collect(): Probe[] {
 }
 
 // ------------------------------------------------------------------ ours
-function runOurs(probes: Probe[]): { coldMs: number; warmMs: number; names: string[]; files: number } {
+function runOurs(probes: Probe[]): { coldMs: number; warmMs: number; names: string[]; offsets: number[]; files: number } {
   const addrs = probes.map((p) => p.runtime);
   const sym = createSymbolizer();
-  const pass = (): { ms: number; names: string[] } => {
+  const pass = (): { ms: number; names: string[]; offsets: number[] } => {
     const names = new Array<string>(addrs.length);
+    const offsets = new Array<number>(addrs.length);
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < addrs.length; i += STACK) {
       const frames = sym.user(process.pid, addrs.slice(i, i + STACK));
-      for (let j = 0; j < frames.length; j++) names[i + j] = frames[j].name;
+      for (let j = 0; j < frames.length; j++) {
+        names[i + j] = frames[j].name;
+        offsets[i + j] = frames[j].offset ?? -1;
+      }
     }
-    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, names };
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, names, offsets };
   };
   const cold = pass();
   const warm = pass();
   const files = sym.stats().elfFiles;
   sym.close();
-  return { coldMs: cold.ms, warmMs: warm.ms, names: warm.names, files };
+  return { coldMs: cold.ms, warmMs: warm.ms, names: warm.names, offsets: warm.offsets, files };
 }
 
 // ------------------------------------------------------------------ llvm-symbolizer
-async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; names: string[]; version: string }> {
+async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; names: string[]; starts: number[]; version: string }> {
   const child = spawn(LLVM, ['--output-style=JSON', '--no-inlines', '--functions=linkage', '--demangle'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -150,12 +154,15 @@ async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: numbe
   const warm = await pass();
   child.stdin.end();
   await exited;
+  const starts: number[] = [];
   const names = warm.out.map((l) => {
     try {
-      const j = JSON.parse(l) as { Symbol?: Array<{ FunctionName?: string }> };
+      const j = JSON.parse(l) as { Symbol?: Array<{ FunctionName?: string; StartAddress?: string }> };
       const fn = j.Symbol?.[0]?.FunctionName;
+      starts.push(j.Symbol?.[0]?.StartAddress ? parseInt(j.Symbol[0].StartAddress, 16) : -1);
       return fn && fn !== '??' ? fn : '??';
     } catch {
+      starts.push(-1);
       return '??';
     }
   });
@@ -165,7 +172,7 @@ async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: numbe
     v.stdout.on('data', (d: Buffer) => (o += d.toString()));
     v.on('exit', () => res((/version\s+(\S+)/i.exec(o)?.[1] ?? 'unknown').trim()));
   });
-  return { coldMs: cold.ms, warmMs: warm.ms, names, version };
+  return { coldMs: cold.ms, warmMs: warm.ms, names, starts, version };
 }
 
 // ------------------------------------------------------------------ compare
@@ -254,6 +261,20 @@ async function main(): Promise<void> {
     }
     if (mismatches.length < 25) mismatches.push({ file: basename(probes[i].file), vaddr: '0x' + probes[i].vaddr.toString(16), ours: o, llvm: l });
   }
+  // the same function start: our symbol start (vaddr - offset) vs llvm-symbolizer's StartAddress
+  let startComparable = 0;
+  let startSame = 0;
+  const startMismatches: Array<{ file: string; vaddr: string; ours: string; oursStart: string; llvm: string; llvmStart: string }> = [];
+  for (let i = 0; i < probes.length; i++) {
+    const ls = llvm.starts[i];
+    const off = ours.offsets[i];
+    if (ls < 0 || off < 0) continue;
+    startComparable++;
+    const os = probes[i].vaddr - off;
+    if (os === ls) startSame++;
+    else if (startMismatches.length < 25)
+      startMismatches.push({ file: basename(probes[i].file), vaddr: '0x' + probes[i].vaddr.toString(16), ours: ours.names[i], oursStart: '0x' + os.toString(16), llvm: llvm.names[i], llvmStart: '0x' + ls.toString(16) });
+  }
   const n = probes.length;
   const rate = (ms: number) => Math.round(n / (ms / 1000));
   const result = {
@@ -293,7 +314,11 @@ async function main(): Promise<void> {
       sameSymbol: +(alias / n).toFixed(5),
       sameSymbolMeaning: 'names differ only as aliases at the same address or because llvm-symbolizer left the name mangled',
       bothUnknown,
+      sameFunctionStart: +(startSame / Math.max(1, startComparable)).toFixed(5),
+      sameFunctionStartCompared: startComparable,
+      sameFunctionStartMeaning: 'our symbol start (address - offset) equals llvm-symbolizer StartAddress',
       mismatchSamples: mismatches,
+      startMismatchSamples: startMismatches,
     },
   };
   mkdirSync(dirname(OUT), { recursive: true });
@@ -309,8 +334,13 @@ async function main(): Promise<void> {
   console.log(
     `\nName agreement with llvm-symbolizer: exact ${pct(result.agreement.exact)}, ` +
       `after clone/lambda spelling ${pct(result.agreement.afterSpellingNormalization)}, same symbol (aliases at one address, or a name llvm leaves mangled) ${pct(result.agreement.sameSymbol)}. ` +
+      `Same function start as llvm-symbolizer: ${pct(result.agreement.sameFunctionStart)} of ${startComparable}. ` +
       `Warm 30-frame stack: ${result.ours.warmUsPerStack30} µs.`,
   );
+  if (startMismatches.length) {
+    console.log('\nFirst function-start mismatches:');
+    for (const m of startMismatches.slice(0, 6)) console.log(`- ${m.file} ${m.vaddr}: ours \`${m.ours}\`@${m.oursStart} llvm \`${m.llvm}\`@${m.llvmStart}`);
+  }
   if (mismatches.length) {
     console.log('\nFirst mismatches:');
     for (const m of mismatches.slice(0, 8)) console.log(`- ${m.file} ${m.vaddr}: ours \`${m.ours}\` llvm \`${m.llvm}\``);
