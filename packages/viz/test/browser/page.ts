@@ -1,5 +1,6 @@
 /** The browser test page: exposes the renderers and a tiny folded-text → Profile helper on window. */
 import * as render from '../../src/render/index.js';
+import * as viz from '../../src/index.js';
 import type { Frame, FrameKind, Profile, Unit } from '../../src/model/types.js';
 
 /** Test-only: `comm;a;b 12` lines → Profile. Kinds from suffixes like flamegraph.pl: _[k] kernel, _[j] jit, _[i] inline; `-`/`--` separators; first frame comm. */
@@ -51,4 +52,4 @@ function randomFolded(n: number, seed: number): string {
 
 // tsx compiles the test files with esbuild keepNames, so functions passed to page.evaluate call __name().
 Object.assign(window, { __name: (f: unknown) => f });
-Object.assign(window, { bpfs: { ...render, profileFromFolded, randomFolded }, bpfsReady: true });
+Object.assign(window, { bpfs: { ...render, profileFromFolded, randomFolded }, viz, bpfsReady: true });
