@@ -76,6 +76,7 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
   let known: Running | undefined;
   let stripped: Running | undefined;
   let debugOnly: Running | undefined;
+  let linked: Running | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bpfscope-sym-'));
@@ -94,13 +95,20 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     mkdirSync(join(dir, 'debug', '.build-id', id.slice(0, 2)), { recursive: true });
     cc(['objcopy', '--only-keep-debug', 'known-dbg', join('debug', '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`)]);
     cc(['strip', '--strip-all', 'known-dbg']);
+    // separate debug file found by .gnu_debuglink (no build-id): <dir>/.debug/known-linked.debug
+    cc(['gcc', '-O1', '-g', '-fPIE', '-pie', '-Wl,--build-id=none', '-o', 'known-linked', join(FIX, 'known.c'), ...link]);
+    mkdirSync(join(dir, '.debug'));
+    cc(['objcopy', '--only-keep-debug', 'known-linked', join('.debug', 'known-linked.debug')]);
+    cc(['strip', '--strip-all', 'known-linked']);
+    cc(['objcopy', `--add-gnu-debuglink=${join('.debug', 'known-linked.debug')}`, 'known-linked']);
     known = await startKnown(join(dir, 'known'));
     stripped = await startKnown(join(dir, 'known-stripped'));
     debugOnly = await startKnown(join(dir, 'known-dbg'));
+    linked = await startKnown(join(dir, 'known-linked'));
   });
 
   after(async () => {
-    await Promise.all([stop(known), stop(stripped), stop(debugOnly)]);
+    await Promise.all([stop(known), stop(stripped), stop(debugOnly), stop(linked)]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -182,6 +190,16 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     const [h, al] = s.user(debugOnly!.pid, [a.bpfscope_static_helper + 2n, a.bpfscope_alpha]);
     assert.deepEqual([h.name, h.offset], ['bpfscope_static_helper', 2]);
     assert.equal(al.name, 'bpfscope_alpha');
+  });
+
+  it('finds a separate debug file by .gnu_debuglink', () => {
+    const elf = ElfFile.open(join(dir, 'known-linked'));
+    assert.equal(elf.buildId, undefined);
+    assert.equal(elf.debugLink?.file, 'known-linked.debug');
+    assert.equal(elf.hasSymtab, false);
+    const a = linked!.addrs;
+    const [h] = createSymbolizer({ debugDirs: [] }).user(linked!.pid, [a.bpfscope_static_helper + 1n]);
+    assert.deepEqual([h.name, h.offset], ['bpfscope_static_helper', 1]);
   });
 
   it('names vDSO functions from /proc/PID/mem', { skip: isRoot ? false : 'reading /proc/PID/mem of another process needs root' }, () => {
@@ -351,6 +369,40 @@ describe('symbolize: JIT perf-PID.map', () => {
     } finally {
       child.kill('SIGKILL');
       rmSync(mapPath, { force: true });
+    }
+  });
+
+  it('finds the perf map of a process in its own PID namespace (perf-<nspid>.map)', { skip: isRoot && hasTool('unshare') ? false : 'needs root and unshare(1) to create a PID namespace' }, async () => {
+    // inside the namespace node is pid 1 and writes /tmp/perf-1.map; the host pid differs
+    const script = `function bpfscopeNsLoop(n){let s=0;for(let i=0;i<n;i++)s+=i%3;return s}
+      let t=Date.now();while(Date.now()-t<300)bpfscopeNsLoop(1e4);console.log('ready');setInterval(()=>{},1000);`;
+    const outer = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '--perf-basic-prof', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const inner = '/tmp/perf-1.map';
+    try {
+      await new Promise<void>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error('namespaced node did not start within 15 s')), 15_000);
+        outer.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) {
+            clearTimeout(timer);
+            res();
+          }
+        });
+      });
+      const kids = readFileSync(`/proc/${outer.pid}/task/${outer.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      const hostPid = kids[0];
+      assert.ok(hostPid > 1, 'unshare forked node');
+      assert.match(readFileSync(`/proc/${hostPid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m);
+      const line = readFileSync(inner, 'utf8').split('\n').find((l) => l.includes('bpfscopeNsLoop'));
+      assert.ok(line, 'the namespaced node wrote perf-1.map');
+      assert.equal(existsSync(`/tmp/perf-${hostPid}.map`), false);
+      const addr = BigInt('0x' + line.split(' ')[0].replace(/^0x/, '')) + 2n;
+      const [f] = createSymbolizer().user(hostPid, [addr]);
+      assert.equal(f.kind, 'jit');
+      assert.match(f.name, /bpfscopeNsLoop/);
+      assert.equal(f.module, `/proc/${hostPid}/root/tmp/perf-1.map`);
+    } finally {
+      outer.kill('SIGKILL');
+      rmSync(inner, { force: true });
     }
   });
 });
