@@ -25,6 +25,8 @@ export class ProfileBuilder {
   private readonly stackIds: number[][] = [];
   private readonly weights: number[] = [];
   private readonly stackIndex = new Map<string, number>();
+  /** stacks [0, indexedUpTo) are in stackIndex (addUniqueStackIds defers indexing). */
+  private indexedUpTo = 0;
   private histograms?: HistogramSeries;
   private timelineOpts?: Required<Pick<TimelineOptions, 'resolutionMs'>> & { startTime?: number };
   /** time samples: absolute ms, stack index, weight */
@@ -80,6 +82,7 @@ export class ProfileBuilder {
     if (!Number.isFinite(weight) || weight < 0) throw new Error(`ProfileBuilder: stack weight must be a finite number >= 0, got ${weight}`);
     // `key` (internal fast path): a string that identifies the id sequence uniquely, e.g. the folded text.
     if (key === undefined) key = ids.join(',');
+    if (this.indexedUpTo < this.stackIds.length) this.indexPending();
     let s = this.stackIndex.get(key);
     if (s === undefined) {
       for (const id of ids) {
@@ -89,6 +92,7 @@ export class ProfileBuilder {
       this.stackIds.push(ids.slice());
       this.weights.push(weight);
       this.stackIndex.set(key, s);
+      this.indexedUpTo = this.stackIds.length;
     } else {
       this.weights[s] += weight;
     }
@@ -100,6 +104,30 @@ export class ProfileBuilder {
       this.tCount.push(weight);
     }
     return s;
+  }
+
+  /**
+   * Fast path for importers that keep their own index of unique stacks: append a stack the caller
+   * guarantees is not present yet (no hashing). Returns its index; add more weight with addWeight.
+   */
+  addUniqueStackIds(ids: number[], weight: number): number {
+    if (this.built) throw new Error('ProfileBuilder: build() was already called');
+    if (!Number.isFinite(weight) || weight < 0) throw new Error(`ProfileBuilder: stack weight must be a finite number >= 0, got ${weight}`);
+    const s = this.stackIds.length;
+    this.stackIds.push(ids);
+    this.weights.push(weight);
+    return s;
+  }
+
+  /** Add weight to an existing stack. */
+  addWeight(stackIndex: number, weight: number): void {
+    if (!Number.isFinite(weight) || weight < 0) throw new Error(`ProfileBuilder: stack weight must be a finite number >= 0, got ${weight}`);
+    this.weights[stackIndex] += weight;
+  }
+
+  private indexPending(): void {
+    for (let i = this.indexedUpTo; i < this.stackIds.length; i++) this.stackIndex.set(this.stackIds[i].join(','), i);
+    this.indexedUpTo = this.stackIds.length;
   }
 
   /** Record `count` on the timeline for an existing stack at absolute time `timeMs`, without adding to its weight. */

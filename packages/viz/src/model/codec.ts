@@ -18,6 +18,7 @@
 import type { Frame, HistogramInterval, HistogramSeries, Profile, ProfileMeta, Stack, Timeline, Unit } from './types.js';
 import { FRAME_KINDS } from './kinds.js';
 import { deepFreeze } from './builder.js';
+import { stackOrderByFrameIds } from './tree.js';
 
 export const BPFSCOPE_FORMAT = 'bpfscope';
 export const BPFSCOPE_VERSION = 1;
@@ -48,20 +49,19 @@ export interface EncodedProfile {
 export function encodeProfileObject(p: Profile): EncodedProfile {
   const frames: [string, number][] = p.frames.map((f) => [f.name, FRAME_KINDS.indexOf(f.kind)]);
   const n = p.stacks.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    const fa = p.stacks[a].frames, fb = p.stacks[b].frames;
-    const l = Math.min(fa.length, fb.length);
-    for (let i = 0; i < l; i++) if (fa[i] !== fb[i]) return fa[i] - fb[i];
-    return fa.length - fb.length;
-  });
+  const order = stackOrderByFrameIds(p);
   const newIndex = new Int32Array(n);
   const shared: number[] = new Array(n);
   const lengths: number[] = new Array(n);
-  const flat: number[] = [];
+  let flat: number[] = [];
+  let refs = 0;
+  for (const s of p.stacks) refs += s.frames.length;
+  flat = new Array<number>(refs);
+  let fp = 0;
   const weights: number[] = new Array(n);
   let prev: readonly number[] = [];
-  order.forEach((s, i) => {
+  for (let i = 0; i < n; i++) {
+    const s = order[i];
     newIndex[s] = i;
     const fr = p.stacks[s].frames;
     let c = 0;
@@ -69,10 +69,11 @@ export function encodeProfileObject(p: Profile): EncodedProfile {
     while (c < l && fr[c] === prev[c]) c++;
     shared[i] = c;
     lengths[i] = fr.length - c;
-    for (let j = c; j < fr.length; j++) flat.push(fr[j]);
+    for (let j = c; j < fr.length; j++) flat[fp++] = fr[j];
     weights[i] = p.stacks[s].weight;
     prev = fr;
-  });
+  }
+  flat.length = fp;
   const out: EncodedProfile = {
     format: 'bpfscope',
     version: 1,

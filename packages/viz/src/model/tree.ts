@@ -294,7 +294,7 @@ export function toHierarchy(tree: CallTree, node = 0): HierarchyNode {
  * Multikey quicksort (Bentley & Sedgewick): partition on the rank at depth d, recurse into the
  * equal part at d + 1, so common prefixes are not compared again and again.
  */
-function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array): void {
+export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array): void {
   const key = (i: number, d: number) => (d < start[i + 1] - start[i] ? flat[start[i] + d] : -1);
   // explicit work stack of (lo, hi, d)
   const work: number[] = [0, idx.length, 0];
@@ -346,4 +346,24 @@ function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array): void 
       hi = lt; // continue with the "<" part
     }
   }
+}
+
+/** Stack indices of a profile sorted lexicographically by frame ids (shorter prefix first). */
+export function stackOrderByFrameIds(p: Profile): Int32Array {
+  const n = p.stacks.length;
+  let refs = 0;
+  for (const s of p.stacks) refs += s.frames.length;
+  const start = new Int32Array(n + 1);
+  const flat = new Int32Array(refs);
+  let fi = 0;
+  for (let i = 0; i < n; i++) {
+    start[i] = fi;
+    const fr = p.stacks[i].frames;
+    for (let j = 0; j < fr.length; j++) flat[fi++] = fr[j];
+  }
+  start[n] = fi;
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  sortStacks(idx, start, flat);
+  return idx;
 }
