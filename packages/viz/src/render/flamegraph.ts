@@ -507,9 +507,17 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     emitter.emit('click', fi);
     if (node !== zoom) setZoomNode(node, true);
   };
+  const onKey = (ev: KeyboardEvent) => {
+    // Escape: clear the search first, then the zoom (keyboard users get both without the mouse)
+    if (ev.key !== 'Escape') return;
+    if (searchRe) api.search(null);
+    else if (zoom !== 0) api.resetZoom();
+  };
   canvas.addEventListener('mousemove', onMove);
   canvas.addEventListener('mouseleave', onLeave);
   canvas.addEventListener('click', onClick);
+  root.addEventListener('keydown', onKey);
+  canvas.tabIndex = 0;
   resetBtn.addEventListener('click', () => api.resetZoom());
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   searchInput.addEventListener('input', () => {

@@ -125,6 +125,17 @@ describe('flame graph in chromium', { skip }, () => {
     assert.equal(await page.evaluate(() => (window as any).fg.zoomTo(['gzip', 'main'])), true);
     assert.equal(await page.evaluate(() => (window as any).fg.zoomTo(['gzip', 'nope'])), false);
     assert.deepEqual(await page.evaluate(() => (window as any).fg.zoomPath()), ['gzip', 'main']);
+    // live update: new data keeps the zoom while the path still exists
+    await page.evaluate((f) => {
+      const w = window as any;
+      w.fg.setData(w.bpfs.profileFromFolded(f + '\ngzip;main;deflate 5'));
+    }, FOLDED);
+    assert.deepEqual(await page.evaluate(() => (window as any).fg.zoomPath()), ['gzip', 'main']);
+    assert.equal((await page.evaluate(() => (window as any).fg.tree.total[0])), 135);
+    // Escape resets the zoom (keyboard)
+    await page.focus('[data-testid="flamegraph"] canvas');
+    await page.keyboard.press('Escape');
+    assert.deepEqual(await page.evaluate(() => (window as any).fg.zoomPath()), []);
   });
 
   it('search highlights matches and shows "Matched: x%"', async () => {
