@@ -75,16 +75,20 @@ export async function waitReady(page: Page, testid: string, timeout = 30_000) {
  */
 export async function findFrame(page: Page, name: string): Promise<{ x: number; y: number } | null> {
   const canvas = page.getByTestId('flamegraph').first().locator('canvas').first();
+  await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   if (!box) return null;
   const details = page.getByTestId('flamegraph-details').first();
+  const seen = new Set<string>();
   for (const fx of [0.5, 0.3, 0.7, 0.15, 0.85]) {
-    for (let y = box.y + 4; y < box.y + box.height; y += 6) {
+    for (let y = box.y + 3; y < box.y + box.height; y += 5) {
       const x = box.x + box.width * fx;
       await page.mouse.move(x, y);
       const t = (await details.textContent()) ?? '';
       if (t.includes(name)) return { x, y };
+      seen.add(t.trim());
     }
   }
+  console.log(`[e2e] findFrame(${name}): not found in canvas ${JSON.stringify(box)}; hovered: ${JSON.stringify([...seen].slice(0, 20))}`);
   return null;
 }

@@ -97,7 +97,7 @@ export async function startStack(): Promise<Stack> {
   fs.writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
 
   const burn = path.join(dir, 'burn');
-  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-inline', '-o', burn, path.join(import.meta.dirname, 'fixtures/burn.c')], { stdio: 'inherit' });
+  execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', burn, path.join(import.meta.dirname, 'fixtures/burn.c')], { stdio: 'inherit' });
 
   const children: ChildProcess[] = [];
   const stop = async () => {

@@ -1,6 +1,6 @@
 /** A traced process named like HTML shows as text everywhere and runs nothing. */
 import { test, expect } from '@playwright/test';
-import { XSS_NAME, forbidDialogs, shot, startBurn, waitReady } from '../helpers.js';
+import { XSS_NAME, findFrame, forbidDialogs, shot, startBurn, waitReady } from '../helpers.js';
 
 test('a process named <img src=x onerror=alert(1)> shows as text and runs nothing', async ({ page }) => {
   const dialogs = forbidDialogs(page);
@@ -21,7 +21,11 @@ test('a process named <img src=x onerror=alert(1)> shows as text and runs nothin
     await page.getByTestId('start-capture').click();
     await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 20_000 });
     await waitReady(page, 'flamegraph');
-    await expect(page.getByTestId('top-functions')).toContainText('<img src=x');
+    await expect(page.getByTestId('top-functions')).toContainText('bpfscope_e2e_hot_leaf');
+    // the comm frame (kernel-truncated to 15 bytes) is drawn and described as text
+    const at = await findFrame(page, '<img src=x');
+    expect(at, 'the markup-named comm is a frame of the flame graph').not.toBeNull();
+    await expect(page.getByTestId('flamegraph-details').first()).toContainText('<img src=x oner');
     await shot(page, 'xss-as-text');
     // nothing was parsed as markup
     expect(await page.locator('img[src="x"]').count()).toBe(0);
