@@ -102,6 +102,8 @@ export class Capture {
   private events = 0;
   private readonly loss: LossCounts = {};
   private lastDrain: number;
+  /** when the current interval was due to end (scheduled boundary). */
+  private dueAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
   histUnit: 'usecs' | 'msecs' | undefined;
@@ -168,6 +170,7 @@ export class Capture {
     const n = Math.floor((now - this.startTime) / this.intervalMs) + 1;
     const nextTick = this.startTime + n * this.intervalMs;
     const at = Math.min(nextTick, endAt);
+    this.dueAt = at;
     this.timer = setTimeout(() => {
       if (this.ended) return;
       if (Date.now() >= endAt - 1) this.finish('completed');
@@ -341,6 +344,7 @@ export class Capture {
     if (this.ended) return;
     let d: StackDelta | HistogramDelta;
     const start = this.lastDrain;
+    const t0 = Date.now();
     try {
       d = this.source.drain();
     } catch (e) {
@@ -348,12 +352,17 @@ export class Capture {
       this.finish('failed', `drain failed: ${(e as Error).message}`);
       return;
     }
-    const end = Date.now();
+    // the interval ends when the drain begins (the kernel data it reads is up to then); the delay a
+    // client sees from intervalEnd therefore includes draining, symbolizing, interning and sending
+    const end = t0;
+    const drained = Date.now();
     this.lastDrain = end;
     const parts = this.absorb(d, start, end);
     let encoded: string | undefined;
     const encode = () => (encoded ??= JSON.stringify(this.message(parts)));
     for (const s of [...this.subscribers]) s.deliver(this, parts, encode);
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ seq: parts.seq, lateMs: t0 - this.dueAt, drainMs: drained - t0, sendMs: Date.now() - drained, bytes: encoded?.length, newStacks: parts.stacks.length }, 'interval');
   }
 
   subscribe(s: Subscriber, late: boolean): void {

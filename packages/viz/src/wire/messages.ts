@@ -187,7 +187,8 @@ export const deltaSchema = z.object({
   histKeyKind: z.enum(['none', 'disk', 'flags']).optional(),
   progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
   loss: lossSchema.optional(),
-  /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the tool was drained. */
+  /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the collector began
+   * draining the tool; `receive time - intervalEnd` is the end-to-end delay (drain, symbolize, send). */
   intervalEnd: z.number().optional(),
   /** how many intervals this delta holds (> 1 when deltas were coalesced for a slow client). */
   intervals: z.number().int().optional(),
