@@ -20,7 +20,12 @@ export class HashDrainer {
   /** number of entries read by the last drain() */
   n = 0;
 
-  constructor(readonly map: BpfMap) {
+  /** opts.batch=false: always use get_next_key + lookup + delete (what kernels without batch ops get) */
+  constructor(
+    readonly map: BpfMap,
+    opts: { batch?: boolean } = {},
+  ) {
+    if (opts.batch === false) this.batchOk = false;
     this.keys = Buffer.alloc(map.keySize * map.maxEntries);
     this.values = Buffer.alloc(map.valueSize * map.maxEntries);
     const batchSize = Math.max(8, map.keySize);

@@ -74,3 +74,36 @@ test('a verifier rejection becomes a BpfError carrying the verifier log', { skip
 test('a missing object gives a clear error', { skip: ROOT_SKIP }, () => {
   assert.throws(() => BpfObject.load('nope', { file: '/nonexistent/nope.bpf.o' }), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT' && /open BPF object/.test(e.message));
 });
+
+test('HashDrainer: batch and one-by-one drains read every entry and leave the map empty', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const { HashDrainer } = await import('../src/maps.js');
+  const L = await import('../src/ffi/libbpf.js');
+  const o = BpfObject.load('offcputime');
+  try {
+    const counts = o.map('counts');
+    const key = Buffer.alloc(counts.keySize);
+    const val = Buffer.alloc(8);
+    const fill = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        key.writeUInt32LE(i + 1, 0);
+        val.writeBigUInt64LE(BigInt(i * 10), 0);
+        assert.equal(L.bpf_map_update_elem(counts.fd, key, val, 0n), 0);
+      }
+    };
+    for (const batch of [true, false]) {
+      fill(3000);
+      const d = new HashDrainer(counts, { batch });
+      assert.equal(d.drain(), 3000, `batch=${batch}: all entries read`);
+      const seen = new Set<number>();
+      for (let i = 0; i < 3000; i++) {
+        const pid = d.keys.readUInt32LE(i * counts.keySize);
+        assert.equal(d.values.readBigUInt64LE(i * 8), BigInt((pid - 1) * 10), 'value matches its key');
+        seen.add(pid);
+      }
+      assert.equal(seen.size, 3000);
+      assert.equal(d.drain(), 0, `batch=${batch}: map empty after drain`);
+    }
+  } finally {
+    o.destroy();
+  }
+});

@@ -58,6 +58,18 @@ static __always_inline __u32 norm_flags(__u32 f)
 	return out;
 }
 
+/* before 5.16 (or so) the disk hung off the request itself */
+struct request___old {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct gendisk *request_disk(struct request *rq)
+{
+	if (bpf_core_field_exists(((struct request___old *)rq)->rq_disk))
+		return BPF_CORE_READ((struct request___old *)rq, rq_disk);
+	return BPF_CORE_READ(rq, q, disk);
+}
+
 static __always_inline int trace_start(struct request *rq, bool insert)
 {
 	__u64 key = (__u64)rq;
@@ -91,7 +103,7 @@ static __always_inline int trace_done(struct request *rq)
 	if (slot >= BIO_MAX_SLOTS)
 		slot = BIO_MAX_SLOTS - 1;
 	if (cfg.per_disk) {
-		struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+		struct gendisk *disk = request_disk(rq);
 		if (disk)
 			hk.dev = ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
 	}

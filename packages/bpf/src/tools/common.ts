@@ -10,6 +10,7 @@ export function bad(message: string): BpfError {
 
 export function checkIds(name: string, ids: number[] | undefined): number[] {
   if (!ids) return [];
+  if (ids.length > 1024) throw bad(`too many ${name}s (${ids.length}): at most 1024 can be filtered on`);
   for (const x of ids) {
     if (!Number.isInteger(x) || x <= 0 || x > 0x3fffffff) {
       throw bad(`invalid ${name} ${String(x)}: expected a positive integer process/thread id`);
