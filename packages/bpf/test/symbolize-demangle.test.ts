@@ -44,6 +44,15 @@ const CXX: Array<[string, string]> = [
   ['_ZN9__gnu_cxx6__poolILb0EE10_M_destroyEv', '__gnu_cxx::__pool<false>::_M_destroy()'],
   ['_Z1fIJidEEvDpT_', 'void f<int, double>(int, double)'],
   ['_Z1fILm5EEvv', 'void f<5ul>()'],
+  [
+    '_ZSt4swapIN1K8TypeInfoEENSt9enable_ifIXsr6__and_ISt6__not_ISt15__is_tuple_likeIT_EESt21is_move_constructibleIS5_ESt18is_move_assignableIS5_EEE5valueEvE4typeERS5_SE_',
+    'std::enable_if<__and_<std::__not_<std::__is_tuple_like<K::TypeInfo> >, std::is_move_constructible<K::TypeInfo>, std::is_move_assignable<K::TypeInfo> >::value, void>::type std::swap<K::TypeInfo>(K::TypeInfo&, K::TypeInfo&)',
+  ],
+  ['_ZN2v84base14Relaxed_MemcpyEPVcPVKcm', 'v8::base::Relaxed_Memcpy(char volatile*, char const volatile*, unsigned long)'],
+  [
+    '_ZN4node10StreamBase8JSMethodIXadL_ZNS0_11WriteStringILNS_8encodingE0EEEiRKN2v820FunctionCallbackInfoINS4_5ValueEEEEEEEvS9_',
+    'void node::StreamBase::JSMethod<&(int node::StreamBase::WriteString<(node::encoding)0>(v8::FunctionCallbackInfo<v8::Value> const&))>(v8::FunctionCallbackInfo<v8::Value> const&)',
+  ],
   ['_Z1fIA5_cEvRKT_', 'void f<char [5]>(char const (&) [5])'],
   ['_Z3barv.part.0.cold', 'bar() [clone .part.0] [clone .cold]'],
   ['_ZGTtNKSt9exception4whatEv', 'transaction clone for std::exception::what() const'],

@@ -397,6 +397,22 @@ function nm(s: string, base = s): Node {
   return { k: 'name', s, base };
 }
 
+function mentionsAuto(n: Node): boolean {
+  switch (n.k) {
+    case 'name':
+      return n.s.startsWith('auto:');
+    case 'ptr':
+    case 'cv':
+    case 'vendor':
+    case 'expand':
+      return mentionsAuto(n.inner);
+    case 'array':
+      return mentionsAuto(n.elem);
+    default:
+      return false;
+  }
+}
+
 /** scope::component */
 function joinScope(scope: Node | undefined, comp: Node): Node {
   if (!scope) return comp;
@@ -606,6 +622,8 @@ class ItaniumParser {
   private depth = 0;
   /** while parsing the name of an encoding (not inside a type), template args become the T_ table */
   private inEncName = false;
+  /** inside a generic lambda's signature, T_ is the lambda's own `auto` parameter */
+  private inLambdaSig = false;
 
   constructor(s: string) {
     this.s = s;
@@ -663,7 +681,7 @@ class ItaniumParser {
   }
 
   /** <encoding> */
-  encoding(top: boolean): string {
+  encoding(top: boolean, showReturn = top): string {
     this.enter();
     try {
       const special = this.specialName();
@@ -681,9 +699,9 @@ class ItaniumParser {
       while (this.p < this.s.length && this.peek() !== 'E' && this.peek() !== '.');
       let out = '';
       // like c++filt, the enclosing function of a local name is shown without its return type
-      if (ret && top) out += printLeft(ret) + (hasFunction(ret) || hasArray(ret) ? '' : ' ');
+      if (ret && showReturn) out += printLeft(ret) + (hasFunction(ret) || hasArray(ret) ? '' : ' ');
       out += printNode(name) + `(${printParams(params)})`;
-      if (ret && top) out += printRight(ret);
+      if (ret && showReturn) out += printRight(ret);
       out += cv + ref;
       return out;
     } finally {
@@ -889,11 +907,11 @@ class ItaniumParser {
   }
 
   private cvQualifiers(): string {
-    let q = '';
-    if (this.eat('r')) q += ' restrict';
-    if (this.eat('V')) q += ' volatile';
-    if (this.eat('K')) q += ' const';
-    return q;
+    // mangled r V K; printed const volatile restrict (as c++filt and LLVM do)
+    const r = this.eat('r');
+    const v = this.eat('V');
+    const k = this.eat('K');
+    return (k ? ' const' : '') + (v ? ' volatile' : '') + (r ? ' restrict' : '');
   }
 
   /** <unqualified-name>, including ctor/dtor names (need the enclosing class). */
@@ -924,9 +942,15 @@ class ItaniumParser {
         n = nm(`{unnamed type#${num}}`);
       } else if (this.eat('Ul')) {
         const params: Node[] = [];
-        while (!this.eat('E')) {
-          if (this.p >= this.s.length) this.fail();
-          params.push(this.type());
+        const saveL = this.inLambdaSig;
+        this.inLambdaSig = true;
+        try {
+          while (!this.eat('E')) {
+            if (this.p >= this.s.length) this.fail();
+            params.push(this.type());
+          }
+        } finally {
+          this.inLambdaSig = saveL;
         }
         const num = this.peek() === '_' ? 1 : this.number() + 2;
         if (!this.eat('_')) this.fail();
@@ -1002,6 +1026,7 @@ class ItaniumParser {
     if (!this.eat('T')) this.fail();
     const idx = this.peek() === '_' ? 0 : this.number() + 1;
     if (!this.eat('_')) this.fail();
+    if (this.inLambdaSig) return nm(`auto:${idx + 1}`);
     const n = this.tparams[idx];
     if (!n) this.fail();
     return n;
@@ -1043,7 +1068,7 @@ class ItaniumParser {
   private exprPrimary(): string {
     if (!this.eat('L')) this.fail();
     if (this.eat('_Z')) {
-      const e = this.encoding(false);
+      const e = this.encoding(false, true);
       if (!this.eat('E')) this.fail();
       return e;
     }
@@ -1100,12 +1125,8 @@ class ItaniumParser {
       if (this.eat('az')) return `alignof (${this.expression()})`;
       if (this.eat('tw')) return `throw ${this.expression()}`;
       if (this.eat('tr')) return 'throw';
-      if (this.eat('sr')) {
-        const t = this.peek() === 'N' ? printNode(this.nestedName().node) : printNode(this.type());
-        let n = this.unqualifiedName(undefined);
-        if (this.peek() === 'I') n = nm(printNode(n) + printTemplateArgs(this.templateArgs()));
-        return `${t}::${printNode(n)}`;
-      }
+      const global = this.eat('gs') ? '::' : '';
+      if (this.eat('sr')) return global + this.unresolvedName();
       if (this.eat('cv')) {
         const t = printNode(this.type());
         if (this.eat('_')) {
@@ -1160,6 +1181,62 @@ class ItaniumParser {
     } finally {
       this.depth--;
     }
+  }
+
+  /** after `sr`: the forms of <unresolved-name> (qualifiers are not substitution candidates). */
+  private unresolvedName(): string {
+    if (this.eat('N')) {
+      let so = this.unresolvedType();
+      if (this.peek() === 'I') so += printTemplateArgs(this.templateArgs());
+      while (!this.eat('E')) {
+        if (this.p >= this.s.length) this.fail();
+        so += '::' + this.simpleId();
+      }
+      return so + '::' + this.baseUnresolvedName();
+    }
+    if (this.peek() >= '0' && this.peek() <= '9') {
+      const quals: string[] = [];
+      do quals.push(this.simpleId());
+      while (!this.eat('E'));
+      return quals.join('::') + '::' + this.baseUnresolvedName();
+    }
+    let t = this.unresolvedType();
+    if (this.peek() === 'I') t += printTemplateArgs(this.templateArgs());
+    return t + '::' + this.baseUnresolvedName();
+  }
+
+  private unresolvedType(): string {
+    const c = this.peek();
+    if (c === 'T') {
+      const n = this.templateParam();
+      this.subs.push(n);
+      return printNode(n);
+    }
+    if (c === 'D') {
+      const n = this.decltype();
+      this.subs.push(n);
+      return printNode(n);
+    }
+    if (c === 'S') return printNode(this.substitution());
+    return this.fail();
+  }
+
+  private simpleId(): string {
+    let id = this.sourceName();
+    if (this.peek() === 'I') id += printTemplateArgs(this.templateArgs());
+    return id;
+  }
+
+  private baseUnresolvedName(): string {
+    if (this.peek() >= '0' && this.peek() <= '9') return this.simpleId();
+    if (this.eat('dn')) {
+      if (this.peek() >= '0' && this.peek() <= '9') return '~' + this.simpleId();
+      return '~' + this.unresolvedType();
+    }
+    this.eat('on');
+    let n = printNode(this.operatorName());
+    if (this.peek() === 'I') n += printTemplateArgs(this.templateArgs());
+    return n;
   }
 
   /** <type> */
@@ -1304,7 +1381,8 @@ class ItaniumParser {
           }
           return this.fail();
       }
-      this.subs.push(result);
+      // types built from a generic lambda's `auto` parameters are not substitution candidates
+      if (!(this.inLambdaSig && mentionsAuto(result))) this.subs.push(result);
       return result;
     } finally {
       this.inEncName = saveFlag;
