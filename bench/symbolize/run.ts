@@ -207,6 +207,15 @@ async function main(): Promise<void> {
     if (args.includes('--ours-only')) {
       // profiling aid: no peer, no result file
       console.log(`ours: cold ${o.coldMs.toFixed(0)} ms, warm ${o.warmMs.toFixed(0)} ms`);
+      if (args.includes('--warm-loop')) {
+        const sym = createSymbolizer();
+        const addrs = probes.map((p) => p.runtime);
+        for (let k = 0; k < 12; k++) {
+          const t0 = process.hrtime.bigint();
+          for (let i = 0; i < addrs.length; i += STACK) sym.user(process.pid, addrs.slice(i, i + STACK));
+          console.log(`warm pass ${k}: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+        }
+      }
       return;
     }
     samples.ours.push({ coldMs: +o.coldMs.toFixed(1), warmMs: +o.warmMs.toFixed(1) });
