@@ -16,6 +16,9 @@ const securityHeaders = [
 const nextConfig: NextConfig = {
   // Node-only modules used by the hub's server code; never bundled.
   serverExternalPackages: ['better-sqlite3', 'ws', 'pino'],
+  // BPFSCOPE_NEXT_DIST_DIR lets a second build/start live beside the default .next (parallel
+  // test runs in one checkout); unset, Next's default is used.
+  ...(process.env.BPFSCOPE_NEXT_DIST_DIR ? { distDir: process.env.BPFSCOPE_NEXT_DIST_DIR } : {}),
   poweredByHeader: false,
   reactStrictMode: true,
   // The viz package is ESM with d3 inside; let Next compile it like app code.

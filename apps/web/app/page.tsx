@@ -13,7 +13,9 @@
  *   max-block-input, per-disk, per-flag, latency-key, latency-histogram, selected-range,
  *   clear-range, top-sort-<name|self|total>, snapshot-row, snapshot-search, delete-snapshot,
  *   confirm-delete, import-dropzone, import-result, snapshot-meta, export-<format>,
- *   compare-picker, compare-go, compare-only-base, compare-only-target, compare-delta-table.
+ *   compare-picker, compare-go, compare-only-base, compare-only-target, compare-delta-table,
+ *   capture-summary and new-capture (while a capture is shown the options collapse into
+ *   capture-summary; new-capture brings back the form with start-capture).
  */
 import type { Metadata } from 'next';
 import { Console } from '@/components/capture/Console';

@@ -40,6 +40,8 @@ export interface CaptureState {
   /** local clock (ms) when the capture was started, for the progress bar between deltas. */
   startedAt: number | null;
   progress: LiveProgress;
+  /** local clock (ms) when `progress` last changed, to advance the bar smoothly between deltas. */
+  progressAt: number | null;
   loss: LossStats;
   profile: Profile | null;
   endReason: string | null;
@@ -112,7 +114,8 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
         s.firstDataMs === null && s.startedAt !== null && (profile.total > 0 || (profile.histograms?.intervals.length ?? 0) > 0)
           ? d.now() - s.startedAt
           : s.firstDataMs;
-      set({ profile, progress: { ...acc.progress }, loss: { ...acc.loss }, firstDataMs });
+      const progressAt = acc.progress.elapsedMs !== s.progress.elapsedMs || s.progressAt === null ? d.now() : s.progressAt;
+      set({ profile, progress: { ...acc.progress }, progressAt, loss: { ...acc.loss }, firstDataMs });
     }
 
     function scheduleFlush(immediate = false) {
@@ -215,6 +218,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
       notices: [],
       startedAt: null,
       progress: emptyProgress,
+      progressAt: null,
       loss: {},
       profile: null,
       endReason: null,
@@ -269,6 +273,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
           notices: [],
           startedAt: d.now(),
           progress: { ...emptyProgress, durationMs: s.form.durationSec * 1000 },
+          progressAt: null,
           loss: {},
           profile: null,
           endReason: null,
@@ -334,7 +339,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
         generation++;
         closeStream();
         acc = null;
-        set({ phase: 'idle', captureId: null, captureTool: null, profile: null, error: null, notices: [], endReason: null, save: { state: 'idle' }, loss: {}, progress: emptyProgress });
+        set({ phase: 'idle', captureId: null, captureTool: null, profile: null, error: null, notices: [], endReason: null, save: { state: 'idle' }, loss: {}, progress: emptyProgress, progressAt: null });
       },
 
       dispose() {

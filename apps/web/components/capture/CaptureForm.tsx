@@ -1,6 +1,6 @@
 'use client';
 /** Tool tabs and each tool's options, with bcc's defaults; Start. */
-import { TOOLS, toolInfo, type StackMode, type ThreadMode } from '../../lib/tools';
+import { TOOLS, toolInfo, type StackMode, type ThreadMode, type CaptureForm as CaptureFormState } from '../../lib/tools';
 import { useCapture, useCaptureStore } from '../providers';
 import { PidPicker } from './PidPicker';
 
@@ -51,6 +51,20 @@ function Check({ label, checked, onChange, hint, testid }: { label: string; chec
   );
 }
 
+function summary(form: CaptureFormState): string {
+  const parts = [`${form.durationSec} s`];
+  const f = new Set(toolInfo(form.tool)?.fields ?? []);
+  if (f.has('frequency')) parts.push(`${form.frequency} Hz`);
+  if (f.has('pid')) parts.push(form.pids.length ? `PID ${form.pids.join(',')}` : 'all processes');
+  if (f.has('stacks') && form.stacks !== 'both') parts.push(`${form.stacks} stacks only`);
+  if (f.has('block') && form.minBlockUs !== null) parts.push(`≥ ${form.minBlockUs} µs`);
+  if (f.has('block') && form.maxBlockUs !== null) parts.push(`≤ ${form.maxBlockUs} µs`);
+  if (f.has('perDisk') && form.perDisk) parts.push('per disk');
+  if (f.has('perFlag') && form.perFlag) parts.push('per flags');
+  if (f.has('queued') && form.queued) parts.push('with queue time');
+  return parts.join(' · ');
+}
+
 export function CaptureForm() {
   const store = useCaptureStore();
   const form = useCapture((s) => s.form);
@@ -61,6 +75,16 @@ export function CaptureForm() {
   const f = new Set(info.fields);
   const set = store.getState().setForm;
   const collector = collectors.find((c) => c.id === form.collector);
+
+  if (phase !== 'idle') {
+    // a capture is on screen: keep the options out of its way ("New capture" brings them back)
+    return (
+      <section className="card capture-summary" aria-label="Capture options" data-testid="capture-summary">
+        <strong>{info.label}</strong>
+        <span className="small muted mono">{summary(form)}</span>
+      </section>
+    );
+  }
 
   return (
     <section className="card" aria-label="New capture">

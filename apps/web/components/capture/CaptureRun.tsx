@@ -19,12 +19,16 @@ function useTicker(active: boolean, ms = 250): number {
   return now;
 }
 
+function fmtSec(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
 export function CaptureRun() {
   const store = useCaptureStore();
   const phase = useCapture((s) => s.phase);
   const tool = useCapture((s) => s.captureTool);
   const progress = useCapture((s) => s.progress);
-  const startedAt = useCapture((s) => s.startedAt);
+  const progressAt = useCapture((s) => s.progressAt);
   const loss = useCapture((s) => s.loss);
   const error = useCapture((s) => s.error);
   const notices = useCapture((s) => s.notices);
@@ -36,9 +40,10 @@ export function CaptureRun() {
   if (phase === 'idle' && !error) return null;
 
   const durationMs = progress.durationMs || 0;
-  // between deltas, advance the bar on the local clock; never past the duration
-  const local = startedAt && running ? now - startedAt : 0;
-  const elapsed = running ? Math.min(durationMs || Infinity, Math.max(progress.elapsedMs, local)) : progress.elapsedMs;
+  // between deltas, advance the bar on the local clock from the last reported elapsed time
+  // (not from the click: BPF load and attach take a moment); never past the duration
+  const since = running && phase !== 'stopping' && progressAt !== null ? Math.max(0, now - progressAt) : 0;
+  const elapsed = Math.min(durationMs || Infinity, progress.elapsedMs + since);
   const frac = durationMs > 0 ? Math.min(1, elapsed / durationMs) : 0;
   const lossLines = describeLoss(loss);
   const countLabel = tool === 'biolatency' ? 'I/O requests' : tool === 'profile' ? 'samples' : 'events';
@@ -67,7 +72,7 @@ export function CaptureRun() {
           </>
         )}
         {!running && (
-          <button type="button" className="btn small" onClick={() => store.getState().clear()}>
+          <button type="button" className="btn small" data-testid="new-capture" onClick={() => store.getState().clear()}>
             New capture
           </button>
         )}
@@ -79,8 +84,8 @@ export function CaptureRun() {
           </div>
           <div className="row small muted" style={{ marginTop: 4 }}>
             <span>
-              {fmtMs(elapsed)} elapsed
-              {running && durationMs > 0 ? ` · ${fmtMs(Math.max(0, durationMs - elapsed))} remaining` : ''}
+              {progressAt === null && running ? 'loading BPF programs…' : `${fmtSec(elapsed)} elapsed`}
+              {running && durationMs > 0 ? ` · ${fmtSec(Math.max(0, durationMs - elapsed))} remaining` : ''}
             </span>
             <span data-testid="capture-count">
               {fmtInt(count)} {countLabel}

@@ -6,12 +6,14 @@ import { useCapture, useCaptureStore } from '../providers';
 function healthLine(h: Record<string, unknown> | null): string {
   if (!h) return '';
   const parts: string[] = [];
-  if (typeof h.host === 'string') parts.push(h.host);
+  const host = h.hostname ?? h.host;
+  if (typeof host === 'string') parts.push(host);
   if (typeof h.kernel === 'string') parts.push(`Linux ${h.kernel}`);
   if (typeof h.cpus === 'number') parts.push(`${h.cpus} CPUs`);
   if (h.btf === false) parts.push('no BTF');
   if (h.privileged === false) parts.push('not privileged: BPF will fail (run the collector as root)');
-  if (typeof h.captures === 'number') parts.push(`${h.captures} running`);
+  const running = h.activeCaptures ?? h.captures;
+  if (typeof running === 'number' && running > 0) parts.push(`${running} capture${running === 1 ? '' : 's'} running`);
   return parts.join(' · ');
 }
 

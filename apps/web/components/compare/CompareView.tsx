@@ -57,7 +57,7 @@ function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: {
             <tbody>
               {rows.slice(0, 200).map((r) => (
                 <tr key={r.name}>
-                  <td className="name">
+                  <td className="name trunc" title={r.name}>
                     <a
                       href="#"
                       onClick={(e) => {
@@ -103,7 +103,7 @@ function DeltaTable({ base, target, normalize }: { base: Profile; target: Profil
           <tbody>
             {rows.map((r) => (
               <tr key={r.name} data-only={r.only ?? ''}>
-                <td className="name">
+                <td className="name trunc" title={r.name}>
                   <a
                     href="#"
                     onClick={(e) => {

@@ -35,6 +35,10 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   const orientation = useView((s) => s.orientation);
   const [error, setError] = useState<string | null>(null);
   const [dataSeq, setDataSeq] = useState(0);
+  const scroller = useRef<HTMLDivElement>(null);
+  // deep graphs scroll inside their box; in flame orientation keep the root (bottom) in view
+  // until the user scrolls themselves
+  const userScrolled = useRef(false);
 
   // create once
   useEffect(() => {
@@ -84,6 +88,12 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     setDataSeq((n) => n + 1);
   }, [profile, baseline, normalize]);
 
+  useEffect(() => {
+    const sc = scroller.current;
+    if (!sc || userScrolled.current) return;
+    sc.scrollTop = orientation === 'flame' ? sc.scrollHeight : 0;
+  }, [dataSeq, orientation]);
+
   // zoom from the store (URL, reset keys)
   useEffect(() => {
     const r = fg.current;
@@ -110,7 +120,18 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   return (
     <div className="graph-host">
       {error && <div className="error">{error}</div>}
-      <div ref={host} />
+      <div
+        ref={scroller}
+        className="graph-scroll"
+        onWheel={() => (userScrolled.current = true)}
+        onKeyDown={() => (userScrolled.current = true)}
+        onPointerDown={(e) => {
+          // the scrollbar, not a frame
+          if (e.target === scroller.current) userScrolled.current = true;
+        }}
+      >
+        <div ref={host} />
+      </div>
     </div>
   );
 }

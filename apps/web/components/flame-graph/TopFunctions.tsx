@@ -54,10 +54,9 @@ export function TopFunctions({ profile }: { profile: Profile }) {
           <tbody>
             {sorted.map((r) => (
               <tr key={r.name}>
-                <td className="name">
+                <td className="name trunc" title={r.name}>
                   <a
                     href="#"
-                    title={`Search for ${r.name}`}
                     onClick={(e) => {
                       e.preventDefault();
                       store.getState().setQuery(`^${escapeRegex(r.name)}$`);

@@ -1,0 +1,46 @@
+/** Console form → POST /api/captures body, validated by the real wire schema. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { captureOptionsSchema, TOOL_NAMES } from '@bpfscope/viz/wire';
+import { TOOLS, captureRequest, defaultForm, parseIdList } from '../../lib/tools';
+
+test('every wire tool has a tab, and the defaults are bcc-like', () => {
+  assert.deepEqual(TOOLS.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
+  const f = defaultForm();
+  assert.equal(f.frequency, 49);
+  assert.equal(f.durationSec, 10);
+  assert.equal(f.minBlockUs, 1);
+});
+
+test('the default request of every tool passes captureOptionsSchema and is never saved automatically', () => {
+  for (const t of TOOLS) {
+    const body = captureRequest(defaultForm(t.name));
+    assert.equal(body.save, false, t.name);
+    assert.equal(body.tool, t.name);
+    const r = captureOptionsSchema.safeParse(body.options);
+    assert.ok(r.success, `${t.name}: ${JSON.stringify(body.options)} ${r.success ? '' : r.error.message}`);
+  }
+});
+
+test('options are mapped to the API names and only for the tool that has them', () => {
+  const f = { ...defaultForm('profile'), pids: [42, 43], stacks: 'user' as const, includeIdle: true, minBlockUs: 5, perDisk: true };
+  const b = captureRequest(f);
+  assert.deepEqual(b.options, { pid: [42, 43], frequency: 49, userStacksOnly: true, includeIdle: true });
+
+  const o = captureRequest({ ...defaultForm('offcputime'), pids: [7], threads: 'kernel', stacks: 'kernel', minBlockUs: 1000, maxBlockUs: 5000 });
+  assert.deepEqual(o.options, { pid: 7, kernelThreadsOnly: true, kernelStacksOnly: true, minBlockUs: 1000, maxBlockUs: 5000 });
+  assert.ok(captureOptionsSchema.safeParse(o.options).success);
+
+  const bio = captureRequest({ ...defaultForm('biolatency'), perDisk: true, queued: true, milliseconds: true, intervalSec: 0.5, pids: [1] });
+  assert.deepEqual(bio.options, { perDisk: true, queued: true, milliseconds: true, intervalSec: 0.5 });
+  assert.ok(captureOptionsSchema.safeParse(bio.options).success);
+});
+
+test('bad form values are refused with words', () => {
+  assert.throws(() => captureRequest({ ...defaultForm('offcputime'), minBlockUs: 10, maxBlockUs: 5 }), /Max block time must be at least/);
+  assert.throws(() => captureRequest({ ...defaultForm('profile'), durationSec: 0 }), /Duration/);
+  assert.throws(() => parseIdList('12, abc'), /PID "abc" is not a positive whole number/);
+  assert.throws(() => parseIdList('0'), /PID "0"/);
+  assert.deepEqual(parseIdList(' 1, 2 3 '), [1, 2, 3]);
+  assert.deepEqual(parseIdList(''), []);
+});
