@@ -560,7 +560,10 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       if (z > 0) zoom = z;
     }
     searchRes = keep && searchRe ? searchTree(tree, searchRe) : null;
-    if (!keep) searchRe = null;
+    if (!keep) {
+      searchRe = null;
+      searchInput.value = '';
+    }
     updateMatchText();
   }
 
