@@ -96,14 +96,20 @@ export class HashDrainer {
   }
 }
 
-/** u64 counters in one array entry (the `stats` map); returns deltas since the last read. */
+/** u64 counters in one per-CPU array entry (the `stats` map), summed over CPUs; returns deltas since the last read. */
 export class StatsReader {
   private buf: Buffer;
   private prev: bigint[];
   private key = Buffer.alloc(4);
+  private ncpu: number;
+  private stride: number;
 
   constructor(private map: BpfMap) {
-    this.buf = Buffer.alloc(map.valueSize);
+    const n = L.libbpf_num_possible_cpus() as number;
+    if (n <= 0) throw BpfError.fromErrno(-n, 'count possible CPUs');
+    this.ncpu = n;
+    this.stride = Math.ceil(map.valueSize / 8) * 8; // per-CPU values are 8-byte aligned
+    this.buf = Buffer.alloc(this.stride * n);
     this.prev = new Array(map.valueSize / 8).fill(0n);
   }
 
@@ -112,7 +118,8 @@ export class StatsReader {
     if (r < 0) throw BpfError.fromErrno(-r, `read ${this.map.name}`);
     const out: number[] = [];
     for (let i = 0; i < this.prev.length; i++) {
-      const v = this.buf.readBigUInt64LE(i * 8);
+      let v = 0n;
+      for (let c = 0; c < this.ncpu; c++) v += this.buf.readBigUInt64LE(c * this.stride + i * 8);
       out.push(Number(v - this.prev[i]));
       this.prev[i] = v;
     }

@@ -19,8 +19,9 @@ struct stats_val {
 	__u64 v[BS_NR_STATS];
 };
 
+/* per-CPU: counting every sched_switch in one shared cache line would bounce it between CPUs */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct stats_val);
@@ -46,7 +47,7 @@ static __always_inline void stat_inc(int idx)
 	__u32 zero = 0;
 	struct stats_val *s = bpf_map_lookup_elem(&stats, &zero);
 	if (s && idx >= 0 && idx < BS_NR_STATS)
-		__sync_fetch_and_add(&s->v[idx], 1);
+		s->v[idx]++; /* this CPU's copy; BPF programs do not migrate while running */
 }
 
 /* bpf_get_stackid with its failures counted, never hidden. */

@@ -20,6 +20,7 @@ export type Ptr = unknown;
 
 export const libbpf_major_version = lib.func('uint32_t libbpf_major_version(void)');
 export const libbpf_minor_version = lib.func('uint32_t libbpf_minor_version(void)');
+export const libbpf_num_possible_cpus = lib.func('int libbpf_num_possible_cpus(void)');
 
 const PrintFn = koffi.proto('int bpfscope_libbpf_print_fn(int level, void *fmt, void *ap)');
 export const libbpf_set_print = lib.func('void *libbpf_set_print(bpfscope_libbpf_print_fn *fn)');
