@@ -39,9 +39,9 @@ interface Running {
 }
 
 /** Start a built test program; resolves once it printed its function addresses. */
-function startKnown(bin: string, env: NodeJS.ProcessEnv = {}): Promise<Running> {
+function startKnown(bin: string, argv: string[] = []): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -223,6 +223,41 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     s.prune();
     assert.equal(s.stats().pids, 0);
     assert.equal(s.user(r.pid, [r.addrs.bpfscope_beta])[0].name, '[unknown]');
+  });
+
+  it('notices an exec (same pid, new address space) and reads the maps again', async () => {
+    // without ASLR both programs load at the same base: stale maps would name the new addresses
+    // from the old file, so only a real exec check passes
+    const noAslr = hasTool('setarch');
+    const r = noAslr
+      ? await startKnown('setarch', [execFileSync('uname', ['-m']).toString().trim(), '-R', join(dir, 'known'), join(dir, 'known-stripped')])
+      : await startKnown(join(dir, 'known'), [join(dir, 'known-stripped')]);
+    try {
+      const s = createSymbolizer();
+      assert.equal(s.user(r.pid, [r.addrs.bpfscope_alpha])[0].name, 'bpfscope_alpha');
+      const again = new Promise<Record<string, bigint>>((res, rej) => {
+        let out = '';
+        const timer = setTimeout(() => rej(new Error('the program run by exec did not print ready')), 10_000);
+        r.child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready\n')) {
+            clearTimeout(timer);
+            const a: Record<string, bigint> = {};
+            for (const m of out.matchAll(/^(\S+) (0x[0-9a-f]+)$/gm)) a[m[1]] = BigInt(m[2]);
+            res(a);
+          }
+        });
+      });
+      r.child.stdin!.write('x\n');
+      const b = await again;
+      if (noAslr) assert.equal(b.main, r.addrs.main, 'same layout without ASLR');
+      assert.match(readFileSync(`/proc/${r.pid}/maps`, 'utf8'), /known-stripped/);
+      await new Promise((res) => setTimeout(res, 1100)); // the exec check runs at most once a second
+      const [f] = s.user(r.pid, [b.bpfscope_beta + 2n]);
+      assert.deepEqual([f.name, f.offset, f.module], ['bpfscope_beta', 2, join(dir, 'known-stripped')]);
+    } finally {
+      await stop(r);
+    }
   });
 
   it('shares parsed ELF files across processes and is fast when warm', () => {

@@ -38,6 +38,8 @@ function unknownFrame(): SymbolizedFrame {
   return { name: '[unknown]', kind: 'unknown' };
 }
 const PERFMAP_RETRY_MS = 1000;
+/** how often a known process is checked for exec (one small read of /proc/PID/stat) */
+const LAYOUT_CHECK_MS = 1000;
 const MAPS_REREAD_MS = 250;
 const PERFMAP_REFRESH_MS = 100;
 const KALLSYMS_RELOAD_MS = 5000;
@@ -46,6 +48,9 @@ interface PidState {
   pid: number;
   /** field 22 of /proc/PID/stat when first seen: detects pid reuse */
   startTime?: string;
+  /** executable identity + fields 26 and 28 (start of code, start of stack): change on exec */
+  layout?: string;
+  layoutCheckedAt: number;
   maps?: ProcMaps;
   mapsAt: number;
   /** resolved ELF per mapping index; null = cannot be read */
@@ -161,7 +166,8 @@ export class SymbolizerImpl implements Symbolizer {
   }
 
   private newState(pid: number): PidState {
-    const s: PidState = { pid, mapsAt: 0, elfs: [], startTime: this.startTime(pid) };
+    const st = this.statFields(pid);
+    const s: PidState = { pid, mapsAt: 0, elfs: [], startTime: st?.[19], layout: st ? this.layoutOf(pid, st) : undefined, layoutCheckedAt: Date.now() };
     this.readMaps(s);
     this.pids.set(pid, s);
     return s;
@@ -187,14 +193,46 @@ export class SymbolizerImpl implements Symbolizer {
   }
 
   private startTime(pid: number): string | undefined {
+    return this.statFields(pid)?.[19]; // field 22
+  }
+
+  /** /proc/PID/stat fields from field 3 on (index = field number - 3). */
+  private statFields(pid: number): string[] | undefined {
     try {
       const stat = readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
       // comm (field 2) may contain spaces and parentheses: split after the last ')'
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return rest[19]; // field 22 = index 19 after pid and comm
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     } catch {
       return undefined;
     }
+  }
+
+  /** What changes on exec: the executable's identity, and (ASLR) where code and stack start. */
+  private layoutOf(pid: number, st: string[]): string {
+    let exe = '';
+    try {
+      const x = statSync(`${this.procRoot}/${pid}/exe`);
+      exe = `${x.dev}:${x.ino}`;
+    } catch {
+      /* kernel thread or no permission */
+    }
+    return `${exe}:${st[23]}:${st[25]}`;
+  }
+
+  /** The process exec'd since we read its maps (new code/stack start): read them again. */
+  private checkExec(s: PidState): void {
+    const now = Date.now();
+    if (now - s.layoutCheckedAt < LAYOUT_CHECK_MS) return;
+    s.layoutCheckedAt = now;
+    const st = this.statFields(s.pid);
+    if (!st) return; // exited: keep what we have
+    const layout = this.layoutOf(s.pid, st);
+    if (s.layout !== undefined && layout !== s.layout) {
+      this.readMaps(s);
+      s.perf = undefined;
+      s.perfPaths = undefined;
+    }
+    s.layout = layout;
   }
 
   /** Forget everything about one process (e.g. on exec). */
@@ -205,6 +243,7 @@ export class SymbolizerImpl implements Symbolizer {
   user(pid: number, addrs: readonly bigint[]): SymbolizedFrame[] {
     let s = this.pids.get(pid);
     if (!s) s = this.newState(pid);
+    else this.checkExec(s);
     const out = new Array<SymbolizedFrame>(addrs.length);
     let reread = false;
     for (let i = 0; i < addrs.length; i++) {
