@@ -34,7 +34,7 @@ export class TestClient {
   rawCount = 0;
 
   /** raw: do not parse messages (a cheap reader for tests that only care about the close). */
-  constructor(url: string, opts: { token?: string; origin?: string; headers?: Record<string, string>; raw?: boolean } = {}) {
+  constructor(url: string, opts: { token?: string; origin?: string; headers?: Record<string, string>; raw?: boolean; validate?: boolean } = {}) {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
     this.ws = new WebSocket(url, { headers, origin: opts.origin, perMessageDeflate: false });
@@ -44,8 +44,10 @@ export class TestClient {
         return;
       }
       const obj = JSON.parse(d.toString());
-      const r = serverMessageSchema.safeParse(obj);
-      if (!r.success) this.invalid.push({ obj, err: r.error.issues[0] });
+      if (opts.validate !== false) {
+        const r = serverMessageSchema.safeParse(obj);
+        if (!r.success) this.invalid.push({ obj, err: r.error.issues[0] });
+      }
       this.messages.push(obj);
       this.wake();
     });
@@ -108,7 +110,7 @@ export class TestClient {
   }
 }
 
-export async function connect(url: string, opts: { token?: string; origin?: string; raw?: boolean } = { token: TOKEN }): Promise<TestClient> {
+export async function connect(url: string, opts: { token?: string; origin?: string; raw?: boolean; validate?: boolean } = { token: TOKEN }): Promise<TestClient> {
   const c = new TestClient(url, opts);
   await c.opened;
   return c;
