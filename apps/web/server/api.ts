@@ -223,17 +223,20 @@ export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Prom
               /* already closed */
             }
           };
+          let replaying = true;
           const send = (m: ServerMessage) => {
             if (closed) return;
             controller.enqueue(enc.encode(`data: ${JSON.stringify(m)}\n\n`));
-            // a reader that falls far behind is dropped rather than buffering without bound
-            if ((controller.desiredSize ?? 0) < 0) {
+            // a reader that falls far behind on live messages is dropped rather than buffering
+            // without bound (the initial replay may be large by itself and is always sent)
+            if (!replaying && (controller.desiredSize ?? 0) < 0) {
               controller.enqueue(enc.encode(`data: ${JSON.stringify({ type: 'error', captureId: cap.id, code: 'too_slow', message: 'this stream fell too far behind; reload to resubscribe' })}\n\n`));
               close();
             }
           };
           controller.enqueue(enc.encode(`retry: 2000\n\n`));
           for (const m of cap.replay()) send(m);
+          replaying = false;
           if (cap.finished) {
             close();
             return;
