@@ -331,6 +331,22 @@ describe('symbolize: kernel (/proc/kallsyms)', () => {
     }
   });
 
+  it('re-reads kallsyms on a miss when a module or BPF program appeared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfscope-ksym-'));
+    try {
+      const path = join(dir, 'kallsyms');
+      writeFileSync(path, 'ffffffff81000100 T do_thing\nffffffff81000200 T _etext\n');
+      const s = createSymbolizer({ kallsymsPath: path, kallsymsReloadMs: 1 });
+      const prog = 0xffffffffc0300040n;
+      assert.equal(s.kernel([prog])[0].name, '[unknown]');
+      writeFileSync(path, 'ffffffff81000100 T do_thing\nffffffff81000200 T _etext\nffffffffc0300000 t bpf_prog_6deef7357e7b4530_handle_exec\t[bpf]\n');
+      await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(s.kernel([prog])[0], { name: 'bpf_prog_6deef7357e7b4530_handle_exec', kind: 'kernel', module: 'bpf', offset: 0x40 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains hidden kallsyms', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bpfscope-ksym-'));
     try {

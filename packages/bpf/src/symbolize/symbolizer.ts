@@ -31,6 +31,9 @@ export interface SymbolizerOptions {
   perfMapDir?: string;
   /** how many ELF files may keep a file descriptor open before the oldest are detached (default 128) */
   maxOpenFiles?: number;
+  /** first delay before kallsyms is re-read on a miss (new module or BPF program); doubles while
+   * re-reading does not help, up to 5 min (default 5000 ms) */
+  kallsymsReloadMs?: number;
 }
 
 /** A fresh object each time: callers may decorate frames. */
@@ -43,6 +46,7 @@ const LAYOUT_CHECK_MS = 1000;
 const MAPS_REREAD_MS = 250;
 const PERFMAP_REFRESH_MS = 100;
 const KALLSYMS_RELOAD_MS = 5000;
+const KALLSYMS_RELOAD_MAX_MS = 5 * 60_000;
 
 interface PidState {
   pid: number;
@@ -78,6 +82,8 @@ export class SymbolizerImpl implements Symbolizer {
   private readonly maxOpen: number;
   private ksyms?: Kallsyms;
   private ksymsAt = 0;
+  private readonly ksymsReloadBase: number;
+  private ksymsReloadMs: number;
   private ksymsError?: Error;
   private readonly pids = new Map<number, PidState>();
   private readonly elfByIdentity = new Map<string, ElfFile | null>();
@@ -93,6 +99,8 @@ export class SymbolizerImpl implements Symbolizer {
     this.doDemangle = opts.demangle ?? true;
     this.perfMapDir = opts.perfMapDir ?? '/tmp';
     this.maxOpen = opts.maxOpenFiles ?? 128;
+    this.ksymsReloadBase = opts.kallsymsReloadMs ?? KALLSYMS_RELOAD_MS;
+    this.ksymsReloadMs = this.ksymsReloadBase;
     this.transform = this.doDemangle ? (s) => demangleName(stripVersion(s)) : stripVersion;
   }
 
@@ -120,8 +128,9 @@ export class SymbolizerImpl implements Symbolizer {
     let reloaded = false;
     for (let i = 0; i < addrs.length; i++) {
       let s = k ? this.ksyms!.lookup(addrs[i]) : undefined;
-      if (!s && this.ksyms && !reloaded && Date.now() - this.ksymsAt > KALLSYMS_RELOAD_MS) {
-        // modules and BPF programs come and go: reload once in a while on a miss
+      if (!s && this.ksyms && !reloaded && Date.now() - this.ksymsAt > this.ksymsReloadMs) {
+        // modules and BPF programs come and go: reload on a miss, backing off while reloading
+        // does not help (an address that is in no symbol stays unknown; a reload costs ~0.3 s)
         reloaded = true;
         try {
           this.ksyms = Kallsyms.load(this.kallsymsPath);
@@ -130,6 +139,7 @@ export class SymbolizerImpl implements Symbolizer {
         }
         this.ksymsAt = Date.now();
         s = this.ksyms.lookup(addrs[i]);
+        this.ksymsReloadMs = s ? this.ksymsReloadBase : Math.min(Math.max(1, this.ksymsReloadMs * 2), KALLSYMS_RELOAD_MAX_MS);
       }
       if (!s) {
         out[i] = unknownFrame();
