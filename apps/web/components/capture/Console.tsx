@@ -23,7 +23,7 @@ function LiveView() {
         <span data-testid="snapshot-total">
           {profile.meta.tool === 'biolatency' ? `${profile.total.toLocaleString('en-US')} I/O` : fmtValue(profile.total, profile.unit)}
         </span>
-        <span>{profile.stacks.length.toLocaleString('en-US')} unique stacks</span>
+        {profile.meta.tool !== 'biolatency' && <span>{profile.stacks.length.toLocaleString('en-US')} unique stacks</span>}
       </div>
       {/* a fresh view (zoom/search) per capture */}
       <ViewStoreProvider key={captureId ?? 'none'}>

@@ -70,7 +70,7 @@ export function LatencyCompare({ base, target, baseMeta, targetMeta }: { base: P
               const [lo, hi] = slotRange(r.slot);
               const w = maxAbs ? (Math.abs(r.d) / maxAbs) * 50 : 0;
               return (
-                <div className="hist-bar" key={r.slot} style={{ gridTemplateColumns: '150px 90px 1fr' }}>
+                <div className="hist-bar" key={r.slot} >
                   <span style={{ textAlign: 'right' }}>
                     {lo} -&gt; {hi}
                   </span>
