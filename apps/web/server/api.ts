@@ -376,11 +376,16 @@ export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promis
       throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
     const download = url.searchParams.get('download');
     if (format === 'json') {
-      const s = store().getApiJson(id);
+      const s = store().getApiJsonText(id);
       if (!s) throw notFound('snapshot', id);
-      return json(s, 200, {
-        'Content-Disposition': disposition(download ? 'attachment' : 'inline', s.snapshot.name, 'bpfscope.json'),
-        'Cache-Control': 'private, max-age=0, must-revalidate',
+      return new Response(s.text, {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+          'Content-Disposition': disposition(download ? 'attachment' : 'inline', s.snapshot.name, 'bpfscope.json'),
+          'Cache-Control': 'private, max-age=0, must-revalidate',
+        },
       });
     }
     const s = store().get(id);

@@ -1,6 +1,6 @@
 /**
  * Snapshot store: one SQLite table (better-sqlite3, WAL) with metadata columns and the encoded
- * profile as a brotli-compressed BLOB. A snapshot is written by one INSERT inside a transaction,
+ * profile as a gzip-compressed BLOB (brotli is read too). A snapshot is written by one INSERT inside a transaction,
  * so a crash leaves either the whole row or nothing; the profile is encoded and compressed
  * before the transaction starts, so a bad profile never reaches the database.
  */
@@ -14,7 +14,7 @@ import { dataDir } from './config';
 import { newId, isValidId } from './ids';
 import { decodeFromStore, encodeForStore, encodedAsObject } from './viz';
 
-const brotliCompress = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
 
 /** What `GET /api/snapshots` lists. */
 export interface SnapshotSummary {
@@ -167,9 +167,9 @@ export class SnapshotStore {
     const meta = profile.meta ?? {};
     const stored: Profile = { ...profile, meta: { ...meta, name, notes: notes || undefined } };
     const { codec, json } = encodeForStore(stored);
-    const blob = await brotliCompress(Buffer.from(json, 'utf8'), {
-      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: json.length },
-    });
+    // gzip level 6: about 5x faster than brotli q5 on 200k-stack profiles for ~30% more bytes;
+    // saving sits between "capture ended" and "snapshot link shown", so speed wins.
+    const blob = await gzip(Buffer.from(json, 'utf8'), { level: 6 });
     const row: Omit<Row, 'id'> & { id: string; profile: Buffer } = {
       id: newId(),
       name,
@@ -188,7 +188,7 @@ export class SnapshotStore {
       stack_count: profile.stacks.length,
       frame_count: profile.frames.length,
       codec,
-      encoding: 'br',
+      encoding: 'gzip',
       stored_bytes: blob.length,
       profile: blob,
     };
@@ -235,6 +235,17 @@ export class SnapshotStore {
     const e = this.getEncoded(id);
     if (!e) return null;
     return { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) };
+  }
+
+  /**
+   * The same document as getApiJson, as JSON text, without parsing and re-serializing the stored
+   * profile (it is already encodeProfile's JSON text): the fast path for `GET ?format=json`.
+   */
+  getApiJsonText(id: string): { snapshot: SnapshotMeta; text: string } | null {
+    const e = this.getEncoded(id);
+    if (!e) return null;
+    const profile = e.codec === 'viz' ? e.json : JSON.stringify(encodedAsObject(e.codec, e.json));
+    return { snapshot: e.snapshot, text: `{"snapshot":${JSON.stringify(e.snapshot)},"profile":${profile}}` };
   }
 
   /**

@@ -75,6 +75,8 @@ describe('SnapshotStore', () => {
     const api = store.getApiJson(meta.id)!;
     assert.equal(api.snapshot.id, meta.id);
     assert.equal(typeof api.profile, 'object');
+    // the text fast path is the same document
+    assert.deepEqual(JSON.parse(store.getApiJsonText(meta.id)!.text), api);
     store.close();
   });
 
