@@ -103,6 +103,50 @@ describe('demangle', () => {
     assert.equal(demangle('_ZN3FooC2ERKS'), '_ZN3FooC2ERKS');
   });
 
+  it('survives mutated names (fuzz): never throws, bounded time and output', () => {
+    // deterministic PRNG so a failure reproduces
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = '_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$.';
+    const seeds = [...CXX, ...RUST].map(([m]) => m);
+    const t0 = Date.now();
+    let n = 0;
+    for (; n < 5000 && Date.now() - t0 < 1500; n++) {
+      const base = seeds[rnd(seeds.length)];
+      const chars = base.split('');
+      const edits = 1 + rnd(4);
+      for (let e = 0; e < edits; e++) {
+        const at = rnd(chars.length);
+        const op = rnd(3);
+        if (op === 0) chars[at] = alphabet[rnd(alphabet.length)];
+        else if (op === 1) chars.splice(at, 0, alphabet[rnd(alphabet.length)]);
+        else chars.splice(at, 1);
+      }
+      const m = chars.join('');
+      const out = demangle(m);
+      assert.equal(typeof out, 'string');
+      assert.ok(out.length <= 70000, `output of ${m} is ${out.length} characters`);
+    }
+    assert.ok(n > 500, `only ${n} mutations in 1.5 s`);
+    // substitutions that double the output at every step are cut off: pair<P, P> where P is the
+    // previous pair (S1_, S3_, S5_... are the previous full types)
+    let bomb = '_Z1fIJSt4pairIiiE';
+    for (let i = 0; i < 40; i++) {
+      const seq = (2 * i + 1).toString(36).toUpperCase();
+      bomb += `St4pairIS${seq}_S${seq}_E`;
+    }
+    bomb += 'EEvv';
+    const t1 = Date.now();
+    const r = demangle(bomb);
+    assert.ok(Date.now() - t1 < 2000);
+    assert.equal(r, bomb, 'too long to demangle: left as it was');
+    assert.match(demangle('_Z1fIJSt4pairIiiESt4pairIS1_S1_EEEvv'), /std::pair<std::pair<int, int>, std::pair<int, int> >/);
+    assert.ok(r.length <= 70000);
+  });
+
   it('agrees with c++filt on the C++ names of libstdc++', { skip: hasCxxfilt() ? false : 'c++filt not installed (binutils)' }, () => {
     const lib = '/usr/lib/x86_64-linux-gnu/libstdc++.so.6';
     let names: string[];

@@ -7,6 +7,13 @@
 
 const MAX_LEN = 4096;
 const MAX_DEPTH = 256;
+/** substitutions can make the output grow exponentially: give up past this many characters */
+const MAX_OUT = 1 << 16;
+
+function guard(s: string): string {
+  if (s.length > MAX_OUT) throw new Error('demangled name too long');
+  return s;
+}
 
 /** Demangle a C++ or Rust symbol name; returns the input unchanged when it is not mangled or fails. */
 export function demangle(name: string): string {
@@ -417,7 +424,7 @@ function mentionsAuto(n: Node): boolean {
 function joinScope(scope: Node | undefined, comp: Node): Node {
   if (!scope) return comp;
   const base = comp.k === 'name' ? comp.base : printNode(comp);
-  return { k: 'name', s: printNode(scope) + '::' + printNode(comp), base };
+  return { k: 'name', s: guard(printNode(scope) + '::' + printNode(comp)), base };
 }
 
 function plainInfo(n: Node): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
@@ -565,10 +572,12 @@ function printNode(n: Node): string {
 
 function printParams(params: Node[]): string {
   if (params.length === 1 && params[0].k === 'name' && params[0].s === 'void') return '';
-  return params
-    .map(printNode)
-    .filter((s) => s !== '')
-    .join(', ');
+  return guard(
+    params
+      .map(printNode)
+      .filter((s) => s !== '')
+      .join(', '),
+  );
 }
 
 function printTemplateArgs(args: Node[]): string {
@@ -576,7 +585,7 @@ function printTemplateArgs(args: Node[]): string {
     .map(printNode)
     .filter((x) => x !== '')
     .join(', ');
-  return `<${s}${s.endsWith('>') ? ' ' : ''}>`;
+  return guard(`<${s}${s.endsWith('>') ? ' ' : ''}>`);
 }
 
 const BUILTIN: Record<string, string> = {
@@ -1434,7 +1443,7 @@ function cloneSuffix(suffix: string): string | undefined {
 export function demangleItanium(name: string): string | undefined {
   if (!name.startsWith('_Z')) return undefined;
   const p = new ItaniumParser(name.slice(2));
-  const out = p.encoding(true);
+  const out = guard(p.encoding(true));
   const rest = name.slice(2 + p.pos);
   if (rest === '') return out;
   if (rest.startsWith('.')) {
