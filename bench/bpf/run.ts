@@ -10,7 +10,8 @@
  *    blocked µs by kstack, ustack, comm) on `perf bench sched pipe` throughput (ops/s).
  *
  * Run: node --conditions=source --import tsx bench/bpf/run.ts   (root; ~4 min)
- * Env: BENCH_BPF_RUNS (default 3), BENCH_BPF_CPU_SECS (10), BENCH_BPF_PIPE_LOOPS (100000).
+ * Env: BENCH_BPF_RUNS (default 3), BENCH_BPF_CPU_SECS (10), BENCH_BPF_PIPE_LOOPS (100000),
+ *      BENCH_BPF_STOP_CAP_SECS (90: a tracer still printing this long after Ctrl-C is killed).
  * Output: bench/results/bpf.json and a markdown table on stdout.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = Number(process.env.BENCH_BPF_RUNS ?? 3);
 const CPU_SECS = Number(process.env.BENCH_BPF_CPU_SECS ?? 10);
 const PIPE_LOOPS = Number(process.env.BENCH_BPF_PIPE_LOOPS ?? 100000);
+/** a tracer still printing this long after Ctrl-C is killed (its CPU time is then a lower bound) */
+const STOP_CAP_SECS = Number(process.env.BENCH_BPF_STOP_CAP_SECS ?? 90);
 const WORK = join(os.tmpdir(), 'bpfscope-bench-bpf');
 const CLK_TCK = 100;
 
@@ -41,7 +44,14 @@ type Arm = 'none' | 'bpftrace' | 'bpfscope';
 const ARMS: Arm[] = ['none', 'bpftrace', 'bpfscope'];
 
 interface RunResult {
+  /** workload operations per wall-clock second (the figure the peers are compared on) */
   throughput: number;
+  /** workload operations per CPU second of the workload itself (robust to other load on the machine) */
+  perCpu?: number;
+  /** seconds from SIGINT to the tracer's exit (its final read-out and symbolization) */
+  stopSecs?: number;
+  /** the tracer was killed STOP_CAP_SECS after SIGINT: stopSecs and tracerCpuTotal are lower bounds */
+  killedAfterStopCap?: boolean;
   /** tracer CPU seconds while the workload ran */
   tracerCpuWindow?: number;
   /** tracer CPU seconds over its whole life (start-up, capture, final output) */
@@ -112,7 +122,7 @@ interface Tracer {
   /** the tracer process itself (child of the bash wrapper) */
   pid: number;
   startupSecs: number;
-  stop(): Promise<{ cpuTotal: number; outputBytes: number; stderr: string }>;
+  stop(): Promise<{ cpuTotal: number; outputBytes: number; stderr: string; stopSecs: number; killed: boolean }>;
 }
 
 /**
@@ -154,10 +164,24 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
     pid,
     startupSecs,
     async stop() {
+      const s0 = Date.now();
       c.kill('SIGINT');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 60000);
+      // bpftrace symbolizes every user stack at exit, which can take minutes on a busy machine
+      let killed = false;
+      let cpuAtKill = NaN;
+      const timer = setTimeout(() => {
+        killed = true;
+        cpuAtKill = procCpuSecs(pid) ?? NaN;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, STOP_CAP_SECS * 1000);
       await exited;
+      const stopSecs = (Date.now() - s0) / 1000;
       clearTimeout(timer);
+      if (killed) return { cpuTotal: cpuAtKill, outputBytes, stderr, stopSecs, killed };
       live.delete(c);
       // `times`: line 1 = the shell, line 2 = its children (user sys), like 0m1.234s 0m0.056s
       const lines = times.trim().split('\n');
@@ -168,7 +192,7 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
           const m = /^(\d+)m([\d.]+)s$/.exec(x);
           return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
         });
-      return { cpuTotal: secs.length === 2 ? secs[0] + secs[1] : NaN, outputBytes, stderr };
+      return { cpuTotal: secs.length === 2 ? secs[0] + secs[1] : NaN, outputBytes, stderr, stopSecs, killed };
     },
   };
 }
@@ -180,22 +204,24 @@ function bpfscopeArgv(tool: string, args: string[]): string[] {
 const READY_BPFTRACE = /Attaching \d+ probes?/;
 const READY_BPFSCOPE = /^(Sampling at|Tracing)/m;
 
-async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string[]>, readyRe: Record<Exclude<Arm, 'none'>, RegExp>, workload: () => Promise<number>): Promise<RunResult> {
-  if (arm === 'none') return { throughput: await workload() };
+type Workload = () => Promise<{ throughput: number; perCpu?: number }>;
+
+async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string[]>, readyRe: Record<Exclude<Arm, 'none'>, RegExp>, workload: Workload): Promise<RunResult> {
+  if (arm === 'none') return { ...(await workload()) };
   const tr = await startTracer(tracerArgv[arm], readyRe[arm], arm);
-  let throughput: number;
+  let w: { throughput: number; perCpu?: number };
   let window: number | undefined;
   let st: Awaited<ReturnType<Tracer['stop']>>;
   try {
     const c0 = procCpuSecs(tr.pid);
-    throughput = await workload();
+    w = await workload();
     const c1 = procCpuSecs(tr.pid);
     window = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
   } finally {
     st = await tr.stop();
   }
-  if (!Number.isFinite(st.cpuTotal)) throw new Error(`${arm}: could not read its CPU time`);
-  return { throughput, tracerCpuWindow: window, tracerCpuTotal: st.cpuTotal, startupSecs: tr.startupSecs, outputBytes: st.outputBytes };
+  if (!Number.isFinite(st.cpuTotal)) throw new Error(`${arm}: could not read its CPU time (exit after SIGINT took ${st.stopSecs} s)`);
+  return { ...w, stopSecs: st.stopSecs, killedAfterStopCap: st.killed || undefined, tracerCpuWindow: window, tracerCpuTotal: st.cpuTotal, startupSecs: tr.startupSecs, outputBytes: st.outputBytes };
 }
 
 interface Suite {
@@ -213,7 +239,7 @@ async function suite(
   unit: string,
   tracerArgv: Record<Exclude<Arm, 'none'>, string[]>,
   tracerDesc: Record<Exclude<Arm, 'none'>, string>,
-  workload: () => Promise<number>,
+  workload: Workload,
 ): Promise<Suite> {
   const s: Suite = { name, workload: workloadDesc, unit, tracers: tracerDesc, runs: { none: [], bpftrace: [], bpfscope: [] }, errors: {} };
   const ready = { bpftrace: READY_BPFTRACE, bpfscope: READY_BPFSCOPE };
@@ -224,7 +250,9 @@ async function suite(
       try {
         const res = await measure(arm, tracerArgv, ready, workload);
         s.runs[arm].push(res);
-        process.stderr.write(`  ${name} run ${r + 1} ${arm}: ${res.throughput.toFixed(0)} ${unit}${res.tracerCpuTotal !== undefined ? `, tracer CPU ${res.tracerCpuWindow?.toFixed(2)} s window / ${res.tracerCpuTotal.toFixed(2)} s total` : ''}\n`);
+        process.stderr.write(
+          `  ${name} run ${r + 1} ${arm}: ${res.throughput.toFixed(0)} ${unit} (${res.perCpu?.toFixed(0)} per CPU-s)${res.tracerCpuTotal !== undefined ? `, tracer CPU ${res.tracerCpuWindow?.toFixed(2)} s window / ${res.tracerCpuTotal.toFixed(2)} s total, exit ${res.stopSecs?.toFixed(1)} s` : ''}\n`,
+        );
       } catch (e) {
         s.errors[arm] = e instanceof Error ? e.message : String(e);
         process.stderr.write(`  ${name} ${arm}: FAILED: ${s.errors[arm]}\n`);
@@ -240,24 +268,34 @@ function summarize(s: Suite) {
     return xs.length ? median(xs) : undefined;
   };
   const base = med('none', (r) => r.throughput);
+  const baseCpu = med('none', (r) => r.perCpu);
   const out: Record<string, unknown> = {};
   for (const arm of ARMS) {
     const tp = med(arm, (r) => r.throughput);
+    const pc = med(arm, (r) => r.perCpu);
     out[arm] = {
       runs: s.runs[arm],
       error: s.errors[arm],
       medianThroughput: tp,
       overheadPct: tp !== undefined && base ? ((base - tp) / base) * 100 : undefined,
+      medianPerCpu: pc,
+      perCpuOverheadPct: pc !== undefined && baseCpu ? ((baseCpu - pc) / baseCpu) * 100 : undefined,
+      medianStopSecs: med(arm, (r) => r.stopSecs),
+      killedAfterStopCap: s.runs[arm].filter((r) => r.killedAfterStopCap).length,
       medianTracerCpuWindowSecs: med(arm, (r) => r.tracerCpuWindow),
       medianTracerCpuTotalSecs: med(arm, (r) => r.tracerCpuTotal),
       medianStartupSecs: med(arm, (r) => r.startupSecs),
     };
   }
-  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
+  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianPerCpu?: number; perCpuOverheadPct?: number; medianStopSecs?: number; killedAfterStopCap?: number; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
 }
 
 function fmt(x: number | undefined, digits = 1): string {
   return x === undefined ? 'n/a' : x.toFixed(digits);
+}
+
+function na(arm: Arm, x: number | undefined, unit: string): string {
+  return arm === 'none' ? '—' : x === undefined ? 'n/a' : x.toFixed(2) + unit;
 }
 
 async function main(): Promise<number> {
@@ -279,17 +317,21 @@ async function main(): Promise<number> {
   const bpftraceVersion = execFileSync('bpftrace', ['--version']).toString().trim();
   const perfVersion = execFileSync('perf', ['--version']).toString().trim();
 
-  const cpuWorkload = async () => {
+  const cpuWorkload: Workload = async () => {
     const r = await run(spin, [String(CPU_SECS)], { timeoutMs: (CPU_SECS + 30) * 1000 });
     const m = /iterations_per_sec ([\d.]+)/.exec(r.out);
-    if (!m) throw new Error(`spin failed: ${r.err}`);
-    return Number(m[1]);
+    const c = /iterations_per_cpu_sec ([\d.]+)/.exec(r.out);
+    if (!m || !c) throw new Error(`spin failed: ${r.err}`);
+    return { throughput: Number(m[1]), perCpu: Number(c[1]) };
   };
-  const pipeWorkload = async () => {
-    const r = await run('perf', ['bench', 'sched', 'pipe', '-l', String(PIPE_LOOPS)], { timeoutMs: 120000 });
+  const pipeWorkload: Workload = async () => {
+    // `times` reports the CPU time of perf and its two tasks once they exited
+    const r = await run('bash', ['-c', `perf bench sched pipe -l ${PIPE_LOOPS}; times >&2`], { timeoutMs: 180000 });
     const m = /(\d+) ops\/sec/.exec(r.out);
     if (!m) throw new Error(`perf bench sched pipe failed: ${r.err || r.out}`);
-    return Number(m[1]);
+    const t = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.err.trim());
+    const cpu = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;
+    return { throughput: Number(m[1]), perCpu: cpu > 0 ? PIPE_LOOPS / cpu : undefined };
   };
 
   const t0 = Date.now();
@@ -325,8 +367,8 @@ async function main(): Promise<number> {
 
   const rows: string[] = [];
   rows.push(`### BPF overhead (${os.cpus().length} CPUs, Linux ${os.release()}, ${bpftraceVersion}, medians of ${RUNS} interleaved runs)`, '');
-  rows.push('| benchmark | arm | throughput | overhead vs no tracer | tracer CPU during workload | tracer CPU total | start-up |');
-  rows.push('| --- | --- | --- | --- | --- | --- | --- |');
+  rows.push('| benchmark | arm | throughput | overhead vs no tracer | overhead per workload CPU-s | tracer CPU during workload | tracer CPU total | start-up | Ctrl-C → exit |');
+  rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [label, sum, unit] of [
     [`profile -F 99 on spin (${CPU_SECS} s)`, ps, 'iter/s'],
     [`offcputime on sched pipe (${PIPE_LOOPS} loops)`, os_, 'ops/s'],
@@ -334,11 +376,11 @@ async function main(): Promise<number> {
     for (const arm of ARMS) {
       const a = sum[arm];
       if (a.error) {
-        rows.push(`| ${label} | ${arm} | failed: ${a.error.replace(/\|/g, '/')} | | | | |`);
+        rows.push(`| ${label} | ${arm} | failed: ${a.error.replace(/\|/g, '/')} | | | | | | |`);
         continue;
       }
       rows.push(
-        `| ${label} | ${arm} | ${fmt(a.medianThroughput, 0)} ${unit} | ${arm === 'none' ? '—' : fmt(a.overheadPct, 2) + ' %'} | ${arm === 'none' ? '—' : fmt(a.medianTracerCpuWindowSecs, 2) + ' s'} | ${arm === 'none' ? '—' : fmt(a.medianTracerCpuTotalSecs, 2) + ' s'} | ${arm === 'none' ? '—' : fmt(a.medianStartupSecs, 2) + ' s'} |`,
+        `| ${label} | ${arm} | ${fmt(a.medianThroughput, 0)} ${unit} | ${na(arm, a.overheadPct, ' %')} | ${na(arm, a.perCpuOverheadPct, ' %')} | ${na(arm, a.medianTracerCpuWindowSecs, ' s')} | ${a.killedAfterStopCap ? '≥ ' : ''}${na(arm, a.medianTracerCpuTotalSecs, ' s')} | ${na(arm, a.medianStartupSecs, ' s')} | ${a.killedAfterStopCap ? `> ${STOP_CAP_SECS} s (killed in ${a.killedAfterStopCap} of ${RUNS} runs)` : na(arm, a.medianStopSecs, ' s')} |`,
       );
     }
   }
@@ -346,12 +388,15 @@ async function main(): Promise<number> {
     const b = sum.bpfscope;
     const t = sum.bpftrace;
     if (b.error || t.error || b.medianThroughput === undefined || t.medianThroughput === undefined) return `${what}: no comparison (an arm failed)`;
-    const d = ((b.medianThroughput - t.medianThroughput) / t.medianThroughput) * 100;
-    const cpu =
-      b.medianTracerCpuTotalSecs !== undefined && t.medianTracerCpuTotalSecs !== undefined
-        ? `; tracer CPU total ${fmt(b.medianTracerCpuTotalSecs, 2)} s vs ${fmt(t.medianTracerCpuTotalSecs, 2)} s (${fmt(((b.medianTracerCpuTotalSecs - t.medianTracerCpuTotalSecs) / t.medianTracerCpuTotalSecs) * 100, 1)} %)`
-        : '';
-    return `${what}: workload throughput under bpfscope is ${d >= 0 ? '+' : ''}${fmt(d, 2)} % vs under bpftrace${cpu}`;
+    const pct = (x: number | undefined, y: number | undefined) => (x !== undefined && y !== undefined && y !== 0 ? ((x - y) / y) * 100 : undefined);
+    const signed = (x: number | undefined) => (x === undefined ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} %`);
+    const parts = [
+      `workload throughput under bpfscope ${signed(pct(b.medianThroughput, t.medianThroughput))} vs under bpftrace (per workload CPU-s ${signed(pct(b.medianPerCpu, t.medianPerCpu))})`,
+      `tracer CPU total ${fmt(b.medianTracerCpuTotalSecs, 2)} s vs ${fmt(t.medianTracerCpuTotalSecs, 2)} s (${signed(pct(b.medianTracerCpuTotalSecs, t.medianTracerCpuTotalSecs))})`,
+      `tracer CPU during the workload ${fmt(b.medianTracerCpuWindowSecs, 2)} s vs ${fmt(t.medianTracerCpuWindowSecs, 2)} s`,
+      `Ctrl-C to exit ${fmt(b.medianStopSecs, 2)} s vs ${fmt(t.medianStopSecs, 2)} s`,
+    ];
+    return `${what}: ${parts.join('; ')}`;
   };
   rows.push('', `- ${vs(ps, 'profile')}`, `- ${vs(os_, 'offcputime')}`);
   console.log(rows.join('\n'));
