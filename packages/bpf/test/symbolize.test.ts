@@ -168,6 +168,36 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     assert.deepEqual(s.user(known!.pid, [0x1000n])[0], { name: '[unknown]', kind: 'unknown' });
   });
 
+  it('rejects corrupt ELF files with a clear error, never hangs or crashes (fuzz)', () => {
+    const orig = readFileSync(join(dir, 'known'));
+    assert.throws(() => ElfFile.fromBuffer(Buffer.from('not an elf file at all, just text.........................................'), 'x'), /not an ELF file/);
+    const shoff = Number(orig.readBigUInt64LE(40));
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const t0 = Date.now();
+    let opened = 0;
+    for (let k = 0; k < 400 && Date.now() - t0 < 2000; k++) {
+      const b = Buffer.from(orig);
+      for (let e = 0; e < 1 + rnd(8); e++) {
+        // mutate the ELF header, program headers or section headers
+        const region = rnd(2) === 0 ? rnd(Math.min(1024, b.length)) : shoff + rnd(Math.max(1, b.length - shoff));
+        if (region < b.length) b[region] = rnd(256);
+      }
+      try {
+        const f = ElfFile.fromBuffer(b, 'mutated');
+        const t = f.symbols();
+        for (let i = 0; i < 50; i++) t.lookup(rnd(0x10000));
+        opened++;
+      } catch (e) {
+        assert.ok(e instanceof Error && e.message.length > 0);
+      }
+    }
+    assert.ok(opened > 0, 'some mutations still parse');
+  });
+
   it('uses .dynsym of a stripped binary', () => {
     const s = createSymbolizer();
     const exe = join(dir, 'known-stripped');

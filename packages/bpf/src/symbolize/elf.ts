@@ -376,9 +376,20 @@ export class ElfFile {
 
   /** The sorted function symbol table (built on first use, from .symtab and .dynsym). */
   symbols(): SymbolTable {
-    if (!this.table) this.table = (this.symbolSource ?? this).buildTable();
+    if (!this.table) {
+      try {
+        this.table = (this.symbolSource ?? this).buildTable();
+      } catch (e) {
+        // unreadable or corrupt symbol tables: no names from this file (never a wrong one)
+        this.symbolError = e as Error;
+        this.table = new SymbolTable(new Float64Array(0), new Float64Array(0), new Uint32Array(0), new Uint8Array(0), []);
+      }
+    }
     return this.table;
   }
+
+  /** Why symbols() came back empty, when reading the symbol tables failed. */
+  symbolError?: Error;
 
   /** Name the ELF virtual address, or undefined when no function symbol contains it. */
   lookup(vaddr: number): ElfLookup | undefined {
