@@ -140,6 +140,12 @@ export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response
   });
 }
 
+/** GET /api/captures → {"captures":[…]} (running and recently finished, newest first); lets a reloaded page find its capture. */
+export function listCaptures(_req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(() => json({ captures: hub().list().map((c) => c.toJSON()) }));
+}
+
 function findCapture(hub: Hub, id: string): HubCapture {
   const cap = hub.get(id);
   if (!cap) throw notFound('capture', id);

@@ -325,6 +325,11 @@ export class Hub {
     return c;
   }
 
+  /** Every capture the hub remembers, newest first (running ones and recently finished ones). */
+  list(): HubCapture[] {
+    return [...this.captures.values()].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
   get(id: string): HubCapture | null {
     return this.captures.get(id) ?? null;
   }
@@ -350,7 +355,10 @@ export class Hub {
       this.captures.delete(cap.id);
       if (e instanceof CollectorRequestError) {
         const field = e.field ? (e.field.startsWith('options') || e.field === 'tool' || e.field === 'durationSec' ? e.field : `options.${e.field}`) : undefined;
-        throw new CaptureError(statusForCode(e.code), e.message, field);
+        // a limit on one field (durationSec above the collector's maximum…) is a bad request;
+        // a limit without a field (too many concurrent captures) means "try again later"
+        const status = e.code === 'limit' && field ? 400 : statusForCode(e.code);
+        throw new CaptureError(status, e.message, field);
       }
       if (e instanceof CollectorUnavailableError) throw new CaptureError(503, e.message);
       throw e;

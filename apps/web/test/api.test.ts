@@ -222,6 +222,10 @@ describe('capture relay', () => {
     assert.equal(tl, 12);
 
     // a late subscriber gets the whole state in one full delta, then the end
+    const listed = await body(await api.listCaptures(req('GET', '/api/captures'), deps()));
+    assert.equal(listed.captures[0].id, id, 'GET /api/captures lists it, newest first');
+    assert.equal(listed.captures[0].state, 'done');
+
     const late = await readEvents(await api.captureEvents(req('GET', `/api/captures/${id}/events`), id, deps()));
     const full = late.find((m) => m.type === 'delta');
     assert.equal(full.full, true);
