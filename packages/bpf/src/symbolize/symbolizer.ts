@@ -297,7 +297,11 @@ export class SymbolizerImpl implements Symbolizer {
     // anonymous executable memory, or an address outside every mapping: JIT code?
     const pm = this.perfMapFor(s);
     if (pm) {
-      pm.refresh(PERFMAP_REFRESH_MS);
+      try {
+        pm.refresh(PERFMAP_REFRESH_MS);
+      } catch {
+        /* keep what was read so far */
+      }
       const e = pm.lookup(a);
       if (e) return { name: e.name, kind: 'jit', module: pm.path, offset: e.offset };
     }
@@ -317,7 +321,13 @@ export class SymbolizerImpl implements Symbolizer {
     }
     for (const p of s.perfPaths) {
       const pm = new PerfMap(p);
-      if (pm.refresh()) {
+      let ok = false;
+      try {
+        ok = pm.refresh();
+      } catch {
+        ok = false;
+      }
+      if (ok) {
         s.perf = pm;
         return pm;
       }
