@@ -54,7 +54,15 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
       io.err('bpfscope serve: the collector server (src/server/index) does not export runServe\n');
       return 1;
     }
-    await server.runServe(rest);
+    // resolves once the server has shut down after SIGINT/SIGTERM; a config error (bad flag or
+    // variable) propagates with a message naming it
+    try {
+      await server.runServe(rest);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      io.err(`bpfscope ${msg.startsWith('serve:') ? msg : `serve: ${msg}`}\n`);
+      return 1;
+    }
     return 0;
   }
   if (!isToolName(cmd)) {
@@ -78,7 +86,6 @@ export async function runAsProgram(argv: readonly string[]): Promise<void> {
     process.stderr.write(`bpfscope: ${e instanceof Error ? (process.env.BPFSCOPE_DEBUG ? e.stack : e.message) : String(e)}\n`);
     code = 1;
   }
-  if (argv[0] === 'serve' && code === 0) return; // the server keeps running on its own handles
   await new Promise<void>((r) => process.stdout.write('', () => r()));
   await new Promise<void>((r) => process.stderr.write('', () => r()));
   process.exit(code);
