@@ -235,7 +235,8 @@ export class SymbolizerImpl implements Symbolizer {
     if (now - s.layoutCheckedAt < LAYOUT_CHECK_MS) return;
     s.layoutCheckedAt = now;
     const st = this.statFields(s.pid);
-    if (!st) return; // exited: keep what we have
+    // exited, or exiting (a zombie has no mm: code/stack start read 0, exe unreadable): keep what we have
+    if (!st || st[0] === 'Z' || st[0] === 'X') return;
     const layout = this.layoutOf(s.pid, st);
     if (s.layout !== undefined && layout !== s.layout) {
       this.readMaps(s);
