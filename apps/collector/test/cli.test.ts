@@ -218,7 +218,7 @@ test('exit codes: usage errors 2 with usage line + reason, unknown PID named, no
 test('profile -f: options reach the engine, drains merge, folded lines sorted by value', async () => {
   const d = (records: StackRecord[]): StackDelta => ({ kind: 'stacks', unit: 'samples', records, loss: loss(), events: records.length });
   const f = fakeEngine([d([recA, recB]), d([{ ...recA, value: 4 }])]);
-  const r = await run(['profile', '-dfF99', '-p', '42', '--stack-storage-size=512', '2'], f);
+  const r = await run(['profile', '-dfF99', '-p', '42', '--stack-storage-size=512', '2'], f, { secondMs: 200 });
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(f.opened[0], {
     fn: 'openProfile',
