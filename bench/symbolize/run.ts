@@ -99,9 +99,9 @@ function collect(): Probe[] {
 }
 
 // ------------------------------------------------------------------ ours
-function runOurs(probes: Probe[]): { coldMs: number; warmMs: number; names: string[]; offsets: number[]; files: number } {
+function runOurs(probes: Probe[], demangleNames = true): { coldMs: number; warmMs: number; names: string[]; offsets: number[]; files: number } {
   const addrs = probes.map((p) => p.runtime);
-  const sym = createSymbolizer();
+  const sym = createSymbolizer({ demangle: demangleNames });
   const pass = (): { ms: number; names: string[]; offsets: number[] } => {
     const names = new Array<string>(addrs.length);
     const offsets = new Array<number>(addrs.length);
@@ -228,6 +228,8 @@ async function main(): Promise<void> {
     console.error(`rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`);
     if (Date.now() - tStart > BUDGET_MS) break;
   }
+  // how much of our cold time is demangling: the same cold pass with raw names
+  const raw = runOurs(probes, false);
 
   let exact = 0;
   let normalized = 0;
@@ -302,6 +304,7 @@ async function main(): Promise<void> {
       coldAddrPerSec: rate(ours.coldMs),
       warmAddrPerSec: rate(ours.warmMs),
       warmUsPerStack30: +((ours.warmMs * 1000) / (n / STACK)).toFixed(2),
+      coldWithoutDemanglingMs: +raw.coldMs.toFixed(1),
     },
     llvmSymbolizer: {
       version: llvm.version,
