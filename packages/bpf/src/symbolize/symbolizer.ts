@@ -186,7 +186,10 @@ export class SymbolizerImpl implements Symbolizer {
   private readMaps(s: PidState): boolean {
     s.mapsAt = Date.now();
     try {
-      s.maps = ProcMaps.read(s.pid, this.procRoot);
+      const maps = ProcMaps.read(s.pid, this.procRoot);
+      // an exiting process (zombie) reads as no mappings at all: keep the ones we had
+      if (maps.mappings.length === 0 && s.maps) return false;
+      s.maps = maps;
       s.elfs = new Array(s.maps.mappings.length);
       return true;
     } catch {
