@@ -11,7 +11,7 @@ export const ROOT_SKIP = isRoot ? false : 'needs root: loads and attaches real B
 export const PKG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** C snippet: block until the test says go (a line on stdin). */
-export const GATE = '{ char b[8]; if (read(0, b, sizeof b) <= 0) return 1; }';
+export const GATE = '{ char b[8]; if (write(1, "R", 1) != 1 || read(0, b, sizeof b) <= 0) return 1; }';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -36,8 +36,22 @@ export function buildC(name: string, source: string): string {
 
 /** Spawn and resolve when it exits; kill -9 on timeout. Workloads wait for a line on stdin
  * (GATE below) before working, so the capture can attach first: call go() when ready. */
-export function run(bin: string, args: string[] = [], timeoutMs = 20000): { child: ChildProcess; done: Promise<number>; go: () => void } {
+export function run(
+  bin: string,
+  args: string[] = [],
+  timeoutMs = 90000,
+): { child: ChildProcess; done: Promise<number>; go: () => void; ready: Promise<void>; stdout: () => string } {
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  // the workload writes "R" once loaded (all libraries mapped) and waits at the gate
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.startsWith('R')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${bin} exited (${code}) before it was ready`)));
+  });
+  ready.catch(() => {});
   const go = () => {
     child.stdin!.write('go\n');
     child.stdin!.end();
@@ -52,7 +66,7 @@ export function run(bin: string, args: string[] = [], timeoutMs = 20000): { chil
       resolve(code ?? -1);
     });
   });
-  return { child, done, go };
+  return { child, done, go, ready, stdout: () => out.replace(/^R/, '') };
 }
 
 export function names(frames: Array<{ name: string }>): string[] {
@@ -64,10 +78,17 @@ export function names(frames: Array<{ name: string }>): string[] {
 export async function drainUntil(h: ToolHandle<StackDelta>, done: Promise<number>, everyMs = 300): Promise<StackDelta> {
   let finished = false;
   let code = -1;
-  void done.then((c) => {
-    finished = true;
-    code = c;
-  });
+  let failure: unknown;
+  done.then(
+    (c) => {
+      finished = true;
+      code = c;
+    },
+    (e) => {
+      finished = true;
+      failure = e;
+    },
+  );
   const parts: StackDelta[] = [];
   while (!finished) {
     await sleep(everyMs);
@@ -75,6 +96,7 @@ export async function drainUntil(h: ToolHandle<StackDelta>, done: Promise<number
   }
   await sleep(50);
   parts.push(h.drain());
+  if (failure) throw failure;
   if (code !== 0) throw new Error(`workload exited with ${code}`);
   const out: StackDelta = { ...parts[0], records: [], loss: { ...parts[0].loss }, events: 0 };
   if (parts[0].timeline) out.timeline = { resolutionMs: parts[0].timeline.resolutionMs, entries: [] };

@@ -39,10 +39,11 @@ int main(void) {
 `;
 
 for (const mode of ['tp_btf', 'raw_tp']) {
-test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 120000 }, async () => {
   const bin = buildC('bpfscope_offcpu', WORKLOAD);
   const sym = createSymbolizer();
-  const { child, done, go } = run(bin);
+  const { child, done, go, ready, stdout } = run(bin);
+  await ready;
   process.env.BPFSCOPE_ATTACH_MODE = mode;
   let h;
   try {
@@ -52,8 +53,6 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
   }
   go();
   try {
-    let out = '';
-    child.stdout!.on('data', (b) => (out += b));
     const d = await drainUntil(h, done);
     assert.equal(d.unit, 'microseconds');
     let sleeperUs = 0;
@@ -74,7 +73,7 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
     }
     const nominal = THREADS * ROUNDS * SLEEP_MS * 1000;
     // what the threads measured around nanosleep (≥ nominal; more when the machine is busy)
-    const expected = Number(out.trim());
+    const expected = Number(stdout().trim());
     assert.ok(expected >= nominal && expected < nominal * 2, `workload measured ${expected} µs of sleep`);
     if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), d.loss, d.events);
     assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');

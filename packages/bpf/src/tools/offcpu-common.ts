@@ -46,6 +46,8 @@ export function openSwitchTool(
     const counts = obj.map('counts');
     assertSize(counts, keySize, 8);
     fillFilters(obj, pids, tids);
+    // processes named up front: read their maps now, so they get names even if they exit before the first drain
+    for (const pid of pids) sym.notePid(pid);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
     const stacks = new StackResolver(obj.map('stacks'), sym);

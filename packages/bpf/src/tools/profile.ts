@@ -34,6 +34,8 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     const counts = obj.map('counts');
     assertSize(counts, PROFILE_KEY_SIZE, 8);
     fillFilters(obj, pids, tids);
+    // processes named up front: read their maps now, so they get names even if they exit before the first drain
+    for (const pid of pids) sym.notePid(pid);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
     const stacks = new StackResolver(obj.map('stacks'), sym);
