@@ -64,6 +64,24 @@ test('profile a busy workload, search and zoom, save a snapshot and open its lin
       await waitReady(p2, 'flamegraph');
       await expect(p2.getByTestId('search-input').first()).toHaveValue(HOT_FN);
       await shot(p2, 'snapshot-fresh-context');
+      // zoom by clicking: the URL gets the zoom, and that URL opens zoomed elsewhere
+      const fg2 = p2.getByTestId('flamegraph').first();
+      const outer = await findFrame(p2, 'bpfscope_e2e_outer');
+      expect(outer, 'bpfscope_e2e_outer is drawn').not.toBeNull();
+      await p2.mouse.click(outer!.x, outer!.y);
+      await expect(fg2).toHaveAttribute('data-zoom', /bpfscope_e2e_outer/);
+      await expect(p2).toHaveURL(/[?&]zoom=/);
+      const zoomAttr = await fg2.getAttribute('data-zoom');
+      const zoomedUrl = p2.url();
+      const p3 = await ctx.newPage();
+      await p3.goto(zoomedUrl);
+      await waitReady(p3, 'flamegraph');
+      await expect(p3.getByTestId('flamegraph').first()).toHaveAttribute('data-zoom', zoomAttr!);
+      await shot(p3, 'snapshot-zoom-link');
+      // Esc resets the zoom (keyboard shortcut)
+      await p2.locator('body').click({ position: { x: 5, y: 5 } });
+      await p2.keyboard.press('Escape');
+      await expect(fg2).not.toHaveAttribute('data-zoom', /bpfscope_e2e_outer/);
       expect(d2).toEqual([]);
     } finally {
       await ctx.close();
