@@ -84,6 +84,8 @@ export interface FlameGraphEvents extends Record<string, unknown> {
   click: FrameInfo;
   /** after every draw: how long the draw took and how many frames it drew. */
   draw: { ms: number; frames: number };
+  /** the search changed (from the toolbar box or search()): the pattern ('' when cleared) and its match. */
+  search: MatchInfo & { pattern: string };
 }
 
 export interface MatchInfo {
@@ -649,7 +651,9 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
         setState('drawing');
         draw();
       }
-      return searchRes ? { matched: searchRes.matched, share: searchRes.share, nodes: searchRes.nodes } : { matched: 0, share: 0, nodes: 0 };
+      const mi: MatchInfo = searchRes ? { matched: searchRes.matched, share: searchRes.share, nodes: searchRes.nodes } : { matched: 0, share: 0, nodes: 0 };
+      emitter.emit('search', { ...mi, pattern: searchRe ? searchRe.source : '' });
+      return mi;
     },
     setOrientation(o) {
       if (o !== 'flame' && o !== 'icicle') throw new RangeError(`orientation must be 'flame' or 'icicle', got ${String(o)}`);

@@ -10,7 +10,8 @@
  *   fg.zoomTo(['node', 'main', 'work']) → boolean;  fg.resetZoom();  fg.zoomPath() → string[]
  *   fg.search(/re/ | 're' | null) → { matched, share, nodes }     // share 0..1, "Matched: x%"
  *   fg.setOrientation('flame'|'icicle');  fg.setSort('name'|'weight');  fg.setPalette(p)
- *   fg.on('zoom'|'hover'|'click'|'draw', cb) → unsubscribe          // cb(FrameInfo | null)
+ *   fg.on('zoom'|'hover'|'click'|'draw'|'search', cb) → unsubscribe  // zoom/hover: FrameInfo | null;
+ *     click: FrameInfo; draw: {ms, frames}; search: {pattern, matched, share, nodes} (for URL state)
  *   fg.frameAt(clientX, clientY) → FrameInfo | null;  fg.frameRect(path) → client rect | null
  *   fg.redraw();  fg.destroy()
  *   FrameInfo = { path, name, kind, depth, value, self, share, unit, baseValue?, delta? }

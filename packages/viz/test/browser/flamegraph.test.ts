@@ -54,7 +54,7 @@ describe('flame graph in chromium', { skip }, () => {
         document.getElementById('app')!.replaceChildren();
         w.events = [];
         w.fg = w.bpfs.createFlameGraph(document.getElementById('app'), opts);
-        for (const ev of ['zoom', 'click', 'hover']) w.fg.on(ev, (v: unknown) => w.events.push([ev, v]));
+        for (const ev of ['zoom', 'click', 'hover', 'search']) w.fg.on(ev, (v: unknown) => w.events.push([ev, v]));
         w.fg.setData(w.bpfs.profileFromFolded(folded, 'samples', tool));
       },
       [folded, opts, tool] as const,
@@ -144,6 +144,9 @@ describe('flame graph in chromium', { skip }, () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="search-match"]')!.textContent !== '');
     // node;start;main (70) + gzip;main (20) = 90 of 130
     assert.equal(await page.textContent('[data-testid="search-match"]'), 'Matched: 69.2%');
+    const sev = await page.evaluate(() => (window as any).events.filter((e: any[]) => e[0] === 'search').map((e: any[]) => e[1]));
+    assert.equal(sev.at(-1).pattern, 'main', 'the toolbar search is reported (for URL state)');
+    assert.equal(sev.at(-1).matched, 90);
     const main = (await rect(['gzip', 'main']))!;
     assert.deepEqual(await pixel(main.x + main.width / 2, main.y + 3), [230, 0, 230], 'matches drawn magenta');
     // nested matches are counted once: /o/ matches node, start? no: node, io, compute, longest_match, zip_write, ...
