@@ -46,8 +46,10 @@ const RUST_ESCAPES: Record<string, string> = {
   C: ',',
 };
 
+const RUST_LEGACY_TAIL = /17h[0-9a-f]{16}E(?:\.|$)/;
+
 export function demangleRustLegacy(name: string): string | undefined {
-  if (!name.startsWith('_ZN')) return undefined;
+  if (!name.startsWith('_ZN') || !RUST_LEGACY_TAIL.test(name)) return undefined;
   let s = name;
   let suffix = '';
   const end = s.lastIndexOf('E');
@@ -390,7 +392,7 @@ export function demangleRustV0(name: string): string | undefined {
 // =====================================================================================
 
 type Node =
-  | { k: 'name'; s: string; base: string; tmpl?: boolean; ctorLike?: boolean; full?: string }
+  | { k: 'name'; s: string; base: string; tmpl: boolean; ctorLike: boolean; full: string | undefined }
   | { k: 'func'; ret?: Node; params: Node[]; cv: string; ref: string }
   | { k: 'array'; elem: Node; dim: string }
   | { k: 'ptr'; inner: Node; op: '*' | '&' | '&&' }
@@ -400,8 +402,13 @@ type Node =
   | { k: 'expand'; inner: Node }
   | { k: 'vendor'; inner: Node; q: string };
 
+/** Every name node has the same shape (keeps property access monomorphic). */
+function mkName(s: string, base: string, tmpl = false, ctorLike = false, full: string | undefined = undefined): Node & { k: 'name' } {
+  return { k: 'name', s, base, tmpl, ctorLike, full };
+}
+
 function nm(s: string, base = s): Node {
-  return { k: 'name', s, base };
+  return mkName(s, base);
 }
 
 function mentionsAuto(n: Node): boolean {
@@ -424,7 +431,7 @@ function mentionsAuto(n: Node): boolean {
 function joinScope(scope: Node | undefined, comp: Node): Node {
   if (!scope) return comp;
   const base = comp.k === 'name' ? comp.base : printNode(comp);
-  return { k: 'name', s: guard(printNode(scope) + '::' + printNode(comp)), base };
+  return mkName(guard(printNode(scope) + '::' + printNode(comp)), base);
 }
 
 function plainInfo(n: Node): { node: Node; cv: string; ref: string; tmpl: boolean; ctorLike: boolean } {
@@ -615,10 +622,10 @@ const CHARTRAITS = '<char, std::char_traits<char> >';
 const SPECIAL_SUBS: Record<string, Node> = {
   a: nm('std::allocator', 'allocator'),
   b: nm('std::basic_string', 'basic_string'),
-  s: { k: 'name', s: 'std::string', base: 'basic_string', full: 'std::basic_string<char, std::char_traits<char>, std::allocator<char> >' },
-  i: { k: 'name', s: 'std::istream', base: 'basic_istream', full: 'std::basic_istream' + CHARTRAITS },
-  o: { k: 'name', s: 'std::ostream', base: 'basic_ostream', full: 'std::basic_ostream' + CHARTRAITS },
-  d: { k: 'name', s: 'std::iostream', base: 'basic_iostream', full: 'std::basic_iostream' + CHARTRAITS },
+  s: mkName('std::string', 'basic_string', false, false, 'std::basic_string<char, std::char_traits<char>, std::allocator<char> >'),
+  i: mkName('std::istream', 'basic_istream', false, false, 'std::basic_istream' + CHARTRAITS),
+  o: mkName('std::ostream', 'basic_ostream', false, false, 'std::basic_ostream' + CHARTRAITS),
+  d: mkName('std::iostream', 'basic_iostream', false, false, 'std::basic_iostream' + CHARTRAITS),
 };
 
 const LITERAL_SUFFIX: Record<string, string> = { j: 'u', l: 'l', m: 'ul', x: 'll', y: 'ull' };
@@ -808,7 +815,7 @@ class ItaniumParser {
         if (!isSub) this.subs.push(node);
         const args = this.templateArgs();
         const base = node.k === 'name' ? node.base : printNode(node);
-        node = { k: 'name', s: printNode(node) + printTemplateArgs(args), base, tmpl: true };
+        node = mkName(printNode(node) + printTemplateArgs(args), base, true);
         return { node, cv: '', ref: '', tmpl: true, ctorLike: false };
       }
       if (isSub) this.fail();
@@ -839,7 +846,7 @@ class ItaniumParser {
     this.discriminator();
     const n = inner.node;
     return {
-      node: { k: 'name', s: enc + '::' + printNode(n), base: n.k === 'name' ? n.base : printNode(n) },
+      node: mkName(enc + '::' + printNode(n), n.k === 'name' ? n.base : printNode(n)),
       cv: inner.cv,
       ref: inner.ref,
       tmpl: inner.tmpl,
@@ -882,10 +889,10 @@ class ItaniumParser {
         if (!soFar) this.fail();
         const args = this.templateArgs();
         const base = soFar.k === 'name' ? soFar.base : printNode(soFar);
-        soFar = { k: 'name', s: printNode(soFar) + printTemplateArgs(args), base };
+        const withArgs = mkName(printNode(soFar) + printTemplateArgs(args), base);
+        soFar = withArgs;
         tmpl = true;
-        if (this.peek() !== 'E') this.subs.push(soFar);
-        else this.subs.push(soFar);
+        this.subs.push(withArgs);
         continue;
       }
       if (c === 'D' && (this.peek(1) === 't' || this.peek(1) === 'T')) {
@@ -939,10 +946,10 @@ class ItaniumParser {
           this.p++;
           this.type();
         } else this.p++;
-        n = { k: 'name', s: base, base, ctorLike: true };
+        n = mkName(base, base, false, true);
       } else {
         this.p += 2;
-        n = { k: 'name', s: '~' + base, base: '~' + base, ctorLike: true };
+        n = mkName('~' + base, '~' + base, false, true);
       }
     } else if (c === 'U') {
       if (this.eat('Ut')) {
@@ -1000,7 +1007,7 @@ class ItaniumParser {
     if (two === 'cv') {
       this.p += 2;
       const t = this.type();
-      return { k: 'name', s: 'operator ' + printNode(t), base: 'operator', ctorLike: true };
+      return mkName('operator ' + printNode(t), 'operator', false, true);
     }
     if (two === 'li') {
       this.p += 2;
@@ -1375,7 +1382,7 @@ class ItaniumParser {
             if (this.peek() === 'I') {
               const args = this.templateArgs();
               const base = sub.k === 'name' ? sub.base : printNode(sub);
-              result = { k: 'name', s: printNode(sub) + printTemplateArgs(args), base };
+              result = mkName(printNode(sub) + printTemplateArgs(args), base);
               break;
             }
             return sub;
