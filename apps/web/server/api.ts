@@ -6,9 +6,9 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
-import { ConfigError, maxUploadBytes } from './config';
+import { ConfigError, maxUploadBytes, operatorTokenPolicy } from './config';
 import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures';
-import { HttpError, handle, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tooLarge } from './http';
+import { HttpError, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tokenEquals, tooLarge } from './http';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
 import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz';
 
@@ -421,6 +421,49 @@ export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Pro
     if (!store().delete(id)) throw notFound('snapshot', id);
     return new Response(null, { status: 204, headers: { 'Cache-Control': 'no-store' } });
   });
+}
+
+// ---------------------------------------------------------------- operator session
+
+/** GET /api/session → {"required": bool, "authorized": bool}: does this console need the operator token, and does this browser hold it? */
+export function getSession(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { env } = deps(d);
+  return handle(() => {
+    const policy = operatorTokenPolicy(env);
+    return json({ required: policy.required, authorized: !policy.required || hasOperatorToken(req, env) });
+  });
+}
+
+/**
+ * POST /api/session {"token"} → 204 and an HttpOnly SameSite=Strict cookie, so the browser can
+ * capture/import/delete on a console that listens beyond loopback; wrong token → 401.
+ */
+export function createSession(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { env } = deps(d);
+  return handle(async () => {
+    requireSameOrigin(req);
+    const body = await readJsonObject(req);
+    if (typeof body.token !== 'string' || !body.token) throw new HttpError(400, 'token: the operator token (BPFSCOPE_WEB_TOKEN) is required', { field: 'token' });
+    const policy = operatorTokenPolicy(env);
+    if (!policy.token) throw new HttpError(400, 'this console has no operator token configured (BPFSCOPE_WEB_TOKEN is not set)');
+    if (!tokenEquals(body.token, policy.token)) throw new HttpError(401, 'wrong operator token');
+    const secure = new URL(req.url).protocol === 'https:' ? '; Secure' : '';
+    return new Response(null, {
+      status: 204,
+      headers: { 'Set-Cookie': `bpfscope_token=${encodeURIComponent(body.token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000${secure}`, 'Cache-Control': 'no-store' },
+    });
+  });
+}
+
+/** DELETE /api/session → 204, clears the cookie. */
+export function deleteSession(_req: Request): Promise<Response> {
+  return handle(
+    () => new Response(null, { status: 204, headers: { 'Set-Cookie': 'bpfscope_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0', 'Cache-Control': 'no-store' } }),
+  );
+}
+
+function requireSameOrigin(req: Request): void {
+  if (req.headers.get('sec-fetch-site') === 'cross-site') throw new HttpError(403, 'cross-site requests may not sign in');
 }
 
 export { jsonError };

@@ -88,6 +88,17 @@ export function requireOperator(req: Request, env: NodeJS.ProcessEnv = process.e
   throw new HttpError(401, given ? 'wrong operator token' : 'this action needs the operator token (BPFSCOPE_WEB_TOKEN) as "Authorization: Bearer <token>" or the bpfscope_token cookie');
 }
 
+/** Whether this request carries the operator token (Bearer or cookie). */
+export function hasOperatorToken(req: Request, env: NodeJS.ProcessEnv = process.env): boolean {
+  const policy = operatorTokenPolicy(env);
+  if (!policy.token) return false;
+  const auth = req.headers.get('authorization');
+  const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : cookie(req, 'bpfscope_token');
+  return !!given && tokenEquals(given, policy.token);
+}
+
+export { tokenEquals };
+
 /** Reads the body as bytes, refusing (413) past `max` bytes without buffering more than that. */
 export async function readBodyCapped(req: Request, max: number): Promise<Uint8Array> {
   const len = req.headers.get('content-length');

@@ -526,6 +526,30 @@ describe('operator token and cross-site checks', () => {
     r = await api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`, undefined, { cookie: 'theme=dark; bpfscope_token=s3cret-operator' }), id, d);
     assert.equal(r.status, 204);
   });
+  test('session: the browser trades the operator token for an HttpOnly cookie that then authorizes', async () => {
+    const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0', BPFSCOPE_WEB_TOKEN: 's3cret-operator' } };
+    let r = await api.getSession(req('GET', '/api/session'), d);
+    assert.deepEqual(await body(r), { required: true, authorized: false });
+    r = await api.createSession(req('POST', '/api/session', { token: 'nope' }), d);
+    assert.equal(r.status, 401);
+    r = await api.createSession(req('POST', '/api/session', {}), d);
+    assert.equal(r.status, 400);
+    assert.equal((await body(r)).field, 'token');
+    r = await api.createSession(req('POST', '/api/session', { token: 's3cret-operator' }), d);
+    assert.equal(r.status, 204);
+    const setCookie = r.headers.get('set-cookie')!;
+    assert.match(setCookie, /^bpfscope_token=s3cret-operator; Path=\/; HttpOnly; SameSite=Strict/);
+    const cookie = setCookie.split(';')[0]!;
+    r = await api.getSession(req('GET', '/api/session', undefined, { cookie }), d);
+    assert.deepEqual(await body(r), { required: true, authorized: true });
+    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { cookie }), d);
+    assert.equal(r.status, 201);
+    r = await api.deleteSession(req('DELETE', '/api/session'));
+    assert.match(r.headers.get('set-cookie')!, /Max-Age=0/);
+    // on loopback no token is needed
+    r = await api.getSession(req('GET', '/api/session'), deps());
+    assert.deepEqual(await body(r), { required: false, authorized: true });
+  });
   test('cross-site requests may not change anything, even on loopback', async () => {
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { 'sec-fetch-site': 'cross-site' }), deps());
     assert.equal(r.status, 403);
