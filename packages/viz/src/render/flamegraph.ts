@@ -200,7 +200,10 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   });
   const details = el('div', { 'data-testid': 'flamegraph-details' }, { minHeight: '1.4em', padding: '2px 0', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }, '\u00a0');
   wrap.append(canvas, tooltip);
-  root.append(toolbar, wrap, details);
+  // without the toolbar its elements stay detached, so a page with its own search box and reset
+  // button (same test ids) has each id once
+  if (opts.toolbar) root.append(toolbar);
+  root.append(wrap, details);
   container.appendChild(root);
 
   let profile: Profile | null = null;
