@@ -247,6 +247,15 @@ describe('flame graph in chromium', { skip }, () => {
     await page.screenshot({ path: screenshotPath('flamegraph-diff.png') });
   });
 
+  it('toolbar: false leaves search box and reset out of the DOM; the API still searches', async () => {
+    await create({ toolbar: false });
+    assert.equal(await page.locator('[data-testid="search-input"]').count(), 0);
+    assert.equal(await page.locator('[data-testid="reset-zoom"]').count(), 0);
+    const m = await page.evaluate(() => (window as any).fg.search('gzip'));
+    assert.equal(m.matched, 20);
+    assert.equal(await page.getAttribute('[data-testid="flamegraph"]', 'data-match-share'), (20 / 130).toFixed(6));
+  });
+
   it('draws a 20k-stack profile with the drawn frame count bounded by the pixels', async () => {
     await page.evaluate(() => {
       const w = window as any;
