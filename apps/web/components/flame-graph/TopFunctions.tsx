@@ -17,14 +17,32 @@ export function TopFunctions({ profile }: { profile: Profile }) {
   // and, for live profiles that change 4×/s, spaced out by twice the last computation's cost
   const [rows, setRows] = useState<TopRow[] | null>(null);
   const cost = useRef(0);
+  const latest = useRef(profile);
+  latest.current = profile;
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const done = useRef<Profile | null>(null);
   useEffect(() => {
-    const t = setTimeout(() => {
-      const t0 = performance.now();
-      setRows(topFunctions(profile));
-      cost.current = performance.now() - t0;
-    }, Math.min(2000, cost.current * 2));
-    return () => clearTimeout(t);
+    function schedule() {
+      if (pending.current) return; // the pending run will pick up the latest profile
+      pending.current = setTimeout(() => {
+        pending.current = null;
+        const p = latest.current;
+        const t0 = performance.now();
+        setRows(topFunctions(p));
+        cost.current = performance.now() - t0;
+        done.current = p;
+        if (latest.current !== p) schedule();
+      }, Math.min(2000, cost.current * 2));
+    }
+    if (done.current !== profile) schedule();
   }, [profile]);
+  useEffect(
+    () => () => {
+      if (pending.current) clearTimeout(pending.current);
+      pending.current = null;
+    },
+    [],
+  );
   const [sort, setSort] = useState<{ key: Key; desc: boolean }>({ key: 'self', desc: true });
   const store = useViewStore();
   const sorted = useMemo(() => {
