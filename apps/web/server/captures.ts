@@ -348,11 +348,19 @@ export class Hub {
     try {
       started = await client.request(
         { type: 'start', requestId: cap.id, tool: req.tool, durationSec: req.durationSec, options: req.options },
-        (m): m is StartedMessage => m.type === 'started' && m.requestId === cap.id,
+        (m): m is StartedMessage => {
+          if (m.type !== 'started' || m.requestId !== cap.id) return false;
+          // register synchronously: ws may emit the first delta in the same tick as `started`
+          cap.started = m;
+          cap.collectorCaptureId = m.captureId;
+          this.byRemote.set(`${req.collector}\u0000${m.captureId}`, cap);
+          return true;
+        },
         30000,
       );
     } catch (e) {
       this.captures.delete(cap.id);
+      if (cap.collectorCaptureId) this.byRemote.delete(`${req.collector}\u0000${cap.collectorCaptureId}`);
       if (e instanceof CollectorRequestError) {
         const field = e.field ? (e.field.startsWith('options') || e.field === 'tool' || e.field === 'durationSec' ? e.field : `options.${e.field}`) : undefined;
         // a limit on one field (durationSec above the collector's maximum…) is a bad request;
@@ -363,9 +371,6 @@ export class Hub {
       if (e instanceof CollectorUnavailableError) throw new CaptureError(503, e.message);
       throw e;
     }
-    cap.started = started;
-    cap.collectorCaptureId = started.captureId;
-    this.byRemote.set(`${req.collector}\u0000${started.captureId}`, cap);
     cap.broadcast({ ...started, captureId: cap.id });
     return cap;
   }

@@ -235,6 +235,19 @@ describe('capture relay', () => {
     assert.ok(late.some((m) => m.type === 'end'));
   });
 
+  test('a first delta sent in the same tick as `started` is not lost', async () => {
+    script = () => ({ ...profileScript('', 'profile'), firstWithStarted: true });
+    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 0.2, save: false }), deps()));
+    const cap = await waitFor(async () => {
+      const c = await captureJson(id);
+      return c.state !== 'running' ? c : undefined;
+    }, 'end');
+    assert.equal(cap.state, 'done');
+    const hubCap = hub.get(id)!;
+    assert.deepEqual([...hubCap.counts].sort(), [[10, 7], [11, 5]]);
+    assert.equal(hubCap.toProfile().total, 12);
+  });
+
   test('stop ends early and keeps the data; save:false then POST snapshot names it', async () => {
     script = () => ({ ...profileScript('', 'profile'), hold: true });
     const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60, save: false }), deps());

@@ -17,7 +17,10 @@ export interface FakeCollector {
   close(): Promise<void>;
 }
 
-export type Script = (captureId: string, tool: string) => { deltas: Omit<DeltaMessage, 'captureId' | 'type' | 'seq'>[]; intervalMs: number; hold?: boolean };
+export type Script = (
+  captureId: string,
+  tool: string,
+) => { deltas: Omit<DeltaMessage, 'captureId' | 'type' | 'seq'>[]; intervalMs: number; hold?: boolean; /** send the first delta in the same tick as `started` */ firstWithStarted?: boolean };
 
 export async function startFakeCollector(script: Script, token = 'test-token-123456'): Promise<FakeCollector> {
   const server = http.createServer((req, res) => {
@@ -79,12 +82,13 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
         };
         running.set(captureId, { tool: m.tool, startTime, samples: 0, finish });
         plan.deltas.forEach((d, i) => {
-          const t = setTimeout(() => {
+          const emit = () => {
             for (const [, w] of d.counts ?? []) samples += w;
             send({ type: 'delta', captureId, ...d, seq: seq++ });
             if (i === plan.deltas.length - 1 && !plan.hold) finish('completed');
-          }, plan.intervalMs * (i + 1));
-          timers.add(t);
+          };
+          if (i === 0 && plan.firstWithStarted) emit();
+          else timers.add(setTimeout(emit, plan.intervalMs * (i + 1)));
         });
       } else if (m.type === 'stop') running.get(m.captureId)?.finish('stopped');
       else if (m.type === 'cancel') running.get(m.captureId)?.finish('cancelled');
