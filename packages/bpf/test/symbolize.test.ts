@@ -85,6 +85,7 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     cc(['g++', '-O1', '-fPIC', '-shared', '-o', 'libknowncpp.so', join(FIX, 'knowncpp.cc')]);
     const link = ['-L.', '-lknownlib', '-lknowncpp', `-Wl,-rpath,${dir}`, '-ldl'];
     cc(['gcc', '-O1', '-g', '-fPIE', '-pie', '-o', 'known', join(FIX, 'known.c'), ...link]);
+    cc(['gcc', '-O1', '-o', 'jitmemfd', join(FIX, 'jitmemfd.c')]);
     // stripped: only .dynsym remains (-rdynamic exports the global functions)
     cc(['gcc', '-O1', '-fPIE', '-pie', '-rdynamic', '-o', 'known-stripped', join(FIX, 'known.c'), ...link]);
     cc(['strip', '--strip-all', 'known-stripped']);
@@ -287,6 +288,20 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
       assert.deepEqual([f.name, f.offset, f.module], ['bpfscope_beta', 2, join(dir, 'known-stripped')]);
     } finally {
       await stop(r);
+    }
+  });
+
+  it('names JIT code in a memfd (file-backed, not ELF) mapping from the perf map', async () => {
+    const r = await startKnown(join(dir, 'jitmemfd'));
+    try {
+      const maps = ProcMaps.read(r.pid);
+      const m = maps.find(Number(r.addrs.jit));
+      assert.ok(m && m.path.startsWith('/memfd:'), `mapping is ${m?.path}`);
+      const [f] = createSymbolizer().user(r.pid, [r.addrs.jit + 0x10n]);
+      assert.deepEqual([f.name, f.kind, f.offset], ['jit_in_memfd', 'jit', 0x10]);
+    } finally {
+      await stop(r);
+      rmSync(`/tmp/perf-${r.pid}.map`, { force: true });
     }
   });
 

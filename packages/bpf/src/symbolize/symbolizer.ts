@@ -294,11 +294,19 @@ export class SymbolizerImpl implements Symbolizer {
             }
             return { name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path };
           }
+        } else {
+          // not an ELF file: JIT code in a file-backed or memfd mapping may be in the perf map
+          const jit = this.jitFrame(s, a);
+          if (jit) return jit;
         }
         return { name: `${moduleLabel(m)}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path };
       }
     }
     // anonymous executable memory, or an address outside every mapping: JIT code?
+    return this.jitFrame(s, a) ?? unknownFrame();
+  }
+
+  private jitFrame(s: PidState, a: number): SymbolizedFrame | undefined {
     const pm = this.perfMapFor(s);
     if (pm) {
       try {
@@ -309,7 +317,7 @@ export class SymbolizerImpl implements Symbolizer {
       const e = pm.lookup(a);
       if (e) return { name: e.name, kind: 'jit', module: pm.path, offset: e.offset };
     }
-    return unknownFrame();
+    return undefined;
   }
 
   private perfMapFor(s: PidState): PerfMap | null {
