@@ -1,3 +1,18 @@
+/**
+ * Symbolization for bpfscope: kernel addresses via /proc/kallsyms, user addresses via
+ * /proc/PID/maps + our own ELF64 reader (.symtab/.dynsym, PT_LOAD translation, build-id and
+ * .gnu_debuglink debug files, the vDSO from /proc/PID/mem), JIT code via perf-PID.map, and
+ * C++/Rust demangling in TypeScript.
+ *
+ *   const sym = createSymbolizer({ annotateKernel: true });
+ *   sym.notePid(pid);                       // as soon as a pid is seen (short-lived processes)
+ *   sym.kernel([0xffffffff816b8235n]);      // [{ name: 'vfs_read_[k]', kind: 'kernel', offset: 5, ... }]
+ *   sym.user(pid, stackAddrs);              // same order as given
+ *   sym.prune();                            // forget exited processes (file caches stay)
+ *
+ * Frames that cannot be named are `[unknown]` or `module+0xoff` (ELF virtual address within the
+ * module), never a wrong name.
+ */
 export type { SymbolizedFrame, Symbolizer } from './types.js';
 export { createSymbolizer, SymbolizerImpl } from './symbolizer.js';
 export type { SymbolizerOptions, SymbolizerStats } from './symbolizer.js';
