@@ -5,7 +5,8 @@
  * the same run: the straightforward approach most tools take for d3-flame-graph — split every line
  * and build a nested-object tree ({name, value, children}) keyed by child name.
  *
- * Usage: node --expose-gc --conditions=source --import tsx bench/viz-node/run.ts [--stacks N] [--runs N]
+ * Usage: node --conditions=source --import tsx bench/viz-node/run.ts [--stacks N] [--runs N]
+ * (or npm run bench -- viz-node)
  * Writes bench/results/viz-node.json and prints a table. Wall and CPU times (ms) are reported;
  * the machine is shared, so CPU time is the steadier number.
  */
@@ -14,6 +15,8 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { importFolded, buildTree, prune, encodeProfile, decodeProfile } from '@bpfscope/viz';
 import { writeFolded } from './gen.js';
 
@@ -36,8 +39,9 @@ if (!existsSync(input)) {
 const bytes = statSync(input).size;
 
 interface Timing { wall: number; cpu: number }
-/** with --expose-gc, collect before each step so one step's garbage is not billed to the next */
-const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {});
+/** collect before each step so one step's garbage is not billed to the next */
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 function time<T>(f: () => T): [T, Timing] {
   gc();
   const c0 = process.cpuUsage();

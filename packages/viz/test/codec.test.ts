@@ -20,7 +20,7 @@ test('bpfscope JSON round trip keeps frames, kinds, stacks, meta, timeline and h
   // timeline entries point at the same stacks after re-ordering
   const tl = (x: typeof p) => x.timeline!.offsetMs.map((o, i) => `${o}:${x.stacks[x.timeline!.stack[i]].frames.map((f) => x.frames[f].name).join(';')}:${x.timeline!.count[i]}`).sort();
   assert.deepEqual(tl(q), tl(p));
-  assert.ok(Object.isFrozen(q) && Object.isFrozen(q.stacks[0]));
+  assert.ok(Object.isFrozen(q) && Object.isFrozen(q.stacks) && Object.isFrozen(q.frames[0]));
 });
 
 test('bpfscope JSON of the perf corpus is much smaller than folded text and re-imports identically', () => {

@@ -13,7 +13,7 @@ test('ProfileBuilder interns frames by name and kind and merges identical stacks
   assert.equal(p.stacks.length, 2);
   assert.equal(p.stacks[0].weight, 5);
   assert.equal(p.total, 6);
-  assert.ok(Object.isFrozen(p) && Object.isFrozen(p.stacks) && Object.isFrozen(p.stacks[0].frames) && Object.isFrozen(p.frames[0]));
+  assert.ok(Object.isFrozen(p) && Object.isFrozen(p.stacks) && Object.isFrozen(p.frames) && Object.isFrozen(p.frames[0]) && Object.isFrozen(p.meta));
   assert.throws(() => b.addStack([], 1), /already called/);
   assert.throws(() => new ProfileBuilder().addStack([{ name: 'x', kind: 'user' }], -1), /weight/);
   assert.throws(() => new ProfileBuilder().addStack([{ name: 'x', kind: 'bogus' as never }], 1), /unknown frame kind/);

@@ -167,7 +167,7 @@ export function decodeProfileObject(o: unknown): Profile {
       if (id >= nf) throw new CodecError(`stacks.frames[${pos - 1}] = ${id} is not a frame index (there are ${nf} frames)`);
       fr[shared[i] + j] = id;
     }
-    stacks[i] = Object.freeze({ frames: Object.freeze(fr), weight: weights[i] });
+    stacks[i] = { frames: fr, weight: weights[i] }; // readonly by type; see ProfileBuilder.build on freezing
     total += weights[i];
     prev = fr;
   }
