@@ -69,6 +69,9 @@ const RUST: Array<[string, string]> = [
   ['_ZN3std2rt10lang_start17h0123456789abcdefE.llvm.1234', 'std::rt::lang_start'],
   // v0
   ['_RNvCskK7mfDs1mzF_1m4main', 'm::main'],
+  // punycode identifiers (non-ASCII names)
+  ['_RNvCs1234_7mycrateu8gdel_5qa', 'mycrate::gödel'],
+  ['_RNvCsgStHSCytQ6I_7mycrateu30____7hkackfecea1cbdathfdh9hlq6y', 'mycrate::საჭმელად_გემრიელი_სადილი'],
   ['_RNvMCskK7mfDs1mzF_1mINtB2_6WidgethE4frobB2_', '<m::Widget<u8>>::frob'],
   ['_RNCINvNtCsjrHSEGnQ3l9_3std2rt10lang_startuE0CskK7mfDs1mzF_1m', 'std::rt::lang_start::<()>::{closure#0}'],
   [

@@ -169,8 +169,7 @@ class RustV0 {
     if (this.p + len > this.s.length) this.fail();
     const raw = this.s.slice(this.p, this.p + len);
     this.p += len;
-    if (puny) this.fail(); // punycode identifiers: keep the raw name
-    return { name: raw, dis };
+    return { name: puny ? decodePunycode(raw) : raw, dis };
   }
   private backref<T>(f: () => T): T {
     const target = this.base62() + 2; // offsets count from after "_R"
@@ -363,6 +362,47 @@ class RustV0 {
       this.depth--;
     }
   }
+}
+
+/** RFC 3492 punycode as Rust v0 uses it ('_' separates the basic characters). Throws on bad input. */
+function decodePunycode(s: string): string {
+  const sep = s.lastIndexOf('_');
+  const out: number[] = [];
+  for (let i = 0; i < sep; i++) out.push(s.charCodeAt(i));
+  let n = 128;
+  let i = 0;
+  let bias = 72;
+  let p = sep + 1;
+  while (p < s.length) {
+    const oldi = i;
+    let w = 1;
+    for (let k = 36; ; k += 36) {
+      if (p >= s.length) throw new Error('bad punycode');
+      const c = s.charCodeAt(p++);
+      const digit = c >= 97 && c <= 122 ? c - 97 : c >= 48 && c <= 57 ? c - 22 : -1;
+      if (digit < 0) throw new Error('bad punycode');
+      i += digit * w;
+      const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+      if (digit < t) break;
+      w *= 36 - t;
+      if (i > 0x10ffff * 64) throw new Error('bad punycode');
+    }
+    const len = out.length + 1;
+    let delta = oldi === 0 ? Math.floor((i - oldi) / 700) : (i - oldi) >> 1;
+    delta += Math.floor(delta / len);
+    let k = 0;
+    while (delta > ((36 - 1) * 26) >> 1) {
+      delta = Math.floor(delta / 35);
+      k += 36;
+    }
+    bias = k + Math.floor((36 * delta) / (delta + 38));
+    n += Math.floor(i / len);
+    i %= len;
+    if (n > 0x10ffff) throw new Error('bad punycode');
+    out.splice(i, 0, n);
+    i++;
+  }
+  return String.fromCodePoint(...out);
 }
 
 export function demangleRustV0(name: string): string | undefined {
