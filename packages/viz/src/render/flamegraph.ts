@@ -199,7 +199,15 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     zIndex: '10',
   });
   const details = el('div', { 'data-testid': 'flamegraph-details' }, { minHeight: '1.4em', padding: '2px 0', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }, '\u00a0');
-  wrap.append(canvas, tooltip);
+  // hover outline: a positioned box over the frame, so hovering never redraws the canvas
+  const hoverBox = el('div', { 'data-testid': 'flamegraph-hover' }, {
+    position: 'absolute',
+    display: 'none',
+    pointerEvents: 'none',
+    boxSizing: 'border-box',
+    border: '1px solid rgba(0,0,0,0.8)',
+  });
+  wrap.append(canvas, hoverBox, tooltip);
   // without the toolbar its elements stay detached, so a page with its own search box and reset
   // button (same test ids) has each id once
   if (opts.toolbar) root.append(toolbar);
@@ -313,6 +321,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const t0 = performance.now();
     const t = tree;
     width = currentWidth();
+    hoverBox.style.display = 'none'; // frames move on zoom/resize; the next mousemove places it again
     if (!t || t.total[0] <= 0) {
       const ctx = sizeCanvas(canvas, width, opts.rowHeight * 2);
       ctx.clearRect(0, 0, width, opts.rowHeight * 2);
@@ -454,6 +463,26 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     return node;
   }
 
+  /** a node's drawn rectangle in canvas CSS px, or null when it is not drawn in the current view */
+  function nodeRect(node: number): { x: number; y: number; w: number } | null {
+    const t = tree;
+    if (!t) return null;
+    const zd = t.depth[zoom];
+    if (t.depth[node] <= zd) {
+      let a = zoom;
+      while (t.depth[a] > t.depth[node]) a = t.parent[a];
+      if (a !== node) return null;
+      return { x: 0, y: rowY(t.depth[node]), w: width };
+    }
+    let a = node;
+    while (t.depth[a] > zd) a = t.parent[a];
+    if (a !== zoom) return null;
+    const { zx, scale } = view();
+    const w = t.total[node] * scale;
+    if (w < opts.minFrameWidth) return null;
+    return { x: (t.x0[node] - zx) * scale, y: rowY(t.depth[node]), w };
+  }
+
   function localPoint(clientX: number, clientY: number) {
     const r = canvas.getBoundingClientRect();
     return { x: clientX - r.left, y: clientY - r.top };
@@ -484,11 +513,20 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const node = hit(p.x, p.y);
     if (node < 0) {
       tooltip.style.display = 'none';
+      hoverBox.style.display = 'none';
       details.textContent = '\u00a0';
       emitter.emit('hover', null);
       return;
     }
     const fi = info(node);
+    const hr = nodeRect(node);
+    if (hr) {
+      hoverBox.style.left = `${hr.x}px`;
+      hoverBox.style.top = `${hr.y}px`;
+      hoverBox.style.width = `${Math.max(1, hr.w)}px`;
+      hoverBox.style.height = `${opts.rowHeight - 1}px`;
+      hoverBox.style.display = 'block';
+    }
     const text = describe(fi);
     tooltip.textContent = text;
     tooltip.style.display = 'block';
@@ -501,6 +539,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   };
   const onLeave = () => {
     tooltip.style.display = 'none';
+    hoverBox.style.display = 'none';
     details.textContent = '\u00a0';
     emitter.emit('hover', null);
   };
@@ -694,27 +733,10 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       if (!t) return null;
       const node = findPath(t, path);
       if (node < 0) return null;
+      const nr = nodeRect(node);
+      if (!nr) return null;
       const r = canvas.getBoundingClientRect();
-      const zd = t.depth[zoom];
-      let x: number;
-      let w: number;
-      if (t.depth[node] <= zd) {
-        let a = zoom;
-        while (t.depth[a] > t.depth[node]) a = t.parent[a];
-        if (a !== node) return null;
-        x = 0;
-        w = width;
-      } else {
-        // must be inside the zoomed subtree
-        let a = node;
-        while (t.depth[a] > zd) a = t.parent[a];
-        if (a !== zoom) return null;
-        const { zx, scale } = view();
-        x = (t.x0[node] - zx) * scale;
-        w = t.total[node] * scale;
-        if (w < opts.minFrameWidth) return null;
-      }
-      return { x: r.left + x, y: r.top + rowY(t.depth[node]), width: w, height: opts.rowHeight - 1 };
+      return { x: r.left + nr.x, y: r.top + nr.y, width: nr.w, height: opts.rowHeight - 1 };
     },
     on(ev, cb) {
       return emitter.on(ev, cb);

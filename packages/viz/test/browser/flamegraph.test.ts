@@ -192,6 +192,8 @@ describe('flame graph in chromium', { skip }, () => {
     await page.waitForSelector('[data-testid="flamegraph-tooltip"]', { state: 'visible' });
     const tip = await page.textContent('[data-testid="flamegraph-tooltip"]');
     assert.equal(tip, `${EVIL} (30 samples, 23.08%)`);
+    const box = (await page.locator('[data-testid="flamegraph-hover"]').boundingBox())!;
+    assert.ok(Math.abs(box.x - evil.x) < 1 && Math.abs(box.width - evil.width) < 1, 'hover outline sits on the frame');
     assert.equal(await page.textContent('[data-testid="flamegraph-details"]'), tip);
     assert.equal(await page.textContent('[data-testid="flamegraph-title"]'), EVIL);
     const scr = (await rect([EVIL, 'evil', '<script>alert(2)</script>']))!;
