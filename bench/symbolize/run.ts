@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '@bpfscope/bpf';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -191,6 +191,7 @@ function normalize(s: string): string {
 
 async function main(): Promise<void> {
   const t = Date.now();
+  const loadBefore = loadavg()[0];
   const probes = collect();
   const files = new Map<string, number>();
   for (const p of probes) files.set(p.file, (files.get(p.file) ?? 0) + 1);
@@ -291,7 +292,12 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'symbolize',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) },
+    },
     addresses: n,
     files: Object.fromEntries([...files].map(([f, c]) => [f, c])),
     stackSize: STACK,
