@@ -305,7 +305,7 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     }
   });
 
-  it('shares parsed ELF files across processes and is fast when warm', () => {
+  it('shares parsed ELF files across processes; warm lookups are stable', () => {
     const s = createSymbolizer();
     const a = known!.addrs;
     const stack = [a.bpfscope_alpha, a.bpfscope_beta, a.main, a.known_lib_gamma, a.cpp_frob];
@@ -317,12 +317,10 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     assert.equal(s.user(stripped!.pid, [stripped!.addrs.known_lib_gamma])[0].name, 'known_lib_gamma');
     assert.equal(s.user(debugOnly!.pid, [debugOnly!.addrs.known_lib_gamma])[0].name, 'known_lib_gamma');
     assert.equal(s.stats().elfFiles, before);
-    const n = 2000;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) s.user(known!.pid, addrs);
-    const perStackUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
-    // generous bound (shared 2-core CI); the benchmark measures the real number
-    assert.ok(perStackUs < 500, `warm 30-frame stack took ${perStackUs.toFixed(1)} µs`);
+    // warm lookups give the same answers (speed is measured in bench/symbolize, not here)
+    const first = s.user(known!.pid, addrs).map((f) => `${f.name}+${f.offset}`);
+    for (let i = 0; i < 200; i++) assert.deepEqual(s.user(known!.pid, addrs).map((f) => `${f.name}+${f.offset}`), first);
+    assert.deepEqual(first.slice(0, 5), ['bpfscope_alpha+0', 'bpfscope_beta+0', 'main+0', 'known_lib_gamma+0', 'bpfscope::Widget::frob(int)+0']);
   });
 });
 
