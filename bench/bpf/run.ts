@@ -197,7 +197,17 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
   };
 }
 
+/**
+ * How bpfscope is run: the built CLI when `npm run build` produced it (what users run after
+ * setup), else the TypeScript source through tsx (dev tree; start-up then includes transpiling).
+ * Either way one process, so its /proc CPU counters are the tracer's own.
+ */
+const BUILT_CLI = join(ROOT, 'apps/collector/dist/cli/main.js');
+const BPFSCOPE_ENTRY =
+  existsSync(BUILT_CLI) && existsSync(join(ROOT, 'packages/bpf/dist/index.js')) && !process.env.BENCH_BPF_FROM_SOURCE ? 'built' : 'source';
+
 function bpfscopeArgv(tool: string, args: string[]): string[] {
+  if (BPFSCOPE_ENTRY === 'built') return [process.execPath, BUILT_CLI, tool, ...args];
   return [process.execPath, '--conditions=source', '--import', 'tsx', join(ROOT, 'apps/collector/src/cli/main.ts'), tool, ...args];
 }
 
@@ -335,6 +345,7 @@ async function main(): Promise<number> {
   };
 
   const t0 = Date.now();
+  const loadBefore = os.loadavg();
   process.stderr.write(`bench/bpf: ${RUNS} interleaved runs per arm, ${CPU_SECS} s CPU workload, pipe ${PIPE_LOOPS} loops\n`);
   const profile = await suite(
     'profile',
@@ -357,7 +368,11 @@ async function main(): Promise<number> {
   const result = {
     date: new Date().toISOString(),
     machine: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, bpftrace: bpftraceVersion, perf: perfVersion },
+    // other work on the machine skews the wall-clock figures; the per-CPU-second ones are robust to it
+    loadAverage1m: { before: loadBefore[0], after: os.loadavg()[0] },
     runsPerArm: RUNS,
+    bpfscopeEntry: BPFSCOPE_ENTRY === 'built' ? 'node apps/collector/dist/cli/main.js (built)' : 'node --import tsx apps/collector/src/cli/main.ts (source)',
+    stopCapSecs: STOP_CAP_SECS,
     elapsedSecs: (Date.now() - t0) / 1000,
     profile: { workload: profile.workload, unit: profile.unit, tracers: profile.tracers, arms: ps },
     offcputime: { workload: offcpu.workload, unit: offcpu.unit, tracers: offcpu.tracers, arms: os_ },
@@ -366,7 +381,12 @@ async function main(): Promise<number> {
   writeFileSync(join(ROOT, 'bench/results/bpf.json'), JSON.stringify(result, null, 2) + '\n');
 
   const rows: string[] = [];
-  rows.push(`### BPF overhead (${os.cpus().length} CPUs, Linux ${os.release()}, ${bpftraceVersion}, medians of ${RUNS} interleaved runs)`, '');
+  rows.push(
+    `### BPF overhead (${os.cpus().length} CPUs, Linux ${os.release()}, ${bpftraceVersion}, medians of ${RUNS} interleaved runs, bpfscope run from ${BPFSCOPE_ENTRY})`,
+    '',
+    `Load average (1 min) ${loadBefore[0].toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after: with other work sharing the CPUs the wall-clock columns move with it; "overhead per workload CPU-s" compares work done per CPU second the workload actually got, which is what a tracer's in-kernel cost changes.`,
+    '',
+  );
   rows.push('| benchmark | arm | throughput | overhead vs no tracer | overhead per workload CPU-s | tracer CPU during workload | tracer CPU total | start-up | Ctrl-C → exit |');
   rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [label, sum, unit] of [
