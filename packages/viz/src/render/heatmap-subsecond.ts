@@ -5,7 +5,7 @@
  * range goes to `onSelect` (and the 'select' event) in ms from the grid's start.
  */
 import { axisBottom, axisLeft, scaleLinear } from 'd3';
-import { checkContainer, Emitter } from './dom.js';
+import { checkContainer, el, Emitter } from './dom.js';
 import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, showTooltip, sizePlot } from './heatmap-common.js';
 
 export interface SubsecondGridInput {
@@ -92,6 +92,8 @@ export function checkSubsecondGrid(g: SubsecondGridInput): void {
 export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGridInput | SubsecondGridLike, options: SubsecondHeatmapOptions = {}): SubsecondHeatmap {
   checkContainer(container, 'createSubsecondHeatmap');
   const l = makeHeatmapLayout(container, 'subsecond-heatmap', options.title);
+  const status = el('div', { 'data-testid': 'subsecond-heatmap-status', 'aria-live': 'polite' }, { padding: '2px 0 2px 64px', color: '#1a4fd6' }, 'Click a start cell and an end cell, or drag, to select a time range.');
+  l.root.append(status);
   const emitter = new Emitter<SubsecondHeatmapEvents>();
   const cellH = options.cellHeight ?? 8;
   let g: SubsecondGridInput = toSubsecondGrid(grid);
@@ -161,9 +163,18 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
       .text('seconds');
     l.root.setAttribute('data-cells', String(g.seconds * g.rows));
     l.root.setAttribute('data-max', String(max));
+    const secs = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
     if (sel) {
-      l.root.setAttribute('data-selection', JSON.stringify(rangeOf(sel.a, sel.b)));
-    } else l.root.removeAttribute('data-selection');
+      const r = rangeOf(sel.a, sel.b);
+      l.root.setAttribute('data-selection', JSON.stringify(r));
+      status.textContent = `Selected ${secs(r.startMs)} – ${secs(r.endMs)} (${Math.round(r.endMs - r.startMs)} ms): ${r.samples} samples. Esc clears.`;
+    } else {
+      l.root.removeAttribute('data-selection');
+      status.textContent =
+        pending !== null
+          ? `Start at ${secs(cellStartMs(pending))}: click an end cell.`
+          : 'Click a start cell and an end cell, or drag, to select a time range.';
+    }
     if (pending !== null) l.root.setAttribute('data-pending', JSON.stringify(cellOf(pending)));
     else l.root.removeAttribute('data-pending');
     l.root.setAttribute('data-state', 'ready');

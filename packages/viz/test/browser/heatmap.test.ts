@@ -82,6 +82,7 @@ describe('heat maps in chromium', { skip }, () => {
       return s;
     });
     assert.equal(sel[0].samples, expected);
+    assert.equal(await page.textContent('[data-testid="subsecond-heatmap-status"]'), `Selected 3.200 s – 5.620 s (2420 ms): ${expected} samples. Esc clears.`);
     await page.screenshot({ path: screenshotPath('subsecond-selected.png') });
   });
 
