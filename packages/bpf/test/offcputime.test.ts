@@ -78,7 +78,8 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
     if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), d.loss, d.events);
     assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');
     assert.ok(Math.abs(sleeperUs - expected) <= expected * 0.1, `blocked total ${sleeperUs} µs ≈ ${expected} µs measured by the threads (±10%)`);
-    assert.ok(withStack >= expected * 0.8, `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs)`);
+    const sample = d.records.filter((r) => r.comm === 'bpfs_sleeper').map((r) => `${names(r.user).join(';')} | ${names(r.kernel).join(';')} ${r.value}`);
+    assert.ok(withStack >= expected * 0.8, `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs): ${sample.join(' / ')}`);
   } finally {
     h.close();
     child.kill('SIGKILL');

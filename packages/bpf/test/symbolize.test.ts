@@ -178,9 +178,8 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const t0 = Date.now();
     let opened = 0;
-    for (let k = 0; k < 400 && Date.now() - t0 < 2000; k++) {
+    for (let k = 0; k < 300; k++) {
       const b = Buffer.from(orig);
       for (let e = 0; e < 1 + rnd(8); e++) {
         // mutate the ELF header, program headers or section headers
