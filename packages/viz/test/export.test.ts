@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import {
   importFolded, importPerfScript, importPprof, importSpeedscope, importBpftrace, importProfile,
-  toFolded, toPprof, toSpeedscope, toSvg, escapeXml, ProfileBuilder,
+  toFolded, toPprof, toSpeedscope, toSvg, toDiffSvg, escapeXml, ProfileBuilder,
 } from '@bpfscope/viz';
 import { corpusText, fixture, lineSet, stackMap } from './helpers.js';
 
@@ -115,4 +115,28 @@ test('SVG export: standalone, titled, escaped, one <title> per drawn frame, colo
   // well-formed XML: every <g> closed, no raw control characters
   assert.equal(svg.match(/<g>/g)!.length, svg.match(/<\/g>/g)!.length);
   assert.equal(escapeXml('a\u0001b<'), 'a\uFFFDb&lt;');
+});
+
+test('SVG export: frames too narrow to draw keep their width in the layout', () => {
+  const p = importFolded('a;aa 1\na;zz 1000\n');
+  const svg = toSvg(p, { minWidthPx: 2 });
+  assert.ok(!svg.includes('<title>aa '), 'aa is too narrow to draw');
+  const x = Number(/<title>zz [^<]*<\/title><rect x="([\d.]+)"/.exec(svg)![1]);
+  assert.ok(Math.abs(x - (10 + 1180 / 1001)) < 0.01, `zz starts after aa's width: ${x}`);
+});
+
+test('differential SVG: target widths, red for growth, blue for shrinkage, escaped tooltips', () => {
+  const before = importFolded('app;main;parse 60\napp;main;render 40\napp;<b>old</b> 5\n');
+  const after = importFolded('app;main;parse 30\napp;main;render 150\n');
+  const svg = toDiffSvg(before, after);
+  const fill = (name: string) => new RegExp(`<title>${name}: [^<]*</title><rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(svg)!.slice(1).map(Number);
+  const [rr, rg] = fill('render');
+  assert.ok(rr === 255 && rg < 150, 'render grew: red');
+  const [pr, , pb] = fill('parse');
+  assert.ok(pb === 255 && pr > 150, 'parse shrank: light blue');
+  assert.match(svg, /<title>render: base 40, target 150 samples, \+110 \(\+275\.0%\)<\/title>/);
+  assert.ok(!svg.includes('<title>&lt;b&gt;old'), 'frames only in the base have no width in the target view');
+  const neg = toDiffSvg(before, after, { widthsFrom: 'base' });
+  assert.ok(neg.includes('<title>&lt;b&gt;old&lt;/b&gt;: base 5, target 0 samples, -5 (-100.0%)</title>'));
+  assert.ok(!/<script/i.test(neg));
 });
