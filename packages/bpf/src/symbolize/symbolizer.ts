@@ -191,6 +191,8 @@ export class SymbolizerImpl implements Symbolizer {
       if (maps.mappings.length === 0 && s.maps) return false;
       s.maps = maps;
       s.elfs = new Array(s.maps.mappings.length);
+      // open the executable mappings' files now, while /proc/PID/root reaches them (not after exit)
+      for (let i = 0; i < maps.mappings.length; i++) if (maps.mappings[i].exec) this.elfFor(s, i);
       return true;
     } catch {
       return false;
