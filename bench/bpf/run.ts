@@ -11,7 +11,7 @@
  *
  * Run: node --conditions=source --import tsx bench/bpf/run.ts   (root; ~4 min)
  * Env: BENCH_BPF_RUNS (default 3), BENCH_BPF_CPU_SECS (10), BENCH_BPF_PIPE_LOOPS (100000),
- *      BENCH_BPF_STOP_CAP_SECS (90: a tracer still printing this long after Ctrl-C is killed).
+ *      BENCH_BPF_STOP_CAP_SECS (30: a tracer still printing this long after Ctrl-C is killed).
  * Output: bench/results/bpf.json and a markdown table on stdout.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -25,7 +25,7 @@ const RUNS = Number(process.env.BENCH_BPF_RUNS ?? 3);
 const CPU_SECS = Number(process.env.BENCH_BPF_CPU_SECS ?? 10);
 const PIPE_LOOPS = Number(process.env.BENCH_BPF_PIPE_LOOPS ?? 100000);
 /** a tracer still printing this long after Ctrl-C is killed (its CPU time is then a lower bound) */
-const STOP_CAP_SECS = Number(process.env.BENCH_BPF_STOP_CAP_SECS ?? 90);
+const STOP_CAP_SECS = Number(process.env.BENCH_BPF_STOP_CAP_SECS ?? 30);
 const WORK = join(os.tmpdir(), 'bpfscope-bench-bpf');
 const CLK_TCK = 100;
 
