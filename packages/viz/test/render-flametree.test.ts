@@ -177,11 +177,11 @@ describe('palette', () => {
     assert.equal(nameHash('abc'), nameHash('abc'));
     const rgb = (s: string) => s.match(/\d+/g)!.map(Number);
     const [r, g, b] = rgb(frameColor('cpu', 'user', 'main', false));
-    assert.ok(r >= 205 && b <= 55, 'user frames warm');
+    assert.ok(r >= 205 && g <= 130 && b <= 80, 'user frames red');
     const [, jg] = rgb(frameColor('cpu', 'jit', 'JS:*x', false));
     assert.ok(jg >= 185, 'JIT green');
     const [kr, kg, kb] = rgb(frameColor('cpu', 'kernel', 'vfs_read', false));
-    assert.ok(kr >= 200 && kb <= 40 && kg >= 110, 'kernel orange');
+    assert.ok(kr >= 225 && kb <= 40 && kg >= 150, 'kernel orange/yellow');
     const [or, , ob] = rgb(frameColor('offcpu', 'user', 'main', false));
     assert.ok(ob > or + 60, 'off-CPU blue');
     const [wr, , wb] = rgb(frameColor('wakeup', 'user', 'main', true));

@@ -1,9 +1,9 @@
 /**
  * Flame graph colours. Pure functions (unit-tested in Node).
  *
- * - cpu (on-CPU): warm red→yellow for user frames (hashed by name, so the same function keeps its
- *   colour across views, as flamegraph.pl does), orange for kernel frames, green for JIT, aqua for
- *   inline frames, grey for process names, separators and unknown frames.
+ * - cpu (on-CPU): warm colours like flamegraph.pl's java palette — reds for user frames (hashed by
+ *   name, so the same function keeps its colour across views), orange/yellow for kernel frames,
+ *   green for JIT, aqua for inline frames, grey for process names, separators and unknown frames.
  * - offcpu: blues (kernel frames darker, user frames lighter).
  * - wakeup (offwaketime/wakeuptime chains): the blocked task's part in blue, the `-`/`--` separators
  *   in grey, the waker's part (after `--`) in violet.
@@ -50,7 +50,7 @@ export function frameColor(palette: PaletteName, kind: FrameKind, name: string, 
   // cpu (also the base for diff when no delta is known)
   switch (kind) {
     case 'kernel':
-      return rgb(200 + 55 * v, 110 + 70 * v2, 0 + 40 * v);
+      return rgb(225 + 30 * v, 150 + 65 * v2, 0 + 40 * v);
     case 'jit':
       return rgb(50 + 60 * v, 185 + 70 * v2, 50 + 60 * v);
     case 'inline':
@@ -60,7 +60,8 @@ export function frameColor(palette: PaletteName, kind: FrameKind, name: string, 
     case 'unknown':
       return rgb(175 + 30 * v, 175 + 30 * v, 160 + 30 * v);
     default:
-      return rgb(205 + 50 * v, 230 * v2, 55 * v);
+      // user: reds (flamegraph.pl's java palette), so kernel oranges/yellows stand apart
+      return rgb(205 + 50 * v, 30 + 75 * v2, 30 + 50 * v);
   }
 }
 
