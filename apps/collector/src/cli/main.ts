@@ -24,12 +24,16 @@ export function processIO(): CliIO {
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
     onStop(cb) {
-      const h = () => cb();
+      let active = true;
+      const h = () => {
+        if (active) cb();
+      };
       process.on('SIGINT', h);
       process.on('SIGTERM', h);
+      // like bcc's signal_ignore: once the capture is over, a repeated Ctrl-C (a terminal's, plus the
+      // one the bin shim forwards) must not cut the report short, so the handler stays, inert
       return () => {
-        process.off('SIGINT', h);
-        process.off('SIGTERM', h);
+        active = false;
       };
     },
   };
