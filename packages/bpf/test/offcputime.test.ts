@@ -93,3 +93,27 @@ test('offcputime: bad options give a clear BpfError', () => {
   assert.throws(() => openOffcputime({ userThreadsOnly: true, kernelThreadsOnly: true }, sym), /mutually exclusive/);
   assert.throws(() => openOffcputime({ state: 1.5 }, sym), /invalid state/);
 });
+
+test('offcputime: --state filter and kernel-only stacks', { skip: ROOT_SKIP, timeout: 120000 }, async () => {
+  const bin = buildC('bpfscope_offcpu_state', WORKLOAD);
+  const sym = createSymbolizer();
+  // nanosleep sleeps in TASK_INTERRUPTIBLE (1): state=1 keeps it, state=2 (TASK_UNINTERRUPTIBLE) drops it
+  for (const state of [1, 2]) {
+    const { child, done, go, ready } = run(bin);
+    await ready;
+    const h = openOffcputime({ pid: [child.pid!], state, kernelStacksOnly: true }, sym);
+    go();
+    try {
+      const d = await drainUntil(h, done);
+      const sleeps = d.records.filter((r) => r.comm === 'bpfs_sleeper' && names(r.kernel).includes('do_nanosleep'));
+      const us = sleeps.reduce((s, r) => s + r.value, 0);
+      const nominal = THREADS * ROUNDS * SLEEP_MS * 1000;
+      for (const r of d.records) assert.deepEqual(r.user, [], 'kernelStacksOnly: no user stacks');
+      if (state === 1) assert.ok(us >= nominal * 0.9, `state=1 keeps the interruptible sleeps: ${us} µs`);
+      else assert.equal(us, 0, `state=2 drops the interruptible sleeps: ${us} µs`);
+    } finally {
+      h.close();
+      child.kill('SIGKILL');
+    }
+  }
+});

@@ -130,7 +130,11 @@ static __always_inline bool thread_allowed(const volatile struct thread_filter *
 		if (f->kernel_threads_only && !kthread)
 			return false;
 	}
-	if (f->state != -1 && task_state(t) != f->state)
+	/* like bcc --state: 0 means exactly "running" (preempted), otherwise a bitmask
+	 * (nanosleep sleeps in TASK_INTERRUPTIBLE|TASK_FREEZABLE, so 1 must match it) */
+	if (f->state == 0 && task_state(t) != 0)
+		return false;
+	if (f->state > 0 && !(task_state(t) & f->state))
 		return false;
 	return true;
 }

@@ -29,7 +29,7 @@ struct thread_filter {
 	__u8 filter_tid;          /* only tids in the tid_filter map */
 	__u8 user_threads_only;
 	__u8 kernel_threads_only;
-	__s32 state;              /* task state of the blocked thread must equal this; -1: any */
+	__s32 state;              /* bcc --state: 0 = preempted (running), >0 = bitmask of the blocked thread's state, -1 = any */
 };
 
 #endif
