@@ -30,7 +30,7 @@ export type Subscriber = (msg: ServerMessage) => void;
 
 /** Finished captures are kept this long (for late viewers and "save as snapshot"). */
 const KEEP_FINISHED_MS = 60 * 60 * 1000;
-const KEEP_FINISHED_MAX = 24;
+const KEEP_FINISHED_MAX = 10;
 
 export class HubCapture {
   readonly id = newId();
