@@ -40,6 +40,39 @@ test('folded: malformed lines are errors naming the line', () => {
   bad('a;b 1\nno-count-here\n', 2, /no count/);
   bad('a;b 1\na;b x12\n', 2, /non-negative number/);
   bad('a;;b 3\n', 1, /empty frame name/);
+  bad(';a 3\n', 1, /empty frame name/);
+  assert.deepEqual(lineSet(toFolded(importFolded('a;b;  3\n'))), ['a;b 3'], 'a trailing ; is not a frame');
   bad('a;b -3\n', 1, /non-negative number/);
   assert.throws(() => importFolded('\n\n'), /no stacks found/);
+});
+
+test('folded: a real FlameGraph sample (perf-vertx collapsed, shipped with speedscope) round-trips', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const { dirname, join } = await import('node:path');
+  let dir: string;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('speedscope/package.json')), 'dist', 'release');
+  } catch {
+    t.skip('the speedscope npm package (bench workspace) is not installed; run npm run setup');
+    return;
+  }
+  const name = readdirSync(dir).find((f) => f.startsWith('perf-vertx-stacks-01-collapsed-all'));
+  if (!name) return t.skip('speedscope no longer ships perf-vertx-stacks-01-collapsed-all*.txt');
+  const text = readFileSync(join(dir, name), 'utf8');
+  const p = importFolded(text);
+  assert.equal(p.total, 285);
+  // 199 lines; one ends with "write0_[j];  3" (a trailing ';'), the same stack as another line
+  const expected = new Map<string, number>();
+  for (const line of text.trimEnd().split('\n')) {
+    const m = /^(.*?);?[ \t]+(\d+)$/.exec(line)!;
+    expected.set(m[1], (expected.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  assert.equal(expected.size, 198);
+  assert.deepEqual(stackMap(p), expected);
+  assert.deepEqual(lineSet(toFolded(importFolded(toFolded(p)))), lineSet(toFolded(p)));
+  const kinds = new Map(p.frames.map((f) => [f.name, f.kind]));
+  assert.equal(kinds.get('hypercall_page_[k]'), 'kernel');
+  assert.equal(kinds.get('oopDesc* PSPromotionManager::copy_to_survivor_space<false>'), 'user', 'names with spaces');
+  assert.ok([...kinds.values()].includes('jit'));
 });

@@ -202,6 +202,8 @@ export function importFolded(text: string, opts: FoldedImportOptions = {}): Prof
     const weight = Number(countText);
     let stop = sp;
     while (stop > lineStart && (text.charCodeAt(stop - 1) === 32 || text.charCodeAt(stop - 1) === 9)) stop--;
+    // a trailing ';' (some collapsers write "a;b; 3") ends the stack; it is not an empty frame
+    if (stop > lineStart + 1 && text.charCodeAt(stop - 1) === 59) stop--;
     if (stop === lineStart) throw new ImportError('folded', 'expected frames before the count, found none', { line: lineNo });
     nonEmpty++;
     // scan frames
@@ -212,7 +214,7 @@ export function importFolded(text: string, opts: FoldedImportOptions = {}): Prof
       const c = i < stop ? text.charCodeAt(i) : 59;
       if (c === 59) {
         if (i === a)
-          throw new ImportError('folded', `empty frame name (two ';' in a row or a leading/trailing ';') in ${excerpt(text.slice(lineStart, stop))}`, { line: lineNo });
+          throw new ImportError('folded', `empty frame name (two ';' in a row or a leading ';') in ${excerpt(text.slice(lineStart, stop))}`, { line: lineNo });
         lineNames.push(nameIndex(a, i, h >>> 0));
         a = i + 1;
         h = 0x811c9dc5 | 0;
