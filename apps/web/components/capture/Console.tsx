@@ -17,6 +17,8 @@ function LiveView() {
     return <div className="placeholder">Waiting for the first data from the collector…</div>;
   }
   const live = phase === 'running' || phase === 'starting' || phase === 'stopping';
+  // a capture that failed before gathering anything has nothing to show (its error is above)
+  if (phase === 'failed' && profile.total === 0 && profile.stacks.length === 0) return null;
   return (
     <section aria-label="Live view" data-live={live ? 'true' : 'false'}>
       <div className="row small muted" style={{ marginBottom: 6 }}>
