@@ -21,6 +21,9 @@ import {
   searchTree,
   slotBounds,
   type FlameTree,
+  createFlameGraph,
+  createSubsecondHeatmap,
+  createLatencyHeatmap,
 } from '../src/render/index.js';
 
 /** readable fixture: `comm;a;b 12` lines; `x_[k]` kernel, `x_[j]` JIT */
@@ -224,6 +227,14 @@ describe('latency helpers', () => {
     assert.deepEqual(Array.from(all.counts), [0, 1, 2, 5, 3, 0, 0, 0]);
     const sda = latencyGridFromSeries(series, 'sda');
     assert.deepEqual(Array.from(sda.counts), [0, 1, 2, 3, 0, 0]);
+  });
+});
+
+describe('renderer entry points', () => {
+  it('name a missing container clearly (no DOM needed to fail)', () => {
+    assert.throws(() => createFlameGraph(null as unknown as HTMLElement), /createFlameGraph: container must be a DOM element/);
+    assert.throws(() => createSubsecondHeatmap(undefined as unknown as HTMLElement, { seconds: 0, rows: 50, counts: [] }), /createSubsecondHeatmap: container must be a DOM element/);
+    assert.throws(() => createLatencyHeatmap({} as HTMLElement, { unit: 'usecs', starts: [], ends: [], slots: 0, counts: [] }), /createLatencyHeatmap: container must be a DOM element/);
   });
 });
 
