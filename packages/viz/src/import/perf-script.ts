@@ -53,6 +53,7 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
+  const dsoKinds = new Map<string, FrameKind>();
   let comm: string | null = null;
   let headerLine = 0;
   let weight = 1;
@@ -101,7 +102,13 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
         dso = sym.slice(1, -1);
         sym = '[unknown]';
       }
-      let kind = frameKindFor(addr, dso);
+      let kind: FrameKind;
+      if (dso === '[unknown]') kind = frameKindFor(addr, dso);
+      else {
+        const k = dsoKinds.get(dso);
+        if (k === undefined) dsoKinds.set(dso, (kind = frameKindFor(addr, dso)));
+        else kind = k;
+      }
       if (!opts.keepOffsets) sym = sym.replace(OFFSET_RE, '');
       if (sym === '[unknown]' || sym === '') {
         if (dso !== '[unknown]' && dso !== '') sym = `[${basename(dso)}]`;
