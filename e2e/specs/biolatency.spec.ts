@@ -24,3 +24,32 @@ test('biolatency capture with dd oflag=direct shows cells in the latency heat ma
   expect(Number(await hm.getAttribute('data-columns'))).toBeGreaterThan(0);
   await shot(page, 'biolatency-heatmap');
 });
+
+test('two biolatency snapshots (API captures) compare side by side with their difference', async ({ page, request }) => {
+  const file = path.join(process.env.E2E_DIR!, 'dio2.bin');
+  const ids: string[] = [];
+  for (const bs of ['4k', '256k']) {
+    const dd = spawn('sh', ['-c', `end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=${bs} count=64 oflag=direct conv=fsync status=none; done`], { stdio: 'ignore' });
+    try {
+      const r = await request.post('/api/captures', { data: { tool: 'biolatency', durationSec: 2, name: `bio ${bs}` } });
+      expect(r.status(), await r.text()).toBe(202);
+      const { id } = await r.json();
+      let cap: { state: string; snapshotId?: string; error?: string } = { state: 'running' };
+      await expect
+        .poll(async () => {
+          cap = await (await request.get(`/api/captures/${id}`)).json();
+          return cap.state;
+        }, { timeout: 20_000 })
+        .not.toBe('running');
+      expect(cap.state, cap.error).toBe('done');
+      ids.push(cap.snapshotId!);
+    } finally {
+      dd.kill('SIGKILL');
+    }
+  }
+  await page.goto(`/compare/${ids[0]}/${ids[1]}`);
+  await expect(page.getByTestId('compare-hist-base')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('compare-hist-target')).toBeVisible();
+  await expect(page.getByTestId('compare-hist-diff')).toBeVisible();
+  await shot(page, 'biolatency-compare');
+});
