@@ -18,6 +18,13 @@ export function isLatencyProfile(p: Profile): boolean {
   return p.meta.tool === 'biolatency' || (!!p.histograms && p.stacks.length === 0);
 }
 
+function emptyText(tool: string | undefined): string {
+  if (tool === 'offcputime' || tool === 'offwaketime' || tool === 'wakeuptime')
+    return 'No stacks were recorded. Blocked time is counted when a thread runs again: the traced threads did not block and wake up during the capture (or all blocks were outside the min/max block time).';
+  if (tool === 'profile') return 'No samples were recorded: the traced processes did not run on a CPU during the capture.';
+  return 'This profile has no stacks.';
+}
+
 export function ProfileView({ profile, live = false, toolbarExtra }: { profile: Profile; live?: boolean; toolbarExtra?: React.ReactNode }) {
   const range = useView((s) => s.range);
   const ranged = useMemo(() => (range && profile.timeline ? profileInRange(profile, range[0], range[1]) : profile), [profile, range]);
@@ -27,7 +34,9 @@ export function ProfileView({ profile, live = false, toolbarExtra }: { profile: 
     <div className="stack-v">
       {hasTimeline && <SubsecondHeatmap timeline={profile.timeline!} />}
       {profile.stacks.length === 0 ? (
-        <div className="placeholder">{live ? 'Waiting for the first samples…' : 'This profile has no stacks.'}</div>
+        <div className="placeholder" data-testid="no-stacks">
+          {live ? 'Waiting for the first samples…' : emptyText(profile.meta.tool)}
+        </div>
       ) : (
         <FlameView profile={ranged} palette={paletteFor(profile.meta.tool)} toolbarExtra={toolbarExtra} />
       )}
