@@ -9,7 +9,8 @@ export default defineConfig({
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 15_000 },
-  globalTimeout: 8 * 60_000,
+  // includes the one-time build in global setup when apps/web/.next is missing
+  globalTimeout: 14 * 60_000,
   reporter: [['list']],
   outputDir: './test-results',
   use: {
