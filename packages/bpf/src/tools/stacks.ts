@@ -19,6 +19,9 @@ const MISSING: ResolvedStack = { frames: [], missing: true };
 
 export class StackResolver {
   private buf: Buffer;
+  private depth: number;
+  private frames: BigUint64Array;
+  private words: Uint32Array;
   private key = Buffer.alloc(4);
   /** id → addresses (leaf first) read this interval */
   private raw = new Map<number, bigint[] | null>();
@@ -35,7 +38,10 @@ export class StackResolver {
     private map: BpfMap,
     private sym: Symbolizer,
   ) {
-    this.buf = Buffer.alloc(map.valueSize);
+    this.buf = Buffer.from(new ArrayBuffer(map.valueSize)); // own, 8-byte aligned memory for the typed views
+    this.depth = Math.floor(map.valueSize / 8);
+    this.frames = new BigUint64Array(this.buf.buffer, this.buf.byteOffset, this.depth);
+    this.words = new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.depth * 2);
   }
 
   notePid(pid: number): void {
@@ -52,14 +58,12 @@ export class StackResolver {
     if (r < 0) {
       a = this.prevRaw.get(id) ?? null;
     } else {
-      a = [];
-      const depth = this.buf.length / 8;
-      for (let i = 0; i < depth; i++) {
-        const v = this.buf.readBigUInt64LE(i * 8);
-        if (v === 0n) break;
-        a.push(v);
-      }
-      if (a.length >= MAX_STACK_DEPTH) this.truncated++;
+      // the kernel zero-fills after the last frame: find the depth on 32-bit halves (no BigInt per slot)
+      const w = this.words;
+      let n = 0;
+      while (n < this.depth && (w[2 * n] !== 0 || w[2 * n + 1] !== 0)) n++;
+      a = Array.from(this.frames.subarray(0, n));
+      if (n >= MAX_STACK_DEPTH) this.truncated++;
     }
     this.raw.set(id, a);
     return a;
