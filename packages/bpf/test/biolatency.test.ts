@@ -33,7 +33,7 @@ function directWrites(file: string): void {
   execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4k', `count=${WRITES}`, 'oflag=direct', 'conv=notrunc', 'status=none']);
 }
 
-test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat', { skip: ROOT_SKIP, timeout: 60000 }, async (t) => {
   const dir = tmpDir();
   const disk = diskOf(dir);
   const file = prepared('bio.dat');
@@ -52,6 +52,7 @@ test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat',
     assert.ok(mine, `a histogram for ${disk}; got ${d.histograms.map((x) => x.key).join(',')}`);
     const count = mine.slots.reduce((a, b) => a + b, 0);
     const independent = after - before;
+    t.diagnostic(`biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent}`);
     assert.ok(count >= WRITES, `at least our ${WRITES} direct writes: ${count}`);
     // other processes may do I/O on the same disk: both counters see it; only requests in flight at
     // the window edges can differ

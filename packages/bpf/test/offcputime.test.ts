@@ -39,7 +39,7 @@ int main(void) {
 `;
 
 for (const mode of ['tp_btf', 'raw_tp']) {
-test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 120000 }, async () => {
+test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
   const bin = buildC('bpfscope_offcpu', WORKLOAD);
   const sym = createSymbolizer();
   const { child, done, go, ready, stdout } = run(bin);
@@ -77,6 +77,7 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
     assert.ok(expected >= nominal && expected < nominal * 2, `workload measured ${expected} µs of sleep`);
     if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), d.loss, d.events);
     assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');
+    t.diagnostic(`offcputime ${sleeperUs} µs vs ${expected} µs measured by the threads (${((sleeperUs / expected - 1) * 100).toFixed(1)}%)`);
     assert.ok(Math.abs(sleeperUs - expected) <= expected * 0.1, `blocked total ${sleeperUs} µs ≈ ${expected} µs measured by the threads (±10%)`);
     const sample = d.records.filter((r) => r.comm === 'bpfs_sleeper').map((r) => `${names(r.user).join(';')} | ${names(r.kernel).join(';')} ${r.value}`);
     assert.ok(withStack >= expected * 0.8, `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs): ${sample.join(' / ')}`);

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-test('profile: known 70/30 split, root-first stacks, timeline', { skip: ROOT_SKIP, timeout: 120000 }, async () => {
+test('profile: known 70/30 split, root-first stacks, timeline', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
   const bin = buildC('bpfscope_prof', WORKLOAD);
   const sym = createSymbolizer();
   const { child, done, go, ready, stdout } = run(bin, ['1500']);
@@ -64,6 +64,7 @@ test('profile: known 70/30 split, root-first stacks, timeline', { skip: ROOT_SKI
     assert.ok(a + b >= 300, `enough samples in the two functions: ${a}+${b} of ${total}`);
     assert.ok((a + b) / total > 0.9, `most samples in the two functions: ${a + b}/${total}`);
     const shareA = a / (a + b);
+    t.diagnostic(`samples: hot_a ${a}, hot_b ${b}, total ${total}; hot_a share ${shareA.toFixed(3)} (expected 0.70)`);
     // binomial sd at n≥300 is ≤ 2.7%; allow 3 sd plus scheduling noise
     assert.ok(Math.abs(shareA - 0.7) < 0.09, `bpfscope_hot_a share ${shareA.toFixed(3)} ≈ 0.70`);
 
