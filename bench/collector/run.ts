@@ -59,11 +59,16 @@ async function startCollector(): Promise<{ child: ChildProcess; port: number }> 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('collector did not start within 120 s')), 120000);
+    child.once('exit', () => clearTimeout(t));
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on http:\/\/[^\s]*:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
     });
     child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
   });
@@ -81,6 +86,7 @@ interface Client {
 
 function openClient(port: number): Promise<Client> {
   return new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error('no welcome within 30 s')), 30000).unref();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
     const c: Client = { ws, delays: [], deltas: 0, bytes: 0 };
     ws.on('message', (d) => {
@@ -122,8 +128,12 @@ interface CollectorRun {
   delayMaxMs: number;
 }
 
+const progress = (msg: string) => process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
 async function runCollector(nClients: number): Promise<CollectorRun> {
+  progress(`collector with ${nClients} client(s): starting bpfscope serve`);
   const { child, port } = await startCollector();
+  progress(`listening on ${port}`);
   try {
     const pid = child.pid!;
     const clients: Client[] = [];
@@ -134,6 +144,7 @@ async function runCollector(nClients: number): Promise<CollectorRun> {
     clients[0]!.ws.send(JSON.stringify({ type: 'start', requestId: 'b', tool: 'profile', durationSec: SECONDS, options: { frequency: HZ, intervalSec: 1 } }));
     await until(() => !!clients[0]!.started, 20000);
     const id = clients[0]!.started!.captureId;
+    progress(`capture ${id} started`);
     for (const c of clients.slice(1)) c.ws.send(JSON.stringify({ type: 'subscribe', captureId: id }));
     let rssMax = 0;
     while (!clients.every((c) => c.end)) {
@@ -172,16 +183,21 @@ interface BpftraceRun {
   rssMb: number;
   peakRssMb: number;
   outputLines: number;
+  /** wall seconds from SIGINT to exit (printing the map) */
+  exitSec: number;
+  killedWhilePrinting: boolean;
 }
 
 async function runBpftrace(): Promise<BpftraceRun> {
+  progress('bpftrace: starting');
   const prog = `profile:hz:${HZ} { @[kstack, ustack, comm] = count(); }`;
   const child = spawn('bpftrace', ['-e', prog], { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  await until(() => /Attaching/.test(out), 60000);
+  await until(() => /Attaching/.test(out), 120000);
+  progress('bpftrace attached');
   await sleep(300);
   const cpu0 = procCpuSec(pid);
   const t0 = Date.now();
@@ -199,7 +215,14 @@ async function runBpftrace(): Promise<BpftraceRun> {
   const exited = new Promise((r) => child.once('exit', r));
   let done = false;
   void exited.then(() => (done = true));
+  const tKill = Date.now();
+  let killed = false;
   while (!done) {
+    if (!killed && Date.now() - tKill > 180_000) {
+      // printing (symbolizing every stack) is taking very long on a loaded machine: stop waiting
+      killed = true;
+      child.kill('SIGKILL');
+    }
     try {
       last = procCpuSec(pid);
       hwm = Math.max(hwm, procMemKb(pid).hwm);
@@ -216,6 +239,8 @@ async function runBpftrace(): Promise<BpftraceRun> {
     rssMb: rssMax / 1024,
     peakRssMb: hwm / 1024,
     outputLines: out.split('\n').length,
+    exitSec: (Date.now() - tKill) / 1000,
+    killedWhilePrinting: killed,
   };
 }
 
@@ -257,7 +282,7 @@ async function main() {
     console.log('|---|---|---|---|---|---|');
     console.log(`| bpfscope serve, 1 client | ${f(one.cpuSec, 2)} | ${f(one.cpuPct)} | ${f(one.rssMb)} | ${f(one.peakRssMb)} | ${f(one.delayMedianMs)} / ${f(one.delayP99Ms)} |`);
     console.log(`| bpfscope serve, 10 clients | ${f(ten.cpuSec, 2)} | ${f(ten.cpuPct)} | ${f(ten.rssMb)} | ${f(ten.peakRssMb)} | ${f(ten.delayMedianMs)} / ${f(ten.delayP99Ms)} |`);
-    console.log(`| bpftrace (${bpftraceVersion}) | ${f(bt.streamingCpuSec, 2)} (total incl. compile+print ${f(bt.totalCpuSec, 2)}) | ${f(bt.streamingCpuPct)} | ${f(bt.rssMb)} | ${f(bt.peakRssMb)} | n/a (prints at exit) |`);
+    console.log(`| bpftrace (${bpftraceVersion}) | ${f(bt.streamingCpuSec, 2)} (total incl. compile+print ${f(bt.totalCpuSec, 2)}${bt.killedWhilePrinting ? ', killed while printing' : ''}) | ${f(bt.streamingCpuPct)} | ${f(bt.rssMb)} | ${f(bt.peakRssMb)} | n/a (prints at exit) |`);
     console.log(`\nsamples: ${one.samples} (1 client), ${ten.samples} (10 clients); deltas/client ${f(one.deltasPerClient, 0)} / ${f(ten.deltasPerClient, 0)}; bytes/client ${f(one.bytesPerClient / 1024)} KiB / ${f(ten.bytesPerClient / 1024)} KiB`);
     console.log('results: bench/results/collector.json');
   } finally {
