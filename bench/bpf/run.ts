@@ -62,8 +62,17 @@ interface RunResult {
 }
 
 const live = new Set<ChildProcess>();
+/** tracer wrappers run in their own process group, so a cleanup also reaches the tracer itself */
+const groups = new Set<number>();
 function cleanup(): void {
   for (const c of live) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 process.on('exit', cleanup);
 for (const s of ['SIGINT', 'SIGTERM'] as const)
@@ -122,6 +131,8 @@ interface Tracer {
   /** the tracer process itself (child of the bash wrapper) */
   pid: number;
   startupSecs: number;
+  alive(): boolean;
+  stderr(): string;
   stop(): Promise<{ cpuTotal: number; outputBytes: number; stderr: string; stopSecs: number; killed: boolean }>;
 }
 
@@ -133,8 +144,9 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = `${quoted} & p=$!; trap 'kill -INT $p' INT TERM; wait $p; wait $p; times >&3`;
   const t0 = Date.now();
-  const c = spawn('bash', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const c = spawn('bash', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
   live.add(c);
+  groups.add(c.pid!);
   let outputBytes = 0;
   let stdoutText = '';
   let stderr = '';
@@ -150,7 +162,14 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
     if (stderr.length < 20000) stderr += d.toString();
   });
   (c.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (times += d.toString()));
-  const exited = new Promise<number | null>((r) => c.on('close', (code) => r(code)));
+  let hasExited = false;
+  const exited = new Promise<number | null>((r) =>
+    c.on('close', (code) => {
+      hasExited = true;
+      groups.delete(c.pid!);
+      r(code);
+    }),
+  );
   const res = await Promise.race([readyP.then(() => 'ready' as const), exited.then(() => 'exit' as const), sleep(60000).then(() => 'timeout' as const)]);
   if (res !== 'ready') {
     c.kill('SIGKILL');
@@ -163,6 +182,8 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
   return {
     pid,
     startupSecs,
+    alive: () => !hasExited && procCpuSecs(pid) !== undefined,
+    stderr: () => stderr,
     async stop() {
       const s0 = Date.now();
       c.kill('SIGINT');
@@ -225,6 +246,7 @@ async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string
   try {
     const c0 = procCpuSecs(tr.pid);
     w = await workload();
+    if (!tr.alive()) throw new Error(`${arm} exited during the workload: ${tr.stderr().trim().split('\n').slice(-3).join(' | ')}`);
     const c1 = procCpuSecs(tr.pid);
     window = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
   } finally {
@@ -240,6 +262,8 @@ interface Suite {
   unit: string;
   tracers: Record<Exclude<Arm, 'none'>, string>;
   runs: Record<Arm, RunResult[]>;
+  /** arm → failed runs' reasons; an arm fails only when none of its runs succeeded */
+  failures: Record<Arm, string[]>;
   errors: Partial<Record<Arm, string>>;
 }
 
@@ -251,12 +275,13 @@ async function suite(
   tracerDesc: Record<Exclude<Arm, 'none'>, string>,
   workload: Workload,
 ): Promise<Suite> {
-  const s: Suite = { name, workload: workloadDesc, unit, tracers: tracerDesc, runs: { none: [], bpftrace: [], bpfscope: [] }, errors: {} };
+  const s: Suite = { name, workload: workloadDesc, unit, tracers: tracerDesc, runs: { none: [], bpftrace: [], bpfscope: [] }, failures: { none: [], bpftrace: [], bpfscope: [] }, errors: {} };
   const ready = { bpftrace: READY_BPFTRACE, bpfscope: READY_BPFSCOPE };
   for (let r = 0; r < RUNS; r++) {
     const order = ARMS.map((_, i) => ARMS[(i + r) % ARMS.length]);
     for (const arm of order) {
-      if (s.errors[arm]) continue;
+      // a tracer that cannot start at all fails the same way every time: stop retrying it
+      if (s.failures[arm].some((f) => f.includes('did not start'))) continue;
       try {
         const res = await measure(arm, tracerArgv, ready, workload);
         s.runs[arm].push(res);
@@ -264,11 +289,13 @@ async function suite(
           `  ${name} run ${r + 1} ${arm}: ${res.throughput.toFixed(0)} ${unit} (${res.perCpu?.toFixed(0)} per CPU-s)${res.tracerCpuTotal !== undefined ? `, tracer CPU ${res.tracerCpuWindow?.toFixed(2)} s window / ${res.tracerCpuTotal.toFixed(2)} s total, exit ${res.stopSecs?.toFixed(1)} s` : ''}\n`,
         );
       } catch (e) {
-        s.errors[arm] = e instanceof Error ? e.message : String(e);
-        process.stderr.write(`  ${name} ${arm}: FAILED: ${s.errors[arm]}\n`);
+        const msg = e instanceof Error ? e.message : String(e);
+        s.failures[arm].push(`run ${r + 1}: ${msg}`);
+        process.stderr.write(`  ${name} run ${r + 1} ${arm}: FAILED: ${msg}\n`);
       }
     }
   }
+  for (const arm of ARMS) if (s.runs[arm].length === 0 && s.failures[arm].length) s.errors[arm] = s.failures[arm].join('; ');
   return s;
 }
 
@@ -286,6 +313,7 @@ function summarize(s: Suite) {
     out[arm] = {
       runs: s.runs[arm],
       error: s.errors[arm],
+      failedRuns: s.failures[arm],
       medianThroughput: tp,
       overheadPct: tp !== undefined && base ? ((base - tp) / base) * 100 : undefined,
       medianPerCpu: pc,
@@ -297,7 +325,7 @@ function summarize(s: Suite) {
       medianStartupSecs: med(arm, (r) => r.startupSecs),
     };
   }
-  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianPerCpu?: number; perCpuOverheadPct?: number; medianStopSecs?: number; killedAfterStopCap?: number; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
+  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianPerCpu?: number; perCpuOverheadPct?: number; medianStopSecs?: number; killedAfterStopCap?: number; failedRuns?: string[]; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
 }
 
 function fmt(x: number | undefined, digits = 1): string {
@@ -400,7 +428,7 @@ async function main(): Promise<number> {
         continue;
       }
       rows.push(
-        `| ${label} | ${arm} | ${fmt(a.medianThroughput, 0)} ${unit} | ${na(arm, a.overheadPct, ' %')} | ${na(arm, a.perCpuOverheadPct, ' %')} | ${na(arm, a.medianTracerCpuWindowSecs, ' s')} | ${a.killedAfterStopCap ? '≥ ' : ''}${na(arm, a.medianTracerCpuTotalSecs, ' s')} | ${na(arm, a.medianStartupSecs, ' s')} | ${a.killedAfterStopCap ? `> ${STOP_CAP_SECS} s (killed in ${a.killedAfterStopCap} of ${RUNS} runs)` : na(arm, a.medianStopSecs, ' s')} |`,
+        `| ${label} | ${arm}${a.failedRuns?.length ? ` (${a.failedRuns.length} run(s) failed, see bpf.json)` : ''} | ${fmt(a.medianThroughput, 0)} ${unit} | ${na(arm, a.overheadPct, ' %')} | ${na(arm, a.perCpuOverheadPct, ' %')} | ${na(arm, a.medianTracerCpuWindowSecs, ' s')} | ${a.killedAfterStopCap ? '≥ ' : ''}${na(arm, a.medianTracerCpuTotalSecs, ' s')} | ${na(arm, a.medianStartupSecs, ' s')} | ${a.killedAfterStopCap ? `> ${STOP_CAP_SECS} s (killed in ${a.killedAfterStopCap} of ${RUNS} runs)` : na(arm, a.medianStopSecs, ' s')} |`,
       );
     }
   }
