@@ -4,13 +4,13 @@
  * Why canvas and not d3-flame-graph (chosen by measuring, bench/viz-browser): d3-flame-graph
  * creates one SVG <g><rect><text> per frame and lays out and paints all of them on every view.
  * At 200k unique stacks the call tree has ~650k nodes; fed a tree pruned to 2 000 nodes it took
- * 8.7 s to first paint and 740 ms per zoom (median) in software-rendered headless chromium on
+ * 6.3 s to first paint and 321 ms per zoom (median) in software-rendered headless chromium on
  * this loaded 2-core machine, and every zoom into a pruned-away region would need a re-prune plus
  * a new SVG tree. Here the full tree lives in typed arrays (flametree.ts) and each draw walks only
  * the nodes at least `minFrameWidth` px wide in the current zoom — pruning on the fly, exact at
  * every zoom level — and paints them in one canvas pass: the draw cost depends on the pixels, not
- * on the profile size (same run: 2.9 s wall / 0.56 s main-thread CPU to first paint including
- * decode and tree build, 17.5 ms main-thread CPU per zoom frame).
+ * on the profile size (same run: 2.1 s wall / 0.43 s main-thread CPU to first paint including
+ * decode and tree build, 13 ms main-thread CPU per zoom frame).
  * Labels are drawn with fillText and the tooltip/details use textContent, so no frame name is
  * ever parsed as HTML (d3-flame-graph's tooltip uses .html(); we do not use it).
  */
