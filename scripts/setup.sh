@@ -27,7 +27,7 @@ fi
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("setup: Node.js "+process.versions.node+" is too old; bpfscope needs 20.9 or newer."); process.exit(1) }'
 
 # --- Debian packages ---------------------------------------------------------
-debs=(clang llvm bpftool libbpf-dev libelf-dev gcc g++ make python3 util-linux procps)
+debs=(clang llvm bpftool libbpf-dev libelf-dev gcc g++ make binutils python3 util-linux procps)
 [ "$want_test" = 1 ] && debs+=(chromium bpftrace fonts-dejavu-core)
 [ "$want_bench" = 1 ] && debs+=(linux-perf hyperfine)
 missing=()
