@@ -320,6 +320,8 @@ describe('collector limits (fake engine)', () => {
       const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<typeof c.messages[number], { type: 'delta' }>>;
       const stacks = deltas.flatMap((d) => d.stacks ?? []);
       assert.equal(stacks.length, 6, '5 real stacks + the catch-all');
+      const frameDefs = deltas.flatMap((d) => d.frames ?? []);
+      assert.equal(frameDefs.length, 5 + 1 + 1, 'past the limit no new frames are sent (5 fn_ frames, comm, [other stacks])');
       const frames = new Map(deltas.flatMap((d) => (d.frames ?? []).map((f) => [f[0], f[1]] as const)));
       const other = stacks.find(([, f]) => frames.get(f[0]!) === '[other stacks]');
       assert.ok(other);

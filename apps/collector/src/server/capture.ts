@@ -195,26 +195,41 @@ export class Capture {
   }
 
   private stackId(frames: Array<{ name: string; kind: FrameKind }>, parts: DeltaParts): number {
-    const ids = frames.map((f) => this.frameId(f.name, f.kind, parts.frames));
-    const key = ids.join(',');
-    let id = this.stackIds.get(key);
-    if (id !== undefined) return id;
-    if (this.stackDefs.length >= this.init.maxUniqueStacks && this.otherStackId < 0) {
-      // The first overflow creates the catch-all stack (not counted against the limit).
-      const fid = this.frameId(OTHER_STACKS, 'unknown', parts.frames);
-      this.otherStackId = this.stackDefs.length;
-      const def: [number, number[]] = [this.otherStackId, [fid]];
-      this.stackDefs.push(def);
-      parts.stacks.push(def);
-      this.notice('stack_limit', `more than ${this.init.maxUniqueStacks} distinct stacks: further new stacks are counted in "${OTHER_STACKS}"`);
+    const atLimit = this.stackDefs.length >= this.init.maxUniqueStacks;
+    let ids: number[];
+    if (atLimit) {
+      // past the limit nothing new is interned (neither frames nor stacks): a stack with an unseen
+      // frame, or an unseen combination, goes to the catch-all
+      ids = new Array(frames.length);
+      let known = true;
+      for (let i = 0; i < frames.length && known; i++) {
+        const id = this.frameIds.get(frames[i]!.kind + '\0' + frames[i]!.name);
+        if (id === undefined) known = false;
+        else ids[i] = id;
+      }
+      const found = known ? this.stackIds.get(ids.join(',')) : undefined;
+      if (found !== undefined) return found;
+      if (this.otherStackId < 0) {
+        // the first overflow creates the catch-all stack (not counted against the limit)
+        const fid = this.frameId(OTHER_STACKS, 'unknown', parts.frames);
+        this.otherStackId = this.stackDefs.length;
+        const def: [number, number[]] = [this.otherStackId, [fid]];
+        this.stackDefs.push(def);
+        parts.stacks.push(def);
+        this.notice('stack_limit', `more than ${this.init.maxUniqueStacks} distinct stacks: further new stacks are counted in "${OTHER_STACKS}"`);
+      }
+      return this.otherStackId;
     }
-    if (this.otherStackId >= 0) return this.otherStackId;
-    id = this.stackDefs.length;
-    this.stackIds.set(key, id);
-    const def: [number, number[]] = [id, ids];
+    ids = frames.map((f) => this.frameId(f.name, f.kind, parts.frames));
+    const key = ids.join(',');
+    const id = this.stackIds.get(key);
+    if (id !== undefined) return id;
+    const nid = this.stackDefs.length;
+    this.stackIds.set(key, nid);
+    const def: [number, number[]] = [nid, ids];
     this.stackDefs.push(def);
     parts.stacks.push(def);
-    return id;
+    return nid;
   }
 
   private notice(code: string, message: string): void {
