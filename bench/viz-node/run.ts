@@ -11,6 +11,7 @@
  * the machine is shared, so CPU time is the steadier number.
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,7 @@ const MAX_NODES = 10_000;
 
 const tag = createHash('sha1').update(readFileSync(join(here, 'gen.ts'))).update(String(STACKS)).digest('hex').slice(0, 8);
 const input = join(root, 'bench', 'out', `viz-node-${STACKS}-${tag}.folded`);
-if (!existsSync(input)) {
+if (!process.argv.includes('--child') && !existsSync(input)) {
   console.log(`generating ${STACKS} unique stacks into ${input} …`);
   writeFolded(input, { stacks: STACKS, seed: 1 });
 }
@@ -81,12 +82,17 @@ const median = (xs: number[]) => {
 
 const steps = ['read', 'importFolded', 'buildTree', 'prune', 'parse+build+prune', 'encode', 'decode', 'decode+tree+prune', 'baseline'] as const;
 type Step = (typeof steps)[number];
-const runs: Record<Step, Timing>[] = [];
-let info: Record<string, number> = {};
-for (let r = 0; r < RUNS; r++) {
-  const t = {} as Record<Step, Timing>;
+
+/** One measurement in this process; `which` = ours or the baseline. Printed as JSON for the parent. */
+function measure(which: 'ours' | 'baseline'): { t: Partial<Record<Step, Timing>>; info: Record<string, number> } {
+  const t: Partial<Record<Step, Timing>> = {};
   const [text, tr] = time(() => readFileSync(input, 'utf8'));
   t.read = tr;
+  if (which === 'baseline') {
+    const [nv, tb] = time(() => naive(text));
+    t.baseline = tb;
+    return { t, info: { baselineTotal: nv.value } };
+  }
   const [p, ti] = time(() => importFolded(text));
   t.importFolded = ti;
   const [tree, tt] = time(() => buildTree(p));
@@ -100,13 +106,37 @@ for (let r = 0; r < RUNS; r++) {
   t.decode = td;
   const [, tdt] = time(() => prune(buildTree(q), { maxNodes: MAX_NODES }));
   t['decode+tree+prune'] = { wall: td.wall + tdt.wall, cpu: td.cpu + tdt.cpu };
-  const [nv, tb] = time(() => naive(text));
-  t.baseline = tb;
-  if (nv.value !== p.total) throw new Error(`baseline total ${nv.value} != ours ${p.total}`);
   if (tree.total[0] !== p.total || pruned.total[0] !== p.total) throw new Error('tree totals differ from the profile total');
-  info = { uniqueStacks: p.stacks.length, frames: p.frames.length, total: p.total, treeNodes: tree.count, prunedNodes: pruned.count, bpfscopeJsonBytes: json.length };
+  return { t, info: { uniqueStacks: p.stacks.length, frames: p.frames.length, total: p.total, treeNodes: tree.count, prunedNodes: pruned.count, bpfscopeJsonBytes: json.length } };
+}
+
+const childArg = process.argv.indexOf('--child');
+if (childArg >= 0) {
+  const which = process.argv[childArg + 1] as 'ours' | 'baseline';
+  process.stdout.write(JSON.stringify(measure(which)) + '\n');
+  process.exit(0);
+}
+
+// Every measurement runs in a fresh process, so no run inherits another's heap (the baseline's
+// millions of Maps would slow every later allocation and GC).
+const runOnce = (which: 'ours' | 'baseline') => {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', which, '--stacks', String(STACKS)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench child (${which}) failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ReturnType<typeof measure>;
+};
+const runs: Record<Step, Timing>[] = [];
+let info: Record<string, number> = {};
+for (let r = 0; r < RUNS; r++) {
+  const ours = runOnce('ours');
+  const base = runOnce('baseline');
+  if (base.info.baselineTotal !== ours.info.total) throw new Error(`baseline total ${base.info.baselineTotal} != ours ${ours.info.total}`);
+  info = ours.info;
+  const t = { ...ours.t, baseline: base.t.baseline! } as Record<Step, Timing>;
   runs.push(t);
-  console.log(`run ${r + 1}/${RUNS}: parse+build+prune ${t['parse+build+prune'].wall.toFixed(0)} ms wall, baseline ${tb.wall.toFixed(0)} ms`);
+  console.log(`run ${r + 1}/${RUNS}: parse+build+prune ${t['parse+build+prune'].wall.toFixed(0)} ms wall / ${t['parse+build+prune'].cpu.toFixed(0)} ms cpu, baseline ${t.baseline.wall.toFixed(0)} / ${t.baseline.cpu.toFixed(0)}`);
 }
 
 const summary = Object.fromEntries(
