@@ -100,6 +100,18 @@ export async function startStack(): Promise<Stack> {
   execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', burn, path.join(import.meta.dirname, 'fixtures/burn.c')], { stdio: 'inherit' });
 
   const children: ChildProcess[] = [];
+  // if the runner dies or times out before teardown, still take the stack down with it
+  process.once('exit', () => {
+    for (const c of children) {
+      if (c.pid && c.exitCode === null && c.signalCode === null) {
+        try {
+          process.kill(-c.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  });
   const stop = async () => {
     await Promise.all(children.map(killGroup));
     if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
