@@ -1,3 +1,4 @@
+import Link from 'next/link';
 import type { Metadata, Viewport } from 'next';
 import { connection } from 'next/server';
 import './globals.css';
@@ -19,12 +20,12 @@ export default async function RootLayout({ children }: { children: React.ReactNo
     <html lang="en">
       <body>
         <header className="topbar">
-          <a href="/" className="brand" aria-label="bpfscope console">
+          <Link href="/" className="brand" aria-label="bpfscope console">
             <span className="brand-mark" aria-hidden="true">▲</span> bpfscope
-          </a>
+          </Link>
           <nav className="topnav" aria-label="Main">
-            <a href="/">Console</a>
-            <a href="/snapshots">Snapshots</a>
+            <Link href="/">Console</Link>
+            <Link href="/snapshots">Snapshots</Link>
           </nav>
           <span className="topbar-help" title="Keyboard: / search · Esc reset zoom · r reset view">
             <kbd>/</kbd> search · <kbd>Esc</kbd> unzoom · <kbd>r</kbd> reset

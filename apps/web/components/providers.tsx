@@ -3,8 +3,9 @@
  * Store providers: each creates its zustand store once per mounted provider (never module-global,
  * so server renders never share state), and hooks read it with a selector.
  */
-import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
+import { useSearchParams } from 'next/navigation';
 import { createCaptureStore, type CaptureState, type CaptureStore } from '../stores/capture';
 import { createViewStore, pickView, type ViewStore, type ViewStoreState } from '../stores/view';
 import { createSnapshotsStore, type SnapshotsState, type SnapshotsStore } from '../stores/snapshots';
@@ -39,22 +40,17 @@ export function useCaptureStore(): CaptureStore {
  * the same view.
  */
 export function ViewStoreProvider({ children, syncUrl = false, initial }: { children: ReactNode; syncUrl?: boolean; initial?: Partial<ViewState> }) {
-  const [store] = useState(() => createViewStore(initial));
-  const ready = useRef(false);
+  // the router's search params (not window.location): right even during a client-side navigation
+  const params = useSearchParams();
+  const [store] = useState(() => createViewStore(syncUrl && params ? { ...initial, ...parseView(params.toString()) } : initial));
   useEffect(() => {
     if (!syncUrl) return;
-    if (!ready.current) {
-      ready.current = true;
-      const v = parseView(window.location.search);
-      store.setState(v);
-    }
     let last = serializeView(pickView(store.getState()));
     return store.subscribe((s) => {
       const q = serializeView(pickView(s));
       if (q === last) return;
       last = q;
-      const url = `${window.location.pathname}${q ? `?${q}` : ''}${window.location.hash}`;
-      window.history.replaceState(window.history.state, '', url);
+      window.history.replaceState(window.history.state, '', q ? `?${q}` : window.location.pathname);
     });
   }, [store, syncUrl]);
   return <ViewCtx.Provider value={store}>{children}</ViewCtx.Provider>;

@@ -4,6 +4,7 @@
  * (keeps what was gathered), loss statistics, notices and errors, then "save as snapshot".
  */
 import { useEffect, useState } from 'react';
+import Link from 'next/link';
 import { useCapture, useCaptureStore } from '../providers';
 import { describeLoss } from '../../lib/live';
 import { fmtInt, fmtMs } from '../../lib/format';
@@ -126,9 +127,9 @@ function SavePanel() {
     return (
       <div className="row">
         <span>Saved.</span>
-        <a href={save.url} data-testid="snapshot-link">
+        <Link href={save.url} data-testid="snapshot-link">
           {typeof window !== 'undefined' ? `${window.location.origin}${save.url}` : save.url}
-        </a>
+        </Link>
       </div>
     );
   }

@@ -1,6 +1,7 @@
 'use client';
 /** Drag-and-drop or file-picker import; the server's 400 text is shown in place. */
 import { useState } from 'react';
+import Link from 'next/link';
 import { useSnapshots, useSnapshotsStore } from '../providers';
 
 export function ImportDrop() {
@@ -61,7 +62,7 @@ export function ImportDrop() {
       )}
       {imported && !error && (
         <p className="small" data-testid="import-result">
-          Imported {imported.fileName}: <a href={imported.url}>open the snapshot</a>
+          Imported {imported.fileName}: <Link href={imported.url}>open the snapshot</Link>
         </p>
       )}
     </section>

@@ -1,6 +1,7 @@
 'use client';
 /** /snapshots: search by name/host/tool, open, compare, delete (with confirmation), import. */
 import { useEffect, useRef, useState } from 'react';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { SnapshotsStoreProvider, useSnapshots, useSnapshotsStore } from '../providers';
 import type { SnapshotSummary } from '../../lib/api';
@@ -107,7 +108,7 @@ function Rows() {
                   <input type="checkbox" checked={picked.includes(s.id)} onChange={() => toggle(s.id)} aria-label={`Pick ${s.name} for comparison`} />
                 </td>
                 <td className="name">
-                  <a href={`/s/${encodeURIComponent(s.id)}`}>{s.name}</a>
+                  <Link href={`/s/${encodeURIComponent(s.id)}`}>{s.name}</Link>
                 </td>
                 <td>{toolLabel(s.tool)}</td>
                 <td className="name">{s.host || '–'}</td>
