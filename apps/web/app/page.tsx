@@ -15,7 +15,12 @@
  *   confirm-delete, import-dropzone, import-result, snapshot-meta, export-<format>,
  *   compare-picker, compare-go, compare-only-base, compare-only-target, compare-delta-table,
  *   capture-summary and new-capture (while a capture is shown the options collapse into
- *   capture-summary; new-capture brings back the form with start-capture).
+ *   capture-summary; new-capture brings back the form with start-capture), no-stacks (empty
+ *   result), compare-open, compare-selected, delete-error, snapshot-title, snapshot-loss,
+ *   compare-hist-base / compare-hist-target / compare-hist-diff (biolatency compare).
+ * Attributes: top-functions has data-state="loading|ready" (computed after the flame graph
+ *   paints); snapshot-total has data-value (the raw total); capture-progress has data-phase;
+ *   collector-status has data-state="loading|error|ready" and each host row data-healthy.
  */
 import type { Metadata } from 'next';
 import { Console } from '@/components/capture/Console';
