@@ -73,3 +73,20 @@ test('perf script: malformed input names the line', () => {
   assert.throws(() => importPerfScript('\n\n'), /no samples/);
   assert.throws(() => importPerfScript('x 1 [000] 1.0: cpu-clock:\n\t1 f (a)\n', { weight: 'period' }), /no period/);
 });
+
+test('perf script without callchains: the frame on the header line is the stack', () => {
+  const text = [
+    'cc1  4242 [001]   100.000100:     1001001 cpu-clock:ppp:  ffffffff81234567 clear_page_erms+0x7 ([kernel.kallsyms])',
+    'cc1  4242 [001]   100.002100:     1001001 cpu-clock:ppp:            5f2a1 ggc_internal_alloc+0x21 (/usr/lib/gcc/x86_64-linux-gnu/12/cc1)',
+    'cc1  4242 [001]   100.004100:     1001001 cpu-clock:ppp:            5f2a1 ggc_internal_alloc+0x99 (/usr/lib/gcc/x86_64-linux-gnu/12/cc1)',
+    '',
+  ].join('\n');
+  const p = importPerfScript(text);
+  assert.deepEqual(Object.fromEntries(stackMap(p)), { 'cc1;clear_page_erms': 1, 'cc1;ggc_internal_alloc': 2 });
+  assert.equal(p.frames.find((f) => f.name === 'clear_page_erms')!.kind, 'kernel');
+});
+
+test('perf script without callchains is detected by content', () => {
+  const text = 'a 1 [000] 1.000001: 10 cpu-clock:  1234 f+0x1 (/bin/a)\na 1 [000] 1.000002: 10 cpu-clock:  1234 g+0x1 (/bin/a)\n';
+  assert.equal(importProfile(text).meta.source?.format, 'perf-script');
+});

@@ -47,8 +47,12 @@ export function formatFromText(text: string): ProfileFormat | undefined {
   const lines = head.split('\n').slice(0, 200);
   if (lines.some((l) => /^Attaching \d+ probes?/.test(l)) || lines.some((l) => /^@[A-Za-z_0-9]*\[/.test(l))) return 'bpftrace';
   // perf script: a header line followed by a tab/space-indented "addr sym (dso)" line
+  const perfHeader = /^\S.*?\s+\d+(\/\d+)?\s+(\[\d+\]\s+)?\d+\.\d+:\s+(\d+\s+)?\S+:/;
+  let headers = 0;
   for (let i = 0; i + 1 < lines.length; i++) {
-    if (/^\S.*?\s+\d+(\/\d+)?\s+(\[\d+\]\s+)?\d+\.\d+:/.test(lines[i]) && (/^\s+[0-9a-f]+\s/.test(lines[i + 1]) || lines[i + 1].trim() === '')) return 'perf-script';
+    if (!perfHeader.test(lines[i])) continue;
+    if (/^\s+[0-9a-f]+\s/.test(lines[i + 1]) || lines[i + 1].trim() === '') return 'perf-script';
+    if (++headers >= 2) return 'perf-script'; // samples without callchains: one line each
   }
   const content = lines.filter((l) => l.trim() !== '' && !l.startsWith('#'));
   if (content.length > 0 && content.slice(0, 50).every((l) => /\S[ \t]+\d+(\.\d+)?\r?$/.test(l))) return 'folded';

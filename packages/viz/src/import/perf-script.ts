@@ -54,6 +54,33 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
   let pos = 0;
   const len = text.length;
   const dsoKinds = new Map<string, FrameKind>();
+  /** one frame from `addr` and `symbol+off (dso)` */
+  const parseFrame = (addr: string, symText: string): { name: string; kind: FrameKind } => {
+    let sym = symText;
+    let dso = '[unknown]';
+    const d = DSO_RE.exec(sym);
+    if (d) {
+      sym = d[1];
+      dso = d[2];
+    } else if (/^\([^()]*\)$/.test(sym)) {
+      dso = sym.slice(1, -1);
+      sym = '[unknown]';
+    }
+    let kind: FrameKind;
+    if (dso === '[unknown]') kind = frameKindFor(addr, dso);
+    else {
+      const k = dsoKinds.get(dso);
+      if (k === undefined) dsoKinds.set(dso, (kind = frameKindFor(addr, dso)));
+      else kind = k;
+    }
+    if (!opts.keepOffsets) sym = sym.replace(OFFSET_RE, '');
+    if (sym === '[unknown]' || sym === '') {
+      if (dso !== '[unknown]' && dso !== '') sym = `[${basename(dso)}]`;
+      else sym = '[unknown]';
+      if (kind !== 'kernel') kind = 'unknown';
+    }
+    return { name: sym, kind };
+  };
   let comm: string | null = null;
   let headerLine = 0;
   let weight = 1;
@@ -91,31 +118,7 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
         throw new ImportError('perf-script', `expected a sample header ("comm pid [cpu] time: period event:") before this frame line, found ${excerpt(line)}`, { line: lineNo });
       const m = FRAME_RE.exec(line);
       if (!m) throw new ImportError('perf-script', `expected a frame line "addr symbol+off (dso)", found ${excerpt(line)}`, { line: lineNo });
-      const addr = m[1];
-      let sym = m[2];
-      let dso = '[unknown]';
-      const d = DSO_RE.exec(sym);
-      if (d) {
-        sym = d[1];
-        dso = d[2];
-      } else if (/^\([^()]*\)$/.test(sym)) {
-        dso = sym.slice(1, -1);
-        sym = '[unknown]';
-      }
-      let kind: FrameKind;
-      if (dso === '[unknown]') kind = frameKindFor(addr, dso);
-      else {
-        const k = dsoKinds.get(dso);
-        if (k === undefined) dsoKinds.set(dso, (kind = frameKindFor(addr, dso)));
-        else kind = k;
-      }
-      if (!opts.keepOffsets) sym = sym.replace(OFFSET_RE, '');
-      if (sym === '[unknown]' || sym === '') {
-        if (dso !== '[unknown]' && dso !== '') sym = `[${basename(dso)}]`;
-        else sym = '[unknown]';
-        if (kind !== 'kernel') kind = 'unknown';
-      }
-      frames.push({ name: sym, kind });
+      frames.push(parseFrame(m[1], m[2]));
       continue;
     }
     // header line
@@ -129,6 +132,9 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
     const pm = /^(\d+)\s+(\S+)/.exec(rest);
     const period = pm ? Number(pm[1]) : undefined;
     const ev = (pm ? pm[2] : rest.split(/\s+/)[0] ?? '').replace(/:+$/, '');
+    // without -g, perf script prints the sample's own ip/sym after the event on the header line
+    const inline = /^(?:\d+\s+)?\S+\s+([0-9a-fA-F]+)\s+(.+)$/.exec(rest);
+    if (inline) frames.push(parseFrame(inline[1], inline[2]));
     if (usePeriod) {
       if (period === undefined)
         throw new ImportError('perf-script', `weight "period" asked, but this sample header has no period (record with a period field, or import with weight "samples"): ${excerpt(line)}`, { line: lineNo });
