@@ -124,6 +124,7 @@ export class LiveAccumulator {
   }
 
   private reset(): void {
+    // new arrays (not truncation): profiles handed out earlier keep their data
     this.frameIndex.clear();
     this.frames = [];
     this.stackIndex.clear();
@@ -163,9 +164,11 @@ export class LiveAccumulator {
       p.timeline = {
         resolutionMs: this.resolutionMs,
         startTime: this.startTime,
-        offsetMs: this.tOffset.slice(),
-        stack: this.tStack.slice(),
-        count: this.tCount.slice(),
+        // shared, not copied: these only grow (appends never change what a reader already saw),
+        // and copying millions of entries 4×/s during a long capture would cost more than drawing
+        offsetMs: this.tOffset,
+        stack: this.tStack,
+        count: this.tCount,
       };
     }
     if (this.histIntervals.length || this.tool === 'biolatency') {
