@@ -45,6 +45,9 @@ test('bpftrace: plain @[kstack] and @[ustack, comm] keys, named maps, perf-mode 
   const u = importBpftrace('@x[\n    leaf+1\n    main+20\n, bash]: 2\n@x[\n    other+1\n, sh]: 3\n');
   assert.deepEqual([...stackMap(u)].sort(), [['bash;main;leaf', 2], ['sh;other', 3]]);
   assert.equal(u.frames.find((f) => f.name === 'main')!.kind, 'user');
+  const swapped = importBpftrace('@[\n    leaf+1\n    main+2\n,\n    vfs_read+3\n, app]: 1\n', { stackKinds: ['user', 'kernel'] });
+  assert.deepEqual([...stackMap(swapped)], [['app;main;leaf;vfs_read', 1]], '@[ustack, kstack, comm] with stackKinds');
+  assert.equal(swapped.frames.find((f) => f.name === 'vfs_read')!.kind, 'kernel');
   const pm = importBpftrace('@[\n\t7f0000001000 leaf+0x10 (/usr/lib/libc.so.6)\n\t55550000 main+0x20 (/usr/bin/app)\n, app]: 1\n', { stackKinds: ['user'] });
   assert.deepEqual([...stackMap(pm)], [['app;main;leaf', 1]]);
 });

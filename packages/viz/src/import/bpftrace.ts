@@ -184,7 +184,7 @@ export function importBpftrace(text: string, opts: BpftraceImportOptions = {}): 
       else roots.push({ name: p.scalar.trim(), kind: 'comm' });
     }
     let kinds: ('kernel' | 'user')[];
-    if (stacks.length === 2) kinds = ['kernel', 'user'];
+    if (stacks.length === 2) kinds = opts.stackKinds ?? ['kernel', 'user'];
     else if (stacks.length === 1) kinds = opts.stackKinds ?? [guessKernel(stacks[0].frames.map((f) => parseFrame(f, true))) ? 'kernel' : 'user'];
     else if (stacks.length === 0) kinds = [];
     else kinds = opts.stackKinds ?? stacks.map((_, k) => (k === 0 ? 'kernel' : 'user'));
