@@ -15,7 +15,7 @@
  * Output: bench/results/bpf.json and a markdown table on stdout.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -224,8 +224,23 @@ async function startTracer(argv: string[], ready: RegExp, name: string): Promise
  * Either way one process, so its /proc CPU counters are the tracer's own.
  */
 const BUILT_CLI = join(ROOT, 'apps/collector/dist/cli/main.js');
-const BPFSCOPE_ENTRY =
-  existsSync(BUILT_CLI) && existsSync(join(ROOT, 'packages/bpf/dist/index.js')) && !process.env.BENCH_BPF_FROM_SOURCE ? 'built' : 'source';
+const BUILT_BPF = join(ROOT, 'packages/bpf/dist/index.js');
+
+/** newest .ts under dir (ms), to tell a stale build from a current one */
+function newestTs(dir: string): number {
+  let newest = 0;
+  for (const f of readdirSync(dir, { recursive: true })) {
+    if (typeof f === 'string' && f.endsWith('.ts')) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
+  }
+  return newest;
+}
+
+function builtIsCurrent(): boolean {
+  if (process.env.BENCH_BPF_FROM_SOURCE || !existsSync(BUILT_CLI) || !existsSync(BUILT_BPF)) return false;
+  return statSync(BUILT_CLI).mtimeMs >= newestTs(join(ROOT, 'apps/collector/src')) && statSync(BUILT_BPF).mtimeMs >= newestTs(join(ROOT, 'packages/bpf/src'));
+}
+
+const BPFSCOPE_ENTRY = builtIsCurrent() ? 'built' : 'source';
 
 function bpfscopeArgv(tool: string, args: string[]): string[] {
   if (BPFSCOPE_ENTRY === 'built') return [process.execPath, BUILT_CLI, tool, ...args];
