@@ -53,7 +53,7 @@ int main(void) { for (;;) { bench_a(); bench_b(); } }
 `;
 
 async function startCollector(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(REPO, 'apps/collector/src/cli/main.ts'), 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [join(REPO, 'apps/collector/bin/bpfscope.js'), 'serve', '--port', '0'], {
     cwd: REPO,
     env: { ...process.env, BPFSCOPE_TOKEN: TOKEN, BPFSCOPE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -270,7 +270,7 @@ async function main() {
       seconds: SECONDS,
       frequencyHz: HZ,
       command: 'node --conditions=source --import tsx bench/collector/run.ts' + (argIdx > 0 ? ` --seconds ${SECONDS}` : ''),
-      note: 'collector = `bpfscope serve` run from TypeScript source through tsx (RSS includes the tsx loader); CPU counted from capture start to the last client receiving `end`. bpftrace streaming CPU is counted over the same window after attach; its total adds LLVM compilation at start and symbolization/printing at exit.',
+      note: 'collector = `bpfscope serve` through apps/collector/bin/bpfscope.js (the built CLI after `npm run build`, else the TypeScript source through tsx, whose loader then counts in RSS); CPU counted from capture start to the last client receiving `end`. bpftrace streaming CPU is counted over the same window after attach; its total adds LLVM compilation at start and symbolization/printing at exit.',
       collector: { oneClient: one, tenClients: ten },
       bpftrace: { version: bpftraceVersion, program: `profile:hz:${HZ} { @[kstack, ustack, comm] = count(); }`, ...bt },
     };

@@ -87,6 +87,8 @@ const EACCES = 13;
 /** A BpfError (or any error) that means "not allowed": errno EPERM/EACCES. */
 export function isPermissionError(e: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
+  // a BpfError knows better: the verifier also rejects programs with EACCES, and that is no privilege problem
+  if ('isPermission' in e && typeof (e as { isPermission: unknown }).isPermission === 'boolean') return (e as { isPermission: boolean }).isPermission;
   const o = e as { errno?: unknown; code?: unknown };
   const errno = typeof o.errno === 'number' ? Math.abs(o.errno) : undefined;
   return errno === EPERM || errno === EACCES || o.code === 'EPERM' || o.code === 'EACCES';
