@@ -126,18 +126,8 @@ static __always_inline int trace_done(struct request *rq)
 	return 0;
 }
 
-SEC("tp_btf/block_rq_insert")
-int BPF_PROG(block_rq_insert_btf, struct request *rq) { return trace_start(rq, true); }
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(block_rq_issue_btf, struct request *rq) { return trace_start(rq, false); }
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(block_rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes) { return trace_done(rq); }
-
-SEC("raw_tp/block_rq_insert")
-int BPF_PROG(block_rq_insert_raw, struct request *rq) { return trace_start(rq, true); }
-SEC("raw_tp/block_rq_issue")
-int BPF_PROG(block_rq_issue_raw, struct request *rq) { return trace_start(rq, false); }
-SEC("raw_tp/block_rq_complete")
-int BPF_PROG(block_rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes) { return trace_done(rq); }
+TP_BTF_AND_RAW(block_rq_insert, trace_start(rq, true), struct request *rq)
+TP_BTF_AND_RAW(block_rq_issue, trace_start(rq, false), struct request *rq)
+TP_BTF_AND_RAW(block_rq_complete, trace_done(rq), struct request *rq, int error, unsigned int nr_bytes)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -27,20 +27,35 @@ struct {
 	__type(value, struct stats_val);
 } stats SEC(".maps");
 
-/* pid (tgid) and tid filters, filled by the loader after load when the cfg flag is set. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} pid_filter SEC(".maps");
+/* A hash map definition: `name` maps key_type → value_type, at most max entries. */
+#define HASH_MAP(name, max, key_type, value_type)		\
+	struct {						\
+		__uint(type, BPF_MAP_TYPE_HASH);		\
+		__uint(max_entries, max);			\
+		__type(key, key_type);				\
+		__type(value, value_type);			\
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} tid_filter SEC(".maps");
+/* pid (tgid) and tid filters, filled by the loader after load when the cfg flag is set. */
+HASH_MAP(pid_filter, 1024, __u32, __u8);
+HASH_MAP(tid_filter, 1024, __u32, __u8);
+
+/* Maps the stack tools declare (each program its own, under the names the loader looks up). */
+
+/* stack id → stack trace, for bpf_get_stackid */
+#define STACKS_MAP(name)						\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);			\
+		__uint(max_entries, 16384);				\
+		__uint(key_size, sizeof(__u32));			\
+		__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));	\
+	} name SEC(".maps")
+
+/* key → __u64 count (samples or microseconds), drained by user space */
+#define COUNTS_MAP(name, key_type) HASH_MAP(name, 65536, key_type, __u64)
+
+/* tid → when (and what) a blocked thread was recorded at switch-out */
+#define START_MAP(name, value_type) HASH_MAP(name, 32768, __u32, value_type)
 
 static __always_inline void stat_inc(int idx)
 {
@@ -75,6 +90,14 @@ static __always_inline __s32 get_stack(void *ctx, void *map, bool user)
 		stat_inc(user ? BS_STAT_USTACK_OTHER : BS_STAT_KSTACK_OTHER);
 	return id;
 }
+
+/* The user and kernel stack ids of `current` into user_id and kern_id; STACK_NOT_COLLECTED for the
+ * one not asked for (cfg.kernel_only: -K, cfg.user_only: -U). A macro: any cfg struct, any key. */
+#define GET_STACKS(ctx, map, cfg, user_id, kern_id)						\
+	do {											\
+		(user_id) = (cfg).kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, true);	\
+		(kern_id) = (cfg).user_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, false);	\
+	} while (0)
 
 /* *map[key] += v, creating the entry; a full map is counted in BS_STAT_MAP_FULL. */
 static __always_inline void count_add(void *map, void *key, __u64 v)
@@ -138,5 +161,60 @@ static __always_inline bool thread_allowed(const volatile struct thread_filter *
 		return false;
 	return true;
 }
+
+/*
+ * handle_switch(ctx, prev, next) of the off-CPU tools (offcputime, offwaketime), for a program that
+ * declares `cfg` (with f, user_only, kernel_only, min_block_us, max_block_us), a
+ * `struct start_val { __u64 ts; <key> key; }` whose key begins with pid, tid, user_stack_id,
+ * kern_stack_id and comm, and the maps start (START_MAP), counts (COUNTS_MAP) and stacks (STACKS_MAP).
+ * prev, leaving the CPU and still `current`, is recorded with the time, its ids, comm and stacks, and
+ * init_key(&v.key) sets the rest of its key; next, switched in again, has the microseconds it was
+ * blocked added to its key in counts.
+ */
+#define OFFCPU_NO_INIT(key) ((void)(key))
+#define OFFCPU_HANDLE_SWITCH(init_key)								\
+static __always_inline int handle_switch(void *ctx, struct task_struct *prev, struct task_struct *next) \
+{												\
+	__u64 now = bpf_ktime_get_ns();								\
+	__u32 tid;										\
+	struct start_val *sv;									\
+												\
+	stat_inc(BS_STAT_EVENTS);								\
+	if (!task_dead(prev) && thread_allowed(&cfg.f, prev)) {					\
+		struct start_val v = {};							\
+		v.ts = now;									\
+		v.key.pid = BPF_CORE_READ(prev, tgid);						\
+		v.key.tid = BPF_CORE_READ(prev, pid);						\
+		bpf_get_current_comm(v.key.comm, sizeof(v.key.comm));				\
+		GET_STACKS(ctx, &stacks, cfg, v.key.user_stack_id, v.key.kern_stack_id);	\
+		init_key(&v.key);								\
+		tid = v.key.tid;								\
+		if (bpf_map_update_elem(&start, &tid, &v, BPF_ANY))				\
+			stat_inc(BS_STAT_START_FULL);						\
+	}											\
+												\
+	tid = BPF_CORE_READ(next, pid);								\
+	sv = bpf_map_lookup_elem(&start, &tid);							\
+	if (!sv)										\
+		return 0;									\
+	if (now > sv->ts) {									\
+		__u64 us = (now - sv->ts) / 1000;						\
+		if (us >= cfg.min_block_us && us <= cfg.max_block_us)				\
+			count_add(&counts, &sv->key, us);					\
+	}											\
+	bpf_map_delete_elem(&start, &tid);							\
+	return 0;										\
+}
+
+/*
+ * One tracepoint handler as two programs: <tp>_btf in SEC("tp_btf/<tp>") and its fallback <tp>_raw
+ * in SEC("raw_tp/<tp>"); the loader keeps one of the two (tp_btf first, raw_tp when that fails).
+ * `call` is the handler call (ctx and the tracepoint arguments are in scope); then the arguments.
+ */
+#define TP_BTF_AND_RAW(tp, call, ...)				\
+	SEC("tp_btf/" #tp)					\
+	int BPF_PROG(tp##_btf, __VA_ARGS__) { return call; }	\
+	SEC("raw_tp/" #tp)					\
+	int BPF_PROG(tp##_raw, __VA_ARGS__) { return call; }
 
 #endif

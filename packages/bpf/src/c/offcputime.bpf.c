@@ -19,70 +19,13 @@ struct start_val {
 	struct offcpu_key key;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, struct start_val);
-} start SEC(".maps");
+START_MAP(start, struct start_val);
+COUNTS_MAP(counts, struct offcpu_key);
+STACKS_MAP(stacks);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct offcpu_key);
-	__type(value, __u64);
-} counts SEC(".maps");
+OFFCPU_HANDLE_SWITCH(OFFCPU_NO_INIT)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
-
-static __always_inline int handle_switch(void *ctx, struct task_struct *prev, struct task_struct *next)
-{
-	__u64 now = bpf_ktime_get_ns();
-	__u32 tid;
-	struct start_val *sv;
-
-	stat_inc(BS_STAT_EVENTS);
-	if (!task_dead(prev) && thread_allowed(&cfg.f, prev)) {
-		struct start_val v = {};
-		v.ts = now;
-		v.key.pid = BPF_CORE_READ(prev, tgid);
-		v.key.tid = BPF_CORE_READ(prev, pid);
-		bpf_get_current_comm(v.key.comm, sizeof(v.key.comm));
-		v.key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, true);
-		v.key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false);
-		tid = v.key.tid;
-		if (bpf_map_update_elem(&start, &tid, &v, BPF_ANY))
-			stat_inc(BS_STAT_START_FULL);
-	}
-
-	tid = BPF_CORE_READ(next, pid);
-	sv = bpf_map_lookup_elem(&start, &tid);
-	if (!sv)
-		return 0;
-	if (now > sv->ts) {
-		__u64 us = (now - sv->ts) / 1000;
-		if (us >= cfg.min_block_us && us <= cfg.max_block_us)
-			count_add(&counts, &sv->key, us);
-	}
-	bpf_map_delete_elem(&start, &tid);
-	return 0;
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(ctx, prev, next);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(ctx, prev, next);
-}
+TP_BTF_AND_RAW(sched_switch, handle_switch(ctx, prev, next),
+	       bool preempt, struct task_struct *prev, struct task_struct *next)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -20,19 +20,8 @@
 
 const volatile struct profile_cfg cfg = { .bucket_ns = 10000000 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct profile_key);
-	__type(value, __u64);
-} counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+COUNTS_MAP(counts, struct profile_key);
+STACKS_MAP(stacks);
 
 SEC("perf_event")
 int do_sample(struct bpf_perf_event_data *ctx)
@@ -52,8 +41,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.pid = tgid;
 	key.tid = tid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, true);
-	key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false);
+	GET_STACKS(ctx, &stacks, cfg, key.user_stack_id, key.kern_stack_id);
 	key.bucket = bpf_ktime_get_ns() / cfg.bucket_ns;
 	count_add(&counts, &key, 1);
 	return 0;

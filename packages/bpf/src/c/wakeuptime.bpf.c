@@ -15,26 +15,9 @@
 
 const volatile struct wakeup_cfg cfg = { .f = { .state = -1 }, .min_block_us = 1, .max_block_us = ~0ULL };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct wakeup_key);
-	__type(value, __u64);
-} counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+START_MAP(start, __u64);
+COUNTS_MAP(counts, struct wakeup_key);
+STACKS_MAP(stacks);
 
 static __always_inline int handle_switch(struct task_struct *prev)
 {
@@ -70,46 +53,14 @@ static __always_inline int handle_wake(void *ctx, struct task_struct *p)
 	key.waker_tid = (__u32)id;
 	bpf_core_read_str(key.comm, sizeof(key.comm), &p->comm);
 	bpf_get_current_comm(key.waker_comm, sizeof(key.waker_comm));
-	key.waker_user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, true);
-	key.waker_kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false);
+	GET_STACKS(ctx, &stacks, cfg, key.waker_user_stack_id, key.waker_kern_stack_id);
 	count_add(&counts, &key, us);
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(prev);
-}
-
-SEC("tp_btf/sched_waking")
-int BPF_PROG(sched_waking_btf, struct task_struct *p)
-{
-	return handle_wake(ctx, p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
-{
-	return handle_wake(ctx, p);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(prev);
-}
-
-SEC("raw_tp/sched_waking")
-int BPF_PROG(sched_waking_raw, struct task_struct *p)
-{
-	return handle_wake(ctx, p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
-{
-	return handle_wake(ctx, p);
-}
+TP_BTF_AND_RAW(sched_switch, handle_switch(prev),
+	       bool preempt, struct task_struct *prev, struct task_struct *next)
+TP_BTF_AND_RAW(sched_waking, handle_wake(ctx, p), struct task_struct *p)
+TP_BTF_AND_RAW(sched_wakeup_new, handle_wake(ctx, p), struct task_struct *p)
 
 char LICENSE[] SEC("license") = "GPL";
