@@ -3,7 +3,7 @@ import { BpfObject } from '../object.js';
 import { HashDrainer, StatsReader } from '../maps.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
-import { assertSize, offcpuCfg, Stat } from './layout.js';
+import { assertSize, offcpuCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
 import { bad, checkIds, checkMicros, checkStackOpts, fillFilters, withCleanup } from './common.js';
 
@@ -71,4 +71,18 @@ export function openSwitchTool(
       },
     };
   });
+}
+
+/**
+ * The blocked thread's part of an offcputime / offwaketime key at k[o]: pid, tid, user and kernel
+ * stack ids, comm (the layout both keys begin with).
+ */
+export function decodeBlocked(k: Buffer, o: number, value: number, stacks: StackResolver): StackRecord {
+  const pid = k.readUInt32LE(o);
+  const u = stacks.user(pid, k.readInt32LE(o + 8));
+  const ks = stacks.kernel(k.readInt32LE(o + 12));
+  const rec: StackRecord = { pid, tid: k.readUInt32LE(o + 4), comm: readComm(k, o + 16), user: u.frames, kernel: ks.frames, value };
+  if (u.missing) rec.userMissing = true;
+  if (ks.missing) rec.kernelMissing = true;
+  return rec;
 }

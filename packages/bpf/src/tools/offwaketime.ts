@@ -1,17 +1,12 @@
 /** offwaketime: the blocked thread's stacks plus its waker's stacks and comm, µs blocked. */
 import type { Symbolizer } from '../symbolize/types.js';
-import type { OffwaketimeOptions, StackDelta, StackRecord, ToolHandle } from './types.js';
+import type { OffwaketimeOptions, StackDelta, ToolHandle } from './types.js';
 import { OFFWAKE_KEY_SIZE, readComm, STACK_NOT_COLLECTED } from './layout.js';
-import { openSwitchTool } from './offcpu-common.js';
+import { decodeBlocked, openSwitchTool } from './offcpu-common.js';
 
 export function openOffwaketime(opts: OffwaketimeOptions, sym: Symbolizer): ToolHandle<StackDelta> {
   return openSwitchTool('offwaketime', opts, sym, OFFWAKE_KEY_SIZE, (k, o, value, stacks) => {
-    const pid = k.readUInt32LE(o);
-    const u = stacks.user(pid, k.readInt32LE(o + 8));
-    const ks = stacks.kernel(k.readInt32LE(o + 12));
-    const rec: StackRecord = { pid, tid: k.readUInt32LE(o + 4), comm: readComm(k, o + 16), user: u.frames, kernel: ks.frames, value };
-    if (u.missing) rec.userMissing = true;
-    if (ks.missing) rec.kernelMissing = true;
+    const rec = decodeBlocked(k, o, value, stacks);
     const wpid = k.readUInt32LE(o + 32);
     const wcomm = readComm(k, o + 48);
     const wu = k.readInt32LE(o + 40);
