@@ -4,48 +4,43 @@
  * sub-profile of that range drawn as a flame graph. Checks the known per-command totals in the
  * drawn graph, JIT/kernel colours, and that the selected range's samples match the flame graph.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { bundle, CHROMIUM, launch, openPage, REPO, screenshotPath, serve, type Served } from './harness.js';
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { NO_CHROMIUM, REPO, screenshotPath, withTestPage, type Route } from './harness.js';
 import * as viz from '../../src/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(REPO, '../shared/corpus/perf-script-busy.txt.gz');
 const api = viz as Record<string, unknown>;
-const skip = !existsSync(CHROMIUM)
-  ? `chromium not found at ${CHROMIUM} (install Debian's chromium)`
-  : !existsSync(CORPUS)
+const skip =
+  NO_CHROMIUM ||
+  (!existsSync(CORPUS)
     ? `corpus file missing: ${CORPUS}`
     : typeof api.importPerfScript !== 'function' || typeof api.subsecondGrid !== 'function' || typeof api.selectRange !== 'function'
       ? '@bpfscope/viz does not export importPerfScript/subsecondGrid/selectRange yet'
-      : false;
+      : false);
 
 describe('corpus in chromium: subsecond heat map → range → flame graph', { skip }, () => {
-  let browser: Browser;
-  let srv: Served;
   let page: Page;
   let dialogs: string[];
   let errors: string[];
+  let encoded = '';
+  const corpusJson: Route = (req, res) => {
+    if (req.url !== '/corpus.json') return false;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(encoded);
+    return true;
+  };
 
-  before(async () => {
-    const js = await bundle(resolve(here, 'page.ts'));
+  before(() => {
     const text = gunzipSync(readFileSync(CORPUS)).toString('utf8');
-    const encoded = (api.encodeProfile as (p: unknown) => string)((api.importPerfScript as (t: string) => unknown)(text));
-    srv = await serve(js, [
-      (req, res) => {
-        if (req.url !== '/corpus.json') return false;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(encoded);
-        return true;
-      },
-    ]);
-    browser = await launch();
-    ({ page, dialogs, errors } = await openPage(browser, srv.url));
+    encoded = (api.encodeProfile as (p: unknown) => string)((api.importPerfScript as (t: string) => unknown)(text));
+  });
+  withTestPage(async (p) => {
+    ({ page, dialogs, errors } = p);
     await page.evaluate(async () => {
       const w = window as any;
       const text = await (await fetch('/corpus.json')).text();
@@ -69,11 +64,7 @@ describe('corpus in chromium: subsecond heat map → range → flame graph', { s
     });
     await page.waitForSelector('[data-testid="flamegraph"][data-state="ready"]');
     await page.waitForSelector('[data-testid="subsecond-heatmap"][data-state="ready"]');
-  });
-  after(async () => {
-    await browser?.close();
-    await srv?.close();
-  });
+  }, [corpusJson]);
 
   const rect = (path: string[]) => page.evaluate((p) => (window as any).fg.frameRect(p), path);
 

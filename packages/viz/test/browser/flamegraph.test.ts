@@ -3,15 +3,11 @@
  * "Matched: x%", orientation, sort, palettes (pixel colours), differential colours, tooltip text,
  * and a hostile frame name that must show as text and run nothing.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { bundle, CHROMIUM, launch, openPage, screenshotPath, serve, type Served } from './harness.js';
+import type { Page } from 'playwright-core';
+import { NO_CHROMIUM, screenshotPath, withTestPage, type Rect } from './harness.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const EVIL = '<img src=x onerror=alert(1)>';
 // 130 samples: node 80 (main 70, work 60), gzip 20 (main 20), the hostile comm 30.
 const FOLDED = [
@@ -24,27 +20,11 @@ const FOLDED = [
   `${EVIL};evil;<script>alert(2)</script> 30`,
 ].join('\n');
 
-type Rect = { x: number; y: number; width: number; height: number };
-
-const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (install Debian's chromium)`;
-
-describe('flame graph in chromium', { skip }, () => {
-  let browser: Browser;
-  let srv: Served;
+describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
   let page: Page;
   let dialogs: string[];
   let errors: string[];
-
-  before(async () => {
-    const js = await bundle(resolve(here, 'page.ts'));
-    srv = await serve(js);
-    browser = await launch();
-    ({ page, dialogs, errors } = await openPage(browser, srv.url));
-  });
-  after(async () => {
-    await browser?.close();
-    await srv?.close();
-  });
+  withTestPage((p) => ({ page, dialogs, errors } = p));
 
   async function create(opts: Record<string, unknown> = {}, folded = FOLDED, tool?: string) {
     await page.evaluate(

@@ -4,10 +4,11 @@
  * bench/viz-browser.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.BPFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -20,6 +21,8 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-sync',
 ];
+/** The `skip` of a browser test: a reason when chromium is missing, else false. */
+export const NO_CHROMIUM: string | false = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (install Debian's chromium)`;
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../../../..');
@@ -41,6 +44,9 @@ export async function bundle(entry: string, minify = false): Promise<string> {
   });
   return r.outputFiles[0].text;
 }
+
+/** A box on the page in CSS pixels (what the renderers' frameRect / cellRect return). */
+export type Rect = { x: number; y: number; width: number; height: number };
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
@@ -91,8 +97,15 @@ export async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+/** An open test page with the dialogs it opened and the errors it threw. */
+export interface OpenPage {
+  page: Page;
+  dialogs: string[];
+  errors: string[];
+}
+
 /** A page that fails the test on page errors; dialogs are recorded (and dismissed). */
-export async function openPage(browser: Browser, url: string): Promise<{ page: Page; dialogs: string[]; errors: string[] }> {
+export async function openPage(browser: Browser, url: string): Promise<OpenPage> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const dialogs: string[] = [];
   const errors: string[] = [];
@@ -104,6 +117,25 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
   await page.goto(url);
   await page.waitForFunction(() => (window as unknown as { bpfsReady?: boolean }).bpfsReady === true);
   return { page, dialogs, errors };
+}
+
+/**
+ * Inside describe(): before its tests, bundle the test page (page.ts), serve it with the `extra`
+ * routes, launch chromium and open the page, then hand it to `opened` (to keep it, and set it up);
+ * after the tests, close the browser and the server.
+ */
+export function withTestPage(opened: (p: OpenPage) => unknown, extra: Route[] = []): void {
+  let browser: Browser | undefined;
+  let srv: Served | undefined;
+  before(async () => {
+    srv = await serve(await bundle(resolve(here, 'page.ts')), extra);
+    browser = await launch();
+    await opened(await openPage(browser, srv.url));
+  });
+  after(async () => {
+    await browser?.close();
+    await srv?.close();
+  });
 }
 
 export function screenshotPath(name: string): string {

@@ -4,35 +4,16 @@
  * map draws log2 rows, shows interval/bucket/count on hover, draws percentile lines and reports a
  * clicked column.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { bundle, CHROMIUM, launch, openPage, screenshotPath, serve, type Served } from './harness.js';
+import type { Page } from 'playwright-core';
+import { NO_CHROMIUM, screenshotPath, withTestPage, type Rect } from './harness.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-type Rect = { x: number; y: number; width: number; height: number };
-const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (install Debian's chromium)`;
-
-describe('heat maps in chromium', { skip }, () => {
-  let browser: Browser;
-  let srv: Served;
+describe('heat maps in chromium', { skip: NO_CHROMIUM }, () => {
   let page: Page;
   let dialogs: string[];
   let errors: string[];
-
-  before(async () => {
-    const js = await bundle(resolve(here, 'page.ts'));
-    srv = await serve(js);
-    browser = await launch();
-    ({ page, dialogs, errors } = await openPage(browser, srv.url));
-  });
-  after(async () => {
-    await browser?.close();
-    await srv?.close();
-  });
+  withTestPage((p) => ({ page, dialogs, errors } = p));
 
   async function subsecond() {
     await page.evaluate(() => {
