@@ -17,6 +17,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+/** The common style of the renderers' tooltips: a floating box, hidden until hover, never in the way of the mouse. */
+export const TOOLTIP_STYLE: Readonly<Partial<CSSStyleDeclaration>> = {
+  position: 'absolute',
+  display: 'none',
+  pointerEvents: 'none',
+  background: 'rgba(255,255,255,0.96)',
+  border: '1px solid #999',
+  borderRadius: '3px',
+};
+
 export function checkContainer(container: unknown, fn: string): HTMLElement {
   if (!container || typeof (container as HTMLElement).appendChild !== 'function' || !(container as HTMLElement).ownerDocument) {
     throw new TypeError(`${fn}: container must be a DOM element (e.g. a div ref from React), got ${container === null ? 'null' : typeof container}`);

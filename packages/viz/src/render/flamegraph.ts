@@ -25,7 +25,7 @@ import {
   type SortOrder,
 } from './flametree.js';
 import { diffColor, frameColor, SEARCH_COLOR, type PaletteName } from './palette.js';
-import { checkContainer, el, Emitter, formatPercent, formatValue, sizeCanvas } from './dom.js';
+import { checkContainer, el, Emitter, formatPercent, formatValue, sizeCanvas, TOOLTIP_STYLE } from './dom.js';
 
 export type Orientation = 'flame' | 'icicle';
 
@@ -187,12 +187,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   const wrap = el('div', { class: 'bpfs-fg-canvas' }, { position: 'relative', width: '100%' });
   const canvas = el('canvas', { role: 'img', 'aria-label': 'Flame graph' }, { display: 'block', cursor: 'pointer' });
   const tooltip = el('div', { 'data-testid': 'flamegraph-tooltip', role: 'tooltip' }, {
-    position: 'absolute',
-    display: 'none',
-    pointerEvents: 'none',
-    background: 'rgba(255,255,255,0.96)',
-    border: '1px solid #999',
-    borderRadius: '3px',
+    ...TOOLTIP_STYLE,
     padding: '4px 6px',
     maxWidth: '40em',
     whiteSpace: 'pre-wrap',

@@ -4,7 +4,7 @@
  * stay cheap); axes, selection outlines and percentile lines are d3-drawn SVG.
  */
 import { interpolateOrRd, select, type Selection } from 'd3';
-import { el, sizeCanvas } from './dom.js';
+import { el, sizeCanvas, TOOLTIP_STYLE } from './dom.js';
 
 export interface HeatmapLayout {
   root: HTMLElement;
@@ -34,12 +34,7 @@ export function makeHeatmapLayout(container: HTMLElement, testid: string, title?
   svgEl.style.pointerEvents = 'none';
   svgEl.style.overflow = 'visible';
   const tooltip = el('div', { 'data-testid': `${testid}-tooltip`, role: 'tooltip' }, {
-    position: 'absolute',
-    display: 'none',
-    pointerEvents: 'none',
-    background: 'rgba(255,255,255,0.96)',
-    border: '1px solid #999',
-    borderRadius: '3px',
+    ...TOOLTIP_STYLE,
     padding: '3px 6px',
     whiteSpace: 'pre',
     zIndex: '10',
@@ -73,6 +68,21 @@ export function showTooltip(l: HeatmapLayout, text: string, px: number, py: numb
   l.tooltip.style.left = `${x + tw > pw ? Math.max(0, MARGIN.left + px - tw - 8) : x}px`;
   l.tooltip.style.top = `${MARGIN.top + py + 14}px`;
   l.details.textContent = text.replace(/\n/g, ' · ');
+}
+
+/** Redraw when the plot's width changes, unless the width is fixed; disconnect the observer on destroy. */
+export function redrawOnResize(l: HeatmapLayout, fixedWidth: number | undefined, draw: () => void): ResizeObserver | undefined {
+  if (fixedWidth !== undefined || typeof ResizeObserver === 'undefined') return undefined;
+  let lastW = -1;
+  const ro = new ResizeObserver(() => {
+    const w = l.plot.clientWidth;
+    if (w !== lastW) {
+      lastW = w;
+      draw();
+    }
+  });
+  ro.observe(l.plot);
+  return ro;
 }
 
 export function hideTooltip(l: HeatmapLayout): void {

@@ -7,7 +7,7 @@
 import { axisBottom, axisLeft, line, scaleLinear, scaleUtc, utcFormat } from 'd3';
 import type { HistogramSeries } from '../model/types.js';
 import { checkContainer, Emitter } from './dom.js';
-import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, showTooltip, sizePlot } from './heatmap-common.js';
+import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, showTooltip, sizePlot } from './heatmap-common.js';
 
 export type LatencyUnit = 'nsecs' | 'usecs' | 'msecs';
 
@@ -311,18 +311,7 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
   l.canvas.addEventListener('mouseleave', onLeave);
   l.canvas.addEventListener('click', onClick);
 
-  let ro: ResizeObserver | undefined;
-  if (options.width === undefined && typeof ResizeObserver !== 'undefined') {
-    let lastW = -1;
-    ro = new ResizeObserver(() => {
-      const w = l.plot.clientWidth;
-      if (w !== lastW) {
-        lastW = w;
-        draw();
-      }
-    });
-    ro.observe(l.plot);
-  }
+  const ro = redrawOnResize(l, options.width, draw);
 
   checkPercentiles(percentiles);
   g = toGrid(grid);

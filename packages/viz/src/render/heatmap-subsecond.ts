@@ -6,7 +6,7 @@
  */
 import { axisBottom, axisLeft, scaleLinear } from 'd3';
 import { checkContainer, el, Emitter } from './dom.js';
-import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, showTooltip, sizePlot } from './heatmap-common.js';
+import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, showTooltip, sizePlot } from './heatmap-common.js';
 
 export interface SubsecondGridInput {
   /** number of columns (whole seconds). */
@@ -264,18 +264,7 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
   l.root.tabIndex = 0;
   l.root.addEventListener('keydown', onKey);
 
-  let ro: ResizeObserver | undefined;
-  if (options.width === undefined && typeof ResizeObserver !== 'undefined') {
-    let lastW = -1;
-    ro = new ResizeObserver(() => {
-      const w = l.plot.clientWidth;
-      if (w !== lastW) {
-        lastW = w;
-        draw();
-      }
-    });
-    ro.observe(l.plot);
-  }
+  const ro = redrawOnResize(l, options.width, draw);
 
   checkSubsecondGrid(g);
   draw();
