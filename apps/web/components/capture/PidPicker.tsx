@@ -6,6 +6,7 @@
 import { useMemo, useState } from 'react';
 import { useCapture, useCaptureStore } from '../providers';
 import { parseIdList } from '../../lib/tools';
+import { ScrollRows } from '../table';
 
 export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field?: 'pids' | 'tids'; label?: string }) {
   const store = useCaptureStore();
@@ -80,25 +81,21 @@ export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field
           <input type="search" placeholder="Filter by name, command or PID" value={filter} onChange={(e) => setFilter(e.target.value)} style={{ width: '100%' }} data-testid="pid-filter" />
           {loading && <p className="muted small">Listing processes…</p>}
           {error && <div className="error small">{error}</div>}
-          <div style={{ maxHeight: 220, overflow: 'auto', marginTop: 6 }}>
-            <table className="data">
-              <tbody>
-                {matches.map((p) => (
-                  <tr key={p.pid}>
-                    <td className="num">{p.pid}</td>
-                    <td className="name">
-                      <button type="button" className="btn small" onClick={() => add(p.pid)} title={p.cmdline} data-testid="pid-option">
-                        {p.comm}
-                      </button>
-                    </td>
-                    <td className="name muted" style={{ maxWidth: 320, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
-                      {p.cmdline}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ScrollRows style={{ marginTop: 6 }}>
+            {matches.map((p) => (
+              <tr key={p.pid}>
+                <td className="num">{p.pid}</td>
+                <td className="name">
+                  <button type="button" className="btn small" onClick={() => add(p.pid)} title={p.cmdline} data-testid="pid-option">
+                    {p.comm}
+                  </button>
+                </td>
+                <td className="name muted" style={{ maxWidth: 320, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
+                  {p.cmdline}
+                </td>
+              </tr>
+            ))}
+          </ScrollRows>
         </div>
       )}
     </div>

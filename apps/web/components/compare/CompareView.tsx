@@ -16,8 +16,8 @@ import { LatencyCompare } from './LatencyCompare';
 import { topDelta, topFunctions } from '../../lib/top';
 import { fmtPct, fmtValue } from '../../lib/format';
 import { toolLabel } from '../../lib/tools';
-import { escapeRegex } from '../../lib/search';
 import { totalText } from '../snapshots/SnapshotMetaPanel';
+import { DataTable, FunctionCell, ScrollRows } from '../table';
 
 function Side({ label, meta }: { label: string; meta: SnapshotMeta }) {
   return (
@@ -43,7 +43,6 @@ function onlyIn(a: Profile, b: Profile): { name: string; total: number }[] {
 }
 
 function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: { name: string; total: number }[]; total: number; unit: Profile['unit']; testid: string }) {
-  const store = useViewStore();
   return (
     <div className="card grow" style={{ minWidth: 280 }} data-testid={testid} data-count={rows.length}>
       <h3>
@@ -52,30 +51,16 @@ function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: {
       {rows.length === 0 ? (
         <p className="muted small">None.</p>
       ) : (
-        <div style={{ maxHeight: 220, overflow: 'auto' }}>
-          <table className="data">
-            <tbody>
-              {rows.slice(0, 200).map((r) => (
-                <tr key={r.name}>
-                  <td className="name trunc" title={r.name}>
-                    <a
-                      href="#"
-                      onClick={(e) => {
-                        e.preventDefault();
-                        store.getState().setQuery(`^${escapeRegex(r.name)}$`);
-                      }}
-                    >
-                      {r.name}
-                    </a>
-                  </td>
-                  <td className="num" title={fmtValue(r.total, unit)}>
-                    {fmtPct(total ? r.total / total : 0)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollRows>
+          {rows.slice(0, 200).map((r) => (
+            <tr key={r.name}>
+              <FunctionCell name={r.name} />
+              <td className="num" title={fmtValue(r.total, unit)}>
+                {fmtPct(total ? r.total / total : 0)}
+              </td>
+            </tr>
+          ))}
+        </ScrollRows>
       )}
     </div>
   );
@@ -83,54 +68,40 @@ function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: {
 
 function DeltaTable({ base, target, normalize }: { base: Profile; target: Profile; normalize: boolean }) {
   const rows = useMemo(() => topDelta(base, target, normalize).slice(0, 300), [base, target, normalize]);
-  const store = useViewStore();
   const t = target.total || 1;
   return (
     <section aria-label="Top functions delta">
       <h3>Top functions: change</h3>
-      <div className="table-scroll" data-testid="compare-delta-table">
-        <table className="data">
-          <thead>
-            <tr>
-              <th>Function</th>
-              <th className="num" title="self share before → after">
-                Self
-              </th>
-              <th className="num">Δ self</th>
-              <th className="num">Δ total</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.name} data-only={r.only ?? ''}>
-                <td className="name trunc" title={r.name}>
-                  <a
-                    href="#"
-                    onClick={(e) => {
-                      e.preventDefault();
-                      store.getState().setQuery(`^${escapeRegex(r.name)}$`);
-                    }}
-                  >
-                    {r.name}
-                  </a>
-                  {r.only && <span className="small muted"> ({r.only === 'base' ? 'gone' : 'new'})</span>}
-                </td>
-                <td className="num small">
-                  {fmtPct(r.baseSelf / t)} → {fmtPct(r.targetSelf / t)}
-                </td>
-                <td className={`num ${r.deltaSelf > 0 ? 'grew' : r.deltaSelf < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaSelf, target.unit)}>
-                  {r.deltaSelf > 0 ? '+' : ''}
-                  {fmtPct(r.deltaSelf / t)}
-                </td>
-                <td className={`num ${r.deltaTotal > 0 ? 'grew' : r.deltaTotal < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaTotal, target.unit)}>
-                  {r.deltaTotal > 0 ? '+' : ''}
-                  {fmtPct(r.deltaTotal / t)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        data-testid="compare-delta-table"
+        head={
+          <>
+            <th>Function</th>
+            <th className="num" title="self share before → after">
+              Self
+            </th>
+            <th className="num">Δ self</th>
+            <th className="num">Δ total</th>
+          </>
+        }
+      >
+        {rows.map((r) => (
+          <tr key={r.name} data-only={r.only ?? ''}>
+            <FunctionCell name={r.name}>{r.only && <span className="small muted"> ({r.only === 'base' ? 'gone' : 'new'})</span>}</FunctionCell>
+            <td className="num small">
+              {fmtPct(r.baseSelf / t)} → {fmtPct(r.targetSelf / t)}
+            </td>
+            <td className={`num ${r.deltaSelf > 0 ? 'grew' : r.deltaSelf < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaSelf, target.unit)}>
+              {r.deltaSelf > 0 ? '+' : ''}
+              {fmtPct(r.deltaSelf / t)}
+            </td>
+            <td className={`num ${r.deltaTotal > 0 ? 'grew' : r.deltaTotal < 0 ? 'shrank' : ''}`} title={fmtValue(r.deltaTotal, target.unit)}>
+              {r.deltaTotal > 0 ? '+' : ''}
+              {fmtPct(r.deltaTotal / t)}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </section>
   );
 }

@@ -5,8 +5,7 @@ import type { TopRow } from '../../lib/top';
 import type { Profile } from '@bpfscope/viz';
 import { topFunctions } from '../../lib/top';
 import { fmtPct, fmtValue } from '../../lib/format';
-import { escapeRegex } from '../../lib/search';
-import { useViewStore } from '../providers';
+import { DataTable, EmptyRow, FunctionCell } from '../table';
 
 type Key = 'name' | 'self' | 'total';
 const MAX_ROWS = 300;
@@ -44,7 +43,6 @@ export function TopFunctions({ profile }: { profile: Profile }) {
     [],
   );
   const [sort, setSort] = useState<{ key: Key; desc: boolean }>({ key: 'self', desc: true });
-  const store = useViewStore();
   const sorted = useMemo(() => {
     if (!rows) return [];
     const r = rows.slice();
@@ -74,47 +72,30 @@ export function TopFunctions({ profile }: { profile: Profile }) {
       <h3>
         Top functions <span className="muted small">{rows ? `(${rows.length.toLocaleString('en-US')})` : '(computing…)'}</span>
       </h3>
-      <div className="table-scroll" data-testid="top-functions" data-state={rows ? 'ready' : 'loading'}>
-        <table className="data">
-          <thead>
-            <tr>
-              {header('name', 'Function', false)}
-              {header('self', 'Self', true)}
-              {header('total', 'Total', true)}
-            </tr>
-          </thead>
-          <tbody>
-            {sorted.map((r) => (
-              <tr key={r.name}>
-                <td className="name trunc" title={r.name}>
-                  <a
-                    href="#"
-                    onClick={(e) => {
-                      e.preventDefault();
-                      store.getState().setQuery(`^${escapeRegex(r.name)}$`);
-                    }}
-                  >
-                    {r.name}
-                  </a>
-                </td>
-                <td className="num" title={fmtValue(r.self, profile.unit)}>
-                  {fmtPct(total ? r.self / total : 0)}
-                </td>
-                <td className="num" title={fmtValue(r.total, profile.unit)}>
-                  {fmtPct(total ? r.total / total : 0)}
-                </td>
-              </tr>
-            ))}
-            {rows && sorted.length === 0 && (
-              <tr>
-                <td colSpan={3} className="muted">
-                  No samples yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        data-testid="top-functions"
+        data-state={rows ? 'ready' : 'loading'}
+        head={
+          <>
+            {header('name', 'Function', false)}
+            {header('self', 'Self', true)}
+            {header('total', 'Total', true)}
+          </>
+        }
+      >
+        {sorted.map((r) => (
+          <tr key={r.name}>
+            <FunctionCell name={r.name} />
+            <td className="num" title={fmtValue(r.self, profile.unit)}>
+              {fmtPct(total ? r.self / total : 0)}
+            </td>
+            <td className="num" title={fmtValue(r.total, profile.unit)}>
+              {fmtPct(total ? r.total / total : 0)}
+            </td>
+          </tr>
+        ))}
+        {rows && sorted.length === 0 && <EmptyRow colSpan={3}>No samples yet.</EmptyRow>}
+      </DataTable>
     </section>
   );
 }

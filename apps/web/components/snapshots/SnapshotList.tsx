@@ -9,6 +9,7 @@ import { ImportDrop } from './ImportDrop';
 import { fmtDate } from '../../lib/format';
 import { toolLabel } from '../../lib/tools';
 import { totalText } from './SnapshotMetaPanel';
+import { DataTable, EmptyRow } from '../table';
 
 function Rows() {
   const store = useSnapshotsStore();
@@ -88,71 +89,65 @@ function Rows() {
           {deleteError}
         </div>
       )}
-      <div className="table-scroll" style={{ maxHeight: 'none' }}>
-        <table className="data">
-          <thead>
-            <tr>
-              <th aria-label="Pick for comparison" />
-              <th>Name</th>
-              <th>Tool</th>
-              <th>Host</th>
-              <th>Created</th>
-              <th className="num">Total</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s: SnapshotSummary) => (
-              <tr key={s.id} data-testid="snapshot-row" data-id={s.id}>
-                <td>
-                  <input type="checkbox" checked={picked.includes(s.id)} onChange={() => toggle(s.id)} aria-label={`Pick ${s.name} for comparison`} />
-                </td>
-                <td className="name">
-                  <Link href={`/s/${encodeURIComponent(s.id)}`}>{s.name}</Link>
-                </td>
-                <td>{toolLabel(s.tool)}</td>
-                <td className="name">{s.host || '–'}</td>
-                <td className="small">{fmtDate(s.createdAt)}</td>
-                <td className="num">{totalText(s)}</td>
-                <td className="num">
-                  {confirm === s.id ? (
-                    <span className="row" style={{ gap: 4, justifyContent: 'flex-end' }}>
-                      <span className="small">Delete for good?</span>
-                      <button
-                        type="button"
-                        className="btn small danger"
-                        data-testid="confirm-delete"
-                        disabled={deleting === s.id}
-                        onClick={async () => {
-                          await store.getState().remove(s.id);
-                          setConfirm(null);
-                          setPicked((p) => p.filter((x) => x !== s.id));
-                        }}
-                      >
-                        Delete
-                      </button>
-                      <button type="button" className="btn small" onClick={() => setConfirm(null)}>
-                        Keep
-                      </button>
-                    </span>
-                  ) : (
-                    <button type="button" className="btn small danger" data-testid="delete-snapshot" onClick={() => setConfirm(s.id)} aria-label={`Delete ${s.name}`}>
-                      Delete
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-            {loaded && items.length === 0 && !error && (
-              <tr>
-                <td colSpan={7} className="muted">
-                  {q ? 'No snapshot matches this search.' : 'No snapshots yet. Capture on the console and save, or import a file above.'}
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        style={{ maxHeight: 'none' }}
+        head={
+          <>
+            <th aria-label="Pick for comparison" />
+            <th>Name</th>
+            <th>Tool</th>
+            <th>Host</th>
+            <th>Created</th>
+            <th className="num">Total</th>
+            <th />
+          </>
+        }
+      >
+        {items.map((s: SnapshotSummary) => (
+          <tr key={s.id} data-testid="snapshot-row" data-id={s.id}>
+            <td>
+              <input type="checkbox" checked={picked.includes(s.id)} onChange={() => toggle(s.id)} aria-label={`Pick ${s.name} for comparison`} />
+            </td>
+            <td className="name">
+              <Link href={`/s/${encodeURIComponent(s.id)}`}>{s.name}</Link>
+            </td>
+            <td>{toolLabel(s.tool)}</td>
+            <td className="name">{s.host || '–'}</td>
+            <td className="small">{fmtDate(s.createdAt)}</td>
+            <td className="num">{totalText(s)}</td>
+            <td className="num">
+              {confirm === s.id ? (
+                <span className="row" style={{ gap: 4, justifyContent: 'flex-end' }}>
+                  <span className="small">Delete for good?</span>
+                  <button
+                    type="button"
+                    className="btn small danger"
+                    data-testid="confirm-delete"
+                    disabled={deleting === s.id}
+                    onClick={async () => {
+                      await store.getState().remove(s.id);
+                      setConfirm(null);
+                      setPicked((p) => p.filter((x) => x !== s.id));
+                    }}
+                  >
+                    Delete
+                  </button>
+                  <button type="button" className="btn small" onClick={() => setConfirm(null)}>
+                    Keep
+                  </button>
+                </span>
+              ) : (
+                <button type="button" className="btn small danger" data-testid="delete-snapshot" onClick={() => setConfirm(s.id)} aria-label={`Delete ${s.name}`}>
+                  Delete
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+        {loaded && items.length === 0 && !error && (
+          <EmptyRow colSpan={7}>{q ? 'No snapshot matches this search.' : 'No snapshots yet. Capture on the console and save, or import a file above.'}</EmptyRow>
+        )}
+      </DataTable>
     </section>
   );
 }
