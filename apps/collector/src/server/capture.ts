@@ -131,31 +131,24 @@ export class Capture {
     return this.stackDefs.length;
   }
 
-  started(requestId: string): StartedMessage {
+  /** What the started message and the capture list both say about the capture. */
+  private settings(): Omit<CaptureInfo, 'subscribers'> {
     return {
-      type: 'started',
-      requestId,
       captureId: this.id,
       tool: this.tool,
       options: this.options as Record<string, unknown>,
       durationSec: this.durationMs / 1000,
       intervalMs: this.intervalMs,
       startTime: this.startTime,
-      host: this.init.host,
-      kernel: this.init.kernel,
     };
   }
 
+  started(requestId: string): StartedMessage {
+    return { type: 'started', requestId, ...this.settings(), host: this.init.host, kernel: this.init.kernel };
+  }
+
   info(): CaptureInfo {
-    return {
-      captureId: this.id,
-      tool: this.tool,
-      options: this.options as Record<string, unknown>,
-      durationSec: this.durationMs / 1000,
-      intervalMs: this.intervalMs,
-      startTime: this.startTime,
-      subscribers: this.subscribers.size,
-    };
+    return { ...this.settings(), subscribers: this.subscribers.size };
   }
 
   /** Start the interval timer (deadlines computed from startTime, so intervals do not drift). */
