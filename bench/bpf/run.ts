@@ -235,9 +235,18 @@ function newestTs(dir: string): number {
   return newest;
 }
 
+/** when a package was last built: `tsc -b` rewrites its build info on every build, but leaves unchanged outputs untouched */
+function builtAt(output: string, pkgDir: string): number {
+  const info = join(pkgDir, 'tsconfig.tsbuildinfo');
+  return Math.max(statSync(output).mtimeMs, existsSync(info) ? statSync(info).mtimeMs : 0);
+}
+
 function builtIsCurrent(): boolean {
   if (process.env.BENCH_BPF_FROM_SOURCE || !existsSync(BUILT_CLI) || !existsSync(BUILT_BPF)) return false;
-  return statSync(BUILT_CLI).mtimeMs >= newestTs(join(ROOT, 'apps/collector/src')) && statSync(BUILT_BPF).mtimeMs >= newestTs(join(ROOT, 'packages/bpf/src'));
+  return (
+    builtAt(BUILT_CLI, join(ROOT, 'apps/collector')) >= newestTs(join(ROOT, 'apps/collector/src')) &&
+    builtAt(BUILT_BPF, join(ROOT, 'packages/bpf')) >= newestTs(join(ROOT, 'packages/bpf/src'))
+  );
 }
 
 const BPFSCOPE_ENTRY = builtIsCurrent() ? 'built' : 'source';

@@ -25,7 +25,16 @@ function newestSource(dir) {
   return newest;
 }
 
-const useBuilt = !process.env.BPFSCOPE_FROM_SOURCE && existsSync(built) && statSync(built).mtimeMs >= newestSource(join(pkg, 'src'));
+// When the build ran last: `tsc -b` rewrites its build info on every build but leaves unchanged outputs
+// (such as dist/cli/main.js) untouched, so the later of the two tells whether dist matches src.
+function builtAt() {
+  let t = statSync(built).mtimeMs;
+  const info = join(pkg, 'tsconfig.tsbuildinfo');
+  if (existsSync(info)) t = Math.max(t, statSync(info).mtimeMs);
+  return t;
+}
+
+const useBuilt = !process.env.BPFSCOPE_FROM_SOURCE && existsSync(built) && builtAt() >= newestSource(join(pkg, 'src'));
 
 if (useBuilt) {
   const m = await import(pathToFileURL(built).href);
