@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 export const CORPUS = process.env.BPFSCOPE_CORPUS_DIR ?? path.resolve(REPO, '../shared/corpus');
@@ -61,6 +61,22 @@ export async function uploadSnapshot(baseURL: string, body: string | Buffer, que
   const text = await r.text();
   expect(r.status, text).toBe(201);
   return JSON.parse(text).id as string;
+}
+
+/** Starts a capture through `POST /api/captures`, waits until it is no longer running, and returns it (state `done` checked). */
+export async function captureViaApi(request: APIRequestContext, data: Record<string, unknown>): Promise<{ state: string; snapshotId?: string; error?: string }> {
+  const r = await request.post('/api/captures', { data });
+  expect(r.status(), await r.text()).toBe(202);
+  const { id } = await r.json();
+  let cap: { state: string; snapshotId?: string; error?: string } = { state: 'running' };
+  await expect
+    .poll(async () => {
+      cap = await (await request.get(`/api/captures/${id}`)).json();
+      return cap.state;
+    }, { timeout: 20_000 })
+    .not.toBe('running');
+  expect(cap.state, cap.error).toBe('done');
+  return cap;
 }
 
 export async function waitReady(page: Page, testid: string, timeout = 30_000) {

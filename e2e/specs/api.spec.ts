@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
-import { CORPUS, HOT_FN, startBurn } from '../helpers.js';
+import { CORPUS, HOT_FN, captureViaApi, startBurn } from '../helpers.js';
 import { E2E_MAX_UPLOAD_MB } from '../stack.js';
 
 const folded = 'nginx;main;serve;read 7\nnginx;main;serve;write 3\nredis;main;loop 5\n';
@@ -103,17 +103,7 @@ test('captures: 400 naming the field; a real profile capture through the API is 
 
   const w = startBurn({ secs: 30 });
   try {
-    r = await request.post('/api/captures', { data: { tool: 'profile', durationSec: 2, options: { pid: w.pid, frequency: 199 }, name: 'api capture' } });
-    expect(r.status(), await r.text()).toBe(202);
-    const { id } = await r.json();
-    let cap: { state: string; snapshotId?: string; error?: string } = { state: 'running' };
-    await expect
-      .poll(async () => {
-        cap = await (await request.get(`/api/captures/${id}`)).json();
-        return cap.state;
-      }, { timeout: 20_000 })
-      .not.toBe('running');
-    expect(cap.state, cap.error).toBe('done');
+    const cap = await captureViaApi(request, { tool: 'profile', durationSec: 2, options: { pid: w.pid, frequency: 199 }, name: 'api capture' });
     expect(cap.snapshotId).toBeTruthy();
     const text = await (await request.get(`/api/snapshots/${cap.snapshotId}?format=folded`)).text();
     expect(text).toContain(HOT_FN);

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
-import { shot, waitReady } from '../helpers.js';
+import { captureViaApi, shot, waitReady } from '../helpers.js';
 
 test('biolatency capture with dd oflag=direct shows cells in the latency heat map', async ({ page }) => {
   await page.goto('/');
@@ -31,17 +31,7 @@ test('two biolatency snapshots (API captures) compare side by side with their di
   for (const bs of ['4k', '256k']) {
     const dd = spawn('sh', ['-c', `end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=${bs} count=64 oflag=direct conv=fsync status=none; done`], { stdio: 'ignore' });
     try {
-      const r = await request.post('/api/captures', { data: { tool: 'biolatency', durationSec: 2, name: `bio ${bs}` } });
-      expect(r.status(), await r.text()).toBe(202);
-      const { id } = await r.json();
-      let cap: { state: string; snapshotId?: string; error?: string } = { state: 'running' };
-      await expect
-        .poll(async () => {
-          cap = await (await request.get(`/api/captures/${id}`)).json();
-          return cap.state;
-        }, { timeout: 20_000 })
-        .not.toBe('running');
-      expect(cap.state, cap.error).toBe('done');
+      const cap = await captureViaApi(request, { tool: 'biolatency', durationSec: 2, name: `bio ${bs}` });
       ids.push(cap.snapshotId!);
     } finally {
       dd.kill('SIGKILL');
