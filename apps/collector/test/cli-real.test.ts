@@ -7,6 +7,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleForNobody, runAsNobody } from '../../../tests/support/unprivileged.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const MAIN = 'apps/collector/src/cli/main.ts';
@@ -122,12 +123,19 @@ test('bad flag: usage + reason naming the flag, exit 2', async () => {
 });
 
 test('without privileges (uid 65534): one clear sentence, exit 1', { skip: isRoot ? false : 'needs root to switch to uid 65534 with setpriv' }, async () => {
-  const r = await cli(['profile', '-f', '1'], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
-  assert.equal(r.code, 1, r.stderr);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^bpfscope profile: needs root, or CAP_BPF \+ CAP_PERFMON/);
+  // the CLI's entry point bundled into a world-readable temp dir: user nobody may not be able to
+  // enter the checkout (a clone under /root or in a 0700 directory)
+  const bundle = await bundleForNobody(MAIN);
+  try {
+    const r = await runAsNobody(bundle, ['profile', '-f', '1']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^bpfscope profile: needs root, or CAP_BPF \+ CAP_PERFMON/);
+  } finally {
+    bundle.dispose();
+  }
 });
 
 test('profile -f -p PID 2: folded lines name the workload functions, root first', { skip: NOT_ROOT }, async () => {

@@ -6,20 +6,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkPrivileges, probeSystem } from '../src/index.js';
 import { ROOT_SKIP, PKG_DIR, isRoot, sleep } from './helpers.js';
+import { bundleForNobody, runAsNobody } from '../../../tests/support/unprivileged.js';
 
 const CHILD = path.join(PKG_DIR, 'test/fixtures/capture-child.ts');
 
-/** Start the capture child (optionally as another user); resolves with its first stdout line. */
-function startChild(tool: string, asNobody = false) {
-  const node = process.execPath;
-  const args = ['--conditions=source', '--import', 'tsx', CHILD, tool];
-  const child = asNobody
-    ? spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', node, ...args], {
-        cwd: PKG_DIR,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, HOME: '/tmp' },
-      })
-    : spawn(node, args, { cwd: PKG_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start the capture child; resolves with its first stdout line. */
+function startChild(tool: string) {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD, tool], { cwd: PKG_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b) => (stderr += b));
   const line = new Promise<string>((resolve, reject) => {
@@ -90,20 +83,22 @@ function progLoaded(id: number): boolean {
 }
 
 test('without root: a clear privileges error (uid 65534)', { skip: isRoot ? false : 'needs root to switch to uid 65534 with setpriv', timeout: 60000 }, async () => {
-  const { child, line, exited } = startChild('profile', true);
+  // the capture child bundled into a world-readable temp dir: user nobody may not be able to enter
+  // the checkout (a clone under /root or in a 0700 directory)
+  const bundle = await bundleForNobody(CHILD);
   try {
-    const first = await line;
-    assert.match(first, /^error /, first);
+    const r = await runAsNobody(bundle, ['profile']);
+    const first = r.stdout.split('\n')[0];
+    assert.match(first, /^error /, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
     const err = JSON.parse(first.slice('error '.length));
     assert.equal(err.isBpfError, true);
     assert.equal(err.name, 'BpfError');
     assert.equal(err.code, 'EPERM');
     assert.equal(err.errno, 1);
     assert.match(err.message, /needs root, or CAP_BPF \+ CAP_PERFMON/);
-    await exited;
-    assert.equal(child.exitCode, 1);
+    assert.equal(r.code, 1, r.stderr);
   } finally {
-    child.kill('SIGKILL');
+    bundle.dispose();
   }
 });
 
