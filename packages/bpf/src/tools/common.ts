@@ -2,7 +2,7 @@
 import { BpfError } from '../errors.js';
 import type { BpfObject } from '../object.js';
 import { fillU32Set } from '../maps.js';
-import type { CommonStackOptions } from './types.js';
+import { UNWIND_MODES, type CommonStackOptions } from './types.js';
 
 export function bad(message: string): BpfError {
   return new BpfError({ errno: 22, code: 'EINVAL', message });
@@ -22,6 +22,9 @@ export function checkIds(name: string, ids: number[] | undefined): number[] {
 export function checkStackOpts(o: CommonStackOptions): void {
   if (o.userStacksOnly && o.kernelStacksOnly) {
     throw bad('userStacksOnly (-U) and kernelStacksOnly (-K) are mutually exclusive; pick one or neither');
+  }
+  if (o.unwind !== undefined && !UNWIND_MODES.includes(o.unwind)) {
+    throw bad(`invalid unwind mode ${JSON.stringify(o.unwind)}: expected one of ${UNWIND_MODES.join(', ')}`);
   }
   if (o.stackStorageSize !== undefined && (!Number.isInteger(o.stackStorageSize) || o.stackStorageSize < 1 || o.stackStorageSize > 1 << 24)) {
     throw bad(`invalid stackStorageSize ${o.stackStorageSize}: expected an integer between 1 and ${1 << 24}`);

@@ -15,6 +15,14 @@ export interface LossStats {
   mapFull: number;
   truncatedStacks: number;
   lostEvents: number;
+  /** CFI unwinding (unwind 'cfi' / 'auto'): user stacks that ended early, by reason. A stack that
+   * ended early is still reported with the frames found so far (and counted here, never silently). */
+  /** the pc was in code whose unwind table was not loaded (yet): the walk went on by frame pointers */
+  unwindNoTable?: number;
+  /** the unwind table has no usable rule at the pc (no FDE, or a CFA rule the walker does not support) */
+  unwindUnsupported?: number;
+  /** reading the stack (return address, saved rbp) faulted (paged out, or a corrupt frame) */
+  unwindReadFault?: number;
 }
 
 /** One aggregated key drained from the kernel, symbolized. Stack frame arrays are ROOT FIRST. */
@@ -77,7 +85,18 @@ export interface ToolHandle<D> {
   close(): void;
 }
 
+/**
+ * How user stacks are walked: 'fp' = frame pointers (bpf_get_stackid, what bcc does);
+ * 'cfi' = call-frame information (.eh_frame/.debug_frame tables walked in BPF), frame pointers only
+ * for code without tables (JIT, anonymous executable memory); 'auto' (default) = 'cfi' when the
+ * kernel can run the walker, else 'fp'.
+ */
+export type UnwindMode = 'fp' | 'cfi' | 'auto';
+export const UNWIND_MODES: readonly UnwindMode[] = ['fp', 'cfi', 'auto'];
+
 export interface CommonStackOptions {
+  /** user-stack unwinding (default 'auto') */
+  unwind?: UnwindMode;
   pid?: number[];
   tid?: number[];
   userStacksOnly?: boolean;
