@@ -2,8 +2,11 @@
  * View state <-> URL query, so a copied link opens the same view:
  *   ?zoom=<frame path, names joined by ";">&q=<search>&range=<startMs>-<endMs>&o=icicle
  * plus, additively: abs=1 (compare: absolute), dir=rev (compare: target → base),
- * key=<disk or flags> and col=<interval index> (latency views). Pure (test/view-url.test.ts).
+ * key=<disk or flags> and col=<interval index> (latency views), view=inverted|sandwich and fn=<function>
+ * (flame graph views; lib/transforms.ts), and one t=<transform> per applied transform, in order
+ * (t=fn:main&t=x:poll&t=merge). Pure (test/view-url.test.ts).
  */
+import { parseTransform, serializeTransform, VIEW_MODES, type Transform, type ViewMode } from './transforms';
 
 export type Orientation = 'flame' | 'icicle';
 
@@ -22,6 +25,12 @@ export interface ViewState {
   key: string;
   /** latency views: clicked interval (column) index, or null. */
   column: number | null;
+  /** flame graph views: flame graph, inverted (bottom-up) or sandwich of `fn`. */
+  mode: ViewMode;
+  /** sandwich view: the function whose callers and callees are shown ('' until one is picked). */
+  fn: string;
+  /** transforms applied to the profile before it is drawn, in order. */
+  transforms: Transform[];
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -33,13 +42,16 @@ export const DEFAULT_VIEW: ViewState = {
   reversed: false,
   key: '',
   column: null,
+  mode: 'flame',
+  fn: '',
+  transforms: [],
 };
 
 export const ZOOM_SEPARATOR = ';';
 
 export function parseView(search: string | URLSearchParams): ViewState {
   const p = typeof search === 'string' ? new URLSearchParams(search.startsWith('?') ? search.slice(1) : search) : search;
-  const v: ViewState = { ...DEFAULT_VIEW, zoom: [] };
+  const v: ViewState = { ...DEFAULT_VIEW, zoom: [], transforms: [] };
   const zoom = p.get('zoom');
   if (zoom) v.zoom = zoom.split(ZOOM_SEPARATOR);
   v.q = p.get('q') ?? '';
@@ -58,6 +70,13 @@ export function parseView(search: string | URLSearchParams): ViewState {
   v.key = p.get('key') ?? '';
   const col = p.get('col');
   if (col !== null && /^\d+$/.test(col)) v.column = Number(col);
+  const mode = p.get('view');
+  if (mode && (VIEW_MODES as readonly string[]).includes(mode)) v.mode = mode as ViewMode;
+  v.fn = p.get('fn') ?? '';
+  for (const t of p.getAll('t')) {
+    const tr = parseTransform(t);
+    if (tr) v.transforms.push(tr);
+  }
   return v;
 }
 
@@ -72,6 +91,9 @@ export function serializeView(v: ViewState): string {
   if (v.reversed) p.set('dir', 'rev');
   if (v.key) p.set('key', v.key);
   if (v.column !== null) p.set('col', String(v.column));
+  if (v.mode !== 'flame') p.set('view', v.mode);
+  if (v.fn) p.set('fn', v.fn);
+  for (const t of v.transforms) p.append('t', serializeTransform(t));
   return p.toString();
 }
 

@@ -5,6 +5,7 @@
  */
 import { createStore } from 'zustand/vanilla';
 import { DEFAULT_VIEW, type Orientation, type ViewState } from '../lib/view-url';
+import { pushTransform, type Transform, type ViewMode } from '../lib/transforms';
 
 export interface HoverInfo {
   name: string;
@@ -34,11 +35,20 @@ export interface ViewStoreState extends ViewState {
   setReversed(r: boolean): void;
   setKey(k: string): void;
   setColumn(c: number | null): void;
+  /** flame graph | inverted | sandwich (the zoom of one mode means nothing in another: reset). */
+  setMode(m: ViewMode): void;
+  /** the sandwich view of a function. */
+  showSandwich(fn: string): void;
+  /** apply a transform on top of the others (zoom reset: the zoomed frame may be gone). */
+  addTransform(t: Transform): void;
+  /** remove the transform at `index` (a chip's ×). */
+  removeTransform(index: number): void;
+  clearTransforms(): void;
   setHovered(h: HoverInfo | null): void;
   setMatch(m: ViewStoreState['match']): void;
   /** Esc: unzoom only. */
   resetZoom(): void;
-  /** r: zoom, search, range and orientation back to defaults. */
+  /** r: zoom, search, range, orientation, view mode and transforms back to defaults. */
   resetView(): void;
 }
 
@@ -58,10 +68,16 @@ export function createViewStore(initial: Partial<ViewState> = {}) {
     setReversed: (reversed) => set({ reversed, zoom: [] }),
     setKey: (key) => set({ key, column: null }),
     setColumn: (column) => set({ column }),
+    setMode: (mode) => set(mode === get().mode ? {} : { mode, zoom: [] }),
+    showSandwich: (fn) => set({ mode: 'sandwich', fn, zoom: [] }),
+    addTransform: (t) => set({ transforms: pushTransform(get().transforms, t), zoom: [] }),
+    removeTransform: (i) => set({ transforms: get().transforms.filter((_, k) => k !== i), zoom: [] }),
+    clearTransforms: () => set({ transforms: [], zoom: [] }),
     setHovered: (hovered) => set({ hovered }),
     setMatch: (match) => set({ match }),
     resetZoom: () => set({ zoom: [] }),
-    resetView: () => set({ zoom: [], q: '', range: null, orientation: 'flame', match: null, resetSeq: get().resetSeq + 1 }),
+    resetView: () =>
+      set({ zoom: [], q: '', range: null, orientation: 'flame', mode: 'flame', fn: '', transforms: [], match: null, resetSeq: get().resetSeq + 1 }),
   }));
 }
 
@@ -78,5 +94,8 @@ export function pickView(s: ViewStoreState): ViewState {
     reversed: s.reversed,
     key: s.key,
     column: s.column,
+    mode: s.mode,
+    fn: s.fn,
+    transforms: s.transforms,
   };
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   merge, diff, prune, focus, exclude, collapseRecursion, mergeByFunction, invert, topFunctions, topFunctionsDiff,
+  focusSubtree, callersOf, calleesOf,
   buildTree, childrenOf, nodeName, nodePath, importPerfScript, toFolded, ProfileBuilder,
 } from '@bpfscope/viz';
 import { corpusText, profileFromText, stackMap } from './helpers.js';
@@ -99,6 +100,53 @@ test('focus, exclude, collapseRecursion, mergeByFunction, invert', () => {
   assert.deepEqual(sm(invert(profileFromText('app;main;a 2'))), { 'a;main;app': 2 });
   const g = focus(p, /render/g);
   assert.equal(g.total, 5, 'a global regex does not carry lastIndex between frames');
+});
+
+test('frame selectors: { name } matches the exact name only, never as a pattern', () => {
+  const p = profileFromText('app;main;a.b 2\napp;main;axb 3\napp;main;(x 1');
+  assert.deepEqual(sm(focus(p, { name: 'a.b' })), { 'app;main;a.b': 2 });
+  assert.equal(focus(p, 'a.b').total, 5, 'a string is a regular expression');
+  assert.deepEqual(sm(exclude(p, { name: '(x' })), { 'app;main;a.b': 2, 'app;main;axb': 3 });
+  assert.throws(() => exclude(p, '(x'), /not a valid regular expression/);
+});
+
+test('focusSubtree: one path of the tree becomes the root; inverted paths are leaf first', () => {
+  const p = profileFromText(`
+    app;main;render;draw 3
+    app;main;render 1
+    app;other;render;draw 5
+    app;main;parse;draw 2
+  `);
+  assert.deepEqual(sm(focusSubtree(p, ['app', 'main', 'render'])), { 'render;draw': 3, render: 1 });
+  assert.deepEqual(sm(focusSubtree(p, ['app'])), sm(p), 'focusing on the only root keeps everything');
+  assert.equal(focusSubtree(p, ['app', 'nope']).total, 0);
+  // inverted tree: draw (leaf) ← render ← main; focusing there keeps stacks ending main;render;draw, cut to end at main
+  assert.deepEqual(sm(focusSubtree(p, ['draw', 'render', 'main'], { inverted: true })), { 'app;main': 3 });
+  assert.deepEqual(sm(invert(focusSubtree(p, ['draw'], { inverted: true }))), { 'draw;render;main;app': 3, 'draw;render;other;app': 5, 'draw;parse;main;app': 2 });
+  assert.throws(() => focusSubtree(p, []), /at least one frame/);
+});
+
+test('callersOf / calleesOf: the two halves of a sandwich, each sample once', () => {
+  const p = profileFromText(`
+    app;main;f;g 4
+    app;main;h;f 3
+    app;main;f;x;f;y 2
+    app;main;z 9
+  `);
+  // callees from the outermost f: recursion stays visible below it
+  assert.deepEqual(sm(calleesOf(p, { name: 'f' })), { 'f;g': 4, f: 3, 'f;x;f;y': 2 });
+  // callers from the innermost f, reversed: f is the root, its callers its children
+  assert.deepEqual(sm(callersOf(p, { name: 'f' })), { 'f;main;app': 4, 'f;h;main;app': 3, 'f;x;f;main;app': 2 });
+  const f = topFunctions(p).find((r) => r.name === 'f')!;
+  assert.equal(callersOf(p, { name: 'f' }).total, f.total, 'the root of both halves is the function total');
+  assert.equal(calleesOf(p, { name: 'f' }).total, f.total);
+  assert.equal(callersOf(p, { name: 'nope' }).total, 0);
+});
+
+test('collapseRecursion of one function keeps the others recursive', () => {
+  const p = profileFromText('app;a;a;b;b;c 2');
+  assert.deepEqual(sm(collapseRecursion(p, { name: 'a' })), { 'app;a;b;b;c': 2 });
+  assert.deepEqual(sm(collapseRecursion(p)), { 'app;a;b;c': 2 });
 });
 
 test('topFunctions: self and total, recursion counted once; diff rows with deltas', () => {

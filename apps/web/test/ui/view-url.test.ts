@@ -44,3 +44,33 @@ test('compare and latency extras round-trip', () => {
   const v = { ...DEFAULT_VIEW, absolute: true, reversed: true, key: 'nvme0n1', column: 7 };
   assert.deepEqual(parseView(serializeView(v)), v);
 });
+
+test('view mode, sandwich function and transforms round-trip in order, untrusted names included', () => {
+  const v = {
+    ...DEFAULT_VIEW,
+    mode: 'sandwich' as const,
+    fn: '<img src=x onerror=alert(1)>',
+    transforms: [
+      { kind: 'focus-subtree' as const, path: ['app', 'main', 'a&b=c #d'] },
+      { kind: 'exclude' as const, name: 'x:y;z' },
+      { kind: 'merge-function' as const },
+      { kind: 'focus-subtree' as const, path: ['leaf', 'caller'], inverted: true },
+      { kind: 'collapse-recursion' as const, name: 'fib' },
+      { kind: 'focus-function' as const, name: 'std::vector<int>::push_back(int&&)' },
+    ],
+  };
+  const qs = serializeView(v);
+  assert.deepEqual(parseView(qs), v);
+  // the contract: one t= per transform, in order
+  const p = new URLSearchParams(qs);
+  assert.deepEqual(p.getAll('t'), ['focus:app;main;a&b=c #d', 'x:x:y;z', 'merge', 'focusi:leaf;caller', 'rec:fib', 'fn:std::vector<int>::push_back(int&&)']);
+  assert.equal(p.get('view'), 'sandwich');
+  assert.equal(parseView('view=inverted').mode, 'inverted');
+});
+
+test('unknown view modes and transforms are ignored, the rest of the link still applies', () => {
+  const v = parseView('view=sideways&t=bogus:1&t=x:&t=merge&t=nocolon&t=x:poll&q=a');
+  assert.equal(v.mode, 'flame');
+  assert.deepEqual(v.transforms, [{ kind: 'merge-function' }, { kind: 'exclude', name: 'poll' }]);
+  assert.equal(v.q, 'a');
+});
