@@ -1,11 +1,11 @@
 /**
- * Capture relay. The hub starts a capture on a collector, mirrors its interned state (frames,
- * stacks, cumulative counts, timeline, histograms) from the wire deltas, fans every message out
+ * Capture relay. The hub starts a capture on a collector, mirrors it from the wire deltas with
+ * viz's DeltaAccumulator (the browser uses the same one), fans every message out
  * to Server-Sent-Events subscribers (a late subscriber first gets one `full` delta), and when the
  * capture ends builds a Profile and, unless asked not to, stores it as a snapshot.
  */
-import type { Frame, FrameKind, HistogramInterval, LossStats, Profile, Stack, ToolName, Unit } from '@bpfscope/viz';
-import type { CaptureOptions, DeltaMessage, EndMessage, ServerMessage, StartedMessage } from '@bpfscope/viz/wire';
+import type { LossStats, Profile, ToolName } from '@bpfscope/viz';
+import { DeltaAccumulator, type CaptureOptions, type DeltaMessage, type EndMessage, type ServerMessage, type StartedMessage } from '@bpfscope/viz/wire';
 import { collectorConfigs, type CollectorConfig } from './config';
 import { CollectorClient, CollectorRequestError, CollectorUnavailableError } from './collector-client';
 import { newId } from './ids';
@@ -46,80 +46,36 @@ export class HubCapture {
   /** true while the hub is storing the snapshot after `end`. */
   saving = false;
 
-  // mirrored interned state
-  readonly frames = new Map<number, [string, FrameKind]>();
-  readonly stacks = new Map<number, number[]>();
-  readonly counts = new Map<number, number>();
-  readonly tlOffset: number[] = [];
-  readonly tlStack: number[] = [];
-  readonly tlCount: number[] = [];
-  timelineResolutionMs: number | undefined;
-  readonly histograms: { start: number; end: number; key: string; slots: number[] }[] = [];
-  histUnit: 'usecs' | 'msecs' | undefined;
-  histKeyKind: 'none' | 'disk' | 'flags' | undefined;
-  progress: DeltaMessage['progress'] = { elapsedMs: 0, durationMs: 0, samples: 0, events: 0 };
-  loss: LossStats | undefined;
-  seq = 0;
+  /** the capture's data, mirrored from the collector's deltas. */
+  readonly data: DeltaAccumulator;
   readonly notices: ServerMessage[] = [];
   private readonly subs = new Set<Subscriber>();
 
   constructor(req: CaptureRequest) {
     this.req = req;
-    this.progress = { elapsedMs: 0, durationMs: req.durationSec * 1000, samples: 0, events: 0 };
+    this.data = new DeltaAccumulator(req.tool, req.durationSec * 1000);
+  }
+
+  get progress(): DeltaMessage['progress'] {
+    return this.data.progress;
+  }
+
+  get loss(): LossStats | undefined {
+    return this.data.loss;
   }
 
   get finished(): boolean {
     return this.state !== 'running';
   }
 
-  /** Applies one delta from the collector to the mirrored state. */
-  apply(d: DeltaMessage): void {
-    if (d.full) {
-      // a full delta restates everything: counts are cumulative, so start over.
-      this.counts.clear();
-      this.tlOffset.length = this.tlStack.length = this.tlCount.length = 0;
-      this.histograms.length = 0;
-    }
-    for (const [id, name, kind] of d.frames ?? []) this.frames.set(id, [name, kind]);
-    for (const [id, frames] of d.stacks ?? []) this.stacks.set(id, frames);
-    for (const [id, w] of d.counts ?? []) this.counts.set(id, (this.counts.get(id) ?? 0) + w);
-    for (const [off, stack, count] of d.timeline ?? []) {
-      this.tlOffset.push(off);
-      this.tlStack.push(stack);
-      this.tlCount.push(count);
-    }
-    if (d.timelineResolutionMs !== undefined) this.timelineResolutionMs = d.timelineResolutionMs;
-    for (const h of d.histograms ?? []) this.histograms.push(h);
-    if (d.histUnit) this.histUnit = d.histUnit;
-    if (d.histKeyKind) this.histKeyKind = d.histKeyKind;
-    this.progress = d.progress;
-    if (d.loss) this.loss = d.loss;
-    this.seq = Math.max(this.seq, d.seq);
+  /** Applies one delta from the collector to the mirrored state (false: a seq already applied). */
+  apply(d: DeltaMessage): boolean {
+    return this.data.apply(d);
   }
 
   /** Everything so far as one delta (what a new subscriber receives first). */
   fullDelta(): DeltaMessage {
-    const d: DeltaMessage = {
-      type: 'delta',
-      captureId: this.id,
-      seq: this.seq,
-      full: true,
-      frames: [...this.frames].map(([id, [name, kind]]) => [id, name, kind] as [number, string, FrameKind]),
-      stacks: [...this.stacks].map(([id, f]) => [id, f] as [number, number[]]),
-      counts: [...this.counts],
-      progress: this.progress,
-    };
-    if (this.tlOffset.length || this.timelineResolutionMs !== undefined) {
-      d.timeline = this.tlOffset.map((o, i) => [o, this.tlStack[i]!, this.tlCount[i]!] as [number, number, number]);
-      if (this.timelineResolutionMs !== undefined) d.timelineResolutionMs = this.timelineResolutionMs;
-    }
-    if (this.histograms.length || this.histUnit) {
-      d.histograms = this.histograms.slice();
-      if (this.histUnit) d.histUnit = this.histUnit;
-      if (this.histKeyKind) d.histKeyKind = this.histKeyKind;
-    }
-    if (this.loss) d.loss = this.loss;
-    return d;
+    return this.data.fullDelta(this.id);
   }
 
   /** Messages a subscriber gets on joining: started, notices, the full delta, and the end if over. */
@@ -179,7 +135,7 @@ export class HubCapture {
       intervalMs: this.started?.intervalMs ?? null,
       endReason: this.end?.reason ?? null,
       loss: this.end?.loss ?? this.loss ?? null,
-      stacks: this.stacks.size,
+      stacks: this.data.stackCount,
       save: this.req.save,
       saving: this.saving,
     };
@@ -187,76 +143,19 @@ export class HubCapture {
 
   /** Builds the Profile of what was gathered (dense frame/stack indices, timeline remapped). */
   toProfile(name?: string, notes?: string): Profile {
-    const frameIndex = new Map<number, number>();
-    const frames: Frame[] = [];
-    const stacks: Stack[] = [];
-    const stackIndex = new Map<number, number>();
-    let total = 0;
-    for (const [sid, weight] of this.counts) {
-      if (!(weight > 0)) continue;
-      const fids = this.stacks.get(sid);
-      if (!fids) continue;
-      const idx: number[] = [];
-      for (const fid of fids) {
-        let fi = frameIndex.get(fid);
-        if (fi === undefined) {
-          const f = this.frames.get(fid);
-          fi = frames.length;
-          frames.push(f ? { name: f[0], kind: f[1] } : { name: `[unknown frame ${fid}]`, kind: 'unknown' });
-          frameIndex.set(fid, fi);
-        }
-        idx.push(fi);
-      }
-      stackIndex.set(sid, stacks.length);
-      stacks.push({ frames: idx, weight });
-      total += weight;
-    }
     const started = this.started;
-    const end = this.end;
-    const startTime = end?.meta.startTime ?? started?.startTime ?? this.createdAt;
-    const unit: Unit = (end?.unit as Unit | undefined) ?? (this.req.tool === 'profile' ? 'samples' : this.req.tool === 'biolatency' ? 'count' : 'microseconds');
-    const profile: {
-      -readonly [K in keyof Profile]: Profile[K];
-    } = {
-      unit,
-      frames,
-      stacks,
-      total: stacks.length ? total : (end?.total ?? 0),
+    return this.data.toProfile({
       meta: {
-        tool: this.req.tool,
         name: name ?? this.req.name,
         notes: notes ?? this.req.notes,
-        options: end?.meta.options ?? started?.options ?? (this.req.options as Record<string, unknown>),
-        host: end?.meta.host ?? started?.host,
-        kernel: end?.meta.kernel ?? started?.kernel,
-        startTime,
-        durationMs: end?.meta.durationMs ?? this.progress.elapsedMs,
-        loss: end?.loss ?? this.loss,
+        options: started?.options ?? (this.req.options as Record<string, unknown>),
+        host: started?.host,
+        kernel: started?.kernel,
+        durationMs: this.progress.elapsedMs,
       },
-    };
-    if (this.tlOffset.length) {
-      const offsetMs: number[] = [];
-      const stack: number[] = [];
-      const count: number[] = [];
-      for (let i = 0; i < this.tlOffset.length; i++) {
-        const si = stackIndex.get(this.tlStack[i]!);
-        if (si === undefined) continue;
-        offsetMs.push(this.tlOffset[i]!);
-        stack.push(si);
-        count.push(this.tlCount[i]!);
-      }
-      profile.timeline = { resolutionMs: this.timelineResolutionMs ?? 10, startTime, offsetMs, stack, count };
-    }
-    if (this.histograms.length || this.req.tool === 'biolatency') {
-      const intervals: HistogramInterval[] = this.histograms.map((h) => ({ start: h.start, end: h.end, key: h.key, slots: h.slots }));
-      profile.histograms = { unit: this.histUnit ?? (this.req.options.milliseconds ? 'msecs' : 'usecs'), keyKind: this.histKeyKind ?? 'none', intervals };
-      if (!stacks.length) {
-        let n = 0;
-        for (const h of intervals) for (const s of h.slots) n += s;
-        profile.total = end?.total ?? n;
-      }
-    }
-    return profile;
+      startTime: started?.startTime ?? this.createdAt,
+      histUnit: this.req.options.milliseconds ? 'msecs' : 'usecs',
+    });
   }
 }
 
@@ -396,7 +295,7 @@ export class Hub {
         break;
       case 'end':
         cap.end = m;
-        if (m.loss) cap.loss = m.loss;
+        cap.data.finish(m);
         if (m.reason === 'completed' || m.reason === 'stopped') void this.complete(cap);
         else this.finish(cap, m, m.reason === 'cancelled' ? 'cancelled' : m.error ?? `capture ended: ${m.reason}`);
         break;
@@ -479,7 +378,7 @@ export class Hub {
   /** Saves a finished capture as a (new) snapshot with a name and notes. */
   async saveSnapshot(cap: HubCapture, name: string, notes?: string): Promise<string> {
     if (!cap.finished || cap.saving) throw new CaptureError(409, `capture ${cap.id} is still running; stop it or wait for it to end before saving`);
-    if (!cap.end && cap.counts.size === 0 && cap.histograms.length === 0) throw new CaptureError(409, `capture ${cap.id} gathered no data to save`);
+    if (!cap.end && !cap.data.hasData) throw new CaptureError(409, `capture ${cap.id} gathered no data to save`);
     const meta = await this.storeFactory().save(cap.toProfile(name, notes), { name, notes });
     if (!cap.snapshotId) cap.snapshotId = meta.id;
     return meta.id;

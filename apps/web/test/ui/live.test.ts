@@ -59,9 +59,12 @@ test('a full delta replaces everything; stale and duplicate deltas are ignored',
   assert.equal(acc.toProfile().total, 101);
 });
 
-test('a stack that names an undefined frame is an error naming both', () => {
+test('a stack that names an undefined frame keeps its weight under a placeholder frame (as the hub does)', () => {
   const acc = new LiveAccumulator('profile');
-  assert.throws(() => acc.apply(delta({ seq: 1, stacks: [[5, [99]]] })), /stack 5 uses frame 99/);
+  acc.apply(delta({ seq: 1, stacks: [[5, [99]]], counts: [[5, 2]] }));
+  const p = acc.toProfile();
+  assert.equal(p.total, 2);
+  assert.deepEqual(p.frames[p.stacks[0].frames[0]], { name: '[unknown frame 99]', kind: 'unknown' });
 });
 
 test('counts that arrive before their stack definition are kept', () => {

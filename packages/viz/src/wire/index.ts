@@ -1,1 +1,2 @@
 export * from './messages.js';
+export { DeltaAccumulator, unitOfTool, unknownFrameName, unknownStackName, type DeltaProgress } from './accumulator.js';
