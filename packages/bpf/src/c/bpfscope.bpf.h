@@ -65,8 +65,21 @@ static __always_inline void stat_inc(int idx)
 		s->v[idx]++; /* this CPU's copy; BPF programs do not migrate while running */
 }
 
-/* bpf_get_stackid with its failures counted, never hidden. */
-static __always_inline __s32 get_stack(void *ctx, void *map, bool user)
+/*
+ * Kernel frames that belong to the tracer, not to what was traced, at the leaf of a kernel stack
+ * taken from a raw tracepoint (tp_btf or raw_tp): bpf_get_stackid starts at its caller, the program
+ * (a JIT address), then comes the tracepoint's dispatcher, bpf_trace_runN (or, with LTO, the
+ * __bpf_trace_<tp> stub it was inlined into). There are always at least these two, so skipping them
+ * never hides a traced frame; anything deeper (__bpf_trace_<tp> not tail-called on some kernel) is
+ * trimmed by name in user space (stacks.ts stripTracer). A perf_event program's stack starts at the
+ * interrupted registers: nothing to skip there.
+ */
+#define TP_TRACER_FRAMES 2
+#define PERF_EVENT_TRACER_FRAMES 0
+
+/* bpf_get_stackid with its failures counted, never hidden. `kskip`: leaf frames of a kernel stack
+ * to leave out (TP_TRACER_FRAMES or PERF_EVENT_TRACER_FRAMES, for the attach type). */
+static __always_inline __s32 get_stack(void *ctx, void *map, bool user, __u32 kskip)
 {
 	long id;
 	if (user) {
@@ -77,7 +90,7 @@ static __always_inline __s32 get_stack(void *ctx, void *map, bool user)
 			return -EFAULT;
 		}
 	}
-	id = bpf_get_stackid(ctx, map, user ? BPF_F_USER_STACK : 0);
+	id = bpf_get_stackid(ctx, map, user ? BPF_F_USER_STACK : (kskip & BPF_F_SKIP_FIELD_MASK));
 	if (id >= 0)
 		return id;
 	if (id == -EFAULT)
@@ -92,11 +105,12 @@ static __always_inline __s32 get_stack(void *ctx, void *map, bool user)
 }
 
 /* The user and kernel stack ids of `current` into user_id and kern_id; STACK_NOT_COLLECTED for the
- * one not asked for (cfg.kernel_only: -K, cfg.user_only: -U). A macro: any cfg struct, any key. */
-#define GET_STACKS(ctx, map, cfg, user_id, kern_id)						\
-	do {											\
-		(user_id) = (cfg).kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, true);	\
-		(kern_id) = (cfg).user_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, false);	\
+ * one not asked for (cfg.kernel_only: -K, cfg.user_only: -U). `kskip`: the tracer's own kernel
+ * frames for the attach type (TP_TRACER_FRAMES, PERF_EVENT_TRACER_FRAMES). A macro: any cfg struct, any key. */
+#define GET_STACKS(ctx, map, cfg, user_id, kern_id, kskip)						\
+	do {												\
+		(user_id) = (cfg).kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, true, 0);	\
+		(kern_id) = (cfg).user_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, false, kskip);	\
 	} while (0)
 
 /* *map[key] += v, creating the entry; a full map is counted in BS_STAT_MAP_FULL. */
@@ -186,7 +200,7 @@ static __always_inline int handle_switch(void *ctx, struct task_struct *prev, st
 		v.key.pid = BPF_CORE_READ(prev, tgid);						\
 		v.key.tid = BPF_CORE_READ(prev, pid);						\
 		bpf_get_current_comm(v.key.comm, sizeof(v.key.comm));				\
-		GET_STACKS(ctx, &stacks, cfg, v.key.user_stack_id, v.key.kern_stack_id);	\
+		GET_STACKS(ctx, &stacks, cfg, v.key.user_stack_id, v.key.kern_stack_id, TP_TRACER_FRAMES); \
 		init_key(&v.key);								\
 		tid = v.key.tid;								\
 		if (bpf_map_update_elem(&start, &tid, &v, BPF_ANY))				\

@@ -44,7 +44,7 @@ static __always_inline int handle_wake(void *ctx, struct task_struct *p)
 	sv->key.waker_pid = id >> 32;
 	sv->key.waker_tid = (__u32)id;
 	bpf_get_current_comm(sv->key.waker_comm, sizeof(sv->key.waker_comm));
-	GET_STACKS(ctx, &stacks, cfg, sv->key.waker_user_stack_id, sv->key.waker_kern_stack_id);
+	GET_STACKS(ctx, &stacks, cfg, sv->key.waker_user_stack_id, sv->key.waker_kern_stack_id, TP_TRACER_FRAMES);
 	return 0;
 }
 

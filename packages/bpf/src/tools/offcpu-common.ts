@@ -50,7 +50,7 @@ export function openSwitchTool(
     for (const pid of pids) sym.notePid(pid);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
-    const stacks = new StackResolver(obj.map('stacks'), sym);
+    const stacks = new StackResolver(obj.map('stacks'), sym, true);
     obj.attachAll();
     const startTime = Date.now();
     return {

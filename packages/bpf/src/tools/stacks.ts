@@ -34,9 +34,16 @@ export class StackResolver {
   truncated = 0;
   lookupFailures = { user: 0, kernel: 0 };
 
+  /**
+   * @param fromTracepoint the kernel stacks were taken inside a raw tracepoint program: the BPF side
+   *   skips the tracer's frames it always has (TP_TRACER_FRAMES), and any deeper ones left at the leaf
+   *   are trimmed here (stripTracer). A perf_event sample's stack is left as is: a BPF program
+   *   interrupted by the sample is legitimately on it.
+   */
   constructor(
     private map: BpfMap,
     private sym: Symbolizer,
+    private fromTracepoint = false,
   ) {
     this.buf = Buffer.from(new ArrayBuffer(map.valueSize)); // own, 8-byte aligned memory for the typed views
     this.depth = Math.floor(map.valueSize / 8);
@@ -79,7 +86,8 @@ export class StackResolver {
       this.lookupFailures.kernel++;
       r = MISSING;
     } else {
-      r = { frames: stripTracer(this.sym.kernel(a).slice().reverse()), missing: false };
+      const frames = this.sym.kernel(a).slice().reverse();
+      r = { frames: this.fromTracepoint ? stripTracer(frames) : frames, missing: false };
     }
     this.kernelCache.set(id, r);
     return r;
@@ -133,12 +141,20 @@ export class StackResolver {
   }
 }
 
-/** The tracing program's own frames at the leaf of kernel stacks taken from tracepoints
- * (bpf_prog_<tag>_<name>, bpf_trace_runN, __bpf_trace_*): not part of what was traced. */
-const TRACER_FRAME = /^(bpf_prog_[0-9a-f]+|bpf_trace_run\d+$|__bpf_trace_|bpf_trampoline_)/;
+/** The tracing program's own frames at the leaf of kernel stacks taken from tracepoints: the program
+ * (bpf_prog_<16 hex tag>_<name>, or a JIT address kallsyms did not list yet), the dispatcher
+ * (bpf_trace_runN, __bpf_trace_<tp>) or a trampoline: not part of what was traced. */
+const TRACER_FRAME = /^(bpf_prog_[0-9a-f]{16}(_|$)|bpf_trace_run\d+(_\[k\])?$|__bpf_trace_|bpf_trampoline_)/;
+const isTracer = (f: SymbolizedFrame) => f.kind === 'kernel' && TRACER_FRAME.test(f.name);
+/** frames root first; returns them without the tracer's frames at the leaf end */
 export function stripTracer(frames: SymbolizedFrame[]): SymbolizedFrame[] {
   let n = frames.length;
-  while (n > 0 && TRACER_FRAME.test(frames[n - 1].name)) n--;
+  for (;;) {
+    if (n > 0 && isTracer(frames[n - 1])) n--;
+    // an unnamed leaf right under a tracer frame is the program's JIT code
+    else if (n > 1 && frames[n - 1].kind === 'unknown' && isTracer(frames[n - 2])) n--;
+    else break;
+  }
   return n === frames.length ? frames : frames.slice(0, n);
 }
 
