@@ -66,8 +66,9 @@ function progLoaded(id: number): boolean {
       for (const id of progs) assert.ok(progLoaded(id), `bpftool sees program ${id} while the capture runs`);
       child.kill('SIGKILL');
       await exited;
-      // programs are freed when the last fd closes (after an RCU grace period): poll briefly
-      const deadline = Date.now() + 5000;
+      // programs are freed when the last fd closes (after an RCU grace period, slower on a busy
+      // machine): poll until they are gone, with a generous deadline
+      const deadline = Date.now() + 20000;
       let left = [...progs].filter(progLoaded);
       while (left.length && Date.now() < deadline) {
         await sleep(100);

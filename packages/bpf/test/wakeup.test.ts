@@ -5,11 +5,13 @@ import { createSymbolizer } from '../src/symbolize/index.js';
 import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
 
 // A reader thread (comm bpfs_reader) blocks in read() on a pipe; a writer thread (bpfs_writer)
-// sleeps 40 ms then writes a byte, 10 times: the reader is blocked ~400 ms, woken by the writer.
+// sleeps 100 ms then writes a byte, 10 times: the reader is blocked ~1 s, woken by the writer. The
+// reader's own measure also holds the wait for a CPU after each wakeup (not blocked time): long
+// waits keep that small next to the blocked time even on a busy machine.
 const PIPE_WRITE = /^(anon_)?pipe_write$/;
 const PIPE_READ = /^(anon_)?pipe_read$/;
 const ROUNDS = 10;
-const WAIT_MS = 40;
+const WAIT_MS = 100;
 const WORKLOAD = `
 #include <pthread.h>
 #include <sys/prctl.h>
