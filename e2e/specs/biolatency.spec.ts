@@ -4,6 +4,20 @@ import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { captureViaApi, shot, waitReady } from '../helpers.js';
 
+/** Run `cmd` in a loop until stop(), which kills the whole loop (its own process group) at once. */
+function ioLoop(cmd: string): { stop: () => void } {
+  const child = spawn('sh', ['-c', `while :; do ${cmd}; done`], { stdio: 'ignore', detached: true });
+  return {
+    stop: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
 test('biolatency capture with dd oflag=direct shows cells in the latency heat map', async ({ page }) => {
   await page.goto('/');
   await page.getByTestId('tool-biolatency').click();
@@ -13,11 +27,12 @@ test('biolatency capture with dd oflag=direct shows cells in the latency heat ma
   await start.click();
   // direct writes (and reads) bypass the page cache, so each one is a block request
   const file = path.join(process.env.E2E_DIR!, 'dio.bin');
-  const dd = spawn('sh', ['-c', `end=$(($(date +%s)+5)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=64k count=200 oflag=direct conv=fsync status=none; dd if='${file}' of=/dev/null bs=64k iflag=direct status=none; done`], { stdio: 'ignore' });
+  // runs until the capture is over, however long the capture takes to start on a busy machine
+  const dd = ioLoop(`dd if=/dev/zero of='${file}' bs=64k count=200 oflag=direct conv=fsync status=none; dd if='${file}' of=/dev/null bs=64k iflag=direct status=none`);
   try {
     await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 25_000 });
   } finally {
-    dd.kill('SIGKILL');
+    dd.stop();
   }
   const hm = await waitReady(page, 'latency-heatmap');
   await expect.poll(async () => Number((await hm.getAttribute('data-max')) ?? 0)).toBeGreaterThan(0);
@@ -29,12 +44,12 @@ test('two biolatency snapshots (API captures) compare side by side with their di
   const file = path.join(process.env.E2E_DIR!, 'dio2.bin');
   const ids: string[] = [];
   for (const bs of ['4k', '256k']) {
-    const dd = spawn('sh', ['-c', `end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=${bs} count=64 oflag=direct conv=fsync status=none; done`], { stdio: 'ignore' });
+    const dd = ioLoop(`dd if=/dev/zero of='${file}' bs=${bs} count=64 oflag=direct conv=fsync status=none`);
     try {
       const cap = await captureViaApi(request, { tool: 'biolatency', durationSec: 2, name: `bio ${bs}` });
       ids.push(cap.snapshotId!);
     } finally {
-      dd.kill('SIGKILL');
+      dd.stop();
     }
   }
   await page.goto(`/compare/${ids[0]}/${ids[1]}`);
