@@ -1,11 +1,15 @@
 /**
- * What the console offers per tool: labels, defaults (bcc's where they exist) and how the form
- * state becomes API options. Pure (tested in test/tools.test.ts).
+ * What the console offers per tool: labels, defaults and which fields apply come from the tool
+ * table (@bpfscope/viz/tools); this file turns the form state into API options. Pure (tested in
+ * test/ui/tools.test.ts).
  */
-import type { ToolName } from '@bpfscope/viz';
+import { OPTIONS, TOOLS as TABLE, TOOL_NAMES, isToolName, optionInForm, toolOptionNames, type OptionName, type ToolName } from '@bpfscope/viz/tools';
 
 export type StackMode = 'both' | 'user' | 'kernel';
 export type ThreadMode = 'all' | 'user' | 'kernel';
+
+/** A value of an option the form shows with a generic control (one per option type). */
+export type OptionValue = boolean | number | string;
 
 /** The console's form state for one capture (all tools share one shape; each uses its part). */
 export interface CaptureForm {
@@ -27,7 +31,44 @@ export interface CaptureForm {
   queued: boolean;
   milliseconds: boolean;
   intervalSec: number;
+  /** options without a dedicated field (see genericOptions); absent: the tool's default. */
+  extra: Partial<Record<OptionName, OptionValue>>;
 }
+
+/** The form's dedicated fields; several options may share one (stacks: -U/-K). */
+export type FormField =
+  | 'pid'
+  | 'tid'
+  | 'frequency'
+  | 'stacks'
+  | 'threads'
+  | 'threadsUserOnly'
+  | 'includeIdle'
+  | 'block'
+  | 'perDisk'
+  | 'perFlag'
+  | 'queued'
+  | 'milliseconds'
+  | 'intervalSec';
+
+/** Options that have a dedicated field. */
+const DEDICATED: ReadonlySet<OptionName> = new Set<OptionName>([
+  'pid',
+  'tid',
+  'frequency',
+  'userStacksOnly',
+  'kernelStacksOnly',
+  'userThreadsOnly',
+  'kernelThreadsOnly',
+  'includeIdle',
+  'minBlockUs',
+  'maxBlockUs',
+  'perDisk',
+  'perFlag',
+  'queued',
+  'milliseconds',
+  'intervalSec',
+]);
 
 export interface ToolInfo {
   name: ToolName;
@@ -36,49 +77,42 @@ export interface ToolInfo {
   blurb: string;
   /** the flame graph palette. */
   palette: 'cpu' | 'offcpu' | 'wakeup';
-  /** which form fields apply. */
-  fields: ReadonlyArray<
-    'pid' | 'tid' | 'frequency' | 'stacks' | 'threads' | 'threadsUserOnly' | 'includeIdle' | 'block' | 'perDisk' | 'perFlag' | 'queued' | 'milliseconds' | 'intervalSec'
-  >;
+  /** which dedicated form fields apply. */
+  fields: ReadonlyArray<FormField>;
+  /** options the form shows with a generic control (by type), in table order. */
+  generic: ReadonlyArray<OptionName>;
 }
 
-export const TOOLS: readonly ToolInfo[] = [
-  {
-    name: 'profile',
-    label: 'CPU profile',
-    blurb: 'Samples on-CPU stacks at a fixed frequency (bcc profile): where CPU time goes.',
-    palette: 'cpu',
-    fields: ['pid', 'tid', 'frequency', 'stacks', 'includeIdle'],
-  },
-  {
-    name: 'offcputime',
-    label: 'Off-CPU time',
-    blurb: 'Time threads spent blocked, by the stack they blocked in (bcc offcputime).',
-    palette: 'offcpu',
-    fields: ['pid', 'tid', 'stacks', 'threads', 'block'],
-  },
-  {
-    name: 'wakeuptime',
-    label: 'Wakeups',
-    blurb: 'Blocked time by the stack of the thread that woke the sleeper (bcc wakeuptime).',
-    palette: 'wakeup',
-    fields: ['pid', 'threadsUserOnly', 'block'],
-  },
-  {
-    name: 'offwaketime',
-    label: 'Off-CPU with wakers',
-    blurb: 'Blocked stacks joined with their wakers\u2019 stacks (bcc offwaketime).',
-    palette: 'wakeup',
-    fields: ['pid', 'tid', 'stacks', 'threads', 'block'],
-  },
-  {
-    name: 'biolatency',
-    label: 'Block I/O latency',
-    blurb: 'Block device I/O latency as log2 histograms over time (bcc biolatency).',
-    palette: 'cpu',
-    fields: ['perDisk', 'perFlag', 'queued', 'milliseconds', 'intervalSec'],
-  },
-];
+function fieldsOf(tool: ToolName): FormField[] {
+  const has = (o: OptionName) => optionInForm(tool, o);
+  const fields: FormField[] = [];
+  const add = (f: FormField, on: boolean) => {
+    if (on) fields.push(f);
+  };
+  add('pid', has('pid'));
+  add('tid', has('tid'));
+  add('frequency', has('frequency'));
+  add('stacks', has('userStacksOnly') || has('kernelStacksOnly'));
+  add('threads', has('kernelThreadsOnly'));
+  add('threadsUserOnly', has('userThreadsOnly') && !has('kernelThreadsOnly'));
+  add('includeIdle', has('includeIdle'));
+  add('block', has('minBlockUs') || has('maxBlockUs'));
+  add('perDisk', has('perDisk'));
+  add('perFlag', has('perFlag'));
+  add('queued', has('queued'));
+  add('milliseconds', has('milliseconds'));
+  add('intervalSec', has('intervalSec'));
+  return fields;
+}
+
+export const TOOLS: readonly ToolInfo[] = TOOL_NAMES.map((name) => ({
+  name,
+  label: TABLE[name].label,
+  blurb: TABLE[name].blurb,
+  palette: TABLE[name].palette,
+  fields: fieldsOf(name),
+  generic: toolOptionNames(name).filter((o) => !DEDICATED.has(o) && optionInForm(name, o)),
+}));
 
 export function toolInfo(name: string): ToolInfo | undefined {
   return TOOLS.find((t) => t.name === name);
@@ -86,11 +120,11 @@ export function toolInfo(name: string): ToolInfo | undefined {
 
 export function toolLabel(name: string | undefined): string {
   if (name === 'import') return 'Imported file';
-  return toolInfo(name ?? '')?.label ?? name ?? 'unknown';
+  return isToolName(name) ? TABLE[name].label : (name ?? 'unknown');
 }
 
 export function paletteFor(tool: string | undefined): 'cpu' | 'offcpu' | 'wakeup' {
-  return toolInfo(tool ?? '')?.palette ?? 'cpu';
+  return isToolName(tool) ? TABLE[tool].palette : 'cpu';
 }
 
 export function defaultForm(tool: ToolName = 'profile', collector = 'local'): CaptureForm {
@@ -100,17 +134,18 @@ export function defaultForm(tool: ToolName = 'profile', collector = 'local'): Ca
     durationSec: 10,
     pids: [],
     tids: [],
-    frequency: 49, // bcc profile's default
+    frequency: OPTIONS.frequency.default, // bcc profile's default
     stacks: 'both',
     threads: 'all',
     includeIdle: false,
-    minBlockUs: 1, // bcc offcputime's default -m 1
+    minBlockUs: OPTIONS.minBlockUs.default, // bcc offcputime's default -m 1
     maxBlockUs: null,
     perDisk: false,
     perFlag: false,
     queued: false,
     milliseconds: false,
-    intervalSec: 1,
+    intervalSec: OPTIONS.intervalSec.default,
+    extra: {},
   };
 }
 
@@ -155,5 +190,10 @@ export function captureRequest(form: CaptureForm): { tool: ToolName; durationSec
   if (f.has('queued') && form.queued) o.queued = true;
   if (f.has('milliseconds') && form.milliseconds) o.milliseconds = true;
   if (f.has('intervalSec')) o.intervalSec = form.intervalSec;
+  for (const k of info.generic) {
+    const v = form.extra[k];
+    if (v === undefined || v === false || v === '') continue;
+    o[k] = v;
+  }
   return { tool: form.tool, durationSec: form.durationSec, collector: form.collector, save: false, options: o };
 }

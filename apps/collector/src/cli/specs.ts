@@ -1,11 +1,17 @@
 /**
  * Flags, defaults, usage lines and examples of each tool, following bcc's tools of the same name
  * (tools/profile.py, offcputime.py, wakeuptime.py, offwaketime.py, biolatency.py).
+ *
+ * The flags of capture options (and the tool list and descriptions) come from the tool table,
+ * @bpfscope/viz/tools; this file adds what only the CLI has (output flags, positionals, usage,
+ * examples) and the help order. A table option with a flag that a spec below does not place is
+ * appended to the end of that tool's flags (and of its usage line), so a new option needs no edit here.
  */
-import { type CommandSpec, type FlagSpec, positiveInt, positiveIntList, positiveNonzeroInt, ValueError } from './args.js';
+import { OPTIONS, TOOLS, TOOL_NAMES, isToolName, toolOptionNames, type CliFlag, type OptionName, type OptionType, type StackToolName, type ToolName, type ToolOption } from '@bpfscope/viz/tools';
+import { type CommandSpec, type FlagSpec, type PositionalSpec, positiveInt, positiveIntList, positiveNonzeroInt, ValueError } from './args.js';
 
-export type StackToolName = 'profile' | 'offcputime' | 'wakeuptime' | 'offwaketime';
-export type CliToolName = StackToolName | 'biolatency';
+export type { StackToolName };
+export type CliToolName = ToolName;
 
 /** bcc's "forever" duration (99999999 s). */
 export const FOREVER = 99999999;
@@ -16,68 +22,109 @@ const duration = {
   parse: positiveNonzeroInt,
 };
 
-const common = {
-  userOnly: { short: 'U', long: 'user-stacks-only', dest: 'userStacksOnly', kind: 'bool', group: 'stack', help: 'show stacks from user space only (no kernel space stacks)' },
-  kernelOnly: { short: 'K', long: 'kernel-stacks-only', dest: 'kernelStacksOnly', kind: 'bool', group: 'stack', help: 'show stacks from kernel space only (no user space stacks)' },
+/** Flags only the CLI has (how it prints, and bcc flags bpfscope refuses with a reason). */
+const cliOnly = {
   delimited: { short: 'd', long: 'delimited', dest: 'delimited', kind: 'bool', help: 'insert delimiter between kernel/user stacks' },
   folded: { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format, one line per stack (for flame graphs)' },
-  storage: {
-    long: 'stack-storage-size',
-    dest: 'stackStorageSize',
-    kind: 'value',
-    metavar: 'STACK_STORAGE_SIZE',
-    parse: positiveNonzeroInt,
-    help: 'the number of unique stack traces that can be stored and displayed (default 16384)',
-  },
-  minBlock: {
-    short: 'm',
-    long: 'min-block-time',
-    dest: 'minBlockUs',
-    kind: 'value',
-    metavar: 'MIN_BLOCK_TIME',
-    parse: positiveNonzeroInt,
-    help: 'the amount of time in microseconds over which we store traces (default 1)',
-  },
-  maxBlock: {
-    short: 'M',
-    long: 'max-block-time',
-    dest: 'maxBlockUs',
-    kind: 'value',
-    metavar: 'MAX_BLOCK_TIME',
-    parse: positiveNonzeroInt,
-    help: 'the amount of time in microseconds under which we store traces (default U64_MAX)',
-  },
-  userThreads: { short: 'u', long: 'user-threads-only', dest: 'userThreadsOnly', kind: 'bool', group: 'thread', help: 'user threads only (no kernel threads)' },
-  kernelThreads: { short: 'k', long: 'kernel-threads-only', dest: 'kernelThreadsOnly', kind: 'bool', group: 'thread', help: 'kernel threads only (no user threads)' },
-  state: {
-    long: 'state',
-    dest: 'state',
-    kind: 'value',
-    metavar: 'STATE',
-    parse: positiveInt,
-    help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE) see include/linux/sched.h',
-  },
 } satisfies Record<string, FlagSpec>;
 
-export const SPECS: Record<CliToolName, CommandSpec> = {
+function enumValue(values: readonly string[]): (raw: string) => string {
+  return (raw) => {
+    if (!values.includes(raw)) throw new ValueError(`must be one of ${values.join(', ')}`);
+    return raw;
+  };
+}
+
+/** The CLI flag of a table option (its `dest` is the option's name, so parsed values are capture options). */
+export function optionFlag(option: OptionName, flag: CliFlag): FlagSpec {
+  const type = OPTIONS[option].type as OptionType;
+  const spec: FlagSpec = { long: flag.long, dest: option, kind: type.kind === 'bool' ? 'bool' : 'value', help: flag.help };
+  if (flag.short) spec.short = flag.short;
+  if (flag.group) spec.group = flag.group;
+  if (spec.kind === 'value') {
+    spec.metavar = flag.metavar ?? option.toUpperCase();
+    spec.parse =
+      type.kind === 'enum'
+        ? enumValue(type.values)
+        : flag.value === 'list' || type.kind === 'ids'
+          ? positiveIntList
+          : flag.value === 'positive'
+            ? positiveInt
+            : positiveNonzeroInt;
+  }
+  return spec;
+}
+
+/**
+ * A tool's flags in help order: `order` names table options (by key) and CLI-only flags; table
+ * options with a flag that `order` leaves out follow at the end.
+ */
+function flagsOf(tool: ToolName, order: ReadonlyArray<OptionName | FlagSpec>): { flags: FlagSpec[]; appended: FlagSpec[] } {
+  const uses = TOOLS[tool].options as Partial<Record<OptionName, ToolOption>>;
+  const placed = new Set<OptionName>();
+  const flags: FlagSpec[] = [];
+  for (const item of order) {
+    if (typeof item !== 'string') {
+      flags.push(item);
+      continue;
+    }
+    const flag = uses[item]?.flag;
+    if (!flag) throw new Error(`specs.ts: ${tool} places option ${item}, which has no CLI flag for it in the tool table`);
+    placed.add(item);
+    flags.push(optionFlag(item, flag));
+  }
+  const appended: FlagSpec[] = [];
+  for (const name of toolOptionNames(tool)) {
+    const flag = uses[name]?.flag;
+    if (flag && !placed.has(name)) appended.push(optionFlag(name, flag));
+  }
+  return { flags: [...flags, ...appended], appended };
+}
+
+/** `[-x META]` for a usage line. */
+function usageToken(f: FlagSpec): string {
+  const name = f.short ? `-${f.short}` : `--${f.long}`;
+  return f.kind === 'value' ? `[${name} ${f.metavar}]` : `[${name}]`;
+}
+
+interface SpecSource {
+  /** the usage line's flags, bcc's wording (without `bpfscope <tool>` and the positionals). */
+  usageFlags: string;
+  order: ReadonlyArray<OptionName | FlagSpec>;
+  positionals: PositionalSpec[];
+  examples: string;
+}
+
+function spec(tool: ToolName, s: SpecSource): CommandSpec {
+  const { flags, appended } = flagsOf(tool, s.order);
+  const usageFlags = [s.usageFlags, ...appended.map(usageToken)].join(' ');
+  const positionals = s.positionals.map((p) => `[${p.name}]`).join(' ');
+  return {
+    name: tool,
+    description: TOOLS[tool].description,
+    usage: `bpfscope ${tool} ${usageFlags}${positionals ? ' ' + positionals : ''}`,
+    flags,
+    positionals: s.positionals,
+    examples: s.examples,
+  };
+}
+
+const SOURCES: Record<ToolName, SpecSource> = {
   profile: {
-    name: 'profile',
-    description: 'Profile CPU stack traces at a timed interval',
-    usage:
-      'bpfscope profile [-h] [-p PID | -L TID] [-U | -K] [-F FREQUENCY] [-d] [-a] [-I] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [duration]',
-    flags: [
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, group: 'thread', help: 'profile processes with one or more comma-separated PIDs only' },
-      { short: 'L', long: 'tid', dest: 'tid', kind: 'value', metavar: 'TID', parse: positiveIntList, group: 'thread', help: 'profile threads with one or more comma-separated TIDs only' },
-      common.userOnly,
-      common.kernelOnly,
-      { short: 'F', long: 'frequency', dest: 'frequency', kind: 'value', metavar: 'FREQUENCY', parse: positiveNonzeroInt, help: 'sample frequency, Hertz (default 49)' },
+    usageFlags: '[-h] [-p PID | -L TID] [-U | -K] [-F FREQUENCY] [-d] [-a] [-I] [-f] [--stack-storage-size STACK_STORAGE_SIZE]',
+    order: [
+      'pid',
+      'tid',
+      'userStacksOnly',
+      'kernelStacksOnly',
+      'frequency',
       { short: 'c', long: 'count', dest: 'count', kind: 'value', help: '', unsupported: 'sampling every N events is not supported by bpfscope; use -F HZ' },
       { short: 'C', long: 'cpu', dest: 'cpu', kind: 'value', help: '', unsupported: 'profiling a single CPU is not supported by bpfscope; it samples every online CPU' },
-      common.delimited,
+      cliOnly.delimited,
       { short: 'a', long: 'annotations', dest: 'annotations', kind: 'bool', help: 'add _[k] annotations to kernel frames' },
-      { short: 'I', long: 'include-idle', dest: 'includeIdle', kind: 'bool', help: 'include CPU idle stacks' },
-      common.folded,
-      common.storage,
+      'includeIdle',
+      cliOnly.folded,
+      'stackStorageSize',
     ],
     positionals: [duration],
     examples: `examples:
@@ -91,24 +138,22 @@ export const SPECS: Record<CliToolName, CommandSpec> = {
     bpfscope profile -K          # only show kernel space stacks (no user)`,
   },
   offcputime: {
-    name: 'offcputime',
-    description: 'Summarize off-CPU time by stack trace',
-    usage:
-      'bpfscope offcputime [-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE] [duration]',
-    flags: [
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, group: 'thread', help: 'trace these PIDs only, comma separated list' },
-      { short: 't', long: 'tid', dest: 'tid', kind: 'value', metavar: 'TID', parse: positiveIntList, group: 'thread', help: 'trace these TIDs only, comma separated list' },
-      common.userThreads,
-      common.kernelThreads,
-      common.userOnly,
-      common.kernelOnly,
-      common.delimited,
-      common.folded,
+    usageFlags:
+      '[-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE]',
+    order: [
+      'pid',
+      'tid',
+      'userThreadsOnly',
+      'kernelThreadsOnly',
+      'userStacksOnly',
+      'kernelStacksOnly',
+      cliOnly.delimited,
+      cliOnly.folded,
       { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
-      common.storage,
-      common.minBlock,
-      common.maxBlock,
-      common.state,
+      'stackStorageSize',
+      'minBlockUs',
+      'maxBlockUs',
+      'state',
     ],
     positionals: [duration],
     examples: `examples:
@@ -126,18 +171,8 @@ export const SPECS: Record<CliToolName, CommandSpec> = {
     bpfscope offcputime -K          # only show kernel space stacks (no user)`,
   },
   wakeuptime: {
-    name: 'wakeuptime',
-    description: 'Summarize sleep to wakeup time by waker kernel stack',
-    usage:
-      'bpfscope wakeuptime [-h] [-u] [-p PID] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [duration]',
-    flags: [
-      { short: 'u', long: 'useronly', dest: 'userThreadsOnly', kind: 'bool', group: 'thread', help: 'user threads only (no kernel threads)' },
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, group: 'thread', help: 'trace this PID only' },
-      common.folded,
-      common.storage,
-      common.minBlock,
-      common.maxBlock,
-    ],
+    usageFlags: '[-h] [-u] [-p PID] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
+    order: ['userThreadsOnly', 'pid', cliOnly.folded, 'stackStorageSize', 'minBlockUs', 'maxBlockUs'],
     positionals: [duration],
     examples: `examples:
     bpfscope wakeuptime             # trace blocked time with waker stacks
@@ -147,22 +182,20 @@ export const SPECS: Record<CliToolName, CommandSpec> = {
     bpfscope wakeuptime -p 185      # trace for PID 185 only`,
   },
   offwaketime: {
-    name: 'offwaketime',
-    description: 'Summarize blocked time by kernel stack trace + waker stack',
-    usage:
-      'bpfscope offwaketime [-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [duration]',
-    flags: [
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PIDS', parse: positiveIntList, group: 'thread', help: 'trace these PIDS only. Can be a comma separated list of PIDS.' },
-      { short: 't', long: 'tid', dest: 'tid', kind: 'value', metavar: 'TIDS', parse: positiveIntList, group: 'thread', help: 'trace these TIDS only. Can be a comma separated list of TIDS.' },
-      common.userThreads,
-      common.kernelThreads,
-      common.userOnly,
-      common.kernelOnly,
-      common.delimited,
-      common.folded,
-      common.storage,
-      common.minBlock,
-      common.maxBlock,
+    usageFlags:
+      '[-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
+    order: [
+      'pid',
+      'tid',
+      'userThreadsOnly',
+      'kernelThreadsOnly',
+      'userStacksOnly',
+      'kernelStacksOnly',
+      cliOnly.delimited,
+      cliOnly.folded,
+      'stackStorageSize',
+      'minBlockUs',
+      'maxBlockUs',
     ],
     positionals: [duration],
     examples: `examples:
@@ -179,15 +212,13 @@ export const SPECS: Record<CliToolName, CommandSpec> = {
     bpfscope offwaketime -K          # only show kernel space stacks (no user)`,
   },
   biolatency: {
-    name: 'biolatency',
-    description: 'Summarize block device I/O latency as a histogram',
-    usage: 'bpfscope biolatency [-h] [-T] [-Q] [-m] [-D] [-F] [-j] [interval] [count]',
-    flags: [
+    usageFlags: '[-h] [-T] [-Q] [-m] [-D] [-F] [-j]',
+    order: [
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
-      { short: 'Q', long: 'queued', dest: 'queued', kind: 'bool', help: 'include OS queued time in I/O time' },
-      { short: 'm', long: 'milliseconds', dest: 'milliseconds', kind: 'bool', help: 'millisecond histogram' },
-      { short: 'D', long: 'disks', dest: 'perDisk', kind: 'bool', group: 'key', help: 'print a histogram per disk device' },
-      { short: 'F', long: 'flags', dest: 'perFlag', kind: 'bool', group: 'key', help: 'print a histogram per set of I/O flags' },
+      'queued',
+      'milliseconds',
+      'perDisk',
+      'perFlag',
       { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
       { short: 'e', long: 'extension', dest: 'extension', kind: 'bool', help: '', unsupported: 'the average/total summary is not supported by bpfscope yet' },
       { short: 'd', long: 'disk', dest: 'disk', kind: 'value', help: '', unsupported: 'tracing a single disk is not supported by bpfscope yet; use -D to split by disk' },
@@ -207,10 +238,6 @@ export const SPECS: Record<CliToolName, CommandSpec> = {
   },
 };
 
-export const TOOL_NAMES = Object.keys(SPECS) as CliToolName[];
+export const SPECS = Object.fromEntries(TOOL_NAMES.map((t) => [t, spec(t, SOURCES[t])])) as Record<ToolName, CommandSpec>;
 
-export function isToolName(s: string): s is CliToolName {
-  return (TOOL_NAMES as string[]).includes(s);
-}
-
-export { ValueError };
+export { TOOL_NAMES, isToolName, ValueError };

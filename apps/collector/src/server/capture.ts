@@ -3,7 +3,8 @@
  * once, then referred to by id), keeps cumulative state for late subscribers, and fans deltas out
  * to every subscriber.
  */
-import type { HistogramDelta, LossStats, StackDelta, ToolName } from '@bpfscope/bpf';
+import type { HistogramDelta, LossStats, StackDelta } from '@bpfscope/bpf';
+import { TOOLS, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureInfo, CaptureOptions, DeltaMessage, EndMessage, ServerMessage, StartedMessage } from '@bpfscope/viz/wire';
 import type { FrameKind } from '@bpfscope/viz';
 import type { Logger } from 'pino';
@@ -389,7 +390,7 @@ export class Capture {
   }
 
   endMessage(reason: EndReason, error?: string): EndMessage {
-    const unit = this.tool === 'profile' ? 'samples' : this.tool === 'biolatency' ? 'count' : 'microseconds';
+    const unit = TOOLS[this.tool].unit;
     const m: EndMessage = {
       type: 'end',
       captureId: this.id,

@@ -12,6 +12,7 @@ import {
   CLIENT_MESSAGE_TYPES,
   CLOSE_CODES,
   PROTOCOL_VERSION,
+  TOOL_NAMES,
   clientMessageSchema,
   describeZodError,
   type ClientMessage,
@@ -23,7 +24,8 @@ import { checkUpgrade } from './auth.js';
 import { Capture, cloneParts, mergeParts, type DeltaParts, type Subscriber } from './capture.js';
 import type { ServerConfig } from './config.js';
 import { listProcesses, pidExists } from './processes.js';
-import { inapplicableOptions, type CaptureEngine } from './source.js';
+import { inapplicableOptions } from '@bpfscope/viz/tools';
+import type { CaptureEngine } from './source.js';
 
 export const COLLECTOR_VERSION: string = (() => {
   try {
@@ -339,7 +341,7 @@ class CollectorImpl implements CollectorServer {
       const top = issue?.path[0];
       const code = top === 'tool' ? 'unknown_tool' : top === 'options' ? 'bad_option' : 'bad_message';
       let message = d.message;
-      if (top === 'tool' && typeof obj.tool === 'string') message = `tool: unknown tool ${JSON.stringify(obj.tool.slice(0, 40))}; expected one of profile, offcputime, wakeuptime, offwaketime, biolatency`;
+      if (top === 'tool' && typeof obj.tool === 'string') message = `tool: unknown tool ${JSON.stringify(obj.tool.slice(0, 40))}; expected one of ${TOOL_NAMES.join(', ')}`;
       return c.error({ code, field: d.field, requestId, message });
     }
     this.handle(c, parsed.data);

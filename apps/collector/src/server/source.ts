@@ -4,7 +4,8 @@
  * `createCollectorServer` (test-only; never wired into `bpfscope serve`).
  */
 import * as bpf from '@bpfscope/bpf';
-import type { HistogramDelta, StackDelta, Symbolizer, ToolName } from '@bpfscope/bpf';
+import type { HistogramDelta, StackDelta, Symbolizer } from '@bpfscope/bpf';
+import { OPTIONS, TOOL_NAMES, toolOptionNames, type OptionDef, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureOptions } from '@bpfscope/viz/wire';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release } from 'node:os';
@@ -49,58 +50,21 @@ interface BpfEngineModule {
   probeSystem?(): unknown;
 }
 
-const ALL_TOOLS: ToolName[] = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'];
 
 function engineModule(): Partial<BpfEngineModule> {
   return bpf as unknown as Partial<BpfEngineModule>;
 }
 
-/** Map wire options (bcc flag meanings) to the engine's per-tool options. */
+/** Map wire options (bcc flag meanings) to the engine's per-tool options (the tool table says which apply). */
 export function toolOptions(tool: ToolName, o: CaptureOptions): Record<string, unknown> {
-  const list = (v: number | number[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
   const out: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined) out[k] = v;
-  };
-  if (tool === 'biolatency') {
-    set('queued', o.queued);
-    set('perDisk', o.perDisk);
-    set('perFlag', o.perFlag);
-    set('milliseconds', o.milliseconds);
-    return out;
+  for (const k of toolOptionNames(tool)) {
+    const v = o[k];
+    if (v === undefined || (OPTIONS[k] as OptionDef).engine === false) continue;
+    out[k] = OPTIONS[k].type.kind === 'ids' && !Array.isArray(v) ? [v] : v;
   }
-  set('pid', list(o.pid));
-  set('userStacksOnly', o.userStacksOnly);
-  set('kernelStacksOnly', o.kernelStacksOnly);
-  set('stackStorageSize', o.stackStorageSize);
-  if (tool === 'profile') {
-    set('tid', list(o.tid));
-    set('frequency', o.frequency);
-    set('includeIdle', o.includeIdle);
-    out.timeResolutionMs = 10;
-    return out;
-  }
-  set('userThreadsOnly', o.userThreadsOnly);
-  set('minBlockUs', o.minBlockUs);
-  set('maxBlockUs', o.maxBlockUs);
-  if (tool !== 'wakeuptime') {
-    set('tid', list(o.tid));
-    set('kernelThreadsOnly', o.kernelThreadsOnly);
-  }
-  if (tool === 'offcputime') set('state', o.state);
+  if (tool === 'profile') out.timeResolutionMs = 10;
   return out;
-}
-
-/** Options that do not apply to a tool; the collector rejects them so a misplaced flag names itself. */
-export function inapplicableOptions(tool: ToolName, o: CaptureOptions): string[] {
-  const allowed: Record<ToolName, string[]> = {
-    profile: ['pid', 'tid', 'frequency', 'userStacksOnly', 'kernelStacksOnly', 'includeIdle', 'stackStorageSize', 'intervalSec'],
-    offcputime: ['pid', 'tid', 'userStacksOnly', 'kernelStacksOnly', 'userThreadsOnly', 'kernelThreadsOnly', 'minBlockUs', 'maxBlockUs', 'state', 'stackStorageSize', 'intervalSec'],
-    wakeuptime: ['pid', 'userStacksOnly', 'kernelStacksOnly', 'userThreadsOnly', 'minBlockUs', 'maxBlockUs', 'stackStorageSize', 'intervalSec'],
-    offwaketime: ['pid', 'tid', 'userStacksOnly', 'kernelStacksOnly', 'userThreadsOnly', 'kernelThreadsOnly', 'minBlockUs', 'maxBlockUs', 'stackStorageSize', 'intervalSec'],
-    biolatency: ['perDisk', 'queued', 'perFlag', 'milliseconds', 'intervalSec'],
-  };
-  return Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined && !allowed[tool].includes(k));
 }
 
 export function baseSystemInfo(): Omit<SystemInfo, 'privileged' | 'tools' | 'privilegeProblem'> {
@@ -181,7 +145,7 @@ export function createEngine(): CaptureEngine {
           privilegeProblem = (e as Error).message;
         }
       }
-      let tools: ToolName[] = ALL_TOOLS.filter((t) => {
+      let tools: ToolName[] = TOOL_NAMES.filter((t) => {
         const name = { profile: 'openProfile', offcputime: 'openOffcputime', wakeuptime: 'openWakeuptime', offwaketime: 'openOffwaketime', biolatency: 'openBiolatency' }[t];
         return typeof (mod as Record<string, unknown>)[name] === 'function';
       });

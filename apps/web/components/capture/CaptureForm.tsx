@@ -1,6 +1,7 @@
 'use client';
 /** Tool tabs and each tool's options, with bcc's defaults; Start. */
-import { TOOLS, toolInfo, type StackMode, type ThreadMode, type CaptureForm as CaptureFormState } from '../../lib/tools';
+import { OPTIONS, type OptionDef, type OptionName, type OptionType } from '@bpfscope/viz/tools';
+import { TOOLS, toolInfo, type OptionValue, type StackMode, type ThreadMode, type CaptureForm as CaptureFormState } from '../../lib/tools';
 import { useCapture, useCaptureStore } from '../providers';
 import { PidPicker } from './PidPicker';
 
@@ -20,7 +21,7 @@ function NumField({
   onChange: (v: number | null) => void;
   min?: number;
   max?: number;
-  step?: number;
+  step?: number | 'any';
   placeholder?: string;
   testid?: string;
   hint?: string;
@@ -51,6 +52,49 @@ function Check({ label, checked, onChange, hint, testid }: { label: string; chec
   );
 }
 
+/** The control of an option without a dedicated field, by its type in the tool table. */
+function OptionField({ name, value, onChange }: { name: OptionName; value: OptionValue | undefined; onChange: (v: OptionValue | undefined) => void }) {
+  const def: OptionDef = OPTIONS[name];
+  const type = def.type as OptionType;
+  const testid = `option-${name}`;
+  const fallback = def.default !== undefined ? ` (${String(def.default)})` : '';
+  switch (type.kind) {
+    case 'bool':
+      return <Check label={def.label} checked={value === true} onChange={(v) => onChange(v)} hint={def.help} testid={testid} />;
+    case 'enum':
+      return (
+        <label className="field" title={def.help}>
+          <span>{def.label}</span>
+          <select value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value || undefined)} data-testid={testid}>
+            <option value="">default{fallback}</option>
+            {type.values.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
+          </select>
+        </label>
+      );
+    case 'int':
+    case 'number':
+      return (
+        <NumField
+          label={def.label}
+          value={typeof value === 'number' ? value : null}
+          min={type.min}
+          max={type.max}
+          step={type.kind === 'int' ? 1 : 'any'}
+          placeholder={fallback ? `default${fallback}` : 'default'}
+          testid={testid}
+          hint={def.help}
+          onChange={(v) => onChange(v ?? undefined)}
+        />
+      );
+    case 'ids':
+      return null; // PIDs and TIDs have the PID picker
+  }
+}
+
 function summary(form: CaptureFormState): string {
   const parts = [`${form.durationSec} s`];
   const f = new Set(toolInfo(form.tool)?.fields ?? []);
@@ -62,6 +106,10 @@ function summary(form: CaptureFormState): string {
   if (f.has('perDisk') && form.perDisk) parts.push('per disk');
   if (f.has('perFlag') && form.perFlag) parts.push('per flags');
   if (f.has('queued') && form.queued) parts.push('with queue time');
+  for (const k of toolInfo(form.tool)?.generic ?? []) {
+    const v = form.extra[k];
+    if (v !== undefined && v !== false && v !== '') parts.push(v === true ? OPTIONS[k].label : `${OPTIONS[k].label}: ${String(v)}`);
+  }
   return parts.join(' · ');
 }
 
@@ -201,6 +249,9 @@ export function CaptureForm() {
                 onChange={(v) => set({ intervalSec: v ?? 1 })}
               />
             )}
+            {info.generic.map((k) => (
+              <OptionField key={k} name={k} value={form.extra[k]} onChange={(v) => set({ extra: { ...form.extra, [k]: v } })} />
+            ))}
           </div>
           <div className="row" style={{ marginTop: 12 }}>
             <button type="submit" className="btn primary" data-testid="start-capture" disabled={busy || (collector ? !collector.healthy : false)}>

@@ -44,3 +44,16 @@ test('bad form values are refused with words', () => {
   assert.deepEqual(parseIdList(' 1, 2 3 '), [1, 2, 3]);
   assert.deepEqual(parseIdList(''), []);
 });
+
+test('the form fields of each tool follow the tool table', () => {
+  const fields = Object.fromEntries(TOOLS.map((t) => [t.name, [...t.fields].sort()]));
+  assert.deepEqual(fields, {
+    profile: ['frequency', 'includeIdle', 'pid', 'stacks', 'tid'],
+    offcputime: ['block', 'pid', 'stacks', 'threads', 'tid'],
+    wakeuptime: ['block', 'pid', 'threadsUserOnly'],
+    offwaketime: ['block', 'pid', 'stacks', 'threads', 'tid'],
+    biolatency: ['intervalSec', 'milliseconds', 'perDisk', 'perFlag', 'queued'],
+  });
+  // options without a dedicated field get a generic control; today every shown option has a dedicated one
+  for (const t of TOOLS) assert.deepEqual(t.generic, [], t.name);
+});

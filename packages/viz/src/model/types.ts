@@ -5,6 +5,7 @@
  * table. The call tree is derived from it (see tree.ts). A built Profile is treated as immutable:
  * operations return new profiles.
  */
+import type { ToolName } from '../tools/table.js';
 
 /** Units of a profile's weights. Named so that renderers and exporters never guess. */
 export type Unit = 'samples' | 'microseconds' | 'nanoseconds' | 'milliseconds' | 'count' | 'bytes';
@@ -35,7 +36,8 @@ export interface Stack {
   readonly weight: number;
 }
 
-export type ToolName = 'profile' | 'offcputime' | 'wakeuptime' | 'offwaketime' | 'biolatency';
+/** The tools (one table: ../tools/table.ts). */
+export type { ToolName };
 
 /** Missing data is counted, never hidden. All fields optional; absent means "not measured". */
 export interface LossStats {

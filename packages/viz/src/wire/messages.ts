@@ -4,65 +4,58 @@
  * docs/protocol.md describes the exchange with examples.
  */
 import { z } from 'zod';
+import { OPTION_NAMES, OPTIONS, TOOL_NAMES, type OptionName, type OptionType } from '../tools/table.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const;
+export { TOOL_NAMES };
 export const toolNameSchema = z.enum(TOOL_NAMES);
 
-const pidList = z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1).max(64)]);
+/** The value of one option, by its type in the tool table. */
+type OptionValue<T extends OptionType> = T extends { kind: 'bool' }
+  ? boolean
+  : T extends { kind: 'ids' }
+    ? number | number[]
+    : T extends { kind: 'enum'; values: readonly (infer V)[] }
+      ? V
+      : number;
 
 /**
  * Capture options, shared by the collector protocol and the web REST API. Each carries the meaning
- * of the bcc flag of the same tool. Unknown keys are rejected (strict), so a typo names itself.
+ * of the bcc flag of the same tool; ../tools/table.ts defines them (type, limits, which tools).
  */
-export const captureOptionsSchema = z
-  .object({
-    /** -p: only these processes. */
-    pid: pidList.optional(),
-    /** -L (profile) / -t (offcputime, offwaketime): only these threads. */
-    tid: pidList.optional(),
-    /** -F: sampling frequency in Hz (profile). */
-    frequency: z.number().int().min(1).max(100000).optional(),
-    /** -U: user stacks only. */
-    userStacksOnly: z.boolean().optional(),
-    /** -K: kernel stacks only. */
-    kernelStacksOnly: z.boolean().optional(),
-    /** -I: include the idle task (pid 0) (profile). */
-    includeIdle: z.boolean().optional(),
-    /** -u: user threads only (offcputime, wakeuptime, offwaketime). */
-    userThreadsOnly: z.boolean().optional(),
-    /** -k: kernel threads only (offcputime, offwaketime). */
-    kernelThreadsOnly: z.boolean().optional(),
-    /** -m: minimum block time in µs. */
-    minBlockUs: z.number().int().min(0).optional(),
-    /** -M: maximum block time in µs. */
-    maxBlockUs: z.number().int().min(1).optional(),
-    /** --state: task state bitmask filter (offcputime). */
-    state: z.number().int().min(0).optional(),
-    /** -D: one histogram per disk (biolatency). */
-    perDisk: z.boolean().optional(),
-    /** -Q: include OS queued time (biolatency). */
-    queued: z.boolean().optional(),
-    /** -F: one histogram per request flags (biolatency). */
-    perFlag: z.boolean().optional(),
-    /** -m: milliseconds instead of microseconds (biolatency). */
-    milliseconds: z.boolean().optional(),
-    /** delta/interval period in seconds; 0.25 – 10. */
-    intervalSec: z.number().min(0.25).max(10).optional(),
-    /** --stack-storage-size: stack map entries. */
-    stackStorageSize: z.number().int().min(1024).max(1 << 20).optional(),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.userStacksOnly && o.kernelStacksOnly)
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelStacksOnly'], message: 'userStacksOnly and kernelStacksOnly are mutually exclusive' });
-    if (o.userThreadsOnly && o.kernelThreadsOnly)
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelThreadsOnly'], message: 'userThreadsOnly and kernelThreadsOnly are mutually exclusive' });
-    if (o.minBlockUs !== undefined && o.maxBlockUs !== undefined && o.minBlockUs > o.maxBlockUs)
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxBlockUs'], message: 'maxBlockUs must be >= minBlockUs' });
-  });
-export type CaptureOptions = z.infer<typeof captureOptionsSchema>;
+export type CaptureOptions = { [K in OptionName]?: OptionValue<(typeof OPTIONS)[K]['type']> };
+
+function optionSchema(t: OptionType): z.ZodTypeAny {
+  switch (t.kind) {
+    case 'bool':
+      return z.boolean();
+    case 'int': {
+      const n = z.number().int().min(t.min);
+      return t.max === undefined ? n : n.max(t.max);
+    }
+    case 'number':
+      return z.number().min(t.min).max(t.max);
+    case 'ids':
+      return z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1).max(t.maxItems)]);
+    case 'enum':
+      return z.enum(t.values as [string, ...string[]]);
+  }
+}
+
+const optionsObject = z
+  .object(Object.fromEntries(OPTION_NAMES.map((k) => [k, optionSchema(OPTIONS[k].type).optional()])))
+  .strict() as unknown as z.ZodType<CaptureOptions>;
+
+/** Unknown keys are rejected (strict), so a typo names itself. */
+export const captureOptionsSchema = optionsObject.superRefine((o, ctx) => {
+  if (o.userStacksOnly && o.kernelStacksOnly)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelStacksOnly'], message: 'userStacksOnly and kernelStacksOnly are mutually exclusive' });
+  if (o.userThreadsOnly && o.kernelThreadsOnly)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernelThreadsOnly'], message: 'userThreadsOnly and kernelThreadsOnly are mutually exclusive' });
+  if (o.minBlockUs !== undefined && o.maxBlockUs !== undefined && o.minBlockUs > o.maxBlockUs)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxBlockUs'], message: 'maxBlockUs must be >= minBlockUs' });
+});
 
 export const frameKindSchema = z.enum(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown']);
 

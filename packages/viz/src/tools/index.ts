@@ -1,0 +1,21 @@
+/** `@bpfscope/viz/tools`: the table of tools and their options (see table.ts). */
+export {
+  OPTIONS,
+  OPTION_NAMES,
+  TOOLS,
+  TOOL_NAMES,
+  inapplicableOptions,
+  isToolName,
+  optionApplies,
+  optionInForm,
+  toolDef,
+  toolOptionNames,
+  type CliFlag,
+  type OptionDef,
+  type OptionName,
+  type OptionType,
+  type StackToolName,
+  type ToolDef,
+  type ToolName,
+  type ToolOption,
+} from './table.js';
