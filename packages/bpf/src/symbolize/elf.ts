@@ -337,6 +337,20 @@ export class ElfFile {
     return new ElfFile(bufferSource(buf, name), name);
   }
 
+  /**
+   * The raw bytes of a section as stored in the file (undefined for SHT_NOBITS or a section that
+   * does not fit in the file). Compressed sections (SHF_COMPRESSED) are returned as stored.
+   */
+  sectionData(s: ElfSection): Buffer | undefined {
+    if (s.type === SHT_NOBITS || s.size === 0 || s.offset + s.size > this.src.size) return undefined;
+    return this.src.read(s.offset, s.size);
+  }
+
+  /** The first section with this name, if any. */
+  section(name: string): ElfSection | undefined {
+    return this.sections.find((s) => s.name === name);
+  }
+
   /** Release the file descriptor (symbol tables already read stay usable). */
   close(): void {
     this.src.close();
