@@ -16,7 +16,8 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
-import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '@bpfscope/bpf';
+// internals of the symbolizer, by path (the package exports only the factory and types)
+import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

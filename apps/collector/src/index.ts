@@ -6,6 +6,7 @@ export {
   runServe,
   createCollectorServer,
   createEngine,
+  loadEngine,
   createLogger,
   loadConfig,
   ConfigError,

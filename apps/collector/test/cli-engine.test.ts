@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfError } from '@bpfscope/bpf';
-import { isPermissionError } from '../src/cli/engine.js';
+import { isPermissionError } from '../src/engine.js';
 
 test('a verifier rejection (EACCES with a verifier log) is not reported as missing privileges', () => {
   const rejected = Object.assign(Object.create(BpfError.prototype), { errno: 13, code: 'EACCES', verifierLog: 'R1 invalid mem access', message: 'load failed' });

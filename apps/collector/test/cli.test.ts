@@ -2,12 +2,14 @@
 // and the capture loop (periodic drains, Ctrl-C) against a fake engine returning hand-made deltas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HistogramDelta, LossStats, StackDelta, StackRecord, SymbolizedFrame, ToolHandle } from '@bpfscope/bpf';
+import type { HistogramDelta, LossStats, StackDelta, StackRecord, SymbolizedFrame } from '@bpfscope/bpf';
 import { parseArgs, UsageError } from '../src/cli/args.js';
 import { SPECS } from '../src/cli/specs.js';
 import { formatHeader, formatLog2Hist, formatMultiline, jsonHist, pyJson, safeText, stars } from '../src/cli/format.js';
 import { main } from '../src/cli/main.js';
-import type { Engine } from '../src/cli/engine.js';
+import type { CaptureEngine } from '../src/engine.js';
+import { TOOL_NAMES, type ToolName } from '@bpfscope/viz/tools';
+import type { CaptureOptions } from '@bpfscope/viz/wire';
 import type { CliDeps, CliIO } from '../src/cli/run.js';
 
 // ---------- parsing ----------
@@ -76,46 +78,32 @@ const loss = (o: Partial<LossStats> = {}): LossStats => ({
 });
 
 interface Fake {
-  engine: Engine;
-  opened: Array<{ fn: string; opts: unknown }>;
+  engine: CaptureEngine;
+  opened: Array<{ tool: ToolName; options: CaptureOptions }>;
   drains: number;
   closed: number;
+  /** called by open() before it returns a source (a test throws from it) */
+  onOpen?: (tool: ToolName) => void;
 }
 
 function fakeEngine(stackDeltas: StackDelta[], histDeltas: HistogramDelta[] = []): Fake {
-  const f: Fake = { engine: undefined as unknown as Engine, opened: [], drains: 0, closed: 0 };
-  const stackHandle = (tool: 'profile'): ToolHandle<StackDelta> => ({
-    tool,
-    startTime: Date.now(),
-    drain: () => {
-      f.drains++;
-      return stackDeltas.shift() ?? { kind: 'stacks', unit: 'samples', records: [], loss: loss(), events: 0 };
-    },
-    close: () => void f.closed++,
-  });
-  const open = (fn: string) => (opts: unknown) => {
-    f.opened.push({ fn, opts });
-    return stackHandle('profile');
-  };
+  const f: Fake = { engine: undefined as unknown as CaptureEngine, opened: [], drains: 0, closed: 0 };
   f.engine = {
-    openProfile: open('openProfile'),
-    openOffcputime: open('openOffcputime'),
-    openWakeuptime: open('openWakeuptime'),
-    openOffwaketime: open('openOffwaketime'),
-    openBiolatency: (opts) => {
-      f.opened.push({ fn: 'openBiolatency', opts });
+    open(tool, options) {
+      f.onOpen?.(tool);
+      f.opened.push({ tool, options });
       return {
-        tool: 'biolatency',
+        tool,
         startTime: Date.now(),
         drain: () => {
           f.drains++;
-          return histDeltas.shift() ?? { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [], loss: loss(), events: 0 };
+          if (tool === 'biolatency') return histDeltas.shift() ?? { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [], loss: loss(), events: 0 };
+          return stackDeltas.shift() ?? { kind: 'stacks', unit: 'samples', records: [], loss: loss(), events: 0 };
         },
         close: () => void f.closed++,
       };
     },
-    createSymbolizer: () => ({ kernel: () => [], user: () => [], notePid: () => {} }),
-    checkPrivileges: () => ({ ok: true }),
+    system: () => ({ host: 'test', kernel: '6.18.0-test', btf: true, privileged: true, tools: [...TOOL_NAMES], cpus: 2 }),
   };
   return f;
 }
@@ -180,15 +168,9 @@ test('exit codes: usage errors 2 with usage line + reason, unknown PID named, no
   assert.match(r.err, /^bpfscope profile: needs root, or CAP_BPF \+ CAP_PERFMON/);
   assert.equal(r.err.trim().split('\n').length, 1, 'one sentence');
 
-  const denied = fakeEngine([]);
-  denied.engine.checkPrivileges = () => ({ ok: false, message: 'x' });
-  r = await run(['biolatency', '1', '1'], denied);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /needs root/);
-
   // an EPERM BpfError from the engine maps to the same sentence
   const eperm = fakeEngine([]);
-  eperm.engine.openProfile = () => {
+  eperm.onOpen = () => {
     throw Object.assign(new Error('load profile: permission denied'), { errno: 1, code: 'EPERM' });
   };
   r = await run(['profile', '1'], eperm);
@@ -196,7 +178,7 @@ test('exit codes: usage errors 2 with usage line + reason, unknown PID named, no
   assert.match(r.err, /needs root, or CAP_BPF \+ CAP_PERFMON/);
 
   const other = fakeEngine([]);
-  other.engine.openOffcputime = () => {
+  other.onOpen = () => {
     throw Object.assign(new Error('load offcputime: invalid argument (EINVAL)'), { errno: 22 });
   };
   r = await run(['offcputime', '1'], other);
@@ -220,10 +202,7 @@ test('profile -f: options reach the engine, drains merge, folded lines sorted by
   const f = fakeEngine([d([recA, recB]), d([{ ...recA, value: 4 }])]);
   const r = await run(['profile', '-dfF99', '-p', '42', '--stack-storage-size=512', '2'], f, { secondMs: 200 });
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(f.opened[0], {
-    fn: 'openProfile',
-    opts: { pid: [42], tid: undefined, userStacksOnly: false, kernelStacksOnly: false, stackStorageSize: 512, frequency: 99, includeIdle: false },
-  });
+  assert.deepEqual(f.opened[0], { tool: 'profile', options: { pid: [42], stackStorageSize: 512, frequency: 99 } });
   assert.ok(f.drains >= 2, 'drained periodically');
   assert.equal(f.closed, 1);
   assert.equal(r.out, 'app;_start;main;cold 1\napp;_start;main;hot;-;asm_sysvec_apic_timer_interrupt 7\n');
@@ -282,18 +261,7 @@ test('offcputime default output prints the thread id; -s shows offsets; filters 
   const f = fakeEngine([{ kind: 'stacks', unit: 'microseconds', records: [recA], loss: loss(), events: 1 }]);
   const r = await run(['offcputime', '-s', '-u', '-m', '1000', '-M', '5000', '--state', '2', '1'], f);
   assert.equal(r.code, 0);
-  assert.deepEqual(f.opened[0].opts, {
-    pid: undefined,
-    tid: undefined,
-    userStacksOnly: false,
-    kernelStacksOnly: false,
-    stackStorageSize: undefined,
-    userThreadsOnly: true,
-    kernelThreadsOnly: false,
-    minBlockUs: 1000,
-    maxBlockUs: 5000,
-    state: 2,
-  });
+  assert.deepEqual(f.opened[0], { tool: 'offcputime', options: { userThreadsOnly: true, minBlockUs: 1000, maxBlockUs: 5000, state: 2 } });
   assert.match(r.out, /^Tracing off-CPU time \(us\) of user threads by user \+ kernel stack for 1 secs\.\n\n/);
   assert.match(r.out, /    asm_sysvec_apic_timer_interrupt\+0x10\n    hot\+0x4\n    main\+0x4\n    _start\+0x4\n    -                app \(43\)\n        3\n/);
   const bad = await run(['offcputime', '-f', '-s'], f);
@@ -429,7 +397,7 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
       '',
     ].join('\n'),
   );
-  assert.deepEqual(f.opened[0].opts, { queued: false, perDisk: false, perFlag: false, milliseconds: false });
+  assert.deepEqual(f.opened[0], { tool: 'biolatency', options: {} });
 
   f = fakeEngine([], [hd([{ key: 'vdb', slots: [1] }, { key: 'vda', slots: [0, 2] }], 'disk')]);
   r = await run(['biolatency', '-DQ', '1', '1'], f, { now });
@@ -450,7 +418,7 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
       '',
     ].join('\n'),
   );
-  assert.equal((f.opened[0].opts as { queued: boolean }).queued, true);
+  assert.deepEqual(f.opened[0].options, { queued: true, perDisk: true });
 
   f = fakeEngine([], [hd([{ key: '', slots: [0, 4] }]), hd([{ key: '', slots: [1] }])]);
   r = await run(['biolatency', '-j', '-T', '1', '2'], f, { now, drainIntervalMs: 50 });

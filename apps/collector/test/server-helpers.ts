@@ -12,7 +12,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import type { HistogramDelta, StackDelta, StackRecord, ToolName } from '@bpfscope/bpf';
 import { serverMessageSchema, type ServerMessage } from '@bpfscope/viz/wire';
-import type { CaptureEngine, CaptureSource, SystemInfo } from '../src/server/source.js';
+import type { CaptureEngine, CaptureSource, SystemInfo } from '../src/engine.js';
 import { createCollectorServer, type CollectorServer } from '../src/server/server.js';
 import { DEFAULT_LIMITS, type ServerConfig, type ServerLimits } from '../src/server/config.js';
 

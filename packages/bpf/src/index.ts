@@ -1,13 +1,30 @@
-export * from './tools/types.js';
-export * from './symbolize/types.js';
-export * from './symbolize/index.js';
-export { BpfError, errnoName } from './errors.js';
-export { checkPrivileges, hasKernelBtf, onlineCpus, type PrivilegeReport } from './privileges.js';
-export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';
-export { BpfObject, type BpfMap, type AttachMode, type LoadOptions } from './object.js';
+/**
+ * @bpfscope/bpf: the tool openers, the symbolizer factory and their types. Internals (BpfObject,
+ * maps, perf events, the ELF reader, demangling) are not part of the API; tests and benches import
+ * them by path. `@bpfscope/bpf/privileges` is the privilege check without loading libbpf.
+ */
 export { openProfile } from './tools/profile.js';
 export { openOffcputime } from './tools/offcputime.js';
 export { openWakeuptime } from './tools/wakeuptime.js';
 export { openOffwaketime } from './tools/offwaketime.js';
-export { openBiolatency, bioFlagString, readDiskNames } from './tools/biolatency.js';
-export { createSymbolizer } from './symbolize/index.js';
+export { openBiolatency } from './tools/biolatency.js';
+export type {
+  ToolName,
+  LossStats,
+  StackRecord,
+  StackDelta,
+  HistogramDelta,
+  ToolHandle,
+  CommonStackOptions,
+  ProfileOptions,
+  OffcpuOptions,
+  WakeuptimeOptions,
+  OffwaketimeOptions,
+  BiolatencyOptions,
+} from './tools/types.js';
+export { createSymbolizer } from './symbolize/symbolizer.js';
+export type { SymbolizerOptions, SymbolizerStats } from './symbolize/symbolizer.js';
+export type { SymbolizedFrame, Symbolizer } from './symbolize/types.js';
+export { BpfError } from './errors.js';
+export { checkPrivileges, hasKernelBtf, type PrivilegeReport } from './privileges.js';
+export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';

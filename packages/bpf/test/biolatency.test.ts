@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openBiolatency, bioFlagString, BpfError } from '../src/index.js';
+import { openBiolatency, BpfError } from '../src/index.js';
+import { bioFlagString } from '../src/tools/biolatency.js';
 import { ROOT_SKIP, tmpDir, sleep } from './helpers.js';
 
 const WRITES = 200;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BpfObject, BpfError } from '../src/index.js';
+import { BpfError } from '../src/index.js';
+import { BpfObject } from '../src/object.js';
 import { ROOT_SKIP, PKG_DIR, tmpDir, sleep } from './helpers.js';
 
 test('build-bpf.sh is idempotent and fast when up to date', { timeout: 60000 }, () => {

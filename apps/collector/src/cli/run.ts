@@ -4,10 +4,13 @@
  * → print like bcc. Returns the exit code (0 ok, 1 runtime/privilege error, 2 usage error).
  */
 import { existsSync } from 'node:fs';
-import type { StackDelta, Symbolizer, ToolHandle } from '@bpfscope/bpf';
+import type { HistogramDelta, StackDelta } from '@bpfscope/bpf';
+import { checkPrivileges } from '@bpfscope/bpf/privileges';
+import { OPTIONS, toolOptionNames, type ToolName } from '@bpfscope/viz/tools';
+import type { CaptureOptions } from '@bpfscope/viz/wire';
+import { isPermissionError, loadEngine, type CaptureEngine, type CaptureSource } from '../engine.js';
 import { formatHelp, parseArgs, UsageError } from './args.js';
 import { HistogramAggregate, StackAggregate } from './aggregate.js';
-import { EngineUnavailableError, hasTracingPrivileges, isPermissionError, loadEngine, PRIVILEGE_SENTENCE, privilegesOk, type Engine } from './engine.js';
 import {
   formatFolded,
   formatHeader,
@@ -28,15 +31,19 @@ export interface CliIO {
   onStop(cb: () => void): () => void;
 }
 
+export const PRIVILEGE_SENTENCE =
+  'needs root, or CAP_BPF + CAP_PERFMON, to load BPF programs: run it as root (for example with sudo).';
+
 export interface CliDeps {
   io: CliIO;
-  loadEngine?: () => Promise<Engine>;
+  /** the BPF engine, loaded after the flags and privileges were checked (tests inject a fake). */
+  loadEngine?: () => Promise<CaptureEngine>;
   /** how often the kernel maps are drained (ms), default 1000 */
   drainIntervalMs?: number;
   /** length of one "second" of duration/interval (tests shorten it), default 1000 ms */
   secondMs?: number;
   pidExists?: (pid: number) => boolean;
-  /** privilege check done before loading the engine; default: euid 0 or the needed capabilities */
+  /** privilege check done before loading the engine; default: @bpfscope/bpf's checkPrivileges (CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN) */
   hasPrivileges?: () => boolean;
   now?: () => Date;
 }
@@ -85,18 +92,14 @@ export async function runTool(tool: CliToolName, argv: readonly string[], deps: 
     throw e;
   }
 
-  if (!(deps.hasPrivileges ?? hasTracingPrivileges)()) {
+  if (!(deps.hasPrivileges ?? (() => checkPrivileges().ok))()) {
     io.err(`bpfscope ${tool}: ${PRIVILEGE_SENTENCE}\n`);
     return 1;
   }
 
-  let engine: Engine;
+  let engine: CaptureEngine;
   try {
     engine = await (deps.loadEngine ?? loadEngine)();
-    if (!privilegesOk(engine)) {
-      io.err(`bpfscope ${tool}: ${PRIVILEGE_SENTENCE}\n`);
-      return 1;
-    }
   } catch (e) {
     return runtimeError(tool, io, e);
   }
@@ -114,7 +117,7 @@ function runtimeError(tool: CliToolName, io: CliIO, e: unknown): number {
     io.err(`bpfscope ${tool}: ${PRIVILEGE_SENTENCE}\n`);
     return 1;
   }
-  const msg = e instanceof EngineUnavailableError ? e.message : e instanceof Error ? e.message : String(e);
+  const msg = e instanceof Error ? e.message : String(e);
   io.err(`bpfscope ${tool}: ${msg}\n`);
   if (process.env.BPFSCOPE_DEBUG && e instanceof Error && e.stack) io.err(e.stack + '\n');
   return 1;
@@ -148,62 +151,52 @@ function stopper(io: CliIO): { stopped: () => boolean; wait: (ms: number) => Pro
   };
 }
 
-async function runStacks(tool: StackToolName, engine: Engine, v: Record<string, unknown>, deps: CliDeps): Promise<number> {
+/** The capture options among the parsed values (a table option's flag has the option's name as its dest). */
+function captureOptions(tool: ToolName, v: Record<string, unknown>): CaptureOptions {
+  const o: Record<string, unknown> = {};
+  for (const k of toolOptionNames(tool)) if (v[k] !== undefined) o[k] = v[k];
+  return o as CaptureOptions;
+}
+
+function stackDelta(d: StackDelta | HistogramDelta): StackDelta {
+  if (d.kind !== 'stacks') throw new Error(`the engine returned ${d.kind} data for a stack tool`);
+  return d;
+}
+
+function histogramDelta(d: StackDelta | HistogramDelta): HistogramDelta {
+  if (d.kind !== 'histogram') throw new Error(`the engine returned ${d.kind} data for a histogram tool`);
+  return d;
+}
+
+async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<string, unknown>, deps: CliDeps): Promise<number> {
   const { io } = deps;
   const folded = !!v.folded;
   const durationS = v.duration as number | undefined;
   const pid = v.pid as number[] | undefined;
   const tid = v.tid as number[] | undefined;
   const common = {
-    pid,
-    tid,
     userStacksOnly: !!v.userStacksOnly,
     kernelStacksOnly: !!v.kernelStacksOnly,
-    stackStorageSize: v.stackStorageSize as number | undefined,
-  };
-  const offcpu = {
-    ...common,
     userThreadsOnly: !!v.userThreadsOnly,
     kernelThreadsOnly: !!v.kernelThreadsOnly,
-    minBlockUs: v.minBlockUs as number | undefined,
-    maxBlockUs: v.maxBlockUs as number | undefined,
   };
+  const frequency = (v.frequency as number | undefined) ?? OPTIONS.frequency.default;
 
   const stop = stopper(io);
-  let handle: ToolHandle<StackDelta> | undefined;
+  let handle: CaptureSource | undefined;
   const agg = new StackAggregate();
   try {
-    const sym: Symbolizer = await engine.createSymbolizer();
-    // read the traced processes' maps and ELF files before the capture starts, so the first drain
-    // is not the slow one (and a process that exits during the capture still gets names)
-    for (const id of [...(pid ?? []), ...(tid ?? [])]) sym.notePid(id);
-    // likewise the kernel symbol table (/proc/kallsyms takes about a second to load)
-    if (!common.userStacksOnly) sym.kernel([]);
-    switch (tool) {
-      case 'profile':
-        handle = await engine.openProfile({ ...common, frequency: (v.frequency as number | undefined) ?? 49, includeIdle: !!v.includeIdle }, sym);
-        break;
-      case 'offcputime':
-        handle = await engine.openOffcputime({ ...offcpu, state: v.state as number | undefined }, sym);
-        break;
-      case 'wakeuptime': {
-        const { tid: _t, kernelThreadsOnly: _k, ...w } = offcpu;
-        handle = await engine.openWakeuptime(w, sym);
-        break;
-      }
-      case 'offwaketime':
-        handle = await engine.openOffwaketime(offcpu, sym);
-        break;
-    }
+    // the engine reads the traced processes' maps and the kernel symbols before it attaches
+    handle = engine.open(tool, captureOptions(tool, v));
     if (!folded) {
       io.out(
         formatHeader({
           tool,
-          frequency: (v.frequency as number | undefined) ?? 49,
+          frequency,
           pid,
           tid,
-          userThreadsOnly: offcpu.userThreadsOnly,
-          kernelThreadsOnly: offcpu.kernelThreadsOnly,
+          userThreadsOnly: common.userThreadsOnly,
+          kernelThreadsOnly: common.kernelThreadsOnly,
           userStacksOnly: common.userStacksOnly,
           kernelStacksOnly: common.kernelStacksOnly,
           duration: durationS,
@@ -224,7 +217,7 @@ async function runStacks(tool: StackToolName, engine: Engine, v: Record<string, 
       const left = end - Date.now();
       const stopped = left > 0 ? await stop.wait(Math.min(drainMs, left)) : stop.stopped();
       const last = stopped || Date.now() >= end;
-      agg.add(await handle.drain());
+      agg.add(stackDelta(handle.drain()));
       if (last) break;
     }
   } finally {
@@ -282,7 +275,7 @@ async function runStacks(tool: StackToolName, engine: Engine, v: Record<string, 
   return 0;
 }
 
-async function runBiolatency(engine: Engine, v: Record<string, unknown>, deps: CliDeps): Promise<number> {
+async function runBiolatency(engine: CaptureEngine, v: Record<string, unknown>, deps: CliDeps): Promise<number> {
   const { io } = deps;
   const json = !!v.json;
   const intervalS = (v.interval as number | undefined) ?? 99999999;
@@ -292,9 +285,9 @@ async function runBiolatency(engine: Engine, v: Record<string, unknown>, deps: C
   const now = deps.now ?? (() => new Date());
   const stop = stopper(io);
   const agg = new HistogramAggregate();
-  let handle: ToolHandle<import('@bpfscope/bpf').HistogramDelta> | undefined;
+  let handle: CaptureSource | undefined;
   try {
-    handle = await engine.openBiolatency({ queued: !!v.queued, perDisk, perFlag, milliseconds: !!v.milliseconds });
+    handle = engine.open('biolatency', captureOptions('biolatency', v));
     if (!json) io.out('Tracing block device I/O... Hit Ctrl-C to end.\n');
     const secondMs = deps.secondMs ?? 1000;
     const drainMs = deps.drainIntervalMs ?? 1000;
@@ -305,7 +298,7 @@ async function runBiolatency(engine: Engine, v: Record<string, unknown>, deps: C
         const left = end - Date.now();
         const stopped = left > 0 ? await stop.wait(Math.min(drainMs, left)) : stop.stopped();
         const last = stopped || Date.now() >= end;
-        agg.add(await handle.drain());
+        agg.add(histogramDelta(handle.drain()));
         if (stopped) exiting = true;
         if (last) break;
       }

@@ -9,7 +9,7 @@ import type { CaptureInfo, CaptureOptions, DeltaMessage, EndMessage, ServerMessa
 import type { FrameKind } from '@bpfscope/viz';
 import type { Logger } from 'pino';
 import { foldRecord } from '../fold.js';
-import type { CaptureSource } from './source.js';
+import type { CaptureSource } from '../engine.js';
 
 export type LossCounts = Partial<Record<keyof LossStats | 'otherStacks' | 'timelineDropped', number>>;
 type Hist = { start: number; end: number; key: string; slots: number[] };

@@ -7,11 +7,11 @@ import pino from 'pino';
 type Logger = pino.Logger;
 import { loadConfig, SERVE_USAGE, type ServerConfig } from './config.js';
 import { createCollectorServer, type CollectorServer } from './server.js';
-import { createEngine, type CaptureEngine } from './source.js';
+import { loadEngine, type CaptureEngine } from '../engine.js';
 
 export { ConfigError, DEFAULT_LIMITS, isLoopback, loadConfig, SERVE_USAGE, type ServerConfig, type ServerLimits } from './config.js';
 export { createCollectorServer, COLLECTOR_VERSION, type CollectorServer, type CollectorServerDeps } from './server.js';
-export { createEngine, toolOptions, type CaptureEngine, type CaptureSource, type SystemInfo } from './source.js';
+export { createEngine, loadEngine, toolOptions, type CaptureEngine, type CaptureSource, type SystemInfo } from '../engine.js';
 export { checkUpgrade, tokenMatches } from './auth.js';
 
 export function createLogger(level: string): Logger {
@@ -34,7 +34,8 @@ export async function runServe(argv: string[], opts: { engine?: CaptureEngine } 
   // a ConfigError propagates: the CLI prints its message (naming the flag or variable) and exits 1
   const config: ServerConfig = loadConfig(argv);
   const log = createLogger(config.logLevel);
-  const engine = opts.engine ?? createEngine();
+  // a long-running service: forget exited processes' symbol state every 30 s
+  const engine = opts.engine ?? (await loadEngine({ pruneEveryMs: 30_000 }));
   const sys = engine.system(); // probes the tools once, before accepting clients
   engine.warm?.();
   let server: CollectorServer;

@@ -25,7 +25,7 @@ import { Capture, cloneParts, mergeParts, type DeltaParts, type Subscriber } fro
 import type { ServerConfig } from './config.js';
 import { listProcesses, pidExists } from './processes.js';
 import { inapplicableOptions } from '@bpfscope/viz/tools';
-import type { CaptureEngine } from './source.js';
+import type { CaptureEngine } from '../engine.js';
 
 export const COLLECTOR_VERSION: string = (() => {
   try {

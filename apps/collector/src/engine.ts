@@ -1,0 +1,143 @@
+/**
+ * The one seam between the collector (CLI and server) and the BPF engine, @bpfscope/bpf.
+ *
+ * `CaptureEngine` opens a tool with capture options (the wire's names and meanings, from the tool
+ * table) and describes the host. `loadEngine()` imports @bpfscope/bpf lazily, so `--help`, usage
+ * errors and the privilege check never load libbpf; tests inject their own CaptureEngine (the CLI
+ * through CliDeps.loadEngine, the server through createCollectorServer's deps).
+ */
+import { cpus, hostname, release } from 'node:os';
+import type { HistogramDelta, StackDelta, Symbolizer } from '@bpfscope/bpf';
+import { checkPrivileges } from '@bpfscope/bpf/privileges';
+import { OPTIONS, TOOL_NAMES, toolOptionNames, type OptionDef, type ToolName } from '@bpfscope/viz/tools';
+import type { CaptureOptions } from '@bpfscope/viz/wire';
+
+/** An attached tool: drain it every interval, close it to detach (idempotent). */
+export interface CaptureSource {
+  readonly tool: ToolName;
+  /** epoch ms at attach time; timeline offsets are relative to it. */
+  readonly startTime: number;
+  drain(): StackDelta | HistogramDelta;
+  close(): void;
+}
+
+export interface SystemInfo {
+  host: string;
+  kernel: string;
+  btf: boolean;
+  privileged: boolean;
+  /** why privileges are missing, when they are. */
+  privilegeProblem?: string;
+  tools: ToolName[];
+  cpus: number;
+}
+
+export interface CaptureEngine {
+  /**
+   * Attach `tool` with these options (only the options that apply to it; the server has validated
+   * them against the wire schema, the CLI parsed them from bcc's flags); throws with a clear
+   * message (a BpfError from the engine) on failure.
+   */
+  open(tool: ToolName, options: CaptureOptions): CaptureSource;
+  /** The host, whether this process may load BPF programs, and the tools that load here. */
+  system(): SystemInfo;
+  /** Load expensive shared state (kernel symbols) before the first capture, so its first delta is on time. */
+  warm?(): void;
+}
+
+type Bpf = typeof import('@bpfscope/bpf');
+
+/** Engine-side options: the capture options that apply, with id lists always arrays. */
+export type EngineOptions = Omit<CaptureOptions, 'pid' | 'tid'> & { pid?: number[]; tid?: number[] };
+
+/** Map capture options to the engine's per-tool options (the tool table says which apply and which the collector keeps). */
+export function toolOptions(tool: ToolName, o: CaptureOptions): EngineOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of toolOptionNames(tool)) {
+    const v = o[k];
+    const def: OptionDef = OPTIONS[k];
+    if (v === undefined || def.engine === false) continue;
+    out[k] = def.type.kind === 'ids' && !Array.isArray(v) ? [v] : v;
+  }
+  return out as EngineOptions;
+}
+
+export interface EngineSettings {
+  /** forget exited processes' symbol state this often (a long-running service); 0: never. */
+  pruneEveryMs?: number;
+}
+
+/** The engine over @bpfscope/bpf's tools, with one shared symbolizer. */
+export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEngine {
+  let symbolizer: Symbolizer | undefined;
+  let cachedInfo: SystemInfo | undefined;
+  const sym = (): Symbolizer => {
+    if (!symbolizer) {
+      const s = bpf.createSymbolizer();
+      symbolizer = s;
+      if (settings.pruneEveryMs) setInterval(() => s.prune?.(), settings.pruneEveryMs).unref();
+    }
+    return symbolizer;
+  };
+  /** Read the traced processes' maps and the kernel symbols before attaching, so the first drain is not the slow one. */
+  const primed = (o: EngineOptions): Symbolizer => {
+    const s = sym();
+    for (const id of [...(o.pid ?? []), ...(o.tid ?? [])]) s.notePid(id);
+    if (!o.userStacksOnly) s.kernel([]);
+    return s;
+  };
+  // each tool's opener; a tool in the table without one here does not compile
+  const open: { [T in ToolName]: (o: EngineOptions) => CaptureSource } = {
+    profile: (o) => bpf.openProfile({ ...o, timeResolutionMs: 10 }, primed(o)),
+    offcputime: (o) => bpf.openOffcputime(o, primed(o)),
+    wakeuptime: (o) => bpf.openWakeuptime(o, primed(o)),
+    offwaketime: (o) => bpf.openOffwaketime(o, primed(o)),
+    biolatency: (o) => bpf.openBiolatency(o),
+  };
+  return {
+    warm() {
+      if (!this.system().privileged) return;
+      try {
+        sym().kernel([]);
+      } catch {
+        /* the first capture will report it */
+      }
+    },
+    open(tool, options) {
+      return open[tool](toolOptions(tool, options));
+    },
+    system() {
+      if (cachedInfo) return cachedInfo;
+      const p = checkPrivileges();
+      let tools: ToolName[] = [...TOOL_NAMES];
+      if (p.ok) {
+        try {
+          const probed = bpf.probeSystem().tools;
+          tools = tools.filter((t) => probed[t]?.ok !== false);
+        } catch {
+          /* offer every tool; opening one reports what is wrong */
+        }
+      }
+      cachedInfo = { host: hostname(), kernel: release(), btf: bpf.hasKernelBtf(), cpus: cpus().length, privileged: p.ok, privilegeProblem: p.message, tools };
+      return cachedInfo;
+    },
+  };
+}
+
+/** Import @bpfscope/bpf (libbpf through koffi) and build the engine over it. */
+export async function loadEngine(settings: EngineSettings = {}): Promise<CaptureEngine> {
+  return createEngine(await import('@bpfscope/bpf'), settings);
+}
+
+const EPERM = 1;
+const EACCES = 13;
+
+/** A BpfError (or any error) that means "not allowed": errno EPERM/EACCES. */
+export function isPermissionError(e: unknown): boolean {
+  if (!e || typeof e !== 'object') return false;
+  // a BpfError knows better: the verifier also rejects programs with EACCES, and that is no privilege problem
+  if ('isPermission' in e && typeof e.isPermission === 'boolean') return e.isPermission;
+  const o = e as { errno?: unknown; code?: unknown };
+  const errno = typeof o.errno === 'number' ? Math.abs(o.errno) : undefined;
+  return errno === EPERM || errno === EACCES || o.code === 'EPERM' || o.code === 'EACCES';
+}
