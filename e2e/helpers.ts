@@ -57,7 +57,8 @@ export function forbidDialogs(page: Page): string[] {
 
 /** Uploads a file through the API and returns the snapshot id. */
 export async function uploadSnapshot(baseURL: string, body: string | Buffer, query: string): Promise<string> {
-  const r = await fetch(`${baseURL}/api/snapshots?${query}`, { method: 'POST', body });
+  // a Buffer may view a shared pool (ArrayBufferLike): fetch takes a view of its own ArrayBuffer
+  const r = await fetch(`${baseURL}/api/snapshots?${query}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await r.text();
   expect(r.status, text).toBe(201);
   return JSON.parse(text).id as string;

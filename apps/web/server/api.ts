@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
-import { ConfigError, maxUploadBytes, operatorTokenPolicy } from './config';
+import { ConfigError, maxUploadBytes, operatorTokenPolicy, type Env } from './config';
 import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures';
 import { HttpError, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tokenEquals, tooLarge } from './http';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
@@ -18,7 +18,7 @@ const gunzip = promisify(zlib.gunzip);
 export interface Deps {
   store: () => SnapshotStore;
   hub: () => Hub;
-  env: NodeJS.ProcessEnv;
+  env: Env;
 }
 const defaultDeps: Deps = { store: getSnapshotStore, hub: getHub, env: process.env };
 function deps(d?: Partial<Deps>): Deps {

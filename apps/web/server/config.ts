@@ -16,12 +16,15 @@ export interface CollectorConfig {
   tokenFile?: string;
 }
 
+/** The variables the hub reads (process.env, or a plain object in tests). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 /** The data directory: BPFSCOPE_DATA_DIR, else `<repo>/data` (next start runs in apps/web). */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+export function dataDir(env: Env = process.env): string {
   const v = env.BPFSCOPE_DATA_DIR;
   if (v && v.trim()) return path.resolve(v);
   const cwd = process.cwd();
@@ -30,7 +33,7 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(cwd, 'data');
 }
 
-export function maxUploadBytes(env: NodeJS.ProcessEnv = process.env): number {
+export function maxUploadBytes(env: Env = process.env): number {
   const v = env.BPFSCOPE_MAX_UPLOAD_MB;
   if (v === undefined || v === '') return 200 * 1024 * 1024;
   const n = Number(v);
@@ -39,7 +42,7 @@ export function maxUploadBytes(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** The address the console listens on (the start script passes it to `next start -H`). */
-export function webHost(env: NodeJS.ProcessEnv = process.env): string {
+export function webHost(env: Env = process.env): string {
   return env.BPFSCOPE_WEB_HOST || env.HOSTNAME_BIND || '127.0.0.1';
 }
 
@@ -49,7 +52,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Operator token needed for capture/import/delete when the console is reachable from other hosts. */
-export function operatorTokenPolicy(env: NodeJS.ProcessEnv = process.env): { required: boolean; token?: string } {
+export function operatorTokenPolicy(env: Env = process.env): { required: boolean; token?: string } {
   const token = env.BPFSCOPE_WEB_TOKEN || undefined;
   return { required: !isLoopbackHost(webHost(env)), token };
 }
@@ -57,7 +60,7 @@ export function operatorTokenPolicy(env: NodeJS.ProcessEnv = process.env): { req
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The configured collectors: `local` first (BPFSCOPE_COLLECTOR_URL + token), then BPFSCOPE_COLLECTORS. */
-export function collectorConfigs(env: NodeJS.ProcessEnv = process.env): CollectorConfig[] {
+export function collectorConfigs(env: Env = process.env): CollectorConfig[] {
   const dir = dataDir(env);
   const local: CollectorConfig = {
     id: 'local',

@@ -1,6 +1,6 @@
 /** Small helpers for the route handlers: JSON errors, operator-token checks, capped body reads. */
 import { timingSafeEqual } from 'node:crypto';
-import { operatorTokenPolicy } from './config';
+import { operatorTokenPolicy, type Env } from './config';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -63,7 +63,7 @@ function cookie(req: Request, name: string): string | undefined {
  * listens on a non-loopback address, also requires BPFSCOPE_WEB_TOKEN as a Bearer token or the
  * `bpfscope_token` cookie.
  */
-export function requireOperator(req: Request, env: NodeJS.ProcessEnv = process.env): void {
+export function requireOperator(req: Request, env: Env = process.env): void {
   const site = req.headers.get('sec-fetch-site');
   if (site === 'cross-site') throw new HttpError(403, 'cross-site requests may not change anything; use the console itself or a script');
   const origin = req.headers.get('origin');
@@ -89,7 +89,7 @@ export function requireOperator(req: Request, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Whether this request carries the operator token (Bearer or cookie). */
-export function hasOperatorToken(req: Request, env: NodeJS.ProcessEnv = process.env): boolean {
+export function hasOperatorToken(req: Request, env: Env = process.env): boolean {
   const policy = operatorTokenPolicy(env);
   if (!policy.token) return false;
   const auth = req.headers.get('authorization');

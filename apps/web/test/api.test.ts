@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import * as api from '../server/api';
 import { Hub } from '../server/captures';
 import { SnapshotStore } from '../server/snapshots';
-import type { CollectorConfig } from '../server/config';
+import type { CollectorConfig, Env } from '../server/config';
 import { startFakeCollector, type FakeCollector, type Script } from './fake-collector';
 import { CORPUS, tempDir } from './helpers';
 
@@ -21,7 +21,7 @@ let store: SnapshotStore;
 let fake: FakeCollector;
 let configs: CollectorConfig[] = [];
 let hub: Hub;
-const env: NodeJS.ProcessEnv = { BPFSCOPE_WEB_HOST: '127.0.0.1' };
+const env: Env = { BPFSCOPE_WEB_HOST: '127.0.0.1' };
 const deps = () => ({ store: () => store, hub: () => hub, env });
 
 const profileScript: Script = () => ({
