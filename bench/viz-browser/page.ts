@@ -2,7 +2,7 @@
  * Browser side of bench/viz-browser: measures our flame graph (decode → tree → first draw → zooms)
  * and, as the alternative we did not choose, d3-flame-graph on a pruned tree. Driven by run.ts.
  */
-import { buildTree, decodeProfile, prune, toHierarchy, type Profile } from '@bpfscope/viz';
+import { buildTree, decodeProfile, nodePath, prune, toHierarchy, type Profile } from '@bpfscope/viz';
 import { createFlameGraph, type FlameGraph } from '@bpfscope/viz/render';
 import { flamegraph } from 'd3-flame-graph';
 import { select } from 'd3';
@@ -21,13 +21,9 @@ function quantile(a: number[], q: number): number {
 
 /** Zoom targets: along the heaviest path and across siblings, deterministic. */
 function zoomTargets(fg: FlameGraph, n: number): string[][] {
-  const t = fg.tree!;
+  const t = fg.layout!;
   const out: string[][] = [];
-  const names = (node: number) => {
-    const p: string[] = [];
-    for (let i = node; i > 0; i = t.parent[i]) p.push(t.frames[t.frame[i]].name);
-    return p.reverse();
-  };
+  const names = (node: number) => nodePath(t.tree, node);
   // children of the root and of the heaviest frames at a few depths
   const level: number[] = [0];
   while (out.length < n && level.length) {
@@ -71,7 +67,7 @@ async function loadOurs(url: string) {
     decodeMs: tDecode - tText,
     treeAndDrawMs: tDraw - tDecode,
     firstPaintMs: painted - arrived,
-    nodes: fg.tree!.count,
+    nodes: fg.layout!.tree.count,
     stacks: profile.stacks.length,
     framesDrawn: Number(app.querySelector('[data-testid="flamegraph"]')!.getAttribute('data-frames')),
   };

@@ -1,13 +1,138 @@
 /**
- * @bpfscope/viz: the profile model, importers, exporters and operations (no DOM).
+ * @bpfscope/viz: the profile model, importers, exporters, operations and the palette (no DOM).
  * Renderers live in the `@bpfscope/viz/render` subpath, wire messages in `@bpfscope/viz/wire`.
+ * Explicit lists: what is not named here is internal to the package.
  */
-export * from './model/types.js';
-export * from './model/kinds.js';
-export * from './model/builder.js';
-export * from './model/tree.js';
-export * from './model/codec.js';
-export * from './model/histogram.js';
-export * from './import/index.js';
-export * from './export/index.js';
-export * from './ops/index.js';
+export type {
+  Frame,
+  FrameKind,
+  HistogramInterval,
+  HistogramSeries,
+  LossStats,
+  Microseconds,
+  Milliseconds,
+  Profile,
+  ProfileFormat,
+  ProfileMeta,
+  Samples,
+  Stack,
+  Timeline,
+  ToolName,
+  Unit,
+} from './model/types.js';
+export { FRAME_KINDS, inferKind, isFrameKind, kindCode } from './model/kinds.js';
+export { ProfileBuilder, profileFrom, type FrameInput, type TimelineOptions } from './model/builder.js';
+export {
+  ROOT_NAME,
+  buildMultiTree,
+  buildTree,
+  childrenOf,
+  findNode,
+  nodeKind,
+  nodeName,
+  nodePath,
+  searchTree,
+  toHierarchy,
+  type CallTree,
+  type HierarchyNode,
+  type MultiCallTree,
+  type SearchResult,
+} from './model/tree.js';
+export {
+  BPFSCOPE_FORMAT,
+  BPFSCOPE_VERSION,
+  CodecError,
+  decodeHistograms,
+  decodeProfile,
+  decodeProfileObject,
+  encodeProfile,
+  encodeProfileObject,
+  type EncodedProfile,
+} from './model/codec.js';
+export {
+  addSlots,
+  histogramKeys,
+  histogramPercentile,
+  intervalsFor,
+  slotOf,
+  slotRange,
+  sumSlots,
+  timelineExtent,
+  timelineWeights,
+} from './model/histogram.js';
+export {
+  ImportError,
+  countBpftraceEntries,
+  foldedKinds,
+  formatFromFileName,
+  formatFromText,
+  importBpfscope,
+  importBpftrace,
+  importFolded,
+  importPerfScript,
+  importPprof,
+  importProfile,
+  importSpeedscope,
+  type BpftraceImportOptions,
+  type FoldedImportOptions,
+  type ImportOptions,
+  type PerfScriptImportOptions,
+  type PprofImportOptions,
+  type SpeedscopeImportOptions,
+} from './import/index.js';
+export {
+  escapeXml,
+  foldedName,
+  mappingNameForKind,
+  toBpfscope,
+  toBpfscopeObject,
+  toDiffSvg,
+  toFolded,
+  toPprof,
+  toPprofBytes,
+  toSpeedscope,
+  toSpeedscopeObject,
+  toSvg,
+  treeToSvg,
+  type FoldedExportOptions,
+  type PprofExportOptions,
+  type SpeedscopeExportOptions,
+  type SpeedscopeFile,
+  type SvgNodeStyle,
+  type SvgOptions,
+} from './export/index.js';
+export {
+  calleesOf,
+  callersOf,
+  collapseRecursion,
+  diff,
+  exclude,
+  focus,
+  focusSubtree,
+  gridCellRange,
+  invert,
+  latencyGrid,
+  merge,
+  mergeByFunction,
+  prune,
+  pruneProfile,
+  pruneTree,
+  rebuildProfile,
+  selectRange,
+  stripOffset,
+  subsecondGrid,
+  toRegExp,
+  topFunctions,
+  topFunctionsDiff,
+  type DiffFunctionRow,
+  type DiffOptions,
+  type DiffResult,
+  type FocusOptions,
+  type FrameSelector,
+  type FunctionRow,
+  type LatencyGrid,
+  type PruneOptions,
+  type SubsecondGrid,
+  type TopSort,
+} from './ops/index.js';
+export { diffColor, frameColor, nameHash, nodeColor, paletteForTool, ROOT_COLOR, SEARCH_COLOR, type PaletteName } from './palette.js';

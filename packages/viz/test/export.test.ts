@@ -4,10 +4,12 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import {
   importFolded, importPerfScript, importPprof, importSpeedscope, importBpftrace, importProfile,
-  toFolded, toPprof, toSpeedscope, toSvg, toDiffSvg, escapeXml, ProfileBuilder,
+  toFolded, toPprof, toSpeedscope, toSvg, toDiffSvg, escapeXml, ProfileBuilder, buildTree, nodePath,
+  diffColor, nodeColor, paletteForTool,
 } from '@bpfscope/viz';
 import { corpusText, fixture, lineSet, stackMap } from './helpers.js';
 
+const rgbOf = (c: string) => c.match(/\d+/g)!.map(Number);
 const kindsOf = (p: ReturnType<typeof importFolded>) => new Map(p.frames.map((f) => [f.name, f.kind]));
 
 test('pprof export is gzipped, readable by pprof-format, and re-imports to the same stacks and kinds', () => {
@@ -117,6 +119,31 @@ test('SVG export: standalone, titled, escaped, one <title> per drawn frame, colo
   assert.equal(escapeXml('a\u0001b<'), 'a\uFFFDb&lt;');
 });
 
+test('SVG export uses the canvas palette: the same colour per node, the palette of the tool', () => {
+  const p = importFolded('tar;read;schedule_[k];--;try_to_wake_up_[k];kworker 40\ntar;write 5\nnode;JS:*x_[j] 3\n');
+  for (const tool of [undefined, 'offcputime', 'offwaketime'] as const) {
+    const q = { ...p, meta: { ...p.meta, tool } };
+    const svg = toSvg(q, { minWidthPx: 0 });
+    const tree = buildTree(q);
+    const pal = paletteForTool(tool);
+    for (let i = 0; i < tree.count; i++) {
+      const name = i === 0 ? 'all' : tree.frames[tree.frame[i]].name;
+      const m = new RegExp(`<title>${escapeXml(name).replace(/[-[\]*().$^+?|{}\\]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="(rgb\\([^"]+\\))"`).exec(svg);
+      assert.ok(m, `${name} drawn`);
+      assert.equal(m[1], nodeColor(tree, i, pal), `${tool ?? 'profile'}: ${nodePath(tree, i).join(';')}`);
+    }
+  }
+  // the waker part of a chain is violet on a wakeup graph, blue before the separator
+  const chain = { ...p, meta: { ...p.meta, tool: 'offwaketime' as const } };
+  const svg = toSvg(chain);
+  const fillOf = (name: string) => rgbOf(new RegExp(`<title>${name.replace(/[[\]]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="(rgb\\([^"]+\\))"`).exec(svg)![1]);
+  const [br, , bb] = fillOf('schedule_[k]');
+  const [wr, , wb] = fillOf('try_to_wake_up_[k]');
+  assert.ok(bb > br + 60 && wr > br + 40 && wb > 180);
+  // older option names still work
+  assert.equal(toSvg(chain, { palette: 'cold' }), toSvg(chain, { palette: 'offcpu' }));
+});
+
 test('SVG export: frames too narrow to draw keep their width in the layout', () => {
   const p = importFolded('a;aa 1\na;zz 1000\n');
   const svg = toSvg(p, { minWidthPx: 2 });
@@ -131,9 +158,10 @@ test('differential SVG: target widths, red for growth, blue for shrinkage, escap
   const svg = toDiffSvg(before, after);
   const fill = (name: string) => new RegExp(`<title>${name}: [^<]*</title><rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(svg)!.slice(1).map(Number);
   const [rr, rg] = fill('render');
-  assert.ok(rr === 255 && rg < 150, 'render grew: red');
+  assert.ok(rr === 250 && rg < 150, 'render grew: red');
   const [pr, , pb] = fill('parse');
-  assert.ok(pb === 255 && pr > 150, 'parse shrank: light blue');
+  assert.ok(pb === 250 && pr > 150, 'parse shrank: light blue');
+  assert.deepEqual(fill('render'), rgbOf(diffColor(110, 110)), "the canvas's diff colour (palette.diffColor)");
   assert.match(svg, /<title>render: base 40, target 150 samples, \+110 \(\+275\.0%\)<\/title>/);
   assert.ok(!svg.includes('<title>&lt;b&gt;old'), 'frames only in the base have no width in the target view');
   const neg = toDiffSvg(before, after, { widthsFrom: 'base' });

@@ -1,26 +1,26 @@
 /**
- * The renderers' pure parts, in Node: the flame graph layout tree (totals, self, x offsets, sort
- * orders, the sorted fast path against the hash path, diff baselines), search share, palettes,
- * latency percentiles and grid conversion.
+ * The renderers' pure parts, in Node: the flame graph layout over the call tree (x offsets, sort
+ * orders, independence from stack order, diff baselines), search share, palettes, latency
+ * percentiles and grid conversion.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Frame, FrameKind, Profile } from '../src/model/types.js';
+import { buildTree, findNode, nodePath, searchTree } from '../src/model/tree.js';
+import { importBpftrace } from '../src/import/bpftrace.js';
 import {
-  buildFlameTree,
+  buildFlameLayout,
   diffColor,
-  findPath,
   frameColor,
   latencyGridFromSeries,
   nameHash,
-  pathOf,
+  nodeColor,
   percentilePosition,
   positionValue,
-  searchTree,
   slotBounds,
-  type FlameTree,
+  type FlameLayout,
   createFlameGraph,
   createSubsecondHeatmap,
   createLatencyHeatmap,
@@ -56,17 +56,19 @@ function folded(text: string, order: 'as-is' | 'reverse' = 'as-is'): Profile {
 }
 
 /** path → [total, self, x0] for every node: order-independent view of a tree */
-function dump(t: FlameTree): Map<string, [number, number, number]> {
+function dump(t: FlameLayout): Map<string, [number, number, number]> {
   const m = new Map<string, [number, number, number]>();
-  for (let i = 0; i < t.count; i++) m.set(pathOf(t, i).join(';'), [t.total[i], t.self[i], t.x0[i]]);
+  for (let i = 0; i < t.tree.count; i++) m.set(nodePath(t.tree, i).join(';'), [t.total[i], t.self[i], t.x0[i]]);
   return m;
 }
 
-function children(t: FlameTree, node: number): string[] {
+function children(t: FlameLayout, node: number): string[] {
   const out: string[] = [];
-  for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) out.push(t.frames[t.frame[c]].name);
+  for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) out.push(t.tree.frames[t.tree.frame[c]].name);
   return out;
 }
+
+const findPath = (t: FlameLayout, path: string[]) => findNode(t.tree, path);
 
 const FIX = `
 node;main;work;compute 40
@@ -77,9 +79,9 @@ gzip;main;deflate 15
 bash;main;readline 1
 `;
 
-describe('buildFlameTree', () => {
+describe('buildFlameLayout', () => {
   it('sums totals and self weights, lays out x offsets, sorts children by name', () => {
-    const t = buildFlameTree(folded(FIX));
+    const t = buildFlameLayout(folded(FIX));
     assert.equal(t.total[0], 91);
     const d = dump(t);
     assert.deepEqual(d.get('node'), [75, 0, 16]); // bash (1) and gzip (15) come first by name
@@ -88,18 +90,42 @@ describe('buildFlameTree', () => {
     assert.deepEqual(d.get('node;main;work;hash'), [20, 20, 66]);
     assert.deepEqual(children(t, 0), ['bash', 'gzip', 'node']);
     assert.equal(t.maxDepth, 4);
-    assert.equal(t.count, 14);
-    assert.equal(t.frames[t.frame[findPath(t, ['node', 'main', 'io', 'read'])]].kind, 'kernel');
+    assert.equal(t.tree.count, 14);
+    assert.equal(t.tree.frames[t.tree.frame[findPath(t, ['node', 'main', 'io', 'read'])]].kind, 'kernel');
+  });
+
+  it('is positions and order over the call tree of model/tree.ts, nothing more', () => {
+    const p = folded(FIX);
+    for (const sort of ['name', 'weight'] as const) {
+      const t = buildFlameLayout(p, { sort });
+      const ct = buildTree(p);
+      assert.equal(t.tree.count, ct.count);
+      assert.deepEqual(t.tree.total, ct.total);
+      assert.equal(t.total, t.tree.total, 'widths are the tree totals themselves (no copy)');
+      // every child list holds exactly the tree's children, placed side by side from the parent's x
+      for (let i = 0; i < ct.count; i++) {
+        const kids: number[] = [];
+        let x = t.x0[i];
+        for (let c = t.firstChild[i]; c !== -1; c = t.nextSibling[c]) {
+          kids.push(c);
+          assert.equal(t.x0[c], x);
+          assert.equal(ct.parent[c], i);
+          x += t.total[c];
+        }
+        assert.equal(x, t.x0[i] + t.total[i] - t.self[i]);
+        assert.equal(kids.length, ct.count === 0 ? 0 : [...ct.parent].filter((q) => q === i).length);
+      }
+    }
   });
 
   it('sort by weight puts the heaviest child first', () => {
-    const t = buildFlameTree(folded(FIX), { sort: 'weight' });
+    const t = buildFlameLayout(folded(FIX), { sort: 'weight' });
     assert.deepEqual(children(t, 0), ['node', 'gzip', 'bash']);
     assert.deepEqual(children(t, findPath(t, ['node', 'main'])), ['work', 'io']);
     assert.equal(t.x0[findPath(t, ['gzip'])], 75);
   });
 
-  it('the sorted fast path and the hash path build the same tree', () => {
+  it('the order of the stacks does not change the layout', () => {
     // sorted by frame index with prefixes first (what decoded bpfscope JSON looks like)
     const p = folded(FIX);
     const sortedStacks = [...p.stacks].sort((a, b) => {
@@ -107,8 +133,8 @@ describe('buildFlameTree', () => {
       for (let i = 0; i < l; i++) if (a.frames[i] !== b.frames[i]) return a.frames[i] - b.frames[i];
       return a.frames.length - b.frames.length;
     });
-    const sorted = buildFlameTree({ ...p, stacks: sortedStacks });
-    const shuffled = buildFlameTree({ ...p, stacks: [...p.stacks].reverse() });
+    const sorted = buildFlameLayout({ ...p, stacks: sortedStacks });
+    const shuffled = buildFlameLayout({ ...p, stacks: [...p.stacks].reverse() });
     assert.deepEqual(dump(sorted), dump(shuffled));
     // a larger random profile, with duplicate stacks (which must merge)
     const frames: Frame[] = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, kind: 'user' as const }));
@@ -121,13 +147,13 @@ describe('buildFlameTree', () => {
       for (let i = 0; i < l; i++) if (a.frames[i] !== b.frames[i]) return a.frames[i] - b.frames[i];
       return a.frames.length - b.frames.length;
     });
-    const a = dump(buildFlameTree(rp));
-    const b = dump(buildFlameTree({ ...rp, stacks: st }));
+    const a = dump(buildFlameLayout(rp));
+    const b = dump(buildFlameLayout({ ...rp, stacks: st }));
     assert.deepEqual(a, b);
-    // sorted for 3000 stacks, then out of order: the fast path hands over to the hash path mid-way
+    // sorted for 3000 stacks, then out of order, with duplicates
     const mixed = [...st, ...stacks.slice(0, 500)];
-    const c = dump(buildFlameTree({ ...rp, stacks: mixed }));
-    const d = dump(buildFlameTree({ ...rp, stacks: [...mixed].reverse() }));
+    const c = dump(buildFlameLayout({ ...rp, stacks: mixed }));
+    const d = dump(buildFlameLayout({ ...rp, stacks: [...mixed].reverse() }));
     assert.deepEqual(c, d);
     assert.equal(c.get('')![0], mixed.reduce((x, s) => x + s.weight, 0));
     assert.equal(a.get('')![0], stacks.reduce((x, s) => x + s.weight, 0));
@@ -136,7 +162,7 @@ describe('buildFlameTree', () => {
   it('differential: widths from the profile, baseline totals per node, normalize scales the baseline', () => {
     const before = folded('app;main;fast 50\napp;main;slow 50\napp;main;gone 10');
     const after = folded('app;main;fast 20\napp;main;slow 80\napp;main;new 10');
-    const t = buildFlameTree(after, { baseline: before });
+    const t = buildFlameLayout(after, { baseline: before });
     const n = (p: string[]) => findPath(t, p);
     assert.equal(t.total[n(['app', 'main', 'slow'])], 80);
     assert.equal(t.baseTotal![n(['app', 'main', 'slow'])], 50);
@@ -144,23 +170,24 @@ describe('buildFlameTree', () => {
     assert.equal(t.total[n(['app', 'main', 'gone'])], 0, 'baseline-only frames have no width');
     assert.equal(t.baseTotal![n(['app', 'main', 'gone'])], 10);
     assert.equal(t.maxAbsDeltaSelf, 30);
-    const tn = buildFlameTree(after, { baseline: before, normalize: true });
+    const tn = buildFlameLayout(after, { baseline: before, normalize: true });
     assert.ok(Math.abs(tn.baseTotal![0] - 110) < 1e-9, 'baseline scaled to the profile total');
     assert.ok(Math.abs(tn.baseTotal![findPath(tn, ['app', 'main', 'slow'])] - 50) < 1e-9);
   });
 
   it('rejects bad input with a clear error', () => {
     const p = folded('a;b 1');
-    assert.throws(() => buildFlameTree({ ...p, stacks: [{ frames: [0, 7], weight: 1 }] }), /stack 0: frame index 7 is outside the frame table/);
-    assert.throws(() => buildFlameTree({ ...p, stacks: [{ frames: [0], weight: -1 }] }), /stack 0: weight must be a non-negative number/);
-    assert.throws(() => buildFlameTree({} as Profile), /expected a Profile/);
-    assert.throws(() => buildFlameTree(p, { sort: 'size' as 'name' }), /sort must be 'name' or 'weight'/);
+    assert.throws(() => buildFlameLayout({ ...p, stacks: [{ frames: [0, 7], weight: 1 }] }), /stack 0: frame index 7 is outside the frame table/);
+    assert.throws(() => buildFlameLayout({ ...p, stacks: [{ frames: [0], weight: -1 }] }), /stack 0: weight must be a non-negative number/);
+    assert.throws(() => buildFlameLayout({} as Profile), /expected a Profile/);
+    assert.throws(() => buildFlameLayout(p, { sort: 'size' as 'name' }), /sort must be 'name' or 'weight'/);
+    assert.throws(() => buildFlameLayout(p, { baseline: { ...p, stacks: [{ frames: [3], weight: 1 }] } }), /profile 0: stack 0: frame index 3 is outside/);
   });
 });
 
 describe('searchTree', () => {
   it('counts each sample once, like flamegraph.pl', () => {
-    const t = buildFlameTree(folded(FIX));
+    const t = buildFlameLayout(folded(FIX)).tree;
     const r = searchTree(t, /^(work|compute)$/);
     assert.equal(r.matched, 60);
     assert.equal(r.nodes, 2);
@@ -239,21 +266,15 @@ describe('renderer entry points', () => {
 });
 
 describe('corpus', () => {
-  it('bpftrace-profile-busy.txt builds a tree of 2276 samples', async (t) => {
-    const viz = (await import('../src/index.js')) as Record<string, unknown>;
-    const importBpftrace = viz.importBpftrace as ((s: string) => Profile) | undefined;
-    if (typeof importBpftrace !== 'function') {
-      t.skip('importBpftrace is not exported by @bpfscope/viz yet (model engineer)');
-      return;
-    }
+  it('bpftrace-profile-busy.txt builds a tree of 2276 samples', () => {
     const text = readFileSync(fileURLToPath(new URL('../../../../shared/corpus/bpftrace-profile-busy.txt', import.meta.url)), 'utf8');
-    const tree = buildFlameTree(importBpftrace(text));
+    const tree = buildFlameLayout(importBpftrace(text));
     assert.equal(tree.total[0], 2276);
     let sumChildren = 0;
     for (let c = tree.firstChild[0]; c !== -1; c = tree.nextSibling[c]) sumChildren += tree.total[c];
     assert.equal(sumChildren + tree.self[0], 2276);
     // every node's total = self + children
-    for (let i = 0; i < tree.count; i++) {
+    for (let i = 0; i < tree.tree.count; i++) {
       let s = tree.self[i];
       for (let c = tree.firstChild[i]; c !== -1; c = tree.nextSibling[c]) s += tree.total[c];
       assert.equal(s, tree.total[i]);

@@ -97,7 +97,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   // zoom from the store (URL, reset keys)
   useEffect(() => {
     const r = fg.current;
-    if (!r || !r.tree) return;
+    if (!r || !r.layout) return;
     if (samePath(r.zoomPath(), zoom)) return;
     if (!r.zoomTo(zoom.length ? zoom : null) && zoom.length) {
       // the frame is not in this profile (yet): keep the URL's zoom for a live profile, show all
@@ -107,7 +107,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   // search
   useEffect(() => {
     const r = fg.current;
-    if (!r || !r.tree) return;
+    if (!r || !r.layout) return;
     const re = searchRegex(q);
     const m = r.search(re);
     store.getState().setMatch(re ? { value: m.matched, share: m.share, count: m.nodes } : null);

@@ -1,11 +1,13 @@
 /**
  * A standalone SVG flame graph (no scripts): title, one rectangle per visible frame with a text
  * label and a <title> tooltip (name, value, share). Opens in any browser without the app. Every
- * string is XML-escaped; characters XML cannot carry are replaced by U+FFFD.
+ * string is XML-escaped; characters XML cannot carry are replaced by U+FFFD. Colours come from
+ * the palette the canvas renderer uses (../palette.ts), so a downloaded SVG looks like the screen.
  */
-import type { FrameKind, Profile, Unit } from '../model/types.js';
+import type { Profile, Unit } from '../model/types.js';
 import { buildTree, type CallTree } from '../model/tree.js';
 import { diff, type DiffOptions } from '../ops/diff.js';
+import { diffColor, nodeColor, paletteForTool, ROOT_COLOR, type PaletteName } from '../palette.js';
 
 export interface SvgOptions {
   title?: string;
@@ -17,8 +19,12 @@ export interface SvgOptions {
   fontSize?: number;
   /** icicle (root at top) instead of flame (root at bottom). */
   inverted?: boolean;
-  /** 'hot' (on-CPU, default) or 'cold' (off-CPU: blues). */
-  palette?: 'hot' | 'cold';
+  /**
+   * the canvas palette to colour with; default: the one the console uses for the profile's tool
+   * (offcputime → offcpu, wakeup chains → wakeup, else cpu). 'hot' and 'cold' are the older names
+   * of 'cpu' and 'offcpu'.
+   */
+  palette?: Exclude<PaletteName, 'diff'> | 'hot' | 'cold';
   /** frames narrower than this many px are not drawn (default 0.1). */
   minWidthPx?: number;
   /** label of the root (default "all"). */
@@ -45,43 +51,10 @@ export function escapeXml(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Deterministic 0..1 hash of a name (stable colours across renders). */
-function hash01(name: string, seed: number): number {
-  let h = 2166136261 ^ seed;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  return ((h >>> 0) % 1000) / 1000;
-}
-
-export function frameColor(name: string, kind: FrameKind | 'root', opts: { palette?: 'hot' | 'cold'; waker?: boolean } = {}): string {
-  const v1 = hash01(name, 1), v2 = hash01(name, 2), v3 = hash01(name, 3);
-  const rgb = (r: number, g: number, b: number) => `rgb(${Math.round(r)},${Math.round(g)},${Math.round(b)})`;
-  if (kind === 'root') return rgb(200, 200, 200);
-  if (kind === 'separator') return rgb(160, 160, 160);
-  if (kind === 'comm') return rgb(150 + 30 * v1, 150 + 30 * v1, 195 + 40 * v2);
-  if (kind === 'unknown') return rgb(185 + 30 * v1, 185 + 30 * v1, 170 + 20 * v2);
-  if (opts.waker)
-    return opts.palette === 'cold'
-      ? rgb(150 + 50 * v1, 110 + 50 * v2, 225 + 30 * v3) // waker part on an off-CPU chain: violet
-      : rgb(40 + 60 * v1, 120 + 70 * v2, 200 + 55 * v3); // waker part: blue/teal
-  if (opts.palette === 'cold') {
-    if (kind === 'kernel') return rgb(60 + 50 * v1, 130 + 60 * v2, 235);
-    return rgb(0, 80 + 110 * v1, 190 + 60 * v2);
-  }
-  switch (kind) {
-    case 'kernel':
-      return rgb(225 + 30 * v3, 135 + 55 * v1, 40 * v2); // orange
-    case 'user':
-      return rgb(205 + 50 * v3, 35 + 60 * v1, 35 + 30 * v2); // red
-    case 'jit':
-      return rgb(50 + 60 * v3, 180 + 50 * v1, 50 + 50 * v2);
-    case 'inline':
-      return rgb(80 + 40 * v3, 190 + 40 * v1, 190 + 40 * v1);
-    default:
-      return rgb(205 + 50 * v3, 230 * v1, 55 * v2);
-  }
+function paletteOf(opt: SvgOptions['palette'], tool: Profile['meta']['tool']): Exclude<PaletteName, 'diff'> {
+  if (opt === 'hot') return 'cpu';
+  if (opt === 'cold') return 'offcpu';
+  return opt ?? paletteForTool(tool);
 }
 
 function fmt(n: number): string {
@@ -89,7 +62,11 @@ function fmt(n: number): string {
 }
 
 export function toSvg(profile: Profile, opts: SvgOptions = {}): string {
-  return treeToSvg(buildTree(profile), profile.total, profile.unit, { title: opts.title ?? profile.meta.name ?? 'Flame Graph', ...opts });
+  return treeToSvg(buildTree(profile), profile.total, profile.unit, {
+    title: opts.title ?? profile.meta.name ?? 'Flame Graph',
+    ...opts,
+    palette: paletteOf(opts.palette, profile.meta.tool),
+  });
 }
 
 /** Per-node overrides for treeToSvg (differential graphs). */
@@ -109,6 +86,7 @@ export function treeToSvg(tree: CallTree, grandTotal: number, unit: Unit, opts: 
   const top = 52;
   const bottom = 24;
   const minPx = opts.minWidthPx ?? 0.1;
+  const palette = paletteOf(opts.palette, undefined);
   const charW = fs * 0.59;
   const total = val[0];
   const scale = total > 0 ? (W - 2 * pad) / total : 0;
@@ -150,7 +128,6 @@ export function treeToSvg(tree: CallTree, grandTotal: number, unit: Unit, opts: 
   );
   for (const i of visible) {
     const name = i === 0 ? opts.rootName ?? 'all' : tree.frames[tree.frame[i]].name;
-    const kind = i === 0 ? 'root' : tree.frames[tree.frame[i]].kind;
     const w = val[i] * scale;
     const rx = pad + x[i] * scale;
     const ry = yOf(tree.depth[i]);
@@ -158,7 +135,7 @@ export function treeToSvg(tree: CallTree, grandTotal: number, unit: Unit, opts: 
     const tip = style.tooltip
       ? style.tooltip(i, name)
       : `${name} (${fmt(val[i])} ${unitLabel}, ${share.toFixed(2)}%${tree.self[i] ? `, self ${fmt(tree.self[i])}` : ''})`;
-    const fill = style.fill ? style.fill(i) : frameColor(name, kind, { palette: opts.palette, waker: tree.waker[i] === 1 && kind !== 'separator' && kind !== 'comm' });
+    const fill = style.fill ? style.fill(i) : nodeColor(tree, i, palette);
     out.push(`<g><title>${escapeXml(tip)}</title><rect x="${rx.toFixed(2)}" y="${ry}" width="${w.toFixed(2)}" height="${fh - 1}" rx="2" fill="${fill}"/>`);
     const maxChars = Math.floor((w - 6) / charW);
     if (maxChars >= 3) {
@@ -194,12 +171,7 @@ export function toDiffSvg(base: Profile, target: Profile, opts: SvgOptions & Dif
     },
     {
       values: d.width,
-      fill: (i) => {
-        if (i === 0) return 'rgb(200,200,200)';
-        const x = Math.min(1, Math.abs(d.delta[i]) / max);
-        const c = Math.round(255 - 190 * x);
-        return d.delta[i] > 0 ? `rgb(255,${c},${c})` : d.delta[i] < 0 ? `rgb(${c},${c},255)` : 'rgb(250,250,250)';
-      },
+      fill: (i) => (i === 0 ? ROOT_COLOR : diffColor(d.delta[i], max)),
       tooltip: (i, name) => {
         const sign = d.delta[i] > 0 ? '+' : '';
         const pct = d.base[i] > 0 ? ` (${sign}${((100 * d.delta[i]) / d.base[i]).toFixed(1)}%)` : d.target[i] > 0 ? ' (new)' : '';

@@ -121,10 +121,22 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
   let si = 0, fi = 0;
   for (let k = 0; k < K; k++) {
     const m = frameMaps[k];
-    for (const s of profiles[k].stacks) {
+    // profile frame id → rank in one lookup
+    const rk = new Int32Array(m.length);
+    for (let i = 0; i < m.length; i++) rk[i] = rank[m[i]];
+    const nf = m.length;
+    const what = K > 1 ? `profile ${k}: stack` : 'stack';
+    const stacks = profiles[k].stacks;
+    for (let q = 0; q < stacks.length; q++) {
+      const s = stacks[q];
       start[si] = fi;
       const fr = s.frames;
-      for (let j = 0; j < fr.length; j++) flat[fi++] = rank[m[fr[j]]];
+      for (let j = 0; j < fr.length; j++) {
+        const f = fr[j];
+        if (!(f >= 0 && f < nf)) throw new RangeError(`${what} ${q}: frame index ${f} is outside the frame table (0..${nf - 1})`);
+        flat[fi++] = rk[f];
+      }
+      if (!(s.weight >= 0)) throw new RangeError(`${what} ${q}: weight must be a non-negative number, got ${String(s.weight)}`);
       chan[si] = k;
       weight[si] = s.weight;
       si++;
@@ -251,6 +263,64 @@ export function nodeName(tree: CallTree, node: number): string {
 
 export function nodeKind(tree: CallTree, node: number): FrameKind | 'root' {
   return node === 0 ? 'root' : tree.frames[tree.frame[node]].kind;
+}
+
+/** The node at a path of frame names (the root's child first), or -1. An empty path is the root. */
+export function findNode(tree: CallTree, path: readonly string[]): number {
+  let node = 0;
+  for (const name of path) {
+    let next = -1;
+    const end = node + tree.size[node];
+    for (let c = node + 1; c < end; c += tree.size[c]) {
+      if (tree.frames[tree.frame[c]].name === name) {
+        next = c;
+        break;
+      }
+    }
+    if (next === -1) return -1;
+    node = next;
+  }
+  return node;
+}
+
+export interface SearchResult {
+  /** per node: 1 when its frame name matches. */
+  readonly hit: Uint8Array;
+  /** weight under matching frames, each sample counted once (outermost matches only). */
+  readonly matched: number;
+  /** matched / root total, 0..1 (flamegraph.pl's "Matched: x%"). */
+  readonly share: number;
+  /** number of matching nodes. */
+  readonly nodes: number;
+}
+
+/**
+ * Mark nodes whose frame name matches `re` and sum the weight under them like flamegraph.pl
+ * (each sample once). `total` defaults to the tree's (a differential graph passes its side's).
+ */
+export function searchTree(tree: CallTree, re: RegExp, total: Float64Array = tree.total): SearchResult {
+  const fm = new Int8Array(tree.frames.length).fill(-1);
+  const hit = new Uint8Array(tree.count);
+  let matched = 0;
+  let nodes = 0;
+  // covered[i]: the node or an ancestor matched (preorder: parents come first)
+  const covered = new Uint8Array(tree.count);
+  for (let i = 1; i < tree.count; i++) {
+    const f = tree.frame[i];
+    if (fm[f] === -1) {
+      re.lastIndex = 0;
+      fm[f] = re.test(tree.frames[f].name) ? 1 : 0;
+    }
+    if (covered[tree.parent[i]]) covered[i] = 1;
+    if (fm[f] === 1) {
+      hit[i] = 1;
+      nodes++;
+      if (!covered[i]) matched += total[i];
+      covered[i] = 1;
+    }
+  }
+  const rootTotal = total[0];
+  return { hit, matched, nodes, share: rootTotal > 0 ? matched / rootTotal : 0 };
 }
 
 /** Frame names from the root's first child down to the node. */

@@ -6,7 +6,8 @@
  * At 200k unique stacks the call tree has ~650k nodes; fed a tree pruned to 2 000 nodes it took
  * 6.3 s to first paint and 321 ms per zoom (median) in software-rendered headless chromium on
  * this loaded 2-core machine, and every zoom into a pruned-away region would need a re-prune plus
- * a new SVG tree. Here the full tree lives in typed arrays (flametree.ts) and each draw walks only
+ * a new SVG tree. Here the full call tree lives in typed arrays (model/tree.ts, laid out by
+ * flametree.ts) and each draw walks only
  * the nodes at least `minFrameWidth` px wide in the current zoom — pruning on the fly, exact at
  * every zoom level — and paints them in one canvas pass: the draw cost depends on the pixels, not
  * on the profile size (same run: 2.1 s wall / 0.43 s main-thread CPU to first paint including
@@ -15,22 +16,15 @@
  * ever parsed as HTML (d3-flame-graph's tooltip uses .html(); we do not use it).
  */
 import type { FrameKind, Profile, Unit } from '../model/types.js';
-import {
-  buildFlameTree,
-  findPath,
-  pathOf,
-  searchTree,
-  type FlameTree,
-  type SearchResult,
-  type SortOrder,
-} from './flametree.js';
-import { diffColor, frameColor, SEARCH_COLOR, type PaletteName } from './palette.js';
+import { findNode, nodePath, searchTree, type SearchResult } from '../model/tree.js';
+import { buildFlameLayout, type FlameLayout, type SortOrder } from './flametree.js';
+import { diffColor, nodeColor, paletteForTool, SEARCH_COLOR, type PaletteName } from '../palette.js';
 import { checkContainer, el, Emitter, formatPercent, formatValue, sizeCanvas, TOOLTIP_STYLE } from './dom.js';
 
 export type Orientation = 'flame' | 'icicle';
 
 export interface FlameGraphOptions {
-  /** colour scheme; 'auto' (default) picks from meta.tool: offcputime → offcpu, wakeuptime/offwaketime → wakeup, a baseline → diff, else cpu. */
+  /** colour scheme; 'auto' (default): a baseline → diff, else paletteForTool(meta.tool) (offcputime → offcpu, wakeuptime/offwaketime → wakeup, else cpu). */
   palette?: PaletteName | 'auto';
   /** 'flame' (root at the bottom, default) or 'icicle' (root at the top). */
   orientation?: Orientation;
@@ -102,9 +96,9 @@ export interface MatchInfo {
 export interface FlameGraph {
   /** the root element (data-testid="flamegraph", data-state="ready" once drawn). */
   readonly element: HTMLElement;
-  /** the layout tree currently drawn (null before setData). */
-  readonly tree: FlameTree | null;
-  setData(data: Profile | FlameTree, opts?: SetDataOptions): void;
+  /** the layout currently drawn (null before setData); its call tree is `layout.tree`. */
+  readonly layout: FlameLayout | null;
+  setData(data: Profile | FlameLayout, opts?: SetDataOptions): void;
   /** zoom to a frame by its path of names (root first); [] or null resets. Returns false when the path does not exist. */
   zoomTo(path: readonly string[] | null): boolean;
   resetZoom(): void;
@@ -124,16 +118,8 @@ export interface FlameGraph {
   destroy(): void;
 }
 
-function isFlameTree(d: unknown): d is FlameTree {
-  return !!d && (d as FlameTree).firstChild instanceof Int32Array && (d as FlameTree).x0 instanceof Float64Array;
-}
-
-function autoPalette(p: Profile | null, hasBaseline: boolean): PaletteName {
-  if (hasBaseline) return 'diff';
-  const tool = p?.meta?.tool;
-  if (tool === 'offcputime') return 'offcpu';
-  if (tool === 'wakeuptime' || tool === 'offwaketime') return 'wakeup';
-  return 'cpu';
+function isFlameLayout(d: unknown): d is FlameLayout {
+  return !!d && (d as FlameLayout).firstChild instanceof Int32Array && (d as FlameLayout).x0 instanceof Float64Array && !!(d as FlameLayout).tree;
 }
 
 const textColors = new Map<string, string>();
@@ -214,7 +200,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   let profile: Profile | null = null;
   let baseline: Profile | undefined;
   let normalize = false;
-  let tree: FlameTree | null = null;
+  let tree: FlameLayout | null = null;
   let zoom = 0;
   let searchRe: RegExp | null = null;
   let searchRes: SearchResult | null = null;
@@ -235,18 +221,19 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   const setState = (s: string) => root.setAttribute('data-state', s);
 
   function effectivePalette(): PaletteName {
-    return palette === 'auto' ? autoPalette(profile, !!tree?.baseTotal) : palette;
+    if (palette !== 'auto') return palette;
+    return tree?.baseTotal ? 'diff' : paletteForTool(profile?.meta?.tool);
   }
 
   function info(node: number): FrameInfo {
     const t = tree!;
-    const f = t.frames[t.frame[node]];
+    const f = node === 0 ? { name: 'all', kind: 'unknown' as const } : t.tree.frames[t.tree.frame[node]];
     const grand = t.total[0];
     const fi: FrameInfo = {
-      path: pathOf(t, node),
+      path: nodePath(t.tree, node),
       name: f.name,
       kind: f.kind,
-      depth: t.depth[node],
+      depth: t.tree.depth[node],
       value: t.total[node],
       self: t.self[node],
       share: grand > 0 ? t.total[node] / grand : 0,
@@ -292,9 +279,8 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   let visNodes = new Int32Array(4096);
   let visX = new Float64Array(4096);
   let visW = new Float64Array(4096);
-  let visWaker = new Uint8Array(4096);
 
-  function colorOf(node: number, waker: boolean, pal: PaletteName): string {
+  function colorOf(node: number, pal: PaletteName): string {
     const t = tree!;
     if (searchRes && searchRes.hit[node]) return SEARCH_COLOR;
     if (pal === 'diff' && t.baseTotal && t.baseSelf) {
@@ -302,12 +288,11 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       const d = bySelf ? t.self[node] - t.baseSelf[node] : t.total[node] - t.baseTotal[node];
       return diffColor(d, (bySelf ? t.maxAbsDeltaSelf : t.maxAbsDeltaTotal) ?? 0);
     }
-    const fi = t.frame[node];
-    const key = fi * 2 + (waker ? 1 : 0);
+    // one colour per (frame, waker part); the root's frame is -1
+    const key = (t.tree.frame[node] + 1) * 2 + t.tree.waker[node];
     let c = colorCache[key];
     if (c === undefined) {
-      const f = t.frames[fi];
-      c = node === 0 ? 'rgb(210,210,210)' : frameColor(pal === 'diff' ? 'cpu' : pal, f.kind, f.name, waker);
+      c = nodeColor(t.tree, node, pal);
       colorCache[key] = c;
     }
     return c;
@@ -340,64 +325,47 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
     // 1. collect visible nodes: ancestors of the zoomed node (full width), then its subtree
     let n = 0;
-    const push = (node: number, x: number, w: number, waker: boolean) => {
+    const depth = t.tree.depth;
+    const push = (node: number, x: number, w: number) => {
       if (n === visNodes.length) {
         const cap = n * 2;
         const a = new Int32Array(cap); a.set(visNodes); visNodes = a;
         const b = new Float64Array(cap); b.set(visX); visX = b;
         const c = new Float64Array(cap); c.set(visW); visW = c;
-        const d = new Uint8Array(cap); d.set(visWaker); visWaker = d;
       }
-      visNodes[n] = node; visX[n] = x; visW[n] = w; visWaker[n] = waker ? 1 : 0; n++;
-    };
-    const isChainSep = (node: number) => {
-      const f = t.frames[t.frame[node]];
-      return f.kind === 'separator' && f.name === '--';
+      visNodes[n] = node; visX[n] = x; visW[n] = w; n++;
     };
     {
       const anc: number[] = [];
-      for (let a = t.parent[zoom]; a !== -1; a = t.parent[a]) anc.push(a);
+      for (let a = t.tree.parent[zoom]; a !== -1; a = t.tree.parent[a]) anc.push(a);
       anc.reverse();
-      let waker = false;
-      for (const a of anc) {
-        push(a, 0, width, waker);
-        if (isChainSep(a)) waker = true;
-      }
+      for (const a of anc) push(a, 0, width);
     }
-    // the zoomed node's own waker flag is that of its ancestors
-    let zoomWaker = false;
-    for (let a = t.parent[zoom]; a > 0; a = t.parent[a]) if (isChainSep(a)) zoomWaker = true;
     const stackN: number[] = [zoom];
-    const stackW: boolean[] = [zoomWaker];
     while (stackN.length) {
       const node = stackN.pop()!;
-      const waker = stackW.pop()!;
       const w = t.total[node] * scale;
       const x = (t.x0[node] - zx) * scale;
-      push(node, node === zoom ? 0 : x, node === zoom ? width : w, waker);
-      const childWaker = waker || isChainSep(node);
+      push(node, node === zoom ? 0 : x, node === zoom ? width : w);
       for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) {
-        if (t.total[c] * scale >= minW) {
-          stackN.push(c);
-          stackW.push(childWaker);
-        }
+        if (t.total[c] * scale >= minW) stackN.push(c);
       }
     }
 
     // 2. rectangles (dim the ancestors of a zoomed node, as flamegraph.pl does)
-    const zoomDepth = t.depth[zoom];
+    const zoomDepth = depth[zoom];
     let lastFill = '';
     for (let i = 0; i < n; i++) {
       const node = visNodes[i];
-      const c = colorOf(node, visWaker[i] === 1, pal);
-      const dim = t.depth[node] < zoomDepth;
+      const c = colorOf(node, pal);
+      const dim = depth[node] < zoomDepth;
       const fill = dim ? c.replace('rgb(', 'rgba(').replace(')', ',0.55)') : c;
       if (fill !== lastFill) {
         ctx.fillStyle = fill;
         lastFill = fill;
       }
       const w = visW[i];
-      ctx.fillRect(visX[i], rowY(t.depth[node]), w > 1.5 ? w - 0.5 : w, rh - 1);
+      ctx.fillRect(visX[i], rowY(depth[node]), w > 1.5 ? w - 0.5 : w, rh - 1);
     }
 
     // 3. labels: truncated to the frame width, drawn as text (white on dark frames)
@@ -409,15 +377,15 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       const w = visW[i];
       if (w < minLabel) continue;
       const node = visNodes[i];
-      const tc = textColor(colorOf(node, visWaker[i] === 1, pal));
+      const tc = textColor(colorOf(node, pal));
       if (tc !== lastText) {
         ctx.fillStyle = tc;
         lastText = tc;
       }
-      const name = t.frames[t.frame[node]].name;
+      const name = node === 0 ? 'all' : t.tree.frames[t.tree.frame[node]].name;
       const fit = Math.floor((w - 6) / charW);
       const label = name.length <= fit ? name : name.slice(0, Math.max(0, fit - 2)) + '..';
-      ctx.fillText(label, visX[i] + 3, rowY(t.depth[node]) + rh / 2, w - 4);
+      ctx.fillText(label, visX[i] + 3, rowY(depth[node]) + rh / 2, w - 4);
     }
 
     const ms = performance.now() - t0;
@@ -436,16 +404,16 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const row = Math.floor(py / rh);
     const depth = orientation === 'icicle' ? row : t.maxDepth - row;
     if (depth < 0 || depth > t.maxDepth) return -1;
-    const zd = t.depth[zoom];
+    const zd = t.tree.depth[zoom];
     if (depth <= zd) {
       let a = zoom;
-      while (t.depth[a] > depth) a = t.parent[a];
+      while (t.tree.depth[a] > depth) a = t.tree.parent[a];
       return px >= 0 && px <= width ? a : -1;
     }
     const { zx, scale } = view();
     const xu = px / scale + zx;
     let node = zoom;
-    while (t.depth[node] < depth) {
+    while (t.tree.depth[node] < depth) {
       let next = -1;
       for (let c = t.firstChild[node]; c !== -1; c = t.nextSibling[c]) {
         if (xu >= t.x0[c] && xu < t.x0[c] + t.total[c]) {
@@ -464,20 +432,20 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   function nodeRect(node: number): { x: number; y: number; w: number } | null {
     const t = tree;
     if (!t) return null;
-    const zd = t.depth[zoom];
-    if (t.depth[node] <= zd) {
+    const zd = t.tree.depth[zoom];
+    if (t.tree.depth[node] <= zd) {
       let a = zoom;
-      while (t.depth[a] > t.depth[node]) a = t.parent[a];
+      while (t.tree.depth[a] > t.tree.depth[node]) a = t.tree.parent[a];
       if (a !== node) return null;
-      return { x: 0, y: rowY(t.depth[node]), w: width };
+      return { x: 0, y: rowY(t.tree.depth[node]), w: width };
     }
     let a = node;
-    while (t.depth[a] > zd) a = t.parent[a];
+    while (t.tree.depth[a] > zd) a = t.tree.parent[a];
     if (a !== zoom) return null;
     const { zx, scale } = view();
     const w = t.total[node] * scale;
     if (w < opts.minFrameWidth) return null;
-    return { x: (t.x0[node] - zx) * scale, y: rowY(t.depth[node]), w };
+    return { x: (t.x0[node] - zx) * scale, y: rowY(t.tree.depth[node]), w };
   }
 
   function localPoint(clientX: number, clientY: number) {
@@ -497,7 +465,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
   function setZoomNode(node: number, emit: boolean) {
     zoom = node;
-    if (tree) root.setAttribute('data-zoom', JSON.stringify(pathOf(tree, node)));
+    if (tree) root.setAttribute('data-zoom', JSON.stringify(nodePath(tree.tree, node)));
     if (node === 0) resetBtn.setAttribute('disabled', '');
     else resetBtn.removeAttribute('disabled');
     draw();
@@ -592,15 +560,15 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
   function rebuild(keep: boolean) {
     if (!profile) return;
-    const prevZoom = keep && tree ? pathOf(tree, zoom) : [];
-    tree = buildFlameTree(profile, { sort, baseline, normalize });
+    const prevZoom = keep && tree ? nodePath(tree.tree, zoom) : [];
+    tree = buildFlameLayout(profile, { sort, baseline, normalize });
     colorCache = [];
     zoom = 0;
     if (prevZoom.length) {
-      const z = findPath(tree, prevZoom);
+      const z = findNode(tree.tree, prevZoom);
       if (z > 0) zoom = z;
     }
-    searchRes = keep && searchRe ? searchTree(tree, searchRe) : null;
+    searchRes = keep && searchRe ? searchTree(tree.tree, searchRe, tree.total) : null;
     if (!keep) {
       searchRe = null;
       searchInput.value = '';
@@ -610,16 +578,16 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
   const api: FlameGraph = {
     element: root,
-    get tree() {
+    get layout() {
       return tree;
     },
     setData(data, o = {}) {
       if (destroyed) throw new Error('flame graph was destroyed');
       setState('loading');
       const keep = o.keepView ?? true;
-      if (isFlameTree(data)) {
-        if (o.baseline) throw new TypeError('setData: pass a Profile (not a FlameTree) together with a baseline');
-        const prevZoom = keep && tree ? pathOf(tree, zoom) : [];
+      if (isFlameLayout(data)) {
+        if (o.baseline) throw new TypeError('setData: pass a Profile (not a FlameLayout) together with a baseline');
+        const prevZoom = keep && tree ? nodePath(tree.tree, zoom) : [];
         profile = null;
         baseline = undefined;
         tree = data;
@@ -627,15 +595,15 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
         colorCache = [];
         zoom = 0;
         if (prevZoom.length) {
-          const z = findPath(tree, prevZoom);
+          const z = findNode(tree.tree, prevZoom);
           if (z > 0) zoom = z;
         }
-        searchRes = keep && searchRe ? searchTree(tree, searchRe) : null;
+        searchRes = keep && searchRe ? searchTree(tree.tree, searchRe, tree.total) : null;
         updateMatchText();
       } else {
         if (!data || !Array.isArray((data as Profile).stacks)) {
           setState('error');
-          throw new TypeError('setData: expected a Profile (frames, stacks, unit) or a FlameTree from buildFlameTree()');
+          throw new TypeError('setData: expected a Profile (frames, stacks, unit) or a FlameLayout from buildFlameLayout()');
         }
         profile = data;
         baseline = o.baseline;
@@ -650,7 +618,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
         setZoomNode(0, true);
         return true;
       }
-      const node = findPath(tree, path);
+      const node = findNode(tree.tree, path);
       if (node < 0) return false;
       setState('drawing');
       setZoomNode(node, true);
@@ -662,7 +630,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       setZoomNode(0, true);
     },
     zoomPath() {
-      return tree ? pathOf(tree, zoom) : [];
+      return tree ? nodePath(tree.tree, zoom) : [];
     },
     search(re) {
       if (re === null || re === '') {
@@ -683,7 +651,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
         } else {
           throw new TypeError('search: expected a RegExp, a string or null');
         }
-        searchRes = tree ? searchTree(tree, searchRe) : null;
+        searchRes = tree ? searchTree(tree.tree, searchRe, tree.total) : null;
       }
       updateMatchText();
       if (tree) {
@@ -706,7 +674,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     setSort(s) {
       if (s !== 'name' && s !== 'weight') throw new RangeError(`sort must be 'name' or 'weight', got ${String(s)}`);
       if (s === sort) return;
-      if (!profile && tree) throw new Error('setSort: the flame graph was given a FlameTree; rebuild it with buildFlameTree(profile, { sort }) instead');
+      if (!profile && tree) throw new Error('setSort: the flame graph was given a FlameLayout; rebuild it with buildFlameLayout(profile, { sort }) instead');
       sort = s;
       root.setAttribute('data-sort', s);
       if (profile) {
@@ -728,7 +696,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     frameRect(path) {
       const t = tree;
       if (!t) return null;
-      const node = findPath(t, path);
+      const node = findNode(t.tree, path);
       if (node < 0) return null;
       const nr = nodeRect(node);
       if (!nr) return null;

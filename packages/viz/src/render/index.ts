@@ -6,7 +6,7 @@
  *   const fg = createFlameGraph(container, { palette?: 'auto'|'cpu'|'offcpu'|'wakeup'|'diff',
  *     orientation?: 'flame'|'icicle', sort?: 'name'|'weight', toolbar?: boolean, title?: string,
  *     rowHeight?: number, minFrameWidth?: number, diffColorBy?: 'self'|'total', width?: number });
- *   fg.setData(profile, { baseline?: Profile, normalize?: boolean, keepView?: boolean });  // or a FlameTree
+ *   fg.setData(profile, { baseline?: Profile, normalize?: boolean, keepView?: boolean });  // or a FlameLayout
  *   fg.zoomTo(['node', 'main', 'work']) → boolean;  fg.resetZoom();  fg.zoomPath() → string[]
  *   fg.search(/re/ | 're' | null) → { matched, share, nodes }     // share 0..1, "Matched: x%"
  *   fg.setOrientation('flame'|'icicle');  fg.setSort('name'|'weight');  fg.setPalette(p)
@@ -34,15 +34,52 @@
  *   lh.setGrid(g); lh.setPercentiles([..]); lh.percentile(p) → value per column; lh.cellRect(c, slot)
  *   DOM: data-testid="latency-heatmap" data-state; percentile paths have data-percentile="p".
  *
- * Pure helpers (usable in Node): buildFlameTree, searchTree, findPath, pathOf, frameColor,
- * diffColor, percentilePosition, positionValue, latencyGridFromSeries, formatValue.
+ * Pure helpers (usable in Node): buildFlameLayout / layoutTree (positions over the call tree of
+ * model/tree.ts), nodeColor / frameColor / diffColor / paletteForTool (the palette the SVG export
+ * uses too), percentilePosition, positionValue, latencyGridFromSeries, formatValue.
  *
  * Every string from traced processes (frame names, comm) is drawn with canvas fillText or set with
  * textContent / setAttribute — never as HTML.
  */
-export * from './flametree.js';
-export * from './palette.js';
-export * from './flamegraph.js';
-export * from './heatmap-subsecond.js';
-export * from './heatmap-latency.js';
+export { buildFlameLayout, layoutTree, type FlameLayout, type FlameLayoutOptions, type SortOrder } from './flametree.js';
+export { diffColor, frameColor, nameHash, nodeColor, paletteForTool, ROOT_COLOR, SEARCH_COLOR, type PaletteName } from '../palette.js';
+export {
+  createFlameGraph,
+  type FlameGraph,
+  type FlameGraphEvents,
+  type FlameGraphOptions,
+  type FrameInfo,
+  type MatchInfo,
+  type Orientation,
+  type SetDataOptions,
+} from './flamegraph.js';
+export {
+  checkSubsecondGrid,
+  createSubsecondHeatmap,
+  toSubsecondGrid,
+  type Cell,
+  type SubsecondGridInput,
+  type SubsecondGridLike,
+  type SubsecondHeatmap,
+  type SubsecondHeatmapEvents,
+  type SubsecondHeatmapOptions,
+  type SubsecondRange,
+} from './heatmap-subsecond.js';
+export {
+  checkLatencyGrid,
+  createLatencyHeatmap,
+  latencyGridFromSeries,
+  percentilePosition,
+  positionValue,
+  slotBounds,
+  type LatencyColumn,
+  type LatencyData,
+  type LatencyGridInput,
+  type LatencyGridLike,
+  type LatencyHeatmap,
+  type LatencyHeatmapEvents,
+  type LatencyHeatmapOptions,
+  type LatencyHover,
+  type LatencyUnit,
+} from './heatmap-latency.js';
 export { formatValue, formatTime, formatPercent } from './dom.js';

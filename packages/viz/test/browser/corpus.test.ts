@@ -71,10 +71,10 @@ describe('corpus in chromium: subsecond heat map → range → flame graph', { s
   it('draws the whole capture with the README per-command totals', async () => {
     const info = await page.evaluate(() => {
       const w = window as any;
-      const t = w.fg.tree;
+      const t = w.fg.layout;
       const byComm: Record<string, number> = {};
-      for (let c = t.firstChild[0]; c !== -1; c = t.nextSibling[c]) byComm[t.frames[t.frame[c]].name] = t.total[c];
-      return { total: t.total[0], byComm, kinds: [...new Set(t.frames.map((f: any) => f.kind))] };
+      for (let c = t.firstChild[0]; c !== -1; c = t.nextSibling[c]) byComm[t.tree.frames[t.tree.frame[c]].name] = t.total[c];
+      return { total: t.total[0], byComm, kinds: [...new Set(t.tree.frames.map((f: any) => f.kind))] };
     });
     assert.equal(info.total, 9880);
     assert.equal(info.byComm.node, 4907);
@@ -116,7 +116,7 @@ describe('corpus in chromium: subsecond heat map → range → flame graph', { s
       const w = window as any;
       let s = 0;
       for (let i = 2 * 50; i < 5 * 50; i++) s += w.grid.values[i];
-      return { gridSum: s, drawn: w.fg.tree.total[0] };
+      return { gridSum: s, drawn: w.fg.layout.total[0] };
     });
     assert.ok(got.drawn > 0);
     assert.equal(r.samples, got.gridSum);

@@ -35,7 +35,8 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
         w.events = [];
         w.fg = w.bpfs.createFlameGraph(document.getElementById('app'), opts);
         for (const ev of ['zoom', 'click', 'hover', 'search']) w.fg.on(ev, (v: unknown) => w.events.push([ev, v]));
-        w.fg.setData(w.bpfs.profileFromFolded(folded, 'samples', tool));
+        w.profile = w.bpfs.profileFromFolded(folded, 'samples', tool);
+        w.fg.setData(w.profile);
       },
       [folded, opts, tool] as const,
     );
@@ -111,7 +112,7 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
       w.fg.setData(w.bpfs.profileFromFolded(f + '\ngzip;main;deflate 5'));
     }, FOLDED);
     assert.deepEqual(await page.evaluate(() => (window as any).fg.zoomPath()), ['gzip', 'main']);
-    assert.equal((await page.evaluate(() => (window as any).fg.tree.total[0])), 135);
+    assert.equal((await page.evaluate(() => (window as any).fg.layout.total[0])), 135);
     // Escape resets the zoom (keyboard)
     await page.focus('[data-testid="flamegraph"] canvas');
     await page.keyboard.press('Escape');
@@ -206,6 +207,26 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
     await page.screenshot({ path: screenshotPath('flamegraph-wakeup.png') });
   });
 
+  it('a downloaded SVG is coloured like the canvas, frame by frame (one palette)', async () => {
+    const cases: [string, string | undefined, string[][]][] = [
+      ['node;start;main;work;compute 40\nnode;start;main;io;read_[k] 10\nnode;start;gc_[j] 10', undefined, [['node'], ['node', 'start', 'main', 'work'], ['node', 'start', 'main', 'io', 'read'], ['node', 'start', 'gc']]],
+      ['tar;main;read;io_schedule_[k] 50\ntar;main;write 10', 'offcputime', [['tar'], ['tar', 'main', 'read'], ['tar', 'main', 'read', 'io_schedule']]],
+      ['tar;read;schedule_[k];--;try_to_wake_up_[k];kworker 40', 'offwaketime', [['tar', 'read', 'schedule'], ['tar', 'read', 'schedule', '--'], ['tar', 'read', 'schedule', '--', 'try_to_wake_up'], ['tar', 'read', 'schedule', '--', 'try_to_wake_up', 'kworker']]],
+    ];
+    for (const [folded, tool, paths] of cases) {
+      await create({}, folded, tool);
+      const svg: string = await page.evaluate(() => (window as any).viz.toSvg((window as any).profile));
+      for (const path of paths) {
+        const r = (await rect(path))!;
+        const canvas = await pixel(r.x + 2, r.y + 2);
+        const name = path.at(-1)!.replace(/[-[\]*().]/g, '\\$&');
+        const m = new RegExp(`<title>${name} \\([^<]*</title><rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(svg);
+        assert.ok(m, `${path.join(';')} is in the SVG`);
+        assert.deepEqual(canvas, m.slice(1).map(Number), `${tool ?? 'profile'} ${path.join(';')}: canvas pixel = SVG fill`);
+      }
+    }
+  });
+
   it('differential: widths from the new profile, red grew, blue shrank', async () => {
     await page.evaluate(() => {
       const w = window as any;
@@ -247,7 +268,7 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
     });
     await page.waitForSelector('[data-testid="flamegraph"][data-state="ready"]');
     const drawn = Number(await page.getAttribute('[data-testid="flamegraph"]', 'data-frames'));
-    const nodes = await page.evaluate(() => (window as any).fg.tree.count);
+    const nodes = await page.evaluate(() => (window as any).fg.layout.tree.count);
     assert.ok(nodes > 50000, `tree has ${nodes} nodes`);
     assert.ok(drawn > 100 && drawn < nodes / 5, `drew ${drawn} of ${nodes} nodes`);
     await page.screenshot({ path: screenshotPath('flamegraph-20k.png') });

@@ -1,5 +1,6 @@
 /**
- * Flame graph colours. Pure functions (unit-tested in Node).
+ * Flame graph colours: the one palette of the canvas renderer and the SVG exporter (a downloaded
+ * SVG is coloured like the canvas). Pure functions, no DOM (unit-tested in Node).
  *
  * - cpu (on-CPU): warm colours like flamegraph.pl's java palette — reds for user frames (hashed by
  *   name, so the same function keeps its colour across views), orange/yellow for kernel frames,
@@ -11,11 +12,31 @@
  *   |delta| / max |delta|.
  * Search hits are drawn in magenta (flamegraph.pl's rgb(230,0,230)) whatever the palette.
  */
-import type { FrameKind } from '../model/types.js';
+import type { FrameKind, ProfileMeta } from './model/types.js';
+import type { CallTree } from './model/tree.js';
 
 export type PaletteName = 'cpu' | 'offcpu' | 'wakeup' | 'diff';
 
 export const SEARCH_COLOR = 'rgb(230,0,230)';
+/** the synthetic root ("all"). */
+export const ROOT_COLOR = 'rgb(210,210,210)';
+
+/** The palette a profile's tool calls for: offcputime → offcpu, wakeup chains → wakeup, else cpu. */
+export function paletteForTool(tool: ProfileMeta['tool']): Exclude<PaletteName, 'diff'> {
+  if (tool === 'offcputime') return 'offcpu';
+  if (tool === 'wakeuptime' || tool === 'offwaketime') return 'wakeup';
+  return 'cpu';
+}
+
+/**
+ * The fill of a call tree node (not a differential one: see diffColor): by frame kind and name,
+ * and for wakeup chains by whether the node lies after the `--` separator (tree.waker).
+ */
+export function nodeColor(tree: CallTree, node: number, palette: PaletteName): string {
+  if (node === 0) return ROOT_COLOR;
+  const f = tree.frames[tree.frame[node]];
+  return frameColor(palette === 'diff' ? 'cpu' : palette, f.kind, f.name, tree.waker[node] === 1);
+}
 
 /** FNV-1a of the name, folded to 0..1 — stable across sessions and machines. */
 export function nameHash(name: string): number {
