@@ -24,4 +24,4 @@ export { ProcMaps, isFileMapping } from './procmaps.js';
 export type { Mapping } from './procmaps.js';
 export { PerfMap } from './perfmap.js';
 export type { PerfMapEntry } from './perfmap.js';
-export { demangle } from './demangle.js';
+export { demangle } from './demangle/index.js';

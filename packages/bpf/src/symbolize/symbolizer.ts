@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { demangle as demangleName } from './demangle.js';
+import { demangle as demangleName } from './demangle/index.js';
 import { ElfFile } from './elf.js';
 import { Kallsyms } from './kallsyms.js';
 import { PerfMap } from './perfmap.js';
