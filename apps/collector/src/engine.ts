@@ -7,7 +7,7 @@
  * through CliDeps.loadEngine, the server through createCollectorServer's deps).
  */
 import { cpus, hostname, release } from 'node:os';
-import type { HistogramDelta, StackDelta, Symbolizer } from '@bpfscope/bpf';
+import type { HistogramDelta, StackDelta, SymbolizedFrame, Symbolizer } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
 import { OPTIONS, TOOL_NAMES, toolOptionNames, type OptionDef, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureOptions } from '@bpfscope/viz/wire';
@@ -32,13 +32,25 @@ export interface SystemInfo {
   cpus: number;
 }
 
+/** How one capture uses the engine, beyond its options (the CLI's, when nobody watches). */
+export interface OpenSettings {
+  /**
+   * Stand-in for the engine's symbolizer in this capture (the CLI names stacks once, at the end).
+   * `trimKernel` is the tool's trimming of tracer frames from a kernel stack (root first), for
+   * stacks named later than the tool would.
+   */
+  symbolizer?: (inner: Symbolizer, trimKernel?: (frames: SymbolizedFrame[]) => SymbolizedFrame[]) => Symbolizer;
+  /** profile's timeline bucket in ms (default 10); the CLI prints no timeline and asks for long ones */
+  timelineMs?: number;
+}
+
 export interface CaptureEngine {
   /**
    * Attach `tool` with these options (only the options that apply to it; the server has validated
    * them against the wire schema, the CLI parsed them from bcc's flags); throws with a clear
    * message (a BpfError from the engine) on failure.
    */
-  open(tool: ToolName, options: CaptureOptions): CaptureSource;
+  open(tool: ToolName, options: CaptureOptions, settings?: OpenSettings): CaptureSource;
   /** The host, whether this process may load BPF programs, and the tools that load here. */
   system(): SystemInfo;
   /** Load expensive shared state (kernel symbols) before the first capture, so its first delta is on time. */
@@ -87,11 +99,13 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
     return s;
   };
   // each tool's opener; a tool in the table without one here does not compile
-  const open: { [T in ToolName]: (o: EngineOptions) => CaptureSource } = {
-    profile: (o) => bpf.openProfile({ ...o, timeResolutionMs: 10 }, primed(o)),
-    offcputime: (o) => bpf.openOffcputime(o, primed(o)),
-    wakeuptime: (o) => bpf.openWakeuptime(o, primed(o)),
-    offwaketime: (o) => bpf.openOffwaketime(o, primed(o)),
+  type Opener = (o: EngineOptions, s: OpenSettings) => CaptureSource;
+  const open: { [T in ToolName]: Opener } = {
+    profile: (o, s) => bpf.openProfile({ ...o, timeResolutionMs: s.timelineMs ?? 10 }, s.symbolizer?.(primed(o)) ?? primed(o)),
+    // tracepoint tools: their kernel stacks are trimmed of the tracer's frames once named
+    offcputime: (o, s) => bpf.openOffcputime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
+    wakeuptime: (o, s) => bpf.openWakeuptime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
+    offwaketime: (o, s) => bpf.openOffwaketime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
     biolatency: (o) => bpf.openBiolatency(o),
   };
   return {
@@ -103,8 +117,8 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
         /* the first capture will report it */
       }
     },
-    open(tool, options) {
-      return open[tool](toolOptions(tool, options));
+    open(tool, options, settings = {}) {
+      return open[tool](toolOptions(tool, options), settings);
     },
     system() {
       if (cachedInfo) return cachedInfo;

@@ -4,6 +4,7 @@
  * them by path. `@bpfscope/bpf/privileges` is the privilege check without loading libbpf.
  */
 export { openProfile } from './tools/profile.js';
+export { stripTracer } from './tools/stacks.js';
 export { openOffcputime } from './tools/offcputime.js';
 export { openWakeuptime } from './tools/wakeuptime.js';
 export { openOffwaketime } from './tools/offwaketime.js';

@@ -50,6 +50,11 @@ export class StackAggregate {
     return this.byKey.size;
   }
 
+  /** Records in the order they first appeared. */
+  inOrder(): StackRecord[] {
+    return [...this.byKey.values()];
+  }
+
   /** Records sorted by value ascending (bcc prints the hottest stack last). */
   sorted(): StackRecord[] {
     return [...this.byKey.values()].sort((a, b) => a.value - b.value);

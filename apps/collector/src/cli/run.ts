@@ -23,6 +23,11 @@ import {
   type StackFormatOptions,
 } from './format.js';
 import { SPECS, type CliToolName, type StackToolName } from './specs.js';
+import { DeferredSymbolizer, nextDrainMs } from './deferred.js';
+
+/** the BPF programs' map sizes (bpfscope.bpf.h COUNTS_MAP, STACKS_MAP) */
+const COUNTS_CAPACITY = 65536;
+const DEFAULT_STACK_CAPACITY = 16384;
 
 export interface CliIO {
   out(text: string): void;
@@ -38,8 +43,11 @@ export interface CliDeps {
   io: CliIO;
   /** the BPF engine, loaded after the flags and privileges were checked (tests inject a fake). */
   loadEngine?: () => Promise<CaptureEngine>;
-  /** how often the kernel maps are drained (ms), default 1000 */
+  /** how often the kernel maps are drained (ms); default: stack tools size it from the maps'
+   * capacity and the rate of new stacks (nextDrainMs), biolatency every 1000 ms */
   drainIntervalMs?: number;
+  /** symbolize at every drain instead of once at the end (the output is the same; tests compare) */
+  eagerSymbols?: boolean;
   /** length of one "second" of duration/interval (tests shorten it), default 1000 ms */
   secondMs?: number;
   pidExists?: (pid: number) => boolean;
@@ -184,10 +192,16 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
 
   const stop = stopper(io);
   let handle: CaptureSource | undefined;
-  const agg = new StackAggregate();
+  let agg = new StackAggregate();
+  let deferred: DeferredSymbolizer | undefined;
   try {
-    // the engine reads the traced processes' maps and the kernel symbols before it attaches
-    handle = engine.open(tool, captureOptions(tool, v));
+    // the engine reads the traced processes' maps and the kernel symbols before it attaches; the
+    // output goes at the end, so stacks are named then, once (DeferredSymbolizer), and profile's
+    // samples of a stack share one key per minute (the CLI prints no timeline)
+    handle = engine.open(tool, captureOptions(tool, v), {
+      timelineMs: 60000,
+      symbolizer: deps.eagerSymbols ? undefined : (inner, trimKernel) => (deferred = new DeferredSymbolizer(inner, trimKernel)),
+    });
     if (!folded) {
       io.out(
         formatHeader({
@@ -205,24 +219,46 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
     }
     const secondMs = deps.secondMs ?? 1000;
     // The CLI prints only at the end, so it drains just often enough to keep the kernel maps from
-    // filling: every second for profile (its keys carry 10 ms time buckets), every 5 s for the
-    // off-CPU tools, whose keys repeat across intervals — fewer drains, less symbolizing while the
-    // traced workload runs (measured in bench/bpf). The maps' fill is counted either way.
-    const drainMs = deps.drainIntervalMs ?? (tool === 'profile' ? 1000 : 5000);
+    // filling (nextDrainMs: from their capacity and the rate of new stacks and keys, 1 to 30 s) and
+    // names the stacks once, after the capture: the traced workload pays for little more than the
+    // BPF programs (measured in bench/bpf). The maps' fill is counted either way.
+    const stackCapacity = (v.stackStorageSize as number | undefined) ?? DEFAULT_STACK_CAPACITY;
+    let drainMs = deps.drainIntervalMs ?? 1000;
     const start = Date.now();
     const end = durationS !== undefined ? start + durationS * secondMs : Infinity;
-    // drain about every second; the drain that ends the capture always starts at (or after) the
-    // end, so what the kernel gathered while an earlier drain was symbolizing is never left behind
-    for (;;) {
+    // the drain that ends the capture always starts at (or after) the end, so what the kernel
+    // gathered while an earlier drain ran is never left behind
+    let last = false;
+    while (!last) {
       const left = end - Date.now();
+      const t0 = Date.now();
       const stopped = left > 0 ? await stop.wait(Math.min(drainMs, left)) : stop.stopped();
-      const last = stopped || Date.now() >= end;
-      agg.add(stackDelta(handle.drain()));
-      if (last) break;
+      last = stopped || Date.now() >= end;
+      const asked0 = deferred?.asked ?? 0;
+      const d = stackDelta(handle.drain());
+      agg.add(d);
+      if (deps.drainIntervalMs === undefined) {
+        drainMs = nextDrainMs({
+          stacks: deferred ? deferred.asked - asked0 : 2 * d.records.length,
+          keys: d.timeline?.entries.length ?? d.records.length,
+          coveredMs: Date.now() - t0,
+          stackCapacity,
+          countsCapacity: COUNTS_CAPACITY,
+        });
+      }
+      deferred?.endDrain();
     }
   } finally {
     stop.dispose();
     handle?.close();
+  }
+  if (deferred) {
+    // name each distinct stack once, then merge records whose stacks got the same names (as the
+    // per-drain path's aggregate does), in the order they first appeared
+    const resolved = new StackAggregate();
+    const named = deferred;
+    resolved.add({ kind: 'stacks', unit: 'samples', records: agg.inOrder().map((r) => named.resolve(r)), loss: agg.loss, events: agg.events });
+    agg = resolved;
   }
 
   // print

@@ -46,10 +46,14 @@ const LAYOUT_CHECK_MS = 1000;
 const MAPS_REREAD_MS = 250;
 const PERFMAP_REFRESH_MS = 100;
 const KALLSYMS_RELOAD_MS = 5000;
+/** processes' images before an exec kept for generation() (oldest dropped first) */
+const MAX_PAST_GENS = 256;
 const KALLSYMS_RELOAD_MAX_MS = 5 * 60_000;
 
 interface PidState {
   pid: number;
+  /** bumped when the process exec'd (or its pid was reused): see generation() */
+  gen: number;
   /** field 22 of /proc/PID/stat when first seen: detects pid reuse */
   startTime?: string;
   /** executable identity + fields 26 and 28 (start of code, start of stack): change on exec */
@@ -86,6 +90,8 @@ export class SymbolizerImpl implements Symbolizer {
   private ksymsReloadMs: number;
   private ksymsError?: Error;
   private readonly pids = new Map<number, PidState>();
+  /** what a process looked like before it exec'd, by `${pid}:${gen}`, for addresses recorded then */
+  private readonly pastGens = new Map<string, PidState>();
   private readonly elfByIdentity = new Map<string, ElfFile | null>();
   private readonly elfByBuildId = new Map<string, ElfFile>();
   private readonly openFiles: ElfFile[] = [];
@@ -177,7 +183,7 @@ export class SymbolizerImpl implements Symbolizer {
 
   private newState(pid: number): PidState {
     const st = this.statFields(pid);
-    const s: PidState = { pid, mapsAt: 0, elfs: [], startTime: st?.[19], layout: st ? this.layoutOf(pid, st) : undefined, layoutCheckedAt: Date.now() };
+    const s: PidState = { pid, gen: 0, mapsAt: 0, elfs: [], startTime: st?.[19], layout: st ? this.layoutOf(pid, st) : undefined, layoutCheckedAt: Date.now() };
     this.readMaps(s);
     this.pids.set(pid, s);
     return s;
@@ -244,6 +250,10 @@ export class SymbolizerImpl implements Symbolizer {
     if (!st || st[0] === 'Z' || st[0] === 'X') return;
     const layout = this.layoutOf(s.pid, st);
     if (s.layout !== undefined && layout !== s.layout) {
+      // keep the image before the exec for addresses recorded under it (generation())
+      this.pastGens.set(`${s.pid}:${s.gen}`, { ...s });
+      while (this.pastGens.size > MAX_PAST_GENS) this.pastGens.delete(this.pastGens.keys().next().value!);
+      s.gen++;
       this.readMaps(s);
       s.perf = undefined;
       s.perfPaths = undefined;
@@ -256,10 +266,36 @@ export class SymbolizerImpl implements Symbolizer {
     this.pids.delete(pid);
   }
 
-  user(pid: number, addrs: readonly bigint[]): SymbolizedFrame[] {
+  /**
+   * The process's current generation: 0 when first seen, + 1 at each exec (or pid reuse) noticed
+   * since (checked at most once a second). A caller that symbolizes later than it recorded
+   * addresses (the CLI, at the end of a capture) notes the generation when it records them and
+   * passes it to user(), which then uses the maps of that time.
+   */
+  generation(pid: number): number {
+    const s = this.pids.get(pid);
+    if (!s) {
+      this.notePid(pid);
+      return this.pids.get(pid)!.gen;
+    }
+    this.checkExec(s);
+    return s.gen;
+  }
+
+  user(pid: number, addrs: readonly bigint[], gen?: number): SymbolizedFrame[] {
     let s = this.pids.get(pid);
     if (!s) s = this.newState(pid);
     else this.checkExec(s);
+    if (gen !== undefined && gen !== s.gen) {
+      // recorded before an exec: the image of then, as it was (no re-read: the process changed since)
+      const past = this.pastGens.get(`${pid}:${gen}`);
+      if (!past) return addrs.map(unknownFrame);
+      return addrs.map((big) => {
+        if (big <= 0n || big >= 0x20000000000000n || !past.maps) return unknownFrame();
+        const a = Number(big);
+        return this.symbolizeUser(past, past.maps.findIndex(a), a);
+      });
+    }
     const out = new Array<SymbolizedFrame>(addrs.length);
     let reread = false;
     for (let i = 0; i < addrs.length; i++) {

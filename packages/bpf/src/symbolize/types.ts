@@ -13,8 +13,11 @@ export interface SymbolizedFrame {
 export interface Symbolizer {
   /** Kernel addresses (from a kernel stack) → frames, same order. */
   kernel(addrs: readonly bigint[]): SymbolizedFrame[];
-  /** User addresses of process `pid` → frames, same order. */
-  user(pid: number, addrs: readonly bigint[]): SymbolizedFrame[];
+  /** User addresses of process `pid` → frames, same order; `gen`: the generation() the addresses
+   * were recorded in, when they are symbolized later (after a possible exec). */
+  user(pid: number, addrs: readonly bigint[], gen?: number): SymbolizedFrame[];
+  /** The process's exec generation (0, then + 1 per exec noticed); optional. */
+  generation?(pid: number): number;
   /** Read (and cache) a process's maps as soon as it is seen, so short-lived processes still get names. */
   notePid(pid: number): void;
   /** Drop per-process state of processes that no longer exist (file caches stay). */
