@@ -40,7 +40,7 @@ export function EmptyRow({ colSpan, children }: { colSpan: number; children: Rea
   );
 }
 
-/** A function's name cell; clicking the name searches the flame graph for exactly that function. */
+/** A function's name cell; clicking the name searches the flame graph for exactly that function (in the sandwich view: shows its sandwich). */
 export function FunctionCell({ name, children }: { name: string; children?: ReactNode }) {
   const store = useViewStore();
   return (
@@ -49,7 +49,8 @@ export function FunctionCell({ name, children }: { name: string; children?: Reac
         href="#"
         onClick={(e) => {
           e.preventDefault();
-          store.getState().setQuery(`^${escapeRegex(name)}$`);
+          if (store.getState().mode === 'sandwich') store.getState().showSandwich(name);
+          else store.getState().setQuery(`^${escapeRegex(name)}$`);
         }}
       >
         {name}

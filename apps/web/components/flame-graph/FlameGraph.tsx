@@ -4,9 +4,13 @@
  * Zoom, search and orientation come from the view store (and so from the URL); zooming by
  * clicking in the graph writes back to the store. The renderer draws frame names on a canvas and
  * sets its tooltip and details line with textContent: traced strings are never parsed as HTML.
+ * A right-click on a frame (or the ContextMenu key / Shift+F10 on the focused graph: the zoomed
+ * frame) asks the parent for the frame's menu (onFrameMenu).
+ * With `bindView={false}` (the two graphs of a sandwich view) zoom stays local to the graph and
+ * the orientation is the `orientation` prop; the search still follows the store.
  */
 import { useEffect, useRef, useState } from 'react';
-import { createFlameGraph, type FlameGraph as Renderer } from '@bpfscope/viz/render';
+import { createFlameGraph, type FlameGraph as Renderer, type FrameInfo } from '@bpfscope/viz/render';
 import type { Profile } from '@bpfscope/viz';
 import { useView, useViewStore } from '../providers';
 import { searchRegex } from '../../lib/search';
@@ -18,6 +22,13 @@ export interface FlameGraphProps {
   normalize?: boolean;
   palette?: 'cpu' | 'offcpu' | 'wakeup' | 'diff' | 'auto';
   title?: string;
+  /** zoom and orientation from/to the view store (default true). */
+  bindView?: boolean;
+  /** fixed orientation when bindView is false. */
+  orientation?: 'flame' | 'icicle';
+  /** a frame's menu was asked for, at a viewport point. */
+  onFrameMenu?: (frame: FrameInfo, at: { x: number; y: number }) => void;
+  'data-testid'?: string;
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
@@ -26,13 +37,17 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title }: FlameGraphProps) {
+export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title, bindView = true, orientation: fixedOrientation = 'flame', onFrameMenu, 'data-testid': testId }: FlameGraphProps) {
   const host = useRef<HTMLDivElement>(null);
   const fg = useRef<Renderer | null>(null);
   const store = useViewStore();
-  const zoom = useView((s) => s.zoom);
+  const storeZoom = useView((s) => s.zoom);
   const q = useView((s) => s.q);
-  const orientation = useView((s) => s.orientation);
+  const storeOrientation = useView((s) => s.orientation);
+  const orientation = bindView ? storeOrientation : fixedOrientation;
+  const zoom = bindView ? storeZoom : null;
+  const menuRef = useRef(onFrameMenu);
+  menuRef.current = onFrameMenu;
   const [error, setError] = useState<string | null>(null);
   const [dataSeq, setDataSeq] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
@@ -46,7 +61,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     if (!el) return;
     let r: Renderer;
     try {
-      r = createFlameGraph(el, { toolbar: false, orientation: store.getState().orientation, palette, title });
+      r = createFlameGraph(el, { toolbar: false, orientation: bindView ? store.getState().orientation : fixedOrientation, palette, title });
     } catch (e) {
       setError(`The flame graph could not be created: ${(e as Error).message}`);
       return;
@@ -56,6 +71,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     r.element.querySelector('.bpfs-fg-toolbar')?.remove();
     fg.current = r;
     const offZoom = r.on('zoom', (info) => {
+      if (!bindView) return;
       const path = info ? info.path : [];
       if (!samePath(path, store.getState().zoom)) store.getState().setZoom(path);
     });
@@ -97,7 +113,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   // zoom from the store (URL, reset keys)
   useEffect(() => {
     const r = fg.current;
-    if (!r || !r.layout) return;
+    if (!r || !r.layout || zoom === null) return;
     if (samePath(r.zoomPath(), zoom)) return;
     if (!r.zoomTo(zoom.length ? zoom : null) && zoom.length) {
       // the frame is not in this profile (yet): keep the URL's zoom for a live profile, show all
@@ -110,21 +126,44 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     if (!r || !r.layout) return;
     const re = searchRegex(q);
     const m = r.search(re);
-    store.getState().setMatch(re ? { value: m.matched, share: m.share, count: m.nodes } : null);
-  }, [q, dataSeq, store]);
+    if (bindView) store.getState().setMatch(re ? { value: m.matched, share: m.share, count: m.nodes } : null);
+  }, [q, dataSeq, store, bindView]);
 
   useEffect(() => {
     fg.current?.setOrientation(orientation);
   }, [orientation]);
 
+  function openMenuAt(e: React.MouseEvent) {
+    const r = fg.current;
+    if (!r || !menuRef.current) return;
+    const fi = r.frameAt(e.clientX, e.clientY);
+    if (!fi) return;
+    e.preventDefault();
+    menuRef.current(fi, { x: e.clientX, y: e.clientY });
+  }
+
+  function openMenuByKey(e: React.KeyboardEvent) {
+    userScrolled.current = true;
+    if (!(e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) return;
+    const r = fg.current;
+    if (!r || !r.layout || !menuRef.current) return;
+    // the keyboard's frame is the zoomed one (the root when not zoomed)
+    const rect = r.frameRect(r.zoomPath());
+    if (!rect) return;
+    const fi = r.frameAt(rect.x + rect.width / 2, rect.y + rect.height / 2);
+    if (!fi) return;
+    e.preventDefault();
+    menuRef.current(fi, { x: rect.x + Math.min(rect.width / 2, 40), y: rect.y + rect.height });
+  }
+
   return (
-    <div className="graph-host">
+    <div className="graph-host" data-testid={testId} onContextMenu={openMenuAt}>
       {error && <div className="error">{error}</div>}
       <div
         ref={scroller}
         className="graph-scroll"
         onWheel={() => (userScrolled.current = true)}
-        onKeyDown={() => (userScrolled.current = true)}
+        onKeyDown={openMenuByKey}
         onPointerDown={(e) => {
           // the scrollbar, not a frame
           if (e.target === scroller.current) userScrolled.current = true;

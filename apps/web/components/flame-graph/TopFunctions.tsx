@@ -1,5 +1,8 @@
 'use client';
-/** Sortable top-functions table (self / total) beside a flame graph. Clicking a name searches for it. */
+/**
+ * Sortable top-functions table (self / total) beside a flame graph. Clicking a name searches for it
+ * (in the sandwich view: shows its sandwich); a row's ⋯ button opens the function's menu.
+ */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { TopRow } from '../../lib/top';
 import type { Profile } from '@bpfscope/viz';
@@ -10,7 +13,17 @@ import { DataTable, EmptyRow, FunctionCell } from '../table';
 type Key = 'name' | 'self' | 'total';
 const MAX_ROWS = 300;
 
-export function TopFunctions({ profile }: { profile: Profile }) {
+export function TopFunctions({
+  profile,
+  onMenu,
+  selected,
+}: {
+  profile: Profile;
+  /** the ⋯ button of a row: open the function's menu at a viewport point. */
+  onMenu?: (name: string, at: { x: number; y: number }) => void;
+  /** the function shown in the sandwich view (its row is marked). */
+  selected?: string;
+}) {
   // computed after the first paint so the flame graph is never kept waiting by the table
   // (about 1 s for a 200k-stack profile on a slow machine)
   // and, for live profiles that change 4×/s, spaced out by twice the last computation's cost
@@ -80,11 +93,16 @@ export function TopFunctions({ profile }: { profile: Profile }) {
             {header('name', 'Function', false)}
             {header('self', 'Self', true)}
             {header('total', 'Total', true)}
+            {onMenu && (
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </>
         }
       >
         {sorted.map((r) => (
-          <tr key={r.name}>
+          <tr key={r.name} aria-selected={selected !== undefined ? r.name === selected : undefined}>
             <FunctionCell name={r.name} />
             <td className="num" title={fmtValue(r.self, profile.unit)}>
               {fmtPct(total ? r.self / total : 0)}
@@ -92,9 +110,26 @@ export function TopFunctions({ profile }: { profile: Profile }) {
             <td className="num" title={fmtValue(r.total, profile.unit)}>
               {fmtPct(total ? r.total / total : 0)}
             </td>
+            {onMenu && (
+              <td className="act">
+                <button
+                  type="button"
+                  aria-haspopup="menu"
+                  aria-label={`Actions for ${r.name}`}
+                  title="Focus, exclude, sandwich…"
+                  data-testid="top-menu"
+                  onClick={(e) => {
+                    const b = e.currentTarget.getBoundingClientRect();
+                    onMenu(r.name, { x: b.left, y: b.bottom });
+                  }}
+                >
+                  ⋯
+                </button>
+              </td>
+            )}
           </tr>
         ))}
-        {rows && sorted.length === 0 && <EmptyRow colSpan={3}>No samples yet.</EmptyRow>}
+        {rows && sorted.length === 0 && <EmptyRow colSpan={onMenu ? 4 : 3}>No samples yet.</EmptyRow>}
       </DataTable>
     </section>
   );
