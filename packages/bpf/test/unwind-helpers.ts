@@ -76,7 +76,7 @@ export function parseFramesInterp(text: string): RFde[] {
     m = /^([0-9a-f]{16}) (.*)$/.exec(line);
     if (m && cols.length) {
       const vals = m[2].match(tok) ?? [];
-      const row: RRow = { loc: parseInt(m[1], 16), cfa: vals[0] };
+      const row: RRow = { loc: parseInt(m[1], 16), cfa: vals[0] ?? '' };
       for (let i = 2; i < cols.length; i++) {
         if (cols[i] === 'rbp') row.rbp = vals[i - 1];
         if (cols[i] === 'ra') row.ra = vals[i - 1];

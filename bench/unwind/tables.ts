@@ -1,0 +1,171 @@
+/**
+ * Unwind-table generation benchmark (part of bench/unwind): for libc, libpython3.11, node and
+ * chromium, the time to get a table through UnwindTables cold (empty disk cache: generation in the
+ * worker + cache write), from the disk cache (a new UnwindTables, as a second capture would) and
+ * from memory, the in-thread parse time, and the table size. Peer reference point in the same run:
+ * `readelf --debug-dump=frames-interp` over the same object (binutils decodes the same CFI into
+ * per-row text; not the same output, but the same input walked end to end).
+ * Goals (issue 9): chromium ≤ 3 s cold, ≤ 50 ms cached.
+ *
+ * Run: node --conditions=source --import tsx bench/unwind/tables.ts [--reps N] [--out FILE]
+ * Writes bench/results/unwind-tables.json and prints a markdown table. runTablesBench() is also
+ * exported for bench/unwind/run.ts.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UnwindTables } from '../../packages/bpf/src/unwind/tables.js';
+import { generateTable } from '../../packages/bpf/src/unwind/generate.js';
+import { ROW_SIZE } from '../../packages/bpf/src/unwind/format.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface TablesBenchObject {
+  name: string;
+  path: string;
+  rows: number;
+  bytes: number;
+  source: string;
+  unsupported: Record<string, number>;
+  coldMs: number;
+  diskCachedMs: number;
+  memoryCachedMs: number;
+  parseInThreadMs: number;
+  readelfFramesInterpMs?: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+function objects(): Array<{ name: string; path: string }> {
+  const which = (cmd: string): string | undefined => {
+    for (const d of (process.env.PATH ?? '').split(':')) if (d && existsSync(join(d, cmd))) return join(d, cmd);
+    return undefined;
+  };
+  const list = [
+    { name: 'libc', path: '/lib/x86_64-linux-gnu/libc.so.6' },
+    { name: 'libpython3.11', path: existsSync('/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0') ? '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0' : '/usr/bin/python3.11' },
+    { name: 'node', path: which('node') ?? '/usr/bin/node' },
+    { name: 'chromium', path: '/usr/lib/chromium/chromium' },
+  ];
+  return list.filter((o) => existsSync(o.path)).map((o) => ({ ...o, path: realpathSync(o.path) }));
+}
+
+function timeReadelf(path: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const p = spawn('readelf', ['--debug-dump=frames-interp', path], { stdio: ['ignore', 'ignore', 'ignore'] });
+    p.on('error', () => resolve(undefined));
+    p.on('exit', () => resolve(performance.now() - t0));
+  });
+}
+
+export async function runTablesBench(opts: { reps?: number } = {}): Promise<{ objects: TablesBenchObject[]; workerStartMs: number }> {
+  const reps = opts.reps ?? 3;
+  const out: TablesBenchObject[] = [];
+  const base = mkdtempSync(join(tmpdir(), 'bpfscope-bench-unwind-'));
+  let workerStartMs = 0;
+  try {
+    // worker start-up (once per process), measured on the smallest object, then excluded
+    {
+      const u = new UnwindTables();
+      const t0 = performance.now();
+      await u.get('/lib64/ld-linux-x86-64.so.2');
+      workerStartMs = performance.now() - t0;
+      u.close();
+    }
+    for (const o of objects()) {
+      const cold: number[] = [];
+      const disk: number[] = [];
+      const mem: number[] = [];
+      let table;
+      for (let r = 0; r < reps; r++) {
+        const cacheDir = join(base, `${o.name}-${r}`);
+        const u = new UnwindTables({ cacheDir });
+        await u.get('/lib64/ld-linux-x86-64.so.2'); // start the worker first: cold = this object's work
+        let t0 = performance.now();
+        table = await u.get(o.path);
+        cold.push(performance.now() - t0);
+        t0 = performance.now();
+        await u.get(o.path);
+        mem.push(performance.now() - t0);
+        u.close();
+        const u2 = new UnwindTables({ cacheDir });
+        t0 = performance.now();
+        const t2 = await u2.get(o.path);
+        disk.push(performance.now() - t0);
+        if (!t2.cached) throw new Error(`${o.path}: second instance did not hit the disk cache`);
+        u2.close();
+      }
+      const parse: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        generateTable(o.path);
+        parse.push(performance.now() - t0);
+      }
+      const re: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const ms = await timeReadelf(o.path);
+        if (ms !== undefined) re.push(ms);
+      }
+      out.push({
+        name: o.name,
+        path: o.path,
+        rows: table!.count,
+        bytes: table!.count * ROW_SIZE,
+        source: table!.source,
+        unsupported: table!.reasons,
+        coldMs: +median(cold).toFixed(1),
+        diskCachedMs: +median(disk).toFixed(2),
+        memoryCachedMs: +median(mem).toFixed(3),
+        parseInThreadMs: +median(parse).toFixed(1),
+        readelfFramesInterpMs: re.length ? +median(re).toFixed(1) : undefined,
+      });
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  return { objects: out, workerStartMs: +workerStartMs.toFixed(1) };
+}
+
+export function tablesMarkdown(objs: TablesBenchObject[]): string {
+  const lines = [
+    '| object | rows | table bytes | cold (worker) | disk-cached | memory-cached | parse in-thread | readelf frames-interp |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const o of objs) {
+    lines.push(`| ${o.name} | ${o.rows} | ${(o.bytes / 1024).toFixed(0)} KiB | ${o.coldMs} ms | ${o.diskCachedMs} ms | ${o.memoryCachedMs} ms | ${o.parseInThreadMs} ms | ${o.readelfFramesInterpMs ?? '–'} ms |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  const args = process.argv.slice(2);
+  const flag = (n: string, d: string): string => {
+    const i = args.indexOf(n);
+    return i >= 0 && args[i + 1] ? args[i + 1] : d;
+  };
+  const OUT = flag('--out', join(here, '..', 'results', 'unwind-tables.json'));
+  const { objects: objs, workerStartMs } = await runTablesBench({ reps: Number(flag('--reps', '3')) });
+  const chromium = objs.find((o) => o.name === 'chromium');
+  const goals = chromium
+    ? { chromiumColdMs: { goal: 3000, value: chromium.coldMs, met: chromium.coldMs <= 3000 }, chromiumCachedMs: { goal: 50, value: chromium.diskCachedMs, met: chromium.diskCachedMs <= 50 } }
+    : { note: 'chromium is not installed: goals not measured' };
+  const result = {
+    suite: 'unwind-tables',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => +x.toFixed(2)), node: process.version },
+    method: 'median of the reps; cold = empty disk cache, worker already started; disk-cached = a new UnwindTables on the filled cache dir; peer reference: readelf --debug-dump=frames-interp > /dev/null',
+    workerStartMs,
+    objects: objs,
+    goals,
+  };
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  console.log(tablesMarkdown(objs));
+  console.log(`worker start-up ${workerStartMs} ms (once per process); goals: ${JSON.stringify(goals)}`);
+}
