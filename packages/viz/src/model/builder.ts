@@ -2,7 +2,7 @@
  * ProfileBuilder: interns frames by (name, kind), merges identical stacks, collects timeline
  * samples, and builds an immutable Profile.
  */
-import type { Frame, FrameKind, HistogramSeries, Profile, ProfileMeta, Stack, Timeline, Unit } from './types.js';
+import type { Frame, FrameKind, HistogramSeries, Milliseconds, Profile, ProfileMeta, Samples, Stack, Timeline, Unit } from './types.js';
 import { FRAME_KINDS } from './kinds.js';
 
 export interface FrameInput {
@@ -131,7 +131,7 @@ export class ProfileBuilder {
   }
 
   /** Record `count` on the timeline for an existing stack at absolute time `timeMs`, without adding to its weight. */
-  addTimelineSample(stackIndex: number, timeMs: number, count: number): void {
+  addTimelineSample(stackIndex: number, timeMs: Milliseconds, count: Samples): void {
     if (!(stackIndex >= 0 && stackIndex < this.stackIds.length)) throw new Error(`ProfileBuilder: stack index ${stackIndex} out of range`);
     if (!this.timelineOpts) this.timelineOpts = { resolutionMs: 1 };
     this.tTime.push(timeMs);

@@ -10,7 +10,11 @@ import type { ToolName } from '../tools/table.js';
 /** Units of a profile's weights. Named so that renderers and exporters never guess. */
 export type Unit = 'samples' | 'microseconds' | 'nanoseconds' | 'milliseconds' | 'count' | 'bytes';
 
-/** Branded numeric aliases used where a value's unit matters (Firefox Profiler style). */
+/**
+ * Named numeric aliases for values whose unit matters (Firefox Profiler style): plain numbers to
+ * the compiler, but a signature says what it takes (times in the model are epoch or offset ms,
+ * timeline counts are samples, off-CPU durations are µs).
+ */
 export type Microseconds = number;
 export type Milliseconds = number;
 export type Samples = number;
@@ -70,8 +74,8 @@ export interface ProfileMeta {
   host?: string;
   kernel?: string;
   /** epoch milliseconds */
-  startTime?: number;
-  durationMs?: number;
+  startTime?: Milliseconds;
+  durationMs?: Milliseconds;
   /** for imports: the detected format and the file name. */
   source?: { format: ProfileFormat; fileName?: string };
   loss?: LossStats;
@@ -89,12 +93,12 @@ export type ProfileFormat = 'folded' | 'perf-script' | 'pprof' | 'bpftrace' | 's
  */
 export interface Timeline {
   /** bucket width in ms (10 ms or finer for subsecond heat maps). */
-  readonly resolutionMs: number;
+  readonly resolutionMs: Milliseconds;
   /** epoch ms of offset 0. */
-  readonly startTime: number;
-  readonly offsetMs: readonly number[];
+  readonly startTime: Milliseconds;
+  readonly offsetMs: readonly Milliseconds[];
   readonly stack: readonly number[];
-  readonly count: readonly number[];
+  readonly count: readonly Samples[];
 }
 
 /**
@@ -103,9 +107,9 @@ export interface Timeline {
  */
 export interface HistogramInterval {
   /** epoch ms */
-  readonly start: number;
+  readonly start: Milliseconds;
   /** epoch ms */
-  readonly end: number;
+  readonly end: Milliseconds;
   /** '' for all disks/flags together, else the disk name (-D) or flag string (-F). */
   readonly key: string;
   readonly slots: readonly number[];

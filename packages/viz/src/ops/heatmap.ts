@@ -5,7 +5,7 @@
  * - selectRange: the sub-profile of a time range (e.g. cells selected on the subsecond grid).
  * - latencyGrid: biolatency intervals → time × log2 bucket counts, with percentiles per interval.
  */
-import type { HistogramSeries, Profile } from '../model/types.js';
+import type { HistogramSeries, Milliseconds, Profile } from '../model/types.js';
 import { ProfileBuilder } from '../model/builder.js';
 import { histogramPercentile, intervalsFor, slotRange, sumSlots } from '../model/histogram.js';
 
@@ -56,7 +56,7 @@ export function gridCellRange(grid: Pick<SubsecondGrid, 'rowMs'>, a: { col: numb
 }
 
 /** The sub-profile of samples whose timeline offset lies in [startMs, endMs). Keeps that part of the timeline. */
-export function selectRange(p: Profile, startMs: number, endMs: number): Profile {
+export function selectRange(p: Profile, startMs: Milliseconds, endMs: Milliseconds): Profile {
   const tl = p.timeline;
   if (!tl) throw new Error('selectRange: this profile has no timeline to select from');
   if (!(Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs))

@@ -2,7 +2,7 @@
  * Small DOM helpers shared by the renderers. Every string that may come from a traced process is
  * set with textContent or as an attribute value, never parsed as HTML.
  */
-import type { Unit } from '../model/types.js';
+import type { Microseconds, Unit } from '../model/types.js';
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -60,7 +60,7 @@ export function formatValue(v: number, unit: Unit): string {
 }
 
 /** µs → "850 µs" / "12.5 ms" / "3.2 s" */
-export function formatTime(us: number): string {
+export function formatTime(us: Microseconds): string {
   const a = Math.abs(us);
   if (a >= 1e6) return `${nf.format(us / 1e6)} s`;
   if (a >= 1e3) return `${nf.format(us / 1e3)} ms`;
