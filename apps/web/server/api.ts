@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
 import { ConfigError, maxUploadBytes, operatorTokenPolicy, type Env } from './config';
-import { CaptureError, STREAM_END, getHub, type Hub, type HubCapture } from './captures';
+import { STREAM_END, getHub, type Hub, type HubCapture } from './captures';
 import { HttpError, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tokenEquals, tooLarge } from './http';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
 import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz';
@@ -130,13 +130,9 @@ export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response
   return handle(async () => {
     requireOperator(req, env);
     const body = parseCaptureBody(await readJsonObject(req));
-    try {
-      const cap = await hub().start(body);
-      return json({ id: cap.id, url: `/api/captures/${cap.id}`, events: `/api/captures/${cap.id}/events` }, 202);
-    } catch (e) {
-      if (e instanceof CaptureError) throw new HttpError(e.status, e.message, e.field ? { field: e.field } : {});
-      throw e;
-    }
+    // the hub's refusals are HttpErrors (status and field), answered as they are
+    const cap = await hub().start(body);
+    return json({ id: cap.id, url: `/api/captures/${cap.id}`, events: `/api/captures/${cap.id}/events` }, 202);
   });
 }
 
@@ -162,12 +158,7 @@ export function stopCapture(req: Request, id: string, d?: Partial<Deps>): Promis
   return handle(() => {
     requireOperator(req, env);
     const cap = findCapture(hub(), id);
-    try {
-      hub().stop(cap);
-    } catch (e) {
-      if (e instanceof CaptureError) throw new HttpError(e.status, e.message);
-      throw e;
-    }
+    hub().stop(cap);
     return json({ id: cap.id, state: cap.state, stopping: true });
   });
 }
@@ -195,7 +186,6 @@ export function snapshotCapture(req: Request, id: string, d?: Partial<Deps>): Pr
       const sid = await hub().saveSnapshot(cap, body.name, body.notes as string | undefined);
       return json({ id: sid, url: `/s/${sid}` }, 201);
     } catch (e) {
-      if (e instanceof CaptureError) throw new HttpError(e.status, e.message);
       if (e instanceof SnapshotValidationError) throw new HttpError(400, e.message, { field: e.field });
       throw e;
     }

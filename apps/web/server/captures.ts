@@ -8,6 +8,7 @@ import type { LossStats, Profile, ToolName } from '@bpfscope/viz';
 import { DeltaAccumulator, type CaptureOptions, type DeltaMessage, type EndMessage, type ServerMessage, type StartedMessage } from '@bpfscope/viz/wire';
 import { collectorConfigs, type CollectorConfig } from './config';
 import { CollectorClient, CollectorRequestError, CollectorUnavailableError } from './collector-client';
+import { HttpError } from './http';
 import { newId } from './ids';
 import { getSnapshotStore, type SnapshotStore } from './snapshots';
 
@@ -159,17 +160,6 @@ export class HubCapture {
   }
 }
 
-export class CaptureError extends Error {
-  override name = 'CaptureError';
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Maps collector error codes to HTTP statuses for the start request. */
 function statusForCode(code: string): number {
   switch (code) {
@@ -233,12 +223,12 @@ export class Hub {
     return this.captures.get(id) ?? null;
   }
 
-  /** Starts a capture; resolves once the collector has started it (or rejects with CaptureError). */
+  /** Starts a capture; resolves once the collector has started it (or rejects with an HttpError: status and field). */
   async start(req: CaptureRequest): Promise<HubCapture> {
     const client = this.client(req.collector);
     if (!client) {
       const ids = this.configs().map((c) => c.id);
-      throw new CaptureError(400, `collector: "${req.collector}" is not configured (configured: ${ids.join(', ')})`, 'collector');
+      throw new HttpError(400, `collector: "${req.collector}" is not configured (configured: ${ids.join(', ')})`, { field: 'collector' });
     }
     this.prune();
     const cap = new HubCapture(req);
@@ -265,9 +255,9 @@ export class Hub {
         // a limit on one field (durationSec above the collector's maximum…) is a bad request;
         // a limit without a field (too many concurrent captures) means "try again later"
         const status = e.code === 'limit' && field ? 400 : statusForCode(e.code);
-        throw new CaptureError(status, e.message, field);
+        throw new HttpError(status, e.message, field ? { field } : {});
       }
-      if (e instanceof CollectorUnavailableError) throw new CaptureError(503, e.message);
+      if (e instanceof CollectorUnavailableError) throw new HttpError(503, e.message);
       throw e;
     }
     cap.broadcast({ ...started, captureId: cap.id });
@@ -353,13 +343,13 @@ export class Hub {
 
   /** Ends a running capture early, keeping its data (it is saved like a completed one). */
   stop(cap: HubCapture): void {
-    if (cap.finished) throw new CaptureError(409, `capture ${cap.id} is already ${cap.state}`);
+    if (cap.finished) throw new HttpError(409, `capture ${cap.id} is already ${cap.state}`);
     const c = this.client(cap.req.collector);
-    if (!c || !cap.collectorCaptureId) throw new CaptureError(503, `collector ${cap.req.collector} is not connected`);
+    if (!c || !cap.collectorCaptureId) throw new HttpError(503, `collector ${cap.req.collector} is not connected`);
     try {
       c.send({ type: 'stop', captureId: cap.collectorCaptureId });
     } catch (e) {
-      throw new CaptureError(503, (e as Error).message);
+      throw new HttpError(503, (e as Error).message);
     }
   }
 
@@ -377,8 +367,8 @@ export class Hub {
 
   /** Saves a finished capture as a (new) snapshot with a name and notes. */
   async saveSnapshot(cap: HubCapture, name: string, notes?: string): Promise<string> {
-    if (!cap.finished || cap.saving) throw new CaptureError(409, `capture ${cap.id} is still running; stop it or wait for it to end before saving`);
-    if (!cap.end && !cap.data.hasData) throw new CaptureError(409, `capture ${cap.id} gathered no data to save`);
+    if (!cap.finished || cap.saving) throw new HttpError(409, `capture ${cap.id} is still running; stop it or wait for it to end before saving`);
+    if (!cap.end && !cap.data.hasData) throw new HttpError(409, `capture ${cap.id} gathered no data to save`);
     const meta = await this.storeFactory().save(cap.toProfile(name, notes), { name, notes });
     if (!cap.snapshotId) cap.snapshotId = meta.id;
     return meta.id;

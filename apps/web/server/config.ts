@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError, isLoopbackHost } from '@bpfscope/viz/config';
 
 export interface CollectorConfig {
   id: string;
@@ -19,9 +20,7 @@ export interface CollectorConfig {
 /** The variables the hub reads (process.env, or a plain object in tests). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError, isLoopbackHost };
 
 /** The data directory: BPFSCOPE_DATA_DIR, else `<repo>/data` (next start runs in apps/web). */
 export function dataDir(env: Env = process.env): string {
@@ -44,11 +43,6 @@ export function maxUploadBytes(env: Env = process.env): number {
 /** The address the console listens on (the start script passes it to `next start -H`). */
 export function webHost(env: Env = process.env): string {
   return env.BPFSCOPE_WEB_HOST || env.HOSTNAME_BIND || '127.0.0.1';
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 /** Operator token needed for capture/import/delete when the console is reachable from other hosts. */

@@ -4,6 +4,7 @@
  * naming the flag/variable and what it should be.
  */
 import { readFileSync } from 'node:fs';
+import { ConfigError, isLoopbackHost } from '@bpfscope/viz/config';
 
 export interface ServerLimits {
   /** longest capture, seconds (BPFSCOPE_MAX_DURATION, --max-duration). */
@@ -63,9 +64,7 @@ export interface ServerConfig {
   logLevel: string;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 const LIMIT_SOURCES: Array<[keyof ServerLimits, string, string | undefined, 'int' | 'num']> = [
   ['maxDurationSec', 'BPFSCOPE_MAX_DURATION', '--max-duration', 'num'],
@@ -102,10 +101,7 @@ function parseNumber(raw: string, what: string, kind: 'int' | 'num', min: number
 }
 
 /** True for 127.0.0.0/8, ::1, localhost (the only places an unauthenticated collector may listen). */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
-}
+export const isLoopback = isLoopbackHost;
 
 /** Parse `bpfscope serve` flags + environment into a config (throws ConfigError with a clear message). */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
