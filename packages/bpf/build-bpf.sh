@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile the CO-RE BPF programs of @bpfscope/bpf.
 #   build/vmlinux.h      generated from the running kernel's BTF (bpftool), regenerated when the BTF changes
-#   build/<tool>.bpf.o   one object per src/c/<tool>.bpf.c (clang -O2 -g -target bpf)
+#   build/<tool>.bpf.o   one object per src/c/<tool>.bpf.c (clang -O2 -g -target bpf -mcpu=v3: atomics with a
+#                        result, e.g. the CFI walker's stack ids, need BPF ISA v3, kernel 5.12+)
 # Idempotent: an object is rebuilt only when its sources, the shared headers or vmlinux.h are newer.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,7 +44,7 @@ for c in "$src"/*.bpf.c; do
     for dep in "$c" "${shared[@]}"; do [[ "$dep" -nt "$obj" ]] && { stale=1; break; }; done
   fi
   (( stale )) || continue
-  clang -O2 -g -target bpf -D__TARGET_ARCH_"$arch" -Wall -Wno-unused-function \
+  clang -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_"$arch" -Wall -Wno-unused-function \
     -I"$out" -I"$src" -I"$libbpf_inc" -c "$c" -o "$obj.tmp"
   mv "$obj.tmp" "$obj"
   built=$((built + 1))

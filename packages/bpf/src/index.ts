@@ -22,7 +22,11 @@ export type {
   WakeuptimeOptions,
   OffwaketimeOptions,
   BiolatencyOptions,
+  UnwindMode,
 } from './tools/types.js';
+export { UNWIND_MODES } from './tools/types.js';
+export type { UnwindInfo } from './unwind/procs.js';
+export { setUnwindTableSource } from './unwind/session.js';
 export { createSymbolizer } from './symbolize/symbolizer.js';
 export type { SymbolizerOptions, SymbolizerStats } from './symbolize/symbolizer.js';
 export type { SymbolizedFrame, Symbolizer } from './symbolize/types.js';

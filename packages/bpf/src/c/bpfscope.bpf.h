@@ -106,10 +106,13 @@ static __always_inline __s32 get_stack(void *ctx, void *map, bool user, __u32 ks
 
 /* The user and kernel stack ids of `current` into user_id and kern_id; STACK_NOT_COLLECTED for the
  * one not asked for (cfg.kernel_only: -K, cfg.user_only: -U). `kskip`: the tracer's own kernel
- * frames for the attach type (TP_TRACER_FRAMES, PERF_EVENT_TRACER_FRAMES). A macro: any cfg struct, any key. */
+ * frames for the attach type (TP_TRACER_FRAMES, PERF_EVENT_TRACER_FRAMES). User stacks come from the
+ * CFI walker (get_ustack_cfi, unwind.bpf.h: ids of the ustacks map) when cfg.unwind is set, else
+ * from bpf_get_stackid's frame-pointer walk (ids of `map`). A macro: any cfg struct, any key. */
 #define GET_STACKS(ctx, map, cfg, user_id, kern_id, kskip)						\
 	do {												\
-		(user_id) = (cfg).kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, true, 0);	\
+		(user_id) = (cfg).kernel_only ? STACK_NOT_COLLECTED :					\
+			(cfg).unwind ? get_ustack_cfi() : get_stack(ctx, map, true, 0);			\
 		(kern_id) = (cfg).user_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, false, kskip);	\
 	} while (0)
 

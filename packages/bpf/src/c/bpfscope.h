@@ -20,6 +20,11 @@ enum bpfscope_stat {
 	BS_STAT_KSTACK_OTHER,
 	BS_STAT_MAP_FULL,        /* an aggregation map was full: event dropped */
 	BS_STAT_START_FULL,      /* the per-thread / per-request start map was full: event dropped */
+	/* CFI unwinding (unwind.bpf.h), one count per stack: */
+	BS_STAT_UNWIND_NO_TABLE,    /* some frames had no table (yet): walked by frame pointers */
+	BS_STAT_UNWIND_UNSUPPORTED, /* ended at a pc without a usable rule */
+	BS_STAT_UNWIND_FAULT,       /* ended on a read fault */
+	BS_STAT_UNWIND_TRUNCATED,   /* deeper than MAX_STACK_DEPTH: root part missing */
 	BS_NR_STATS = 16,
 };
 

@@ -8,7 +8,8 @@ struct offcpu_cfg {
 	__u64 max_block_us;
 	__u8 user_only;      /* -U: no kernel stacks */
 	__u8 kernel_only;    /* -K: no user stacks */
-	__u8 pad[6];
+	__u8 unwind;              /* 1: user stacks by the CFI walker (unwind.bpf.h), 0: frame pointers */
+	__u8 pad[5];
 };
 
 struct offcpu_key {

@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include "offwaketime.h"
 #include "bpfscope.bpf.h"
+#include "unwind.bpf.h"
 
 const volatile struct offwake_cfg cfg = { .f = { .state = -1 }, .min_block_us = 1, .max_block_us = ~0ULL };
 

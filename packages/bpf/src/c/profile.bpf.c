@@ -17,6 +17,7 @@
 #include <bpf/bpf_core_read.h>
 #include "profile.h"
 #include "bpfscope.bpf.h"
+#include "unwind.bpf.h"
 
 const volatile struct profile_cfg cfg = { .bucket_ns = 10000000 };
 

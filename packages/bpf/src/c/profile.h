@@ -9,7 +9,8 @@ struct profile_cfg {
 	__u8 user_only;      /* -U: no kernel stacks */
 	__u8 kernel_only;    /* -K: no user stacks */
 	__u8 include_idle;   /* -I: keep samples of the idle task (tid 0) */
-	__u8 pad[3];
+	__u8 unwind;         /* 1: user stacks by the CFI walker (unwind.bpf.h), 0: frame pointers (bpf_get_stackid) */
+	__u8 pad[2];
 };
 
 struct profile_key {

@@ -54,6 +54,11 @@ export const bpf_map_lookup_elem = lib.func('int bpf_map_lookup_elem(int fd, voi
 export const bpf_map_update_elem = lib.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)');
 export const bpf_map_delete_elem = lib.func('int bpf_map_delete_elem(int fd, void *key)');
 export const bpf_map_get_next_key = lib.func('int bpf_map_get_next_key(int fd, void *key, void *next_key)');
+export const bpf_map_update_batch = lib.func('int bpf_map_update_batch(int fd, const void *keys, const void *values, void *count, void *opts)');
+/** opts: struct bpf_map_create_opts (48 bytes: sz, btf ids, inner_map_fd @24, map_flags @28, ...) or null */
+export const bpf_map_create = lib.func(
+  'int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)',
+);
 export const bpf_map_lookup_and_delete_batch = lib.func(
   'int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)',
 );

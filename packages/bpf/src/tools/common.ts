@@ -43,10 +43,11 @@ export function fillFilters(obj: BpfObject, pids: number[], tids: number[]): voi
 }
 
 /** Run `fn` with the object; destroy it if fn throws (no half-attached leftovers). */
-export function withCleanup<T>(obj: BpfObject, fn: () => T): T {
+export function withCleanup<T>(obj: BpfObject, fn: () => T, onError?: () => void): T {
   try {
     return fn();
   } catch (e) {
+    onError?.();
     obj.destroy();
     throw e;
   }

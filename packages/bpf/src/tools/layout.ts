@@ -23,6 +23,10 @@ export const Stat = {
   KSTACK_OTHER: 8,
   MAP_FULL: 9,
   START_FULL: 10,
+  UNWIND_NO_TABLE: 11,
+  UNWIND_UNSUPPORTED: 12,
+  UNWIND_FAULT: 13,
+  UNWIND_TRUNCATED: 14,
 } as const;
 
 export function assertSize(map: BpfMap, keySize: number, valueSize: number): void {
@@ -68,6 +72,7 @@ export function profileCfg(c: {
   userOnly: boolean;
   kernelOnly: boolean;
   includeIdle: boolean;
+  unwind: boolean;
 }): Buffer {
   const b = Buffer.alloc(16);
   b.writeBigUInt64LE(c.bucketNs, 0);
@@ -76,17 +81,19 @@ export function profileCfg(c: {
   b[10] = c.userOnly ? 1 : 0;
   b[11] = c.kernelOnly ? 1 : 0;
   b[12] = c.includeIdle ? 1 : 0;
+  b[13] = c.unwind ? 1 : 0;
   return b;
 }
 
 /* struct offcpu_cfg / wakeup_cfg / offwake_cfg (32) */
-export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean }): Buffer {
+export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean; unwind: boolean }): Buffer {
   const b = Buffer.alloc(32);
   writeThreadFilter(b, 0, c.f);
   b.writeBigUInt64LE(c.minUs, 8);
   b.writeBigUInt64LE(c.maxUs, 16);
   b[24] = c.userOnly ? 1 : 0;
   b[25] = c.kernelOnly ? 1 : 0;
+  b[26] = c.unwind ? 1 : 0;
   return b;
 }
 export const OFFCPU_KEY_SIZE = 32;

@@ -6,6 +6,7 @@ import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } fro
 import { assertSize, offcpuCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
 import { bad, checkIds, checkMicros, checkStackOpts, fillFilters, withCleanup } from './common.js';
+import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openSwitchTool(
   tool: ToolName,
@@ -26,22 +27,27 @@ export function openSwitchTool(
   const state = opts.state ?? -1;
   if (!Number.isInteger(state) || state < -1 || state > 0xffff) throw bad(`invalid state ${state}: expected a task state bitmask like 1 (TASK_INTERRUPTIBLE) or 2 (TASK_UNINTERRUPTIBLE), or -1 for any`);
 
-  const obj = BpfObject.load(tool, {
-    rodata: offcpuCfg({
-      f: {
-        filterPid: pids.length > 0,
-        filterTid: tids.length > 0,
-        userThreadsOnly: !!opts.userThreadsOnly,
-        kernelThreadsOnly: !!opts.kernelThreadsOnly,
-        state,
-      },
-      minUs,
-      maxUs,
-      userOnly: !!opts.userStacksOnly,
-      kernelOnly: !!opts.kernelStacksOnly,
+  const { obj, cfi } = loadWithUnwind(opts.unwind, !opts.kernelStacksOnly, (unwind) =>
+    BpfObject.load(tool, {
+      rodata: offcpuCfg({
+        f: {
+          filterPid: pids.length > 0,
+          filterTid: tids.length > 0,
+          userThreadsOnly: !!opts.userThreadsOnly,
+          kernelThreadsOnly: !!opts.kernelThreadsOnly,
+          state,
+        },
+        minUs,
+        maxUs,
+        userOnly: !!opts.userStacksOnly,
+        kernelOnly: !!opts.kernelStacksOnly,
+        unwind,
+      }),
+      maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize, ustacks: opts.stackStorageSize } : undefined,
+      enable: unwindPrograms(unwind),
     }),
-    maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize } : undefined,
-  });
+  );
+  let unwind: UnwindSession | undefined;
   return withCleanup(obj, () => {
     const counts = obj.map('counts');
     assertSize(counts, keySize, 8);
@@ -50,12 +56,14 @@ export function openSwitchTool(
     for (const pid of pids) sym.notePid(pid);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
-    const stacks = new StackResolver(obj.map('stacks'), sym, true);
+    if (cfi) unwind = openUnwindSession(obj, pids);
+    const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store);
     obj.attachAll();
     const startTime = Date.now();
     return {
       tool,
       startTime,
+      unwind: unwind ? () => unwind!.info() : undefined,
       drain(): StackDelta {
         const n = drainer.drain();
         const st = stats.read();
@@ -67,10 +75,11 @@ export function openSwitchTool(
         return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
       },
       close(): void {
+        unwind?.close();
         obj.destroy();
       },
     };
-  });
+  }, () => unwind?.close());
 }
 
 /**

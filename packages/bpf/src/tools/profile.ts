@@ -8,6 +8,7 @@ import type { ProfileOptions, StackDelta, StackRecord, ToolHandle } from './type
 import { PROFILE_KEY_SIZE, assertSize, profileCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
 import { bad, checkIds, checkStackOpts, fillFilters, withCleanup } from './common.js';
+import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<StackDelta> {
   checkStackOpts(opts);
@@ -19,17 +20,22 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
   if (!Number.isInteger(resMs) || resMs < 1 || resMs > 60000) throw bad(`invalid timeResolutionMs ${resMs}: expected an integer between 1 and 60000`);
   const bucketNs = BigInt(resMs) * 1_000_000n;
 
-  const obj = BpfObject.load('profile', {
-    rodata: profileCfg({
-      bucketNs,
-      filterPid: pids.length > 0,
-      filterTid: tids.length > 0,
-      userOnly: !!opts.userStacksOnly,
-      kernelOnly: !!opts.kernelStacksOnly,
-      includeIdle: !!opts.includeIdle,
+  const { obj, cfi } = loadWithUnwind(opts.unwind, !opts.kernelStacksOnly, (unwind) =>
+    BpfObject.load('profile', {
+      rodata: profileCfg({
+        bucketNs,
+        filterPid: pids.length > 0,
+        filterTid: tids.length > 0,
+        userOnly: !!opts.userStacksOnly,
+        kernelOnly: !!opts.kernelStacksOnly,
+        includeIdle: !!opts.includeIdle,
+        unwind,
+      }),
+      maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize, ustacks: opts.stackStorageSize } : undefined,
+      enable: unwindPrograms(unwind),
     }),
-    maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize } : undefined,
-  });
+  );
+  let unwind: UnwindSession | undefined;
   return withCleanup(obj, () => {
     const counts = obj.map('counts');
     assertSize(counts, PROFILE_KEY_SIZE, 8);
@@ -38,7 +44,9 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     for (const pid of pids) sym.notePid(pid);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
-    const stacks = new StackResolver(obj.map('stacks'), sym);
+    if (cfi) unwind = openUnwindSession(obj, pids);
+    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store);
+    obj.attachAll(); // the walker's exec hook (perf_event programs are attached below)
     for (const cpu of onlineCpus()) {
       const fd = openCpuClock(cpu, hz);
       try {
@@ -54,6 +62,7 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     return {
       tool: 'profile' as const,
       startTime,
+      unwind: unwind ? () => unwind!.info() : undefined,
       drain(): StackDelta {
         const n = drainer.drain();
         const st = stats.read();
@@ -99,8 +108,9 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
         };
       },
       close(): void {
+        unwind?.close();
         obj.destroy();
       },
     };
-  });
+  }, () => unwind?.close());
 }

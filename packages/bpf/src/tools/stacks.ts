@@ -8,6 +8,10 @@ import type { BpfMap } from '../object.js';
 import type { Symbolizer, SymbolizedFrame } from '../symbolize/types.js';
 import type { LossStats } from './types.js';
 import { EFAULT, MAX_STACK_DEPTH, STACK_NOT_COLLECTED, Stat } from './layout.js';
+import { USTACK_TRUNCATED, type UstackStore } from '../unwind/maps.js';
+
+/** root-side marker of a user stack deeper than the walker's limit (its root part is missing) */
+export const TRUNCATED_FRAME: SymbolizedFrame = { name: '[truncated]', kind: 'unknown' };
 
 export interface ResolvedStack {
   frames: SymbolizedFrame[]; // root first
@@ -39,11 +43,13 @@ export class StackResolver {
    *   skips the tracer's frames it always has (TP_TRACER_FRAMES), and any deeper ones left at the leaf
    *   are trimmed here (stripTracer). A perf_event sample's stack is left as is: a BPF program
    *   interrupted by the sample is legitimately on it.
+   * @param ustacks user stack ids are those of the CFI walker (unwind 'cfi'), else of `map`
    */
   constructor(
     private map: BpfMap,
     private sym: Symbolizer,
     private fromTracepoint = false,
+    private ustacks?: UstackStore,
   ) {
     this.buf = Buffer.from(new ArrayBuffer(map.valueSize)); // own, 8-byte aligned memory for the typed views
     this.depth = Math.floor(map.valueSize / 8);
@@ -99,6 +105,20 @@ export class StackResolver {
     const ck = `${pid}:${id}`;
     let r = this.userCache.get(ck);
     if (r) return r;
+    if (this.ustacks) {
+      const w = this.ustacks.get(id);
+      if (!w) {
+        this.lookupFailures.user++;
+        r = MISSING;
+      } else {
+        this.notePid(pid);
+        const frames = this.sym.user(pid, w.pcs).slice().reverse();
+        if (w.flags & USTACK_TRUNCATED) frames.unshift(TRUNCATED_FRAME);
+        r = { frames, missing: false };
+      }
+      this.userCache.set(ck, r);
+      return r;
+    }
     const a = this.addrs(id);
     if (!a) {
       this.lookupFailures.user++;
@@ -117,6 +137,7 @@ export class StackResolver {
       this.key.writeUInt32LE(id);
       L.bpf_map_delete_elem(this.map.fd, this.key);
     }
+    this.ustacks?.endInterval();
     this.prevRaw = this.raw;
     this.raw = new Map();
     this.kernelCache.clear();
@@ -132,9 +153,14 @@ export class StackResolver {
       stackCollisions: stats[Stat.USTACK_EEXIST] + stats[Stat.KSTACK_EEXIST],
       stackNoMem: stats[Stat.USTACK_ENOMEM] + stats[Stat.KSTACK_ENOMEM],
       mapFull: stats[Stat.MAP_FULL],
-      truncatedStacks: this.truncated,
+      truncatedStacks: this.truncated + (stats[Stat.UNWIND_TRUNCATED] ?? 0),
       lostEvents: stats[Stat.START_FULL],
     };
+    if (this.ustacks) {
+      l.unwindNoTable = stats[Stat.UNWIND_NO_TABLE];
+      l.unwindUnsupported = stats[Stat.UNWIND_UNSUPPORTED];
+      l.unwindReadFault = stats[Stat.UNWIND_FAULT];
+    }
     this.truncated = 0;
     this.lookupFailures = { user: 0, kernel: 0 };
     return l;

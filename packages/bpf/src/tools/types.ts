@@ -79,6 +79,9 @@ export interface ToolHandle<D> {
   readonly tool: ToolName;
   /** epoch ms at attach time; timeline offsets are relative to it. */
   readonly startTime: number;
+  /** CFI unwinding (unwind 'cfi'/'auto' when the walker is on): processes, tables and BPF map
+   * memory of the unwinder; undefined when user stacks are walked by frame pointers. */
+  unwind?: () => import('../unwind/procs.js').UnwindInfo;
   /** Read and delete what the kernel gathered since the last drain (bounded memory). */
   drain(): D;
   /** Detach and free everything. Idempotent. */

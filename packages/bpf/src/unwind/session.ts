@@ -1,0 +1,66 @@
+/**
+ * The CFI unwinder of one capture: the walker's maps (UnwindMaps), the process/table tracker and
+ * the walked stacks (UstackStore). Tools open it after loading an object built with unwind.bpf.h.
+ */
+import type { BpfObject } from '../object.js';
+import { BpfError } from '../errors.js';
+import type { UnwindMode } from '../tools/types.js';
+import { UnwindMaps, UstackStore } from './maps.js';
+import { UnwindTracker, type TableSource, type UnwindInfo } from './procs.js';
+import { UnwindTables, defaultCacheDir } from './tables.js';
+
+export type { UnwindInfo, TableSource };
+
+let shared: TableSource | undefined;
+/* default: the unwind-tables generator (worker thread) with its disk cache (BPFSCOPE_DATA_DIR or ~/.cache/bpfscope) */
+let factory: () => TableSource = () => new UnwindTables({ cacheDir: defaultCacheDir() });
+
+/** The table source every capture of this process uses (the CLI / collector may set their own). */
+export function setUnwindTableSource(s: TableSource | undefined): void {
+  shared = s;
+}
+
+/** Register how the default table source is made (first use creates it). */
+export function setUnwindTableFactory(f: () => TableSource): void {
+  factory = f;
+}
+
+export function unwindTableSource(): TableSource {
+  shared ??= factory();
+  return shared;
+}
+
+export interface UnwindSession {
+  store: UstackStore;
+  tracker: UnwindTracker;
+  info(): UnwindInfo;
+  close(): void;
+}
+
+export function openUnwindSession(obj: BpfObject, pids: number[]): UnwindSession {
+  const maps = new UnwindMaps(obj);
+  const store = new UstackStore(obj.map('ustacks'));
+  const tracker = new UnwindTracker(maps, unwindTableSource(), { pids });
+  return { store, tracker, info: () => tracker.info(), close: () => tracker.close() };
+}
+
+/**
+ * Load a stack tool's object with the walker on (mode 'cfi' / 'auto') or off ('fp'). 'auto' falls
+ * back to frame pointers when the kernel rejects the walker (old kernels: no bpf_loop, no
+ * bpf_task_pt_regs); 'cfi' reports that failure. Returns the object and whether the walker is on.
+ */
+export function loadWithUnwind(mode: UnwindMode | undefined, wanted: boolean, load: (cfi: boolean) => BpfObject): { obj: BpfObject; cfi: boolean } {
+  const m = mode ?? 'auto';
+  if (m === 'fp' || !wanted) return { obj: load(false), cfi: false };
+  try {
+    return { obj: load(true), cfi: true };
+  } catch (e) {
+    if (m === 'cfi' || (e instanceof BpfError && e.isPermission)) throw e;
+    return { obj: load(false), cfi: false };
+  }
+}
+
+/** enable() filter of BpfObject.load: the exec hook only with the walker */
+export function unwindPrograms(cfi: boolean): (base: string) => boolean {
+  return (base) => base !== 'sched_process_exec' || cfi;
+}

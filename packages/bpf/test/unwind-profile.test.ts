@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openProfile } from '../src/index.js';
+import { createSymbolizer } from '../src/symbolize/index.js';
+import { ROOT_SKIP, GATE, run, names, drainUntil } from './helpers.js';
+import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+
+useTestTables();
+
+const CHAIN = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <time.h>
+volatile unsigned long sink;
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void ub_leaf(void) { for (unsigned long i = 0; i < 200000; i++) sink += i * i; }
+__attribute__((noipa)) void ub_mid(void) { ub_leaf(); sink++; }
+__attribute__((noipa)) void ub_top(void) { ub_mid(); sink++; }
+int main(void) {
+  ${GATE}
+  long end = now_ms() + 1500;
+  while (now_ms() < end) ub_top();
+  return 0;
+}
+`;
+
+test('profile --unwind cfi: a call chain built without frame pointers has its exact stack', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+  const bin = buildNoFp('ub_chain', CHAIN);
+  const sym = createSymbolizer();
+  const { child, done, go, ready } = run(bin);
+  await ready;
+  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  try {
+    assert.ok(h.unwind, 'the walker is on');
+    // tables of the workload, libc and ld.so are ready before it starts working
+    await tablesReady(h);
+    go();
+    const d = await drainUntil(h, done);
+    let total = 0;
+    let exact = 0;
+    const seen = new Map<string, number>();
+    for (const r of d.records) {
+      if (r.pid !== child.pid) continue;
+      total += r.value;
+      const u = names(r.user);
+      const key = u.join(';');
+      seen.set(key, (seen.get(key) ?? 0) + r.value);
+      const i = u.indexOf('main');
+      if (u[0] === '_start' && i > 0 && u.slice(i).join(';') === 'main;ub_top;ub_mid;ub_leaf') exact += r.value;
+    }
+    const top = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    t.diagnostic(`top stacks ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} unwinder ${JSON.stringify(h.unwind!())}`);
+    assert.ok(total > 50, `samples of the workload: ${total}`);
+    assert.ok(exact >= total * 0.9, `${exact} of ${total} samples have _start;…;main;ub_top;ub_mid;ub_leaf: ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} ${JSON.stringify(h.unwind!())}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
