@@ -15,7 +15,8 @@
  * `-` (with -d) is only put between two stacks that were both collected and found, like bcc
  * (which tests both stack ids >= 0): never next to a missing or absent stack.
  */
-import type { StackRecord, ToolName } from '@bpfscope/bpf';
+import type { StackRecord } from '@bpfscope/bpf';
+import type { ToolName } from '@bpfscope/viz/tools';
 import type { FrameKind } from '@bpfscope/viz';
 
 export interface FoldFrame {

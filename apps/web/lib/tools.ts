@@ -123,6 +123,11 @@ export function toolLabel(name: string | undefined): string {
   return isToolName(name) ? TABLE[name].label : (name ?? 'unknown');
 }
 
+/** Does this tool record log2 histograms (latency heat maps) rather than stacks? */
+export function isHistogramTool(tool: string | undefined): boolean {
+  return isToolName(tool) && TABLE[tool].kind === 'histogram';
+}
+
 export function paletteFor(tool: string | undefined): 'cpu' | 'offcpu' | 'wakeup' {
   return isToolName(tool) ? TABLE[tool].palette : 'cpu';
 }

@@ -5,7 +5,7 @@ import { BpfObject, type AttachMode } from './object.js';
 import { BpfError } from './errors.js';
 import { checkPrivileges, hasKernelBtf, type PrivilegeReport } from './privileges.js';
 import { libbpfVersion } from './ffi/libbpf.js';
-import type { ToolName } from './tools/types.js';
+import { TOOL_NAMES, type ToolName } from './tools/types.js';
 
 export interface ToolProbe {
   ok: boolean;
@@ -23,8 +23,6 @@ export interface SystemProbe {
   tools: Partial<Record<ToolName, ToolProbe>>;
 }
 
-const TOOLS: ToolName[] = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'];
-
 /** Loads (without attaching) each tool's BPF object to see which work here; cheap (~tens of ms). */
 export function probeSystem(opts: { tools?: boolean } = {}): SystemProbe {
   const privileges = checkPrivileges();
@@ -36,7 +34,7 @@ export function probeSystem(opts: { tools?: boolean } = {}): SystemProbe {
     tools: {},
   };
   if (opts.tools === false || !privileges.ok) return probe;
-  for (const t of TOOLS) {
+  for (const t of TOOL_NAMES) {
     try {
       const o = BpfObject.load(t);
       probe.tools[t] = { ok: true, mode: o.mode };

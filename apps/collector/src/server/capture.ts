@@ -4,7 +4,7 @@
  * to every subscriber.
  */
 import type { HistogramDelta, LossStats, StackDelta } from '@bpfscope/bpf';
-import { TOOLS, type ToolName } from '@bpfscope/viz/tools';
+import { TOOLS, type ToolDef, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureInfo, CaptureOptions, DeltaMessage, EndMessage, ServerMessage, StartedMessage } from '@bpfscope/viz/wire';
 import type { FrameKind } from '@bpfscope/viz';
 import type { Logger } from 'pino';
@@ -264,7 +264,7 @@ export class Capture {
         this.total += w;
         if (id === this.otherStackId) this.loss.otherStacks = (this.loss.otherStacks ?? 0) + w;
       }
-      this.samples += this.tool === 'profile' ? d.records.reduce((a, r) => a + (r.value > 0 ? r.value : 0), 0) : d.records.length;
+      this.samples += TOOLS[this.tool].unit === 'samples' ? d.records.reduce((a, r) => a + (r.value > 0 ? r.value : 0), 0) : d.records.length;
       if (d.timeline) {
         this.resolutionMs = d.timeline.resolutionMs;
         const agg = new Map<string, [number, number, number]>();
@@ -312,11 +312,12 @@ export class Capture {
     if (p.frames.length) m.frames = p.frames;
     if (p.stacks.length) m.stacks = p.stacks;
     if (p.counts.size) m.counts = [...p.counts];
-    if (this.tool === 'profile') {
+    const def: ToolDef = TOOLS[this.tool];
+    if (def.timeline) {
       m.timeline = p.timeline;
       if (this.resolutionMs !== undefined) m.timelineResolutionMs = this.resolutionMs;
     }
-    if (this.tool === 'biolatency') {
+    if (def.kind === 'histogram') {
       m.histograms = p.histograms;
       if (this.histUnit) m.histUnit = this.histUnit;
       if (this.histKeyKind) m.histKeyKind = this.histKeyKind;

@@ -12,10 +12,10 @@ import { SubsecondHeatmap } from '../heatmap/SubsecondHeatmap';
 import { LatencyView } from '../heatmap/LatencyView';
 import { useView } from '../providers';
 import { profileInRange } from '../../lib/subsecond';
-import { paletteFor } from '../../lib/tools';
+import { isHistogramTool, paletteFor } from '../../lib/tools';
 
 export function isLatencyProfile(p: Profile): boolean {
-  return p.meta.tool === 'biolatency' || (!!p.histograms && p.stacks.length === 0);
+  return isHistogramTool(p.meta.tool) || (!!p.histograms && p.stacks.length === 0);
 }
 
 function emptyText(tool: string | undefined): string {

@@ -7,11 +7,11 @@ import { ExportButtons } from './ExportButtons';
 import { ComparePicker } from './ComparePicker';
 import { useSnapshot } from '../../lib/use-snapshot';
 import type { SnapshotMeta } from '../../lib/api';
-import { toolLabel } from '../../lib/tools';
+import { isHistogramTool, toolLabel } from '../../lib/tools';
 
 export function SnapshotView({ id, meta }: { id: string; meta: SnapshotMeta }) {
   const { data, error } = useSnapshot(id);
-  const latency = meta.tool === 'biolatency' || (data ? isLatencyProfile(data.profile) : false);
+  const latency = isHistogramTool(meta.tool) || (data ? isLatencyProfile(data.profile) : false);
   return (
     <div className="stack-v">
       <div className="row" style={{ alignItems: 'flex-start' }}>

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureOptionsSchema, TOOL_NAMES } from '@bpfscope/viz/wire';
-import { TOOLS, captureRequest, defaultForm, parseIdList } from '../../lib/tools';
+import { TOOLS, captureRequest, defaultForm, isHistogramTool, parseIdList } from '../../lib/tools';
 
 test('every wire tool has a tab, and the defaults are bcc-like', () => {
   assert.deepEqual(TOOLS.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
@@ -56,4 +56,11 @@ test('the form fields of each tool follow the tool table', () => {
   });
   // options without a dedicated field get a generic control; today every shown option has a dedicated one
   for (const t of TOOLS) assert.deepEqual(t.generic, [], t.name);
+});
+
+test('histogram tools are told apart by the tool table, not by name', () => {
+  assert.equal(isHistogramTool('biolatency'), true);
+  assert.equal(isHistogramTool('profile'), false);
+  assert.equal(isHistogramTool('import'), false);
+  assert.equal(isHistogramTool(undefined), false);
 });

@@ -4,7 +4,13 @@
  */
 import type { SymbolizedFrame } from '../symbolize/types.js';
 
-export type ToolName = 'profile' | 'offcputime' | 'wakeuptime' | 'offwaketime' | 'biolatency';
+/**
+ * The tools this engine implements (one BPF object each). The collector and the web take their list
+ * from @bpfscope/viz/tools; the collector's engine (apps/collector/src/engine.ts) does not compile
+ * unless both lists name the same tools.
+ */
+export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Missing data is counted, never hidden (same field names as the viz LossStats). */
 export interface LossStats {

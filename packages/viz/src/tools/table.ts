@@ -8,8 +8,9 @@
  * each tool it applies to in TOOLS (with that tool's CLI flag, if the CLI offers one). The wire
  * schema accepts it, the collector passes it to the tool's opener, `bpfscope <tool> -h` shows the
  * flag and the web form shows a field for it.
- * To add a tool: add an entry to TOOLS (the engine must have an opener for it; see
- * packages/bpf/src/tools/index.ts).
+ * To add a tool: add an entry to TOOLS; the BPF engine needs the tool too (packages/bpf/src/tools,
+ * its TOOL_NAMES) and the collector's engine an opener for it (apps/collector/src/engine.ts, which
+ * does not compile until it has one).
  */
 
 /** The value type and limits of one option. */
@@ -76,6 +77,8 @@ export interface ToolDef {
   unit: 'samples' | 'microseconds' | 'count';
   /** the flame graph palette. */
   palette: 'cpu' | 'offcpu' | 'wakeup';
+  /** its stack deltas carry a timeline (when each sample happened: subsecond heat maps). */
+  timeline?: boolean;
   /** the options that apply, in the CLI's help order; anything else is rejected. */
   options: Partial<Record<OptionName, ToolOption>>;
 }
@@ -155,6 +158,7 @@ export const TOOLS = {
     kind: 'stacks',
     unit: 'samples',
     palette: 'cpu',
+    timeline: true,
     options: {
       pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'profile processes with one or more comma-separated PIDs only' } },
       tid: { flag: { short: 'L', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'profile threads with one or more comma-separated TIDs only' } },
