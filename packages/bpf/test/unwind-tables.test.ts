@@ -61,6 +61,22 @@ describe('UnwindTables API', () => {
     }
   });
 
+  it('generation does not hold the caller\'s event loop (worker thread)', { skip: existsSync('/usr/bin/node') ? false : 'needs /usr/bin/node (a large .eh_frame)' }, async () => {
+    const u = new UnwindTables();
+    try {
+      await u.get(LDSO ?? '/usr/bin/node'); // worker started
+      let ticks = 0;
+      const iv = setInterval(() => ticks++, 1);
+      const t = await u.get(realpathSync('/usr/bin/node'));
+      clearInterval(iv);
+      assert.ok(t.count > 10000);
+      // node's table takes a few hundred ms to make; in-thread, no timer could fire meanwhile
+      assert.ok(ticks >= 5, `only ${ticks} timer ticks while the table was generated`);
+    } finally {
+      u.close();
+    }
+  });
+
   it('bad input resolves with an empty table and a reason, never a rejection', async () => {
     const d = tmp();
     writeFileSync(join(d, 'text'), 'not an ELF file at all\n');
@@ -284,7 +300,7 @@ describe('unwind table disk cache', () => {
     assert.ok(await c.get('b-aa'), 'aa is read: now the most recently used');
     await c.put('b-dd', mk(1000, 4));
     const names = readdirSync(dir).sort();
-    assert.deepEqual(names, ['b-aa.uwt', 'b-cc.uwt', 'b-dd.uwt'], 'bb (least recently used) was evicted');
+    assert.deepEqual(names, ['b-aa', 'b-cc', 'b-dd'].map((k) => DiskCache.fileName(k)), 'bb (least recently used) was evicted');
     assert.ok((await c.size()) <= Math.floor(one * 3.5));
     assert.equal(c.stats.evictions, 1);
     const total = names.reduce((s, n) => s + statSync(join(dir, n)).size, 0);
@@ -293,10 +309,10 @@ describe('unwind table disk cache', () => {
     const c2 = new DiskCache(dir, Math.floor(one * 2.5));
     await c2.put('b-ee', mk(1000, 5));
     assert.equal(readdirSync(dir).length, 2);
-    assert.ok(existsSync(join(dir, 'b-ee.uwt')));
+    assert.ok(existsSync(join(dir, DiskCache.fileName('b-ee'))));
     // a table larger than the whole bound is not stored
     await c2.put('b-ff', mk(10000, 6));
-    assert.ok(!existsSync(join(dir, 'b-ff.uwt')));
+    assert.ok(!existsSync(join(dir, DiskCache.fileName('b-ff'))));
   });
 
   it('default directory: BPFSCOPE_DATA_DIR, else ~/.cache/bpfscope for the CLI', () => {

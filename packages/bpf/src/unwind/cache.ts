@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ROW_SIZE } from './format.js';
+import { GENERATOR_REVISION } from './cfi.js';
 import type { UnwindTable } from './types.js';
 
 const MAGIC = 0x54575342; // "BSWT"
@@ -118,8 +119,10 @@ export class DiskCache {
     return this.index;
   }
 
+  /** The file of a key: the generator revision is part of the name, so tables made by an older
+   * generator are never used (they age out of the LRU). */
   static fileName(key: string): string {
-    return `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.uwt`;
+    return `${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.r${GENERATOR_REVISION}.uwt`;
   }
 
   /** The cached table for key, or undefined (missing, unreadable or corrupt: then removed). */

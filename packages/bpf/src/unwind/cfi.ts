@@ -29,6 +29,12 @@ import {
   ROW_SIZE,
 } from './format.js';
 
+/**
+ * Revision of the rows this builder produces for a given input. Bump it whenever a change alters
+ * the rows (a fix, a newly supported form): cached tables of older revisions are then not used.
+ */
+export const GENERATOR_REVISION = 1;
+
 export interface CfiSection {
   kind: 'eh_frame' | 'debug_frame';
   data: Uint8Array;
