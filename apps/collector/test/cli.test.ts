@@ -430,3 +430,39 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
   assert.deepEqual(objs[0], { ts: '2026-01-02 03:04:05', val_type: 'usecs', data: [{ 'interval-start': 0, 'interval-end': 1, count: 0 }, { 'interval-start': 2, 'interval-end': 3, count: 4 }] });
   assert.deepEqual(objs[1].data, [{ 'interval-start': 0, 'interval-end': 1, count: 1 }]);
 });
+
+test('--unwind fp|cfi|auto reaches the engine for the four stack tools; a bad mode or biolatency is a usage error', async () => {
+  for (const tool of ['profile', 'offcputime', 'wakeuptime', 'offwaketime'] as const) {
+    const f = fakeEngine([]);
+    const r = await run([tool, '-f', '--unwind', 'cfi', '1'], f);
+    assert.equal(r.code, 0, r.err);
+    assert.equal((f.opened[0].options as { unwind?: string }).unwind, 'cfi', tool);
+    // absent: the engine's default (auto); nothing is sent
+    const g = fakeEngine([]);
+    await run([tool, '-f', '1'], g);
+    assert.equal((g.opened[0].options as { unwind?: string }).unwind, undefined);
+    assert.match((await run([tool, '-h'], g)).out, /--unwind \{auto,fp,cfi\}/);
+  }
+  const fp = fakeEngine([]);
+  await run(['profile', '--unwind=fp', '1'], fp);
+  assert.equal((fp.opened[0].options as { unwind?: string }).unwind, 'fp');
+  const bad = await run(['profile', '--unwind', 'dwarf', '1'], fakeEngine([]));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /argument --unwind: invalid value "dwarf": must be one of auto, fp, cfi/);
+  const bio = await run(['biolatency', '--unwind', 'fp', '1', '1'], fakeEngine([]));
+  assert.equal(bio.code, 2);
+  assert.match(bio.err, /unrecognized arguments: --unwind/);
+});
+
+test('stacks cut short by CFI unwinding are counted on stderr, by reason', async () => {
+  const f = fakeEngine([
+    { kind: 'stacks', unit: 'samples', records: [recA], loss: loss({ unwindNoTable: 3, truncatedStacks: 1 }), events: 3 },
+    { kind: 'stacks', unit: 'samples', records: [], loss: loss({ unwindNoTable: 2, unwindUnsupported: 4, unwindReadFault: 5 }), events: 0 },
+  ]);
+  const r = await run(['profile', '-f', '1'], f, { secondMs: 200, drainIntervalMs: 50 });
+  assert.equal(r.code, 0);
+  assert.match(r.err, /WARNING: 1 stack traces were truncated at the maximum stack depth\.\n/);
+  assert.match(r.err, /WARNING: 5 user stacks reached code whose unwind table was not loaded yet/);
+  assert.match(r.err, /WARNING: 4 user stacks ended early at code without a usable unwind rule/);
+  assert.match(r.err, /WARNING: 5 user stacks ended early: reading the stack faulted\.\n/);
+});

@@ -10,8 +10,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import WebSocket from 'ws';
-import type { HistogramDelta, StackDelta, StackRecord, ToolName } from '@bpfscope/bpf';
-import { serverMessageSchema, type ServerMessage } from '@bpfscope/viz/wire';
+import type { HistogramDelta, LossStats, StackDelta, StackRecord, ToolName } from '@bpfscope/bpf';
+import { PROTOCOL_VERSION, serverMessageSchema, type ServerMessage } from '@bpfscope/viz/wire';
 import type { CaptureEngine, CaptureSource, SystemInfo } from '../src/engine.js';
 import { createCollectorServer, type CollectorServer } from '../src/server/server.js';
 import { DEFAULT_LIMITS, type ServerConfig, type ServerLimits } from '../src/server/config.js';
@@ -100,8 +100,8 @@ export class TestClient {
     }
   }
 
-  async hello(): Promise<Extract<ServerMessage, { type: 'welcome' }>> {
-    this.send({ type: 'hello', version: 1, client: 'test' });
+  async hello(version = PROTOCOL_VERSION): Promise<Extract<ServerMessage, { type: 'welcome' }>> {
+    this.send({ type: 'hello', version, client: 'test' });
     return this.next('welcome');
   }
 
@@ -141,6 +141,8 @@ export interface FakeEngineOptions {
   records?: (drain: number) => StackRecord[];
   privileged?: boolean;
   failOpen?: string;
+  /** loss counters each drain reports (default: one missing kernel stack) */
+  loss?: Partial<LossStats>;
 }
 
 const fr = (name: string, kind: 'user' | 'kernel' = 'user') => ({ name, kind });
@@ -163,6 +165,7 @@ export class FakeEngine implements CaptureEngine {
   open(tool: ToolName, options: unknown): CaptureSource {
     if (this.o.failOpen) throw new Error(this.o.failOpen);
     const recs = this.o.records ?? (() => defaultRecords());
+    const extraLoss = this.o.loss;
     const startTime = Date.now();
     const src: FakeSource = {
       tool,
@@ -173,7 +176,7 @@ export class FakeEngine implements CaptureEngine {
       drain(): StackDelta | HistogramDelta {
         if (src.closed) throw new Error('drain after close');
         src.drains++;
-        const loss = { userStackMissing: 0, kernelStackMissing: 1, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0 };
+        const loss: LossStats = { userStackMissing: 0, kernelStackMissing: 1, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0, ...extraLoss };
         if (tool === 'biolatency') {
           return { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [{ key: '', slots: [0, 0, 1, 4, 2] }], loss, events: 7 };
         }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import WebSocket from 'ws';
 import { TestClient, TOKEN, connect, defaultRecords, httpGet, sleep, startFakeServer } from './server-helpers.js';
 import { loadConfig } from '../src/server/config.js';
+import { PROTOCOL_VERSION } from '@bpfscope/viz/wire';
 
 type Started = Awaited<ReturnType<typeof startFakeServer>>;
 
@@ -56,7 +57,7 @@ describe('collector protocol (fake engine)', () => {
     const e = await c.next('error');
     assert.equal(e.code, 'no_hello');
     const w = await c.hello();
-    assert.equal(w.version, 1);
+    assert.equal(w.version, PROTOCOL_VERSION);
     assert.equal(w.limits.maxDurationSec, 60);
     assert.equal(w.limits.maxFrequency, 500);
     c.send({ type: 'ping', id: 'p1' });
@@ -64,10 +65,11 @@ describe('collector protocol (fake engine)', () => {
     c.close();
 
     const v = await connect(s.url);
-    v.send({ type: 'hello', version: 2 });
+    v.send({ type: 'hello', version: 99 });
     const ve = await v.next('error');
     assert.equal(ve.code, 'bad_version');
     assert.equal(ve.field, 'version');
+    assert.match(ve.message, /speaks protocol 1 or 2, not 99/);
     await v.closed;
     assert.equal(v.closeCode, 4400);
   });
@@ -525,3 +527,50 @@ describe('fuzz', () => {
   });
 });
 
+
+describe('protocol versions: the unwind option and its loss counters (v2) next to v1 clients', () => {
+  let s: Awaited<ReturnType<typeof startFakeServer>>;
+  before(async () => {
+    s = await startFakeServer({}, { loss: { unwindNoTable: 2, unwindReadFault: 1 } });
+  });
+  after(async () => {
+    await s.server.shutdown();
+  });
+
+  test('a v2 client sets unwind and gets the unwind loss counters', async () => {
+    const c = await connect(s.url);
+    assert.equal((await c.hello()).version, 2);
+    c.send({ type: 'start', requestId: 'u', tool: 'offcputime', durationSec: 0.6, options: { unwind: 'cfi', intervalSec: 0.25 } });
+    await c.next('started');
+    assert.equal((s.engine.sources.at(-1)!.options as { unwind?: string }).unwind, 'cfi');
+    const d = await c.next('delta');
+    assert.equal(d.loss?.unwindNoTable, 2);
+    assert.equal(d.loss?.unwindReadFault, 1);
+    const end = await c.next('end');
+    assert.ok((end.loss?.unwindNoTable ?? 0) >= 2);
+    c.send({ type: 'start', requestId: 'bad', tool: 'profile', durationSec: 1, options: { unwind: 'dwarf' } });
+    const e = await c.next('error');
+    assert.equal(e.code, 'bad_option');
+    assert.equal(e.field, 'options.unwind');
+    c.send({ type: 'start', requestId: 'bio', tool: 'biolatency', durationSec: 1, options: { unwind: 'fp' } });
+    assert.match((await c.next('error')).message, /options\.unwind: does not apply to biolatency/);
+    assert.deepEqual(c.invalid, []);
+    c.close();
+  });
+
+  test('a v1 client (no unwind option: the engine default, auto) gets only the loss counters v1 knows', async () => {
+    const c = await connect(s.url, { token: TOKEN, validate: false });
+    assert.equal((await c.hello(1)).version, 1);
+    c.send({ type: 'start', requestId: 'v1', tool: 'profile', durationSec: 0.6, options: { intervalSec: 0.25 } });
+    await c.next('started');
+    assert.equal((s.engine.sources.at(-1)!.options as { unwind?: string }).unwind, undefined);
+    const d = await c.next('delta');
+    const end = await c.next('end');
+    for (const m of [d, end]) {
+      assert.ok(m.loss, 'loss still sent');
+      assert.equal(m.loss!.kernelStackMissing !== undefined, true);
+      for (const k of ['unwindNoTable', 'unwindReadFault', 'unwindUnsupported', 'timelineDropped']) assert.ok(!(k in m.loss!), `${k} not sent to a v1 client`);
+    }
+    c.close();
+  });
+});

@@ -49,6 +49,10 @@ const LOSS_WORDS: Record<keyof LossStats, string> = {
   truncatedStacks: 'stacks truncated at max depth',
   lostEvents: 'events lost (buffer overflow)',
   otherStacks: 'stacks folded into [other stacks] (unique-stack limit)',
+  timelineDropped: 'samples left out of the timeline (timeline limit)',
+  unwindNoTable: "user stacks ended early: no unwind table for the code yet (walked on by frame pointers)",
+  unwindUnsupported: 'user stacks ended early: no usable unwind rule (no FDE or unsupported CFI)',
+  unwindReadFault: 'user stacks ended early: reading the stack faulted',
 };
 
 /** "12 user stacks missing, 3 stack id collisions …" for the non-zero counters. */

@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
+import { OPTION_NAMES } from '@bpfscope/viz/tools';
 import { ConfigError, maxUploadBytes, operatorTokenPolicy, type Env } from './config';
 import { STREAM_END, getHub, type Hub, type HubCapture } from './captures';
 import { HttpError, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tokenEquals, tooLarge } from './http';
@@ -98,7 +99,7 @@ export function parseCaptureBody(body: Record<string, unknown>) {
     let message: string;
     if (issue && issue.code === 'unrecognized_keys') {
       field = `options.${issue.keys[0]}`;
-      message = `${field}: unknown option (known: pid, tid, frequency, userStacksOnly, kernelStacksOnly, includeIdle, userThreadsOnly, kernelThreadsOnly, minBlockUs, maxBlockUs, state, perDisk, queued, perFlag, milliseconds, intervalSec, stackStorageSize)`;
+      message = `${field}: unknown option (known: ${OPTION_NAMES.join(', ')})`;
     } else {
       const dz = describeZodError(parsed.error, 'options');
       field = dz.field;

@@ -51,3 +51,21 @@ test('which options apply to which tool', () => {
   assert.equal(optionInForm('wakeuptime', 'userStacksOnly'), false);
   assert.equal(optionInForm('profile', 'minBlockUs'), false, 'an option that does not apply is never in the form');
 });
+
+test('protocol v2: unwind is an option of the four stack tools; older clients are sent only the loss counters they know', async () => {
+  const { captureOptionsSchema, messageForVersion, PROTOCOL_VERSION, serverMessageSchema } = await import('../src/wire/index.js');
+  const { optionApplies } = await import('../src/tools/index.js');
+  for (const t of ['profile', 'offcputime', 'wakeuptime', 'offwaketime'] as const) assert.ok(optionApplies(t, 'unwind'), t);
+  assert.ok(!optionApplies('biolatency', 'unwind'));
+  assert.ok(captureOptionsSchema.safeParse({ unwind: 'cfi' }).success);
+  assert.ok(!captureOptionsSchema.safeParse({ unwind: 'dwarf' }).success);
+  assert.equal(PROTOCOL_VERSION, 2);
+  const end = { type: 'delta', captureId: 'c', seq: 1, progress: { elapsedMs: 1, durationMs: 2, samples: 1, events: 1 }, loss: { userStackMissing: 1, unwindNoTable: 2, timelineDropped: 3 } };
+  const text = JSON.stringify(end);
+  assert.equal(messageForVersion(text, 2), text, 'unchanged for a current client');
+  const v1 = JSON.parse(messageForVersion(text, 1));
+  assert.deepEqual(v1.loss, { userStackMissing: 1 });
+  assert.ok(serverMessageSchema.safeParse(JSON.parse(text)).success, 'v2 schema knows the new counters');
+  const noLoss = JSON.stringify({ type: 'pong' });
+  assert.equal(messageForVersion(noLoss, 1), noLoss);
+});

@@ -10,7 +10,10 @@ export function emptyLoss(): LossStats {
 
 export function addLoss(into: LossStats, d: LossStats | undefined): void {
   if (!d) return;
-  for (const k of Object.keys(into) as (keyof LossStats)[]) into[k] += d[k] ?? 0;
+  for (const k of Object.keys(d) as (keyof LossStats)[]) {
+    const v = d[k];
+    if (typeof v === 'number' && v > 0) into[k] = (into[k] ?? 0) + v;
+  }
 }
 
 function recordKey(r: StackRecord): string {

@@ -307,6 +307,10 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
   else if (sizeHint) io.err(`WARNING: ${l.stackCollisions + l.stackNoMem} stack traces could not be stored.${sizeHint}\n`);
   if (l.mapFull > 0) io.err(`WARNING: hash table full: ${l.mapFull} ${tool === 'profile' ? 'samples' : 'events'} were dropped.\n`);
   if (l.truncatedStacks > 0) io.err(`WARNING: ${l.truncatedStacks} stack traces were truncated at the maximum stack depth.\n`);
+  // CFI unwinding (--unwind cfi/auto): user stacks that ended before the process root, by reason
+  if (l.unwindNoTable) io.err(`WARNING: ${l.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
+  if (l.unwindUnsupported) io.err(`WARNING: ${l.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
+  if (l.unwindReadFault) io.err(`WARNING: ${l.unwindReadFault} user stacks ended early: reading the stack faulted.\n`);
   if (l.lostEvents > 0) io.err(`WARNING: ${l.lostEvents} events were lost.\n`);
   return 0;
 }

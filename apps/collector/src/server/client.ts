@@ -1,7 +1,7 @@
 /** A collector client connection (see ClientConn). */
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import { CLOSE_CODES, type ErrorMessage, type ServerMessage } from '@bpfscope/viz/wire';
+import { CLOSE_CODES, PROTOCOL_VERSION, messageForVersion, type ErrorMessage, type ServerMessage } from '@bpfscope/viz/wire';
 import { cloneParts, mergeParts, type Capture, type DeltaParts, type Subscriber } from './capture.js';
 import type { ServerConfig } from './config.js';
 
@@ -22,6 +22,8 @@ export class ClientConn implements Subscriber {
   readonly id: string;
   readonly captures = new Set<Capture>();
   helloDone = false;
+  /** the protocol version the client said hello with (older clients get messages they can parse) */
+  version = PROTOCOL_VERSION;
   private readonly pending = new Map<string, { parts: DeltaParts; since: number }>();
   private tokens: number;
   private lastRefill = Date.now();
@@ -73,7 +75,7 @@ export class ClientConn implements Subscriber {
   sendRaw(text: string): void {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
     if (this.overLimit()) return;
-    this.ws.send(text);
+    this.ws.send(messageForVersion(text, this.version));
   }
 
   send(msg: ServerMessage): void {

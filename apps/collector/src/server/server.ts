@@ -12,6 +12,7 @@ import {
   CLIENT_MESSAGE_TYPES,
   CLOSE_CODES,
   PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
   TOOL_NAMES,
   clientMessageSchema,
   describeZodError,
@@ -212,17 +213,18 @@ class CollectorImpl implements CollectorServer {
   private handle(c: ClientConn, m: ClientMessage): void {
     switch (m.type) {
       case 'hello': {
-        if (m.version !== PROTOCOL_VERSION) {
-          c.error({ code: 'bad_version', field: 'version', message: `version: this collector speaks protocol ${PROTOCOL_VERSION}, not ${m.version}` });
+        if (!SUPPORTED_PROTOCOL_VERSIONS.includes(m.version)) {
+          c.error({ code: 'bad_version', field: 'version', message: `version: this collector speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.join(' or ')}, not ${m.version}` });
           c.drop(CLOSE_CODES.badVersion, `protocol version ${m.version} not supported`);
           return;
         }
         c.helloDone = true;
+        c.version = m.version;
         const s = this.engine.system();
         const l = this.config.limits;
         const w: WelcomeMessage = {
           type: 'welcome',
-          version: PROTOCOL_VERSION,
+          version: m.version,
           collectorVersion: COLLECTOR_VERSION,
           host: s.host,
           kernel: s.kernel,

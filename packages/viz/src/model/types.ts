@@ -61,6 +61,15 @@ export interface LossStats {
   lostEvents?: number;
   /** stacks folded into "[other stacks]" because a unique-stack limit was reached. */
   otherStacks?: number;
+  /** samples whose timeline entry was dropped (the capture's timeline limit). */
+  timelineDropped?: number;
+  /** CFI unwinding: user stacks that ended early because the code's unwind table was not loaded
+   * (yet); the walk went on by frame pointers from there. */
+  unwindNoTable?: number;
+  /** CFI unwinding: user stacks that ended at code with no usable unwind rule (no FDE, unsupported CFA). */
+  unwindUnsupported?: number;
+  /** CFI unwinding: user stacks that ended because reading the stack faulted. */
+  unwindReadFault?: number;
 }
 
 /** Where a profile came from and how it was taken. */

@@ -107,6 +107,12 @@ export const OPTIONS = {
     engine: false,
     form: false,
   },
+  unwind: {
+    type: { kind: 'enum', values: ['auto', 'fp', 'cfi'] },
+    default: 'auto',
+    label: 'User-stack unwinding',
+    help: "how user stacks are walked: cfi = from the programs' call-frame information (.eh_frame), complete without frame pointers; fp = frame pointers only (like bcc); auto = cfi where the kernel can run it, else fp (--unwind)",
+  },
   stackStorageSize: {
     type: { kind: 'int', min: 1024, max: 1 << 20 },
     default: 16384,
@@ -145,6 +151,11 @@ const FLAG = {
   },
   userThreadsOnly: { short: 'u', long: 'user-threads-only', group: 'thread', help: 'user threads only (no kernel threads)' },
   kernelThreadsOnly: { short: 'k', long: 'kernel-threads-only', group: 'thread', help: 'kernel threads only (no user threads)' },
+  unwind: {
+    long: 'unwind',
+    metavar: '{auto,fp,cfi}',
+    help: 'how user stacks are walked: cfi from call-frame information (.eh_frame; complete without frame pointers), fp by frame pointers like bcc, auto (default) cfi where supported',
+  },
 } as const satisfies Record<string, CliFlag>;
 
 /** The interval of live deltas applies to every tool (the form shows it only for heat maps). */
@@ -167,6 +178,7 @@ export const TOOLS = {
       frequency: { flag: { short: 'F', long: 'frequency', metavar: 'FREQUENCY', value: 'nonzero', help: 'sample frequency, Hertz (default 49)' } },
       includeIdle: { flag: { short: 'I', long: 'include-idle', help: 'include CPU idle stacks' } },
       stackStorageSize: { flag: FLAG.stackStorageSize },
+      unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
   },
@@ -195,6 +207,7 @@ export const TOOLS = {
           help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE) see include/linux/sched.h',
         },
       },
+      unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
   },
@@ -214,6 +227,7 @@ export const TOOLS = {
       // accepted by the protocol (the engine honours them); bcc's wakeuptime has no -U/-K
       userStacksOnly: { form: false },
       kernelStacksOnly: { form: false },
+      unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
   },
@@ -234,6 +248,7 @@ export const TOOLS = {
       stackStorageSize: { flag: FLAG.stackStorageSize },
       minBlockUs: { flag: FLAG.minBlockUs },
       maxBlockUs: { flag: FLAG.maxBlockUs },
+      unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
   },

@@ -6,7 +6,33 @@
 import { z } from 'zod';
 import { OPTION_NAMES, OPTIONS, TOOL_NAMES, type OptionName, type OptionType } from '../tools/table.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: the `unwind` capture option and the unwind* and timelineDropped loss counters. A collector
+ * speaks every version in SUPPORTED_PROTOCOL_VERSIONS: a version-1 client (which cannot send
+ * `unwind`, so gets the default, auto) is not sent counters its strict loss schema does not know.
+ */
+export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+/** loss counters by the protocol version that introduced them (absent: version 1) */
+export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = { timelineDropped: 2, unwindNoTable: 2, unwindUnsupported: 2, unwindReadFault: 2 };
+
+/**
+ * A server message (JSON text) for a client of an older protocol `version`: loss counters that
+ * version does not know are left out. The text itself when nothing changes.
+ */
+export function messageForVersion(text: string, version: number): string {
+  if (version >= PROTOCOL_VERSION || !text.includes('"loss"')) return text;
+  const m = JSON.parse(text) as { loss?: Record<string, unknown> };
+  if (!m.loss) return text;
+  let changed = false;
+  for (const k of Object.keys(m.loss)) {
+    if ((LOSS_KEYS_SINCE[k] ?? 1) > version) {
+      delete m.loss[k];
+      changed = true;
+    }
+  }
+  return changed ? JSON.stringify(m) : text;
+}
 
 export { TOOL_NAMES };
 export const toolNameSchema = z.enum(TOOL_NAMES);
@@ -111,6 +137,10 @@ export const lossSchema = z
     truncatedStacks: z.number().optional(),
     lostEvents: z.number().optional(),
     otherStacks: z.number().optional(),
+    timelineDropped: z.number().optional(),
+    unwindNoTable: z.number().optional(),
+    unwindUnsupported: z.number().optional(),
+    unwindReadFault: z.number().optional(),
   })
   .strict();
 
