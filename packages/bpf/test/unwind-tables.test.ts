@@ -127,6 +127,22 @@ describe('UnwindTables API', () => {
     }
   });
 
+  it('objects without section headers: .eh_frame found through PT_GNU_EH_FRAME and .eh_frame_hdr', { skip: NO_LIBS }, async () => {
+    const d = tmp();
+    for (const lib of [LIBC!, LDSO!]) {
+      const b = Buffer.from(readFileSync(lib));
+      b.writeBigUInt64LE(0n, 40); // e_shoff
+      b.writeUInt16LE(0, 60); // e_shnum
+      b.writeUInt16LE(0, 62); // e_shstrndx
+      const p = join(d, `noshdr-${lib.split('/').pop()}`);
+      writeFileSync(p, b);
+      const t = generateTable(p);
+      assert.equal(t.error, undefined, t.error);
+      assert.equal(t.reasons['eh-frame-via-program-header'], 1);
+      assert.deepEqual(Buffer.from(t.rows), Buffer.from(generateTable(lib).rows), `${lib}: same rows as with section headers`);
+    }
+  });
+
   it('the vDSO of a process', async () => {
     const u = new UnwindTables();
     try {

@@ -14,6 +14,7 @@ const SHT_DYNSYM = 11;
 const SHF_EXECINSTR = 0x4;
 const PT_LOAD = 1;
 const PT_NOTE = 4;
+const PT_GNU_EH_FRAME = 0x6474e550;
 const STT_NOTYPE = 0;
 const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
@@ -214,6 +215,8 @@ export class ElfFile {
   readonly sections: ElfSection[];
   readonly buildId?: string;
   readonly debugLink?: { file: string; crc: number };
+  /** PT_GNU_EH_FRAME: where .eh_frame_hdr is, found without section headers (unwind tables). */
+  readonly ehFrameHdr?: { vaddr: number; offset: number; filesz: number };
   private readonly src: ByteSource;
   private table?: SymbolTable;
   /** symbols come from this file (e.g. a separate debug file) instead of our own tables. */
@@ -256,6 +259,8 @@ export class ElfFile {
           });
         } else if (ptype === PT_NOTE) {
           noteSegs.push([u64(ph, o + 8), u64(ph, o + 32)]);
+        } else if (ptype === PT_GNU_EH_FRAME) {
+          this.ehFrameHdr = { offset: u64(ph, o + 8), vaddr: u64(ph, o + 16), filesz: u64(ph, o + 32) };
         }
       }
     }
@@ -344,6 +349,11 @@ export class ElfFile {
   sectionData(s: ElfSection): Buffer | undefined {
     if (s.type === SHT_NOBITS || s.size === 0 || s.offset + s.size > this.src.size) return undefined;
     return this.src.read(s.offset, s.size);
+  }
+
+  /** length bytes at a file offset (throws a clear error outside the file). */
+  readBytes(offset: number, length: number): Buffer {
+    return this.src.read(offset, length);
   }
 
   /** The first section with this name, if any. */

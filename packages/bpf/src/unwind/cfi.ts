@@ -555,6 +555,37 @@ export function buildUnwindRows(sections: readonly CfiSection[], opts: CfiOption
   return { rows: out.encode(), count: out.n, fdes, reasons, error: firstError };
 }
 
+/**
+ * Where .eh_frame is and where its last FDE starts, from .eh_frame_hdr (found through the
+ * PT_GNU_EH_FRAME program header: objects without section headers). Throws for a bad header.
+ */
+export function ehFrameFromHdr(hdr: Uint8Array, hdrVaddr: number): { ehFrameVaddr: number; fdeCount: number; lastFdeVaddr?: number } {
+  D = hdr;
+  P = 0;
+  END = hdr.length;
+  try {
+    const version = u8();
+    if (version !== 1) throw new CfiError(`.eh_frame_hdr version ${version} (expected 1)`);
+    const ptrEnc = u8();
+    const countEnc = u8();
+    const tableEnc = u8();
+    const rel: CfiOptions = { gotAddr: hdrVaddr }; // datarel in .eh_frame_hdr: relative to its start
+    const ehFrameVaddr = readEncoded(ptrEnc, hdrVaddr, rel, true);
+    if (countEnc === DW_EH_PE_omit || tableEnc === DW_EH_PE_omit) return { ehFrameVaddr, fdeCount: 0 };
+    const fdeCount = readEncoded(countEnc, hdrVaddr, rel, true);
+    if (!(fdeCount >= 0 && fdeCount <= (END - P) / 2)) throw new CfiError(`.eh_frame_hdr claims ${fdeCount} FDEs`);
+    let last = -1;
+    for (let i = 0; i < fdeCount; i++) {
+      readEncoded(tableEnc, hdrVaddr, rel, true); // initial location
+      const fde = readEncoded(tableEnc, hdrVaddr, rel, true);
+      if (fde > last) last = fde;
+    }
+    return { ehFrameVaddr, fdeCount, lastFdeVaddr: last >= 0 ? last : undefined };
+  } finally {
+    D = new Uint8Array(0);
+  }
+}
+
 function parseCie(sec: CfiSection, cieOff: number, isEh: boolean, size: number): Cie {
   const cie: Cie = { codeAlign: 1, dataAlign: -8, raReg: REG_RIP, fdeEnc: 0, hasZ: false, signal: false, addrSize: 8, initStart: 0, initEnd: 0 };
   const savedP = P;

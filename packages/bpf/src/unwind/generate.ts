@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { dirname, basename } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { ElfFile, type ElfSection } from '../symbolize/elf.js';
-import { buildUnwindRows, type CfiSection } from './cfi.js';
+import { buildUnwindRows, ehFrameFromHdr, type CfiSection } from './cfi.js';
 import type { UnwindTable } from './types.js';
 
 const SHF_COMPRESSED = 0x800;
@@ -118,6 +118,14 @@ export function generateFromElf(elf: ElfFile, path: string, opts: GenerateOption
     if (eh && ehData) {
       sections.push({ kind: 'eh_frame', data: ehData, vaddr: eh.addr });
       sources.push('eh_frame');
+    } else if (elf.sections.length === 0 && elf.ehFrameHdr) {
+      // no section headers (e.g. sstrip'ed): .eh_frame through PT_GNU_EH_FRAME → .eh_frame_hdr
+      const viaHdr = ehFrameViaProgramHeader(elf);
+      if (viaHdr) {
+        sections.push(viaHdr);
+        sources.push('eh_frame');
+        reasons['eh-frame-via-program-header'] = 1;
+      }
     }
     let dbgSec = elf.section('.debug_frame') ?? elf.section('.zdebug_frame');
     let dbgElf: ElfFile | undefined;
@@ -147,6 +155,30 @@ export function generateFromElf(elf: ElfFile, path: string, opts: GenerateOption
   for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   const err = error ?? (r.error ? `${path}: ${r.error}` : undefined);
   return { buildId: elf.buildId, rows: r.rows, count: r.count, source: sources.join('+'), reasons, error: err };
+}
+
+/** .eh_frame located from .eh_frame_hdr: from its start to the end of the last FDE the header lists. */
+function ehFrameViaProgramHeader(elf: ElfFile): CfiSection | undefined {
+  const h = elf.ehFrameHdr!;
+  if (h.filesz < 8 || h.filesz > 1 << 28) return undefined;
+  const info = ehFrameFromHdr(elf.readBytes(h.offset, h.filesz), h.vaddr);
+  const seg = elf.segments.find((s) => info.ehFrameVaddr >= s.vaddr && info.ehFrameVaddr < s.vaddr + s.filesz);
+  if (!seg) throw new Error(`.eh_frame_hdr points at 0x${info.ehFrameVaddr.toString(16)}, outside the file's segments`);
+  const segEnd = seg.vaddr + seg.filesz;
+  let end = segEnd;
+  if (info.lastFdeVaddr !== undefined && info.lastFdeVaddr >= info.ehFrameVaddr && info.lastFdeVaddr + 4 <= segEnd) {
+    const lenBuf = elf.readBytes(info.lastFdeVaddr - seg.vaddr + seg.offset, Math.min(12, segEnd - info.lastFdeVaddr));
+    let len = lenBuf.readUInt32LE(0);
+    let hdrLen = 4;
+    if (len === 0xffffffff && lenBuf.length >= 12) {
+      len = Number(lenBuf.readBigUInt64LE(4));
+      hdrLen = 12;
+    }
+    end = Math.min(segEnd, info.lastFdeVaddr + hdrLen + len);
+  }
+  const size = end - info.ehFrameVaddr;
+  if (size <= 0 || size > 1 << 30) return undefined;
+  return { kind: 'eh_frame', data: elf.readBytes(info.ehFrameVaddr - seg.vaddr + seg.offset, size), vaddr: info.ehFrameVaddr };
 }
 
 /** The bytes of a CFI section, decompressed when needed; undefined (with a reason) when unusable. */
