@@ -23,6 +23,17 @@ export type {
   OffwaketimeOptions,
   BiolatencyOptions,
   UnwindMode,
+  AnyEventToolName,
+  AnyEventHandle,
+  ProbeToolHandle,
+  ProbeToolOptions,
+  FunccountOptions,
+  StackcountOptions,
+  FunclatencyOptions,
+  RunqlatOptions,
+  AttachedProbes,
+  CountDelta,
+  LatencyDelta,
 } from './tools/types.js';
 export { UNWIND_MODES } from './tools/types.js';
 export type { UnwindInfo } from './unwind/procs.js';
@@ -33,3 +44,7 @@ export type { SymbolizedFrame, Symbolizer } from './symbolize/types.js';
 export { BpfError } from './errors.js';
 export { checkPrivileges, hasKernelBtf, type PrivilegeReport } from './privileges.js';
 export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';
+export { openFunccount, openStackcount, openFunclatency } from './tools/anyfunc.js';
+export { openRunqlat } from './tools/runqlat.js';
+export { resolveProbes, parsePattern, kernelFunctions, tracepoints, userFunctions, findLibrary, closeMatches, DEFAULT_PROBE_LIMIT } from './tools/probes.js';
+export type { Probe, ProbeSet, ProbeKind, ResolveOptions } from './tools/probes.js';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import * as L from './ffi/libbpf.js';
-import { errno } from './ffi/libc.js';
+import { errno, close as closeFd } from './ffi/libc.js';
 import { BpfError, extractVerifierLog } from './errors.js';
 import { assertPrivileged, hasKernelBtf, BTF_PATH } from './privileges.js';
 
@@ -60,6 +60,11 @@ export interface LoadOptions {
   mode?: AttachMode;
   /** load this object file instead of build/<tool>.bpf.o */
   file?: string;
+  /** fentry/fexit programs: program name → the kernel function it attaches to (set before load) */
+  attachTargets?: Record<string, string>;
+  /** share these maps (by name) with an already loaded object of the same program file; its
+   * internal maps (.rodata, .bss) are not shared */
+  reuseMapsOf?: BpfObject;
 }
 
 interface Prog {
@@ -73,6 +78,7 @@ export class BpfObject {
   readonly tool: string;
   readonly mode: AttachMode;
   private links: unknown[] = [];
+  private fds: number[] = [];
   private maps = new Map<string, BpfMap>();
   private progs: Prog[] = [];
   private closed = false;
@@ -145,6 +151,20 @@ export class BpfObject {
           }
         }
         if (opts.rodata) writeRodata(tool, obj, opts.rodata);
+        if (opts.reuseMapsOf) {
+          for (let m = L.bpf_object__next_map(obj, null); m; m = L.bpf_object__next_map(obj, m)) {
+            const name = L.bpf_map__name(m) as string;
+            if (name.includes('.')) continue;
+            const r = L.bpf_map__reuse_fd(m, opts.reuseMapsOf.map(name).fd) as number;
+            if (r < 0) throw BpfError.fromErrno(-r, `${tool}: share map ${name}`);
+          }
+        }
+        for (const [progName, fn] of Object.entries(opts.attachTargets ?? {})) {
+          const p = progs.find((x) => x.name === progName);
+          if (!p) continue;
+          const r = L.bpf_program__set_attach_target(p.ptr, 0, fn) as number;
+          if (r < 0) throw BpfError.fromErrno(-r, `${tool}: set the attach target of ${progName} to ${fn}`);
+        }
         const r = L.bpf_object__load(obj) as number;
         if (r < 0) throw BpfError.fromErrno(-r, `load BPF programs of ${tool} (${mode})`);
         ok = true;
@@ -182,12 +202,31 @@ export class BpfObject {
     this.links.push(link);
   }
 
+  /** The loaded program `name` (libbpf's bpf_program *), for the attach helpers of src/attach.ts. */
+  program(name: string): unknown {
+    const p = this.progs.find((x) => x.name === name);
+    if (!p) throw new BpfError({ errno: 2, code: 'ENOENT', message: `${this.tool}: no loaded program named ${name}` });
+    return p.ptr;
+  }
+
+  /** Take ownership of a bpf_link * (destroyed with the object). */
+  ownLink(link: unknown): void {
+    this.links.push(link);
+  }
+
+  /** Take ownership of a link fd made without libbpf (closed with the object). */
+  ownFd(fd: number): void {
+    this.fds.push(fd);
+  }
+
   /** Detach, close every fd. Idempotent. */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     for (const l of this.links) L.bpf_link__destroy(l);
     this.links = [];
+    for (const fd of this.fds) closeFd(fd);
+    this.fds = [];
     L.bpf_object__close(this.obj);
     this.obj = null;
   }

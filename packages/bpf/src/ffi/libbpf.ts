@@ -38,11 +38,18 @@ export const bpf_program__set_autoload = lib.func('int bpf_program__set_autoload
 export const bpf_program__autoload = lib.func('bool bpf_program__autoload(void *prog)');
 export const bpf_program__attach = lib.func('void *bpf_program__attach(void *prog)');
 export const bpf_program__attach_perf_event = lib.func('void *bpf_program__attach_perf_event(void *prog, int pfd)');
+export const bpf_program__attach_kprobe_opts = lib.func('void *bpf_program__attach_kprobe_opts(void *prog, const char *func_name, void *opts)');
+export const bpf_program__attach_kprobe_multi_opts = lib.func('void *bpf_program__attach_kprobe_multi_opts(void *prog, const char *pattern, void *opts)');
+export const bpf_program__attach_uprobe_opts = lib.func(
+  'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary_path, size_t func_offset, void *opts)',
+);
+export const bpf_program__set_attach_target = lib.func('int bpf_program__set_attach_target(void *prog, int attach_prog_fd, const char *attach_func_name)');
 export const bpf_program__fd = lib.func('int bpf_program__fd(void *prog)');
 export const bpf_link__destroy = lib.func('int bpf_link__destroy(void *link)');
 
 export const bpf_map__name = lib.func('const char *bpf_map__name(void *map)');
 export const bpf_map__fd = lib.func('int bpf_map__fd(void *map)');
+export const bpf_map__reuse_fd = lib.func('int bpf_map__reuse_fd(void *map, int fd)');
 export const bpf_map__set_max_entries = lib.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)');
 export const bpf_map__max_entries = lib.func('uint32_t bpf_map__max_entries(void *map)');
 export const bpf_map__key_size = lib.func('uint32_t bpf_map__key_size(void *map)');

@@ -112,3 +112,45 @@ export function bioCfg(c: { queued: boolean; perDisk: boolean; perFlag: boolean;
   b[3] = c.milliseconds ? 1 : 0;
   return b;
 }
+
+/* anyfunc.h: struct anyfunc_cfg (24) / anyfunc_stack_key (32) / anyfunc_hist (400) */
+export const AnyfuncMode = { COUNT: 0, STACKS: 1, LATENCY: 2 } as const;
+export const ANYFUNC_MAX_SLOTS = 48;
+export const ANYFUNC_STACK_KEY_SIZE = 32;
+export const ANYFUNC_HIST_SIZE = ANYFUNC_MAX_SLOTS * 8 + 16;
+export function anyfuncCfg(c: {
+  mode: number;
+  filterPid: boolean;
+  userOnly: boolean;
+  kernelOnly: boolean;
+  perPid: boolean;
+  perFunc: boolean;
+  /** CPU to keep, or undefined for all */
+  cpu?: number;
+  divisor: bigint;
+  /** fentry objects: the probe index */
+  probe?: number;
+}): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt32LE(c.probe ?? 0, 12);
+  b[0] = c.mode;
+  b[1] = c.filterPid ? 1 : 0;
+  b[2] = c.userOnly ? 1 : 0;
+  b[3] = c.kernelOnly ? 1 : 0;
+  b[4] = c.perPid ? 1 : 0;
+  b[5] = c.perFunc ? 1 : 0;
+  b.writeUInt32LE(c.cpu === undefined ? 0 : c.cpu + 1, 8);
+  b.writeBigUInt64LE(c.divisor, 16);
+  return b;
+}
+
+/* runqlat.h: struct runqlat_cfg (8) / runqlat_hist (144) */
+export const RUNQLAT_MAX_SLOTS = 32;
+export const RUNQLAT_HIST_SIZE = RUNQLAT_MAX_SLOTS * 4 + TASK_COMM_LEN;
+export function runqlatCfg(c: { filterPid: boolean; key: 'none' | 'pid' | 'tid'; milliseconds: boolean }): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = c.filterPid ? 1 : 0;
+  b[1] = c.key === 'pid' ? 1 : c.key === 'tid' ? 2 : 0;
+  b[2] = c.milliseconds ? 1 : 0;
+  return b;
+}

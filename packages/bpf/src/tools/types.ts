@@ -12,6 +12,9 @@ import type { SymbolizedFrame } from '../symbolize/types.js';
 export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
+/** The tools that trace any event (issue 12): calls, stacks or durations of probes, and run-queue latency. */
+export type AnyEventToolName = 'funccount' | 'stackcount' | 'funclatency' | 'runqlat';
+
 /** Missing data is counted, never hidden (same field names as the viz LossStats). */
 export interface LossStats {
   userStackMissing: number;
@@ -59,7 +62,8 @@ export interface StackRecord {
 
 export interface StackDelta {
   kind: 'stacks';
-  unit: 'samples' | 'microseconds';
+  /** samples (profile), microseconds (off-CPU tools) or events (stackcount: calls of the probes) */
+  unit: 'samples' | 'microseconds' | 'events';
   records: StackRecord[];
   /**
    * profile only: when the samples of each record happened, for subsecond heat maps.
@@ -139,4 +143,89 @@ export interface BiolatencyOptions {
   perDisk?: boolean;
   perFlag?: boolean;
   milliseconds?: boolean;
+}
+
+/* ---- funccount / stackcount / funclatency / runqlat ---- */
+
+export interface ProbeToolOptions {
+  /** bcc pattern: func, lib:func, /path:func, p::func, p:lib:func, t:category:event (wildcards * ?) */
+  pattern: string;
+  /** the pattern's names are regular expressions (-r) */
+  regex?: boolean;
+  /** only these processes (tgids) */
+  pid?: number[];
+  /** refuse patterns that match more probes (default 1000) */
+  limit?: number;
+}
+
+export type FunccountOptions = ProbeToolOptions;
+
+export interface StackcountOptions extends ProbeToolOptions {
+  /** only events on this CPU (-c) */
+  cpu?: number;
+  userStacksOnly?: boolean;
+  kernelStacksOnly?: boolean;
+  /** pid and comm in each key (-P); always on when user stacks are collected (they need the pid) */
+  perPid?: boolean;
+  stackStorageSize?: number;
+}
+
+export interface FunclatencyOptions extends ProbeToolOptions {
+  /** histogram unit (default nsecs like bcc; -u usecs, -m msecs) */
+  unit?: 'nsecs' | 'usecs' | 'msecs';
+  /** one histogram per function (-F) */
+  perFunction?: boolean;
+}
+
+export interface RunqlatOptions {
+  pid?: number[];
+  /** one histogram per process (-P) */
+  perProcess?: boolean;
+  /** one histogram per thread (-L) */
+  perThread?: boolean;
+  milliseconds?: boolean;
+}
+
+/** What a probe tool attached to (shown with the capture). */
+export interface AttachedProbes {
+  kind: 'kernel' | 'user' | 'tracepoint';
+  /** kprobe.multi, kprobe, fentry, uprobe, raw_tp */
+  method: string;
+  probes: string[];
+  /** user probes: the binary or library */
+  path?: string;
+  /** matched, but the kernel refused to probe them (wildcard patterns only; exact names fail) */
+  skipped: string[];
+}
+
+export interface CountDelta {
+  kind: 'counts';
+  /** calls per probe in this interval (probes without calls left out) */
+  counts: Array<{ key: string; value: number }>;
+  loss: LossStats;
+  events: number;
+}
+
+export interface LatencyDelta {
+  kind: 'latency';
+  unit: 'nsecs' | 'usecs' | 'msecs';
+  keyKind: 'none' | 'function' | 'pid' | 'tid';
+  /** log2 histograms, slot i covers [2^i, 2^(i+1)-1] (slot 0 [0, 1]); count/sum when known (funclatency) */
+  histograms: Array<{ key: string; slots: number[]; count?: number; sum?: number; comm?: string }>;
+  loss: LossStats;
+  events: number;
+}
+
+export interface AnyEventHandle<D> {
+  readonly tool: AnyEventToolName;
+  /** epoch ms at attach time */
+  readonly startTime: number;
+  /** Read and delete what the kernel gathered since the last drain. */
+  drain(): D;
+  /** Detach and free everything. Idempotent. */
+  close(): void;
+}
+
+export interface ProbeToolHandle<D> extends AnyEventHandle<D> {
+  readonly attached: AttachedProbes;
 }

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * anyfunc: the programs behind funccount, stackcount and funclatency. One object, attached by the
+ * loader to whatever the pattern matched, each attachment carrying its probe index as the BPF
+ * cookie (bpf_get_attach_cookie): kprobe.multi / kretprobe.multi on kernel functions (one link for
+ * all of them), uprobe / uretprobe on user functions, raw tracepoints (link with a cookie), and
+ * fentry/fexit (one object per kernel function, sharing the maps) where the kernel has no kprobes
+ * or for latency. Everything is aggregated here
+ * (a count, a stack key, a log2 histogram); user space drains the maps, nothing is sent per event.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "anyfunc.h"
+#include "bpfscope.bpf.h"
+
+const volatile struct anyfunc_cfg cfg = { .divisor = 1 };
+
+COUNTS_MAP(counts, __u32);
+COUNTS_MAP(stack_counts, struct anyfunc_stack_key);
+STACKS_MAP(stacks);
+HASH_MAP(hists, 4096, __u32, struct anyfunc_hist);
+/* pid_tgid → entry time (ns); a recursive call restarts the clock, like bcc's funclatency */
+HASH_MAP(start, 32768, __u64, __u64);
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline bool allowed(__u64 id)
+{
+	__u32 tgid = id >> 32;
+	if (cfg.filter_pid && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return false;
+	if (cfg.cpu && bpf_get_smp_processor_id() != cfg.cpu - 1)
+		return false;
+	return true;
+}
+
+static __always_inline int on_entry(void *ctx, __u32 probe)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	stat_inc(BS_STAT_EVENTS);
+	if (!allowed(id))
+		return 0;
+	if (cfg.mode == ANYFUNC_MODE_COUNT) {
+		count_add(&counts, &probe, 1);
+	} else if (cfg.mode == ANYFUNC_MODE_STACKS) {
+		struct anyfunc_stack_key key = {};
+		key.probe = probe;
+		if (cfg.per_pid)
+			key.pid = id >> 32;
+		bpf_get_current_comm(key.comm, sizeof(key.comm));
+		GET_STACKS(ctx, &stacks, cfg, key.user_stack_id, key.kern_stack_id);
+		count_add(&stack_counts, &key, 1);
+	} else {
+		__u64 ts = bpf_ktime_get_ns();
+		if (bpf_map_update_elem(&start, &id, &ts, BPF_ANY))
+			stat_inc(BS_STAT_START_FULL);
+	}
+	return 0;
+}
+
+static __always_inline int on_return(__u32 probe)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 *tsp, delta;
+	__u32 key, slot;
+	struct anyfunc_hist *h;
+
+	tsp = bpf_map_lookup_elem(&start, &id);
+	if (!tsp)
+		return 0;
+	delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(&start, &id);
+	delta /= cfg.divisor;
+	slot = log2_u64(delta);
+	if (slot >= ANYFUNC_MAX_SLOTS)
+		slot = ANYFUNC_MAX_SLOTS - 1;
+	key = cfg.per_func ? probe : 0;
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		struct anyfunc_hist zero = {};
+		long err = bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		if (err && err != -EEXIST) {
+			stat_inc(BS_STAT_MAP_FULL);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h)
+			return 0;
+	}
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum, delta);
+	return 0;
+}
+
+SEC("kprobe.multi")
+int kmulti_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+
+SEC("kretprobe.multi")
+int kmulti_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
+
+/* one kprobe per function, where the kernel has no kprobe.multi (no CONFIG_FPROBE) */
+SEC("kprobe")
+int kprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+
+SEC("kretprobe")
+int kprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
+
+SEC("uprobe")
+int uprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+
+SEC("uretprobe")
+int uprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
+
+SEC("raw_tp")
+int rawtp_entry(struct bpf_raw_tracepoint_args *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+
+/* kernel functions through BPF trampolines: one object per function (the loader sets the target
+ * and cfg.probe before load, and shares the maps of the first one) */
+SEC("fentry")
+int BPF_PROG(fentry_entry) { return on_entry(ctx, cfg.probe); }
+
+SEC("fexit")
+int BPF_PROG(fexit_return) { return on_return(cfg.probe); }
+
+char LICENSE[] SEC("license") = "GPL";
