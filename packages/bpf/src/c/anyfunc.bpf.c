@@ -46,7 +46,8 @@ static __always_inline bool allowed(__u64 id)
 	return true;
 }
 
-static __always_inline int on_entry(void *ctx, __u32 probe)
+/* kskip: the tracer's own leaf frames in kernel stacks (TP_TRACER_FRAMES for raw tracepoints) */
+static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -61,7 +62,9 @@ static __always_inline int on_entry(void *ctx, __u32 probe)
 		if (cfg.per_pid)
 			key.pid = id >> 32;
 		bpf_get_current_comm(key.comm, sizeof(key.comm));
-		GET_STACKS(ctx, &stacks, cfg, key.user_stack_id, key.kern_stack_id);
+		/* frame-pointer user stacks (the shared get_stack; CFI unwinding is not wired up here yet) */
+		key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, true, 0);
+		key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false, kskip);
 		count_add(&stack_counts, &key, 1);
 	} else {
 		__u64 ts = bpf_ktime_get_ns();
@@ -107,31 +110,31 @@ static __always_inline int on_return(__u32 probe)
 }
 
 SEC("kprobe.multi")
-int kmulti_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+int kmulti_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
 
 SEC("kretprobe.multi")
 int kmulti_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 /* one kprobe per function, where the kernel has no kprobe.multi (no CONFIG_FPROBE) */
 SEC("kprobe")
-int kprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+int kprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
 
 SEC("kretprobe")
 int kprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 SEC("uprobe")
-int uprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+int uprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
 
 SEC("uretprobe")
 int uprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 SEC("raw_tp")
-int rawtp_entry(struct bpf_raw_tracepoint_args *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx)); }
+int rawtp_entry(struct bpf_raw_tracepoint_args *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), TP_TRACER_FRAMES); }
 
 /* kernel functions through BPF trampolines: one object per function (the loader sets the target
  * and cfg.probe before load, and shares the maps of the first one) */
 SEC("fentry")
-int BPF_PROG(fentry_entry) { return on_entry(ctx, cfg.probe); }
+int BPF_PROG(fentry_entry) { return on_entry(ctx, cfg.probe, 0); }
 
 SEC("fexit")
 int BPF_PROG(fexit_return) { return on_return(cfg.probe); }
