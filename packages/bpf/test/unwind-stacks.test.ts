@@ -1,0 +1,131 @@
+/**
+ * CFI unwinding on a real kernel: exact user stacks of workloads built -O2 -fomit-frame-pointer
+ * (callbacks from libc, threads, signal handlers, recursion deeper than the limit, a library
+ * dlopen'ed during the capture), on-CPU (profile) and off-CPU (offcputime, offwaketime).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openProfile, openOffcputime } from '../src/index.js';
+import type { StackDelta, StackRecord } from '../src/index.js';
+import { createSymbolizer } from '../src/symbolize/index.js';
+import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir } from './helpers.js';
+import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import path from 'node:path';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+useTestTables();
+
+const ONCPU = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+volatile unsigned long sink;
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+static volatile int stop;
+__attribute__((noipa)) int ua_cmp(const void *a, const void *b) {
+  for (int i = 0; i < 300; i++) sink += i;
+  return *(const int *)a - *(const int *)b;
+}
+__attribute__((noipa)) void ua_sort(void) {
+  int v[512];
+  for (int i = 0; i < 512; i++) v[i] = (i * 7919) % 512;
+  qsort(v, 512, sizeof v[0], ua_cmp);
+  sink++;
+}
+__attribute__((noipa)) void ua_spin(void) { for (int i = 0; i < 100000; i++) sink += i; }
+__attribute__((noipa)) void *ua_thread_fn(void *arg) { while (!stop) ua_spin(); sink++; return arg; }
+__attribute__((noipa)) void ua_on_signal(int sig) { for (int i = 0; i < 1500000; i++) sink += i; sink += sig; }
+__attribute__((noipa)) void ua_poke(void) { raise(SIGUSR1); sink++; }
+__attribute__((noipa)) void ua_deep_spin(void) { for (int i = 0; i < 1000000; i++) sink += i; }
+__attribute__((noipa)) void ua_recurse(int n) { if (n > 0) ua_recurse(n - 1); else ua_deep_spin(); sink++; }
+int main(void) {
+  ${GATE}
+  pthread_t t;
+  pthread_create(&t, 0, ua_thread_fn, 0);
+  struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = ua_on_signal; sigaction(SIGUSR1, &sa, 0);
+  long end = now_ms() + 3000;
+  while (now_ms() < end) { ua_sort(); ua_recurse(300); ua_poke(); }
+  stop = 1;
+  pthread_join(t, 0);
+  return 0;
+}
+`;
+
+function weights(d: StackDelta, pid: number, pick: (r: StackRecord) => boolean = () => true): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of d.records) {
+    if (r.pid !== pid || !pick(r)) continue;
+    const k = names(r.user).join(';');
+    m.set(k, (m.get(k) ?? 0) + r.value);
+  }
+  return m;
+}
+
+function top(m: Map<string, number>, n = 8): string {
+  return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${v} ${k}`).join('\\n');
+}
+
+test('profile (cfi): exact stacks through a qsort callback, a thread, a signal handler, and recursion past the depth limit', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  const bin = buildNoFp('ua_oncpu', ONCPU);
+  const sym = createSymbolizer();
+  const { child, done, go, ready } = run(bin);
+  await ready;
+  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  try {
+    await tablesReady(h);
+    go();
+    const d = await drainUntil(h, done);
+    const all = weights(d, child.pid!);
+    t.diagnostic(top(all, 12));
+    t.diagnostic(`loss ${JSON.stringify(d.loss)}`);
+    let total = 0;
+    const odd: string[] = [];
+    const n = { cmp: 0, cmpExact: 0, thread: 0, threadExact: 0, sig: 0, sigExact: 0, deep: 0, deepExact: 0 };
+    for (const [k, v] of all) {
+      total += v;
+      const u = k.split(';');
+      const leaf = u[u.length - 1];
+      if (leaf === 'ua_cmp') {
+        n.cmp += v;
+        // _start … main;ua_sort;qsort_r;msort_with_tmp…;ua_cmp: the callback's callers inside libc are
+        // there (qsort tail-calls qsort_r, so qsort itself is not on the stack, as with perf)
+        const i = u.indexOf('main');
+        const sorter = u.slice(i + 3, -1);
+        if (u[0] === '_start' && i > 0 && u[i + 1] === 'ua_sort' && u[i + 2] === 'qsort_r' && sorter.length > 0 && sorter.every((f) => f.startsWith('msort_with_tmp'))) n.cmpExact += v;
+      }
+      if (leaf === 'ua_spin') {
+        n.thread += v;
+        if (/^(__)?clone3?$/.test(u[0]) && u.slice(1).join(';') === 'start_thread;ua_thread_fn;ua_spin') n.threadExact += v;
+      }
+      if (leaf === 'ua_on_signal') {
+        n.sig += v;
+        // the handler, the kernel's signal trampoline, then the interrupted code down to _start
+        const r = u.indexOf('__restore_rt');
+        const interrupted = u.slice(0, r).join(';');
+        if (u[u.length - 2] === '__restore_rt' && /^(_start;.*;main;ua_|(__)?clone3?;start_thread;ua_thread_fn|\[truncated\];ua_recurse)/.test(interrupted)) n.sigExact += v;
+        else odd.push(`${v} ${k}`);
+      }
+      if (leaf === 'ua_deep_spin') {
+        n.deep += v;
+        // 301 frames of ua_recurse: the walk stops at 127 frames and marks the root side truncated
+        if (u.length === 128 && u[0] === '[truncated]' && u.slice(1, 126).every((f) => f === 'ua_recurse') && u[126] === 'ua_recurse') n.deepExact += v;
+      }
+    }
+    t.diagnostic(JSON.stringify(n));
+    assert.ok(n.cmp >= 5 && n.cmpExact >= n.cmp * 0.95, `qsort callback stacks: ${n.cmpExact} of ${n.cmp} exact`);
+    assert.ok(n.thread >= 10 && n.threadExact >= n.thread * 0.95, `thread stacks: ${n.threadExact} of ${n.thread} exact`);
+    assert.ok(n.sig >= 5 && n.sigExact >= n.sig * 0.9, `signal handler stacks: ${n.sigExact} of ${n.sig} exact; others: ${odd.join(' / ')}`);
+    assert.ok(n.deep >= 5 && n.deepExact >= n.deep * 0.95, `truncated recursion: ${n.deepExact} of ${n.deep} marked`);
+    assert.ok(d.loss.truncatedStacks >= n.deep, `truncation counted: ${d.loss.truncatedStacks}`);
+    assert.ok(total > 100, `samples ${total}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
