@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openProfile, openOffcputime } from '../src/index.js';
+import { openProfile, openOffcputime, openOffwaketime } from '../src/index.js';
 import type { StackDelta, StackRecord } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir } from './helpers.js';
@@ -124,6 +124,120 @@ test('profile (cfi): exact stacks through a qsort callback, a thread, a signal h
     assert.ok(n.deep >= 5 && n.deepExact >= n.deep * 0.95, `truncated recursion: ${n.deepExact} of ${n.deep} marked`);
     assert.ok(d.loss.truncatedStacks >= n.deep, `truncation counted: ${d.loss.truncatedStacks}`);
     assert.ok(total > 100, `samples ${total}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
+
+const OFFCPU = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+volatile unsigned long sink;
+int fds[2];
+__attribute__((noipa)) void ub_nap(long ms) { struct timespec ts = { 0, ms * 1000000L }; nanosleep(&ts, 0); sink++; }
+__attribute__((noipa)) void ub_wait(int fd) { char c; if (read(fd, &c, 1) != 1) sink++; sink++; }
+__attribute__((noipa)) void *ub_sleeper(void *a) { prctl(PR_SET_NAME, "ub_sleeper"); for (int i = 0; i < 6; i++) ub_nap(60); return a; }
+__attribute__((noipa)) void *ub_writer(void *a) {
+  prctl(PR_SET_NAME, "ub_writer");
+  for (int i = 0; i < 4; i++) { ub_nap(80); if (write(fds[1], "x", 1) != 1) sink++; }
+  return a;
+}
+int main(void) {
+  ${GATE}
+  if (pipe(fds)) return 1;
+  pthread_t s, w;
+  pthread_create(&s, 0, ub_sleeper, 0);
+  pthread_create(&w, 0, ub_writer, 0);
+  for (int i = 0; i < 4; i++) ub_wait(fds[0]);
+  pthread_join(s, 0);
+  pthread_join(w, 0);
+  return 0;
+}
+`;
+
+for (const mode of ['tp_btf', 'raw_tp']) {
+  test(`offcputime (cfi, ${mode}): the function that called nanosleep()/read() is on the blocked stack`, { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+    const bin = buildNoFp('ub_offcpu', OFFCPU);
+    const sym = createSymbolizer();
+    const { child, done, go, ready } = run(bin);
+    await ready;
+    process.env.BPFSCOPE_ATTACH_MODE = mode;
+    let h;
+    try {
+      h = openOffcputime({ pid: [child.pid!], unwind: 'cfi', minBlockUs: 1000 }, sym);
+    } finally {
+      delete process.env.BPFSCOPE_ATTACH_MODE;
+    }
+    try {
+      await tablesReady(h);
+      go();
+      const d = await drainUntil(h, done);
+      const all = weights(d, child.pid!);
+      t.diagnostic(top(all, 8));
+      let nap = 0;
+      let napExact = 0;
+      let wait = 0;
+      let waitExact = 0;
+      const libcOnly = (fs: string[]) => fs.length > 0 && fs.every((f) => /^(__libc_|__)?read$|nanosleep|syscall_cancel/.test(f));
+      for (const r of d.records) {
+        if (r.pid !== child.pid) continue;
+        const u = names(r.user);
+        if (r.comm === 'ub_sleeper') {
+          nap += r.value;
+          // clone3;start_thread;ub_sleeper;ub_nap;<libc's nanosleep>
+          const i = u.indexOf('ub_nap');
+          if (/^(__)?clone3?$/.test(u[0]) && u.slice(1, i + 1).join(';') === 'start_thread;ub_sleeper;ub_nap' && libcOnly(u.slice(i + 1))) napExact += r.value;
+        } else if (r.comm === 'ub_offcpu' && r.tid === child.pid) {
+          const i = u.indexOf('ub_wait');
+          if (i < 0 && !/^(__libc_|__)?read$/.test(u[u.length - 1] ?? '')) continue; // pthread_join etc.
+          wait += r.value;
+          // _start;__libc_start_main;__libc_start_call_main;main;ub_wait;<libc's read>
+          if (u[0] === '_start' && i > 0 && u[i - 1] === 'main' && libcOnly(u.slice(i + 1))) waitExact += r.value;
+        }
+      }
+      t.diagnostic(JSON.stringify({ nap, napExact, wait, waitExact, loss: d.loss }));
+      assert.ok(nap >= 6 * 60000 * 0.9, `the sleeper's blocked time: ${nap} µs`);
+      assert.ok(napExact >= nap * 0.95, `${napExact} of ${nap} µs of sleeping carry clone3;start_thread;ub_sleeper;ub_nap;nanosleep`);
+      assert.ok(wait >= 4 * 80000 * 0.8, `the reader's blocked time: ${wait} µs`);
+      assert.ok(waitExact >= wait * 0.95, `${waitExact} of ${wait} µs of reading carry _start;…;main;ub_wait;read`);
+    } finally {
+      h.close();
+      child.kill('SIGKILL');
+    }
+  });
+}
+
+test('offwaketime (cfi): blocked stack and the waker user stack, both through libc wrappers', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  const bin = buildNoFp('ub_offwake', OFFCPU);
+  const sym = createSymbolizer();
+  const { child, done, go, ready } = run(bin);
+  await ready;
+  const h = openOffwaketime({ pid: [child.pid!], unwind: 'cfi', minBlockUs: 1000 }, sym);
+  try {
+    await tablesReady(h);
+    go();
+    const d = await drainUntil(h, done);
+    let wait = 0;
+    let exact = 0;
+    const seen: string[] = [];
+    for (const r of d.records) {
+      if (r.pid !== child.pid || r.tid !== child.pid) continue;
+      const u = names(r.user);
+      if (!u.includes('ub_wait')) continue;
+      wait += r.value;
+      const wu = names(r.waker?.user ?? []);
+      seen.push(`${r.value} ${u.join(';')} <- ${r.waker?.comm} ${wu.join(';')}`);
+      // woken by ub_writer's write(): clone3;start_thread;ub_writer;write (taken in the waker's context)
+      const i = wu.indexOf('ub_writer');
+      if (r.waker?.comm === 'ub_writer' && /^(__)?clone3?$/.test(wu[0]) && wu[1] === 'start_thread' && i === 2 && wu.slice(3).length > 0 && wu.slice(3).every((f) => /write|syscall_cancel/.test(f))) exact += r.value;
+    }
+    t.diagnostic(seen.slice(0, 4).join(' / '));
+    assert.ok(wait >= 4 * 80000 * 0.8, `the reader's blocked time: ${wait} µs`);
+    assert.ok(exact >= wait * 0.95, `${exact} of ${wait} µs name the waker's stack clone3;start_thread;ub_writer;write: ${seen.join(' / ')}`);
   } finally {
     h.close();
     child.kill('SIGKILL');
