@@ -79,7 +79,7 @@ export function CaptureRun() {
         )}
       </div>
       {(running || phase === 'done') && (
-        <div data-testid="capture-progress" data-phase={phase} aria-label="Capture progress">
+        <div data-testid="capture-progress" data-phase={phase} role="group" aria-label="Capture progress">
           <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
             <div style={{ width: `${(phase === 'done' ? 1 : frac) * 100}%` }} />
           </div>

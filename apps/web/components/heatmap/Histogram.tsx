@@ -13,7 +13,7 @@ export function Histogram({ slots, unit, title, testid }: { slots: readonly numb
   });
   const rows = slots.slice(0, last + 1);
   return (
-    <div data-testid={testid} aria-label={title}>
+    <div data-testid={testid} role="group" aria-label={title}>
       {title && <h3>{title}</h3>}
       {total === 0 ? (
         <p className="muted small">No I/O in this range.</p>

@@ -12,7 +12,7 @@ const FORMATS = [
 
 export function ExportButtons({ id, latency }: { id: string; latency: boolean }) {
   return (
-    <div className="row" style={{ gap: 6 }} aria-label="Export">
+    <div className="row" style={{ gap: 6 }} role="group" aria-label="Export">
       <span className="small muted">Export:</span>
       {FORMATS.filter((x) => !latency || x.f === 'json' || x.f === 'folded').map(({ f, label }) => (
         <a

@@ -353,7 +353,7 @@ export function buildUnwindRows(sections: readonly CfiSection[], opts: CfiOption
       try {
         const idPos = P;
         const id = is64 ? u64() : u32();
-        const isCie = isEh ? id === 0 : is64 ? id === 0xffffffffffffffff || id === 2 ** 64 - 1 : id === 0xffffffff;
+        const isCie = isEh ? id === 0 : is64 ? id === 2 ** 64 - 1 : id === 0xffffffff;
         if (isCie) {
           // parsed lazily when an FDE refers to it
         } else {
