@@ -134,3 +134,43 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+
+/**
+ * From `readelf --debug-dump=frames` (raw instructions): the DW_CFA_def_cfa_expression texts of
+ * each FDE, by the FDE's start address (.eh_frame only).
+ */
+export function parseCfaExpressions(text: string): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  let cur: string[] | undefined;
+  let inEh = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Contents of the ')) {
+      inEh = line.includes('.eh_frame section');
+      cur = undefined;
+      continue;
+    }
+    if (!inEh) continue;
+    const m = /^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\./.exec(line);
+    if (m) {
+      cur = [];
+      out.set(parseInt(m[1], 16), cur);
+      continue;
+    }
+    if (/^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ CIE/.test(line)) {
+      cur = undefined;
+      continue;
+    }
+    const e = /^\s+DW_CFA_def_cfa_expression \((.*)\)\s*$/.exec(line);
+    if (e && cur) cur.push(e[1]);
+  }
+  return out;
+}
+
+/** The row an x86-64 CFA expression must become: kind and offset, or undefined when not decided here. */
+export function expectedForExpression(expr: string): { kind: number; off?: number } {
+  const plt = /^DW_OP_breg7 \(rsp\): (\d+); DW_OP_breg16 \(rip\): 0; DW_OP_lit15; DW_OP_and; DW_OP_lit(\d+); DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus$/.exec(expr);
+  if (plt) return plt[1] === '8' && plt[2] === '11' ? { kind: CFA_PLT } : { kind: CFA_RSP };
+  const drap = /^DW_OP_breg6 \(rbp\): (-?\d+); DW_OP_deref$/.exec(expr);
+  if (drap) return { kind: CFA_DEREF_RBP, off: Number(drap[1]) };
+  return { kind: CFA_INVALID };
+}

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { generateTable } from '../src/unwind/generate.js';
 import { CFA_INVALID, CFA_KIND_NAMES, CFA_PLT, CFA_RSP, CFA_SIGNAL, CFA_STOP, findRow, formatRule, readRow } from '../src/unwind/format.js';
-import { expected, hasTool, mulberry32, parseFramesInterp, type RFde } from './unwind-helpers.js';
+import { expected, expectedForExpression, hasTool, mulberry32, parseCfaExpressions, parseFramesInterp, type RFde } from './unwind-helpers.js';
 
 const OBJECTS = [
   '/lib/x86_64-linux-gnu/libc.so.6',
@@ -40,6 +40,8 @@ describe('unwind tables match readelf --debug-dump=frames-interp', () => {
       assert.ok(out.stdout && out.stdout.length > 0, `readelf printed nothing for ${real}`);
       const text = out.stdout.toString('latin1');
       const fdes = parseFramesInterp(text).filter((f) => f.end > f.start);
+      const raw = spawnSync('readelf', ['--debug-dump=frames', real], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+      const exprs = parseCfaExpressions(raw.stdout.toString('latin1'));
       assert.ok(fdes.length > 100, `readelf listed only ${fdes.length} FDEs in ${real}`);
       const t = generateTable(real);
       assert.equal(t.error, undefined, `generator error: ${t.error}`);
@@ -85,14 +87,34 @@ describe('unwind tables match readelf --debug-dump=frames-interp', () => {
             mismatches.push(`${where}: got ${formatRule(got)}`);
             continue;
           }
-          if (r.cfa === 'exp') {
-            expr++;
-            if (got.cfaKind === CFA_RSP && !(got.cfaOff >= 8)) mismatches.push(`${where}: expression rule became ${formatRule(got)}`);
+          if (r.cfa === 'exp' && !f.signal) {
+            // the FDE's expression(s) from the raw dump: decided when the FDE uses one form only
+            const forms = [...new Set(exprs.get(f.start) ?? [])];
+            if (forms.length === 1 && r.ra === 'c-8') {
+              expr++;
+              const e = expectedForExpression(forms[0]);
+              if (got.cfaKind !== e.kind || (e.off !== undefined && got.cfaOff !== e.off)) mismatches.push(`${where}: expression "${forms[0]}" became ${formatRule(got)}`);
+            }
             continue;
           }
           if (exp.off !== undefined && got.cfaOff !== exp.off) mismatches.push(`${where}: got ${formatRule(got)}`);
           if (exp.rbp && !exp.rbp.includes(got.rbpKind)) mismatches.push(`${where}: rbp got ${formatRule(got)}`);
           if (exp.rbpOff !== undefined && got.rbpOff !== exp.rbpOff) mismatches.push(`${where}: rbp offset got ${formatRule(got)}`);
+        }
+      }
+      // every expression row of every FDE that uses a single expression form (not only sampled ones)
+      for (const f of usable) {
+        if (f.signal) continue;
+        const forms = [...new Set(exprs.get(f.start) ?? [])];
+        if (forms.length !== 1) continue;
+        const e = expectedForExpression(forms[0]);
+        for (const r of f.rows) {
+          if (r.cfa !== 'exp' || r.ra !== 'c-8') continue;
+          const got = readRow(t.rows, findRow(t.rows, r.loc));
+          expr++;
+          if (got.cfaKind !== e.kind || (e.off !== undefined && got.cfaOff !== e.off)) {
+            mismatches.push(`pc 0x${r.loc.toString(16)}: expression "${forms[0]}" became ${formatRule(got)}`);
+          }
         }
       }
       // addresses between FDEs have no rule
