@@ -132,6 +132,56 @@ export async function runTablesBench(opts: { reps?: number } = {}): Promise<{ ob
   return { objects: out, workerStartMs: +workerStartMs.toFixed(1) };
 }
 
+/**
+ * Every distinct executable ELF object mapped by a process of this host right now (and the vDSO):
+ * the rows and bytes their tables take together — what the walker's maps would hold for the host.
+ */
+export async function hostTablesTotal(): Promise<{ processes: number; objects: number; rows: number; bytes: number; withoutCfi: number; largest: Array<{ path: string; rows: number }>; ms: number }> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const seen = new Map<string, { pid: number; path: string }>();
+  let processes = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let maps: string;
+    try {
+      maps = readFileSync(`/proc/${d}/maps`, 'utf8');
+    } catch {
+      continue;
+    }
+    processes++;
+    for (const line of maps.split('\n')) {
+      const f = line.split(/\s+/);
+      if (f.length < 6 || f[1][2] !== 'x' || f[4] === '0' || !f[5].startsWith('/')) continue;
+      const id = `${f[3]}:${f[4]}`;
+      if (!seen.has(id)) seen.set(id, { pid: Number(d), path: f.slice(5).join(' ') });
+    }
+  }
+  const u = new UnwindTables();
+  const t0 = performance.now();
+  let rows = 0;
+  let withoutCfi = 0;
+  const sizes: Array<{ path: string; rows: number }> = [];
+  try {
+    const tables = await Promise.all([...seen.values()].map((o) => u.get(o.path.replace(/ \(deleted\)$/, ''), { root: `/proc/${o.pid}/root` }).then((t) => ({ o, t }))));
+    const counted = new Set<string>();
+    for (const { o, t } of tables) {
+      // copies of one object (same build-id) share one table
+      const id = t.buildId ?? o.path;
+      if (counted.has(id)) continue;
+      counted.add(id);
+      rows += t.count;
+      if (t.count === 0) withoutCfi++;
+      sizes.push({ path: o.path, rows: t.count });
+    }
+    const v = await u.getVdso(process.pid);
+    rows += v.count;
+  } finally {
+    u.close();
+  }
+  sizes.sort((a, b) => b.rows - a.rows);
+  return { processes, objects: sizes.length + 1, rows, bytes: rows * ROW_SIZE, withoutCfi, largest: sizes.slice(0, 5), ms: +(performance.now() - t0).toFixed(0) };
+}
+
 export function tablesMarkdown(objs: TablesBenchObject[]): string {
   const lines = [
     '| object | rows | table bytes | cold (worker) | disk-cached | memory-cached | parse in-thread | readelf frames-interp |',
@@ -151,6 +201,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
   };
   const OUT = flag('--out', join(here, '..', 'results', 'unwind-tables.json'));
   const { objects: objs, workerStartMs } = await runTablesBench({ reps: Number(flag('--reps', '3')) });
+  const host = await hostTablesTotal();
   const chromium = objs.find((o) => o.name === 'chromium');
   const goals = chromium
     ? { chromiumColdMs: { goal: 3000, value: chromium.coldMs, met: chromium.coldMs <= 3000 }, chromiumCachedMs: { goal: 50, value: chromium.diskCachedMs, met: chromium.diskCachedMs <= 50 } }
@@ -162,10 +213,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
     method: 'median of the reps; cold = empty disk cache, worker already started; disk-cached = a new UnwindTables on the filled cache dir; peer reference: readelf --debug-dump=frames-interp > /dev/null',
     workerStartMs,
     objects: objs,
+    host: { ...host, meaning: 'every distinct executable object mapped on this host during the run (+ the vDSO), tables made cold in one UnwindTables' },
     goals,
   };
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(tablesMarkdown(objs));
   console.log(`worker start-up ${workerStartMs} ms (once per process); goals: ${JSON.stringify(goals)}`);
+  console.log(`host: ${host.processes} processes, ${host.objects} objects, ${host.rows} rows = ${(host.bytes / 1048576).toFixed(1)} MiB of rows (${host.withoutCfi} without CFI), made in ${host.ms} ms`);
 }
