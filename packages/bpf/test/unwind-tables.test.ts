@@ -120,6 +120,9 @@ describe('UnwindTables API', () => {
       const t = await u.get('/opt/app/lib/ld.so', { root });
       assert.equal(t.error, undefined);
       assert.deepEqual(Buffer.from(t.rows), Buffer.from(generateTable(LDSO!).rows));
+      // this process's own root, as the tracker passes it (/proc/PID/root)
+      const own = await u.get('/lib/x86_64-linux-gnu/libc.so.6', { root: `/proc/${process.pid}/root` });
+      assert.deepEqual(Buffer.from(own.rows), Buffer.from(generateTable(LIBC!).rows));
       const missing = await u.get(LDSO!, { root });
       assert.equal(missing.count, 0, 'the host path is not visible inside the root');
     } finally {
