@@ -243,3 +243,110 @@ test('offwaketime (cfi): blocked stack and the waker user stack, both through li
     child.kill('SIGKILL');
   }
 });
+
+const PLUGIN = `
+volatile unsigned long plug_sink;
+__attribute__((noipa)) void ub_plug_spin(void) { for (int i = 0; i < 200000; i++) plug_sink += i; }
+__attribute__((noipa)) void ub_plug_entry(long ms, long (*now)(void)) { long end = now() + ms; while (now() < end) ub_plug_spin(); plug_sink++; }
+`;
+
+const AFTER_EXEC = `
+#include <stdio.h>
+#include <time.h>
+volatile unsigned long sink;
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void ub_exec_spin(void) { for (int i = 0; i < 200000; i++) sink += i; }
+__attribute__((noipa)) void ub_exec_main(void) { long end = now_ms() + 2500; while (now_ms() < end) ub_exec_spin(); sink++; }
+int main(void) { printf("E%ld\\n", now_ms()); fflush(stdout); ub_exec_main(); return 0; }
+`;
+
+const DLOPEN = (lib: string, after: string) => `
+#include <dlfcn.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+volatile unsigned long sink;
+long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void ub_before(void) { for (int i = 0; i < 200000; i++) sink += i; }
+__attribute__((noipa)) int ub_use_plugin(void) {
+  printf("D%ld\\n", now_ms()); fflush(stdout);
+  void *h = dlopen(${JSON.stringify(lib)}, RTLD_NOW);
+  if (!h) return 1;
+  void (*entry)(long, long (*)(void)) = (void (*)(long, long (*)(void)))dlsym(h, "ub_plug_entry");
+  if (!entry) return 1;
+  entry(2500, now_ms);
+  sink++;
+  return 0;
+}
+int main(void) {
+  ${GATE}
+  long end = now_ms() + 300;
+  while (now_ms() < end) ub_before();
+  if (ub_use_plugin()) return 1;
+  execl(${JSON.stringify(after)}, "ub_after", (char *)0);
+  return 1;
+}
+`;
+
+test('profile (cfi): a library dlopen\'ed and a program exec\'ed during the capture have complete stacks within 1 s', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  const dir = tmpDir();
+  const lib = path.join(dir, 'libub_plug.so');
+  fs.writeFileSync(path.join(dir, 'ub_plug.c'), PLUGIN);
+  execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-shared', '-fPIC', '-o', lib, path.join(dir, 'ub_plug.c')], { stdio: 'pipe' });
+  const after = buildNoFp('ub_after', AFTER_EXEC);
+  const bin = buildNoFp('ub_dlopen', DLOPEN(lib, after), ['-ldl']);
+  const sym = createSymbolizer();
+  const { child, done, go, ready, stdout } = run(bin);
+  await ready;
+  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  let finished = false;
+  done.then(() => (finished = true), () => (finished = true));
+  // per drain: when it happened (CLOCK_MONOTONIC ms, like the workload's clock) and what it held
+  const drains: Array<{ atMs: number; d: StackDelta }> = [];
+  try {
+    await tablesReady(h);
+    go();
+    while (!finished) {
+      await sleep(150);
+      drains.push({ atMs: Number(process.hrtime.bigint() / 1_000_000n), d: h.drain() });
+    }
+    assert.equal(await done, 0, 'workload ran');
+    const out = stdout();
+    const dlopenAt = Number(/D(\d+)/.exec(out)?.[1]);
+    const execAt = Number(/E(\d+)/.exec(out)?.[1]);
+    assert.ok(dlopenAt > 0 && execAt > dlopenAt, `workload timestamps: ${out}`);
+    const res = { plug: { early: 0, late: 0, lateExact: 0, firstCompleteMs: Infinity }, exec: { early: 0, late: 0, lateExact: 0, firstCompleteMs: Infinity } };
+    const odd: string[] = [];
+    for (let k = 0; k < drains.length; k++) {
+      const since = k > 0 ? drains[k - 1].atMs : 0; // samples of drain k happened after the drain before it
+      for (const r of drains[k].d.records) {
+        if (r.pid !== child.pid) continue;
+        const s = names(r.user).join(';');
+        for (const [what, leaf, at, want] of [
+          ['plug', 'ub_plug_spin', dlopenAt, /^_start;.*;main;ub_use_plugin;ub_plug_entry;ub_plug_spin$/],
+          ['exec', 'ub_exec_spin', execAt, /^_start;__libc_start_main;__libc_start_call_main;main;ub_exec_main;ub_exec_spin$/],
+        ] as const) {
+          if (!s.endsWith(leaf)) continue;
+          const c = res[what];
+          if (since < at + 1000) {
+            c.early += r.value;
+            // the first drain with a complete stack: how soon after the code was mapped (≤ this)
+            if (want.test(s)) c.firstCompleteMs = Math.min(c.firstCompleteMs, drains[k].atMs - at);
+            continue;
+          }
+          c.late += r.value;
+          if (want.test(s)) c.lateExact += r.value;
+          else odd.push(s);
+        }
+      }
+    }
+    t.diagnostic(JSON.stringify(res));
+    assert.ok(res.plug.late >= 20, `samples in the dlopen'ed library 1 s after dlopen: ${res.plug.late}`);
+    assert.equal(res.plug.lateExact, res.plug.late, `complete stacks 1 s after dlopen: ${odd.slice(0, 3).join(' / ')}`);
+    assert.ok(res.exec.late >= 20, `samples of the exec'ed program 1 s after exec: ${res.exec.late}`);
+    assert.equal(res.exec.lateExact, res.exec.late, `complete stacks 1 s after exec: ${odd.slice(0, 3).join(' / ')}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
