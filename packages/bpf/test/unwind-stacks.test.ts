@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { openProfile, openOffcputime, openOffwaketime } from '../src/index.js';
 import type { StackDelta, StackRecord } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
-import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir } from './helpers.js';
+import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir, buildC } from './helpers.js';
 import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import { setUnwindTableSource } from '../src/unwind/session.js';
+import { UnwindTables } from '../src/unwind/tables.js';
+import { ROW_SIZE } from '../src/unwind/format.js';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -348,5 +351,89 @@ test('profile (cfi): a library dlopen\'ed and a program exec\'ed during the capt
   } finally {
     h.close();
     child.kill('SIGKILL');
+  }
+});
+
+const FP_CHAIN = `
+#include <time.h>
+volatile unsigned long sink;
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void uc_leaf(void) { for (int i = 0; i < 200000; i++) sink += i; }
+__attribute__((noipa)) void uc_mid(void) { uc_leaf(); sink++; }
+__attribute__((noipa)) void uc_top(void) { uc_mid(); sink++; }
+int main(void) {
+  ${GATE}
+  long end = now_ms() + 1500;
+  while (now_ms() < end) uc_top();
+  return 0;
+}
+`;
+
+test('profile (cfi): an object without a usable table walks by frame pointers, counted; a corrupt table ends walks, counted; the capture goes on', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  // built -O0 with frame pointers (in every function, leaves too), so the fallback has something to walk
+  const bin = buildC('uc_fp', FP_CHAIN);
+  const real = new UnwindTables({});
+  try {
+    for (const variant of ['no table', 'corrupt table'] as const) {
+      setUnwindTableSource({
+        getVdso: (pid) => real.getVdso(pid),
+        get: async (p, o) => {
+          const table = await real.get(p, o);
+          if (p !== bin) return table;
+          if (variant === 'no table') return { ...table, rows: new Uint8Array(0), count: 0, error: 'simulated: unreadable .eh_frame' };
+          // rows at the right addresses with wrong rules (from a fixed seed)
+          const rows = new Uint8Array(table.rows.subarray(0, table.count * ROW_SIZE));
+          let x = 12345;
+          for (let i = 0; i < table.count; i++) {
+            x = (x * 1103515245 + 12345) >>> 0;
+            const dv = new DataView(rows.buffer, rows.byteOffset + i * ROW_SIZE, ROW_SIZE);
+            // CFA = rsp or rbp + a wrong offset: the return address is read from a wrong slot
+            dv.setInt32(4, 8 * (1 + ((x >>> 8) % 64)), true);
+            dv.setInt16(8, -8 * (1 + ((x >>> 4) % 8)), true);
+            rows[i * ROW_SIZE + 10] = 1 + (x % 2);
+            rows[i * ROW_SIZE + 11] = (x >>> 3) % 2;
+          }
+          return { ...table, rows };
+        },
+      });
+      const sym = createSymbolizer();
+      const { child, done, go, ready } = run(bin);
+      await ready;
+      const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+      try {
+        await tablesReady(h);
+        go();
+        const d = await drainUntil(h, done);
+        const all = weights(d, child.pid!);
+        let total = 0;
+        let chain = 0;
+        for (const [k, v] of all) {
+          total += v;
+          if (k.includes('main;uc_top;uc_mid;uc_leaf')) chain += v;
+        }
+        const info = h.unwind!();
+        t.diagnostic(`${variant}: ${chain} of ${total} samples with main;uc_top;uc_mid;uc_leaf; loss ${JSON.stringify(d.loss)}; errors ${JSON.stringify(info.errors)}`);
+        assert.ok(total > 50, `${variant}: the capture went on: ${total} samples`);
+        if (variant === 'no table') {
+          assert.ok(chain >= total * 0.9, `frame pointers walked the workload's frames: ${top(all)}`);
+          assert.ok((d.loss.unwindNoTable ?? 0) >= total * 0.9, `walks through code without a table are counted: ${d.loss.unwindNoTable}`);
+          assert.ok(info.failed >= 1 && Object.values(info.errors).some((e) => /simulated/.test(e)), `the reason is reported: ${JSON.stringify(info)}`);
+        } else {
+          // a wrong return address is 0, not user code (unsupported), unreadable (fault) or code no
+          // mapping covers (no table): every walk that did not reach the root is counted one of these ways
+          const ended = (d.loss.unwindUnsupported ?? 0) + (d.loss.unwindReadFault ?? 0) + (d.loss.unwindNoTable ?? 0);
+          let short = 0;
+          for (const [k, v] of all) if (!k.startsWith('_start;')) short += v;
+          t.diagnostic(top(all, 4));
+          assert.ok(short > 0 && ended >= short, `${short} short stacks, ${ended} counted: ${JSON.stringify(d.loss)}`);
+        }
+      } finally {
+        h.close();
+        child.kill('SIGKILL');
+      }
+    }
+  } finally {
+    useTestTables();
+    real.close();
   }
 });

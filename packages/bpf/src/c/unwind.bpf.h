@@ -253,10 +253,14 @@ static long unwind_step(__u32 i, void *unused)
 	} else if (r->rbp_kind == UNWIND_RBP_UNDEFINED) {
 		s->bp_undefined = 1;
 	}
+	/* the outermost frame has a STOP row: a rule that leads to no return address is a bad rule
+	 * (or a corrupt stack), not the end of the stack */
+	if (ra == 0 || ra > USER_ADDR_MAX)
+		goto unsupported;
 	s->sp = cfa;
 	s->ip = ra;
 	s->exact = 0;
-	return ra == 0 || ra > USER_ADDR_MAX;
+	return 0;
 unsupported:
 	s->key.flags |= USTACK_UNSUPPORTED;
 	return 1;
