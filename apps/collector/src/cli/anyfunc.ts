@@ -1,0 +1,488 @@
+/**
+ * `bpfscope funccount | stackcount | funclatency | runqlat`: bcc's flags and output for the tools
+ * that trace any event (issue 12). Patterns are resolved before anything is loaded, so a pattern
+ * that matches nothing, too much, or a missing binary or symbol is a usage error (exit 2) naming it.
+ *
+ * These four tools are not (yet) in the tool table of @bpfscope/viz/tools (the collector protocol
+ * and the console do not offer them yet): their flags live here.
+ */
+import { existsSync } from 'node:fs';
+import type { CountDelta, LatencyDelta, StackDelta, StackRecord, AnyEventHandle } from '@bpfscope/bpf';
+import { checkPrivileges } from '@bpfscope/bpf/privileges';
+import { formatHelp, parseArgs, positiveIntList, positiveNonzeroInt, positiveInt, UsageError, type CommandSpec, type FlagSpec } from './args.js';
+import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
+import type { CliIO } from './run.js';
+
+export type AnyEventCliTool = 'funccount' | 'stackcount' | 'funclatency' | 'runqlat';
+
+const pidFlag: FlagSpec = { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, help: 'trace this PID only (comma-separated PIDs allowed)' };
+const intervalFlag: FlagSpec = { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' };
+const timestampFlag: FlagSpec = { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' };
+const regexFlag: FlagSpec = { short: 'r', long: 'regexp', dest: 'regex', kind: 'bool', help: 'use regular expressions. Default is "*" wildcards only.' };
+const limitFlag: FlagSpec = {
+  long: 'max-probes',
+  dest: 'limit',
+  kind: 'value',
+  metavar: 'N',
+  parse: positiveNonzeroInt,
+  help: 'refuse patterns matching more than N functions (default 1000)',
+};
+const pattern = { name: 'pattern', help: 'search expression for events', parse: (s: string) => s };
+
+export const ANYFUNC_SPECS: Record<AnyEventCliTool, CommandSpec> = {
+  funccount: {
+    name: 'funccount',
+    description: 'Count functions, tracepoints and USDT probes',
+    usage: 'bpfscope funccount [-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [--max-probes N] pattern',
+    flags: [
+      pidFlag,
+      intervalFlag,
+      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      timestampFlag,
+      regexFlag,
+      limitFlag,
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope funccount 'vfs_*'             # count kernel fns starting with "vfs"
+    bpfscope funccount -r '^vfs.*'         # same as above, using regular expressions
+    bpfscope funccount -Ti 5 'vfs_*'       # output every 5 seconds, with timestamps
+    bpfscope funccount -d 10 'vfs_*'       # trace for 10 seconds only
+    bpfscope funccount -p 185 'vfs_*'      # count vfs calls for PID 181 only
+    bpfscope funccount t:sched:sched_fork  # count calls to the sched_fork tracepoint
+    bpfscope funccount -p 185 c:malloc     # count malloc calls in PID 185
+    bpfscope funccount /bin/bash:readline  # count readline calls of bash`,
+  },
+  stackcount: {
+    name: 'stackcount',
+    description: 'Count events and their stack traces',
+    usage: 'bpfscope stackcount [-h] [-p PID] [-c CPU] [-i INTERVAL] [-D DURATION] [-T] [-r] [-s] [-P] [-K | -U] [-d] [-f] [--max-probes N] pattern',
+    flags: [
+      pidFlag,
+      { short: 'c', long: 'cpu', dest: 'cpu', kind: 'value', metavar: 'CPU', parse: positiveInt, help: 'trace this CPU only' },
+      intervalFlag,
+      { short: 'D', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      timestampFlag,
+      regexFlag,
+      { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
+      { short: 'P', long: 'perpid', dest: 'perPid', kind: 'bool', help: 'display stacks separately for each process' },
+      { short: 'K', long: 'kernel-stacks-only', dest: 'kernelStacksOnly', kind: 'bool', group: 'stack', help: 'kernel stack only' },
+      { short: 'U', long: 'user-stacks-only', dest: 'userStacksOnly', kind: 'bool', group: 'stack', help: 'user stack only' },
+      { short: 'd', long: 'delimited', dest: 'delimited', kind: 'bool', help: 'insert delimiter between kernel/user stacks' },
+      { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format' },
+      limitFlag,
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope stackcount submit_bio         # count kernel stack traces for submit_bio
+    bpfscope stackcount -d ip_output       # include a user/kernel stack delimiter
+    bpfscope stackcount -s ip_output       # show symbol offsets
+    bpfscope stackcount -sv ip_output      # show offsets and raw addresses (verbose)
+    bpfscope stackcount 'tcp_send*'        # count stacks for funcs matching tcp_send*
+    bpfscope stackcount -r '^tcp_send.*'   # same as above, using regular expressions
+    bpfscope stackcount -Ti 5 ip_output    # output every 5 seconds, with timestamps
+    bpfscope stackcount -p 185 ip_output   # count ip_output stacks for PID 185 only
+    bpfscope stackcount -c 1 put_prev_entity   # count put_prev_entity stacks for CPU 1 only
+    bpfscope stackcount -p 185 c:malloc    # count stacks for malloc in PID 185
+    bpfscope stackcount t:sched:sched_fork # count stacks for sched_fork tracepoint
+    bpfscope stackcount -K t:sched:sched_switch   # kernel stacks only
+    bpfscope stackcount -U c:malloc        # user stacks only`,
+  },
+  funclatency: {
+    name: 'funclatency',
+    description: 'Time functions and print latency as a histogram',
+    usage: 'bpfscope funclatency [-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N] pattern',
+    flags: [
+      pidFlag,
+      intervalFlag,
+      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, in seconds' },
+      timestampFlag,
+      { short: 'u', long: 'microseconds', dest: 'microseconds', kind: 'bool', group: 'unit', help: 'microsecond histogram' },
+      { short: 'm', long: 'milliseconds', dest: 'milliseconds', kind: 'bool', group: 'unit', help: 'millisecond histogram' },
+      { short: 'F', long: 'function', dest: 'perFunction', kind: 'bool', help: 'show a separate histogram per function' },
+      regexFlag,
+      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+      limitFlag,
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope funclatency do_sys_open       # time the do_sys_open() kernel function
+    bpfscope funclatency c:read            # time the read() C library function
+    bpfscope funclatency -u vfs_read       # time vfs_read(), in microseconds
+    bpfscope funclatency -m do_nanosleep   # time do_nanosleep(), in milliseconds
+    bpfscope funclatency -i 2 -d 10 c:open # output every 2 seconds, for duration 10s
+    bpfscope funclatency -mTi 5 vfs_read   # output every 5 seconds, with timestamps
+    bpfscope funclatency -p 181 vfs_read   # time process 181 only
+    bpfscope funclatency 'vfs_fstat*'      # time both vfs_fstat() and vfs_fstatat()
+    bpfscope funclatency 'c:*printf'       # time the *printf family of functions
+    bpfscope funclatency -F 'vfs_r*'       # show one histogram per matched function`,
+  },
+  runqlat: {
+    name: 'runqlat',
+    description: 'Summarize run queue (scheduler) latency as a histogram',
+    usage: 'bpfscope runqlat [-h] [-T] [-m] [-P | -L] [-p PID] [-j] [interval] [count]',
+    flags: [
+      timestampFlag,
+      { short: 'm', long: 'milliseconds', dest: 'milliseconds', kind: 'bool', help: 'millisecond histogram' },
+      { short: 'P', long: 'pids', dest: 'perProcess', kind: 'bool', group: 'key', help: 'print a histogram per process ID' },
+      { short: 'L', long: 'tids', dest: 'perThread', kind: 'bool', group: 'key', help: 'print a histogram per thread ID' },
+      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, help: 'trace this PID only' },
+      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+    ],
+    positionals: [
+      { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
+      { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
+    ],
+    examples: `examples:
+    bpfscope runqlat            # summarize run queue latency as a histogram
+    bpfscope runqlat 1 10       # print 1 second summaries, 10 times
+    bpfscope runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
+    bpfscope runqlat -P         # show each PID separately
+    bpfscope runqlat -p 185     # trace PID 185 only
+    bpfscope runqlat -j         # print one JSON object per interval`,
+  },
+};
+
+export const ANYFUNC_TOOLS = Object.keys(ANYFUNC_SPECS) as AnyEventCliTool[];
+export function isAnyEventTool(s: string): s is AnyEventCliTool {
+  return (ANYFUNC_TOOLS as string[]).includes(s);
+}
+
+type Bpf = typeof import('@bpfscope/bpf');
+
+export interface AnyfuncDeps {
+  io: CliIO;
+  /** length of one "second" (tests shorten it) */
+  secondMs?: number;
+  now?: () => Date;
+  loadBpf?: () => Promise<Bpf>;
+}
+
+const FOREVER = 99999999;
+
+function stopper(io: CliIO): { stopped: () => boolean; wait: (ms: number) => Promise<boolean>; dispose: () => void } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const unsub = io.onStop(() => {
+    stopped = true;
+    wake?.();
+  });
+  return {
+    stopped: () => stopped,
+    wait: (ms) =>
+      stopped
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => {
+              wake = undefined;
+              resolve(stopped);
+            }, ms);
+            wake = () => {
+              clearTimeout(t);
+              wake = undefined;
+              resolve(true);
+            };
+          }),
+    dispose: unsub,
+  };
+}
+
+function usage(tool: AnyEventCliTool, io: CliIO, message: string): number {
+  io.err(`usage: ${ANYFUNC_SPECS[tool].usage}\nbpfscope ${tool}: error: ${message}\n`);
+  return 2;
+}
+
+export async function runAnyEventTool(tool: AnyEventCliTool, argv: readonly string[], deps: AnyfuncDeps): Promise<number> {
+  const { io } = deps;
+  const spec = ANYFUNC_SPECS[tool];
+  let v: Record<string, unknown>;
+  try {
+    const parsed = parseArgs(spec, argv);
+    if (parsed.help) {
+      io.out(formatHelp(spec));
+      return 0;
+    }
+    v = parsed.values;
+    if (tool !== 'runqlat' && typeof v.pattern !== 'string') throw new UsageError('the following arguments are required: pattern');
+    if (tool === 'runqlat' && v.count !== undefined && v.interval === undefined) throw new UsageError('argument count: needs an interval first');
+    for (const id of (v.pid as number[] | undefined) ?? []) {
+      if (!existsSync(`/proc/${id}`)) throw new UsageError(`argument -p/--pid: PID ${id} does not exist (no /proc/${id})`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return usage(tool, io, e.message);
+    throw e;
+  }
+  if (!checkPrivileges().ok) {
+    io.err(`bpfscope ${tool}: needs root, or CAP_BPF + CAP_PERFMON, to load BPF programs: run it as root (for example with sudo).\n`);
+    return 1;
+  }
+  let bpf: Bpf;
+  try {
+    bpf = await (deps.loadBpf ?? (() => import('@bpfscope/bpf')))();
+  } catch (e) {
+    io.err(`bpfscope ${tool}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const pid = v.pid as number[] | undefined;
+  if (tool !== 'runqlat') {
+    // resolve first: what the pattern matches (or why nothing) is the user's input, exit 2
+    try {
+      bpf.resolveProbes(v.pattern as string, { regex: !!v.regex, limit: v.limit as number | undefined, pid: pid?.[0], noTracepoints: tool === 'funclatency' });
+    } catch (e) {
+      return usage(tool, io, (e as Error).message);
+    }
+  }
+  try {
+    switch (tool) {
+      case 'funccount':
+        return await runCounts(bpf, v, deps);
+      case 'stackcount':
+        return await runStackcount(bpf, v, deps);
+      case 'funclatency':
+      case 'runqlat':
+        return await runLatency(tool, bpf, v, deps);
+    }
+  } catch (e) {
+    const err = e as { message?: string; isPermission?: boolean };
+    if (err.isPermission) io.err(`bpfscope ${tool}: needs root, or CAP_BPF + CAP_PERFMON, to load BPF programs: run it as root (for example with sudo).\n`);
+    else io.err(`bpfscope ${tool}: ${err.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+/** Run `handle` until the duration, the count of intervals or a stop; `report(last)` at each interval end. */
+async function loop<D>(
+  handle: AnyEventHandle<D>,
+  deps: AnyfuncDeps,
+  intervalS: number,
+  durationS: number,
+  count: number,
+  take: (d: D) => void,
+  report: (last: boolean) => void,
+): Promise<void> {
+  const stop = stopper(deps.io);
+  const secondMs = deps.secondMs ?? 1000;
+  const end = Date.now() + durationS * secondMs;
+  try {
+    for (let n = 0; ; ) {
+      const intervalEnd = Math.min(end, Date.now() + intervalS * secondMs);
+      let stopped = false;
+      for (;;) {
+        const left = intervalEnd - Date.now();
+        stopped = left > 0 ? await stop.wait(Math.min(1000, left)) : stop.stopped();
+        take(handle.drain());
+        if (stopped || Date.now() >= intervalEnd) break;
+      }
+      n++;
+      const last = stopped || Date.now() >= end || n >= count;
+      report(last);
+      if (last) break;
+    }
+  } finally {
+    stop.dispose();
+    handle.close();
+  }
+}
+
+function warnings(io: CliIO, skipped: string[], loss: { mapFull: number; lostEvents: number }): void {
+  if (skipped.length) io.err(`WARNING: the kernel refused to probe ${skipped.length} matching function(s), not traced: ${skipped.slice(0, 20).map(safeText).join(', ')}${skipped.length > 20 ? ', …' : ''}\n`);
+  if (loss.mapFull > 0) io.err(`WARNING: hash table full: ${loss.mapFull} events were dropped.\n`);
+  if (loss.lostEvents > 0) io.err(`WARNING: ${loss.lostEvents} events were not timed: the start map was full.\n`);
+}
+
+async function runCounts(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps): Promise<number> {
+  const { io } = deps;
+  const now = deps.now ?? (() => new Date());
+  const h = bpf.openFunccount({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.limit as number | undefined });
+  const n = h.attached.probes.length;
+  io.out(`Tracing ${n} ${h.attached.kind === 'tracepoint' ? 'tracepoints' : 'functions'} for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
+  const counts = new Map<string, number>();
+  const loss = { mapFull: 0, lostEvents: 0 };
+  await loop(
+    h,
+    deps,
+    (v.interval as number | undefined) ?? FOREVER,
+    (v.duration as number | undefined) ?? FOREVER,
+    FOREVER,
+    (d: CountDelta) => {
+      loss.mapFull += d.loss.mapFull;
+      for (const c of d.counts) counts.set(c.key, (counts.get(c.key) ?? 0) + c.value);
+    },
+    (last) => {
+      const lines: string[] = [];
+      if (v.timestamp) lines.push(strftimeTime(now()));
+      lines.push('', `${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}`);
+      for (const [k, c] of [...counts].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))) lines.push(`${safeText(k).padEnd(36)} ${String(c).padStart(8)}`);
+      if (last) lines.push('Detaching...');
+      io.out(lines.join('\n') + '\n');
+      counts.clear();
+    },
+  );
+  warnings(io, h.attached.skipped, loss);
+  return 0;
+}
+
+async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps): Promise<number> {
+  const { io } = deps;
+  const now = deps.now ?? (() => new Date());
+  const sym = bpf.createSymbolizer();
+  const kOnly = !!v.kernelStacksOnly;
+  const uOnly = !!v.userStacksOnly;
+  const h = bpf.openStackcount(
+    {
+      pattern: v.pattern as string,
+      regex: !!v.regex,
+      pid: v.pid as number[] | undefined,
+      limit: v.limit as number | undefined,
+      cpu: v.cpu as number | undefined,
+      userStacksOnly: uOnly,
+      kernelStacksOnly: kOnly,
+      perPid: !!v.perPid,
+    },
+    sym,
+  );
+  const folded = !!v.folded;
+  if (!folded) io.out(`Tracing ${h.attached.probes.length} functions for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
+  const recs = new Map<string, StackRecord>();
+  const loss = { mapFull: 0, lostEvents: 0 };
+  let missing = 0;
+  const keyOf = (r: StackRecord) =>
+    `${v.perPid ? `${r.pid}/${r.comm}` : ''}|${r.user.map((f) => f.name).join(';')}|${r.kernel.map((f) => f.name).join(';')}|${r.userMissing ? 1 : 0}${r.kernelMissing ? 1 : 0}`;
+  await loop(
+    h,
+    deps,
+    (v.interval as number | undefined) ?? FOREVER,
+    (v.duration as number | undefined) ?? FOREVER,
+    FOREVER,
+    (d: StackDelta) => {
+      loss.mapFull += d.loss.mapFull;
+      for (const r of d.records) {
+        const k = keyOf(r);
+        const have = recs.get(k);
+        if (have) have.value += r.value;
+        else recs.set(k, { ...r });
+      }
+    },
+    (last) => {
+      const lines: string[] = [];
+      if (v.timestamp && !folded) lines.push(strftimeTime(now()));
+      const delim = !!v.delimited && !kOnly && !uOnly;
+      for (const r of [...recs.values()].sort((a, b) => a.value - b.value)) {
+        if (r.userMissing || r.kernelMissing) missing++;
+        const user = uOnly || !kOnly ? r.user : [];
+        const kernel = kOnly || !uOnly ? r.kernel : [];
+        if (folded) {
+          const parts = [r.comm, ...user.map((f) => f.name), ...(delim && user.length && kernel.length ? ['-'] : []), ...kernel.map((f) => f.name)];
+          lines.push(`${parts.map((p) => safeText(p).replace(/;/g, ':')).join(';')} ${r.value}`);
+        } else {
+          for (const f of [...kernel].reverse()) lines.push(`  ${frameText(f, { offsets: !!v.offset })}`);
+          if (r.kernelMissing && !uOnly) lines.push('  [Missed Kernel Stack]');
+          if (delim && user.length && kernel.length) lines.push('    --');
+          for (const f of [...user].reverse()) lines.push(`  ${frameText(f, { offsets: !!v.offset })}`);
+          if (r.userMissing && !kOnly) lines.push('  [Missed User Stack]');
+          if (v.perPid || !kOnly) lines.push(`    ${safeText(r.comm)} [${r.pid}]`);
+          lines.push(`    ${r.value}`, '');
+        }
+      }
+      if (last && !folded) lines.push('Detaching...');
+      if (lines.length) io.out(lines.join('\n') + '\n');
+      recs.clear();
+    },
+  );
+  if (missing > 0) io.err(`WARNING: ${missing} stack traces could not be displayed.\n`);
+  warnings(io, h.attached.skipped, loss);
+  return 0;
+}
+
+async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps): Promise<number> {
+  const { io } = deps;
+  const now = deps.now ?? (() => new Date());
+  const json = !!v.json;
+  let h: AnyEventHandle<LatencyDelta>;
+  let skipped: string[] = [];
+  let intervalS: number;
+  let durationS = FOREVER;
+  let count = FOREVER;
+  if (tool === 'funclatency') {
+    const unit = v.milliseconds ? 'msecs' : v.microseconds ? 'usecs' : 'nsecs';
+    const ph = bpf.openFunclatency({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.limit as number | undefined, unit, perFunction: !!v.perFunction });
+    skipped = ph.attached.skipped;
+    h = ph;
+    intervalS = (v.interval as number | undefined) ?? FOREVER;
+    durationS = (v.duration as number | undefined) ?? FOREVER;
+    if (!json) io.out(`Tracing ${ph.attached.probes.length} functions for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
+  } else {
+    h = bpf.openRunqlat({ pid: v.pid as number[] | undefined, perProcess: !!v.perProcess, perThread: !!v.perThread, milliseconds: !!v.milliseconds });
+    intervalS = (v.interval as number | undefined) ?? FOREVER;
+    count = (v.count as number | undefined) ?? FOREVER;
+    if (!json) io.out('Tracing run queue latency... Hit Ctrl-C to end.\n');
+  }
+  const hists = new Map<string, { slots: number[]; count: number; sum: number; comm?: string }>();
+  let unit = 'usecs';
+  let keyKind: LatencyDelta['keyKind'] = 'none';
+  const loss = { mapFull: 0, lostEvents: 0 };
+  await loop(
+    h,
+    deps,
+    intervalS,
+    durationS,
+    count,
+    (d: LatencyDelta) => {
+      unit = d.unit;
+      keyKind = d.keyKind;
+      loss.mapFull += d.loss.mapFull;
+      loss.lostEvents += d.loss.lostEvents;
+      for (const x of d.histograms) {
+        let a = hists.get(x.key);
+        if (!a) hists.set(x.key, (a = { slots: [], count: 0, sum: 0 }));
+        x.slots.forEach((n, i) => (a!.slots[i] = (a!.slots[i] ?? 0) + n));
+        a.count += x.count ?? 0;
+        a.sum += x.sum ?? 0;
+        if (x.comm) a.comm = x.comm;
+      }
+    },
+    (last) => {
+      const lines: string[] = [];
+      const section = keyKind === 'function' ? 'Function' : keyKind === 'pid' ? 'pid' : keyKind === 'tid' ? 'tid' : undefined;
+      const keys = [...hists.keys()].sort((a, b) => (keyKind === 'pid' || keyKind === 'tid' ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+      if (json) {
+        const ts = strftimeDateTime(now());
+        const objs = keys.length ? keys : [''];
+        for (const k of objs) {
+          const a = hists.get(k) ?? { slots: [], count: 0, sum: 0 };
+          const slots = Array.from(a.slots, (x) => x ?? 0);
+          let lastSlot = -1;
+          slots.forEach((x, i) => (x ? (lastSlot = i) : 0));
+          const data = [];
+          for (let i = 0; i <= lastSlot; i++) {
+            const [lo, hi] = slotBounds(i);
+            data.push({ 'interval-start': lo, 'interval-end': hi, count: slots[i] });
+          }
+          const o: Record<string, unknown> = { ts, val_type: unit, data };
+          if (section) o[section === 'Function' ? 'function' : section] = section === 'Function' ? k : Number(k);
+          if (a.comm) o.comm = a.comm;
+          if (tool === 'funclatency') Object.assign(o, { count: a.count, total: a.sum });
+          lines.push(pyJson(o));
+        }
+      } else {
+        lines.push('');
+        if (v.timestamp) lines.push(strftimeTime(now()).padEnd(8));
+        let total = 0;
+        let n = 0;
+        for (const k of keys) {
+          const a = hists.get(k)!;
+          if (section) lines.push('', section === 'Function' ? `Function = ${safeText(k)}` : `${section} = ${k}${a.comm ? ` ${safeText(a.comm)}` : ''}`);
+          lines.push(...formatLog2Hist(Array.from(a.slots, (x) => x ?? 0), unit));
+          total += a.sum;
+          n += a.count;
+        }
+        if (tool === 'funclatency' && n > 0) lines.push('', `avg = ${Math.floor(total / n)} ${unit}, total: ${total} ${unit}, count: ${n}`, '');
+        if (last && tool === 'funclatency') lines.push('Detaching...');
+      }
+      io.out(lines.join('\n') + '\n');
+      hists.clear();
+    },
+  );
+  warnings(io, skipped, loss);
+  return 0;
+}
