@@ -7,7 +7,7 @@
  * per-row text; not the same output, but the same input walked end to end).
  * Goals (issue 9): chromium ≤ 3 s cold, ≤ 50 ms cached.
  *
- * Run: node --conditions=source --import tsx bench/unwind/tables.ts [--reps N] [--out FILE]
+ * Run: node --conditions=source --import tsx bench/unwind/tables.ts [--reps N] [--extra PATH,...] [--out FILE]
  * Writes bench/results/unwind-tables.json and prints a markdown table. runTablesBench() is also
  * exported for bench/unwind/run.ts.
  */
@@ -41,7 +41,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)];
 };
 
-function objects(): Array<{ name: string; path: string }> {
+function objects(extra: string[] = []): Array<{ name: string; path: string }> {
   const which = (cmd: string): string | undefined => {
     for (const d of (process.env.PATH ?? '').split(':')) if (d && existsSync(join(d, cmd))) return join(d, cmd);
     return undefined;
@@ -51,6 +51,7 @@ function objects(): Array<{ name: string; path: string }> {
     { name: 'libpython3.11', path: existsSync('/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0') ? '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0' : '/usr/bin/python3.11' },
     { name: 'node', path: which('node') ?? '/usr/bin/node' },
     { name: 'chromium', path: '/usr/lib/chromium/chromium' },
+    ...extra.map((p) => ({ name: p.split('/').pop()!, path: p })),
   ];
   return list.filter((o) => existsSync(o.path)).map((o) => ({ ...o, path: realpathSync(o.path) }));
 }
@@ -64,7 +65,7 @@ function timeReadelf(path: string): Promise<number | undefined> {
   });
 }
 
-export async function runTablesBench(opts: { reps?: number } = {}): Promise<{ objects: TablesBenchObject[]; workerStartMs: number }> {
+export async function runTablesBench(opts: { reps?: number; extra?: string[] } = {}): Promise<{ objects: TablesBenchObject[]; workerStartMs: number }> {
   const reps = opts.reps ?? 3;
   const out: TablesBenchObject[] = [];
   const base = mkdtempSync(join(tmpdir(), 'bpfscope-bench-unwind-'));
@@ -78,7 +79,7 @@ export async function runTablesBench(opts: { reps?: number } = {}): Promise<{ ob
       workerStartMs = performance.now() - t0;
       u.close();
     }
-    for (const o of objects()) {
+    for (const o of objects(opts.extra)) {
       const cold: number[] = [];
       const disk: number[] = [];
       const mem: number[] = [];
@@ -200,7 +201,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
     return i >= 0 && args[i + 1] ? args[i + 1] : d;
   };
   const OUT = flag('--out', join(here, '..', 'results', 'unwind-tables.json'));
-  const { objects: objs, workerStartMs } = await runTablesBench({ reps: Number(flag('--reps', '3')) });
+  // --extra PATH[,PATH]: more objects (e.g. the largest CFI here: next-swc's .node, 1.6 M rows)
+  const extra = flag('--extra', '').split(',').filter((p) => p && existsSync(p));
+  const { objects: objs, workerStartMs } = await runTablesBench({ reps: Number(flag('--reps', '3')), extra });
   const host = await hostTablesTotal();
   const chromium = objs.find((o) => o.name === 'chromium');
   const goals = chromium
