@@ -77,6 +77,26 @@ describe('UnwindTables API', () => {
     }
   });
 
+  it('the memory cache is bounded (LRU by bytes); close() rejects what is pending', { skip: NO_LIBS }, async () => {
+    const ld = generateTable(LDSO!);
+    // room for ld.so's table only: libc's table does not fit and is not kept; ld.so stays
+    const u = new UnwindTables({ maxMemoryBytes: ld.rows.byteLength + 1024 });
+    try {
+      await u.get(LDSO!);
+      await u.get(LIBC!);
+      await u.get(LDSO!);
+      assert.equal(u.stats.memoryHits, 1);
+      await u.get(LIBC!);
+      assert.equal(u.stats.generated, 3, 'libc was made again: too large for the memory bound');
+    } finally {
+      u.close();
+    }
+    const u2 = new UnwindTables();
+    const pending = u2.get(LIBC!);
+    u2.close();
+    await assert.rejects(pending, /closed/);
+  });
+
   it('bad input resolves with an empty table and a reason, never a rejection', async () => {
     const d = tmp();
     writeFileSync(join(d, 'text'), 'not an ELF file at all\n');
