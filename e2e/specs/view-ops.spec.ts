@@ -44,7 +44,9 @@ async function rowNames(graph: Locator, depth: number): Promise<string[]> {
         const t = (details.textContent ?? '').trim();
         if (!t || t === last) continue;
         last = t;
-        names.push(t.slice(0, t.lastIndexOf(' (')));
+        // "name (value, share)" and, in a comparison, ", ±delta vs baseline (±x%)" after it
+        const m = /^(.*?) \(\d/.exec(t);
+        names.push(m ? m[1]! : t);
       }
       canvas.dispatchEvent(new MouseEvent('mouseleave'));
       return names;
@@ -237,4 +239,44 @@ test('frame names stay text in the menu, the chips and the sandwich; Copy name c
   await expect(page.getByTestId('view-status')).toHaveText(`Copied “${evil}”`);
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(evil);
   expect(dialogs).toEqual([]);
+});
+
+test('compare: transforms apply to both sides, the inverted view inverts both', async ({ page, baseURL }) => {
+  const before = await uploadSnapshot(baseURL!, 'app;main;parse;lex 300\napp;main;render;draw 300\napp;main;io 100\n', 'name=ops-before&format=folded');
+  const after = await uploadSnapshot(baseURL!, 'app;main;parse;lex 600\napp;main;render;draw 50\napp;main;render;lex 80\n', 'name=ops-after&format=folded');
+  await page.goto(`/compare/${before}/${after}`);
+  await waitReady(page, 'flamegraph');
+  const graph = page.getByTestId('graph-flame');
+  expect(await rowNames(graph, 3)).toEqual(['parse', 'render']);
+  await expect(page.getByTestId('view-sandwich')).toHaveCount(0);
+  // exclude render from its menu: gone from the graph and from the delta table on both sides
+  const menu = await frameMenu(page, graph, 3, 'render');
+  await expect(menu.getByTestId('menu-sandwich')).toHaveCount(0);
+  await menu.getByTestId('menu-exclude').click();
+  await expect(page).toHaveURL(/[?&]t=x%3Arender/);
+  expect(await rowNames(graph, 3)).toEqual(['parse']);
+  await expect(page.getByTestId('compare-delta-table')).not.toContainText('render');
+  await expect(page.getByTestId('compare-delta-table')).not.toContainText('draw');
+  await page.getByTestId('transform-remove').click();
+  // inverted: leaves of both sides at the root (draw shrank, lex grew, io only before)
+  await page.getByTestId('view-inverted').click();
+  const inv = page.getByTestId('graph-inverted');
+  expect(await rowNames(inv, 1)).toEqual(['draw', 'lex']);
+  expect(await rowNames(inv, 2)).toEqual(['render', 'parse', 'render']);
+  // coloured by the total change (inverted, only the roots have self time): draw blue, lex red, down to their callers
+  const colour = async (depth: number, name: string) => {
+    const at = await framePoint(inv, depth, name);
+    return inv.locator('canvas').evaluate((c: HTMLCanvasElement, at) => {
+      const r = c.getBoundingClientRect();
+      const k = c.width / r.width;
+      // 7 px above the row's middle: inside the frame's fill, above its label's glyphs
+      const d = c.getContext('2d')!.getImageData(Math.round((at.x - r.left) * k), Math.round((at.y - 7 - r.top) * k), 1, 1).data;
+      return d[2]! - d[0]! > 60 ? 'blue' : d[0]! - d[2]! > 60 ? 'red' : `rgb(${d[0]},${d[1]},${d[2]})`;
+    }, at);
+  };
+  expect(await colour(1, 'draw')).toBe('blue');
+  expect(await colour(2, 'render')).toBe('blue');
+  expect(await colour(1, 'lex')).toBe('red');
+  expect(await colour(2, 'parse')).toBe('red');
+  await shot(page, 'view-ops-compare-inverted');
 });

@@ -3,6 +3,8 @@
  * /compare/<base>/<target>: differential flame graph (widths from the "after" side, red where it
  * grew, blue where it shrank), normalized by default, both directions; the frames found on one
  * side only; a top-functions delta table. biolatency pairs: both distributions and their difference.
+ * The frame menu's transforms (focus, exclude, merge, collapse recursion) apply to both sides alike,
+ * and the inverted view inverts both; the sandwich view is not offered here.
  */
 import { useMemo } from 'react';
 import type { Profile } from '@bpfscope/viz';
@@ -11,6 +13,9 @@ import { useSnapshot } from '../../lib/use-snapshot';
 import type { SnapshotMeta } from '../../lib/api';
 import { FlameGraph } from '../flame-graph/FlameGraph';
 import { FlameToolbar } from '../flame-graph/FlameToolbar';
+import { ViewControls, useFrameMenu } from '../flame-graph/ViewControls';
+import { useTransformed } from '../flame-graph/FlameView';
+import { profileForMode, type ViewMode } from '../../lib/transforms';
 import { isLatencyProfile } from '../flame-graph/ProfileView';
 import { LatencyCompare } from './LatencyCompare';
 import { topDelta, topFunctions } from '../../lib/top';
@@ -106,14 +111,25 @@ function DeltaTable({ base, target, normalize }: { base: Profile; target: Profil
   );
 }
 
-function DiffFlame({ base, target, baseMeta, targetMeta }: { base: Profile; target: Profile; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
+const COMPARE_MODES: readonly ViewMode[] = ['flame', 'inverted'];
+
+function DiffFlame({ base: rawBase, target: rawTarget, baseMeta, targetMeta }: { base: Profile; target: Profile; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
   const store = useViewStore();
   const absolute = useView((s) => s.absolute);
   const reversed = useView((s) => s.reversed);
+  const transforms = useView((s) => s.transforms);
+  const mode: ViewMode = useView((s) => (s.mode === 'inverted' ? 'inverted' : 'flame'));
+  const menu = useFrameMenu({ sandwich: false });
+  const tb = useTransformed(rawBase, transforms);
+  const tt = useTransformed(rawTarget, transforms);
+  const base = tb.p;
+  const target = tt.p;
   const normalize = !absolute;
   // "before" → "after": widths from the after side, colours from the change against before
   const before = reversed ? target : base;
   const after = reversed ? base : target;
+  const drawnBefore = useMemo(() => profileForMode(before, mode), [before, mode]);
+  const drawnAfter = useMemo(() => profileForMode(after, mode), [after, mode]);
   const beforeMeta = reversed ? targetMeta : baseMeta;
   const afterMeta = reversed ? baseMeta : targetMeta;
   const onlyBefore = useMemo(() => onlyIn(before, after), [before, after]);
@@ -130,6 +146,12 @@ function DiffFlame({ base, target, baseMeta, targetMeta }: { base: Profile; targ
       </div>
       <div className="viewer">
         <div style={{ minWidth: 0 }}>
+          <ViewControls modes={COMPARE_MODES} status={menu.status} />
+          {(tb.error || tt.error) && (
+            <div className="error" role="alert">
+              {tb.error || tt.error}
+            </div>
+          )}
           <FlameToolbar>
             <button
               type="button"
@@ -155,10 +177,21 @@ function DiffFlame({ base, target, baseMeta, targetMeta }: { base: Profile; targ
               <span className="grew">■ grew</span> <span className="shrank">■ shrank</span>
             </span>
           </FlameToolbar>
-          <FlameGraph profile={after} baseline={before} normalize={normalize} palette="diff" />
+          {/* inverted, only the roots (leaves) have self time: colour by the total change there */}
+          <FlameGraph
+            key={mode}
+            profile={drawnAfter}
+            baseline={drawnBefore}
+            normalize={normalize}
+            palette="diff"
+            diffColorBy={mode === 'inverted' ? 'total' : 'self'}
+            onFrameMenu={menu.openFrame}
+            data-testid={`graph-${mode}`}
+          />
         </div>
         <DeltaTable base={before} target={after} normalize={normalize} />
       </div>
+      {menu.element}
       <div className="row" style={{ alignItems: 'stretch' }}>
         <OnlyList title="Only before" rows={onlyBefore} total={before.total} unit={before.unit} testid="compare-only-base" />
         <OnlyList title="Only after" rows={onlyAfter} total={after.total} unit={after.unit} testid="compare-only-target" />

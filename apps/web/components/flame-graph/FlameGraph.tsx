@@ -26,6 +26,8 @@ export interface FlameGraphProps {
   bindView?: boolean;
   /** fixed orientation when bindView is false. */
   orientation?: 'flame' | 'icicle';
+  /** differential colour from the self (default) or the total change; fixed when the graph is created (key the component to change it). */
+  diffColorBy?: 'self' | 'total';
   /** a frame's menu was asked for, at a viewport point. */
   onFrameMenu?: (frame: FrameInfo, at: { x: number; y: number }) => void;
   'data-testid'?: string;
@@ -37,7 +39,7 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title, bindView = true, orientation: fixedOrientation = 'flame', onFrameMenu, 'data-testid': testId }: FlameGraphProps) {
+export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title, bindView = true, orientation: fixedOrientation = 'flame', diffColorBy, onFrameMenu, 'data-testid': testId }: FlameGraphProps) {
   const host = useRef<HTMLDivElement>(null);
   const fg = useRef<Renderer | null>(null);
   const store = useViewStore();
@@ -61,7 +63,7 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     if (!el) return;
     let r: Renderer;
     try {
-      r = createFlameGraph(el, { toolbar: false, orientation: bindView ? store.getState().orientation : fixedOrientation, palette, title });
+      r = createFlameGraph(el, { toolbar: false, orientation: bindView ? store.getState().orientation : fixedOrientation, palette, title, ...(diffColorBy ? { diffColorBy } : {}) });
     } catch (e) {
       setError(`The flame graph could not be created: ${(e as Error).message}`);
       return;
