@@ -161,7 +161,10 @@ test('inverted, sandwich, focus, exclude and merge from the frame menu; the URL 
 
   // keyboard: a row's ⋯ button opens the menu, arrows move, Enter picks; Esc closes and gives the focus back
   await page.getByTestId('view-flame').click();
-  const fibRow = page.getByTestId('top-functions').getByRole('row').filter({ has: page.getByRole('link', { name: 'fib', exact: true }) });
+  const fibRow = page
+    .getByTestId('top-functions')
+    .getByRole('row')
+    .filter({ has: page.getByRole('link', { name: 'fib', exact: true }) });
   const more = fibRow.getByTestId('top-menu');
   await more.focus();
   await page.keyboard.press('Enter');

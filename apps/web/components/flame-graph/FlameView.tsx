@@ -29,7 +29,17 @@ export function useTransformed(profile: Profile, transforms: readonly Transform[
   }, [profile, transforms]);
 }
 
-export function FlameView({ profile, palette = 'auto', title, toolbarExtra }: { profile: Profile; palette?: Palette; title?: string; toolbarExtra?: React.ReactNode }) {
+export function FlameView({
+  profile,
+  palette = 'auto',
+  title,
+  toolbarExtra,
+}: {
+  profile: Profile;
+  palette?: Palette;
+  title?: string;
+  toolbarExtra?: React.ReactNode;
+}) {
   const mode = useView((s) => s.mode);
   const fn = useView((s) => s.fn);
   const transforms = useView((s) => s.transforms);
@@ -62,7 +72,17 @@ export function FlameView({ profile, palette = 'auto', title, toolbarExtra }: { 
 }
 
 /** speedscope's sandwich: the callers of `fn` above it (fn at the bottom), its callees below (fn at the top). */
-function SandwichView({ profile, fn, palette, onFrameMenu }: { profile: Profile; fn: string; palette: Palette; onFrameMenu: (fi: FrameInfo, at: { x: number; y: number }) => void }) {
+function SandwichView({
+  profile,
+  fn,
+  palette,
+  onFrameMenu,
+}: {
+  profile: Profile;
+  fn: string;
+  palette: Palette;
+  onFrameMenu: (fi: FrameInfo, at: { x: number; y: number }) => void;
+}) {
   const sw = useMemo(() => (fn ? sandwich(profile, fn) : null), [profile, fn]);
   if (!sw) {
     return (
@@ -74,7 +94,8 @@ function SandwichView({ profile, fn, palette, onFrameMenu }: { profile: Profile;
   if (sw.callees.total <= 0) {
     return (
       <div className="placeholder" data-testid="sandwich-empty">
-        <span className="mono">{fn}</span> is not in this profile{profile.stacks.length ? ' (after the transforms and the time range)' : ''}. Pick another function in Top functions.
+        <span className="mono">{fn}</span> is not in this profile{profile.stacks.length ? ' (after the transforms and the time range)' : ''}. Pick another
+        function in Top functions.
       </div>
     );
   }

@@ -72,7 +72,15 @@ export function FrameMenu({ title, x, y, items, onClose }: { title: string; x: n
   }
 
   return (
-    <div ref={ref} className="frame-menu" role="menu" aria-label={`Actions for ${title}`} data-testid="frame-menu" style={{ left: x, top: y }} onKeyDown={onKeyDown}>
+    <div
+      ref={ref}
+      className="frame-menu"
+      role="menu"
+      aria-label={`Actions for ${title}`}
+      data-testid="frame-menu"
+      style={{ left: x, top: y }}
+      onKeyDown={onKeyDown}
+    >
       <div className="frame-menu-title" title={title} data-testid="frame-menu-title">
         {title}
       </div>

@@ -30,15 +30,32 @@ interface MenuTarget {
   seq: number;
 }
 
-function menuItems(target: MenuTarget, mode: ViewMode, transforms: readonly Transform[], store: ViewStore, sandwich: boolean, onCopied: (ok: boolean, name: string) => void): MenuItem[] {
+function menuItems(
+  target: MenuTarget,
+  mode: ViewMode,
+  transforms: readonly Transform[],
+  store: ViewStore,
+  sandwich: boolean,
+  onCopied: (ok: boolean, name: string) => void,
+): MenuItem[] {
   const add = (t: Transform) => () => store.getState().addTransform(t);
   const merged = transforms.some((t) => t.kind === 'merge-function');
-  const mergeItem: MenuItem = { id: 'merge', label: merged ? 'Merged by function' : 'Merge by function (all frames)', disabled: merged, separated: true, run: add({ kind: 'merge-function' }) };
+  const mergeItem: MenuItem = {
+    id: 'merge',
+    label: merged ? 'Merged by function' : 'Merge by function (all frames)',
+    disabled: merged,
+    separated: true,
+    run: add({ kind: 'merge-function' }),
+  };
   if (target.root) return [{ ...mergeItem, separated: false }];
   const name = target.name;
   const items: MenuItem[] = [];
   if (target.path && target.path.length > 0 && mode !== 'sandwich')
-    items.push({ id: 'focus-subtree', label: 'Focus on this frame (subtree)', run: add({ kind: 'focus-subtree', path: target.path, ...(mode === 'inverted' ? { inverted: true } : {}) }) });
+    items.push({
+      id: 'focus-subtree',
+      label: 'Focus on this frame (subtree)',
+      run: add({ kind: 'focus-subtree', path: target.path, ...(mode === 'inverted' ? { inverted: true } : {}) }),
+    });
   items.push(
     { id: 'focus-function', label: 'Focus on function (all its calls merged)', run: add({ kind: 'focus-function', name }) },
     { id: 'exclude', label: 'Exclude function (drop its stacks)', run: add({ kind: 'exclude', name }) },
@@ -65,7 +82,10 @@ export function useFrameMenu({ sandwich = true }: { sandwich?: boolean } = {}) {
     [],
   );
   const openRow = useCallback((name: string, at: { x: number; y: number }) => setMenu((m) => ({ name, x: at.x, y: at.y, seq: (m?.seq ?? 0) + 1 })), []);
-  const onCopied = useCallback((ok: boolean, name: string) => setStatus(ok ? `Copied “${name}”` : 'The browser did not allow copying; select the name in the table instead.'), []);
+  const onCopied = useCallback(
+    (ok: boolean, name: string) => setStatus(ok ? `Copied “${name}”` : 'The browser did not allow copying; select the name in the table instead.'),
+    [],
+  );
   const element = menu ? (
     <FrameMenu
       key={menu.seq}
@@ -100,7 +120,15 @@ export function ViewControls({ modes, exportProfile, status }: { modes: readonly
     <div className="toolbar" data-testid="view-controls">
       <div className="segmented" role="group" aria-label="View">
         {modes.map((m) => (
-          <button key={m} type="button" className="btn small" aria-pressed={mode === m} data-testid={`view-${m}`} title={MODE_TITLE[m]} onClick={() => store.getState().setMode(m)}>
+          <button
+            key={m}
+            type="button"
+            className="btn small"
+            aria-pressed={mode === m}
+            data-testid={`view-${m}`}
+            title={MODE_TITLE[m]}
+            onClick={() => store.getState().setMode(m)}
+          >
             {MODE_LABEL[m]}
           </button>
         ))}

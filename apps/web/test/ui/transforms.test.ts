@@ -15,7 +15,15 @@ const folded = (p: Profile) => toFolded(p).trim().split('\n').filter(Boolean).so
 test('transforms apply in order through viz ops', () => {
   const t: Transform[] = [{ kind: 'merge-function' }, { kind: 'focus-subtree', path: ['app', 'main', 'render'] }];
   assert.deepEqual(folded(applyTransforms(P, t)), ['render;draw 5', 'render;fib;add 1']);
-  assert.deepEqual(folded(applyTransforms(P, [{ kind: 'exclude', name: 'render' }, { kind: 'collapse-recursion', name: 'fib' }])), ['app;main;fib;add 4', 'app;main;parse;lex 5']);
+  assert.deepEqual(
+    folded(
+      applyTransforms(P, [
+        { kind: 'exclude', name: 'render' },
+        { kind: 'collapse-recursion', name: 'fib' },
+      ]),
+    ),
+    ['app;main;fib;add 4', 'app;main;parse;lex 5'],
+  );
   assert.deepEqual(folded(applyTransforms(P, [{ kind: 'focus-function', name: 'fib' }])), ['fib;add 1', 'fib;fib;fib;add 4']);
   assert.equal(applyTransforms(P, []), P, 'no transforms: the same profile object (no rebuild)');
 });
