@@ -53,7 +53,7 @@ export function FlameToolbar({ children }: { children?: React.ReactNode }) {
       >
         {orientation === 'icicle' ? 'Icicle' : 'Flame'}
       </button>
-      <button type="button" className="btn small" onClick={() => store.getState().resetView()} title="Reset zoom, search, range and orientation (r)">
+      <button type="button" className="btn small" onClick={() => store.getState().resetView()} title="Reset zoom, search, range, orientation, view and transforms (r)">
         Reset view
       </button>
       {zoom.length > 0 && (
