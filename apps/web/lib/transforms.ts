@@ -139,3 +139,56 @@ export function profileForMode(p: Profile, mode: ViewMode): Profile {
 export function sandwich(p: Profile, fn: string): { callers: Profile; callees: Profile } {
   return { callers: callersOf(p, { name: fn }), callees: calleesOf(p, { name: fn }) };
 }
+
+/** What a frame's menu offers (pure, so the rules are unit-tested; components/flame-graph/ViewControls.tsx runs them). */
+export type FrameAction =
+  | {
+      id: 'focus-subtree' | 'focus-function' | 'exclude' | 'collapse-recursion' | 'merge';
+      label: string;
+      disabled?: boolean;
+      separated?: boolean;
+      transform: Transform;
+    }
+  | { id: 'sandwich'; label: string; separated?: boolean; sandwich: string }
+  | { id: 'copy'; label: string; copy: string };
+
+export interface MenuTarget {
+  name: string;
+  /** the frame's path in the drawn graph (flame or inverted); absent for table rows and sandwich graphs. */
+  path?: readonly string[];
+  /** the root ("all"): only the whole-profile actions. */
+  root?: boolean;
+}
+
+/**
+ * The actions of a frame's menu: focus on the subtree (only where the frame has a path in the
+ * drawn graph; on the inverted graph the path is an inverted one), focus on / exclude the
+ * function, collapse its recursion, its sandwich (where offered), merge by function (once), copy.
+ */
+export function frameActions(target: MenuTarget, mode: ViewMode, applied: readonly Transform[], opts: { sandwich?: boolean } = {}): FrameAction[] {
+  const merged = applied.some((t) => t.kind === 'merge-function');
+  const merge: FrameAction = {
+    id: 'merge',
+    label: merged ? 'Merged by function' : 'Merge by function (all frames)',
+    disabled: merged,
+    separated: !target.root,
+    transform: { kind: 'merge-function' },
+  };
+  if (target.root) return [merge];
+  const name = target.name;
+  const out: FrameAction[] = [];
+  if (target.path && target.path.length > 0 && mode !== 'sandwich')
+    out.push({
+      id: 'focus-subtree',
+      label: 'Focus on this frame (subtree)',
+      transform: { kind: 'focus-subtree', path: [...target.path], ...(mode === 'inverted' ? { inverted: true } : {}) },
+    });
+  out.push(
+    { id: 'focus-function', label: 'Focus on function (all its calls merged)', transform: { kind: 'focus-function', name } },
+    { id: 'exclude', label: 'Exclude function (drop its stacks)', transform: { kind: 'exclude', name } },
+    { id: 'collapse-recursion', label: 'Collapse recursion', transform: { kind: 'collapse-recursion', name } },
+  );
+  if (opts.sandwich ?? true) out.push({ id: 'sandwich', label: 'Sandwich: callers and callees', separated: true, sandwich: name });
+  out.push(merge, { id: 'copy', label: 'Copy name', copy: name });
+  return out;
+}

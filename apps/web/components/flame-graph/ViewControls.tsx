@@ -9,7 +9,7 @@ import { toFolded, type Profile } from '@bpfscope/viz';
 import type { FrameInfo } from '@bpfscope/viz/render';
 import { FrameMenu, copyText, type MenuItem } from './FrameMenu';
 import { useView, useViewStore } from '../providers';
-import { transformLabel, transformTitle, type Transform, type ViewMode } from '../../lib/transforms';
+import { frameActions, transformLabel, transformTitle, type MenuTarget, type Transform, type ViewMode } from '../../lib/transforms';
 import type { ViewStore } from '../../stores/view';
 
 const MODE_LABEL: Record<ViewMode, string> = { flame: 'Flame graph', inverted: 'Inverted', sandwich: 'Sandwich' };
@@ -19,12 +19,8 @@ const MODE_TITLE: Record<ViewMode, string> = {
   sandwich: 'One function: its callers above it and its callees below it',
 };
 
-/** A menu asked for: a frame of a graph (with its path, unless it is in a sandwich) or a row of a table. */
-interface MenuTarget {
-  name: string;
-  /** path of the frame in the drawn graph (flame or inverted view); absent for table rows and sandwich graphs. */
-  path?: string[];
-  root?: boolean;
+/** A menu asked for, where. */
+interface OpenMenu extends MenuTarget {
   x: number;
   y: number;
   seq: number;
@@ -38,32 +34,12 @@ function menuItems(
   sandwich: boolean,
   onCopied: (ok: boolean, name: string) => void,
 ): MenuItem[] {
-  const add = (t: Transform) => () => store.getState().addTransform(t);
-  const merged = transforms.some((t) => t.kind === 'merge-function');
-  const mergeItem: MenuItem = {
-    id: 'merge',
-    label: merged ? 'Merged by function' : 'Merge by function (all frames)',
-    disabled: merged,
-    separated: true,
-    run: add({ kind: 'merge-function' }),
-  };
-  if (target.root) return [{ ...mergeItem, separated: false }];
-  const name = target.name;
-  const items: MenuItem[] = [];
-  if (target.path && target.path.length > 0 && mode !== 'sandwich')
-    items.push({
-      id: 'focus-subtree',
-      label: 'Focus on this frame (subtree)',
-      run: add({ kind: 'focus-subtree', path: target.path, ...(mode === 'inverted' ? { inverted: true } : {}) }),
-    });
-  items.push(
-    { id: 'focus-function', label: 'Focus on function (all its calls merged)', run: add({ kind: 'focus-function', name }) },
-    { id: 'exclude', label: 'Exclude function (drop its stacks)', run: add({ kind: 'exclude', name }) },
-    { id: 'collapse-recursion', label: 'Collapse recursion', run: add({ kind: 'collapse-recursion', name }) },
-  );
-  if (sandwich) items.push({ id: 'sandwich', label: 'Sandwich: callers and callees', separated: true, run: () => store.getState().showSandwich(name) });
-  items.push(mergeItem, { id: 'copy', label: 'Copy name', run: () => void copyText(name).then((ok) => onCopied(ok, name)) });
-  return items;
+  return frameActions(target, mode, transforms, { sandwich }).map((a): MenuItem => {
+    const base = { id: a.id, label: a.label, disabled: 'disabled' in a ? a.disabled : undefined, separated: 'separated' in a ? a.separated : undefined };
+    if ('transform' in a) return { ...base, run: () => store.getState().addTransform(a.transform) };
+    if ('sandwich' in a) return { ...base, run: () => store.getState().showSandwich(a.sandwich) };
+    return { ...base, run: () => void copyText(a.copy).then((ok) => onCopied(ok, a.copy)) };
+  });
 }
 
 /**
@@ -74,7 +50,7 @@ export function useFrameMenu({ sandwich = true }: { sandwich?: boolean } = {}) {
   const store = useViewStore();
   const mode = useView((s) => s.mode);
   const transforms = useView((s) => s.transforms);
-  const [menu, setMenu] = useState<MenuTarget | null>(null);
+  const [menu, setMenu] = useState<OpenMenu | null>(null);
   const [status, setStatus] = useState('');
   const openFrame = useCallback(
     (fi: FrameInfo, at: { x: number; y: number }, inSandwich = false) =>

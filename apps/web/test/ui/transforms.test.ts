@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importFolded, toFolded, type Profile } from '@bpfscope/viz';
-import { applyTransforms, profileForMode, pushTransform, sandwich, transformLabel, type Transform } from '../../lib/transforms';
+import { applyTransforms, frameActions, profileForMode, pushTransform, sandwich, transformLabel, type Transform } from '../../lib/transforms';
 import { createViewStore, pickView } from '../../stores/view';
 import { parseView, serializeView } from '../../lib/view-url';
 
@@ -65,4 +65,26 @@ test('view store: transforms and modes reset the zoom, chips remove one transfor
   assert.equal(v.getState().mode, 'inverted');
   v.getState().resetView();
   assert.equal(serializeView(pickView(v.getState())), '');
+});
+
+test('frame menu: subtree focus where the frame has a path (inverted on the inverted graph), merge once, sandwich where offered', () => {
+  const ids = (a: ReturnType<typeof frameActions>) => a.map((x) => x.id);
+  const flame = frameActions({ name: 'render', path: ['app', 'main', 'render'] }, 'flame', []);
+  assert.deepEqual(ids(flame), ['focus-subtree', 'focus-function', 'exclude', 'collapse-recursion', 'sandwich', 'merge', 'copy']);
+  assert.deepEqual((flame[0] as { transform: Transform }).transform, { kind: 'focus-subtree', path: ['app', 'main', 'render'] });
+  const inv = frameActions({ name: 'render', path: ['draw', 'render'] }, 'inverted', []);
+  assert.deepEqual((inv[0] as { transform: Transform }).transform, { kind: 'focus-subtree', path: ['draw', 'render'], inverted: true });
+  // a table row or a frame of a sandwich graph has no path of the drawn graph: no subtree focus
+  assert.equal(ids(frameActions({ name: 'render' }, 'flame', []))[0], 'focus-function');
+  assert.equal(ids(frameActions({ name: 'render', path: ['render', 'main'] }, 'sandwich', []))[0], 'focus-function');
+  // compare offers no sandwich
+  assert.ok(!ids(frameActions({ name: 'x' }, 'flame', [], { sandwich: false })).includes('sandwich'));
+  // merge is whole-profile: the only item of the root, disabled once applied
+  assert.deepEqual(ids(frameActions({ name: 'all', root: true }, 'flame', [])), ['merge']);
+  const m = frameActions({ name: 'x' }, 'flame', [{ kind: 'merge-function' }]).find((a) => a.id === 'merge')!;
+  assert.equal('disabled' in m && m.disabled, true);
+  // the untrusted name goes into the transform as it is
+  const evil = '<img src=x onerror=alert(1)>';
+  const ex = frameActions({ name: evil }, 'flame', []).find((a) => a.id === 'exclude')!;
+  assert.deepEqual((ex as { transform: Transform }).transform, { kind: 'exclude', name: evil });
 });
