@@ -273,6 +273,44 @@ int main(int argc, char **argv) { printf("%ld\\n", framed(argc * 16)); return 0;
   });
 });
 
+describe('compressed .debug_frame in debug files', () => {
+  it('SHF_COMPRESSED zlib and .zdebug_frame are read; zstd is reported, not misread', { skip: NO_GCC }, async () => {
+    const work = tmp();
+    // enough functions that compression pays (objcopy leaves a section alone when it would not shrink)
+    let src = 'volatile long sink;\n__attribute__((noinline)) long f0(long x) { sink = x; return x; }\n';
+    for (let i = 1; i < 200; i++) src += `__attribute__((noinline)) long f${i}(long x) { long a[${(i % 7) + 1}]; a[0] = x; sink = a[0]; return f${i - 1}(x + a[0]) * ${i}; }\n`;
+    src += 'int main(int c, char **v) { (void)v; return (int)f199(c); }\n';
+    writeFileSync(join(work, 'p.c'), src);
+    const full = join(work, 'p.full');
+    execFileSync('gcc', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-Wl,--build-id', '-o', full, join(work, 'p.c')]);
+    const plain = generateTable(full);
+    assert.equal(plain.source, 'eh_frame+debug_frame');
+    const id = buildIdOf(full);
+    for (const mode of ['zlib', 'zlib-gnu', 'zstd']) {
+      const root = tmp();
+      const dbg = join(root, 'usr/lib/debug/.build-id', id.slice(0, 2), `${id.slice(2)}.debug`);
+      mkdirSync(dirname(dbg), { recursive: true });
+      const made = spawnSync('objcopy', ['--only-keep-debug', `--compress-debug-sections=${mode}`, full, dbg]);
+      if (made.status !== 0) {
+        assert.equal(mode, 'zstd', `objcopy could not make ${mode}: ${made.stderr}`);
+        continue; // older binutils without zstd
+      }
+      const secs = execFileSync('readelf', ['-SW', dbg]).toString().split('\n').find((l) => /debug_frame/.test(l)) ?? '';
+      assert.ok(mode === 'zlib-gnu' ? /\.zdebug_frame/.test(secs) : /\.debug_frame\s.*\sC\s/.test(secs), `${mode}: the section is compressed: ${secs}`);
+      mkdirSync(join(root, 'bin'), { recursive: true });
+      execFileSync('objcopy', ['--strip-debug', full, join(root, 'bin/p')]);
+      const t = generateTable('/bin/p', { root });
+      if (mode === 'zstd') {
+        assert.equal(t.reasons['compressed-zstd-unsupported'], 1, JSON.stringify(t.reasons));
+        assert.equal(t.source, 'eh_frame', 'the .eh_frame rows are still there');
+      } else {
+        assert.equal(t.source, 'eh_frame+debug_frame', `${mode}: ${JSON.stringify(t.reasons)}`);
+        assert.deepEqual(Buffer.from(t.rows), Buffer.from(plain.rows), mode);
+      }
+    }
+  });
+});
+
 describe('unwind table disk cache', () => {
   it('a second UnwindTables answers from the disk cache with the same rows', { skip: NO_LIBS }, async () => {
     const cacheDir = join(tmp(), 'cache');

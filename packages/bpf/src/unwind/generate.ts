@@ -14,6 +14,8 @@ import type { UnwindTable } from './types.js';
 const SHF_COMPRESSED = 0x800;
 const ELFCOMPRESS_ZLIB = 1;
 const ELFCOMPRESS_ZSTD = 2;
+/** Larger CFI sections (or their declared decompressed size) are not read: a bound on the worker's memory. */
+const MAX_CFI_BYTES = 512 * 1024 * 1024;
 
 export interface GenerateOptions {
   /** prefix for every file access (containers: /proc/PID/root) */
@@ -183,6 +185,10 @@ function ehFrameViaProgramHeader(elf: ElfFile): CfiSection | undefined {
 
 /** The bytes of a CFI section, decompressed when needed; undefined (with a reason) when unusable. */
 function sectionBytes(elf: ElfFile, s: ElfSection, reasons: Record<string, number>): Uint8Array | undefined {
+  if (s.size > MAX_CFI_BYTES) {
+    reasons['cfi-section-too-large'] = (reasons['cfi-section-too-large'] ?? 0) + 1;
+    return undefined;
+  }
   const raw = elf.sectionData(s);
   if (!raw) return undefined;
   try {
@@ -195,11 +201,13 @@ function sectionBytes(elf: ElfFile, s: ElfSection, reasons: Record<string, numbe
         return undefined;
       }
       if (type !== ELFCOMPRESS_ZLIB) throw new Error(`compression type ${type}`);
+      if (size > MAX_CFI_BYTES) throw new Error(`declared size ${size}`);
       return inflateSync(raw.subarray(24), { maxOutputLength: Math.max(size, 1) });
     }
     if (s.name.startsWith('.zdebug')) {
       if (raw.length < 12 || raw.toString('latin1', 0, 4) !== 'ZLIB') throw new Error('bad .zdebug header');
       const size = Number(raw.readBigUInt64BE(4));
+      if (size > MAX_CFI_BYTES) throw new Error(`declared size ${size}`);
       return inflateSync(raw.subarray(12), { maxOutputLength: Math.max(size, 1) });
     }
   } catch (e) {
