@@ -120,7 +120,9 @@ describe('collector protocol (fake engine)', () => {
   test('profile capture: deltas intern stacks (never resent), carry timeline/progress/loss; end has totals', async () => {
     const c = await connect(s.url);
     await c.hello();
-    c.send({ type: 'start', requestId: 'p', tool: 'profile', durationSec: 1.1, options: { frequency: 99, intervalSec: 0.25 } });
+    // 2.1 s at 0.25 s intervals: 8 ticks and a final one, so a few late timers on a busy machine
+    // still leave the 4 deltas checked below
+    c.send({ type: 'start', requestId: 'p', tool: 'profile', durationSec: 2.1, options: { frequency: 99, intervalSec: 0.25 } });
     const st = await c.next('started');
     assert.equal(st.requestId, 'p');
     assert.equal(st.intervalMs, 250);
@@ -198,7 +200,10 @@ describe('collector protocol (fake engine)', () => {
     // the starter leaves: capture continues for b
     a.close();
     await a.closed;
-    await sleep(400);
+    // once the server has seen a leave (b is the only subscriber), the capture is still running
+    const t0 = Date.now();
+    while (s.server.captures.get(st.captureId)!.subscribers.size > 1 && Date.now() - t0 < 10000) await sleep(20);
+    assert.equal(s.server.captures.get(st.captureId)!.subscribers.size, 1);
     assert.equal(s.server.captures.size, 1);
     b.send({ type: 'stop', captureId: st.captureId });
     const end = await b.next('end');
@@ -243,9 +248,10 @@ describe('collector protocol (fake engine)', () => {
     const src = s.engine.sources.at(-1)!;
     assert.equal(src.closed, false);
     c.ws.terminate();
+    // poll (no timed assertion: how fast belongs in bench/)
     const t0 = Date.now();
-    while (!src.closed && Date.now() - t0 < 1000) await sleep(10);
-    assert.ok(src.closed, 'source closed within 1 s of the disconnect');
+    while (!src.closed && Date.now() - t0 < 10000) await sleep(10);
+    assert.ok(src.closed, 'source closed after the disconnect');
     assert.equal(s.server.captures.has(st.captureId), false);
   });
 
@@ -255,7 +261,8 @@ describe('collector protocol (fake engine)', () => {
     c.send({ type: 'start', requestId: 'u', tool: 'profile', durationSec: 30 });
     const st = await c.next('started');
     c.send({ type: 'unsubscribe', captureId: st.captureId });
-    await sleep(100);
+    const t0 = Date.now();
+    while (s.server.captures.has(st.captureId) && Date.now() - t0 < 10000) await sleep(10);
     assert.equal(s.server.captures.has(st.captureId), false);
     assert.ok(s.engine.sources.at(-1)!.closed);
     c.close();
