@@ -65,7 +65,8 @@ export class UnwindTables {
       elf.close();
       key = buildId && /^[0-9a-f]{8,128}$/.test(buildId)
         ? `b-${buildId}`
-        : `p-${createHash('sha256').update(`${root}\0${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 40)}`;
+        : // no build-id: the file's identity (the same through any /proc/PID/root), not the path
+          `f-${createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`).digest('hex').slice(0, 40)}`;
     } catch (e) {
       return Promise.resolve(emptyTable(`${path}: ${(e as Error).message}`, 'unreadable-object'));
     }
