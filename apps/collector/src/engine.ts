@@ -107,6 +107,7 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
     wakeuptime: (o, s) => bpf.openWakeuptime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
     offwaketime: (o, s) => bpf.openOffwaketime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
     biolatency: (o) => bpf.openBiolatency(o),
+    runqlat: (o) => bpf.openRunqlat(o),
   };
   return {
     warm() {

@@ -75,7 +75,8 @@ export function foldRecord(tool: ToolName, rec: StackRecord, opts: FoldOptions =
       return out;
     }
     case 'biolatency':
-      throw new Error('biolatency has no stacks to fold');
+    case 'runqlat':
+      throw new Error(`${tool} has no stacks to fold`);
   }
 }
 

@@ -80,6 +80,21 @@ test('funccount / stackcount -U / funclatency on a uprobe: exact count, bcc layo
   }
 });
 
+test('runqlat -P -j 1 1: one JSON histogram per process, flags from the tool table', { skip: NOT_ROOT, timeout: 60000 }, async () => {
+  const r = await cli(['runqlat', '-P', '-j', '1', '1']);
+  assert.equal(r.code, 0, r.err);
+  const objs = r.out.trim().split('\n').map((l) => JSON.parse(l) as { val_type: string; pid: number; data: Array<{ count: number }> });
+  assert.ok(objs.length > 0, 'some process waited on a run queue within a second');
+  for (const o of objs) {
+    assert.equal(o.val_type, 'usecs');
+    assert.ok(Number.isInteger(o.pid) && o.pid > 0);
+    assert.ok(o.data.some((d) => d.count > 0));
+  }
+  const t = await cli(['runqlat', '-m', '1', '1']);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /^Tracing run queue latency\.\.\. Hit Ctrl-C to end\.\n\n {5}msecs {15}: count {5}distribution\n/);
+});
+
 test('bad patterns exit 2 naming what was wrong', { skip: NOT_ROOT, timeout: 60000 }, async () => {
   const bin = build();
   for (const [args, re] of [

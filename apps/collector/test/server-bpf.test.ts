@@ -119,7 +119,7 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const h = JSON.parse(r.body);
     assert.equal(h.privileged, true);
     assert.equal(h.btf, true);
-    assert.deepEqual([...h.tools].sort(), ['biolatency', 'offcputime', 'offwaketime', 'profile', 'wakeuptime']);
+    assert.deepEqual([...h.tools].sort(), ['biolatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'wakeuptime']);
     assert.equal(h.authRequired, true);
   });
 
@@ -191,6 +191,25 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     assert.ok(ios >= 300, `at least the 300 direct writes were timed (got ${ios})`);
     assert.equal(end.total, ios);
     assert.equal(end.unit, 'count');
+    c.close();
+  });
+
+  test('runqlat -P of a busy workload: latency histograms keyed by its pid', async () => {
+    const w = spawnWorkload('spin');
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'r', tool: 'runqlat', durationSec: 1.5, options: { pid: w.pid!, perProcess: true, intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    const end = await c.next('end', () => true, 15000);
+    assert.equal(end.reason, 'completed');
+    assert.equal(end.unit, 'count');
+    const hists = deltasOf(c, st.captureId).flatMap((d) => d.histograms ?? []);
+    const waits = hists.reduce((a, h) => a + h.slots.reduce((x, y) => x + y, 0), 0);
+    // a thread that spins on a shared machine is preempted and waits on the run queue, many times a second
+    assert.ok(waits > 0, 'run-queue waits of the spinning workload');
+    assert.deepEqual([...new Set(hists.map((h) => h.key))], [String(w.pid)]);
+    assert.equal(end.total, waits);
+    w.kill('SIGKILL');
     c.close();
   });
 

@@ -3,15 +3,17 @@
  * that trace any event (issue 12). Patterns are resolved before anything is loaded, so a pattern
  * that matches nothing, too much, or a missing binary or symbol is a usage error (exit 2) naming it.
  *
- * These four tools are not (yet) in the tool table of @bpfscope/viz/tools (the collector protocol
- * and the console do not offer them yet): their flags live here.
+ * runqlat is in the tool table of @bpfscope/viz/tools (the collector protocol and the console offer
+ * it): its flags come from there (SPECS). funccount, stackcount and funclatency are not in the table
+ * yet (it has no pattern option): their flags live here.
  */
 import { existsSync } from 'node:fs';
-import type { CountDelta, LatencyDelta, StackDelta, StackRecord, AnyEventHandle } from '@bpfscope/bpf';
+import type { CountDelta, HistogramDelta, LatencyDelta, StackDelta, StackRecord } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
 import { formatHelp, parseArgs, positiveIntList, positiveNonzeroInt, positiveInt, UsageError, type CommandSpec, type FlagSpec } from './args.js';
 import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
 import type { CliIO } from './run.js';
+import { SPECS } from './specs.js';
 
 export type AnyEventCliTool = 'funccount' | 'stackcount' | 'funclatency' | 'runqlat';
 
@@ -117,29 +119,9 @@ export const ANYFUNC_SPECS: Record<AnyEventCliTool, CommandSpec> = {
     bpfscope funclatency 'c:*printf'       # time the *printf family of functions
     bpfscope funclatency -F 'vfs_r*'       # show one histogram per matched function`,
   },
-  runqlat: {
-    name: 'runqlat',
-    description: 'Summarize run queue (scheduler) latency as a histogram',
-    usage: 'bpfscope runqlat [-h] [-T] [-m] [-P | -L] [-p PID] [-j] [interval] [count]',
-    flags: [
-      timestampFlag,
-      { short: 'm', long: 'milliseconds', dest: 'milliseconds', kind: 'bool', help: 'millisecond histogram' },
-      { short: 'P', long: 'pids', dest: 'perProcess', kind: 'bool', group: 'key', help: 'print a histogram per process ID' },
-      { short: 'L', long: 'tids', dest: 'perThread', kind: 'bool', group: 'key', help: 'print a histogram per thread ID' },
-      { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, help: 'trace this PID only' },
-      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
-    ],
-    positionals: [
-      { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
-      { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
-    ],
-    examples: `examples:
-    bpfscope runqlat            # summarize run queue latency as a histogram
-    bpfscope runqlat 1 10       # print 1 second summaries, 10 times
-    bpfscope runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
-    bpfscope runqlat -P         # show each PID separately
-    bpfscope runqlat -p 185     # trace PID 185 only
-    bpfscope runqlat -j         # print one JSON object per interval`,
+  // from the tool table, like the other tools' flags
+  get runqlat(): CommandSpec {
+    return SPECS.runqlat;
   },
 };
 
@@ -252,7 +234,7 @@ export async function runAnyEventTool(tool: AnyEventCliTool, argv: readonly stri
 
 /** Run `handle` until the duration, the count of intervals or a stop; `report(last)` at each interval end. */
 async function loop<D>(
-  handle: AnyEventHandle<D>,
+  handle: { drain(): D; close(): void },
   deps: AnyfuncDeps,
   intervalS: number,
   durationS: number,
@@ -398,7 +380,7 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   const { io } = deps;
   const now = deps.now ?? (() => new Date());
   const json = !!v.json;
-  let h: AnyEventHandle<LatencyDelta>;
+  let h: { drain(): LatencyDelta | HistogramDelta; close(): void };
   let skipped: string[] = [];
   let intervalS: number;
   let durationS = FOREVER;
@@ -419,7 +401,7 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   }
   const hists = new Map<string, { slots: number[]; count: number; sum: number; comm?: string }>();
   let unit = 'usecs';
-  let keyKind: LatencyDelta['keyKind'] = 'none';
+  let keyKind: LatencyDelta['keyKind'] | HistogramDelta['keyKind'] = 'none';
   const loss = { mapFull: 0, lostEvents: 0 };
   await loop(
     h,
@@ -427,7 +409,7 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
     intervalS,
     durationS,
     count,
-    (d: LatencyDelta) => {
+    (d: LatencyDelta | HistogramDelta) => {
       unit = d.unit;
       keyKind = d.keyKind;
       loss.mapFull += d.loss.mapFull;
@@ -436,8 +418,8 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
         let a = hists.get(x.key);
         if (!a) hists.set(x.key, (a = { slots: [], count: 0, sum: 0 }));
         x.slots.forEach((n, i) => (a!.slots[i] = (a!.slots[i] ?? 0) + n));
-        a.count += x.count ?? 0;
-        a.sum += x.sum ?? 0;
+        if ('count' in x) a.count += x.count ?? 0;
+        if ('sum' in x) a.sum += x.sum ?? 0;
         if (x.comm) a.comm = x.comm;
       }
     },

@@ -14,7 +14,7 @@ BPF tracing with bcc-compatible flags and output, and the bpfscope collector.
 
 commands:
 ${TOOL_NAMES.map((t) => `  ${t.padEnd(13)}${SPECS[t].description}`).join('\n')}
-${ANYFUNC_TOOLS.map((t) => `  ${t.padEnd(13)}${ANYFUNC_SPECS[t].description}`).join('\n')}
+${ANYFUNC_TOOLS.filter((t) => !isToolName(t)).map((t) => `  ${t.padEnd(13)}${ANYFUNC_SPECS[t].description}`).join('\n')}
   serve        Run the collector's WebSocket server for the web console
 
 Run 'bpfscope <command> -h' for the flags of one command.
@@ -73,7 +73,7 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
   }
   if (isAnyEventTool(cmd)) return runAnyEventTool(cmd, rest, { ...deps, io });
   if (!isToolName(cmd)) {
-    io.err(`${MAIN_USAGE}\nbpfscope: error: unknown command ${JSON.stringify(cmd)} (choose from ${[...TOOL_NAMES, ...ANYFUNC_TOOLS, 'serve'].join(', ')})\n`);
+    io.err(`${MAIN_USAGE}\nbpfscope: error: unknown command ${JSON.stringify(cmd)} (choose from ${[...new Set([...TOOL_NAMES, ...ANYFUNC_TOOLS]), 'serve'].join(', ')})\n`);
     return 2;
   }
   return runTool(cmd, rest, { ...deps, io });

@@ -24,6 +24,7 @@ import {
 } from './format.js';
 import { SPECS, type CliToolName, type StackToolName } from './specs.js';
 import { DeferredSymbolizer, nextDrainMs } from './deferred.js';
+import { runAnyEventTool } from './anyfunc.js';
 
 /** the BPF programs' map sizes (bpfscope.bpf.h COUNTS_MAP, STACKS_MAP) */
 const COUNTS_CAPACITY = 65536;
@@ -68,6 +69,8 @@ function defaultPidExists(pid: number): boolean {
 }
 
 export async function runTool(tool: CliToolName, argv: readonly string[], deps: CliDeps): Promise<number> {
+  // runqlat's flags come from the tool table (SPECS), its run and output from cli/anyfunc.ts
+  if (tool === 'runqlat') return runAnyEventTool('runqlat', argv, deps);
   const { io } = deps;
   const spec = SPECS[tool];
   let values: Record<string, unknown>;

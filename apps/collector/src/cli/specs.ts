@@ -236,6 +236,29 @@ const SOURCES: Record<ToolName, SpecSource> = {
     bpfscope biolatency -F                 # show I/O flags separately
     bpfscope biolatency -j                 # print one JSON object per interval`,
   },
+  // runqlat runs through cli/anyfunc.ts (its output and -j); its flags come from the table like the others
+  runqlat: {
+    usageFlags: '[-h] [-T] [-m] [-P | -L] [-p PID] [-j]',
+    order: [
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      'milliseconds',
+      'perProcess',
+      'perThread',
+      'pid',
+      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+    ],
+    positionals: [
+      { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
+      { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
+    ],
+    examples: `examples:
+    bpfscope runqlat            # summarize run queue latency as a histogram
+    bpfscope runqlat 1 10       # print 1 second summaries, 10 times
+    bpfscope runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
+    bpfscope runqlat -P         # show each PID separately
+    bpfscope runqlat -p 185     # trace PID 185 only
+    bpfscope runqlat -j         # print one JSON object per interval`,
+  },
 };
 
 export const SPECS = Object.fromEntries(TOOL_NAMES.map((t) => [t, spec(t, SOURCES[t])])) as Record<ToolName, CommandSpec>;

@@ -63,6 +63,9 @@ export function LatencyHeatmap({ series, keyName }: { series: HistogramSeries; k
   );
 }
 
+/** the key selector's label per kind of key (biolatency -D/-F, runqlat -P/-L) */
+const KEY_LABEL: Record<HistogramSeries['keyKind'], string> = { none: '', disk: 'Disk', flags: 'Read/write flags', pid: 'Process (PID)', tid: 'Thread (TID)' };
+
 export function LatencyView({ series, live = false }: { series: HistogramSeries; live?: boolean }) {
   const store = useViewStore();
   const key = useView((s) => s.key);
@@ -89,7 +92,7 @@ export function LatencyView({ series, live = false }: { series: HistogramSeries;
         <div className="toolbar">
           {keyed && (
             <label className="check">
-              {series.keyKind === 'disk' ? 'Disk' : 'Read/write flags'}
+              {KEY_LABEL[series.keyKind]}
               <select value={key} onChange={(e) => store.getState().setKey(e.target.value)} data-testid="latency-key">
                 <option value="">all</option>
                 {keys.map((k) => (

@@ -1,12 +1,12 @@
 /** runqlat: run-queue latency (runnable → running) as log2 histograms, overall, per process or per thread. */
 import { BpfObject } from '../object.js';
 import { HashDrainer, StatsReader } from '../maps.js';
-import type { AnyEventHandle, LatencyDelta, RunqlatOptions } from './types.js';
+import type { HistogramDelta, RunqlatOptions, ToolHandle } from './types.js';
 import { RUNQLAT_HIST_SIZE, RUNQLAT_MAX_SLOTS, assertSize, readComm, runqlatCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
 import { bad, checkIds, fillFilters, withCleanup } from './common.js';
 
-export function openRunqlat(opts: RunqlatOptions = {}): AnyEventHandle<LatencyDelta> {
+export function openRunqlat(opts: RunqlatOptions = {}): ToolHandle<HistogramDelta> {
   if (opts.perProcess && opts.perThread) throw bad('perProcess (-P) and perThread (-L) cannot be combined; pick one');
   const pids = checkIds('pid', opts.pid);
   const key = opts.perProcess ? 'pid' : opts.perThread ? 'tid' : 'none';
@@ -21,11 +21,11 @@ export function openRunqlat(opts: RunqlatOptions = {}): AnyEventHandle<LatencyDe
     return {
       tool: 'runqlat' as const,
       startTime: Date.now(),
-      drain(): LatencyDelta {
+      drain(): HistogramDelta {
         const n = drainer.drain();
         const st = stats.read();
         const v = drainer.values;
-        const histograms: LatencyDelta['histograms'] = [];
+        const histograms: HistogramDelta['histograms'] = [];
         for (let i = 0; i < n; i++) {
           const id = drainer.keys.readUInt32LE(i * 4);
           const o = i * RUNQLAT_HIST_SIZE;
@@ -33,7 +33,7 @@ export function openRunqlat(opts: RunqlatOptions = {}): AnyEventHandle<LatencyDe
           for (let s = 0; s < RUNQLAT_MAX_SLOTS; s++) slots.push(v.readUInt32LE(o + s * 4));
           let last = slots.length - 1;
           while (last > 0 && slots[last] === 0) last--;
-          const h: LatencyDelta['histograms'][number] = { key: key === 'none' ? '' : String(id), slots: slots.slice(0, last + 1) };
+          const h: HistogramDelta['histograms'][number] = { key: key === 'none' ? '' : String(id), slots: slots.slice(0, last + 1) };
           if (key !== 'none') h.comm = readComm(v, o + RUNQLAT_MAX_SLOTS * 4);
           histograms.push(h);
         }
@@ -41,7 +41,7 @@ export function openRunqlat(opts: RunqlatOptions = {}): AnyEventHandle<LatencyDe
         const loss = emptyLoss();
         loss.mapFull = st[Stat.MAP_FULL];
         loss.lostEvents = st[Stat.START_FULL];
-        return { kind: 'latency', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind: key, histograms, loss, events: st[Stat.EVENTS] };
+        return { kind: 'histogram', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind: key, histograms, loss, events: st[Stat.EVENTS] };
       },
       close: () => obj.destroy(),
     };

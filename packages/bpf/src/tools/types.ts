@@ -9,7 +9,7 @@ import type { SymbolizedFrame } from '../symbolize/types.js';
  * from @bpfscope/viz/tools; the collector's engine (apps/collector/src/engine.ts) does not compile
  * unless both lists name the same tools.
  */
-export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const;
+export const TOOL_NAMES = ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency', 'runqlat'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** The tools that trace any event (issue 12): calls, stacks or durations of probes, and run-queue latency. */
@@ -78,9 +78,10 @@ export interface StackDelta {
 export interface HistogramDelta {
   kind: 'histogram';
   unit: 'usecs' | 'msecs';
-  keyKind: 'none' | 'disk' | 'flags';
+  /** biolatency: none, disk (-D) or flags (-F); runqlat: none, pid (-P) or tid (-L) */
+  keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid';
   /** one log2 histogram per key; slot i covers [2^i, 2^(i+1)-1], slot 0 covers [0,1]. */
-  histograms: Array<{ key: string; slots: number[] }>;
+  histograms: Array<{ key: string; slots: number[]; comm?: string }>;
   loss: LossStats;
   events: number;
 }
@@ -179,6 +180,8 @@ export interface FunclatencyOptions extends ProbeToolOptions {
 
 export interface RunqlatOptions {
   pid?: number[];
+  /** accepted for the tool table's common options; runqlat filters on processes only */
+  tid?: number[];
   /** one histogram per process (-P) */
   perProcess?: boolean;
   /** one histogram per thread (-L) */

@@ -211,7 +211,7 @@ function decodeTimeline(t: unknown, nStacks: number): Timeline {
 export function decodeHistograms(h: unknown, where = 'histograms'): HistogramSeries {
   if (!isObj(h)) throw new CodecError(`"${where}" must be an object`);
   if (h.unit !== 'usecs' && h.unit !== 'msecs') throw new CodecError(`${where}.unit must be "usecs" or "msecs"`);
-  if (h.keyKind !== 'none' && h.keyKind !== 'disk' && h.keyKind !== 'flags') throw new CodecError(`${where}.keyKind must be "none", "disk" or "flags"`);
+  if (!['none', 'disk', 'flags', 'pid', 'tid'].includes(h.keyKind as string)) throw new CodecError(`${where}.keyKind must be "none", "disk", "flags", "pid" or "tid"`);
   if (!Array.isArray(h.intervals)) throw new CodecError(`${where}.intervals must be an array`);
   const intervals: HistogramInterval[] = h.intervals.map((iv: unknown, i: number) => {
     if (!isObj(iv)) throw new CodecError(`${where}.intervals[${i}] must be an object`);
@@ -221,7 +221,7 @@ export function decodeHistograms(h: unknown, where = 'histograms'): HistogramSer
     const slots = numArray(iv.slots, `${where}.intervals[${i}].slots`);
     return Object.freeze({ start: iv.start, end: iv.end, key: iv.key, slots: Object.freeze(slots.slice()) });
   });
-  return Object.freeze({ unit: h.unit, keyKind: h.keyKind, intervals: Object.freeze(intervals) });
+  return Object.freeze({ unit: h.unit, keyKind: h.keyKind as HistogramSeries['keyKind'], intervals: Object.freeze(intervals) });
 }
 
 /** Parse and validate a bpfscope JSON string. */

@@ -127,7 +127,8 @@ export interface HistogramInterval {
 export interface HistogramSeries {
   readonly unit: 'usecs' | 'msecs';
   /** what `key` means: nothing, the disk (-D) or the request flags (-F). */
-  readonly keyKind: 'none' | 'disk' | 'flags';
+  /** what the keys of the histograms are: nothing, disks / request flags (biolatency -D/-F), process or thread ids (runqlat -P/-L) */
+  readonly keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid';
   readonly intervals: readonly HistogramInterval[];
 }
 

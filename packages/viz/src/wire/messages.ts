@@ -207,7 +207,7 @@ export const deltaSchema = z.object({
     .array(z.object({ start: z.number(), end: z.number(), key: z.string(), slots: z.array(z.number()) }))
     .optional(),
   histUnit: z.enum(['usecs', 'msecs']).optional(),
-  histKeyKind: z.enum(['none', 'disk', 'flags']).optional(),
+  histKeyKind: z.enum(['none', 'disk', 'flags', 'pid', 'tid']).optional(),
   progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
   loss: lossSchema.optional(),
   /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the collector began
