@@ -7,6 +7,8 @@
  * Address ranges without an FDE get a row with cfa_kind UNWIND_CFA_INVALID, so the lookup is
  * "the last row with row.pc <= pc"; a pc before the first row, or at/after the last row (which is
  * always an INVALID terminator row after the end of the last FDE), has no rule.
+ * Refinement (generator revision 2): gaps shorter than 16 bytes between FDEs (alignment padding
+ * between functions, never executed) get no INVALID row; the preceding row extends over them.
  *
  * Frame step (x86-64): compute CFA from cfa_kind/cfa_off; the return address is at CFA - 8 (always:
  * CFI where it is elsewhere is emitted as an INVALID row); the caller's rsp is CFA; the caller's rbp

@@ -5,8 +5,9 @@
  * A table is a sequence of 12-byte little-endian rows sorted by pc (strictly increasing):
  *   struct unwind_row { u32 pc; s32 cfa_off; s16 rbp_off; u8 cfa_kind; u8 rbp_kind; }
  * A row covers [row.pc, next row's pc). pc is an ELF virtual address of the object (runtime address
- * = load bias + pc). Ranges without an FDE carry a CFA_INVALID row, and the table always ends with
- * a CFA_INVALID row just past the last FDE, so a lookup is "last row with row.pc <= pc".
+ * = load bias + pc). Ranges without an FDE carry a CFA_INVALID row (except gaps under 16 bytes:
+ * alignment padding, covered by the preceding row), and the table always ends with a CFA_INVALID
+ * row just past the last FDE, so a lookup is "last row with row.pc <= pc".
  */
 
 export const ROW_SIZE = 12;
