@@ -143,6 +143,31 @@ test('callersOf / calleesOf: the two halves of a sandwich, each sample once', ()
   assert.equal(callersOf(p, { name: 'nope' }).total, 0);
 });
 
+test('invert and mergeByFunction (no hashing of stacks that cannot merge): merged stacks sum, the timeline follows', () => {
+  const b = new ProfileBuilder('samples');
+  b.enableTimeline({ resolutionMs: 10, startTime: 0 });
+  const f = (n: string) => b.frameId(n, 'user');
+  const s1 = b.addStackIds([f('a'), f('f+0x1'), f('b')], 1);
+  const s2 = b.addStackIds([f('a'), f('f+0x2'), f('b')], 2);
+  const s3 = b.addStackIds([f('a'), f('f'), f('b')], 4);
+  const s4 = b.addStackIds([f('a'), f('c')], 8);
+  const s5 = b.addStackIds([f('c'), f('a')], 16);
+  [s1, s2, s3, s4, s5].forEach((s, i) => b.addTimelineSample(s, i * 10, [1, 2, 4, 8, 16][i]!));
+  const p = b.build();
+  const m = mergeByFunction(p);
+  assert.deepEqual(sm(m), { 'a;f;b': 7, 'a;c': 8, 'c;a': 16 });
+  assert.equal(m.stacks.length, 3);
+  assert.equal(m.total, p.total);
+  const fb = m.stacks.findIndex((s) => s.weight === 7);
+  const perStack = new Map<number, number>();
+  m.timeline!.stack.forEach((st, i) => perStack.set(st, (perStack.get(st) ?? 0) + m.timeline!.count[i]!));
+  assert.equal(perStack.get(fb), 7, 'the timeline samples of the merged stacks follow them');
+  const inv = invert(p);
+  assert.deepEqual(sm(inv), { 'b;f+0x1;a': 1, 'b;f+0x2;a': 2, 'b;f;a': 4, 'c;a': 8, 'a;c': 16 });
+  assert.equal(inv.timeline!.count.reduce((x, y) => x + y, 0), p.total);
+  assert.deepEqual(sm(invert(inv)), sm(p), 'inverting twice gives the profile back');
+});
+
 test('collapseRecursion of one function keeps the others recursive', () => {
   const p = profileFromText('app;a;a;b;b;c 2');
   assert.deepEqual(sm(collapseRecursion(p, { name: 'a' })), { 'app;a;b;b;c': 2 });

@@ -6,11 +6,15 @@ import { ProfileBuilder } from '../model/builder.js';
  * Rebuild `p` with each stack's frame ids transformed by `map` (ids index p.frames; return null to
  * drop the stack). Frames are re-interned, identical stacks merge, and the timeline follows.
  * `rename` optionally renames frames (id -> new Frame) before interning.
+ * `bijective`: the caller promises that `map` never drops a stack and sends distinct stacks to
+ * distinct id sequences (a reversal, the identity). Then only stacks holding a frame that `rename`
+ * merges with another one can collide and are hashed; the others are appended as they are (the
+ * hashing is most of the cost of invert/mergeByFunction on 200k stacks).
  */
 export function rebuildProfile(
   p: Profile,
   map: (frames: readonly number[], stackIndex: number) => readonly number[] | null,
-  opts: { meta?: ProfileMeta; rename?: (f: Frame) => Frame } = {},
+  opts: { meta?: ProfileMeta; rename?: (f: Frame) => Frame; bijective?: boolean } = {},
 ): Profile {
   const b = new ProfileBuilder(p.unit, opts.meta ?? p.meta);
   const remap = new Int32Array(p.frames.length).fill(-1);
@@ -23,13 +27,50 @@ export function rebuildProfile(
     return r;
   };
   const newIndex = new Int32Array(p.stacks.length).fill(-1);
-  p.stacks.forEach((s, i) => {
-    const m = map(s.frames, i);
-    if (m === null) return;
-    const ids = new Array<number>(m.length);
-    for (let k = 0; k < m.length; k++) ids[k] = id(m[k]);
-    newIndex[i] = b.addStackIds(ids, s.weight);
-  });
+  if (opts.bijective) {
+    // frames that share their new (name, kind) with another frame: stacks through them may merge
+    const shared = new Uint8Array(p.frames.length);
+    if (opts.rename) {
+      const first = new Map<string, number>();
+      p.frames.forEach((f0, i) => {
+        const f = opts.rename!(f0);
+        const k = f.kind + '\u0000' + f.name;
+        const j = first.get(k);
+        if (j === undefined) first.set(k, i);
+        else shared[i] = shared[j] = 1;
+      });
+    }
+    const merged = new Map<string, number>();
+    p.stacks.forEach((s, i) => {
+      const m = map(s.frames, i);
+      if (m === null) throw new Error('rebuildProfile: a bijective map dropped a stack');
+      const ids = new Array<number>(m.length);
+      let collides = false;
+      for (let k = 0; k < m.length; k++) {
+        ids[k] = id(m[k]);
+        if (shared[m[k]]) collides = true;
+      }
+      if (!collides) {
+        newIndex[i] = b.addUniqueStackIds(ids, s.weight);
+        return;
+      }
+      const key = ids.join(',');
+      const at = merged.get(key);
+      if (at === undefined) merged.set(key, (newIndex[i] = b.addUniqueStackIds(ids, s.weight)));
+      else {
+        b.addWeight(at, s.weight);
+        newIndex[i] = at;
+      }
+    });
+  } else {
+    p.stacks.forEach((s, i) => {
+      const m = map(s.frames, i);
+      if (m === null) return;
+      const ids = new Array<number>(m.length);
+      for (let k = 0; k < m.length; k++) ids[k] = id(m[k]);
+      newIndex[i] = b.addStackIds(ids, s.weight);
+    });
+  }
   const tl = p.timeline;
   if (tl) {
     b.enableTimeline({ resolutionMs: tl.resolutionMs, startTime: tl.startTime });

@@ -123,10 +123,10 @@ export function stripOffset(name: string): string {
 
 /** Merge frames that differ only by their offset (func+0x10 and func+0x24 → func). */
 export function mergeByFunction(p: Profile): Profile {
-  return rebuildProfile(p, (fr) => fr, { rename: (f) => (OFFSET_RE.test(f.name) ? { name: stripOffset(f.name), kind: f.kind } : f) });
+  return rebuildProfile(p, (fr) => fr, { rename: (f) => (OFFSET_RE.test(f.name) ? { name: stripOffset(f.name), kind: f.kind } : f), bijective: true });
 }
 
 /** Bottom-up (inverted) profile: every stack reversed, so leaves become roots (an icicle of callers). */
 export function invert(p: Profile): Profile {
-  return rebuildProfile(p, (fr) => fr.slice().reverse());
+  return rebuildProfile(p, (fr) => fr.slice().reverse(), { bijective: true });
 }
