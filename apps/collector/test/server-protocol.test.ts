@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import WebSocket from 'ws';
-import { TestClient, TOKEN, connect, defaultRecords, httpGet, sleep, startFakeServer } from './server-helpers.js';
+import { type TestClient, TOKEN, connect, defaultRecords, httpGet, sleep, startFakeServer } from './server-helpers.js';
 import { loadConfig } from '../src/server/config.js';
 import { PROTOCOL_VERSION } from '@bpfscope/viz/wire';
 
