@@ -60,6 +60,20 @@ struct {
 	__type(value, __u32);
 } ustacks SEC(".maps");
 
+/* (table with generation, pc) → row: return addresses repeat, and a hash lookup costs less than
+ * the ~20 probes of a binary search through a table of a million rows. One value per key for every
+ * CPU (rows never change): a per-CPU LRU map would hand other CPUs a zeroed slot of the key. */
+struct unwind_cache_key {
+	__u32 table;
+	__u32 pc;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct unwind_cache_key);
+	__type(value, struct unwind_row);
+} unwind_row_cache SEC(".maps");
+
 struct unwind_scratch {
 	struct ustack_key key;
 	__u64 ip, sp, bp;
@@ -163,6 +177,7 @@ static long unwind_step(__u32 i, void *unused)
 	__u32 zero = 0;
 	struct unwind_scratch *s = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	struct unwind_row *r;
+	struct unwind_cache_key ck;
 	void *rows;
 	__u64 ip, lpc, cfa, ra, v;
 	__u32 n, table;
@@ -191,8 +206,7 @@ static long unwind_step(__u32 i, void *unused)
 	}
 	if (table == UNWIND_TABLE_FP)
 		return unwind_fp_step(s);
-	rows = table == UNWIND_TABLE_PENDING ? NULL : bpf_map_lookup_elem(&unwind_tables, &table);
-	if (!rows) {
+	if (table == UNWIND_TABLE_PENDING) {
 		s->key.flags |= USTACK_NO_TABLE;
 		return unwind_fp_step(s);
 	}
@@ -200,9 +214,21 @@ static long unwind_step(__u32 i, void *unused)
 	lpc = ip - s->c_bias - (s->exact ? 0 : 1);
 	if (lpc > 0xffffffffULL)
 		goto unsupported;
-	r = unwind_find_row(rows, s->c_rows, (__u32)lpc);
-	if (!r)
-		goto unsupported;
+	ck.table = table;
+	ck.pc = (__u32)lpc;
+	r = bpf_map_lookup_elem(&unwind_row_cache, &ck);
+	if (!r) {
+		__u32 idx = UNWIND_TABLE_INDEX(table);
+		rows = bpf_map_lookup_elem(&unwind_tables, &idx);
+		if (!rows) {
+			s->key.flags |= USTACK_NO_TABLE;
+			return unwind_fp_step(s);
+		}
+		r = unwind_find_row(rows, s->c_rows, (__u32)lpc);
+		if (!r)
+			goto unsupported;
+		bpf_map_update_elem(&unwind_row_cache, &ck, r, BPF_ANY);
+	}
 	off = r->cfa_off;
 	switch (r->cfa_kind) {
 	case UNWIND_CFA_RSP:

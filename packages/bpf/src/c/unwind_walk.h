@@ -9,6 +9,10 @@
 #define UNWIND_MAX_MAPPINGS 256
 /* tables (ELF objects) per capture: index into the unwind_tables array of maps */
 #define UNWIND_MAX_TABLES 4096
+/* mapping.table = (generation << UNWIND_TABLE_BITS) | index: the generation tells a reused index
+ * apart in the row cache */
+#define UNWIND_TABLE_BITS 12
+#define UNWIND_TABLE_INDEX(t) ((t) & (UNWIND_MAX_TABLES - 1))
 /* mapping.table values that are not tables */
 #define UNWIND_TABLE_FP 0xffffffffu      /* no CFI by design (JIT, anonymous code): frame pointers, not a loss */
 #define UNWIND_TABLE_PENDING 0xfffffffeu /* table not loaded (yet, or not loadable): frame pointers, counted as "no table" */
@@ -17,7 +21,7 @@ struct unwind_mapping {
 	__u64 start;    /* runtime address range [start, end) */
 	__u64 end;
 	__u64 bias;     /* ELF virtual address = runtime address - bias */
-	__u32 table;    /* index in unwind_tables, or UNWIND_TABLE_FP / UNWIND_TABLE_PENDING */
+	__u32 table;    /* generation and index in unwind_tables, or UNWIND_TABLE_FP / UNWIND_TABLE_PENDING */
 	__u32 rows;     /* rows in that table */
 };
 

@@ -13,6 +13,7 @@ import { ROW_SIZE } from './format.js';
 
 export const UNWIND_MAX_MAPPINGS = 256;
 export const UNWIND_MAX_TABLES = 4096;
+const TABLE_BITS = 12;
 export const UNWIND_TABLE_FP = 0xffffffff;
 export const UNWIND_TABLE_PENDING = 0xfffffffe;
 /** bytes of struct unwind_mapping / unwind_proc / ustack_key */
@@ -50,6 +51,7 @@ export class UnwindMaps {
   private inner = new Map<number, { fd: number; rows: number }>();
   private freeIds: number[] = [];
   private nextId = 0;
+  private gen = 0;
   private procBuf = Buffer.alloc(PROC_SIZE);
   private key4 = Buffer.alloc(4);
   /** bytes of table rows in the kernel (KERNEL_ROW_BYTES per row) */
@@ -67,7 +69,8 @@ export class UnwindMaps {
     this.unknownDrainer = new HashDrainer(obj.map('unwind_unknown'));
   }
 
-  /** Create a BPF array of `count` rows (12 bytes each, ROW_SIZE) and put it at a free table index. */
+  /** Create a BPF array of `count` rows (12 bytes each, ROW_SIZE) and put it at a free table index;
+   * returns the handle the walker's mapping entries carry (generation << 12 | index). */
   loadTable(rows: Uint8Array, count: number, name: string): number {
     if (count <= 0 || count > MAX_TABLE_ROWS) throw new Error(`unwind table ${name}: ${count} rows (1..${MAX_TABLE_ROWS} supported)`);
     if (rows.byteLength < count * ROW_SIZE) throw new Error(`unwind table ${name}: ${rows.byteLength} bytes for ${count} rows`);
@@ -108,10 +111,14 @@ export class UnwindMaps {
     }
     this.inner.set(id, { fd, rows: count });
     this.tableBytes += count * KERNEL_ROW_BYTES;
-    return id;
+    // the walker's row cache is keyed by this value: a new generation for every load of an index
+    this.gen = this.gen >= 0xffffe ? 1 : this.gen + 1;
+    return ((this.gen << TABLE_BITS) | id) >>> 0;
   }
 
-  freeTable(id: number): void {
+  /** `handle`: what loadTable returned */
+  freeTable(handle: number): void {
+    const id = handle & (UNWIND_MAX_TABLES - 1);
     const t = this.inner.get(id);
     if (!t) return;
     this.key4.writeUInt32LE(id);
