@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { TOOL_NAMES } from '@bpfscope/viz/tools';
 import * as api from '../server/api';
 import { Hub } from '../server/captures';
 import { SnapshotStore } from '../server/snapshots';
@@ -134,7 +135,7 @@ after(async () => {
 
 describe('POST /api/captures validation', () => {
   const cases: [string, unknown, RegExp, string?][] = [
-    ['missing tool', { durationSec: 5 }, /tool: must be one of profile, offcputime, wakeuptime, offwaketime, biolatency \(missing\)/, 'tool'],
+    ['missing tool', { durationSec: 5 }, new RegExp(`tool: must be one of ${TOOL_NAMES.join(', ')} \\(missing\\)`), 'tool'],
     ['unknown tool', { tool: 'execsnoop', durationSec: 5 }, /tool: .*got "execsnoop"/, 'tool'],
     ['missing duration', { tool: 'profile' }, /durationSec: .*\(missing\)/, 'durationSec'],
     ['negative duration', { tool: 'profile', durationSec: -1 }, /durationSec/, 'durationSec'],

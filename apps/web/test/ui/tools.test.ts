@@ -53,9 +53,19 @@ test('the form fields of each tool follow the tool table', () => {
     wakeuptime: ['block', 'pid', 'threadsUserOnly'],
     offwaketime: ['block', 'pid', 'stacks', 'threads', 'tid'],
     biolatency: ['intervalSec', 'milliseconds', 'perDisk', 'perFlag', 'queued'],
+    runqlat: ['intervalSec', 'milliseconds', 'pid'],
   });
-  // options without a dedicated field get a generic control by their type: the stack tools' unwinding (a select)
-  for (const t of TOOLS) assert.deepEqual(t.generic, t.name === 'biolatency' ? [] : ['unwind'], t.name);
+  // options without a dedicated field get a generic control by their type: the stack tools' unwinding
+  // (a select), runqlat's per-process / per-thread keys (checkboxes)
+  const generic = Object.fromEntries(TOOLS.map((t) => [t.name, [...t.generic]]));
+  assert.deepEqual(generic, {
+    profile: ['unwind'],
+    offcputime: ['unwind'],
+    wakeuptime: ['unwind'],
+    offwaketime: ['unwind'],
+    biolatency: [],
+    runqlat: ['perProcess', 'perThread'],
+  });
 });
 
 test('histogram tools are told apart by the tool table, not by name', () => {
