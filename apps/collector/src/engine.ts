@@ -7,7 +7,7 @@
  * through CliDeps.loadEngine, the server through createCollectorServer's deps).
  */
 import { cpus, hostname, release } from 'node:os';
-import type { HistogramDelta, StackDelta, SymbolizedFrame, Symbolizer } from '@bpfscope/bpf';
+import type { HistogramDelta, LatencyDelta, StackDelta, SymbolizedFrame, Symbolizer } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
 import { OPTIONS, TOOL_NAMES, toolOptionNames, type OptionDef, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureOptions } from '@bpfscope/viz/wire';
@@ -74,6 +74,47 @@ export function toolOptions(tool: ToolName, o: CaptureOptions): EngineOptions {
   return out as EngineOptions;
 }
 
+function requirePattern(o: EngineOptions): string {
+  if (typeof o.pattern !== 'string' || o.pattern === '') throw new OptionError('pattern', 'options.pattern: required: what to trace, like vfs_read, c:malloc or t:sched:sched_switch');
+  return o.pattern;
+}
+
+/** An option the engine rejected; `field` names it (options.<name>) for the protocol's error. */
+export class OptionError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  get field(): string {
+    return `options.${this.option}`;
+  }
+}
+
+/** Errors resolving a probe pattern (EINVAL from the engine's checks) name options.pattern. */
+function patternErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const msg = (e as Error).message ?? String(e);
+    if (code === 'EINVAL' && /match|pattern|library|binary|regular expression|USDT|tracepoint|probe type|no function/.test(msg)) throw new OptionError('pattern', `options.pattern: ${msg}`);
+    throw e;
+  }
+}
+
+function latencyAsHistogram(d: LatencyDelta): HistogramDelta {
+  return {
+    kind: 'histogram',
+    unit: d.unit === 'msecs' ? 'msecs' : 'usecs',
+    keyKind: d.keyKind === 'function' ? 'function' : 'none',
+    histograms: d.histograms.map((h) => ({ key: h.key, slots: h.slots })),
+    loss: d.loss,
+    events: d.events,
+  };
+}
+
 export interface EngineSettings {
   /** forget exited processes' symbol state this often (a long-running service); 0: never. */
   pruneEveryMs?: number;
@@ -108,6 +149,18 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
     offwaketime: (o, s) => bpf.openOffwaketime(o, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o)),
     biolatency: (o) => bpf.openBiolatency(o),
     runqlat: (o) => bpf.openRunqlat(o),
+    // probe tools: a pattern the engine cannot resolve is the user's input (options.pattern)
+    stackcount: (o, s) =>
+      patternErrors(() => {
+        const h = bpf.openStackcount({ ...o, pattern: requirePattern(o), limit: o.maxProbes }, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o));
+        return { tool: 'stackcount' as const, startTime: h.startTime, drain: () => h.drain(), close: () => h.close() };
+      }),
+    funclatency: (o) =>
+      patternErrors(() => {
+        const h = bpf.openFunclatency({ ...o, pattern: requirePattern(o), limit: o.maxProbes, unit: o.milliseconds ? 'msecs' : 'usecs' });
+        // the console's latency views take µs or ms histograms; funclatency's are in the same shape
+        return { tool: 'funclatency' as const, startTime: h.startTime, close: () => h.close(), drain: (): HistogramDelta => latencyAsHistogram(h.drain()) };
+      }),
   };
   return {
     warm() {
@@ -128,7 +181,7 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
       if (p.ok) {
         try {
           const probed = bpf.probeSystem().tools;
-          tools = tools.filter((t) => probed[t]?.ok !== false);
+          tools = tools.filter((t) => (probed as Partial<Record<string, { ok: boolean }>>)[t]?.ok !== false);
         } catch {
           /* offer every tool; opening one reports what is wrong */
         }

@@ -74,7 +74,10 @@ export function foldRecord(tool: ToolName, rec: StackRecord, opts: FoldOptions =
       }
       return out;
     }
+    case 'stackcount':
+      return [comm, ...taskStack(rec, opts)];
     case 'biolatency':
+    case 'funclatency':
     case 'runqlat':
       throw new Error(`${tool} has no stacks to fold`);
   }

@@ -119,7 +119,7 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const h = JSON.parse(r.body);
     assert.equal(h.privileged, true);
     assert.equal(h.btf, true);
-    assert.deepEqual([...h.tools].sort(), ['biolatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'wakeuptime']);
+    assert.deepEqual([...h.tools].sort(), ['biolatency', 'funclatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'stackcount', 'wakeuptime']);
     assert.equal(h.authRequired, true);
   });
 
@@ -210,6 +210,52 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     assert.deepEqual([...new Set(hists.map((h) => h.key))], [String(w.pid)]);
     assert.equal(end.total, waits);
     w.kill('SIGKILL');
+    c.close();
+  });
+
+  test('stackcount and funclatency of a user function (uprobes): stacks name its callers, durations >= its 20 ms sleep', async () => {
+    const w = spawnWorkload('sleep');
+    const c = await connect(svc.url);
+    await c.hello();
+    const pattern = `${bin}:bpfscope_do_sleep`;
+    c.send({ type: 'start', requestId: 's', tool: 'stackcount', durationSec: 1.5, options: { pattern, pid: w.pid!, userStacksOnly: true, intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    const end = await c.next('end', () => true, 15000);
+    assert.equal(end.reason, 'completed');
+    assert.equal(end.unit, 'count');
+    const folded = merge(deltasOf(c, st.captureId));
+    const calls = [...folded].filter(([k]) => /main;bpfscope_blocker;bpfscope_do_sleep$/.test(k)).reduce((a, [, v]) => a + v, 0);
+    // one call every 20+ ms for 1.5 s: at most 75, and many on any machine
+    assert.ok(calls >= 10 && calls <= 76, `calls of bpfscope_do_sleep with its callers: ${calls}; stacks: ${[...folded.keys()].slice(0, 3).join(' | ')}`);
+
+    c.send({ type: 'start', requestId: 'f', tool: 'funclatency', durationSec: 1.5, options: { pattern, pid: w.pid!, intervalSec: 0.5 } });
+    const st2 = await c.next('started', () => true, 15000);
+    const end2 = await c.next('end', (m) => m.captureId === st2.captureId, 15000);
+    assert.equal(end2.reason, 'completed');
+    const hists = deltasOf(c, st2.captureId).flatMap((d) => d.histograms ?? []);
+    const n = hists.reduce((a, h) => a + h.slots.reduce((x, y) => x + y, 0), 0);
+    assert.ok(n >= 10, `timed calls: ${n}`);
+    // a 20 ms nanosleep never returns early: nothing below the bucket of 20 000 µs ([16384, 32767])
+    for (const h of hists) h.slots.forEach((x, i) => assert.ok(x === 0 || i >= 14, `slot ${i} has ${x}`));
+    w.kill('SIGKILL');
+    c.close();
+  });
+
+  test('probe patterns the engine cannot resolve are bad_option errors naming options.pattern', async () => {
+    const c = await connect(svc.url);
+    await c.hello();
+    for (const [options, re] of [
+      [{ pattern: 'vfs_raed' }, /options\.pattern: no kernel function matches "vfs_raed"; close matches: .*vfs_read/],
+      [{ pattern: '/no/such/binary:main' }, /options\.pattern: binary or library "\/no\/such\/binary" does not exist/],
+      [{ pattern: `${bin}:no_such_function` }, /options\.pattern: no function of .* matches "no_such_function"/],
+      [{}, /options\.pattern: required/],
+    ] as const) {
+      c.send({ type: 'start', requestId: 'bp', tool: 'stackcount', durationSec: 5, options });
+      const e = await c.next('error');
+      assert.equal(e.code, 'bad_option', e.message);
+      assert.equal(e.field, 'options.pattern');
+      assert.match(e.message, re);
+    }
     c.close();
   });
 

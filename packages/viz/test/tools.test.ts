@@ -23,6 +23,8 @@ function samples(t: OptionType): { ok: unknown[]; bad: unknown[] } {
       return { ok: [1, [1, 2]], bad: [0, [], [1.5], Array.from({ length: t.maxItems + 1 }, (_, i) => i + 1)] };
     case 'enum':
       return { ok: [...t.values], bad: ['not-' + t.values[0], 1] };
+    case 'string':
+      return { ok: ['vfs_read', 'x'.repeat(t.maxLength)], bad: ['', 'x'.repeat(t.maxLength + 1), 'a\nb', 1] };
   }
 }
 

@@ -3,14 +3,14 @@
  * that trace any event (issue 12). Patterns are resolved before anything is loaded, so a pattern
  * that matches nothing, too much, or a missing binary or symbol is a usage error (exit 2) naming it.
  *
- * runqlat is in the tool table of @bpfscope/viz/tools (the collector protocol and the console offer
- * it): its flags come from there (SPECS). funccount, stackcount and funclatency are not in the table
- * yet (it has no pattern option): their flags live here.
+ * stackcount, funclatency and runqlat are in the tool table of @bpfscope/viz/tools (the collector
+ * protocol and the console offer them): their flags come from there (SPECS). funccount is not (the
+ * console has no view of plain counts yet): its flags live here.
  */
 import { existsSync } from 'node:fs';
 import type { CountDelta, HistogramDelta, LatencyDelta, StackDelta, StackRecord } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
-import { formatHelp, parseArgs, positiveIntList, positiveNonzeroInt, positiveInt, UsageError, type CommandSpec, type FlagSpec } from './args.js';
+import { formatHelp, parseArgs, positiveIntList, positiveNonzeroInt, UsageError, type CommandSpec, type FlagSpec } from './args.js';
 import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
 import type { CliIO } from './run.js';
 import { SPECS } from './specs.js';
@@ -23,7 +23,7 @@ const timestampFlag: FlagSpec = { short: 'T', long: 'timestamp', dest: 'timestam
 const regexFlag: FlagSpec = { short: 'r', long: 'regexp', dest: 'regex', kind: 'bool', help: 'use regular expressions. Default is "*" wildcards only.' };
 const limitFlag: FlagSpec = {
   long: 'max-probes',
-  dest: 'limit',
+  dest: 'maxProbes',
   kind: 'value',
   metavar: 'N',
   parse: positiveNonzeroInt,
@@ -55,69 +55,12 @@ export const ANYFUNC_SPECS: Record<AnyEventCliTool, CommandSpec> = {
     bpfscope funccount -p 185 c:malloc     # count malloc calls in PID 185
     bpfscope funccount /bin/bash:readline  # count readline calls of bash`,
   },
-  stackcount: {
-    name: 'stackcount',
-    description: 'Count events and their stack traces',
-    usage: 'bpfscope stackcount [-h] [-p PID] [-c CPU] [-i INTERVAL] [-D DURATION] [-T] [-r] [-s] [-P] [-K | -U] [-d] [-f] [--max-probes N] pattern',
-    flags: [
-      pidFlag,
-      { short: 'c', long: 'cpu', dest: 'cpu', kind: 'value', metavar: 'CPU', parse: positiveInt, help: 'trace this CPU only' },
-      intervalFlag,
-      { short: 'D', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
-      timestampFlag,
-      regexFlag,
-      { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
-      { short: 'P', long: 'perpid', dest: 'perPid', kind: 'bool', help: 'display stacks separately for each process' },
-      { short: 'K', long: 'kernel-stacks-only', dest: 'kernelStacksOnly', kind: 'bool', group: 'stack', help: 'kernel stack only' },
-      { short: 'U', long: 'user-stacks-only', dest: 'userStacksOnly', kind: 'bool', group: 'stack', help: 'user stack only' },
-      { short: 'd', long: 'delimited', dest: 'delimited', kind: 'bool', help: 'insert delimiter between kernel/user stacks' },
-      { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format' },
-      limitFlag,
-    ],
-    positionals: [pattern],
-    examples: `examples:
-    bpfscope stackcount submit_bio         # count kernel stack traces for submit_bio
-    bpfscope stackcount -d ip_output       # include a user/kernel stack delimiter
-    bpfscope stackcount -s ip_output       # show symbol offsets
-    bpfscope stackcount -sv ip_output      # show offsets and raw addresses (verbose)
-    bpfscope stackcount 'tcp_send*'        # count stacks for funcs matching tcp_send*
-    bpfscope stackcount -r '^tcp_send.*'   # same as above, using regular expressions
-    bpfscope stackcount -Ti 5 ip_output    # output every 5 seconds, with timestamps
-    bpfscope stackcount -p 185 ip_output   # count ip_output stacks for PID 185 only
-    bpfscope stackcount -c 1 put_prev_entity   # count put_prev_entity stacks for CPU 1 only
-    bpfscope stackcount -p 185 c:malloc    # count stacks for malloc in PID 185
-    bpfscope stackcount t:sched:sched_fork # count stacks for sched_fork tracepoint
-    bpfscope stackcount -K t:sched:sched_switch   # kernel stacks only
-    bpfscope stackcount -U c:malloc        # user stacks only`,
+  // from the tool table, like the other tools' flags
+  get stackcount(): CommandSpec {
+    return SPECS.stackcount;
   },
-  funclatency: {
-    name: 'funclatency',
-    description: 'Time functions and print latency as a histogram',
-    usage: 'bpfscope funclatency [-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N] pattern',
-    flags: [
-      pidFlag,
-      intervalFlag,
-      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, in seconds' },
-      timestampFlag,
-      { short: 'u', long: 'microseconds', dest: 'microseconds', kind: 'bool', group: 'unit', help: 'microsecond histogram' },
-      { short: 'm', long: 'milliseconds', dest: 'milliseconds', kind: 'bool', group: 'unit', help: 'millisecond histogram' },
-      { short: 'F', long: 'function', dest: 'perFunction', kind: 'bool', help: 'show a separate histogram per function' },
-      regexFlag,
-      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
-      limitFlag,
-    ],
-    positionals: [pattern],
-    examples: `examples:
-    bpfscope funclatency do_sys_open       # time the do_sys_open() kernel function
-    bpfscope funclatency c:read            # time the read() C library function
-    bpfscope funclatency -u vfs_read       # time vfs_read(), in microseconds
-    bpfscope funclatency -m do_nanosleep   # time do_nanosleep(), in milliseconds
-    bpfscope funclatency -i 2 -d 10 c:open # output every 2 seconds, for duration 10s
-    bpfscope funclatency -mTi 5 vfs_read   # output every 5 seconds, with timestamps
-    bpfscope funclatency -p 181 vfs_read   # time process 181 only
-    bpfscope funclatency 'vfs_fstat*'      # time both vfs_fstat() and vfs_fstatat()
-    bpfscope funclatency 'c:*printf'       # time the *printf family of functions
-    bpfscope funclatency -F 'vfs_r*'       # show one histogram per matched function`,
+  get funclatency(): CommandSpec {
+    return SPECS.funclatency;
   },
   // from the tool table, like the other tools' flags
   get runqlat(): CommandSpec {
@@ -209,7 +152,7 @@ export async function runAnyEventTool(tool: AnyEventCliTool, argv: readonly stri
   if (tool !== 'runqlat') {
     // resolve first: what the pattern matches (or why nothing) is the user's input, exit 2
     try {
-      bpf.resolveProbes(v.pattern as string, { regex: !!v.regex, limit: v.limit as number | undefined, pid: pid?.[0], noTracepoints: tool === 'funclatency' });
+      bpf.resolveProbes(v.pattern as string, { regex: !!v.regex, limit: v.maxProbes as number | undefined, pid: pid?.[0], noTracepoints: tool === 'funclatency' });
     } catch (e) {
       return usage(tool, io, (e as Error).message);
     }
@@ -275,7 +218,7 @@ function warnings(io: CliIO, skipped: string[], loss: { mapFull: number; lostEve
 async function runCounts(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps): Promise<number> {
   const { io } = deps;
   const now = deps.now ?? (() => new Date());
-  const h = bpf.openFunccount({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.limit as number | undefined });
+  const h = bpf.openFunccount({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.maxProbes as number | undefined });
   const n = h.attached.probes.length;
   io.out(`Tracing ${n} ${h.attached.kind === 'tracepoint' ? 'tracepoints' : 'functions'} for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
   const counts = new Map<string, number>();
@@ -315,7 +258,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
       pattern: v.pattern as string,
       regex: !!v.regex,
       pid: v.pid as number[] | undefined,
-      limit: v.limit as number | undefined,
+      limit: v.maxProbes as number | undefined,
       cpu: v.cpu as number | undefined,
       userStacksOnly: uOnly,
       kernelStacksOnly: kOnly,
@@ -387,7 +330,7 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   let count = FOREVER;
   if (tool === 'funclatency') {
     const unit = v.milliseconds ? 'msecs' : v.microseconds ? 'usecs' : 'nsecs';
-    const ph = bpf.openFunclatency({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.limit as number | undefined, unit, perFunction: !!v.perFunction });
+    const ph = bpf.openFunclatency({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.maxProbes as number | undefined, unit, perFunction: !!v.perFunction });
     skipped = ph.attached.skipped;
     h = ph;
     intervalS = (v.interval as number | undefined) ?? FOREVER;

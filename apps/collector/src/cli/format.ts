@@ -155,6 +155,9 @@ function durationTail(h: HeaderInfo): string {
 
 export function formatHeader(h: HeaderInfo): string {
   switch (h.tool) {
+    case 'stackcount':
+      // printed by cli/anyfunc.ts, which knows what the pattern matched
+      return `Tracing stack counts${durationTail(h)}`;
     case 'profile': {
       const who = h.pid ? `PID [${h.pid.join(', ')}]` : h.tid ? `TID [${h.tid.join(', ')}]` : 'all threads';
       return `Sampling at ${h.frequency ?? 49} Hertz of ${who} by ${stackContext(h)} stack${durationTail(h)}`;

@@ -69,8 +69,8 @@ function defaultPidExists(pid: number): boolean {
 }
 
 export async function runTool(tool: CliToolName, argv: readonly string[], deps: CliDeps): Promise<number> {
-  // runqlat's flags come from the tool table (SPECS), its run and output from cli/anyfunc.ts
-  if (tool === 'runqlat') return runAnyEventTool('runqlat', argv, deps);
+  // the any-event tools' flags come from the tool table (SPECS), their run and output from cli/anyfunc.ts
+  if (tool === 'runqlat' || tool === 'stackcount' || tool === 'funclatency') return runAnyEventTool(tool, argv, deps);
   const { io } = deps;
   const spec = SPECS[tool];
   let values: Record<string, unknown>;

@@ -16,6 +16,9 @@ export type CliToolName = ToolName;
 /** bcc's "forever" duration (99999999 s). */
 export const FOREVER = 99999999;
 
+/** the probe pattern of stackcount / funclatency (bcc's positional `pattern`; the table's option) */
+const pattern = { name: 'pattern', help: 'search expression for events', parse: (s: string) => s };
+
 const duration = {
   name: 'duration',
   help: 'duration of trace, in seconds',
@@ -235,6 +238,66 @@ const SOURCES: Record<ToolName, SpecSource> = {
     bpfscope biolatency -D                 # show each disk device separately
     bpfscope biolatency -F                 # show I/O flags separately
     bpfscope biolatency -j                 # print one JSON object per interval`,
+  },
+  // stackcount and funclatency run through cli/anyfunc.ts; their flags come from the table like the others
+  stackcount: {
+    usageFlags: '[-h] [-p PID] [-c CPU] [-i INTERVAL] [-D DURATION] [-T] [-r] [-s] [-P] [-K | -U] [-d] [-f] [--max-probes N]',
+    order: [
+      'pid',
+      'cpu',
+      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
+      { short: 'D', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      'regex',
+      { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
+      'perPid',
+      'kernelStacksOnly',
+      'userStacksOnly',
+      cliOnly.delimited,
+      { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format' },
+      'maxProbes',
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope stackcount submit_bio         # count kernel stack traces for submit_bio
+    bpfscope stackcount -d ip_output       # include a user/kernel stack delimiter
+    bpfscope stackcount -s ip_output       # show symbol offsets
+    bpfscope stackcount 'tcp_send*'        # count stacks for funcs matching tcp_send*
+    bpfscope stackcount -r '^tcp_send.*'   # same as above, using regular expressions
+    bpfscope stackcount -Ti 5 ip_output    # output every 5 seconds, with timestamps
+    bpfscope stackcount -p 185 ip_output   # count ip_output stacks for PID 185 only
+    bpfscope stackcount -c 1 put_prev_entity   # count put_prev_entity stacks for CPU 1 only
+    bpfscope stackcount -p 185 c:malloc    # count stacks for malloc in PID 185
+    bpfscope stackcount t:sched:sched_fork # count stacks for sched_fork tracepoint
+    bpfscope stackcount -K t:sched:sched_switch   # kernel stacks only
+    bpfscope stackcount -U c:malloc        # user stacks only`,
+  },
+  funclatency: {
+    usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N]',
+    order: [
+      'pid',
+      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, in seconds' },
+      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, in seconds' },
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      { short: 'u', long: 'microseconds', dest: 'microseconds', kind: 'bool', group: 'unit', help: 'microsecond histogram' },
+      'milliseconds',
+      'perFunction',
+      'regex',
+      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+      'maxProbes',
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope funclatency do_sys_open       # time the do_sys_open() kernel function
+    bpfscope funclatency c:read            # time the read() C library function
+    bpfscope funclatency -u vfs_read       # time vfs_read(), in microseconds
+    bpfscope funclatency -m do_nanosleep   # time do_nanosleep(), in milliseconds
+    bpfscope funclatency -i 2 -d 10 c:open # output every 2 seconds, for duration 10s
+    bpfscope funclatency -mTi 5 vfs_read   # output every 5 seconds, with timestamps
+    bpfscope funclatency -p 181 vfs_read   # time process 181 only
+    bpfscope funclatency 'vfs_fstat*'      # time both vfs_fstat() and vfs_fstatat()
+    bpfscope funclatency 'c:*printf'       # time the *printf family of functions
+    bpfscope funclatency -F 'vfs_r*'       # show one histogram per matched function`,
   },
   // runqlat runs through cli/anyfunc.ts (its output and -j); its flags come from the table like the others
   runqlat: {

@@ -108,7 +108,7 @@ export class Capture {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
   histUnit: 'usecs' | 'msecs' | undefined;
-  histKeyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | undefined;
+  histKeyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | 'function' | undefined;
   private resolutionMs: number | undefined;
 
   constructor(init: CaptureInit) {

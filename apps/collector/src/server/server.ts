@@ -26,7 +26,7 @@ import { ClientConn } from './client.js';
 import type { ServerConfig } from './config.js';
 import { listProcesses, pidExists } from './processes.js';
 import { inapplicableOptions } from '@bpfscope/viz/tools';
-import type { CaptureEngine } from '../engine.js';
+import { OptionError, type CaptureEngine } from '../engine.js';
 
 export const COLLECTOR_VERSION: string = (() => {
   try {
@@ -310,6 +310,8 @@ class CollectorImpl implements CollectorServer {
       source = this.engine.open(m.tool, o);
     } catch (e) {
       this.log.error({ captureId: id, tool: m.tool, err: (e as Error).message }, 'cannot start capture');
+      // an option the engine rejected (a probe pattern that matches nothing, a missing binary): name it
+      if (e instanceof OptionError) return err('bad_option', e.field, e.message);
       return err('bpf', undefined, `cannot start ${m.tool}: ${(e as Error).message}`);
     }
     const cap = new Capture({

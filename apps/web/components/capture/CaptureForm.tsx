@@ -92,6 +92,21 @@ function OptionField({ name, value, onChange }: { name: OptionName; value: Optio
       );
     case 'ids':
       return null; // PIDs and TIDs have the PID picker
+    case 'string':
+      return (
+        <label className="field" title={def.help}>
+          <span>{def.label}</span>
+          <input
+            type="text"
+            value={typeof value === 'string' ? value : ''}
+            maxLength={type.maxLength}
+            placeholder="vfs_read, c:malloc, /path/to/bin:func, t:sched:sched_switch"
+            spellCheck={false}
+            onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
+            data-testid={testid}
+          />
+        </label>
+      );
   }
 }
 

@@ -53,10 +53,13 @@ test('the form fields of each tool follow the tool table', () => {
     wakeuptime: ['block', 'pid', 'threadsUserOnly'],
     offwaketime: ['block', 'pid', 'stacks', 'threads', 'tid'],
     biolatency: ['intervalSec', 'milliseconds', 'perDisk', 'perFlag', 'queued'],
+    stackcount: ['pid', 'stacks'],
+    funclatency: ['intervalSec', 'milliseconds', 'pid'],
     runqlat: ['intervalSec', 'milliseconds', 'pid'],
   });
   // options without a dedicated field get a generic control by their type: the stack tools' unwinding
-  // (a select), runqlat's per-process / per-thread keys (checkboxes)
+  // (a select), the probe pattern (text), runqlat's per-process / per-thread keys and the other
+  // any-event switches (checkboxes)
   const generic = Object.fromEntries(TOOLS.map((t) => [t.name, [...t.generic]]));
   assert.deepEqual(generic, {
     profile: ['unwind'],
@@ -64,6 +67,8 @@ test('the form fields of each tool follow the tool table', () => {
     wakeuptime: ['unwind'],
     offwaketime: ['unwind'],
     biolatency: [],
+    stackcount: ['pattern', 'regex', 'perPid'],
+    funclatency: ['pattern', 'perFunction', 'regex'],
     runqlat: ['perProcess', 'perThread'],
   });
 });

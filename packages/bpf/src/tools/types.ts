@@ -79,7 +79,7 @@ export interface HistogramDelta {
   kind: 'histogram';
   unit: 'usecs' | 'msecs';
   /** biolatency: none, disk (-D) or flags (-F); runqlat: none, pid (-P) or tid (-L) */
-  keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid';
+  keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | 'function';
   /** one log2 histogram per key; slot i covers [2^i, 2^(i+1)-1], slot 0 covers [0,1]. */
   histograms: Array<{ key: string; slots: number[]; comm?: string }>;
   loss: LossStats;

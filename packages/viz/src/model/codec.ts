@@ -211,7 +211,8 @@ function decodeTimeline(t: unknown, nStacks: number): Timeline {
 export function decodeHistograms(h: unknown, where = 'histograms'): HistogramSeries {
   if (!isObj(h)) throw new CodecError(`"${where}" must be an object`);
   if (h.unit !== 'usecs' && h.unit !== 'msecs') throw new CodecError(`${where}.unit must be "usecs" or "msecs"`);
-  if (!['none', 'disk', 'flags', 'pid', 'tid'].includes(h.keyKind as string)) throw new CodecError(`${where}.keyKind must be "none", "disk", "flags", "pid" or "tid"`);
+  if (!['none', 'disk', 'flags', 'pid', 'tid', 'function'].includes(h.keyKind as string))
+    throw new CodecError(`${where}.keyKind must be "none", "disk", "flags", "pid", "tid" or "function"`);
   if (!Array.isArray(h.intervals)) throw new CodecError(`${where}.intervals must be an array`);
   const intervals: HistogramInterval[] = h.intervals.map((iv: unknown, i: number) => {
     if (!isObj(iv)) throw new CodecError(`${where}.intervals[${i}] must be an object`);

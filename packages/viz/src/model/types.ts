@@ -127,8 +127,8 @@ export interface HistogramInterval {
 export interface HistogramSeries {
   readonly unit: 'usecs' | 'msecs';
   /** what `key` means: nothing, the disk (-D) or the request flags (-F). */
-  /** what the keys of the histograms are: nothing, disks / request flags (biolatency -D/-F), process or thread ids (runqlat -P/-L) */
-  readonly keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid';
+  /** what the keys of the histograms are: nothing, disks / request flags (biolatency -D/-F), process or thread ids (runqlat -P/-L), functions (funclatency -F) */
+  readonly keyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | 'function';
   readonly intervals: readonly HistogramInterval[];
 }
 

@@ -23,7 +23,9 @@ export type OptionType =
   /** one positive id or a list of 1..maxItems of them (PIDs, TIDs) */
   | { kind: 'ids'; maxItems: number }
   /** one of a fixed set of words */
-  | { kind: 'enum'; values: readonly string[] };
+  | { kind: 'enum'; values: readonly string[] }
+  /** free text of 1..maxLength characters (a probe pattern) */
+  | { kind: 'string'; maxLength: number };
 
 export interface OptionDef {
   type: OptionType;
@@ -100,6 +102,22 @@ export const OPTIONS = {
   perFlag: { type: { kind: 'bool' }, label: 'Per read/write flags (-F)', help: 'one histogram per set of request flags (-F)' },
   milliseconds: { type: { kind: 'bool' }, label: 'Milliseconds (-m)', help: 'millisecond histogram slots instead of microseconds (-m)' },
   perProcess: { type: { kind: 'bool' }, label: 'Per process (-P)', help: 'one histogram per process ID (-P)' },
+  pattern: {
+    type: { kind: 'string', maxLength: 512 },
+    label: 'Probe',
+    help: "what to trace, as bcc spells it: a kernel function (vfs_read, 'tcp_send*'), a user function (c:malloc, /path/to/binary:func) or a tracepoint (t:sched:sched_switch)",
+  },
+  regex: { type: { kind: 'bool' }, label: 'Regular expression (-r)', help: 'the probe pattern is a regular expression, not * wildcards (-r)' },
+  maxProbes: {
+    type: { kind: 'int', min: 1, max: 10000 },
+    default: 1000,
+    label: 'Most functions',
+    help: 'refuse patterns that match more functions than this (--max-probes)',
+    form: false,
+  },
+  cpu: { type: { kind: 'int', min: 0, max: 8191 }, label: 'CPU', help: 'only events on this CPU (-c)', form: false },
+  perPid: { type: { kind: 'bool' }, label: 'Per process (-P)', help: 'stacks separately for each process (-P)' },
+  perFunction: { type: { kind: 'bool' }, label: 'Per function (-F)', help: 'one histogram per matched function (-F)' },
   perThread: { type: { kind: 'bool' }, label: 'Per thread (-L)', help: 'one histogram per thread ID (-L)' },
   intervalSec: {
     type: { kind: 'number', min: 0.25, max: 10 },
@@ -266,6 +284,42 @@ export const TOOLS = {
       milliseconds: { flag: { short: 'm', long: 'milliseconds', help: 'millisecond histogram' } },
       perDisk: { flag: { short: 'D', long: 'disks', group: 'key', help: 'print a histogram per disk device' } },
       perFlag: { flag: { short: 'F', long: 'flags', group: 'key', help: 'print a histogram per set of I/O flags' } },
+      intervalSec: { form: true },
+    },
+  },
+  stackcount: {
+    label: 'Any function: stacks',
+    description: 'Count events and their stack traces',
+    blurb: 'Who calls this? The stacks that reach a kernel or user function or a tracepoint, counted (bcc stackcount).',
+    kind: 'stacks',
+    unit: 'count',
+    palette: 'cpu',
+    options: {
+      pattern: {},
+      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', help: 'trace this PID only (comma-separated PIDs allowed)' } },
+      cpu: { flag: { short: 'c', long: 'cpu', metavar: 'CPU', value: 'positive', help: 'trace this CPU only' } },
+      regex: { flag: { short: 'r', long: 'regexp', help: 'use regular expressions. Default is "*" wildcards only.' } },
+      perPid: { flag: { short: 'P', long: 'perpid', help: 'display stacks separately for each process' } },
+      kernelStacksOnly: { flag: { short: 'K', long: 'kernel-stacks-only', group: 'stack', help: 'kernel stack only' } },
+      userStacksOnly: { flag: { short: 'U', long: 'user-stacks-only', group: 'stack', help: 'user stack only' } },
+      maxProbes: { flag: { long: 'max-probes', metavar: 'N', value: 'nonzero', help: 'refuse patterns matching more than N functions (default 1000)' } },
+      intervalSec: INTERVAL,
+    },
+  },
+  funclatency: {
+    label: 'Any function: latency',
+    description: 'Time functions and print latency as a histogram',
+    blurb: 'How long calls of kernel or user functions take, entry to return, as log2 histograms over time (bcc funclatency).',
+    kind: 'histogram',
+    unit: 'count',
+    palette: 'cpu',
+    options: {
+      pattern: {},
+      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', help: 'trace this PID only (comma-separated PIDs allowed)' } },
+      milliseconds: { flag: { short: 'm', long: 'milliseconds', group: 'unit', help: 'millisecond histogram' } },
+      perFunction: { flag: { short: 'F', long: 'function', help: 'show a separate histogram per function' } },
+      regex: { flag: { short: 'r', long: 'regexp', help: 'use regular expressions. Default is "*" wildcards only.' } },
+      maxProbes: { flag: { long: 'max-probes', metavar: 'N', value: 'nonzero', help: 'refuse patterns matching more than N functions (default 1000)' } },
       intervalSec: { form: true },
     },
   },

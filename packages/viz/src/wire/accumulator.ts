@@ -64,7 +64,7 @@ export class DeltaAccumulator {
   private resolutionMs: number | undefined;
   private histIntervals: HistogramInterval[] = [];
   private histUnit: 'usecs' | 'msecs' | undefined;
-  private histKeyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | undefined;
+  private histKeyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | 'function' | undefined;
   /** the collector's last `end` message, when it came. */
   private endMsg: EndMessage | undefined;
 

@@ -44,7 +44,9 @@ type OptionValue<T extends OptionType> = T extends { kind: 'bool' }
     ? number | number[]
     : T extends { kind: 'enum'; values: readonly (infer V)[] }
       ? V
-      : number;
+      : T extends { kind: 'string' }
+        ? string
+        : number;
 
 /**
  * Capture options, shared by the collector protocol and the web REST API. Each carries the meaning
@@ -66,6 +68,12 @@ function optionSchema(t: OptionType): z.ZodTypeAny {
       return z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1).max(t.maxItems)]);
     case 'enum':
       return z.enum(t.values as [string, ...string[]]);
+    case 'string':
+      return z
+        .string()
+        .min(1)
+        .max(t.maxLength)
+        .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
   }
 }
 
@@ -207,7 +215,7 @@ export const deltaSchema = z.object({
     .array(z.object({ start: z.number(), end: z.number(), key: z.string(), slots: z.array(z.number()) }))
     .optional(),
   histUnit: z.enum(['usecs', 'msecs']).optional(),
-  histKeyKind: z.enum(['none', 'disk', 'flags', 'pid', 'tid']).optional(),
+  histKeyKind: z.enum(['none', 'disk', 'flags', 'pid', 'tid', 'function']).optional(),
   progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
   loss: lossSchema.optional(),
   /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the collector began
