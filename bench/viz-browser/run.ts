@@ -51,7 +51,9 @@ function median(a: number[]): number {
 async function prepare() {
   mkdirSync(outDir, { recursive: true });
   const genSrc = readFileSync(join(here, 'gen.ts'), 'utf8');
-  const tag = createHash('sha1').update(genSrc + STACKS).digest('hex').slice(0, 8);
+  // the encoder's stack order is part of what the page reads: a new codec makes a new file
+  const codecSrc = readFileSync(join(repo, 'packages/viz/src/model/codec.ts'), 'utf8') + readFileSync(join(repo, 'packages/viz/src/model/tree.ts'), 'utf8');
+  const tag = createHash('sha1').update(genSrc + codecSrc + STACKS).digest('hex').slice(0, 8);
   const folded = join(outDir, `viz-${STACKS}-${tag}.folded`);
   const json = join(outDir, `viz-${STACKS}-${tag}.bpfscope.json`);
   if (!existsSync(folded) || !existsSync(json)) {

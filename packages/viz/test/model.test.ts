@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProfileBuilder, buildTree, buildMultiTree, childrenOf, nodeName, nodePath, toHierarchy, inferKind } from '@bpfscope/viz';
+import { ProfileBuilder, buildTree, buildMultiTree, childrenOf, nodeName, nodePath, toHierarchy, inferKind, decodeProfile, encodeProfile } from '@bpfscope/viz';
+import { stackOrderForTree } from '../src/model/tree.js';
 import { profileFromText } from './helpers.js';
 
 test('ProfileBuilder interns frames by name and kind and merges identical stacks', () => {
@@ -123,6 +124,29 @@ test('buildTree agrees with a naive trie on 5k random stacks', () => {
   for (let i = 0; i < t.count; i++) {
     const names = childrenOf(t, i).map((c) => nodeName(t, c));
     assert.deepEqual(names, [...names].sort());
+  }
+});
+
+test('stacks already in call tree order (a decoded bpfscope JSON) build the same tree as any order', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const b = new ProfileBuilder();
+  // frame ids in reverse name order, so id order and name order disagree
+  const ids = Array.from({ length: 30 }, (_, i) => b.frameId(`f${String(29 - i).padStart(2, '0')}`, i % 4 ? 'user' : 'kernel'));
+  for (let s = 0; s < 3000; s++) b.addStackIds(Array.from({ length: 1 + rnd(9) }, (_, d) => ids[rnd(d < 2 ? 3 : 30)]), 1 + rnd(4));
+  const p = b.build();
+  const decoded = decodeProfile(encodeProfile(p));
+  const order = stackOrderForTree(p);
+  const inOrder = { ...p, stacks: Array.from(order, (i) => p.stacks[i]) };
+  const shuffled = { ...p, stacks: [...p.stacks].reverse() };
+  const backwards = { ...p, stacks: Array.from(order, (i) => p.stacks[i]).reverse() };
+  const a = buildTree(shuffled);
+  for (const q of [inOrder, decoded, backwards]) {
+    const t = buildTree(q);
+    assert.equal(t.count, a.count);
+    assert.deepEqual(Array.from(t.total), Array.from(a.total));
+    assert.deepEqual(Array.from(t.self), Array.from(a.self));
+    assert.deepEqual(Array.from(t.frame, (f) => (f < 0 ? '' : q.frames[f].name)), Array.from(a.frame, (f) => (f < 0 ? '' : p.frames[f].name)));
   }
 });
 

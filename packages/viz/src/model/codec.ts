@@ -11,14 +11,15 @@
  * ```
  *
  * Stacks are prefix-compressed: stack i is the first `shared[i]` frames of stack i-1 followed by the
- * next `lengths[i]` ids of `frames`. The encoder sorts stacks so neighbours share long prefixes,
- * which makes the file several times smaller than folded text and fast to parse (JSON.parse of
- * integer arrays). decodeProfile validates everything and throws CodecError naming the bad field.
+ * next `lengths[i]` ids of `frames`. The encoder writes stacks in call tree order (by frame name
+ * and kind, see model/tree.ts stackOrderForTree): neighbours share long prefixes, which makes the
+ * file several times smaller than folded text, and a reader builds the call tree without sorting.
+ * Fast to parse (JSON.parse of integer arrays). decodeProfile validates everything and throws CodecError naming the bad field.
  */
 import type { Frame, HistogramInterval, HistogramSeries, Profile, ProfileMeta, Stack, Timeline, Unit } from './types.js';
 import { FRAME_KINDS } from './kinds.js';
 import { deepFreeze } from './builder.js';
-import { stackOrderByFrameIds } from './tree.js';
+import { stackOrderForTree } from './tree.js';
 
 export const BPFSCOPE_FORMAT = 'bpfscope';
 export const BPFSCOPE_VERSION = 1;
@@ -49,7 +50,7 @@ export interface EncodedProfile {
 export function encodeProfileObject(p: Profile): EncodedProfile {
   const frames: [string, number][] = p.frames.map((f) => [f.name, FRAME_KINDS.indexOf(f.kind)]);
   const n = p.stacks.length;
-  const order = stackOrderByFrameIds(p);
+  const order = stackOrderForTree(p);
   const newIndex = new Int32Array(n);
   const shared: number[] = new Array(n);
   const lengths: number[] = new Array(n);

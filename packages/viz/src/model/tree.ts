@@ -90,23 +90,7 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
       frameMaps.push(m);
     }
   }
-  const nFrames = frames.length;
-  // rank frames by (name, kind)
-  const order = new Int32Array(nFrames);
-  for (let i = 0; i < nFrames; i++) order[i] = i;
-  const kindOrder = (k: FrameKind) => k;
-  order.sort((a, b) => {
-    const fa = frames[a], fb = frames[b];
-    if (fa.name !== fb.name) return fa.name < fb.name ? -1 : 1;
-    const ka = kindOrder(fa.kind), kb = kindOrder(fb.kind);
-    return ka < kb ? -1 : ka > kb ? 1 : a - b;
-  });
-  const rank = new Int32Array(nFrames);
-  for (let i = 0; i < nFrames; i++) rank[order[i]] = i;
-
-  // Flatten every stack as frame ranks, sort the stacks lexicographically (multikey quicksort:
-  // shared prefixes are compared once), then one pass in sorted order emits the nodes in preorder
-  // with children sorted by name: a stack shares its common prefix with the previous one.
+  const { order, rank } = frameRanks(frames);
   const K = profiles.length;
   let nStacks = 0;
   let nFrameRefs = 0;
@@ -114,96 +98,68 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     nStacks += p.stacks.length;
     for (const s of p.stacks) nFrameRefs += s.frames.length;
   }
-  const start = new Int32Array(nStacks + 1);
-  const flat = new Int32Array(nFrameRefs);
-  const chan = new Uint16Array(nStacks);
-  const weight = new Float64Array(nStacks);
-  let si = 0, fi = 0;
-  for (let k = 0; k < K; k++) {
-    const m = frameMaps[k];
-    // profile frame id → rank in one lookup
+  // profile k's frame id → rank, in one lookup
+  const ranks = frameMaps.map((m) => {
     const rk = new Int32Array(m.length);
     for (let i = 0; i < m.length; i++) rk[i] = rank[m[i]];
-    const nf = m.length;
-    const what = K > 1 ? `profile ${k}: stack` : 'stack';
-    const stacks = profiles[k].stacks;
-    for (let q = 0; q < stacks.length; q++) {
-      const s = stacks[q];
-      start[si] = fi;
-      const fr = s.frames;
-      for (let j = 0; j < fr.length; j++) {
-        const f = fr[j];
-        if (!(f >= 0 && f < nf)) throw new RangeError(`${what} ${q}: frame index ${f} is outside the frame table (0..${nf - 1})`);
-        flat[fi++] = rk[f];
+    return rk;
+  });
+  const nodes = new NodeStore(K, nFrameRefs, nStacks);
+  // Stacks that arrive in call tree order already (one profile, e.g. a decoded bpfscope JSON: the
+  // encoder writes them so) are emitted in one pass. Otherwise: flatten every stack as frame
+  // ranks, sort the stacks lexicographically (multikey quicksort: shared prefixes are compared
+  // once), then emit in sorted order. Emitting in that order produces the nodes in preorder with
+  // children sorted by name: a stack shares its common prefix with the previous one.
+  if (!(K === 1 && emitInOrder(profiles[0], ranks[0], order, nodes))) {
+    nodes.reset();
+    const start = new Int32Array(nStacks + 1);
+    const flat = new Int32Array(nFrameRefs);
+    const chan = new Uint16Array(nStacks);
+    const weight = new Float64Array(nStacks);
+    let si = 0, fi = 0;
+    for (let k = 0; k < K; k++) {
+      const rk = ranks[k];
+      const stacks = profiles[k].stacks;
+      for (let q = 0; q < stacks.length; q++) {
+        const s = stacks[q];
+        start[si] = fi;
+        const fr = s.frames;
+        for (let j = 0; j < fr.length; j++) {
+          const f = fr[j];
+          if (!(f >= 0 && f < rk.length)) throw badFrame(K, k, q, f, rk.length);
+          flat[fi++] = rk[f];
+        }
+        if (!(s.weight >= 0)) throw badWeight(K, k, q, s.weight);
+        chan[si] = k;
+        weight[si] = s.weight;
+        si++;
       }
-      if (!(s.weight >= 0)) throw new RangeError(`${what} ${q}: weight must be a non-negative number, got ${String(s.weight)}`);
-      chan[si] = k;
-      weight[si] = s.weight;
-      si++;
+    }
+    start[nStacks] = fi;
+    const sorted = new Int32Array(nStacks);
+    for (let i = 0; i < nStacks; i++) sorted[i] = i;
+    sortStacks(sorted, start, flat);
+    let prev = -1;
+    for (let q = 0; q < nStacks; q++) {
+      const s = sorted[q];
+      const a = start[s], len = start[s + 1] - a;
+      let common = 0;
+      if (prev >= 0) {
+        const pa = start[prev], lim = Math.min(len, start[prev + 1] - pa);
+        while (common < lim && flat[a + common] === flat[pa + common]) common++;
+      }
+      nodes.ensure(len, len - common);
+      for (let d = common; d < len; d++) nodes.add(order[flat[a + d]], d);
+      nodes.selves[chan[s]][nodes.path[len]] += weight[s];
+      prev = s;
     }
   }
-  start[nStacks] = fi;
-  const sorted = new Int32Array(nStacks);
-  for (let i = 0; i < nStacks; i++) sorted[i] = i;
-  sortStacks(sorted, start, flat);
-
-  let cap = Math.max(16, Math.min(nFrameRefs + 1, nStacks * 8 + 16));
-  let frame = new Int32Array(cap);
-  let parent = new Int32Array(cap);
-  let depth = new Int32Array(cap);
-  let selvesOut: Float64Array[] = profiles.map(() => new Float64Array(cap));
-  const grow = () => {
-    const nc = Math.min(cap * 2, nFrameRefs + 1);
-    const g32 = (a: Int32Array) => {
-      const x = new Int32Array(nc);
-      x.set(a);
-      return x;
-    };
-    frame = g32(frame);
-    parent = g32(parent);
-    depth = g32(depth);
-    selvesOut = selvesOut.map((a) => {
-      const x = new Float64Array(nc);
-      x.set(a);
-      return x;
-    });
-    cap = nc;
-  };
-  frame[0] = -1;
-  parent[0] = -1;
-  let n = 1;
-  let maxDepth = 0;
-  let path = new Int32Array(256); // path[d] = node at depth d of the current stack
-  let prev = -1;
-  for (let q = 0; q < nStacks; q++) {
-    const s = sorted[q];
-    const a = start[s], len = start[s + 1] - a;
-    let common = 0;
-    if (prev >= 0) {
-      const pa = start[prev], lim = Math.min(len, start[prev + 1] - pa);
-      while (common < lim && flat[a + common] === flat[pa + common]) common++;
-    }
-    if (path.length < len + 1) {
-      const np = new Int32Array((len + 1) * 2);
-      np.set(path);
-      path = np;
-    }
-    if (n + len - common > cap) while (n + len - common > cap) grow();
-    for (let d = common; d < len; d++) {
-      frame[n] = order[flat[a + d]];
-      parent[n] = path[d];
-      depth[n] = d + 1;
-      path[d + 1] = n;
-      n++;
-    }
-    if (len > maxDepth) maxDepth = len;
-    selvesOut[chan[s]][path[len]] += weight[s];
-    prev = s;
-  }
-  frame = frame.slice(0, n);
-  parent = parent.slice(0, n);
-  depth = depth.slice(0, n);
-  selvesOut = selvesOut.map((x) => x.slice(0, n));
+  const n = nodes.n;
+  const maxDepth = nodes.maxDepth;
+  const frame = nodes.frame.slice(0, n);
+  const parent = nodes.parent.slice(0, n);
+  const depth = nodes.depth.slice(0, n);
+  const selvesOut = nodes.selves.map((x) => x.slice(0, n));
   const totals = selvesOut.map((a) => a.slice());
   for (let i = n - 1; i > 0; i--) {
     const p = parent[i];
@@ -227,10 +183,16 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
   const size = new Int32Array(n).fill(1);
   for (let i = n - 1; i > 0; i--) size[parent[i]] += size[i];
   const waker = new Uint8Array(n);
-  for (let i = 1; i < n; i++) {
-    const f = frames[frame[i]];
-    if (waker[parent[i]] || (f.kind === 'separator' && f.name === '--')) waker[i] = 1;
+  // the waker part of a chain: at or after a `--` separator (only chains have one)
+  const chainSep = new Uint8Array(frames.length);
+  let chains = false;
+  for (let f = 0; f < frames.length; f++) {
+    if (frames[f].kind === 'separator' && frames[f].name === '--') {
+      chainSep[f] = 1;
+      chains = true;
+    }
   }
+  if (chains) for (let i = 1; i < n; i++) if (waker[parent[i]] || chainSep[frame[i]]) waker[i] = 1;
   return {
     unit: profiles[0].unit,
     frames,
@@ -247,6 +209,115 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     selves: selvesOut,
     frameMaps,
   };
+}
+
+function badFrame(K: number, k: number, q: number, f: number, nf: number): RangeError {
+  return new RangeError(`${K > 1 ? `profile ${k}: ` : ''}stack ${q}: frame index ${f} is outside the frame table (0..${nf - 1})`);
+}
+
+function badWeight(K: number, k: number, q: number, w: number): RangeError {
+  return new RangeError(`${K > 1 ? `profile ${k}: ` : ''}stack ${q}: weight must be a non-negative number, got ${String(w)}`);
+}
+
+/** Growable typed arrays for the nodes being emitted in preorder, and the current root-to-leaf path. */
+class NodeStore {
+  cap: number;
+  frame!: Int32Array;
+  parent!: Int32Array;
+  depth!: Int32Array;
+  selves!: Float64Array[];
+  /** path[d] = node at depth d of the current stack (path[0] = root). */
+  path = new Int32Array(256);
+  n = 1;
+  maxDepth = 0;
+  constructor(
+    readonly K: number,
+    private readonly maxNodes: number,
+    nStacks: number,
+  ) {
+    this.cap = Math.max(16, Math.min(maxNodes + 1, nStacks * 8 + 16));
+    this.reset();
+  }
+  reset(): void {
+    this.frame = new Int32Array(this.cap);
+    this.parent = new Int32Array(this.cap);
+    this.depth = new Int32Array(this.cap);
+    this.selves = Array.from({ length: this.K }, () => new Float64Array(this.cap));
+    this.frame[0] = -1;
+    this.parent[0] = -1;
+    this.n = 1;
+    this.maxDepth = 0;
+  }
+  /** room for a stack of `len` frames of which `fresh` become new nodes. */
+  ensure(len: number, fresh: number): void {
+    if (this.path.length < len + 1) {
+      const np = new Int32Array((len + 1) * 2);
+      np.set(this.path);
+      this.path = np;
+    }
+    if (len > this.maxDepth) this.maxDepth = len;
+    if (this.n + fresh <= this.cap) return;
+    let nc = this.cap;
+    while (this.n + fresh > nc) nc = Math.min(nc * 2, this.maxNodes + 1);
+    const g32 = (a: Int32Array) => {
+      const x = new Int32Array(nc);
+      x.set(a);
+      return x;
+    };
+    this.frame = g32(this.frame);
+    this.parent = g32(this.parent);
+    this.depth = g32(this.depth);
+    this.selves = this.selves.map((a) => {
+      const x = new Float64Array(nc);
+      x.set(a);
+      return x;
+    });
+    this.cap = nc;
+  }
+  /** a new node for `frame` at depth d + 1 under the current path's node at depth d. */
+  add(frame: number, d: number): void {
+    const n = this.n++;
+    this.frame[n] = frame;
+    this.parent[n] = this.path[d];
+    this.depth[n] = d + 1;
+    this.path[d + 1] = n;
+  }
+}
+
+/**
+ * Emit the nodes of one profile whose stacks come in call tree order (by frame rank, a shorter
+ * prefix first), in one pass. Returns false at the first stack out of order; the caller then
+ * starts over with a sort.
+ */
+function emitInOrder(p: Profile, rk: Int32Array, order: Int32Array, nodes: NodeStore): boolean {
+  const stacks = p.stacks;
+  const nf = rk.length;
+  let prev: readonly number[] = [];
+  for (let q = 0; q < stacks.length; q++) {
+    const s = stacks[q];
+    const fr = s.frames;
+    const len = fr.length;
+    const plen = prev.length;
+    const lim = len < plen ? len : plen;
+    let c = 0;
+    while (c < lim) {
+      const f = fr[c];
+      if (!(f >= 0 && f < nf)) throw badFrame(1, 0, q, f, nf);
+      if (rk[f] !== rk[prev[c]]) break;
+      c++;
+    }
+    if (c < lim ? rk[fr[c]] < rk[prev[c]] : len < plen) return false;
+    if (!(s.weight >= 0)) throw badWeight(1, 0, q, s.weight);
+    nodes.ensure(len, len - c);
+    for (let d = c; d < len; d++) {
+      const f = fr[d];
+      if (!(f >= 0 && f < nf)) throw badFrame(1, 0, q, f, nf);
+      nodes.add(order[rk[f]], d);
+    }
+    nodes.selves[0][nodes.path[len]] += s.weight;
+    prev = fr;
+  }
+  return true;
 }
 
 /** Children of a node, in tree order (sorted by name). */
@@ -418,9 +489,34 @@ export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array)
   }
 }
 
-/** Stack indices of a profile sorted lexicographically by frame ids (shorter prefix first). */
-export function stackOrderByFrameIds(p: Profile): Int32Array {
+/**
+ * Frames ranked by (name, kind): the order of siblings in the call tree. `order[r]` is the frame of
+ * rank r, `rank[f]` the rank of frame f.
+ */
+export function frameRanks(frames: readonly Frame[]): { order: Int32Array; rank: Int32Array } {
+  const n = frames.length;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const kindOrder = (k: FrameKind) => k;
+  order.sort((a, b) => {
+    const fa = frames[a], fb = frames[b];
+    if (fa.name !== fb.name) return fa.name < fb.name ? -1 : 1;
+    const ka = kindOrder(fa.kind), kb = kindOrder(fb.kind);
+    return ka < kb ? -1 : ka > kb ? 1 : a - b;
+  });
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) rank[order[i]] = i;
+  return { order, rank };
+}
+
+/**
+ * Stack indices of a profile in call tree order: lexicographically by the frames' (name, kind)
+ * ranks, a shorter prefix first. Neighbours share long prefixes (what the codec's prefix
+ * compression wants), and buildTree reads stacks in this order without sorting them again.
+ */
+export function stackOrderForTree(p: Profile): Int32Array {
   const n = p.stacks.length;
+  const { rank } = frameRanks(p.frames);
   let refs = 0;
   for (const s of p.stacks) refs += s.frames.length;
   const start = new Int32Array(n + 1);
@@ -429,7 +525,7 @@ export function stackOrderByFrameIds(p: Profile): Int32Array {
   for (let i = 0; i < n; i++) {
     start[i] = fi;
     const fr = p.stacks[i].frames;
-    for (let j = 0; j < fr.length; j++) flat[fi++] = fr[j];
+    for (let j = 0; j < fr.length; j++) flat[fi++] = rank[fr[j]];
   }
   start[n] = fi;
   const idx = new Int32Array(n);

@@ -69,29 +69,34 @@ export function layoutTree(
   const n = tree.count;
   const { parent, size, depth } = tree;
   const total = widths.total;
-  const firstChild = new Int32Array(n).fill(-1);
-  const nextSibling = new Int32Array(n).fill(-1);
+  const firstChild = new Int32Array(n);
+  const nextSibling = new Int32Array(n);
   const x0 = new Float64Array(n);
   let maxDepth = 0;
   if (sort === 'name') {
     // The call tree is in preorder with children sorted by name: node i's first child is i + 1,
-    // its next sibling i + size[i] while that stays inside the parent's range; one forward pass
-    // places every node after its previous siblings.
-    const cursor = new Float64Array(n);
+    // its next sibling i + size[i] while that stays inside the parent's range. One forward pass;
+    // each node hands its x to its first child and x + width to its next sibling.
     for (let i = 0; i < n; i++) {
-      if (size[i] > 1) firstChild[i] = i + 1;
+      const fc = size[i] > 1 ? i + 1 : -1;
+      firstChild[i] = fc;
+      if (fc !== -1) x0[fc] = x0[i];
+      let ns = -1;
       if (i > 0) {
         const p = parent[i];
         const next = i + size[i];
-        if (next < p + size[p]) nextSibling[i] = next;
-        x0[i] = cursor[p];
-        cursor[p] += total[i];
-        cursor[i] = x0[i];
+        if (next < p + size[p]) {
+          ns = next;
+          x0[next] = x0[i] + total[i];
+        }
         if (total[i] > 0 && depth[i] > maxDepth) maxDepth = depth[i];
       }
+      nextSibling[i] = ns;
     }
   } else {
     // heaviest first, ties by name (the tree's order): sort each sibling list, then place in DFS order
+    firstChild.fill(-1);
+    nextSibling.fill(-1);
     const kids: number[] = [];
     const byWeight = (a: number, b: number) => total[b] - total[a] || a - b;
     for (let p = 0; p < n; p++) {
