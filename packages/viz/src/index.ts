@@ -135,4 +135,5 @@ export {
   type SubsecondGrid,
   type TopSort,
 } from './ops/index.js';
+export { formatBytes, formatDate, formatInt, formatMs, formatPercent, formatTime, formatValue } from './format.js';
 export { diffColor, frameColor, nameHash, nodeColor, paletteForTool, ROOT_COLOR, SEARCH_COLOR, type PaletteName } from './palette.js';

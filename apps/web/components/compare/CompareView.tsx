@@ -7,7 +7,7 @@
  * and the inverted view inverts both; the sandwich view is not offered here.
  */
 import { useMemo } from 'react';
-import type { Profile } from '@bpfscope/viz';
+import { topFunctions, topFunctionsDiff, type Profile } from '@bpfscope/viz';
 import { ViewStoreProvider, useView, useViewStore } from '../providers';
 import { useSnapshot } from '../../lib/use-snapshot';
 import type { SnapshotMeta } from '../../lib/api';
@@ -18,7 +18,6 @@ import { useTransformed } from '../flame-graph/FlameView';
 import { profileForMode, type ViewMode } from '../../lib/transforms';
 import { isLatencyProfile } from '../flame-graph/ProfileView';
 import { LatencyCompare } from './LatencyCompare';
-import { topDelta, topFunctions } from '../../lib/top';
 import { fmtPct, fmtValue } from '../../lib/format';
 import { toolLabel } from '../../lib/tools';
 import { totalText } from '../snapshots/SnapshotMetaPanel';
@@ -41,10 +40,9 @@ function Side({ label, meta }: { label: string; meta: SnapshotMeta }) {
 /** Function names present in `a` but not in `b`, heaviest first. */
 function onlyIn(a: Profile, b: Profile): { name: string; total: number }[] {
   const inB = new Set(b.frames.map((f) => f.name));
-  return topFunctions(a)
-    .filter((r) => !inB.has(r.name))
-    .map((r) => ({ name: r.name, total: r.total }))
-    .sort((x, y) => y.total - x.total);
+  const total = new Map<string, number>(); // by name: one row when kinds differ
+  for (const r of topFunctions(a)) if (!inB.has(r.name)) total.set(r.name, (total.get(r.name) ?? 0) + r.total);
+  return [...total].map(([name, t]) => ({ name, total: t })).sort((x, y) => y.total - x.total);
 }
 
 function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: { name: string; total: number }[]; total: number; unit: Profile['unit']; testid: string }) {
@@ -72,7 +70,7 @@ function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: {
 }
 
 function DeltaTable({ base, target, normalize }: { base: Profile; target: Profile; normalize: boolean }) {
-  const rows = useMemo(() => topDelta(base, target, normalize).slice(0, 300), [base, target, normalize]);
+  const rows = useMemo(() => topFunctionsDiff(base, target, { normalize, limit: 300 }), [base, target, normalize]);
   const t = target.total || 1;
   return (
     <section aria-label="Top functions delta">
@@ -91,7 +89,7 @@ function DeltaTable({ base, target, normalize }: { base: Profile; target: Profil
         }
       >
         {rows.map((r) => (
-          <tr key={r.name} data-only={r.only ?? ''}>
+          <tr key={`${r.kind}:${r.name}`} data-only={r.only ?? ''}>
             <FunctionCell name={r.name}>{r.only && <span className="small muted"> ({r.only === 'base' ? 'gone' : 'new'})</span>}</FunctionCell>
             <td className="num small">
               {fmtPct(r.baseSelf / t)} → {fmtPct(r.targetSelf / t)}

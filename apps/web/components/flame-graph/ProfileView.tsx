@@ -6,12 +6,11 @@
  * on /s/<id>.
  */
 import { useMemo } from 'react';
-import type { Profile } from '@bpfscope/viz';
+import { selectRange, type Profile } from '@bpfscope/viz';
 import { FlameView } from './FlameView';
 import { SubsecondHeatmap } from '../heatmap/SubsecondHeatmap';
 import { LatencyView } from '../heatmap/LatencyView';
 import { useView } from '../providers';
-import { profileInRange } from '../../lib/subsecond';
 import { isHistogramTool, paletteFor } from '../../lib/tools';
 
 export function isLatencyProfile(p: Profile): boolean {
@@ -27,7 +26,7 @@ function emptyText(tool: string | undefined): string {
 
 export function ProfileView({ profile, live = false, toolbarExtra }: { profile: Profile; live?: boolean; toolbarExtra?: React.ReactNode }) {
   const range = useView((s) => s.range);
-  const ranged = useMemo(() => (range && profile.timeline ? profileInRange(profile, range[0], range[1]) : profile), [profile, range]);
+  const ranged = useMemo(() => (range && profile.timeline && range[1] > range[0] ? selectRange(profile, range[0], range[1]) : profile), [profile, range]);
   if (isLatencyProfile(profile) && profile.histograms) return <LatencyView series={profile.histograms} live={live} />;
   const hasTimeline = !!profile.timeline && profile.timeline.offsetMs.length > 0;
   return (

@@ -4,9 +4,7 @@
  * (in the sandwich view: shows its sandwich); a row's ⋯ button opens the function's menu.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { TopRow } from '../../lib/top';
-import type { Profile } from '@bpfscope/viz';
-import { topFunctions } from '../../lib/top';
+import { topFunctions, type FunctionRow, type Profile } from '@bpfscope/viz';
 import { fmtPct, fmtValue } from '../../lib/format';
 import { DataTable, EmptyRow, FunctionCell } from '../table';
 
@@ -27,7 +25,7 @@ export function TopFunctions({
   // computed after the first paint so the flame graph is never kept waiting by the table
   // (about 1 s for a 200k-stack profile on a slow machine)
   // and, for live profiles that change 4×/s, spaced out by twice the last computation's cost
-  const [rows, setRows] = useState<TopRow[] | null>(null);
+  const [rows, setRows] = useState<FunctionRow[] | null>(null);
   const cost = useRef(0);
   const latest = useRef(profile);
   latest.current = profile;
@@ -102,7 +100,7 @@ export function TopFunctions({
         }
       >
         {sorted.map((r) => (
-          <tr key={r.name} aria-selected={selected !== undefined ? r.name === selected : undefined}>
+          <tr key={`${r.kind}:${r.name}`} aria-selected={selected !== undefined ? r.name === selected : undefined}>
             <FunctionCell name={r.name} />
             <td className="num" title={fmtValue(r.self, profile.unit)}>
               {fmtPct(total ? r.self / total : 0)}

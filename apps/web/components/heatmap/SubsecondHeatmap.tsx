@@ -5,8 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { createSubsecondHeatmap, type SubsecondHeatmap as Renderer } from '@bpfscope/viz/render';
-import type { Timeline } from '@bpfscope/viz';
-import { subsecondGrid } from '../../lib/subsecond';
+import { subsecondGrid, type Timeline } from '@bpfscope/viz';
 import { useView, useViewStore } from '../providers';
 import { fmtMs } from '../../lib/format';
 
@@ -15,7 +14,7 @@ export function SubsecondHeatmap({ timeline }: { timeline: Timeline }) {
   const hm = useRef<Renderer | null>(null);
   const store = useViewStore();
   const range = useView((s) => s.range);
-  const grid = useMemo(() => subsecondGrid(timeline), [timeline]);
+  const grid = useMemo(() => subsecondGrid({ timeline }), [timeline]);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {

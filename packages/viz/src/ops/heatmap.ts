@@ -5,8 +5,7 @@
  * - selectRange: the sub-profile of a time range (e.g. cells selected on the subsecond grid).
  * - latencyGrid: biolatency intervals → time × log2 bucket counts, with percentiles per interval.
  */
-import type { HistogramSeries, Milliseconds, Profile } from '../model/types.js';
-import { ProfileBuilder } from '../model/builder.js';
+import type { HistogramSeries, Milliseconds, Profile, Stack } from '../model/types.js';
 import { histogramPercentile, intervalsFor, slotRange, sumSlots } from '../model/histogram.js';
 
 export interface SubsecondGrid {
@@ -22,7 +21,8 @@ export interface SubsecondGrid {
   readonly total: number;
 }
 
-export function subsecondGrid(p: Profile, opts: { rows?: number } = {}): SubsecondGrid {
+/** The grid of a profile's timeline (a profile, or just `{ timeline }`). */
+export function subsecondGrid(p: Pick<Profile, 'timeline'>, opts: { rows?: number } = {}): SubsecondGrid {
   const rows = opts.rows ?? 50;
   if (!(Number.isInteger(rows) && rows >= 1 && rows <= 1000)) throw new Error(`subsecondGrid: rows must be an integer 1..1000, got ${rows}`);
   const tl = p.timeline;
@@ -55,21 +55,55 @@ export function gridCellRange(grid: Pick<SubsecondGrid, 'rowMs'>, a: { col: numb
   return ta <= tb ? [ta, tb + grid.rowMs] : [tb, ta + grid.rowMs];
 }
 
-/** The sub-profile of samples whose timeline offset lies in [startMs, endMs). Keeps that part of the timeline. */
+/**
+ * The sub-profile of samples whose timeline offset lies in [startMs, endMs): the same frame table,
+ * the stacks with samples in the range (re-weighted), that part of the timeline. One pass over
+ * the timeline and the stacks, no hashing: cheap enough to redo on every live update.
+ */
 export function selectRange(p: Profile, startMs: Milliseconds, endMs: Milliseconds): Profile {
   const tl = p.timeline;
   if (!tl) throw new Error('selectRange: this profile has no timeline to select from');
   if (!(Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs))
     throw new Error(`selectRange: expected startMs < endMs, got ${startMs} and ${endMs}`);
-  const b = new ProfileBuilder(p.unit, { ...p.meta, startTime: tl.startTime + startMs, durationMs: endMs - startMs });
-  b.enableTimeline({ resolutionMs: tl.resolutionMs, startTime: tl.startTime });
-  for (const f of p.frames) b.frameId(f.name, f.kind); // same ids as p (frames are unique by name and kind)
+  const w = new Float64Array(p.stacks.length);
+  let inRange = 0;
   for (let i = 0; i < tl.offsetMs.length; i++) {
     const o = tl.offsetMs[i];
-    if (o < startMs || o >= endMs) continue;
-    b.addStackIds(p.stacks[tl.stack[i]].frames.slice(), tl.count[i], tl.startTime + o);
+    if (o >= startMs && o < endMs) {
+      w[tl.stack[i]] += tl.count[i];
+      inRange++;
+    }
   }
-  return b.build();
+  const newIndex = new Int32Array(p.stacks.length).fill(-1);
+  const stacks: Stack[] = [];
+  let total = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (!(w[i] > 0)) continue;
+    newIndex[i] = stacks.length;
+    stacks.push({ frames: p.stacks[i].frames, weight: w[i] });
+    total += w[i];
+  }
+  const offsetMs = new Array<number>(inRange);
+  const stack = new Array<number>(inRange);
+  const count = new Array<number>(inRange);
+  let j = 0;
+  for (let i = 0; i < tl.offsetMs.length; i++) {
+    const o = tl.offsetMs[i];
+    if (o < startMs || o >= endMs || newIndex[tl.stack[i]] < 0) continue;
+    offsetMs[j] = o;
+    stack[j] = newIndex[tl.stack[i]];
+    count[j] = tl.count[i];
+    j++;
+  }
+  offsetMs.length = stack.length = count.length = j;
+  return {
+    unit: p.unit,
+    frames: p.frames,
+    stacks,
+    total,
+    meta: { ...p.meta, startTime: tl.startTime + startMs, durationMs: endMs - startMs },
+    timeline: { resolutionMs: tl.resolutionMs, startTime: tl.startTime, offsetMs, stack, count },
+  };
 }
 
 export interface LatencyGrid {

@@ -24,33 +24,61 @@ export interface DiffFunctionRow {
   /** target - base (base scaled when normalized). */
   deltaSelf: number;
   deltaTotal: number;
+  /** the function is in one profile only. */
+  only?: 'base' | 'target';
 }
 
 export type TopSort = 'self' | 'total';
 
-function tally(p: Profile): Map<string, { name: string; kind: FrameKind; self: number; total: number }> {
-  const key = p.frames.map((f) => f.kind + '\u0000' + f.name);
-  const rows = new Map<string, { name: string; kind: FrameKind; self: number; total: number }>();
-  const seen = new Set<string>();
-  const row = (i: number) => {
-    let r = rows.get(key[i]);
-    if (!r) {
-      r = { name: p.frames[i].name, kind: p.frames[i].kind, self: 0, total: 0 };
-      rows.set(key[i], r);
+interface Tally {
+  name: string;
+  kind: FrameKind;
+  self: number;
+  total: number;
+}
+
+/**
+ * Self and total per function (name and kind), in typed arrays: one pass over the stacks, a
+ * function that recurses counts once per stack in its total (a per-function stamp of the last
+ * stack that counted it).
+ */
+function tally(p: Profile): Map<string, Tally> {
+  const nf = p.frames.length;
+  const fn = new Int32Array(nf);
+  const byKey = new Map<string, number>();
+  const rows: Tally[] = [];
+  for (let i = 0; i < nf; i++) {
+    const f = p.frames[i];
+    const key = f.kind + '\u0000' + f.name;
+    let k = byKey.get(key);
+    if (k === undefined) {
+      k = rows.length;
+      rows.push({ name: f.name, kind: f.kind, self: 0, total: 0 });
+      byKey.set(key, k);
     }
-    return r;
-  };
-  for (const s of p.stacks) {
-    if (s.frames.length === 0) continue;
-    seen.clear();
-    for (const f of s.frames) {
-      if (seen.has(key[f])) continue;
-      seen.add(key[f]);
-      row(f).total += s.weight;
-    }
-    row(s.frames[s.frames.length - 1]).self += s.weight;
+    fn[i] = k;
   }
-  return rows;
+  const self = new Float64Array(rows.length);
+  const total = new Float64Array(rows.length);
+  const seen = new Int32Array(rows.length).fill(-1);
+  for (let s = 0; s < p.stacks.length; s++) {
+    const st = p.stacks[s];
+    const fr = st.frames;
+    if (fr.length === 0 || !st.weight) continue;
+    for (let i = 0; i < fr.length; i++) {
+      const k = fn[fr[i]];
+      if (seen[k] !== s) {
+        seen[k] = s;
+        total[k] += st.weight;
+      }
+    }
+    self[fn[fr[fr.length - 1]]] += st.weight;
+  }
+  const out = new Map<string, Tally>();
+  for (const [key, k] of byKey) {
+    if (total[k] > 0) out.set(key, { ...rows[k], self: self[k], total: total[k] });
+  }
+  return out;
 }
 
 /** Functions by self (default) or total weight, heaviest first. Comm and separator frames are left out. */
@@ -59,7 +87,8 @@ export function topFunctions(p: Profile, opts: { sort?: TopSort; limit?: number;
   const rows = [...tally(p).values()]
     .filter((r) => r.kind !== 'separator' && (opts.includeComm || r.kind !== 'comm'))
     .map((r) => ({ ...r, selfShare: p.total > 0 ? r.self / p.total : 0, totalShare: p.total > 0 ? r.total / p.total : 0 }));
-  rows.sort((a, b) => b[sort] - a[sort] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const other: TopSort = sort === 'self' ? 'total' : 'self';
+  rows.sort((a, b) => b[sort] - a[sort] || b[other] - a[other] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return opts.limit !== undefined ? rows.slice(0, opts.limit) : rows;
 }
 
@@ -79,9 +108,14 @@ export function topFunctionsDiff(
     if (r.kind === 'separator' || (!opts.includeComm && r.kind === 'comm')) continue;
     const baseSelf = (ra?.self ?? 0) * scale, baseTotal = (ra?.total ?? 0) * scale;
     const targetSelf = rb?.self ?? 0, targetTotal = rb?.total ?? 0;
-    rows.push({ name: r.name, kind: r.kind, baseSelf, baseTotal, targetSelf, targetTotal, deltaSelf: targetSelf - baseSelf, deltaTotal: targetTotal - baseTotal });
+    const row: DiffFunctionRow = { name: r.name, kind: r.kind, baseSelf, baseTotal, targetSelf, targetTotal, deltaSelf: targetSelf - baseSelf, deltaTotal: targetTotal - baseTotal };
+    if (!ra) row.only = 'target';
+    else if (!rb) row.only = 'base';
+    rows.push(row);
   }
-  const f = opts.sort === 'total' ? (r: DiffFunctionRow) => Math.abs(r.deltaTotal) : (r: DiffFunctionRow) => Math.abs(r.deltaSelf);
-  rows.sort((x, y) => f(y) - f(x) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const bySelf = (r: DiffFunctionRow) => Math.abs(r.deltaSelf);
+  const byTotal = (r: DiffFunctionRow) => Math.abs(r.deltaTotal);
+  const [f, g] = opts.sort === 'total' ? [byTotal, bySelf] : [bySelf, byTotal];
+  rows.sort((x, y) => f(y) - f(x) || g(y) - g(x) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return opts.limit !== undefined ? rows.slice(0, opts.limit) : rows;
 }

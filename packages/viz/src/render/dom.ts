@@ -2,7 +2,6 @@
  * Small DOM helpers shared by the renderers. Every string that may come from a traced process is
  * set with textContent or as an attribute value, never parsed as HTML.
  */
-import type { Microseconds, Unit } from '../model/types.js';
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -32,43 +31,6 @@ export function checkContainer(container: unknown, fn: string): HTMLElement {
     throw new TypeError(`${fn}: container must be a DOM element (e.g. a div ref from React), got ${container === null ? 'null' : typeof container}`);
   }
   return container as HTMLElement;
-}
-
-const nf = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-
-/** "1,234 samples", "12.5 ms", "3.2 s" — the value in its unit, readable. */
-export function formatValue(v: number, unit: Unit): string {
-  switch (unit) {
-    case 'samples':
-      return `${nf.format(v)} ${v === 1 ? 'sample' : 'samples'}`;
-    case 'count':
-      return nf.format(v);
-    case 'bytes':
-      if (v >= 1 << 30) return `${nf.format(v / (1 << 30))} GiB`;
-      if (v >= 1 << 20) return `${nf.format(v / (1 << 20))} MiB`;
-      if (v >= 1 << 10) return `${nf.format(v / (1 << 10))} KiB`;
-      return `${nf.format(v)} B`;
-    case 'nanoseconds':
-      return formatTime(v / 1000);
-    case 'microseconds':
-      return formatTime(v);
-    case 'milliseconds':
-      return formatTime(v * 1000);
-    default:
-      return nf.format(v);
-  }
-}
-
-/** µs → "850 µs" / "12.5 ms" / "3.2 s" */
-export function formatTime(us: Microseconds): string {
-  const a = Math.abs(us);
-  if (a >= 1e6) return `${nf.format(us / 1e6)} s`;
-  if (a >= 1e3) return `${nf.format(us / 1e3)} ms`;
-  return `${nf.format(us)} µs`;
-}
-
-export function formatPercent(share: number): string {
-  return `${(share * 100).toFixed(2)}%`;
 }
 
 /** Size a canvas for the device pixel ratio; returns its 2D context scaled to CSS pixels. */

@@ -19,7 +19,8 @@ import type { FrameKind, Profile, Unit } from '../model/types.js';
 import { findNode, nodePath, searchTree, type SearchResult } from '../model/tree.js';
 import { buildFlameLayout, type FlameLayout, type SortOrder } from './flametree.js';
 import { diffColor, nodeColor, paletteForTool, SEARCH_COLOR, type PaletteName } from '../palette.js';
-import { checkContainer, el, Emitter, formatPercent, formatValue, sizeCanvas, TOOLTIP_STYLE } from './dom.js';
+import { checkContainer, el, Emitter, sizeCanvas, TOOLTIP_STYLE } from './dom.js';
+import { formatPercent, formatValue } from '../format.js';
 
 export type Orientation = 'flame' | 'icicle';
 

@@ -82,4 +82,4 @@ export {
   type LatencyHover,
   type LatencyUnit,
 } from './heatmap-latency.js';
-export { formatValue, formatTime, formatPercent } from './dom.js';
+export { formatValue, formatTime, formatPercent } from '../format.js';

@@ -89,7 +89,7 @@ describe('corpus in chromium: subsecond heat map → range → flame graph', { s
     assert.ok(Math.abs(node.width - (root.width * 4907) / 9880) < 1);
     // the hover tooltip of node reads value, share and unit
     await page.mouse.move(node.x + node.width / 2, node.y + node.height / 2);
-    assert.equal(await page.textContent('[data-testid="flamegraph-tooltip"]'), 'node (4,907 samples, 49.67%)');
+    assert.equal(await page.textContent('[data-testid="flamegraph-tooltip"]'), 'node (4,907 samples, 49.7%)');
     const m = await page.evaluate(() => (window as any).fg.search('^JS:'));
     assert.ok(m.share > 0 && m.share < 4907 / 9880, `JIT share ${m.share}`);
     assert.match((await page.textContent('[data-testid="search-match"]'))!, /^Matched: \d+\.\d%$/);

@@ -172,7 +172,7 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
     await page.mouse.move(evil.x + evil.width / 2, evil.y + evil.height / 2);
     await page.waitForSelector('[data-testid="flamegraph-tooltip"]', { state: 'visible' });
     const tip = await page.textContent('[data-testid="flamegraph-tooltip"]');
-    assert.equal(tip, `${EVIL} (30 samples, 23.08%)`);
+    assert.equal(tip, `${EVIL} (30 samples, 23.1%)`);
     const box = (await page.locator('[data-testid="flamegraph-hover"]').boundingBox())!;
     assert.ok(Math.abs(box.x - evil.x) < 1 && Math.abs(box.width - evil.width) < 1, 'hover outline sits on the frame');
     assert.equal(await page.textContent('[data-testid="flamegraph-details"]'), tip);
@@ -246,7 +246,7 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
     assert.ok(ps[0] > 200 && ps[2] < 100, `grown frame red, got ${ps}`);
     assert.ok(pf[2] > 200 && pf[0] < 100, `shrunk frame blue, got ${pf}`);
     await page.mouse.move(slow.x + slow.width / 2, slow.y + 3);
-    assert.equal(await page.textContent('[data-testid="flamegraph-tooltip"]'), 'slow (80 samples, 80.00%), +30 samples vs baseline (+60.00%)');
+    assert.equal(await page.textContent('[data-testid="flamegraph-tooltip"]'), 'slow (80 samples, 80.0%), +30 samples vs baseline (+60.0%)');
     await page.screenshot({ path: screenshotPath('flamegraph-diff.png') });
   });
 
