@@ -16,7 +16,6 @@ import {
   frameColor,
   latencyGridFromSeries,
   nameHash,
-  nodeColor,
   percentilePosition,
   positionValue,
   slotBounds,

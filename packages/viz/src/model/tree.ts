@@ -298,7 +298,7 @@ function emitInOrder(p: Profile, rk: Int32Array, order: Int32Array, nodes: NodeS
     const fr = s.frames;
     const len = fr.length;
     const plen = prev.length;
-    const lim = len < plen ? len : plen;
+    const lim = Math.min(len, plen);
     let c = 0;
     while (c < lim) {
       const f = fr[c];

@@ -283,7 +283,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
   function colorOf(node: number, pal: PaletteName): string {
     const t = tree!;
-    if (searchRes && searchRes.hit[node]) return SEARCH_COLOR;
+    if (searchRes?.hit[node]) return SEARCH_COLOR;
     if (pal === 'diff' && t.baseTotal && t.baseSelf) {
       const bySelf = opts.diffColorBy === 'self';
       const d = bySelf ? t.self[node] - t.baseSelf[node] : t.total[node] - t.baseTotal[node];
