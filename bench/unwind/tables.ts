@@ -137,7 +137,7 @@ export async function runTablesBench(opts: { reps?: number; extra?: string[] } =
  * Every distinct executable ELF object mapped by a process of this host right now (and the vDSO):
  * the rows and bytes their tables take together — what the walker's maps would hold for the host.
  */
-export async function hostTablesTotal(): Promise<{ processes: number; objects: number; rows: number; bytes: number; withoutCfi: number; largest: Array<{ path: string; rows: number }>; ms: number }> {
+export async function hostTablesTotal(): Promise<{ processes: number; objects: number; rows: number; bytes: number; withoutTable: number; whyNoTable: Record<string, number>; largest: Array<{ path: string; rows: number }>; ms: number }> {
   const { readdirSync, readFileSync } = await import('node:fs');
   const seen = new Map<string, { pid: number; path: string }>();
   let processes = 0;
@@ -160,7 +160,8 @@ export async function hostTablesTotal(): Promise<{ processes: number; objects: n
   const u = new UnwindTables();
   const t0 = performance.now();
   let rows = 0;
-  let withoutCfi = 0;
+  let withoutTable = 0;
+  const whyNoTable: Record<string, number> = {};
   const sizes: Array<{ path: string; rows: number }> = [];
   try {
     const tables = await Promise.all([...seen.values()].map((o) => u.get(o.path.replace(/ \(deleted\)$/, ''), { root: `/proc/${o.pid}/root` }).then((t) => ({ o, t }))));
@@ -171,7 +172,12 @@ export async function hostTablesTotal(): Promise<{ processes: number; objects: n
       if (counted.has(id)) continue;
       counted.add(id);
       rows += t.count;
-      if (t.count === 0) withoutCfi++;
+      if (t.count === 0) {
+        withoutTable++;
+        // e.g. no-cfi (Go, esbuild), unreadable-object (the process exited meanwhile, memfd code)
+        const why = Object.keys(t.reasons)[0] ?? 'no-fde';
+        whyNoTable[why] = (whyNoTable[why] ?? 0) + 1;
+      }
       sizes.push({ path: o.path, rows: t.count });
     }
     const v = await u.getVdso(process.pid);
@@ -180,7 +186,7 @@ export async function hostTablesTotal(): Promise<{ processes: number; objects: n
     u.close();
   }
   sizes.sort((a, b) => b.rows - a.rows);
-  return { processes, objects: sizes.length + 1, rows, bytes: rows * ROW_SIZE, withoutCfi, largest: sizes.slice(0, 5), ms: +(performance.now() - t0).toFixed(0) };
+  return { processes, objects: sizes.length + 1, rows, bytes: rows * ROW_SIZE, withoutTable, whyNoTable, largest: sizes.slice(0, 5), ms: +(performance.now() - t0).toFixed(0) };
 }
 
 export function tablesMarkdown(objs: TablesBenchObject[]): string {
@@ -223,5 +229,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
   writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(tablesMarkdown(objs));
   console.log(`worker start-up ${workerStartMs} ms (once per process); goals: ${JSON.stringify(goals)}`);
-  console.log(`host: ${host.processes} processes, ${host.objects} objects, ${host.rows} rows = ${(host.bytes / 1048576).toFixed(1)} MiB of rows (${host.withoutCfi} without CFI), made in ${host.ms} ms`);
+  console.log(`host: ${host.processes} processes, ${host.objects} objects, ${host.rows} rows = ${(host.bytes / 1048576).toFixed(1)} MiB of rows (${host.withoutTable} without a table: ${JSON.stringify(host.whyNoTable)}), made in ${host.ms} ms`);
 }
