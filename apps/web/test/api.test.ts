@@ -13,7 +13,6 @@ import * as api from '../server/api';
 import { Hub } from '../server/captures';
 import { SnapshotStore } from '../server/snapshots';
 import type { CollectorConfig, Env } from '../server/config';
-import { TOOL_NAMES } from '@bpfscope/viz/tools';
 import { startFakeCollector, type FakeCollector, type Script } from './fake-collector';
 import { CORPUS, tempDir } from './helpers';
 
