@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { generateTable } from '../src/unwind/generate.js';
-import { CFA_INVALID, CFA_KIND_NAMES, CFA_PLT, CFA_RSP, CFA_SIGNAL, CFA_STOP, findRow, formatRule, readRow } from '../src/unwind/format.js';
+import { CFA_INVALID, CFA_KIND_NAMES, CFA_PLT, CFA_SIGNAL, CFA_STOP, findRow, formatRule, readRow } from '../src/unwind/format.js';
 import { MIN_GAP } from '../src/unwind/cfi.js';
 import { expected, expectedForExpression, hasTool, mulberry32, parseCfaExpressions, parseFramesInterp, type RFde } from './unwind-helpers.js';
 

@@ -5,7 +5,7 @@
  * (and removed), never trusted. Writes are atomic (temp file + rename), so concurrent bpfscope
  * processes sharing the directory never see half a file.
  */
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -212,19 +212,5 @@ export class DiskCache {
       this.stats.evictions++;
       await unlink(join(this.dir, name)).catch(() => {});
     }
-  }
-}
-
-/** Exported for tests: the size a table takes in the cache. */
-export async function cacheFileSize(dir: string, key: string): Promise<number | undefined> {
-  try {
-    const fh = await open(join(dir, DiskCache.fileName(key)), 'r');
-    try {
-      return (await fh.stat()).size;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
   }
 }

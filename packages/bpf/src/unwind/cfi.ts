@@ -595,8 +595,10 @@ export function ehFrameFromHdr(hdr: Uint8Array, hdrVaddr: number): { ehFrameVadd
 
 function parseCie(sec: CfiSection, cieOff: number, isEh: boolean, size: number): Cie {
   const cie: Cie = { codeAlign: 1, dataAlign: -8, raReg: REG_RIP, fdeEnc: 0, hasZ: false, signal: false, addrSize: 8, initStart: 0, initEnd: 0 };
+  const savedD = D;
   const savedP = P;
   const savedEnd = END;
+  D = sec.data;
   try {
     if (cieOff < 0 || cieOff + 4 > size || !Number.isInteger(cieOff)) throw new CfiError(`CIE pointer to offset ${cieOff} is outside the section`);
     P = cieOff;
@@ -656,6 +658,7 @@ function parseCie(sec: CfiSection, cieOff: number, isEh: boolean, size: number):
   } catch (e) {
     cie.error = e instanceof Error ? e.message : String(e);
   } finally {
+    D = savedD;
     P = savedP;
     END = savedEnd;
   }
