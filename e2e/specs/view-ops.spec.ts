@@ -6,7 +6,7 @@
  * events and the frame under each point is read from the details line (the renderer's hit test).
  */
 import { test, expect, type Locator, type Page } from '@playwright/test';
-import { shot, uploadSnapshot, waitReady } from '../helpers.js';
+import { HOT_FN, shot, startBurn, uploadSnapshot, waitReady } from '../helpers.js';
 
 test.use({ viewport: { width: 1280, height: 1000 } });
 
@@ -282,4 +282,37 @@ test('compare: transforms apply to both sides, the inverted view inverts both', 
   expect(await colour(1, 'lex')).toBe('red');
   expect(await colour(2, 'parse')).toBe('red');
   await shot(page, 'view-ops-compare-inverted');
+});
+
+test('live capture: the view switch works while the graph grows; inverted roots and the sandwich of the hot leaf', async ({ page }) => {
+  const w = startBurn({ secs: 40 });
+  try {
+    await page.goto('/');
+    await page.getByTestId('tool-profile').click();
+    await page.getByTestId('duration-input').fill('4');
+    await page.getByTestId('pid-input').fill(String(w.pid));
+    await expect(page.getByTestId('start-capture')).toBeEnabled({ timeout: 20_000 });
+    await page.getByTestId('start-capture').click();
+    const fg = page.getByTestId('flamegraph').first();
+    await expect.poll(async () => Number((await fg.getAttribute('data-frames')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0);
+    // switch while the capture is still running: the live deltas keep arriving into the inverted view
+    await page.getByTestId('view-inverted').click();
+    await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 20_000 });
+    const inv = page.getByTestId('graph-inverted');
+    await waitReady(page, 'flamegraph');
+    expect(await rowNames(inv, 1)).toContain(HOT_FN);
+    // the hot leaf's sandwich from its Top functions row
+    const row = page
+      .getByTestId('top-functions')
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: HOT_FN, exact: true }) });
+    await row.getByTestId('top-menu').click();
+    await page.getByTestId('frame-menu').getByTestId('menu-sandwich').click();
+    await expect(page.getByTestId('sandwich')).toHaveAttribute('data-fn', HOT_FN);
+    expect(await rowNames(page.getByTestId('sandwich-callers'), 2)).toContain('bpfscope_e2e_outer');
+    expect(await rowNames(page.getByTestId('sandwich-callees'), 1)).toEqual([HOT_FN]);
+    await shot(page, 'view-ops-live-sandwich');
+  } finally {
+    await w.stop();
+  }
 });
