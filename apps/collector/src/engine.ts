@@ -53,6 +53,8 @@ export interface CaptureEngine {
   open(tool: ToolName, options: CaptureOptions, settings?: OpenSettings): CaptureSource;
   /** The host, whether this process may load BPF programs, and the tools that load here. */
   system(): SystemInfo;
+  /** Probe names matching what the user typed (the console's probe picker); throws on a missing binary. */
+  searchProbes?(query: string, opts: { pid?: number; limit?: number }): { scope: 'kernel' | 'tracepoint' | 'user'; matches: string[]; total: number };
   /** Load expensive shared state (kernel symbols) before the first capture, so its first delta is on time. */
   warm?(): void;
 }
@@ -170,6 +172,9 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
       } catch {
         /* the first capture will report it */
       }
+    },
+    searchProbes(query, opts) {
+      return bpf.searchProbes(query, opts);
     },
     open(tool, options, settings = {}) {
       return open[tool](toolOptions(tool, options), settings);

@@ -241,6 +241,22 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     c.close();
   });
 
+  test('probes: suggestions for the probe picker from kallsyms, tracepoints and a binary', async () => {
+    const c = await connect(svc.url);
+    await c.hello();
+    c.send({ type: 'probes', requestId: 'q1', query: 'vfs_rea' });
+    const k = await c.next('probes', (m) => m.requestId === 'q1', 15000);
+    assert.equal(k.scope, 'kernel');
+    assert.equal(k.matches[0], 'vfs_read');
+    c.send({ type: 'probes', requestId: 'q2', query: `${bin}:bpfscope_spin` });
+    const u = await c.next('probes', (m) => m.requestId === 'q2', 15000);
+    assert.deepEqual([...u.matches].sort(), [`${bin}:bpfscope_spin_inner`, `${bin}:bpfscope_spin_outer`]);
+    c.send({ type: 'probes', requestId: 'q3', query: '/no/such/bin:x' });
+    const e = await c.next('probes', (m) => m.requestId === 'q3', 15000);
+    assert.match(e.error ?? '', /does not exist/);
+    c.close();
+  });
+
   test('probe patterns the engine cannot resolve are bad_option errors naming options.pattern', async () => {
     const c = await connect(svc.url);
     await c.hello();

@@ -61,6 +61,26 @@ export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Respon
   });
 }
 
+/** GET /api/collectors/<id>/probes?q=vfs_re[&pid=N] → {matches, total, scope, error?}: the probe picker's suggestions. */
+export function collectorProbes(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub } = deps(d);
+  return handle(async () => {
+    const client = hub().client(id);
+    if (!client) throw notFound('collector', id);
+    const u = new URL(req.url);
+    const q = u.searchParams.get('q') ?? '';
+    if (q.length > 512) throw new HttpError(400, 'q: at most 512 characters', { field: 'q' });
+    const pidRaw = u.searchParams.get('pid');
+    const pid = pidRaw ? Number(pidRaw) : undefined;
+    if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) throw new HttpError(400, 'pid: must be a positive integer', { field: 'pid' });
+    try {
+      return json(await client.probes(q, pid));
+    } catch (e) {
+      throw new HttpError(503, (e as Error).message);
+    }
+  });
+}
+
 export function collectorProcesses(_req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
   const { hub } = deps(d);
   return handle(async () => {

@@ -227,6 +227,12 @@ export class CollectorClient extends EventEmitter {
     return m.processes;
   }
 
+  async probes(query: string, pid?: number): Promise<{ matches: string[]; total: number; scope?: string; error?: string }> {
+    const requestId = this.nextRequestId('q');
+    const m = await this.request({ type: 'probes', requestId, query, ...(pid ? { pid } : {}), limit: 50 }, (x): x is Extract<ServerMessage, { type: 'probes' }> => x.type === 'probes' && x.requestId === requestId);
+    return { matches: m.matches, total: m.total, scope: m.scope, error: m.error };
+  }
+
   /** GET <collector>/healthz (http URL derived from the ws URL), with a short timeout. */
   async health(timeoutMs = 1500): Promise<CollectorHealth> {
     const u = new URL(this.cfg.url);

@@ -373,6 +373,20 @@ describe('capture relay', () => {
     }
   });
 
+  test('probe suggestions of a collector: matches, the collector\'s error, bad q/pid → 400 naming the field', async () => {
+    const r = await api.collectorProbes(req('GET', '/api/collectors/local/probes?q=vfs_re'), 'local', deps());
+    assert.equal(r.status, 200);
+    assert.deepEqual((await body(r)).matches, ['vfs_read', 'vfs_readv']);
+    const e = await body(await api.collectorProbes(req('GET', '/api/collectors/local/probes?q=%2Fnope%3Amain'), 'local', deps()));
+    assert.match(e.error, /"\/nope" does not exist/);
+    const badPid = await api.collectorProbes(req('GET', '/api/collectors/local/probes?q=x&pid=-1'), 'local', deps());
+    assert.equal(badPid.status, 400);
+    assert.equal((await body(badPid)).field, 'pid');
+    const long = await api.collectorProbes(req('GET', `/api/collectors/local/probes?q=${'a'.repeat(513)}`), 'local', deps());
+    assert.equal((await body(long)).field, 'q');
+    assert.equal((await api.collectorProbes(req('GET', '/api/collectors/x/probes?q=a'), 'x', deps())).status, 404);
+  });
+
   test('processes of a collector; unknown collector → 404; unknown capture → 404', async () => {
     const r = await api.collectorProcesses(req('GET', '/api/collectors/local/processes'), 'local', deps());
     assert.equal(r.status, 200);

@@ -56,6 +56,12 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
           limits: { maxDurationSec: 600, maxFrequency: 10000, maxConcurrentCaptures: 4, maxUniqueStacks: 100000, minIntervalSec: 0.25, maxIntervalSec: 10, maxMessageBytes: 1 << 24 },
         });
       else if (m.type === 'processes') send({ type: 'processes', requestId: m.requestId, processes: [{ pid: 1, comm: 'init', cmdline: '/sbin/init' }] });
+      else if (m.type === 'probes')
+        send(
+          String(m.query).includes('/nope')
+            ? { type: 'probes', requestId: m.requestId, matches: [], total: 0, error: 'binary or library "/nope" does not exist' }
+            : { type: 'probes', requestId: m.requestId, scope: 'kernel', matches: ['vfs_read', 'vfs_readv'].filter((n) => n.startsWith(String(m.query))), total: 2 },
+        );
       else if (m.type === 'start') {
         if (m.options?.pid === 999999) {
           send({ type: 'error', requestId: m.requestId, code: 'no_such_pid', field: 'options.pid', message: 'options.pid: no process 999999' });

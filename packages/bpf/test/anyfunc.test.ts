@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openFunccount, openStackcount, openFunclatency, openRunqlat, createSymbolizer, BpfError } from '../src/index.js';
+import { openFunccount, openStackcount, openFunclatency, openRunqlat, createSymbolizer, BpfError, searchProbes, resolveProbes } from '../src/index.js';
 import type { CountDelta, LatencyDelta, StackDelta } from '../src/index.js';
 import { ROOT_SKIP, GATE, buildC, run, sleep, tmpDir, names } from './helpers.js';
 
@@ -324,6 +324,24 @@ function kernelFunctionsUnsupported(e: unknown): string | undefined {
   const m = e instanceof Error ? e.message : '';
   return /offers no way to probe kernel functions/.test(m) ? `this kernel cannot probe kernel functions: ${m}` : undefined;
 }
+
+test('searchProbes: kernel functions, tracepoints and a binary\'s functions as you type', { skip: ROOT_SKIP, timeout: 60000 }, () => {
+  const k = searchProbes('vfs_rea', { limit: 10 });
+  assert.equal(k.scope, 'kernel');
+  assert.equal(k.matches[0], 'vfs_read', 'names starting with the query come first');
+  const t = searchProbes('t:sched_swi');
+  assert.equal(t.scope, 'tracepoint');
+  assert.ok(t.matches.some((m) => /^t:(sched|\*):sched_switch$/.test(m)), t.matches.join(' '));
+  const u = searchProbes(`${workload()}:bs_tar`);
+  assert.deepEqual(u.matches, [`${workload()}:bs_target`]);
+  assert.equal(u.total, 1);
+  // a suggestion is a pattern the tools accept
+  assert.equal(resolveProbes(t.matches.find((m) => m.endsWith(':sched_switch'))!).probes.length, 1);
+  const many = searchProbes('a', { limit: 7 });
+  assert.equal(many.matches.length, 7);
+  assert.ok(many.total > 7);
+  rejects(() => searchProbes('/no/such/bin:x'), /binary or library "\/no\/such\/bin" does not exist/);
+});
 
 function rejects(fn: () => unknown, re: RegExp): void {
   assert.throws(fn, (e: unknown) => {

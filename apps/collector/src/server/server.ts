@@ -249,6 +249,15 @@ class CollectorImpl implements CollectorServer {
         return c.send(m.id !== undefined ? { type: 'pong', id: m.id } : { type: 'pong' });
       case 'processes':
         return c.send({ type: 'processes', requestId: m.requestId, processes: listProcesses() });
+      case 'probes': {
+        if (!this.engine.searchProbes) return c.send({ type: 'probes', requestId: m.requestId, matches: [], total: 0, error: 'this collector cannot search probes' });
+        try {
+          const r = this.engine.searchProbes(m.query, { pid: m.pid, limit: m.limit });
+          return c.send({ type: 'probes', requestId: m.requestId, scope: r.scope, matches: r.matches, total: r.total });
+        } catch (e) {
+          return c.send({ type: 'probes', requestId: m.requestId, matches: [], total: 0, error: (e as Error).message });
+        }
+      }
       case 'captures':
         return c.send({ type: 'captures', requestId: m.requestId, captures: [...this.captures.values()].map((x) => x.info()) });
       case 'start':

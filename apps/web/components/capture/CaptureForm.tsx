@@ -4,6 +4,7 @@ import { OPTIONS, type OptionDef, type OptionName, type OptionType } from '@bpfs
 import { TOOLS, toolInfo, type OptionValue, type StackMode, type ThreadMode, type CaptureForm as CaptureFormState } from '../../lib/tools';
 import { useCapture, useCaptureStore } from '../providers';
 import { PidPicker } from './PidPicker';
+import { ProbePicker } from './ProbePicker';
 
 function NumField({
   label,
@@ -93,20 +94,7 @@ function OptionField({ name, value, onChange }: { name: OptionName; value: Optio
     case 'ids':
       return null; // PIDs and TIDs have the PID picker
     case 'string':
-      return (
-        <label className="field" title={def.help}>
-          <span>{def.label}</span>
-          <input
-            type="text"
-            value={typeof value === 'string' ? value : ''}
-            maxLength={type.maxLength}
-            placeholder="vfs_read, c:malloc, /path/to/bin:func, t:sched:sched_switch"
-            spellCheck={false}
-            onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
-            data-testid={testid}
-          />
-        </label>
-      );
+      return <ProbePicker label={def.label} help={def.help} value={typeof value === 'string' ? value : ''} maxLength={type.maxLength} onChange={onChange} />;
   }
 }
 

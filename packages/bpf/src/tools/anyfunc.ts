@@ -216,7 +216,7 @@ function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeS
 }
 
 /** Resolve, load and attach; the object is destroyed on any failure. */
-function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o: ProbeToolOptions, cfg: (m: number, probe?: number) => Buffer, maxEntries?: Record<string, number>): Opened {
+function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o: ProbeToolOptions, cfg: (m: number, probe?: number, pidScoped?: boolean) => Buffer, maxEntries?: Record<string, number>): Opened {
   const pids = check(o);
   const latency = mode === AnyfuncMode.LATENCY;
   const set = resolveProbes(o.pattern, { regex: o.regex, limit: o.limit, pid: pids[0], noTracepoints: latency });
@@ -227,7 +227,8 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
   if (set.kind === 'kernel') return openKernel(tool, mode, o, set, cfg, maxEntries);
 
   if (set.kind === 'user') {
-    const obj = load(mode, 'uprobe', cfg(mode), maxEntries);
+    // one traced process: the uprobes are attached to it alone, so the program need not check the pid
+    const obj = load(mode, 'uprobe', cfg(mode, undefined, pids.length === 1), maxEntries);
     return withCleanup(obj, () => {
       // one traced process: the kernel filters for us; several: the pid_filter map does
       const upid = pids.length === 1 ? pids[0] : -1;
@@ -267,8 +268,8 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
 /** funccount: calls per probe. */
 export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelta> {
   const pids = check(opts);
-  const { obj, others, names, attached } = open('funccount', AnyfuncMode.COUNT, opts, (mode, probe) =>
-    anyfuncCfg({ mode, filterPid: pids.length > 0, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
+  const { obj, others, names, attached } = open('funccount', AnyfuncMode.COUNT, opts, (mode, probe, pidScoped) =>
+    anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
   );
   return withCleanupAll(obj, others, () => {
     fillFilters(obj, pids, []);
@@ -312,11 +313,11 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
     'stackcount',
     AnyfuncMode.STACKS,
     opts,
-    (mode, probe) =>
+    (mode, probe, pidScoped) =>
       anyfuncCfg({
         mode,
         probe,
-        filterPid: pids.length > 0,
+        filterPid: pids.length > 0 && !pidScoped,
         userOnly: !!opts.userStacksOnly,
         kernelOnly: !!opts.kernelStacksOnly,
         perPid,
@@ -395,8 +396,8 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
   const unit = opts.unit ?? 'nsecs';
   if (!(unit in DIVISOR)) throw bad(`invalid unit ${JSON.stringify(unit)}: expected nsecs, usecs or msecs`);
   const perFunc = !!opts.perFunction;
-  const { obj, others, names, attached } = open('funclatency', AnyfuncMode.LATENCY, opts, (mode, probe) =>
-    anyfuncCfg({ mode, filterPid: pids.length > 0, userOnly: false, kernelOnly: false, perPid: false, perFunc, divisor: DIVISOR[unit], probe }),
+  const { obj, others, names, attached } = open('funclatency', AnyfuncMode.LATENCY, opts, (mode, probe, pidScoped) =>
+    anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc, divisor: DIVISOR[unit], probe }),
   );
   return withCleanupAll(obj, others, () => {
     fillFilters(obj, pids, []);

@@ -114,10 +114,11 @@ export function kernelFunctions(): string[] {
     // "ffffffff816b89f0 T vfs_read" or "... t name\t[module]"
     const t = text.charCodeAt(pos + 17);
     if (t === 0x74 || t === 0x54) {
-      let e = text.indexOf('\t', pos + 19);
-      if (e < 0 || e > eol) e = eol;
-      const name = text.slice(pos + 19, e);
-      const mod = e < eol ? text.slice(e + 1, eol) : '';
+      // the tab before a module name is searched within the line only (most lines have none)
+      const line = text.slice(pos + 19, eol);
+      const tab = line.indexOf('\t');
+      const name = tab < 0 ? line : line.slice(0, tab);
+      const mod = tab < 0 ? '' : line.slice(tab + 1);
       if (!name.includes('.') && !name.startsWith('__pfx_') && !name.startsWith('__cfi_') && !name.startsWith('__SCT__') && mod !== '[bpf]' && !mod.startsWith('[__builtin')) {
         names.add(name);
       }
@@ -141,10 +142,16 @@ function tracefsEvents(): string | undefined {
 
 /** `category:event` of every tracepoint BPF can attach to. Without a mounted tracefs the category
  * is unknown and given as `*` (the event name alone is matched). */
+let tpCache: { at: number; names: string[] } | undefined;
+
 export function tracepoints(): string[] {
+  if (tpCache && Date.now() - tpCache.at < 60_000) return tpCache.names;
   const names = kernelBtfNames().tracepoints;
   const dir = tracefsEvents();
-  if (!dir) return names.map((n) => `*:${n}`);
+  if (!dir) {
+    tpCache = { at: Date.now(), names: names.map((n) => `*:${n}`) };
+    return tpCache.names;
+  }
   const known = new Set(names);
   const out: string[] = [];
   const seen = new Set<string>();
@@ -164,7 +171,8 @@ export function tracepoints(): string[] {
   }
   // raw tracepoints without a trace event (e.g. sched_update_nr_running_tp)
   for (const n of names) if (!seen.has(n)) out.push(`*:${n}`);
-  return out.sort();
+  tpCache = { at: Date.now(), names: out.sort() };
+  return tpCache.names;
 }
 
 // ---- user functions ----
@@ -321,7 +329,7 @@ export function resolveProbes(pattern: string, opts: ResolveOptions = {}): Probe
       const cat = t.slice(0, i);
       return (cat === '*' || catRe.test(cat)) && nameRe.test(t.slice(i + 1));
     });
-    if (hits.length === 0) noMatch('tracepoint', p.name, all.map((t) => (t.startsWith('*:') ? t.slice(2) : t)));
+    if (hits.length === 0) noMatch('tracepoint', p.name, [...new Set(all.map((t) => t.slice(t.indexOf(':') + 1)))]);
     if (hits.length > limit) tooMany('tracepoint', pattern, hits.length, limit);
     return {
       kind: 'tracepoint',
@@ -343,4 +351,59 @@ export function resolveProbes(pattern: string, opts: ResolveOptions = {}): Probe
   }
   if (hits.length > limit) tooMany(`function of ${file}`, pattern, hits.length, limit);
   return { kind: 'user', pattern, path: file, probes: hits.map((f) => ({ name: `${p.lib}:${f.name}`, target: f.name, offset: f.offset })) };
+}
+
+// ---- search as you type (the console's probe picker) ----
+
+export interface ProbeSearch {
+  /** patterns to offer, as the user would type them (`vfs_read`, `t:sched:sched_switch`, `c:malloc`) */
+  matches: string[];
+  /** how many names matched in all (matches holds the first `limit`) */
+  total: number;
+  /** what was searched: kernel functions and tracepoints, or the functions of one binary */
+  scope: 'kernel' | 'tracepoint' | 'user';
+}
+
+/**
+ * Names containing `query` (case-insensitive), names starting with it first: kernel functions for a
+ * bare word, tracepoints for `t:…`, the functions of a library or binary for `lib:…` / `/path:…`
+ * (the library looked up in `pid`'s mappings first). Kernel names are cached, so after the first call
+ * a search over all of kallsyms takes milliseconds.
+ */
+export function searchProbes(query: string, opts: { pid?: number; limit?: number } = {}): ProbeSearch {
+  const limit = Math.max(1, Math.min(opts.limit ?? 50, 500));
+  if (typeof query !== 'string' || query.length > 512) throw bad('query: expected a string of at most 512 characters');
+  const rank = (names: readonly string[], q: string, show: (n: string) => string): ProbeSearch['matches'] & { total?: number } => {
+    const needle = q.toLowerCase();
+    const starts: string[] = [];
+    const contains: string[] = [];
+    for (const n of names) {
+      const l = n.toLowerCase();
+      if (l.startsWith(needle)) starts.push(n);
+      else if (needle && l.includes(needle)) contains.push(n);
+    }
+    const all = [...starts, ...contains];
+    const out = all.slice(0, limit).map(show) as string[] & { total?: number };
+    out.total = all.length;
+    return out;
+  };
+  const i = query.lastIndexOf(':');
+  if (query.startsWith('t:')) {
+    // `category:event` (`*:event` when tracefs is not mounted: a pattern that matches any category)
+    const r = rank(tracepoints(), query.slice(2), (n) => `t:${n}`);
+    return { scope: 'tracepoint', matches: [...r], total: r.total ?? 0 };
+  }
+  if (i > 0 && !query.startsWith('p::')) {
+    const lib = query.startsWith('p:') ? query.slice(2, i) : query.slice(0, i);
+    const file = findLibrary(lib, opts.pid);
+    const r = rank(
+      userFunctions(file).map((f) => f.name),
+      query.slice(i + 1),
+      (n) => `${lib}:${n}`,
+    );
+    return { scope: 'user', matches: [...r], total: r.total ?? 0 };
+  }
+  const q = query.startsWith('p::') ? query.slice(3) : query;
+  const r = rank(kernelFunctions(), q, (n) => n);
+  return { scope: 'kernel', matches: [...r], total: r.total ?? 0 };
 }

@@ -115,6 +115,18 @@ export const subscribeSchema = z.object({ type: z.literal('subscribe'), captureI
 export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), captureId: z.string().min(1).max(100) }).strict();
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.string().max(100).optional() }).strict();
 export const listProcessesSchema = z.object({ type: z.literal('processes'), requestId: z.string().min(1).max(100) }).strict();
+/** Search the probes a pattern can name, as the user types (the console's probe picker). */
+export const searchProbesSchema = z
+  .object({
+    type: z.literal('probes'),
+    requestId: z.string().min(1).max(100),
+    /** `vfs_re` (kernel functions), `t:sched` (tracepoints), `c:mall` or `/path/bin:fn` (a binary's functions) */
+    query: z.string().max(512),
+    /** look a library up in this process's mappings first */
+    pid: z.number().int().positive().optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
 /** Ask for the captures currently running on the collector (to subscribe to one). */
 export const listCapturesSchema = z.object({ type: z.literal('captures'), requestId: z.string().min(1).max(100) }).strict();
 
@@ -128,9 +140,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   pingSchema,
   listProcessesSchema,
   listCapturesSchema,
+  searchProbesSchema,
 ]);
 /** Every client message type, for "unknown type" errors. */
-export const CLIENT_MESSAGE_TYPES = ['hello', 'start', 'stop', 'cancel', 'subscribe', 'unsubscribe', 'ping', 'processes', 'captures'] as const;
+export const CLIENT_MESSAGE_TYPES = ['hello', 'start', 'stop', 'cancel', 'subscribe', 'unsubscribe', 'ping', 'processes', 'captures', 'probes'] as const;
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
 // ---------- collector -> client ----------
@@ -262,6 +275,15 @@ export const processesSchema = z.object({
   requestId: z.string(),
   processes: z.array(z.object({ pid: z.number(), comm: z.string(), cmdline: z.string() })),
 });
+/** The answer to `probes`: up to `limit` patterns to offer, `total` names matched; `error` when the query names a missing binary. */
+export const probesSchema = z.object({
+  type: z.literal('probes'),
+  requestId: z.string(),
+  scope: z.enum(['kernel', 'tracepoint', 'user']).optional(),
+  matches: z.array(z.string()),
+  total: z.number().int(),
+  error: z.string().optional(),
+});
 export const noticeSchema = z.object({ type: z.literal('notice'), captureId: z.string().optional(), code: z.string(), message: z.string() });
 export const captureInfoSchema = z.object({
   captureId: z.string(),
@@ -284,6 +306,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   processesSchema,
   noticeSchema,
   capturesSchema,
+  probesSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type DeltaMessage = z.infer<typeof deltaSchema>;
@@ -295,6 +318,7 @@ export type StartMessage = z.infer<typeof startSchema>;
 export type NoticeMessage = z.infer<typeof noticeSchema>;
 export type CapturesMessage = z.infer<typeof capturesSchema>;
 export type ProcessesMessage = z.infer<typeof processesSchema>;
+export type ProbesMessage = z.infer<typeof probesSchema>;
 export type CaptureInfo = z.infer<typeof captureInfoSchema>;
 
 /** WebSocket close codes used by the collector. */
