@@ -559,22 +559,26 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     ro.observe(wrap);
   }
 
-  function rebuild(keep: boolean) {
-    if (!profile) return;
+  /** Draw `next` from now on; with `keep`, the zoom path and the search carry over where they still exist. */
+  function adopt(next: FlameLayout, keep: boolean) {
     const prevZoom = keep && tree ? nodePath(tree.tree, zoom) : [];
-    tree = buildFlameLayout(profile, { sort, baseline, normalize });
+    tree = next;
     colorCache = [];
     zoom = 0;
     if (prevZoom.length) {
-      const z = findNode(tree.tree, prevZoom);
+      const z = findNode(next.tree, prevZoom);
       if (z > 0) zoom = z;
     }
-    searchRes = keep && searchRe ? searchTree(tree.tree, searchRe, tree.total) : null;
+    searchRes = keep && searchRe ? searchTree(next.tree, searchRe, next.total) : null;
     if (!keep) {
       searchRe = null;
       searchInput.value = '';
     }
     updateMatchText();
+  }
+
+  function rebuild(keep: boolean) {
+    if (profile) adopt(buildFlameLayout(profile, { sort, baseline, normalize }), keep);
   }
 
   const api: FlameGraph = {
@@ -588,19 +592,10 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       const keep = o.keepView ?? true;
       if (isFlameLayout(data)) {
         if (o.baseline) throw new TypeError('setData: pass a Profile (not a FlameLayout) together with a baseline');
-        const prevZoom = keep && tree ? nodePath(tree.tree, zoom) : [];
         profile = null;
         baseline = undefined;
-        tree = data;
         sort = data.sort;
-        colorCache = [];
-        zoom = 0;
-        if (prevZoom.length) {
-          const z = findNode(tree.tree, prevZoom);
-          if (z > 0) zoom = z;
-        }
-        searchRes = keep && searchRe ? searchTree(tree.tree, searchRe, tree.total) : null;
-        updateMatchText();
+        adopt(data, keep);
       } else {
         if (!data || !Array.isArray((data as Profile).stacks)) {
           setState('error');
