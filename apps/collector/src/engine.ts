@@ -157,6 +157,28 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
         const h = bpf.openStackcount({ ...o, pattern: requirePattern(o), limit: o.maxProbes }, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o));
         return { tool: 'stackcount' as const, startTime: h.startTime, drain: () => h.drain(), close: () => h.close() };
       }),
+    funccount: (o) =>
+      patternErrors(() => {
+        const h = bpf.openFunccount({ ...o, pattern: requirePattern(o), limit: o.maxProbes });
+        const kind = h.attached.kind === 'user' ? ('user' as const) : ('kernel' as const);
+        // calls per probe as one-frame stacks: the console's flame graph shows a bar per function and
+        // its top-functions table the counts, sortable
+        return {
+          tool: 'funccount' as const,
+          startTime: h.startTime,
+          close: () => h.close(),
+          drain: (): StackDelta => {
+            const d = h.drain();
+            return {
+              kind: 'stacks',
+              unit: 'events',
+              records: d.counts.map((c) => ({ pid: 0, tid: 0, comm: '', user: kind === 'user' ? [{ name: c.key, kind }] : [], kernel: kind === 'kernel' ? [{ name: c.key, kind }] : [], value: c.value })),
+              loss: d.loss,
+              events: d.events,
+            };
+          },
+        };
+      }),
     funclatency: (o) =>
       patternErrors(() => {
         const h = bpf.openFunclatency({ ...o, pattern: requirePattern(o), limit: o.maxProbes, unit: o.milliseconds ? 'msecs' : 'usecs' });

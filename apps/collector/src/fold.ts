@@ -76,6 +76,9 @@ export function foldRecord(tool: ToolName, rec: StackRecord, opts: FoldOptions =
     }
     case 'stackcount':
       return [comm, ...taskStack(rec, opts)];
+    case 'funccount':
+      // one frame per probe (see the engine's funccount opener): the function or tracepoint itself
+      return taskStack(rec, opts);
     case 'biolatency':
     case 'funclatency':
     case 'runqlat':

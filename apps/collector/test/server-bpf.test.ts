@@ -119,7 +119,7 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const h = JSON.parse(r.body);
     assert.equal(h.privileged, true);
     assert.equal(h.btf, true);
-    assert.deepEqual([...h.tools].sort(), ['biolatency', 'funclatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'stackcount', 'wakeuptime']);
+    assert.deepEqual([...h.tools].sort(), ['biolatency', 'funccount', 'funclatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'stackcount', 'wakeuptime']);
     assert.equal(h.authRequired, true);
   });
 
@@ -237,6 +237,16 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     assert.ok(n >= 10, `timed calls: ${n}`);
     // a 20 ms nanosleep never returns early: nothing below the bucket of 20 000 µs ([16384, 32767])
     for (const h of hists) h.slots.forEach((x, i) => assert.ok(x === 0 || i >= 14, `slot ${i} has ${x}`));
+
+    // funccount: one bar per function, its calls as the weight
+    c.send({ type: 'start', requestId: 'n', tool: 'funccount', durationSec: 1.5, options: { pattern: `${bin}:bpfscope_*`, pid: w.pid!, intervalSec: 0.5 } });
+    const st3 = await c.next('started', () => true, 15000);
+    const end3 = await c.next('end', (m) => m.captureId === st3.captureId, 15000);
+    assert.equal(end3.reason, 'completed');
+    const counts = merge(deltasOf(c, st3.captureId));
+    const sleeps = counts.get(`${bin}:bpfscope_do_sleep`) ?? 0;
+    assert.ok(sleeps >= 10 && sleeps <= 76, `calls of bpfscope_do_sleep: ${sleeps} in ${[...counts.keys()].join(' | ')}`);
+    assert.deepEqual([...counts.keys()].filter((k) => !k.startsWith(`${bin}:bpfscope_`)), [], 'one frame per function');
     w.kill('SIGKILL');
     c.close();
   });

@@ -3,66 +3,30 @@
  * that trace any event (issue 12). Patterns are resolved before anything is loaded, so a pattern
  * that matches nothing, too much, or a missing binary or symbol is a usage error (exit 2) naming it.
  *
- * stackcount, funclatency and runqlat are in the tool table of @bpfscope/viz/tools (the collector
- * protocol and the console offer them): their flags come from there (SPECS). funccount is not (the
- * console has no view of plain counts yet): its flags live here.
+ * The four are in the tool table of @bpfscope/viz/tools (the collector protocol and the console
+ * offer them): their flags come from there (SPECS); this file runs them and prints like bcc.
  */
 import { existsSync } from 'node:fs';
 import type { CountDelta, HistogramDelta, LatencyDelta, StackDelta, StackRecord } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
-import { formatHelp, parseArgs, positiveIntList, positiveNonzeroInt, UsageError, type CommandSpec, type FlagSpec } from './args.js';
+import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
 import type { CliIO } from './run.js';
 import { SPECS } from './specs.js';
 
 export type AnyEventCliTool = 'funccount' | 'stackcount' | 'funclatency' | 'runqlat';
 
-const pidFlag: FlagSpec = { short: 'p', long: 'pid', dest: 'pid', kind: 'value', metavar: 'PID', parse: positiveIntList, help: 'trace this PID only (comma-separated PIDs allowed)' };
-const intervalFlag: FlagSpec = { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' };
-const timestampFlag: FlagSpec = { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' };
-const regexFlag: FlagSpec = { short: 'r', long: 'regexp', dest: 'regex', kind: 'bool', help: 'use regular expressions. Default is "*" wildcards only.' };
-const limitFlag: FlagSpec = {
-  long: 'max-probes',
-  dest: 'maxProbes',
-  kind: 'value',
-  metavar: 'N',
-  parse: positiveNonzeroInt,
-  help: 'refuse patterns matching more than N functions (default 1000)',
-};
-const pattern = { name: 'pattern', help: 'search expression for events', parse: (s: string) => s };
-
 export const ANYFUNC_SPECS: Record<AnyEventCliTool, CommandSpec> = {
-  funccount: {
-    name: 'funccount',
-    description: 'Count functions, tracepoints and USDT probes',
-    usage: 'bpfscope funccount [-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [--max-probes N] pattern',
-    flags: [
-      pidFlag,
-      intervalFlag,
-      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
-      timestampFlag,
-      regexFlag,
-      limitFlag,
-    ],
-    positionals: [pattern],
-    examples: `examples:
-    bpfscope funccount 'vfs_*'             # count kernel fns starting with "vfs"
-    bpfscope funccount -r '^vfs.*'         # same as above, using regular expressions
-    bpfscope funccount -Ti 5 'vfs_*'       # output every 5 seconds, with timestamps
-    bpfscope funccount -d 10 'vfs_*'       # trace for 10 seconds only
-    bpfscope funccount -p 185 'vfs_*'      # count vfs calls for PID 181 only
-    bpfscope funccount t:sched:sched_fork  # count calls to the sched_fork tracepoint
-    bpfscope funccount -p 185 c:malloc     # count malloc calls in PID 185
-    bpfscope funccount /bin/bash:readline  # count readline calls of bash`,
-  },
   // from the tool table, like the other tools' flags
+  get funccount(): CommandSpec {
+    return SPECS.funccount;
+  },
   get stackcount(): CommandSpec {
     return SPECS.stackcount;
   },
   get funclatency(): CommandSpec {
     return SPECS.funclatency;
   },
-  // from the tool table, like the other tools' flags
   get runqlat(): CommandSpec {
     return SPECS.runqlat;
   },

@@ -155,6 +155,7 @@ function durationTail(h: HeaderInfo): string {
 
 export function formatHeader(h: HeaderInfo): string {
   switch (h.tool) {
+    case 'funccount':
     case 'stackcount':
       // printed by cli/anyfunc.ts, which knows what the pattern matched
       return `Tracing stack counts${durationTail(h)}`;

@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { runTool, type CliDeps, type CliIO } from './run.js';
 import { isToolName, SPECS, TOOL_NAMES } from './specs.js';
-import { ANYFUNC_SPECS, ANYFUNC_TOOLS, isAnyEventTool, runAnyEventTool } from './anyfunc.js';
 
 export const MAIN_USAGE = `usage: bpfscope <command> [flags]
 
@@ -14,7 +13,6 @@ BPF tracing with bcc-compatible flags and output, and the bpfscope collector.
 
 commands:
 ${TOOL_NAMES.map((t) => `  ${t.padEnd(13)}${SPECS[t].description}`).join('\n')}
-${ANYFUNC_TOOLS.filter((t) => !isToolName(t)).map((t) => `  ${t.padEnd(13)}${ANYFUNC_SPECS[t].description}`).join('\n')}
   serve        Run the collector's WebSocket server for the web console
 
 Run 'bpfscope <command> -h' for the flags of one command.
@@ -71,9 +69,8 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
     }
     return 0;
   }
-  if (isAnyEventTool(cmd)) return runAnyEventTool(cmd, rest, { ...deps, io });
   if (!isToolName(cmd)) {
-    io.err(`${MAIN_USAGE}\nbpfscope: error: unknown command ${JSON.stringify(cmd)} (choose from ${[...new Set([...TOOL_NAMES, ...ANYFUNC_TOOLS]), 'serve'].join(', ')})\n`);
+    io.err(`${MAIN_USAGE}\nbpfscope: error: unknown command ${JSON.stringify(cmd)} (choose from ${[...TOOL_NAMES, 'serve'].join(', ')})\n`);
     return 2;
   }
   return runTool(cmd, rest, { ...deps, io });

@@ -70,7 +70,7 @@ function defaultPidExists(pid: number): boolean {
 
 export async function runTool(tool: CliToolName, argv: readonly string[], deps: CliDeps): Promise<number> {
   // the any-event tools' flags come from the tool table (SPECS), their run and output from cli/anyfunc.ts
-  if (tool === 'runqlat' || tool === 'stackcount' || tool === 'funclatency') return runAnyEventTool(tool, argv, deps);
+  if (tool === 'runqlat' || tool === 'stackcount' || tool === 'funccount' || tool === 'funclatency') return runAnyEventTool(tool, argv, deps);
   const { io } = deps;
   const spec = SPECS[tool];
   let values: Record<string, unknown>;

@@ -239,7 +239,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
     bpfscope biolatency -F                 # show I/O flags separately
     bpfscope biolatency -j                 # print one JSON object per interval`,
   },
-  // stackcount and funclatency run through cli/anyfunc.ts; their flags come from the table like the others
+  // stackcount, funccount and funclatency run through cli/anyfunc.ts; their flags come from the table like the others
   stackcount: {
     usageFlags: '[-h] [-p PID] [-c CPU] [-i INTERVAL] [-D DURATION] [-T] [-r] [-s] [-P] [-K | -U] [-d] [-f] [--max-probes N]',
     order: [
@@ -271,6 +271,27 @@ const SOURCES: Record<ToolName, SpecSource> = {
     bpfscope stackcount t:sched:sched_fork # count stacks for sched_fork tracepoint
     bpfscope stackcount -K t:sched:sched_switch   # kernel stacks only
     bpfscope stackcount -U c:malloc        # user stacks only`,
+  },
+  funccount: {
+    usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [--max-probes N]',
+    order: [
+      'pid',
+      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
+      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      'regex',
+      'maxProbes',
+    ],
+    positionals: [pattern],
+    examples: `examples:
+    bpfscope funccount 'vfs_*'             # count kernel fns starting with "vfs"
+    bpfscope funccount -r '^vfs.*'         # same as above, using regular expressions
+    bpfscope funccount -Ti 5 'vfs_*'       # output every 5 seconds, with timestamps
+    bpfscope funccount -d 10 'vfs_*'       # trace for 10 seconds only
+    bpfscope funccount -p 185 'vfs_*'      # count vfs calls for PID 181 only
+    bpfscope funccount t:sched:sched_fork  # count calls to the sched_fork tracepoint
+    bpfscope funccount -p 185 c:malloc     # count malloc calls in PID 185
+    bpfscope funccount /bin/bash:readline  # count readline calls of bash`,
   },
   funclatency: {
     usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N]',

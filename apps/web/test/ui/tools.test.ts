@@ -54,6 +54,7 @@ test('the form fields of each tool follow the tool table', () => {
     offwaketime: ['block', 'pid', 'stacks', 'threads', 'tid'],
     biolatency: ['intervalSec', 'milliseconds', 'perDisk', 'perFlag', 'queued'],
     stackcount: ['pid', 'stacks'],
+    funccount: ['pid'],
     funclatency: ['intervalSec', 'milliseconds', 'pid'],
     runqlat: ['intervalSec', 'milliseconds', 'pid'],
   });
@@ -68,6 +69,7 @@ test('the form fields of each tool follow the tool table', () => {
     offwaketime: ['unwind'],
     biolatency: [],
     stackcount: ['pattern', 'regex', 'perPid'],
+    funccount: ['pattern', 'regex'],
     funclatency: ['pattern', 'perFunction', 'regex'],
     runqlat: ['perProcess', 'perThread'],
   });

@@ -306,6 +306,21 @@ export const TOOLS = {
       intervalSec: INTERVAL,
     },
   },
+  funccount: {
+    label: 'Any function: counts',
+    description: 'Count functions, tracepoints and USDT probes',
+    blurb: 'How often kernel or user functions or tracepoints are called, per function (bcc funccount): one bar per function, the sortable table below.',
+    kind: 'stacks',
+    unit: 'count',
+    palette: 'cpu',
+    options: {
+      pattern: {},
+      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', help: 'trace this PID only (comma-separated PIDs allowed)' } },
+      regex: { flag: { short: 'r', long: 'regexp', help: 'use regular expressions. Default is "*" wildcards only.' } },
+      maxProbes: { flag: { long: 'max-probes', metavar: 'N', value: 'nonzero', help: 'refuse patterns matching more than N functions (default 1000)' } },
+      intervalSec: INTERVAL,
+    },
+  },
   funclatency: {
     label: 'Any function: latency',
     description: 'Time functions and print latency as a histogram',
