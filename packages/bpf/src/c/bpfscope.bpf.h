@@ -70,8 +70,9 @@ static __always_inline void stat_inc(int idx)
  * taken from a raw tracepoint (tp_btf or raw_tp): bpf_get_stackid starts at its caller, the program
  * (a JIT address), then comes the tracepoint's dispatcher, bpf_trace_runN (or, with LTO, the
  * __bpf_trace_<tp> stub it was inlined into). There are always at least these two, so skipping them
- * never hides a traced frame; anything deeper (__bpf_trace_<tp> not tail-called on some kernel) is
- * trimmed by name in user space (stacks.ts stripTracer). A perf_event program's stack starts at the
+ * never hides a traced frame; anything deeper is trimmed by name in user space (stacks.ts stripTracer):
+ * __bpf_trace_<tp> when it is not tail-called, and __traceiter_<tp>, through which the tracepoint
+ * calls its probes while more than one is attached (another tracer on the same tracepoint). A perf_event program's stack starts at the
  * interrupted registers: nothing to skip there.
  */
 #define TP_TRACER_FRAMES 2

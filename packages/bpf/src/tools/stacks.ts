@@ -169,8 +169,9 @@ export class StackResolver {
 
 /** The tracing program's own frames at the leaf of kernel stacks taken from tracepoints: the program
  * (bpf_prog_<16 hex tag>_<name>, or a JIT address kallsyms did not list yet), the dispatcher
- * (bpf_trace_runN, __bpf_trace_<tp>) or a trampoline: not part of what was traced. */
-const TRACER_FRAME = /^(bpf_prog_[0-9a-f]{16}(_|$)|bpf_trace_run\d+(_\[k\])?$|__bpf_trace_|bpf_trampoline_)/;
+ * (bpf_trace_runN, __bpf_trace_<tp>, and __traceiter_<tp> when several probes are attached to the
+ * tracepoint, e.g. another tracer's) or a trampoline: not part of what was traced. */
+const TRACER_FRAME = /^(bpf_prog_[0-9a-f]{16}(_|$)|bpf_trace_run\d+(_\[k\])?$|__bpf_trace_|__traceiter_|bpf_trampoline_)/;
 const isTracer = (f: SymbolizedFrame) => f.kind === 'kernel' && TRACER_FRAME.test(f.name);
 /** frames root first; returns them without the tracer's frames at the leaf end */
 export function stripTracer(frames: SymbolizedFrame[]): SymbolizedFrame[] {
