@@ -133,3 +133,14 @@ test('end message sets metadata and loss; describeLoss words non-zero counters o
   assert.match(words[0], /^3 user stacks missing$/);
   assert.match(words[1], /^1 stack id collisions/);
 });
+
+test('stacks cut short by CFI unwinding are named in the "Some data was missed" words, by reason', () => {
+  const words = describeLoss({ truncatedStacks: 2, unwindNoTable: 5, unwindUnsupported: 1, unwindReadFault: 3, timelineDropped: 4 });
+  assert.deepEqual(words, [
+    '2 stacks truncated at max depth',
+    '4 samples left out of the timeline (timeline limit)',
+    '5 user stacks ended early: no unwind table for the code yet (walked on by frame pointers)',
+    '1 user stacks ended early: no usable unwind rule (no FDE or unsupported CFI)',
+    '3 user stacks ended early: reading the stack faulted',
+  ]);
+});
