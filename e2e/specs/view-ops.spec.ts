@@ -213,6 +213,32 @@ test('inverted, sandwich, focus, exclude and merge from the frame menu; the URL 
   await expect(page.getByTestId('frame-menu').getByRole('menuitem')).toHaveCount(1);
   await shot(page, 'view-ops-menu');
   await page.keyboard.press('Escape');
+  // the arrow keys move a frame cursor (drawn, announced): all → app → main → the frame above main's middle, then right
+  await expect(main.locator('canvas')).toBeFocused();
+  const said = main.getByTestId('frame-cursor-text');
+  await page.keyboard.press('ArrowUp');
+  await expect(said).toHaveText(/^all: 110/);
+  for (const name of ['app', 'main', 'parse']) {
+    await page.keyboard.press('ArrowUp');
+    await expect(said).toHaveText(new RegExp(`^${name}: `));
+  }
+  await page.keyboard.press('ArrowRight');
+  await expect(said).toHaveText(/^render: 30 samples, 27\.3%$/);
+  await expect(main.getByTestId('frame-cursor')).toBeVisible();
+  await shot(page, 'view-ops-keyboard-cursor');
+  // its menu from the keyboard: the first item focuses on the subtree
+  await page.keyboard.press('Shift+F10');
+  await expect(page.getByTestId('frame-menu-title')).toHaveText('render');
+  await expect(page.getByTestId('menu-focus-subtree')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('transform-chip')).toHaveText(['Focus: render×']);
+  expect(await rowNames(main, 1)).toEqual(['render']);
+  // Enter zooms to the cursor's frame
+  await main.locator('canvas').focus();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
+  await expect(main.getByTestId('flamegraph')).toHaveAttribute('data-zoom', /"render","draw"|"render","lex"/);
   expect(errors).toEqual([]);
 });
 

@@ -4,8 +4,10 @@
  * Zoom, search and orientation come from the view store (and so from the URL); zooming by
  * clicking in the graph writes back to the store. The renderer draws frame names on a canvas and
  * sets its tooltip and details line with textContent: traced strings are never parsed as HTML.
- * A right-click on a frame (or the ContextMenu key / Shift+F10 on the focused graph: the zoomed
- * frame) asks the parent for the frame's menu (onFrameMenu).
+ * A right-click on a frame asks the parent for the frame's menu (onFrameMenu). Keyboard: on the
+ * focused graph the arrow keys move a frame cursor (outlined, announced in a live region), Enter
+ * zooms to it, and the ContextMenu key or Shift+F10 opens its menu. The cursor moves by the
+ * renderer's public hit test (frameRect/frameAt), so it follows whatever the renderer draws.
  * With `bindView={false}` (the two graphs of a sandwich view) zoom stays local to the graph and
  * the orientation is the `orientation` prop; the search still follows the store.
  */
@@ -14,6 +16,7 @@ import { createFlameGraph, type FlameGraph as Renderer, type FrameInfo } from '@
 import type { Profile } from '@bpfscope/viz';
 import { useView, useViewStore } from '../providers';
 import { searchRegex } from '../../lib/search';
+import { fmtPct, fmtValue } from '../../lib/format';
 
 export interface FlameGraphProps {
   profile: Profile;
@@ -39,7 +42,18 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-export function FlameGraph({ profile, baseline, normalize, palette = 'auto', title, bindView = true, orientation: fixedOrientation = 'flame', diffColorBy, onFrameMenu, 'data-testid': testId }: FlameGraphProps) {
+export function FlameGraph({
+  profile,
+  baseline,
+  normalize,
+  palette = 'auto',
+  title,
+  bindView = true,
+  orientation: fixedOrientation = 'flame',
+  diffColorBy,
+  onFrameMenu,
+  'data-testid': testId,
+}: FlameGraphProps) {
   const host = useRef<HTMLDivElement>(null);
   const fg = useRef<Renderer | null>(null);
   const store = useViewStore();
@@ -50,6 +64,10 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
   const zoom = bindView ? storeZoom : null;
   const menuRef = useRef(onFrameMenu);
   menuRef.current = onFrameMenu;
+  // keyboard frame cursor: its path (null: none yet), the outline box and the announcement
+  const cursor = useRef<string[] | null>(null);
+  const outline = useRef<HTMLDivElement>(null);
+  const [announce, setAnnounce] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [dataSeq, setDataSeq] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
@@ -63,7 +81,13 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     if (!el) return;
     let r: Renderer;
     try {
-      r = createFlameGraph(el, { toolbar: false, orientation: bindView ? store.getState().orientation : fixedOrientation, palette, title, ...(diffColorBy ? { diffColorBy } : {}) });
+      r = createFlameGraph(el, {
+        toolbar: false,
+        orientation: bindView ? store.getState().orientation : fixedOrientation,
+        palette,
+        title,
+        ...(diffColorBy ? { diffColorBy } : {}),
+      });
     } catch (e) {
       setError(`The flame graph could not be created: ${(e as Error).message}`);
       return;
@@ -73,15 +97,20 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     r.element.querySelector('.bpfs-fg-toolbar')?.remove();
     fg.current = r;
     const offZoom = r.on('zoom', (info) => {
+      // a click zooms: the keyboard cursor (once used) follows to the zoomed frame
+      if (cursor.current) cursor.current = info ? info.path : [];
       if (!bindView) return;
       const path = info ? info.path : [];
       if (!samePath(path, store.getState().zoom)) store.getState().setZoom(path);
     });
+    // frames move on every draw (zoom, data, resize): put the cursor's outline back on its frame
+    const offDraw = r.on('draw', () => placeOutline());
     const offHover = r.on('hover', (info) =>
       store.getState().setHovered(info ? { name: info.name, value: info.value, self: info.self, share: info.share, delta: info.delta } : null),
     );
     return () => {
       offZoom();
+      offDraw();
       offHover();
       r.destroy();
       fg.current = null;
@@ -144,18 +173,88 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
     menuRef.current(fi, { x: e.clientX, y: e.clientY });
   }
 
-  function openMenuByKey(e: React.KeyboardEvent) {
-    userScrolled.current = true;
-    if (!(e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) return;
+  /** the cursor's frame (the zoomed frame when there is no cursor yet), or null. */
+  function cursorFrame(): { fi: FrameInfo; rect: { x: number; y: number; width: number; height: number } } | null {
     const r = fg.current;
-    if (!r || !r.layout || !menuRef.current) return;
-    // the keyboard's frame is the zoomed one (the root when not zoomed)
-    const rect = r.frameRect(r.zoomPath());
-    if (!rect) return;
+    if (!r || !r.layout) return null;
+    let rect = cursor.current ? r.frameRect(cursor.current) : null;
+    if (!rect) rect = r.frameRect(r.zoomPath());
+    if (!rect) return null;
     const fi = r.frameAt(rect.x + rect.width / 2, rect.y + rect.height / 2);
-    if (!fi) return;
+    return fi ? { fi, rect } : null;
+  }
+
+  function placeOutline() {
+    const box = outline.current;
+    const sc = scroller.current;
+    const r = fg.current;
+    if (!box || !sc) return;
+    const rect = r && cursor.current ? r.frameRect(cursor.current) : null;
+    if (!rect) {
+      box.style.display = 'none';
+      return;
+    }
+    const s = sc.getBoundingClientRect();
+    box.style.left = `${rect.x - s.left + sc.scrollLeft}px`;
+    box.style.top = `${rect.y - s.top + sc.scrollTop}px`;
+    box.style.width = `${Math.max(2, rect.width)}px`;
+    box.style.height = `${rect.height}px`;
+    box.style.display = 'block';
+  }
+
+  function moveCursor(fi: FrameInfo) {
+    cursor.current = fi.path;
+    placeOutline();
+    outline.current?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    setAnnounce(fi.path.length ? `${fi.name}: ${fmtValue(fi.value, fi.unit)}, ${fmtPct(fi.share)}` : `all: ${fmtValue(fi.value, fi.unit)}`);
+  }
+
+  function onKeyDown(e: React.KeyboardEvent) {
+    userScrolled.current = true;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const r = fg.current;
+    if (!r || !r.layout) return;
+    const menu = e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10');
+    const arrow = e.key === 'ArrowUp' || e.key === 'ArrowDown' || e.key === 'ArrowLeft' || e.key === 'ArrowRight';
+    if (!menu && !arrow && e.key !== 'Enter') return;
+    const cur = cursorFrame();
+    if (!cur) return;
     e.preventDefault();
-    menuRef.current(fi, { x: rect.x + Math.min(rect.width / 2, 40), y: rect.y + rect.height });
+    const { fi, rect } = cur;
+    if (menu) {
+      if (menuRef.current) menuRef.current(fi, { x: rect.x + Math.min(rect.width / 2, 40), y: rect.y + rect.height });
+      return;
+    }
+    if (e.key === 'Enter') {
+      if (fi.path.length) r.zoomTo(fi.path);
+      else r.resetZoom();
+      moveCursor(fi);
+      return;
+    }
+    if (cursor.current === null) {
+      // the first arrow shows where the cursor starts (the zoomed frame)
+      moveCursor(fi);
+      return;
+    }
+    const cy = rect.y + rect.height / 2;
+    const row = rect.height + 1;
+    const probes: [number, number][] =
+      e.key === 'ArrowLeft'
+        ? [[rect.x - 2, cy]]
+        : e.key === 'ArrowRight'
+          ? [[rect.x + rect.width + 2, cy]]
+          : // up/down: the frame above/below, under the middle, else under the left edge
+            [e.key === 'ArrowUp' ? -row : row].flatMap((dy): [number, number][] => [
+              [rect.x + rect.width / 2, cy + dy],
+              [rect.x + 2, cy + dy],
+            ]);
+    for (const [x, y] of probes) {
+      const next = r.frameAt(x, y);
+      if (next && !samePath(next.path, fi.path)) {
+        moveCursor(next);
+        return;
+      }
+    }
   }
 
   return (
@@ -165,14 +264,22 @@ export function FlameGraph({ profile, baseline, normalize, palette = 'auto', tit
         ref={scroller}
         className="graph-scroll"
         onWheel={() => (userScrolled.current = true)}
-        onKeyDown={openMenuByKey}
+        onKeyDown={onKeyDown}
+        onBlur={(e) => {
+          if (!e.currentTarget.contains(e.relatedTarget as Node | null) && outline.current) outline.current.style.display = 'none';
+        }}
+        onFocus={() => placeOutline()}
         onPointerDown={(e) => {
           // the scrollbar, not a frame
           if (e.target === scroller.current) userScrolled.current = true;
         }}
       >
         <div ref={host} />
+        <div ref={outline} className="frame-cursor" data-testid="frame-cursor" aria-hidden="true" />
       </div>
+      <span className="sr-only" aria-live="polite" data-testid="frame-cursor-text">
+        {announce}
+      </span>
     </div>
   );
 }
