@@ -48,6 +48,11 @@ export interface BpfMap {
 
 export type AttachMode = 'tp_btf' | 'raw_tp';
 
+/* struct bpf_prog_info (linux/bpf.h): its size and the offsets of run_time_ns and run_cnt */
+const BPF_PROG_INFO_SIZE = 232;
+const PROG_INFO_RUN_TIME_NS = 192;
+const PROG_INFO_RUN_CNT = 200;
+
 export interface LoadOptions {
   /** bytes written at offset 0 of .rodata (the tool's `const volatile` cfg struct) before load */
   rodata?: Buffer;
@@ -207,6 +212,27 @@ export class BpfObject {
     const p = this.progs.find((x) => x.name === name);
     if (!p) throw new BpfError({ errno: 2, code: 'ENOENT', message: `${this.tool}: no loaded program named ${name}` });
     return p.ptr;
+  }
+
+  /**
+   * What the kernel's bpf_stats say this object's programs cost so far: run time and runs summed over
+   * its loaded programs (both 0 unless kernel.bpf_stats_enabled is 1).
+   */
+  programStats(): { runTimeNs: number; runCount: number } {
+    const info = Buffer.alloc(BPF_PROG_INFO_SIZE);
+    const len = [BPF_PROG_INFO_SIZE];
+    let runTimeNs = 0;
+    let runCount = 0;
+    for (const p of this.progs) {
+      const fd = L.bpf_program__fd(p.ptr) as number;
+      if (fd < 0) continue;
+      info.fill(0);
+      len[0] = BPF_PROG_INFO_SIZE;
+      if ((L.bpf_obj_get_info_by_fd(fd, info, len) as number) < 0) continue;
+      runTimeNs += Number(info.readBigUInt64LE(PROG_INFO_RUN_TIME_NS));
+      runCount += Number(info.readBigUInt64LE(PROG_INFO_RUN_CNT));
+    }
+    return { runTimeNs, runCount };
   }
 
   /** Take ownership of a bpf_link * (destroyed with the object). */

@@ -173,6 +173,42 @@ async function loop<D>(
   }
 }
 
+/**
+ * Counts the events the programs saw and, at close, asks the kernel's bpf_stats what they cost:
+ * `line()` is the summary printed on stderr at the end (the event rate, the BPF cost per event).
+ */
+function metered<D extends { events: number }>(h: { drain(): D; close(): void; programStats?(): { runTimeNs: number; runCount: number } }) {
+  const t0 = Date.now();
+  let events = 0;
+  let secs = 0;
+  let stats: { runTimeNs: number; runCount: number } | undefined;
+  return {
+    handle: {
+      drain: (): D => {
+        const d = h.drain();
+        events += d.events;
+        return d;
+      },
+      close: (): void => {
+        secs = (Date.now() - t0) / 1000;
+        try {
+          stats = h.programStats?.();
+        } catch {
+          /* no stats: say nothing about the cost */
+        }
+        h.close();
+      },
+    },
+    line(): string {
+      const rate = secs > 0 ? Math.round(events / secs) : 0;
+      let cost = '';
+      if (stats && stats.runCount > 0) cost = `; BPF programs: ${Math.round(stats.runTimeNs / stats.runCount)} ns per run over ${stats.runCount} runs (bpf_stats)`;
+      else if (stats) cost = '; sysctl kernel.bpf_stats_enabled=1 shows what the BPF programs cost';
+      return `${events} events in ${secs.toFixed(1)} s (${rate}/s)${cost}\n`;
+    },
+  };
+}
+
 function warnings(io: CliIO, skipped: string[], loss: { mapFull: number; lostEvents: number }): void {
   if (skipped.length) io.err(`WARNING: the kernel refused to probe ${skipped.length} matching function(s), not traced: ${skipped.slice(0, 20).map(safeText).join(', ')}${skipped.length > 20 ? ', …' : ''}\n`);
   if (loss.mapFull > 0) io.err(`WARNING: hash table full: ${loss.mapFull} events were dropped.\n`);
@@ -185,10 +221,11 @@ async function runCounts(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps
   const h = bpf.openFunccount({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.maxProbes as number | undefined });
   const n = h.attached.probes.length;
   io.out(`Tracing ${n} ${h.attached.kind === 'tracepoint' ? 'tracepoints' : 'functions'} for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
+  const meter = metered(h);
   const counts = new Map<string, number>();
   const loss = { mapFull: 0, lostEvents: 0 };
   await loop(
-    h,
+    meter.handle,
     deps,
     (v.interval as number | undefined) ?? FOREVER,
     (v.duration as number | undefined) ?? FOREVER,
@@ -208,6 +245,7 @@ async function runCounts(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps
     },
   );
   warnings(io, h.attached.skipped, loss);
+  io.err(meter.line());
   return 0;
 }
 
@@ -230,6 +268,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
     },
     sym,
   );
+  const meter = metered(h);
   const folded = !!v.folded;
   if (!folded) io.out(`Tracing ${h.attached.probes.length} functions for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
   const recs = new Map<string, StackRecord>();
@@ -238,7 +277,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
   const keyOf = (r: StackRecord) =>
     `${v.perPid ? `${r.pid}/${r.comm}` : ''}|${r.user.map((f) => f.name).join(';')}|${r.kernel.map((f) => f.name).join(';')}|${r.userMissing ? 1 : 0}${r.kernelMissing ? 1 : 0}`;
   await loop(
-    h,
+    meter.handle,
     deps,
     (v.interval as number | undefined) ?? FOREVER,
     (v.duration as number | undefined) ?? FOREVER,
@@ -280,6 +319,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
   );
   if (missing > 0) io.err(`WARNING: ${missing} stack traces could not be displayed.\n`);
   warnings(io, h.attached.skipped, loss);
+  io.err(meter.line());
   return 0;
 }
 
@@ -287,7 +327,7 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   const { io } = deps;
   const now = deps.now ?? (() => new Date());
   const json = !!v.json;
-  let h: { drain(): LatencyDelta | HistogramDelta; close(): void };
+  let h: { drain(): LatencyDelta | HistogramDelta; close(): void; programStats?(): { runTimeNs: number; runCount: number } };
   let skipped: string[] = [];
   let intervalS: number;
   let durationS = FOREVER;
@@ -310,8 +350,9 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   let unit = 'usecs';
   let keyKind: LatencyDelta['keyKind'] | HistogramDelta['keyKind'] = 'none';
   const loss = { mapFull: 0, lostEvents: 0 };
+  const meter = metered(h);
   await loop(
-    h,
+    meter.handle,
     deps,
     intervalS,
     durationS,
@@ -373,5 +414,6 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
     },
   );
   warnings(io, skipped, loss);
+  if (tool === 'funclatency') io.err(meter.line());
   return 0;
 }

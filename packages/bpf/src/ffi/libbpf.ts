@@ -44,6 +44,7 @@ export const bpf_program__attach_uprobe_opts = lib.func(
   'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary_path, size_t func_offset, void *opts)',
 );
 export const bpf_program__set_attach_target = lib.func('int bpf_program__set_attach_target(void *prog, int attach_prog_fd, const char *attach_func_name)');
+export const bpf_obj_get_info_by_fd = lib.func('int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)');
 export const bpf_program__fd = lib.func('int bpf_program__fd(void *prog)');
 export const bpf_link__destroy = lib.func('int bpf_link__destroy(void *link)');
 

@@ -294,6 +294,7 @@ export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelt
         loss.mapFull = st[Stat.MAP_FULL];
         return { kind: 'counts', counts: out, loss, events: st[Stat.EVENTS] };
       },
+      programStats: () => statsOf(obj, others),
       close: () => closeAll(obj, others),
     };
   });
@@ -369,9 +370,20 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
         stacks.endInterval();
         return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
       },
+      programStats: () => statsOf(obj, others),
       close: () => closeAll(obj, others),
     };
   });
+}
+
+function statsOf(obj: BpfObject, others?: BpfObject[]): { runTimeNs: number; runCount: number } {
+  const out = obj.programStats();
+  for (const x of others ?? []) {
+    const s = x.programStats();
+    out.runTimeNs += s.runTimeNs;
+    out.runCount += s.runCount;
+  }
+  return out;
 }
 
 function closeAll(obj: BpfObject, others?: BpfObject[]): void {
@@ -434,6 +446,7 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
         loss.lostEvents = st[Stat.START_FULL];
         return { kind: 'latency', unit, keyKind: perFunc ? 'function' : 'none', histograms, loss, events: st[Stat.EVENTS] };
       },
+      programStats: () => statsOf(obj, others),
       close: () => closeAll(obj, others),
     };
   });

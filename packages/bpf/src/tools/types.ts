@@ -231,4 +231,6 @@ export interface AnyEventHandle<D> {
 
 export interface ProbeToolHandle<D> extends AnyEventHandle<D> {
   readonly attached: AttachedProbes;
+  /** the BPF programs' run time and runs so far, from the kernel's bpf_stats (0 unless kernel.bpf_stats_enabled=1) */
+  programStats(): { runTimeNs: number; runCount: number };
 }
