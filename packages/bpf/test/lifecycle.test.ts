@@ -111,7 +111,7 @@ test('checkPrivileges / probeSystem describe this machine', { timeout: 60000 }, 
   assert.equal(s.btf, fs.existsSync('/sys/kernel/btf/vmlinux'));
   assert.match(s.libbpf, /^1\.\d+$/);
   if (p.ok) {
-    for (const t of ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'] as const) {
+    for (const t of ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency', 'runqlat'] as const) {
       assert.equal(s.tools[t]?.ok, true, `${t} loads: ${JSON.stringify(s.tools[t])}`);
       assert.equal(s.tools[t]?.mode, s.btf ? 'tp_btf' : 'raw_tp');
     }

@@ -20,7 +20,7 @@ test('build-bpf.sh is idempotent and fast when up to date', { timeout: 60000 }, 
 });
 
 test('raw_tp fallback programs load, attach and count events', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
-  for (const tool of ['offcputime', 'wakeuptime', 'offwaketime', 'biolatency']) {
+  for (const tool of ['offcputime', 'wakeuptime', 'offwaketime', 'biolatency', 'runqlat']) {
     const o = BpfObject.load(tool, { mode: 'raw_tp' });
     try {
       assert.equal(o.mode, 'raw_tp');
