@@ -46,7 +46,7 @@ test('a pattern that matches nothing is a 400 naming options.pattern, with close
   expect(j.error).toMatch(/no kernel function matches "vfs_raed"; close matches: .*vfs_read/);
 });
 
-test('funclatency and runqlat snapshots open as latency heat maps', async ({ page, request }) => {
+test('funclatency and runqlat snapshots open as latency heat maps; two funclatency snapshots compare', async ({ page, request }) => {
   const w = startBurn({ secs: 30 });
   try {
     const fl = await captureViaApi(request, { tool: 'funclatency', durationSec: 2, save: true, name: 'hot leaf latency', options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid } });
@@ -61,6 +61,13 @@ test('funclatency and runqlat snapshots open as latency heat maps', async ({ pag
       await expect.poll(async () => Number((await hm.getAttribute('data-max')) ?? 0)).toBeGreaterThan(0);
       await shot(page, name);
     }
+    // two funclatency snapshots compare like biolatency's: both distributions and their difference
+    const fl2 = await captureViaApi(request, { tool: 'funclatency', durationSec: 2, save: true, name: 'hot leaf latency 2', options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid } });
+    await page.goto(`/compare/${fl.snapshotId}/${fl2.snapshotId}`);
+    await expect(page.getByTestId('compare-hist-base')).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByTestId('compare-hist-target')).toBeVisible();
+    await expect(page.getByTestId('compare-hist-diff')).toBeVisible();
+    await shot(page, 'funclatency-compare');
   } finally {
     await w.stop();
   }
