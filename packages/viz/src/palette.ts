@@ -76,6 +76,9 @@ export function frameColor(palette: PaletteName, kind: FrameKind, name: string, 
       return rgb(50 + 60 * v, 185 + 70 * v2, 50 + 60 * v);
     case 'inline':
       return rgb(70 + 60 * v, 190 + 60 * v2, 190 + 60 * v);
+    case 'python':
+      // violets: Python functions stand apart from the native (red) frames they call into
+      return rgb(150 + 50 * v, 90 + 60 * v2, 205 + 40 * v);
     case 'comm':
       return rgb(170 + 30 * v, 170 + 30 * v, 170 + 30 * v);
     case 'unknown':

@@ -19,7 +19,7 @@ export function safeText(s: string): string {
 
 export interface StackFormatOptions {
   delimited?: boolean;
-  /** profile -a: `_[k]` after kernel frame names in folded output. */
+  /** profile -a: `_[k]` after kernel frame names, `_[p]` after Python functions, in folded output. */
   annotations?: boolean;
   userStacksOnly?: boolean;
   kernelStacksOnly?: boolean;
@@ -33,9 +33,16 @@ export interface StackFormatOptions {
 export function formatFolded(tool: StackToolName, rec: StackRecord, opts: StackFormatOptions = {}): string {
   const frames = foldRecord(tool, rec, { delimited: opts.delimited }).map((f) => ({
     kind: f.kind,
-    name: safeText(opts.annotations && f.kind === 'kernel' ? `${f.name}_[k]` : f.name),
+    name: safeText(opts.annotations ? annotate(f.name, f.kind) : f.name),
   }));
   return foldedLine(frames, rec.value);
+}
+
+/** profile -a: flamegraph.pl's suffixes, `_[k]` kernel, `_[p]` Python (inferKind reads them back) */
+function annotate(name: string, kind: string): string {
+  if (kind === 'kernel') return `${name}_[k]`;
+  if (kind === 'python') return `${name}_[p]`;
+  return name;
 }
 
 /** bcc's `sym(addr, pid, show_module, show_offset)`: `name+0xoff [module]`. */

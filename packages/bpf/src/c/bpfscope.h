@@ -25,6 +25,7 @@ enum bpfscope_stat {
 	BS_STAT_UNWIND_UNSUPPORTED, /* ended at a pc without a usable rule */
 	BS_STAT_UNWIND_FAULT,       /* ended on a read fault */
 	BS_STAT_UNWIND_TRUNCATED,   /* deeper than MAX_STACK_DEPTH: root part missing */
+	BS_STAT_PY_UNSUPPORTED,     /* a stack of a Python process whose version's layout is not known: native frames only */
 	BS_NR_STATS = 16,
 };
 

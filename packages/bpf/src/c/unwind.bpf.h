@@ -20,6 +20,7 @@
 #define BPFSCOPE_UNWIND_BPF_H
 
 #include "unwind_walk.h"
+#include "python.bpf.h"
 
 #define USER_ADDR_MAX 0x00007fffffffffffULL
 #ifndef EINVAL
@@ -84,6 +85,8 @@ struct unwind_scratch {
 	/* the mapping of the previous frame (consecutive frames are often in one object) */
 	__u64 c_start, c_end, c_bias;
 	__u32 c_table, c_rows;
+	/* CPython frames (python.bpf.h) replacing _PyEval_EvalFrameDefault frames */
+	struct py_state py;
 };
 
 struct {
@@ -190,9 +193,22 @@ static long unwind_step(__u32 i, void *unused)
 		s->key.flags |= USTACK_TRUNCATED;
 		return 1;
 	}
+	if (s->py.mode) {
+		/* the Python frames of the _PyEval_EvalFrameDefault call at ip, one per iteration */
+		if (n < MAX_STACK_DEPTH && py_emit(&s->py, &s->key.pcs[n]))
+			s->key.len = n + 1;
+		return 0;
+	}
 	ip = s->ip;
-	s->key.pcs[n] = ip;
-	s->key.len = n + 1;
+	if (s->py.skip) {
+		s->py.skip = 0; /* this frame's Python frames are in its place: step over it */
+	} else if (s->py.frame && ip >= s->py.p.eval_start && ip < s->py.p.eval_end) {
+		s->py.mode = 1;
+		return 0;
+	} else {
+		s->key.pcs[n] = ip;
+		s->key.len = n + 1;
+	}
 
 	if (ip >= s->c_start && ip < s->c_end) {
 		table = s->c_table;
@@ -331,10 +347,12 @@ static __always_inline __s32 get_ustack_cfi(void)
 	s->c_end = 0;
 	s->key.len = 0;
 	s->key.flags = 0;
+	py_start(&s->py, t, s->pid);
 	/* the whole key is hashed and compared: no stale frames after len */
 	__builtin_memset(s->key.pcs, 0, sizeof(s->key.pcs));
 
-	bpf_loop(MAX_STACK_DEPTH + 1, unwind_step, NULL, 0);
+	/* Python frames take iterations of their own, and each replaced native frame one more */
+	bpf_loop(2 * MAX_STACK_DEPTH + 2, unwind_step, NULL, 0);
 
 	if (s->key.flags & USTACK_NO_TABLE)
 		stat_inc(BS_STAT_UNWIND_NO_TABLE);

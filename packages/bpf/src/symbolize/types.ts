@@ -3,11 +3,15 @@ export interface SymbolizedFrame {
   /** bcc style: `vfs_read`, `main`, demangled C++/Rust names, `JS:*foo file.js:1:2` for JIT;
    * `[unknown]` or `module+0xoff` when it cannot be named (never a wrong name). */
   name: string;
-  kind: 'kernel' | 'user' | 'jit' | 'inline' | 'unknown';
+  kind: 'kernel' | 'user' | 'jit' | 'inline' | 'python' | 'unknown';
   /** the ELF file / module the address belongs to, when known. */
   module?: string;
   /** offset of the address within the symbol (symbol+off), when named. */
   offset?: number;
+  /** source file and line of the sampled instruction, when known (Python frames: co_filename and
+   * the line of the instruction being run) */
+  file?: string;
+  line?: number;
 }
 
 export interface Symbolizer {

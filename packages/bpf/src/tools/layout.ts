@@ -27,6 +27,7 @@ export const Stat = {
   UNWIND_UNSUPPORTED: 12,
   UNWIND_FAULT: 13,
   UNWIND_TRUNCATED: 14,
+  PY_UNSUPPORTED: 15,
 } as const;
 
 export function assertSize(map: BpfMap, keySize: number, valueSize: number): void {

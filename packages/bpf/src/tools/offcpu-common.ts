@@ -57,7 +57,7 @@ export function openSwitchTool(
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
     if (cfi) unwind = openUnwindSession(obj, pids);
-    const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store);
+    const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store, unwind?.python);
     obj.attachAll();
     const startTime = Date.now();
     return {

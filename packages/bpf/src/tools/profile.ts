@@ -45,7 +45,7 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
     if (cfi) unwind = openUnwindSession(obj, pids);
-    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store);
+    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
     obj.attachAll(); // the walker's exec hook (perf_event programs are attached below)
     for (const cpu of onlineCpus()) {
       const fd = openCpuClock(cpu, hz);

@@ -9,6 +9,7 @@ import type { Symbolizer, SymbolizedFrame } from '../symbolize/types.js';
 import type { LossStats } from './types.js';
 import { EFAULT, MAX_STACK_DEPTH, STACK_NOT_COLLECTED, Stat } from './layout.js';
 import { USTACK_TRUNCATED, type UstackStore } from '../unwind/maps.js';
+import { isPyFrame, type PyFrameNamer } from '../python/frames.js';
 
 /** root-side marker of a user stack deeper than the walker's limit (its root part is missing) */
 export const TRUNCATED_FRAME: SymbolizedFrame = { name: '[truncated]', kind: 'unknown' };
@@ -50,6 +51,7 @@ export class StackResolver {
     private sym: Symbolizer,
     private fromTracepoint = false,
     private ustacks?: UstackStore,
+    private python?: PyFrameNamer,
   ) {
     this.buf = Buffer.from(new ArrayBuffer(map.valueSize)); // own, 8-byte aligned memory for the typed views
     this.depth = Math.floor(map.valueSize / 8);
@@ -112,7 +114,7 @@ export class StackResolver {
         r = MISSING;
       } else {
         this.notePid(pid);
-        const frames = this.sym.user(pid, w.pcs).slice().reverse();
+        const frames = this.userFrames(pid, w.pcs).reverse();
         if (w.flags & USTACK_TRUNCATED) frames.unshift(TRUNCATED_FRAME);
         r = { frames, missing: false };
       }
@@ -131,6 +133,28 @@ export class StackResolver {
     return r;
   }
 
+  /** Leaf first. Native pcs through the symbolizer, one call per run of consecutive native pcs (a
+   * deferring symbolizer returns one placeholder per call, expanded root first in its place);
+   * Python frames (python.h markers) named now, while their code objects exist. */
+  private userFrames(pid: number, pcs: bigint[]): SymbolizedFrame[] {
+    if (!this.python || !pcs.some(isPyFrame)) return this.sym.user(pid, pcs).slice();
+    const out: SymbolizedFrame[] = [];
+    let run: bigint[] = [];
+    const flush = () => {
+      if (run.length) out.push(...this.sym.user(pid, run));
+      run = [];
+    };
+    for (const pc of pcs) {
+      if (!isPyFrame(pc)) run.push(pc);
+      else {
+        flush();
+        out.push(this.python.frame(pid, pc));
+      }
+    }
+    flush();
+    return out;
+  }
+
   /** Delete the ids read this interval from the kernel map, reset the per-interval caches. */
   endInterval(): void {
     for (const id of this.raw.keys()) {
@@ -138,6 +162,7 @@ export class StackResolver {
       L.bpf_map_delete_elem(this.map.fd, this.key);
     }
     this.ustacks?.endInterval();
+    this.python?.endInterval();
     this.prevRaw = this.raw;
     this.raw = new Map();
     this.kernelCache.clear();

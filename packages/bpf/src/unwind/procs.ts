@@ -40,6 +40,8 @@ export interface UnwindTrackerOptions {
   procRoot?: string;
   /** how often the walker's reports are read (default 100 ms) */
   pollMs?: number;
+  /** told of every process scan and exit (the Python frame finder, src/python/procs.ts) */
+  observer?: { scan(pid: number, mappings: readonly Mapping[]): void; drop(pid: number): void };
 }
 
 /** What the tracker holds, for the CLI/console and the benchmarks. */
@@ -59,6 +61,9 @@ export interface UnwindInfo {
   overLimit: number;
   /** why objects have no (complete) table: path → reason */
   errors: Record<string, string>;
+  /** Python processes found (their frames replace _PyEval_EvalFrameDefault), and the interpreters
+   * whose version has no known layout (their stacks keep the native frames, counted) */
+  python?: { processes: number; unsupported: Record<string, string> };
 }
 
 const RESCAN_MS = 200;
@@ -97,6 +102,7 @@ export class UnwindTracker {
   private readonly limit: number;
   private readonly filter: Set<number> | undefined;
   private vdsoKey = 'vdso';
+  private readonly observer: UnwindTrackerOptions['observer'];
   /** the last error of the background poll (reported in info().errors) */
   private lastError: string | undefined;
 
@@ -106,6 +112,7 @@ export class UnwindTracker {
     opts: UnwindTrackerOptions = {},
   ) {
     this.procRoot = opts.procRoot ?? '/proc';
+    this.observer = opts.observer;
     this.limit = opts.memoryLimitBytes ?? DEFAULT_LIMIT;
     this.filter = opts.pids && opts.pids.length ? new Set(opts.pids) : undefined;
     const pids = this.filter ? [...this.filter] : this.allPids();
@@ -186,6 +193,11 @@ export class UnwindTracker {
     this.procs.set(pid, entry);
     if (old) this.releaseUnused(old, entry);
     this.writeProcess(entry);
+    try {
+      this.observer?.scan(pid, pm.mappings);
+    } catch (e) {
+      this.lastError = (e as Error).message;
+    }
   }
 
   private fileTable(pid: number, m: Mapping): { key: string; bias: number } | undefined {
@@ -322,6 +334,7 @@ export class UnwindTracker {
   private dropProcess(pid: number): void {
     const p = this.procs.get(pid);
     this.maps.deleteProcess(pid);
+    this.observer?.drop(pid);
     if (!p) return;
     this.procs.delete(pid);
     this.releaseUnused(p, undefined);

@@ -8,6 +8,10 @@ import type { UnwindMode } from '../tools/types.js';
 import { UnwindMaps, UstackStore } from './maps.js';
 import { UnwindTracker, type TableSource, type UnwindInfo } from './procs.js';
 import { UnwindTables, defaultCacheDir } from './tables.js';
+import { PyProcs } from '../python/procs.js';
+import { PyFrameNamer } from '../python/frames.js';
+import type { PyCodeLayout } from '../python/layouts.js';
+import type { Mapping } from '../symbolize/procmaps.js';
 
 export type { UnwindInfo, TableSource };
 
@@ -33,6 +37,8 @@ export function unwindTableSource(): TableSource {
 export interface UnwindSession {
   store: UstackStore;
   tracker: UnwindTracker;
+  /** names of the Python frames the walker stores in place of _PyEval_EvalFrameDefault frames */
+  python: PyFrameNamer;
   info(): UnwindInfo;
   close(): void;
 }
@@ -40,8 +46,36 @@ export interface UnwindSession {
 export function openUnwindSession(obj: BpfObject, pids: number[]): UnwindSession {
   const maps = new UnwindMaps(obj);
   const store = new UstackStore(obj.map('ustacks'));
-  const tracker = new UnwindTracker(maps, unwindTableSource(), { pids });
-  return { store, tracker, info: () => tracker.info(), close: () => tracker.close() };
+  const py = new PyProcs(obj);
+  const python = new PyFrameNamer((pid) => layouts.get(pid));
+  // layouts stay known after a process exits, so its last stacks are still named
+  const layouts = new Map<number, PyCodeLayout>();
+  const observer = {
+    scan(pid: number, m: readonly Mapping[]) {
+      py.scan(pid, m);
+      const l = py.get(pid)?.layout?.code;
+      if (l) layouts.set(pid, l);
+    },
+    drop(pid: number) {
+      py.drop(pid);
+      // named at the next drain from what was read; forgotten after it
+      setTimeout(() => {
+        python.drop(pid);
+        layouts.delete(pid);
+      }, 60000).unref();
+    },
+  };
+  const tracker = new UnwindTracker(maps, unwindTableSource(), { pids, observer });
+  return {
+    store,
+    tracker,
+    python,
+    info: () => ({ ...tracker.info(), python: py.summary() }),
+    close: () => {
+      python.close();
+      tracker.close();
+    },
+  };
 }
 
 /**

@@ -121,9 +121,9 @@ export function importFolded(text: string, opts: FoldedImportOptions = {}): Prof
     return id;
   };
   // (name, kind) -> frame id
-  const KINDS = 7;
+  const KINDS = 8;
   let fmap = new Int32Array(1024 * KINDS).fill(-1);
-  const kindCodes: Record<FrameKind, number> = { comm: 0, kernel: 1, user: 2, jit: 3, inline: 4, separator: 5, unknown: 6 };
+  const kindCodes: Record<FrameKind, number> = { comm: 0, kernel: 1, user: 2, jit: 3, inline: 4, separator: 5, unknown: 6, python: 7 };
   const frameOf = (name: number, kind: FrameKind): number => {
     const k = name * KINDS + kindCodes[kind];
     if (k >= fmap.length) {

@@ -2,7 +2,7 @@
 import type { FrameKind } from './types.js';
 
 /** Stable numeric codes (never reorder: stored snapshots depend on them). */
-export const FRAME_KINDS: readonly FrameKind[] = Object.freeze(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown']);
+export const FRAME_KINDS: readonly FrameKind[] = Object.freeze(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown', 'python']);
 
 export function kindCode(kind: FrameKind): number {
   const c = FRAME_KINDS.indexOf(kind);
@@ -17,13 +17,14 @@ export function isFrameKind(k: unknown): k is FrameKind {
 /**
  * Best guess of a frame's kind from its name alone (folded, speedscope and other formats that carry
  * no kind): `-`/`--` separators, flamegraph.pl annotations (`_[k]` kernel, `_[j]` JIT, `_[i]`
- * inline), `JS:` / `LazyCompile:` JIT names from perf maps, `[unknown]`, kernel addresses.
+ * inline, `_[p]` Python), `JS:` / `LazyCompile:` JIT names from perf maps, `[unknown]`, kernel addresses.
  */
 export function inferKind(name: string): FrameKind {
   if (name === '-' || name === '--') return 'separator';
   if (name.endsWith('_[k]')) return 'kernel';
   if (name.endsWith('_[j]')) return 'jit';
   if (name.endsWith('_[i]')) return 'inline';
+  if (name.endsWith('_[p]')) return 'python';
   if (name === '[unknown]' || name.startsWith('[Missed ')) return 'unknown';
   if (name.startsWith('JS:') || name.startsWith('LazyCompile:') || name.startsWith('Interpreted:')) return 'jit';
   if (/^0xffff[0-9a-f]{12}$/i.test(name)) return 'kernel';

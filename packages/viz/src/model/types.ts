@@ -25,8 +25,9 @@ export type Samples = number;
  * - `separator`: `-` (between user and kernel frames with bcc `-d`) or `--` (between a blocked
  *   task's stack and its waker's stack in offwaketime / wakeuptime chains).
  * - `jit`: frames from perf-PID.map (Node --perf-basic-prof, Java agents).
+ * - `python`: CPython functions read from the interpreter's frames, `qualname (file.py)`.
  */
-export type FrameKind = 'comm' | 'kernel' | 'user' | 'jit' | 'inline' | 'separator' | 'unknown';
+export type FrameKind = 'comm' | 'kernel' | 'user' | 'jit' | 'inline' | 'separator' | 'unknown' | 'python';
 
 export interface Frame {
   /** Opaque, untrusted string (from traced processes): never interpreted, always escaped when shown. */

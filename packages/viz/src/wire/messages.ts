@@ -91,7 +91,7 @@ export const captureOptionsSchema = optionsObject.superRefine((o, ctx) => {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxBlockUs'], message: 'maxBlockUs must be >= minBlockUs' });
 });
 
-export const frameKindSchema = z.enum(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown']);
+export const frameKindSchema = z.enum(['comm', 'kernel', 'user', 'jit', 'inline', 'separator', 'unknown', 'python']);
 
 // ---------- client -> collector ----------
 
