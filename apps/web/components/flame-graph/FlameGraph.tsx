@@ -144,7 +144,7 @@ export function FlameGraph({
   // zoom from the store (URL, reset keys)
   useEffect(() => {
     const r = fg.current;
-    if (!r || !r.layout || zoom === null) return;
+    if (!r?.layout || zoom === null) return;
     if (samePath(r.zoomPath(), zoom)) return;
     if (!r.zoomTo(zoom.length ? zoom : null) && zoom.length) {
       // the frame is not in this profile (yet): keep the URL's zoom for a live profile, show all
@@ -154,7 +154,7 @@ export function FlameGraph({
   // search
   useEffect(() => {
     const r = fg.current;
-    if (!r || !r.layout) return;
+    if (!r?.layout) return;
     const re = searchRegex(q);
     const m = r.search(re);
     if (bindView) store.getState().setMatch(re ? { value: m.matched, share: m.share, count: m.nodes } : null);
@@ -176,7 +176,7 @@ export function FlameGraph({
   /** the cursor's frame (the zoomed frame when there is no cursor yet), or null. */
   function cursorFrame(): { fi: FrameInfo; rect: { x: number; y: number; width: number; height: number } } | null {
     const r = fg.current;
-    if (!r || !r.layout) return null;
+    if (!r?.layout) return null;
     let rect = cursor.current ? r.frameRect(cursor.current) : null;
     if (!rect) rect = r.frameRect(r.zoomPath());
     if (!rect) return null;
@@ -213,7 +213,7 @@ export function FlameGraph({
     userScrolled.current = true;
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     const r = fg.current;
-    if (!r || !r.layout) return;
+    if (!r?.layout) return;
     const menu = e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10');
     const arrow = e.key === 'ArrowUp' || e.key === 'ArrowDown' || e.key === 'ArrowLeft' || e.key === 'ArrowRight';
     if (!menu && !arrow && e.key !== 'Enter') return;
