@@ -29,7 +29,7 @@ const ONCPU = `
 #include <time.h>
 #include <unistd.h>
 volatile unsigned long sink;
-static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+static long cpu_ms(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
 static volatile int stop;
 __attribute__((noipa)) int ua_cmp(const void *a, const void *b) {
   for (int i = 0; i < 300; i++) sink += i;
@@ -52,8 +52,8 @@ int main(void) {
   pthread_t t;
   pthread_create(&t, 0, ua_thread_fn, 0);
   struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = ua_on_signal; sigaction(SIGUSR1, &sa, 0);
-  long end = now_ms() + 3000;
-  while (now_ms() < end) { ua_sort(); ua_recurse(300); ua_poke(); }
+  /* by CPU time, not wall time: the same number of samples on a busy machine */
+  while (cpu_ms() < 1500) { ua_sort(); ua_recurse(300); ua_poke(); }
   stop = 1;
   pthread_join(t, 0);
   return 0;
@@ -162,8 +162,10 @@ int main(void) {
 }
 `;
 
-for (const mode of ['tp_btf', 'raw_tp']) {
-  test(`offcputime (cfi, ${mode}): the function that called nanosleep()/read() is on the blocked stack`, { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+// minBlockUs 1000: user stacks of blocked system calls are walked when the call returns (deferred);
+// default minimum (1 µs): walked at switch-out
+for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf', undefined]] as const) {
+  test(`offcputime (cfi, ${mode}, ${minBlockUs ? 'walked at the system call exit' : 'walked at switch-out'}): the function that called nanosleep()/read() is on the blocked stack`, { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
     const bin = buildNoFp('ub_offcpu', OFFCPU);
     const sym = createSymbolizer();
     const { child, done, go, ready } = run(bin);
@@ -171,7 +173,7 @@ for (const mode of ['tp_btf', 'raw_tp']) {
     process.env.BPFSCOPE_ATTACH_MODE = mode;
     let h;
     try {
-      h = openOffcputime({ pid: [child.pid!], unwind: 'cfi', minBlockUs: 1000 }, sym);
+      h = openOffcputime({ pid: [child.pid!], unwind: 'cfi', minBlockUs }, sym);
     } finally {
       delete process.env.BPFSCOPE_ATTACH_MODE;
     }
@@ -250,7 +252,7 @@ test('offwaketime (cfi): blocked stack and the waker user stack, both through li
 const PLUGIN = `
 volatile unsigned long plug_sink;
 __attribute__((noipa)) void ub_plug_spin(void) { for (int i = 0; i < 200000; i++) plug_sink += i; }
-__attribute__((noipa)) void ub_plug_entry(long ms, long (*now)(void)) { long end = now() + ms; while (now() < end) ub_plug_spin(); plug_sink++; }
+__attribute__((noipa)) void ub_plug_entry(long ms, long (*now)(void), long (*cpu)(void)) { long end = now() + ms, cend = cpu() + 1000; while (now() < end || cpu() < cend) ub_plug_spin(); plug_sink++; }
 `;
 
 const AFTER_EXEC = `
@@ -259,7 +261,8 @@ const AFTER_EXEC = `
 volatile unsigned long sink;
 static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
 __attribute__((noipa)) void ub_exec_spin(void) { for (int i = 0; i < 200000; i++) sink += i; }
-__attribute__((noipa)) void ub_exec_main(void) { long end = now_ms() + 2500; while (now_ms() < end) ub_exec_spin(); sink++; }
+static long cpu_ms(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void ub_exec_main(void) { long end = now_ms() + 2500, cend = cpu_ms() + 1000; while (now_ms() < end || cpu_ms() < cend) ub_exec_spin(); sink++; }
 int main(void) { printf("E%ld\\n", now_ms()); fflush(stdout); ub_exec_main(); return 0; }
 `;
 
@@ -270,14 +273,15 @@ const DLOPEN = (lib: string, after: string) => `
 #include <unistd.h>
 volatile unsigned long sink;
 long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+long cpu_ms(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
 __attribute__((noipa)) void ub_before(void) { for (int i = 0; i < 200000; i++) sink += i; }
 __attribute__((noipa)) int ub_use_plugin(void) {
   printf("D%ld\\n", now_ms()); fflush(stdout);
   void *h = dlopen(${JSON.stringify(lib)}, RTLD_NOW);
   if (!h) return 1;
-  void (*entry)(long, long (*)(void)) = (void (*)(long, long (*)(void)))dlsym(h, "ub_plug_entry");
+  void (*entry)(long, long (*)(void), long (*)(void)) = (void (*)(long, long (*)(void), long (*)(void)))dlsym(h, "ub_plug_entry");
   if (!entry) return 1;
-  entry(2500, now_ms);
+  entry(2500, now_ms, cpu_ms);
   sink++;
   return 0;
 }
@@ -357,14 +361,13 @@ test('profile (cfi): a library dlopen\'ed and a program exec\'ed during the capt
 const FP_CHAIN = `
 #include <time.h>
 volatile unsigned long sink;
-static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+static long cpu_ms(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
 __attribute__((noipa)) void uc_leaf(void) { for (int i = 0; i < 200000; i++) sink += i; }
 __attribute__((noipa)) void uc_mid(void) { uc_leaf(); sink++; }
 __attribute__((noipa)) void uc_top(void) { uc_mid(); sink++; }
 int main(void) {
   ${GATE}
-  long end = now_ms() + 1500;
-  while (now_ms() < end) uc_top();
+  while (cpu_ms() < 1000) uc_top(); /* CPU time: the same number of samples on a busy machine */
   return 0;
 }
 `;

@@ -187,7 +187,9 @@ static __always_inline bool thread_allowed(const volatile struct thread_filter *
  * kern_stack_id and comm, and the maps start (START_MAP), counts (COUNTS_MAP) and stacks (STACKS_MAP).
  * prev, leaving the CPU and still `current`, is recorded with the time, its ids, comm and stacks, and
  * init_key(&v.key) sets the rest of its key; next, switched in again, has the microseconds it was
- * blocked added to its key in counts.
+ * blocked added to its key in counts. With the CFI walker's deferred user stacks (OFFCPU_DEFER in
+ * unwind.bpf.h: offcpu_defer_user, offcpu_pending_add), a thread blocked in a system call has its
+ * user stack walked when that call returns, and only if it blocked at least min_block_us.
  */
 #define OFFCPU_NO_INIT(key) ((void)(key))
 #define OFFCPU_HANDLE_SWITCH(init_key)								\
@@ -204,7 +206,11 @@ static __always_inline int handle_switch(void *ctx, struct task_struct *prev, st
 		v.key.pid = BPF_CORE_READ(prev, tgid);						\
 		v.key.tid = BPF_CORE_READ(prev, pid);						\
 		bpf_get_current_comm(v.key.comm, sizeof(v.key.comm));				\
-		GET_STACKS(ctx, &stacks, cfg, v.key.user_stack_id, v.key.kern_stack_id, TP_TRACER_FRAMES); \
+		if (!offcpu_defer_user(prev, &v))						\
+			GET_STACKS(ctx, &stacks, cfg, v.key.user_stack_id, v.key.kern_stack_id, TP_TRACER_FRAMES); \
+		else										\
+			v.key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED :		\
+				get_stack(ctx, &stacks, false, TP_TRACER_FRAMES);		\
 		init_key(&v.key);								\
 		tid = v.key.tid;								\
 		if (bpf_map_update_elem(&start, &tid, &v, BPF_ANY))				\
@@ -217,8 +223,12 @@ static __always_inline int handle_switch(void *ctx, struct task_struct *prev, st
 		return 0;									\
 	if (now > sv->ts) {									\
 		__u64 us = (now - sv->ts) / 1000;						\
-		if (us >= cfg.min_block_us && us <= cfg.max_block_us)				\
-			count_add(&counts, &sv->key, us);					\
+		if (us >= cfg.min_block_us && us <= cfg.max_block_us) {			\
+			if (sv->key.user_stack_id == STACK_DEFERRED)				\
+				offcpu_pending_add(tid, sv, us);				\
+			else									\
+				count_add(&counts, &sv->key, us);				\
+		}										\
 	}											\
 	bpf_map_delete_elem(&start, &tid);							\
 	return 0;										\

@@ -6,6 +6,8 @@
 #define MAX_STACK_DEPTH 127
 /* stack id stored in a key when that stack was not asked for (-U / -K). */
 #define STACK_NOT_COLLECTED (-10000)
+/* BPF-internal: the user stack will be walked when the blocked system call returns (never drained) */
+#define STACK_DEFERRED (-10001)
 
 /* Indices of the per-program counters in the `stats` map (one array entry of BS_NR_STATS u64s). */
 enum bpfscope_stat {

@@ -17,12 +17,14 @@ const volatile struct offcpu_cfg cfg = { .f = { .state = -1 }, .min_block_us = 1
 
 struct start_val {
 	__u64 ts;
+	__u64 uip, usp;     /* user registers at switch-out (deferred user stacks) */
 	struct offcpu_key key;
 };
 
 START_MAP(start, struct start_val);
 COUNTS_MAP(counts, struct offcpu_key);
 STACKS_MAP(stacks);
+OFFCPU_DEFER(struct offcpu_key)
 
 OFFCPU_HANDLE_SWITCH(OFFCPU_NO_INIT)
 

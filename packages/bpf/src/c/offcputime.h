@@ -9,7 +9,8 @@ struct offcpu_cfg {
 	__u8 user_only;      /* -U: no kernel stacks */
 	__u8 kernel_only;    /* -K: no user stacks */
 	__u8 unwind;              /* 1: user stacks by the CFI walker (unwind.bpf.h), 0: frame pointers */
-	__u8 pad[5];
+	__u8 defer_user;          /* 1: walk a blocked system call's user stack when it returns (OFFCPU_DEFER) */
+	__u8 pad[4];
 };
 
 struct offcpu_key {

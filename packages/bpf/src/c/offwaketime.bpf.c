@@ -17,12 +17,14 @@ const volatile struct offwake_cfg cfg = { .f = { .state = -1 }, .min_block_us = 
 
 struct start_val {
 	__u64 ts;
+	__u64 uip, usp;     /* user registers at switch-out (deferred user stacks) */
 	struct offwake_key key; /* target half filled at switch-out, waker half at wake-up */
 };
 
 START_MAP(start, struct start_val);
 COUNTS_MAP(counts, struct offwake_key);
 STACKS_MAP(stacks);
+OFFCPU_DEFER(struct offwake_key)
 
 /* the waker half says "not seen" until sched_waking fills it in */
 static __always_inline void init_waker(struct offwake_key *k)

@@ -381,6 +381,125 @@ static __always_inline __s32 get_ustack_cfi(void)
 	return id;
 }
 
+/*
+ * Deferred user stacks of the off-CPU tools (cfg.defer_user, set when a minimum block time filters
+ * short blocks): a thread that blocks inside a system call keeps its user registers and stack until
+ * the call returns, so its user stack is walked then (raw_syscalls:sys_exit, in its own context) and
+ * only for blocks that passed the min/max filter at switch-in, instead of at every switch-out.
+ * Blocks outside a system call (preemption, page faults) are walked at switch-out as before.
+ * OFFCPU_DEFER(key_type) defines, for a tool with `cfg`, `counts`, `struct start_val { ts; uip; usp;
+ * key }`: the pending map, offcpu_defer_user(), offcpu_pending_add() and the sys_exit handler.
+ */
+#define OFFCPU_PENDING_SLOTS 4
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+#ifndef ESRCH
+#define ESRCH 3
+#endif
+#define OFFCPU_DEFER(key_type)									\
+struct pending_val {										\
+	__u64 uip, usp;										\
+	__u32 n;										\
+	__u32 pad;										\
+	__u64 us[OFFCPU_PENDING_SLOTS];								\
+	key_type key[OFFCPU_PENDING_SLOTS];							\
+};												\
+struct {											\
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);							\
+	__uint(max_entries, 32768);								\
+	__type(key, __u32);									\
+	__type(value, struct pending_val);							\
+} pending SEC(".maps");										\
+struct {											\
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);						\
+	__uint(max_entries, 1);									\
+	__type(key, __u32);									\
+	__type(value, struct pending_val);							\
+} pending_zero SEC(".maps");									\
+												\
+/* prev (current) is in a system call: leave its user stack for the call's return */		\
+static __always_inline bool offcpu_defer_user(struct task_struct *prev, struct start_val *v)	\
+{												\
+	struct pt_regs *regs;									\
+	__u8 insn[2];										\
+												\
+	if (!cfg.defer_user || cfg.kernel_only || (BPF_CORE_READ(prev, flags) & PF_KTHREAD))	\
+		return false;									\
+	/* prev is still current (and a plain scalar in raw_tp programs) */			\
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());			\
+	if (!regs || (long)BPF_CORE_READ(regs, orig_ax) < 0)					\
+		return false;									\
+	v->uip = BPF_CORE_READ(regs, ip);							\
+	v->usp = BPF_CORE_READ(regs, sp);							\
+	/* orig_ax also holds exception error codes: a system call returns after its syscall insn */ \
+	if (v->uip < 2 || bpf_probe_read_user(insn, 2, (void *)(v->uip - 2)) ||			\
+	    insn[0] != 0x0f || insn[1] != 0x05)							\
+		return false;									\
+	v->key.user_stack_id = STACK_DEFERRED;							\
+	return true;										\
+}												\
+												\
+static __always_inline void offcpu_pending_add(__u32 tid, struct start_val *sv, __u64 us)	\
+{												\
+	__u32 zero = 0, n;									\
+	struct pending_val *p = bpf_map_lookup_elem(&pending, &tid);				\
+	if (!p) {										\
+		struct pending_val *z = bpf_map_lookup_elem(&pending_zero, &zero);		\
+		if (!z)										\
+			return;									\
+		z->uip = sv->uip;								\
+		z->usp = sv->usp;								\
+		z->n = 0;									\
+		bpf_map_update_elem(&pending, &tid, z, BPF_ANY);				\
+		p = bpf_map_lookup_elem(&pending, &tid);					\
+		if (!p)										\
+			return;									\
+	}											\
+	n = p->n;										\
+	if (n >= OFFCPU_PENDING_SLOTS) {							\
+		/* blocked more often in one system call than there are slots: no user stack */ \
+		sv->key.user_stack_id = -ESRCH;							\
+		stat_inc(BS_STAT_USTACK_OTHER);							\
+		count_add(&counts, &sv->key, us);						\
+		return;										\
+	}											\
+	p->us[n] = us;										\
+	p->key[n] = sv->key;									\
+	p->n = n + 1;										\
+}												\
+												\
+static __always_inline int offcpu_sys_exit(void)						\
+{												\
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();						\
+	struct pending_val *p = bpf_map_lookup_elem(&pending, &tid);				\
+	struct pt_regs *regs;									\
+	__s32 uid = -ESRCH;									\
+	long nr;										\
+												\
+	if (!p)											\
+		return 0;									\
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());			\
+	if (regs) {										\
+		nr = BPF_CORE_READ(regs, orig_ax);						\
+		/* the same call returning (an exec has new registers: its old stack is gone) */ \
+		if (BPF_CORE_READ(regs, ip) == p->uip && BPF_CORE_READ(regs, sp) == p->usp &&	\
+		    nr != NR_EXECVE && nr != NR_EXECVEAT)					\
+			uid = get_ustack_cfi();							\
+	}											\
+	if (uid == -ESRCH)									\
+		stat_inc(BS_STAT_USTACK_OTHER);							\
+	for (int i = 0; i < OFFCPU_PENDING_SLOTS; i++) {					\
+		if (i >= p->n)									\
+			break;									\
+		p->key[i].user_stack_id = uid;							\
+		count_add(&counts, &p->key[i], p->us[i]);					\
+	}											\
+	bpf_map_delete_elem(&pending, &tid);							\
+	return 0;										\
+}												\
+												\
+TP_BTF_AND_RAW(sys_exit, offcpu_sys_exit(), struct pt_regs *regs, long ret)
+
 /* exec replaces every mapping: forget the old ones now (the same addresses may hold other code)
  * and ask user space to scan the new image */
 static __always_inline int unwind_exec(void)

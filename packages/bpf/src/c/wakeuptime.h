@@ -9,7 +9,8 @@ struct wakeup_cfg {
 	__u8 user_only;           /* waker user stack only */
 	__u8 kernel_only;         /* waker kernel stack only */
 	__u8 unwind;              /* 1: user stacks by the CFI walker (unwind.bpf.h), 0: frame pointers */
-	__u8 pad[5];
+	__u8 defer_user;          /* unused: waker stacks are taken in the waker's context */
+	__u8 pad[4];
 };
 
 struct wakeup_key {

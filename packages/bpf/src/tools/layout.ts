@@ -87,7 +87,7 @@ export function profileCfg(c: {
 }
 
 /* struct offcpu_cfg / wakeup_cfg / offwake_cfg (32) */
-export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean; unwind: boolean }): Buffer {
+export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean; unwind: boolean; deferUser?: boolean }): Buffer {
   const b = Buffer.alloc(32);
   writeThreadFilter(b, 0, c.f);
   b.writeBigUInt64LE(c.minUs, 8);
@@ -95,6 +95,7 @@ export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; us
   b[24] = c.userOnly ? 1 : 0;
   b[25] = c.kernelOnly ? 1 : 0;
   b[26] = c.unwind ? 1 : 0;
+  b[27] = c.deferUser ? 1 : 0;
   return b;
 }
 export const OFFCPU_KEY_SIZE = 32;

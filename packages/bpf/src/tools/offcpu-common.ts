@@ -27,6 +27,10 @@ export function openSwitchTool(
   const state = opts.state ?? -1;
   if (!Number.isInteger(state) || state < -1 || state > 0xffff) throw bad(`invalid state ${state}: expected a task state bitmask like 1 (TASK_INTERRUPTIBLE) or 2 (TASK_UNINTERRUPTIBLE), or -1 for any`);
 
+  // Deferred user stacks (walked when the blocked system call returns, only for blocks that pass
+  // the filter) pay off when a minimum block time filters out short blocks; they cost a program
+  // run at every system call's exit, so without such a filter every block is walked at switch-out.
+  const deferable = tool === 'offcputime' || tool === 'offwaketime';
   const { obj, cfi } = loadWithUnwind(opts.unwind, !opts.kernelStacksOnly, (unwind) =>
     BpfObject.load(tool, {
       rodata: offcpuCfg({
@@ -42,9 +46,10 @@ export function openSwitchTool(
         userOnly: !!opts.userStacksOnly,
         kernelOnly: !!opts.kernelStacksOnly,
         unwind,
+        deferUser: unwind && deferable && minUs > 1n,
       }),
       maxEntries: opts.stackStorageSize ? { stacks: opts.stackStorageSize, ustacks: opts.stackStorageSize } : undefined,
-      enable: unwindPrograms(unwind),
+      enable: unwindPrograms(unwind, unwind && deferable && minUs > 1n),
     }),
   );
   let unwind: UnwindSession | undefined;

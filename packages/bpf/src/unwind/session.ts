@@ -94,7 +94,8 @@ export function loadWithUnwind(mode: UnwindMode | undefined, wanted: boolean, lo
   }
 }
 
-/** enable() filter of BpfObject.load: the exec hook only with the walker */
-export function unwindPrograms(cfi: boolean): (base: string) => boolean {
-  return (base) => base !== 'sched_process_exec' || cfi;
+/** enable() filter of BpfObject.load: the exec hook only with the walker, the system-call exit
+ * hook only with deferred off-CPU user stacks */
+export function unwindPrograms(cfi: boolean, deferUser = false): (base: string) => boolean {
+  return (base) => (base !== 'sched_process_exec' || cfi) && (base !== 'sys_exit' || deferUser);
 }
