@@ -205,6 +205,7 @@ for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf',
         }
       }
       t.diagnostic(JSON.stringify({ nap, napExact, wait, waitExact, loss: d.loss }));
+      if (process.env.DEBUG_BPF_TEST) for (const r of d.records) t.diagnostic(`${r.tid} ${r.comm} ${r.value} ${r.userMissing ? 'MISSING' : ''} ${names(r.user).join(';')} | ${names(r.kernel).slice(-3).join(';')}`);
       assert.ok(nap >= 6 * 60000 * 0.9, `the sleeper's blocked time: ${nap} µs`);
       assert.ok(napExact >= nap * 0.95, `${napExact} of ${nap} µs of sleeping carry clone3;start_thread;ub_sleeper;ub_nap;nanosleep`);
       assert.ok(wait >= 4 * 80000 * 0.8, `the reader's blocked time: ${wait} µs`);

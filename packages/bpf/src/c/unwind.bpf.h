@@ -443,21 +443,25 @@ static __always_inline void offcpu_pending_add(__u32 tid, struct start_val *sv, 
 {												\
 	__u32 zero = 0, n;									\
 	struct pending_val *p = bpf_map_lookup_elem(&pending, &tid);				\
+	if (p && (p->uip != sv->uip || p->usp != sv->usp)) {					\
+		/* left from a call whose exit was not seen: not this call's stack */		\
+		bpf_map_delete_elem(&pending, &tid);						\
+		p = NULL;									\
+	}											\
 	if (!p) {										\
 		struct pending_val *z = bpf_map_lookup_elem(&pending_zero, &zero);		\
-		if (!z)										\
-			return;									\
-		z->uip = sv->uip;								\
-		z->usp = sv->usp;								\
-		z->n = 0;									\
-		bpf_map_update_elem(&pending, &tid, z, BPF_ANY);				\
-		p = bpf_map_lookup_elem(&pending, &tid);					\
-		if (!p)										\
-			return;									\
+		if (z) {									\
+			z->uip = sv->uip;							\
+			z->usp = sv->usp;							\
+			z->n = 0;								\
+			bpf_map_update_elem(&pending, &tid, z, BPF_ANY);			\
+			p = bpf_map_lookup_elem(&pending, &tid);				\
+		}										\
 	}											\
-	n = p->n;										\
-	if (n >= OFFCPU_PENDING_SLOTS) {							\
-		/* blocked more often in one system call than there are slots: no user stack */ \
+	n = p ? p->n : OFFCPU_PENDING_SLOTS;							\
+	if (!p || n >= OFFCPU_PENDING_SLOTS) {							\
+		/* blocked more often in one system call than there are slots (or no room): \
+		 * counted without a user stack, never dropped */				\
 		sv->key.user_stack_id = -ESRCH;							\
 		stat_inc(BS_STAT_USTACK_OTHER);							\
 		count_add(&counts, &sv->key, us);						\
