@@ -19,6 +19,8 @@ export interface CaptureSource {
   readonly startTime: number;
   drain(): StackDelta | HistogramDelta;
   close(): void;
+  /** the BPF programs' run time and runs so far (kernel bpf_stats; both 0 unless kernel.bpf_stats_enabled=1) */
+  programStats?(): { runTimeNs: number; runCount: number };
 }
 
 export interface SystemInfo {
@@ -155,7 +157,7 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
     stackcount: (o, s) =>
       patternErrors(() => {
         const h = bpf.openStackcount({ ...o, pattern: requirePattern(o), limit: o.maxProbes }, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o));
-        return { tool: 'stackcount' as const, startTime: h.startTime, drain: () => h.drain(), close: () => h.close() };
+        return { tool: 'stackcount' as const, startTime: h.startTime, drain: () => h.drain(), close: () => h.close(), programStats: () => h.programStats() };
       }),
     funccount: (o) =>
       patternErrors(() => {
@@ -167,6 +169,7 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
           tool: 'funccount' as const,
           startTime: h.startTime,
           close: () => h.close(),
+          programStats: () => h.programStats(),
           drain: (): StackDelta => {
             const d = h.drain();
             return {
@@ -183,7 +186,13 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
       patternErrors(() => {
         const h = bpf.openFunclatency({ ...o, pattern: requirePattern(o), limit: o.maxProbes, unit: o.milliseconds ? 'msecs' : 'usecs' });
         // the console's latency views take µs or ms histograms; funclatency's are in the same shape
-        return { tool: 'funclatency' as const, startTime: h.startTime, close: () => h.close(), drain: (): HistogramDelta => latencyAsHistogram(h.drain()) };
+        return {
+          tool: 'funclatency' as const,
+          startTime: h.startTime,
+          close: () => h.close(),
+          programStats: () => h.programStats(),
+          drain: (): HistogramDelta => latencyAsHistogram(h.drain()),
+        };
       }),
   };
   return {

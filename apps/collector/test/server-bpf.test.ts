@@ -238,10 +238,21 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     // a 20 ms nanosleep never returns early: nothing below the bucket of 20 000 µs ([16384, 32767])
     for (const h of hists) h.slots.forEach((x, i) => assert.ok(x === 0 || i >= 14, `slot ${i} has ${x}`));
 
-    // funccount: one bar per function, its calls as the weight
-    c.send({ type: 'start', requestId: 'n', tool: 'funccount', durationSec: 1.5, options: { pattern: `${bin}:bpfscope_*`, pid: w.pid!, intervalSec: 0.5 } });
-    const st3 = await c.next('started', () => true, 15000);
-    const end3 = await c.next('end', (m) => m.captureId === st3.captureId, 15000);
+    // funccount: one bar per function, its calls as the weight; with the kernel's bpf_stats on (for
+    // this capture only, restored after), the deltas carry what one run of the program costs
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    let st3;
+    let end3;
+    try {
+      c.send({ type: 'start', requestId: 'n', tool: 'funccount', durationSec: 1.5, options: { pattern: `${bin}:bpfscope_*`, pid: w.pid!, intervalSec: 0.5 } });
+      st3 = await c.next('started', () => true, 15000);
+      end3 = await c.next('end', (m) => m.captureId === st3!.captureId, 15000);
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+    }
+    const costs = deltasOf(c, st3.captureId).map((d) => d.progress.bpfNsPerRun);
+    assert.ok(costs.some((x) => x !== undefined && x > 0), `bpf cost per run in the deltas: ${costs.join(',')}`);
     assert.equal(end3.reason, 'completed');
     const counts = merge(deltasOf(c, st3.captureId));
     const sleeps = counts.get(`${bin}:bpfscope_do_sleep`) ?? 0;

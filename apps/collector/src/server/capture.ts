@@ -101,6 +101,16 @@ export class Capture {
   private total = 0;
   private samples = 0;
   private events = 0;
+
+  /** ns per run of the capture's BPF programs (bpf_stats), when the source reports them and the kernel counts */
+  private bpfCost(): number | undefined {
+    try {
+      const s = this.source.programStats?.();
+      return s && s.runCount > 0 ? Math.round(s.runTimeNs / s.runCount) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   private readonly loss: LossCounts = {};
   private lastDrain: number;
   /** when the current interval was due to end (scheduled boundary). */
@@ -300,6 +310,8 @@ export class Capture {
       }
     }
     parts.progress = { elapsedMs: Math.min(intervalEnd - this.startTime, this.durationMs), durationMs: this.durationMs, samples: this.samples, events: this.events };
+    const cost = this.bpfCost();
+    if (cost !== undefined) parts.progress.bpfNsPerRun = cost;
     parts.loss = { ...this.loss };
     return parts;
   }

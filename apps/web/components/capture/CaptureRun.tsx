@@ -90,7 +90,13 @@ export function CaptureRun() {
             </span>
             <span data-testid="capture-count">
               {fmtInt(count)} {countLabel}
+              {countLabel === 'events' && elapsed >= 1000 ? ` (${fmtInt(Math.round(count / (Math.min(elapsed, progress.elapsedMs || elapsed) / 1000)))}/s)` : ''}
             </span>
+            {progress.bpfNsPerRun !== undefined && (
+              <span data-testid="capture-bpf-cost" title="What one run of the capture's BPF programs costs (the kernel's bpf_stats)">
+                {fmtInt(progress.bpfNsPerRun)} ns per event in BPF
+              </span>
+            )}
             {firstDataMs !== null && <span title="From clicking Start to the first data on screen">first data after {fmtMs(firstDataMs)}</span>}
           </div>
         </div>

@@ -229,7 +229,14 @@ export const deltaSchema = z.object({
     .optional(),
   histUnit: z.enum(['usecs', 'msecs']).optional(),
   histKeyKind: z.enum(['none', 'disk', 'flags', 'pid', 'tid', 'function']).optional(),
-  progress: z.object({ elapsedMs: z.number(), durationMs: z.number(), samples: z.number(), events: z.number() }),
+  progress: z.object({
+    elapsedMs: z.number(),
+    durationMs: z.number(),
+    samples: z.number(),
+    events: z.number(),
+    /** what one run of the capture's BPF programs costs, from the kernel's bpf_stats (when kernel.bpf_stats_enabled=1; the any-event tools) */
+    bpfNsPerRun: z.number().optional(),
+  }),
   loss: lossSchema.optional(),
   /** epoch ms (collector clock) when the interval this delta covers ended, i.e. when the collector began
    * draining the tool; `receive time - intervalEnd` is the end-to-end delay (drain, symbolize, send). */
