@@ -15,6 +15,8 @@ import type { StackDelta, StackRecord, ToolHandle } from '../src/tools/types.js'
 import { ROOT_SKIP, run, drainUntil, tmpDir } from './helpers.js';
 import { tablesReady, useTestTables } from './unwind-walk-helpers.js';
 import { lineOfPep657 } from '../src/python/frames.js';
+import { readPyObject } from '../src/python/procs.js';
+import { DEBUG_OFFSETS_SIZE, layoutFromDebugOffsets, pyLayout } from '../src/python/layouts.js';
 
 useTestTables();
 
@@ -105,10 +107,25 @@ async function capture(bin: string, open: (pid: number) => ToolHandle<StackDelta
 
 const py = (r: StackRecord) => r.user.filter((f) => f.kind === 'python').map((f) => f.name.replace(/ \(.*\)$/, ''));
 
-for (const it of interpreters()) {
-  test(`python frames, profile: ${it.label}`, { skip: ROOT_SKIP || it.skip, timeout: 120000 }, async (t) => {
-    const bin = it.bin!;
-    assert.equal(version(bin), '3.11', `${bin} is CPython 3.11 (the version both machines' interpreters have)`);
+/** the other CPython versions pyenv has on these machines (3.8-3.13 layouts, layouts.ts) */
+function otherVersions(): Array<{ label: string; bin?: string; skip?: string }> {
+  const root = path.join(process.env.PYENV_ROOT ?? '/root/.pyenv', 'versions');
+  const out: Array<{ label: string; bin?: string; skip?: string }> = [];
+  for (const minor of ['3.8', '3.9', '3.10', '3.12', '3.13']) {
+    let dir: string | undefined;
+    try {
+      dir = fs.readdirSync(root).find((d) => d.startsWith(`${minor}.`) && /^\d+\.\d+\.\d+$/.test(d));
+    } catch {
+      /* no pyenv */
+    }
+    const bin = dir && path.join(root, dir, 'bin', `python${minor}`);
+    out.push(bin && fs.existsSync(bin) ? { label: `pyenv ${dir}`, bin } : { label: `CPython ${minor}`, skip: `no pyenv CPython ${minor} under ${root}` });
+  }
+  return out;
+}
+
+async function profileCheck(t: { diagnostic(s: string): void }, bin: string) {
+  {
     const { d, pid, info } = await capture(bin, (p) => openProfile({ pid: [p], frequency: 997, unwind: 'cfi', userStacksOnly: true }, createSymbolizer()));
     let main = 0;
     let inOuter = 0;
@@ -146,6 +163,19 @@ for (const it of interpreters()) {
     const inLoop = (lines.get(6) ?? 0) + (lines.get(7) ?? 0);
     assert.ok(inLoop >= inLeaf * 0.8, `pyf_leaf samples on lines 6-7: ${inLoop} of ${inLeaf} (${JSON.stringify([...lines])})`);
     assert.ok(evalLeft <= main * 0.05, `_PyEval_EvalFrameDefault left in ${evalLeft} of ${main} samples`);
+  }
+}
+
+for (const it of otherVersions()) {
+  test(`python frames, profile: ${it.label}`, { skip: ROOT_SKIP || it.skip, timeout: 120000 }, async (t) => {
+    await profileCheck(t, it.bin!);
+  });
+}
+
+for (const it of interpreters()) {
+  test(`python frames, profile: ${it.label}`, { skip: ROOT_SKIP || it.skip, timeout: 120000 }, async (t) => {
+    assert.equal(version(it.bin!), '3.11', `${it.bin} is CPython 3.11 (the version both machines' interpreters have)`);
+    await profileCheck(t, it.bin!);
   });
 
   test(`python frames, offcputime: ${it.label}`, { skip: ROOT_SKIP || it.skip, timeout: 120000 }, async (t) => {
@@ -158,12 +188,12 @@ for (const it of interpreters()) {
       const p = py(r);
       const i = p.indexOf('pyf_sleeper');
       // the Python function that blocked is the last Python frame (native time.sleep code above it)
-      if (i >= 0 && i === p.length - 1 && p[i - 1] === 'Thread.run' && r.user.at(-1)?.kind !== 'python') sleepUs += r.value;
+      if (i >= 0 && i === p.length - 1 && /(^|\.)run$/.test(p[i - 1] ?? '') && r.user.at(-1)?.kind !== 'python') sleepUs += r.value;
       else other.set(p.join(';'), (other.get(p.join(';')) ?? 0) + r.value);
     }
     t.diagnostic(`pyf_sleeper blocked ${sleepUs} us; other stacks of the thread ${JSON.stringify([...other].sort((a, b) => b[1] - a[1]).slice(0, 4))}`);
     // it sleeps for 4 s; blocked time of the first stacks (before tables load) may be elsewhere
-    assert.ok(sleepUs >= 3.4e6 && sleepUs <= 4.2e6, `blocked in time.sleep under Thread.run;pyf_sleeper: ${sleepUs} us of 4 s`);
+    assert.ok(sleepUs >= 3.4e6 && sleepUs <= 4.2e6, `blocked in time.sleep under [Thread.]run;pyf_sleeper: ${sleepUs} us of 4 s`);
   });
 }
 
@@ -190,4 +220,19 @@ test('PEP 657 line table: the lines of code units (the format of 3.11+ co_lineta
   }
   assert.ok(checked > 5);
   assert.equal(lineOfPep657(Buffer.from([0x01, 0x02]), 1, 0), undefined, 'a corrupt table gives no line');
+});
+
+test('CPython 3.13: the layout read from the binary (_Py_DebugOffsets) is the one of the table', (t) => {
+  const lib = path.join(process.env.PYENV_ROOT ?? '/root/.pyenv', 'versions', '3.13.0', 'lib', 'libpython3.13.so.1.0');
+  if (!fs.existsSync(lib)) {
+    t.skip(`no CPython 3.13 with a shared libpython at ${lib}`);
+    return;
+  }
+  const info = readPyObject(lib);
+  assert.ok(info, 'libpython3.13 is an interpreter');
+  assert.equal(info.version, '3.13');
+  assert.equal(info.layoutFrom, 'debug-offsets');
+  assert.deepEqual(info.layout, pyLayout('3.13'));
+  const bad = Buffer.alloc(DEBUG_OFFSETS_SIZE);
+  assert.equal(layoutFromDebugOffsets(bad), undefined, 'no cookie: not read');
 });

@@ -147,6 +147,33 @@ export function lineOfPep657(table: Buffer, firstLine: number, index: number): n
   return undefined;
 }
 
+/** The line of byte offset `lasti` in a 3.8/3.9 co_lnotab (pairs of address and line increments). */
+export function lineOfLnotab(table: Buffer, firstLine: number, lasti: number): number {
+  let addr = 0;
+  let line = firstLine;
+  for (let i = 0; i + 1 < table.length; i += 2) {
+    addr += table[i];
+    if (addr > lasti) break;
+    line += (table[i + 1] << 24) >> 24; // signed increment
+  }
+  return line;
+}
+
+/** The line of byte offset `off` in a 3.10 co_linetable (pairs of byte length and signed line
+ * increment, -128: no line for that range), or undefined. */
+export function lineOf310(table: Buffer, firstLine: number, off: number): number | undefined {
+  let start = 0;
+  let line = firstLine;
+  for (let i = 0; i + 1 < table.length; i += 2) {
+    const end = start + table[i];
+    const d = (table[i + 1] << 24) >> 24;
+    if (d !== -128) line += d;
+    if (off >= start && off < end) return d === -128 ? undefined : line;
+    start = end;
+  }
+  return undefined;
+}
+
 /** Names Python frames of the processes of one capture. A code object is read once per interval
  * (its pointers compared with what was read before: a freed and reused address is read again), and
  * what was read is kept until the process exits. */
@@ -217,7 +244,10 @@ export class PyFrameNamer {
     const f: SymbolizedFrame = { name: `${c.name} (${c.file})`, kind: 'python', file: c.file };
     const L = this.layoutOf(pid);
     if (L && c.linetable && instr < INSTR_MAX && instr >= L.code) {
-      const line = lineOfPep657(c.linetable, c.firstLine, (instr - L.code) >> 1);
+      let line: number | undefined;
+      if (L.lineTable === 'pep657') line = lineOfPep657(c.linetable, c.firstLine, (instr - L.code) >> 1);
+      else if (L.lineTable === 'lnotab') line = lineOfLnotab(c.linetable, c.firstLine, instr);
+      else line = lineOf310(c.linetable, c.firstLine, instr * 2);
       if (line !== undefined && line > 0) f.line = line;
     }
     return f;

@@ -11,7 +11,7 @@ import * as L from '../ffi/libbpf.js';
 import { ElfFile } from '../symbolize/elf.js';
 import { isFileMapping, type Mapping } from '../symbolize/procmaps.js';
 import type { BpfObject, BpfMap } from '../object.js';
-import { pyLayout, type PyLayout } from './layouts.js';
+import { DEBUG_OFFSETS_SIZE, layoutFromDebugOffsets, pyLayout, type PyLayout } from './layouts.js';
 
 /** bytes of struct py_proc */
 export const PY_PROC_SIZE = 48;
@@ -28,6 +28,8 @@ export interface PyObjectInfo {
   /** "3.11" */
   version: string;
   layout?: PyLayout;
+  /** where the layout came from: the binary's _Py_DebugOffsets (3.13) or the table */
+  layoutFrom?: 'debug-offsets' | 'table';
 }
 
 /** A process's interpreter at runtime addresses, as written to py_procs. */
@@ -90,15 +92,26 @@ export function readPyObject(path: string, name = path): PyObjectInfo | undefine
       }
     }
     version ??= /python(\d+\.\d+)/.exec(name)?.[1] ?? 'unknown';
-    return { runtime: rt.addr, evalStart: ev.addr, evalEnd: ev.addr + ev.size, version, layout: pyLayout(version) };
+    let layout = pyLayout(version);
+    let layoutFrom: PyObjectInfo['layoutFrom'] = layout ? 'table' : undefined;
+    if (version === '3.13') {
+      // _Py_DebugOffsets: the offsets as this binary was built (the table is the fallback)
+      const off = vaddrToOffset(f, rt.addr, DEBUG_OFFSETS_SIZE);
+      const fromBinary = off === undefined ? undefined : layoutFromDebugOffsets(f.readBytes(off, DEBUG_OFFSETS_SIZE));
+      if (fromBinary) {
+        layout = fromBinary;
+        layoutFrom = 'debug-offsets';
+      }
+    }
+    return { runtime: rt.addr, evalStart: ev.addr, evalEnd: ev.addr + ev.size, version, layout, layoutFrom };
   } finally {
     f.close();
   }
 }
 
-function vaddrToOffset(f: ElfFile, vaddr: number): number | undefined {
+function vaddrToOffset(f: ElfFile, vaddr: number, len = 4): number | undefined {
   for (const s of f.segments) {
-    if (vaddr >= s.vaddr && vaddr + 4 <= s.vaddr + s.filesz) return s.offset + (vaddr - s.vaddr);
+    if (vaddr >= s.vaddr && vaddr + len <= s.vaddr + s.filesz) return s.offset + (vaddr - s.vaddr);
   }
   return undefined;
 }
