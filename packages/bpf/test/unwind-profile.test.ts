@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openProfile } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
-import { ROOT_SKIP, GATE, run, names, drainUntil } from './helpers.js';
+import { ROOT_SKIP, GATE, run, names, drainUntil, sleep } from './helpers.js';
 import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import { unwindMemoryLimit } from '../src/unwind/session.js';
 
 useTestTables();
 
@@ -52,8 +53,53 @@ test('profile --unwind cfi: a call chain built without frame pointers has its ex
     t.diagnostic(`top stacks ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} unwinder ${JSON.stringify(h.unwind!())}`);
     assert.ok(total > 50, `samples of the workload: ${total}`);
     assert.ok(exact >= total * 0.9, `${exact} of ${total} samples have _start;…;main;ub_top;ub_mid;ub_leaf: ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} ${JSON.stringify(h.unwind!())}`);
+    // the process is gone: its mapping array and the tables only it used are freed (exit check ≤ 1 s)
+    let info = h.unwind!();
+    for (let i = 0; i < 60 && (info.processes > 0 || info.tables > 0 || info.bytes > 0); i++) {
+      await sleep(100);
+      info = h.unwind!();
+    }
+    assert.deepEqual([info.processes, info.tables, info.bytes], [0, 0, 0], `freed after exit: ${JSON.stringify(info)}`);
   } finally {
     h.close();
     child.kill('SIGKILL');
   }
+});
+
+test('profile (cfi): BPF map memory of the unwinder stays within BPFSCOPE_UNWIND_MAX_MB; what does not fit is counted', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+  const bin = buildNoFp('ub_chain_bound', CHAIN);
+  const sym = createSymbolizer();
+  const { child, done, go, ready } = run(bin);
+  await ready;
+  // 0.2 MiB: the workload's own table and ld.so's fit, libc's (~30k rows, ~0.5 MiB in the kernel) does not
+  process.env.BPFSCOPE_UNWIND_MAX_MB = '0.2';
+  let h;
+  try {
+    h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  } finally {
+    delete process.env.BPFSCOPE_UNWIND_MAX_MB;
+  }
+  try {
+    await tablesReady(h);
+    go();
+    const d = await drainUntil(h, done);
+    const info = h.unwind!();
+    t.diagnostic(JSON.stringify(info));
+    assert.equal(info.limitBytes, Math.round(0.2 * 1024 * 1024));
+    assert.ok(info.bytes <= info.limitBytes, `within the bound: ${info.bytes} of ${info.limitBytes} bytes`);
+    assert.ok(info.overLimit >= 1 && Object.values(info.errors).some((e) => /byte BPF map bound/.test(e)), `a table left out is reported: ${JSON.stringify(info)}`);
+    const samples = d.records.filter((r) => r.pid === child.pid).reduce((n, r) => n + r.value, 0);
+    // the workload's frames are still walked by CFI; where libc's table is missing, frame pointers (counted)
+    const chain = d.records.filter((r) => r.pid === child.pid && names(r.user).join(';').endsWith('main;ub_top;ub_mid;ub_leaf')).reduce((n, r) => n + r.value, 0);
+    assert.ok(samples > 50 && chain >= samples * 0.9, `${chain} of ${samples} samples with main;ub_top;ub_mid;ub_leaf`);
+    assert.ok((d.loss.unwindNoTable ?? 0) >= samples * 0.9, `walks through libc without its table are counted: ${JSON.stringify(d.loss)}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});
+
+test('unwind: a bad BPFSCOPE_UNWIND_MAX_MB is a clear error', () => {
+  assert.throws(() => unwindMemoryLimit({ BPFSCOPE_UNWIND_MAX_MB: 'lots' }), /BPFSCOPE_UNWIND_MAX_MB=lots: expected a number of MiB/);
+  assert.equal(unwindMemoryLimit({}), 64 * 1024 * 1024);
 });

@@ -43,6 +43,22 @@ export interface UnwindSession {
   close(): void;
 }
 
+/**
+ * The bound of the unwinder's BPF map memory (table rows and process mapping arrays) of one capture:
+ * BPFSCOPE_UNWIND_MAX_MB (default 64, what every process of a busy host needs here); tables beyond
+ * it are not loaded (their code is walked by frame pointers, counted as "no table", and listed in
+ * the handle's unwind() info as overLimit).
+ */
+export function unwindMemoryLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.BPFSCOPE_UNWIND_MAX_MB;
+  if (v === undefined || v === '') return 64 * 1024 * 1024;
+  const mb = Number(v);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 65536) {
+    throw new BpfError({ errno: 22, code: 'EINVAL', message: `BPFSCOPE_UNWIND_MAX_MB=${v}: expected a number of MiB between 1 and 65536` });
+  }
+  return Math.round(mb * 1024 * 1024);
+}
+
 export function openUnwindSession(obj: BpfObject, pids: number[]): UnwindSession {
   const maps = new UnwindMaps(obj);
   const store = new UstackStore(obj.map('ustacks'));
@@ -65,7 +81,7 @@ export function openUnwindSession(obj: BpfObject, pids: number[]): UnwindSession
       }, 60000).unref();
     },
   };
-  const tracker = new UnwindTracker(maps, unwindTableSource(), { pids, observer });
+  const tracker = new UnwindTracker(maps, unwindTableSource(), { pids, observer, memoryLimitBytes: unwindMemoryLimit() });
   return {
     store,
     tracker,
