@@ -2,7 +2,8 @@
 # Installs what bpfscope needs and is missing, then builds. Idempotent: fast when all is in place.
 #   scripts/setup.sh [--test] [--bench] [--no-build] [--quiet]
 #     (default)  what `npm start` needs: clang, bpftool, libbpf headers, npm dependencies, a build
-#     --test     also what `npm test` needs: Debian chromium (Playwright), gcc workloads, bpftrace
+#     --test     also what `npm test` needs: Debian chromium (Playwright), gcc workloads, bpftrace,
+#                postgresql (the store tests start a throwaway server)
 #     --bench    also the peers the benchmarks compare against: bpftrace, perf, llvm-symbolizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 
 # --- Debian packages ---------------------------------------------------------
 debs=(clang llvm bpftool libbpf-dev libelf-dev gcc g++ make binutils python3 util-linux procps)
-[ "$want_test" = 1 ] && debs+=(chromium bpftrace fonts-dejavu-core)
+[ "$want_test" = 1 ] && debs+=(chromium bpftrace fonts-dejavu-core postgresql)
 [ "$want_bench" = 1 ] && debs+=(linux-perf hyperfine)
 missing=()
 for p in "${debs[@]}"; do

@@ -292,7 +292,7 @@ export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Prom
 
 export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response> {
   const { store } = deps(d);
-  return handle(() => {
+  return handle(async () => {
     const url = new URL(req.url);
     const q = url.searchParams.get('q') ?? undefined;
     const limitRaw = url.searchParams.get('limit');
@@ -302,7 +302,7 @@ export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response
       if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new HttpError(400, 'limit: must be an integer from 1 to 10000', { field: 'limit' });
     }
     if (q && q.length > 500) throw new HttpError(400, 'q: at most 500 characters', { field: 'q' });
-    return json({ snapshots: store().list(q, limit) });
+    return json({ snapshots: await store().list(q, limit) });
   });
 }
 
@@ -386,14 +386,14 @@ function disposition(kind: 'inline' | 'attachment', name: string, ext: string): 
 /** GET /api/snapshots/<id>?format=json|folded|pprof|speedscope|svg[&download=1] */
 export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
   const { store } = deps(d);
-  return handle(() => {
+  return handle(async () => {
     const url = new URL(req.url);
     const format = (url.searchParams.get('format') ?? 'json') as ExportFormat;
     if (!(EXPORT_FORMATS as readonly string[]).includes(format))
       throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
     const download = url.searchParams.get('download');
     if (format === 'json') {
-      const s = store().getApiJsonText(id);
+      const s = await store().getApiJsonText(id);
       if (!s) throw notFound('snapshot', id);
       return new Response(s.text, {
         status: 200,
@@ -405,7 +405,7 @@ export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promis
         },
       });
     }
-    const s = store().get(id);
+    const s = await store().get(id);
     if (!s) throw notFound('snapshot', id);
     const out = exportProfile(s.profile, format);
     const body = out.body;
@@ -427,9 +427,9 @@ export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promis
 
 export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
   const { store, env } = deps(d);
-  return handle(() => {
+  return handle(async () => {
     requireOperator(req, env);
-    if (!store().delete(id)) throw notFound('snapshot', id);
+    if (!(await store().delete(id))) throw notFound('snapshot', id);
     return new Response(null, { status: 204, headers: { 'Cache-Control': 'no-store' } });
   });
 }

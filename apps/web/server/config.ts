@@ -40,6 +40,26 @@ export function maxUploadBytes(env: Env = process.env): number {
   return Math.floor(n * 1024 * 1024);
 }
 
+/**
+ * BPFSCOPE_DATABASE_URL (postgres:// or postgresql://): the shared PostgreSQL store; undefined →
+ * SQLite under the data directory. BPFSCOPE_DATABASE_URL_FILE names a file holding the URL
+ * (a mounted Secret), read at each call.
+ */
+export function databaseUrl(env: Env = process.env): string | undefined {
+  let v = env.BPFSCOPE_DATABASE_URL?.trim();
+  if (!v && env.BPFSCOPE_DATABASE_URL_FILE) {
+    try {
+      v = fs.readFileSync(env.BPFSCOPE_DATABASE_URL_FILE, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`BPFSCOPE_DATABASE_URL_FILE ${env.BPFSCOPE_DATABASE_URL_FILE} cannot be read: ${(e as Error).message}`);
+    }
+  }
+  if (!v) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(v))
+    throw new ConfigError('BPFSCOPE_DATABASE_URL must be a postgres:// (or postgresql://) URL such as postgres://user:password@db:5432/bpfscope; unset it to use SQLite');
+  return v;
+}
+
 /** The address the console listens on (the start script passes it to `next start -H`). */
 export function webHost(env: Env = process.env): string {
   return env.BPFSCOPE_WEB_HOST || env.HOSTNAME_BIND || '127.0.0.1';

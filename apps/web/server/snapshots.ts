@@ -1,8 +1,14 @@
 /**
- * Snapshot store: one SQLite table (better-sqlite3, WAL) with metadata columns and the encoded
- * profile as a gzip-compressed BLOB (brotli is read too). A snapshot is written by one INSERT inside a transaction,
- * so a crash leaves either the whole row or nothing; the profile is encoded and compressed
- * before the transaction starts, so a bad profile never reaches the database.
+ * Snapshot store: one interface (`SnapshotStore`), two implementations with the same behaviour.
+ *
+ * - `SqliteSnapshotStore` (default): one SQLite table under BPFSCOPE_DATA_DIR (better-sqlite3, WAL).
+ * - `PgSnapshotStore` (snapshots-pg.ts, when BPFSCOPE_DATABASE_URL is set): the same table in
+ *   PostgreSQL, shared by several console replicas.
+ *
+ * Both keep metadata columns and the encoded profile as a gzip-compressed blob (brotli is read
+ * too). A snapshot is written by one INSERT inside a transaction, so a crash leaves either the
+ * whole row or nothing; the profile is encoded and compressed before the transaction starts, so a
+ * bad profile never reaches the database.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +16,10 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { LossStats, Profile, Unit } from '@bpfscope/viz';
-import { dataDir } from './config';
+import { dataDir, databaseUrl, type Env } from './config';
 import { newId, isValidId } from './ids';
 import { decodeFromStore, encodeForStore, encodedAsObject } from './viz';
+import { PgSnapshotStore } from './snapshots-pg';
 
 const gzip = promisify(zlib.gzip);
 
@@ -41,6 +48,8 @@ export interface SnapshotMeta extends SnapshotSummary {
   frameCount: number;
   /** compressed size of the stored profile in bytes. */
   storedBytes: number;
+  /** the public-link token when the snapshot is public (`/p/<token>`), else null. */
+  publicToken: string | null;
 }
 
 export interface SaveInput {
@@ -48,7 +57,7 @@ export interface SaveInput {
   notes?: string;
 }
 
-interface Row {
+export interface Row {
   id: string;
   name: string;
   notes: string;
@@ -68,9 +77,10 @@ interface Row {
   codec: string;
   encoding: string;
   stored_bytes: number;
+  public_token?: string | null;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const NAME_MAX = 200;
 const NOTES_MAX = 10_000;
 
@@ -105,12 +115,127 @@ function defaultName(p: Profile): string {
   return `${tool}${p.meta.host ? ' on ' + p.meta.host : ''} ${when}`;
 }
 
-export class SnapshotStore {
+/** What both implementations offer; every method is async (PostgreSQL is a network round trip). */
+export interface SnapshotStore {
+  /** "sqlite" or "postgres" (shown by health checks and tests). */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it stores: the SQLite file, or the PostgreSQL URL without its password. */
+  readonly location: string;
+  /** Encodes, compresses and stores a profile. Resolves with the stored metadata. */
+  save(profile: Profile, input?: SaveInput): Promise<SnapshotMeta>;
+  getMeta(id: string): Promise<SnapshotMeta | null>;
+  /** The stored encoding as JSON text (no decode), for `?format=json`. */
+  getEncoded(id: string): Promise<{ snapshot: SnapshotMeta; codec: string; json: string } | null>;
+  /** The snapshot's metadata and decoded profile, or null when the id is unknown. */
+  get(id: string): Promise<{ snapshot: SnapshotMeta; profile: Profile } | null>;
+  /** `{snapshot, profile}` with the profile as encodeProfile's JSON value, as the API returns it. */
+  getApiJson(id: string): Promise<{ snapshot: SnapshotMeta; profile: unknown } | null>;
+  /** The same document as getApiJson as JSON text, without re-serializing the stored profile. */
+  getApiJsonText(id: string): Promise<{ snapshot: SnapshotMeta; text: string } | null>;
+  /**
+   * Newest first. `q` is split on whitespace; every term must occur (case-insensitively) in the
+   * name, host, tool or notes. `tool:x` / `host:x` / `name:x` restrict a term to one column.
+   */
+  list(q?: string, limit?: number): Promise<SnapshotSummary[]>;
+  /** true when a snapshot was deleted, false when the id was unknown. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Makes a snapshot public (returns its public token, a new one unless it already has one) or
+   * private again (`false`: returns null, the old link stops working). undefined: unknown id.
+   */
+  setPublic(id: string, on: boolean): Promise<string | null | undefined>;
+  /** The snapshot id behind a public token, or null. */
+  findPublic(token: string): Promise<string | null>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Public-link tokens: 22 base62 characters = 131 random bits. */
+export const PUBLIC_TOKEN_LENGTH = 22;
+const PUBLIC_TOKEN_RE = /^[0-9A-Za-z]{22}$/;
+export function isValidPublicToken(t: string): boolean {
+  return PUBLIC_TOKEN_RE.test(t);
+}
+export function newPublicToken(): string {
+  return newId(PUBLIC_TOKEN_LENGTH);
+}
+
+/** A stored row before the insert (shared by both implementations). */
+export type NewRow = Omit<Row, 'public_token'> & { profile: Buffer };
+
+/** Validates and encodes a profile into the row both stores insert. */
+export async function buildRow(profile: Profile, input: SaveInput = {}): Promise<NewRow> {
+  if (!profile || !Array.isArray(profile.stacks) || !Array.isArray(profile.frames))
+    throw new SnapshotValidationError('profile', 'profile must have frames and stacks');
+  const name = cleanText('name', input.name, NAME_MAX) || cleanText('name', profile.meta?.name, NAME_MAX) || defaultName(profile);
+  const notes = cleanText('notes', input.notes ?? profile.meta?.notes, NOTES_MAX);
+  const meta = profile.meta ?? {};
+  const stored: Profile = { ...profile, meta: { ...meta, name, notes: notes || undefined } };
+  const { codec, json } = encodeForStore(stored);
+  // gzip level 6: about 5x faster than brotli q5 on 200k-stack profiles for ~30% more bytes;
+  // saving sits between "capture ended" and "snapshot link shown", so speed wins.
+  const blob = await gzip(Buffer.from(json, 'utf8'), { level: 6 });
+  return {
+    id: newId(),
+    name,
+    notes,
+    tool: meta.tool ?? 'import',
+    host: meta.host ?? '',
+    kernel: meta.kernel ?? '',
+    created_at: Date.now(),
+    start_time: meta.startTime ?? null,
+    duration_ms: meta.durationMs != null ? Math.round(meta.durationMs) : null,
+    total: Number.isFinite(profile.total) ? profile.total : 0,
+    unit: profile.unit,
+    options: JSON.stringify(meta.options ?? {}),
+    loss: JSON.stringify(meta.loss ?? {}),
+    format: meta.source?.format ?? null,
+    stack_count: profile.stacks.length,
+    frame_count: profile.frames.length,
+    codec,
+    encoding: 'gzip',
+    stored_bytes: blob.length,
+    profile: blob,
+  };
+}
+
+/** A search query as column conditions: every term is a list of columns, any of which may match. */
+export function searchTerms(q: string | undefined): { columns: string[]; pattern: string }[] {
+  const out: { columns: string[]; pattern: string }[] = [];
+  for (const raw of (q ?? '').trim().split(/\s+/).filter(Boolean).slice(0, 16)) {
+    const m = /^(tool|host|name):(.+)$/i.exec(raw);
+    if (m) out.push({ columns: [m[1]!.toLowerCase()], pattern: likeTerm(m[2]!) });
+    else out.push({ columns: ['name', 'host', 'tool', 'notes'], pattern: likeTerm(raw) });
+  }
+  return out;
+}
+
+export function clampLimit(limit: number): number {
+  return Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : 1000, 10000));
+}
+
+/** The JSON text of `{snapshot, profile}` from a stored encoding. */
+export function apiJsonText(e: { snapshot: SnapshotMeta; codec: string; json: string }): string {
+  const profile = e.codec === 'viz' ? e.json : JSON.stringify(encodedAsObject(e.codec, e.json));
+  return `{"snapshot":${JSON.stringify(e.snapshot)},"profile":${profile}}`;
+}
+
+/** The metadata of a row as the API shows it (numbers from PostgreSQL's bigint arrive as strings). */
+export function toSummary(r: Row): SnapshotSummary {
+  return { id: r.id, name: r.name, tool: r.tool, host: r.host, createdAt: Number(r.created_at), total: Number(r.total), unit: r.unit };
+}
+
+export class SqliteSnapshotStore implements SnapshotStore {
+  readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   readonly file: string;
   private insertStmt: Database.Statement;
   private getStmt: Database.Statement;
   private deleteStmt: Database.Statement;
+
+  get location(): string {
+    return this.file;
+  }
 
   constructor(file: string) {
     this.file = file;
@@ -122,33 +247,47 @@ export class SnapshotStore {
     this.db.pragma('foreign_keys = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
-      throw new Error(`${file} was written by a newer bpfscope (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade bpfscope or use another BPFSCOPE_DATA_DIR`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS snapshots (
-        id           TEXT PRIMARY KEY,
-        name         TEXT NOT NULL,
-        notes        TEXT NOT NULL DEFAULT '',
-        tool         TEXT NOT NULL,
-        host         TEXT NOT NULL DEFAULT '',
-        kernel       TEXT NOT NULL DEFAULT '',
-        created_at   INTEGER NOT NULL,
-        start_time   INTEGER,
-        duration_ms  INTEGER,
-        total        REAL NOT NULL,
-        unit         TEXT NOT NULL,
-        options      TEXT NOT NULL DEFAULT '{}',
-        loss         TEXT NOT NULL DEFAULT '{}',
-        format       TEXT,
-        stack_count  INTEGER NOT NULL,
-        frame_count  INTEGER NOT NULL,
-        codec        TEXT NOT NULL,
-        encoding     TEXT NOT NULL,
-        stored_bytes INTEGER NOT NULL,
-        profile      BLOB NOT NULL
-      ) STRICT;
-      CREATE INDEX IF NOT EXISTS snapshots_created ON snapshots(created_at DESC);
-    `);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      throw new Error(
+        `${file} was written by a newer bpfscope (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade bpfscope or use another BPFSCOPE_DATA_DIR`,
+      );
+    // migrations: each step runs once, in one transaction with the version bump
+    const migrate = this.db.transaction(() => {
+      if (version < 1) {
+        this.db.exec(`
+          CREATE TABLE IF NOT EXISTS snapshots (
+            id           TEXT PRIMARY KEY,
+            name         TEXT NOT NULL,
+            notes        TEXT NOT NULL DEFAULT '',
+            tool         TEXT NOT NULL,
+            host         TEXT NOT NULL DEFAULT '',
+            kernel       TEXT NOT NULL DEFAULT '',
+            created_at   INTEGER NOT NULL,
+            start_time   INTEGER,
+            duration_ms  INTEGER,
+            total        REAL NOT NULL,
+            unit         TEXT NOT NULL,
+            options      TEXT NOT NULL DEFAULT '{}',
+            loss         TEXT NOT NULL DEFAULT '{}',
+            format       TEXT,
+            stack_count  INTEGER NOT NULL,
+            frame_count  INTEGER NOT NULL,
+            codec        TEXT NOT NULL,
+            encoding     TEXT NOT NULL,
+            stored_bytes INTEGER NOT NULL,
+            profile      BLOB NOT NULL
+          ) STRICT;
+          CREATE INDEX IF NOT EXISTS snapshots_created ON snapshots(created_at DESC);
+        `);
+      }
+      if (version < 2) {
+        this.db.exec(`
+          ALTER TABLE snapshots ADD COLUMN public_token TEXT;
+          CREATE UNIQUE INDEX IF NOT EXISTS snapshots_public ON snapshots(public_token) WHERE public_token IS NOT NULL;
+        `);
+      }
+      if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    });
+    migrate();
     this.insertStmt = this.db.prepare(`INSERT INTO snapshots
       (id, name, notes, tool, host, kernel, created_at, start_time, duration_ms, total, unit, options, loss, format,
        stack_count, frame_count, codec, encoding, stored_bytes, profile)
@@ -158,40 +297,8 @@ export class SnapshotStore {
     this.deleteStmt = this.db.prepare('DELETE FROM snapshots WHERE id = ?');
   }
 
-  /** Encodes, compresses and stores a profile. Resolves with the stored metadata. */
   async save(profile: Profile, input: SaveInput = {}): Promise<SnapshotMeta> {
-    if (!profile || !Array.isArray(profile.stacks) || !Array.isArray(profile.frames))
-      throw new SnapshotValidationError('profile', 'profile must have frames and stacks');
-    const name = cleanText('name', input.name, NAME_MAX) || cleanText('name', profile.meta.name, NAME_MAX) || defaultName(profile);
-    const notes = cleanText('notes', input.notes ?? profile.meta.notes, NOTES_MAX);
-    const meta = profile.meta ?? {};
-    const stored: Profile = { ...profile, meta: { ...meta, name, notes: notes || undefined } };
-    const { codec, json } = encodeForStore(stored);
-    // gzip level 6: about 5x faster than brotli q5 on 200k-stack profiles for ~30% more bytes;
-    // saving sits between "capture ended" and "snapshot link shown", so speed wins.
-    const blob = await gzip(Buffer.from(json, 'utf8'), { level: 6 });
-    const row: Omit<Row, 'id'> & { id: string; profile: Buffer } = {
-      id: newId(),
-      name,
-      notes,
-      tool: meta.tool ?? 'import',
-      host: meta.host ?? '',
-      kernel: meta.kernel ?? '',
-      created_at: Date.now(),
-      start_time: meta.startTime ?? null,
-      duration_ms: meta.durationMs != null ? Math.round(meta.durationMs) : null,
-      total: Number.isFinite(profile.total) ? profile.total : 0,
-      unit: profile.unit,
-      options: JSON.stringify(meta.options ?? {}),
-      loss: JSON.stringify(meta.loss ?? {}),
-      format: meta.source?.format ?? null,
-      stack_count: profile.stacks.length,
-      frame_count: profile.frames.length,
-      codec,
-      encoding: 'gzip',
-      stored_bytes: blob.length,
-      profile: blob,
-    };
+    const row = await buildRow(profile, input);
     const tx = this.db.transaction(() => {
       // an id collision (62^10 space) is retried with a fresh id rather than failing the save.
       for (let i = 0; i < 5; i++) {
@@ -206,99 +313,91 @@ export class SnapshotStore {
       throw new Error('could not allocate a snapshot id');
     });
     tx();
-    return this.getMeta(row.id)!;
+    return (await this.getMeta(row.id))!;
   }
 
-  getMeta(id: string): SnapshotMeta | null {
+  async getMeta(id: string): Promise<SnapshotMeta | null> {
     if (!isValidId(id)) return null;
     const r = this.db.prepare(`SELECT ${META_COLS} FROM snapshots WHERE id = ?`).get(id) as Row | undefined;
     return r ? toMeta(r) : null;
   }
 
-  /** The stored encoding as JSON text (no decode), for `?format=json`. */
-  getEncoded(id: string): { snapshot: SnapshotMeta; codec: string; json: string } | null {
+  async getEncoded(id: string): Promise<{ snapshot: SnapshotMeta; codec: string; json: string } | null> {
     if (!isValidId(id)) return null;
     const r = this.getStmt.get(id) as (Row & { profile: Buffer }) | undefined;
     if (!r) return null;
     return { snapshot: toMeta(r), codec: r.codec, json: inflate(r) };
   }
 
-  /** The snapshot's metadata and decoded profile, or null when the id is unknown. */
-  get(id: string): { snapshot: SnapshotMeta; profile: Profile } | null {
-    const e = this.getEncoded(id);
-    if (!e) return null;
-    return { snapshot: e.snapshot, profile: decodeFromStore(e.codec, e.json) };
+  async get(id: string): Promise<{ snapshot: SnapshotMeta; profile: Profile } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, profile: decodeFromStore(e.codec, e.json) } : null;
   }
 
-  /** `{snapshot, profile}` with the profile as encodeProfile's JSON value, as the API returns it. */
-  getApiJson(id: string): { snapshot: SnapshotMeta; profile: unknown } | null {
-    const e = this.getEncoded(id);
-    if (!e) return null;
-    return { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) };
+  async getApiJson(id: string): Promise<{ snapshot: SnapshotMeta; profile: unknown } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) } : null;
   }
 
-  /**
-   * The same document as getApiJson, as JSON text, without parsing and re-serializing the stored
-   * profile (it is already encodeProfile's JSON text): the fast path for `GET ?format=json`.
-   */
-  getApiJsonText(id: string): { snapshot: SnapshotMeta; text: string } | null {
-    const e = this.getEncoded(id);
-    if (!e) return null;
-    const profile = e.codec === 'viz' ? e.json : JSON.stringify(encodedAsObject(e.codec, e.json));
-    return { snapshot: e.snapshot, text: `{"snapshot":${JSON.stringify(e.snapshot)},"profile":${profile}}` };
+  async getApiJsonText(id: string): Promise<{ snapshot: SnapshotMeta; text: string } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, text: apiJsonText(e) } : null;
   }
 
-  /**
-   * Newest first. `q` is split on whitespace; every term must occur (case-insensitively) in the
-   * name, host, tool or notes. `tool:x` / `host:x` restrict a term to one column.
-   */
-  list(q?: string, limit = 1000): SnapshotSummary[] {
+  async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    for (const raw of (q ?? '').trim().split(/\s+/).filter(Boolean).slice(0, 16)) {
-      const m = /^(tool|host|name):(.+)$/i.exec(raw);
-      if (m) {
-        where.push(`${m[1]!.toLowerCase()} LIKE ? ESCAPE '\\'`);
-        args.push(likeTerm(m[2]!));
-      } else {
-        where.push(`(name LIKE ? ESCAPE '\\' OR host LIKE ? ESCAPE '\\' OR tool LIKE ? ESCAPE '\\' OR notes LIKE ? ESCAPE '\\')`);
-        const t = likeTerm(raw);
-        args.push(t, t, t, t);
-      }
+    for (const t of searchTerms(q)) {
+      where.push('(' + t.columns.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ') + ')');
+      for (const _ of t.columns) args.push(t.pattern);
     }
     const sql = `SELECT id, name, tool, host, created_at, total, unit FROM snapshots ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    args.push(Math.max(1, Math.min(limit, 10000)));
-    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({
-      id: r.id,
-      name: r.name,
-      tool: r.tool,
-      host: r.host,
-      createdAt: r.created_at,
-      total: r.total,
-      unit: r.unit,
-    }));
+    args.push(clampLimit(limit));
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toSummary);
   }
 
-  /** true when a snapshot was deleted, false when the id was unknown. */
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
     return this.deleteStmt.run(id).changes > 0;
   }
 
-  count(): number {
+  async setPublic(id: string, on: boolean): Promise<string | null | undefined> {
+    if (!isValidId(id)) return undefined;
+    const tx = this.db.transaction((): string | null | undefined => {
+      const r = this.db.prepare('SELECT public_token FROM snapshots WHERE id = ?').get(id) as { public_token: string | null } | undefined;
+      if (!r) return undefined;
+      if (!on) {
+        this.db.prepare('UPDATE snapshots SET public_token = NULL WHERE id = ?').run(id);
+        return null;
+      }
+      if (r.public_token) return r.public_token;
+      const token = newPublicToken();
+      this.db.prepare('UPDATE snapshots SET public_token = ? WHERE id = ?').run(token, id);
+      return token;
+    });
+    return tx();
+  }
+
+  async findPublic(token: string): Promise<string | null> {
+    if (!isValidPublicToken(token)) return null;
+    const r = this.db.prepare('SELECT id FROM snapshots WHERE public_token = ?').get(token) as { id: string } | undefined;
+    return r?.id ?? null;
+  }
+
+  async count(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
 
-const META_COLS =
-  'id, name, notes, tool, host, kernel, created_at, start_time, duration_ms, total, unit, options, loss, format, stack_count, frame_count, codec, encoding, stored_bytes';
+export const META_COLS =
+  'id, name, notes, tool, host, kernel, created_at, start_time, duration_ms, total, unit, options, loss, format, stack_count, frame_count, codec, encoding, stored_bytes, public_token';
 
-function inflate(r: Row & { profile: Buffer }): string {
+export function inflate(r: Row & { profile: Buffer }): string {
   if (r.encoding === 'br') return zlib.brotliDecompressSync(r.profile).toString('utf8');
   if (r.encoding === 'gzip') return zlib.gunzipSync(r.profile).toString('utf8');
   throw new Error(`snapshot ${r.id} has an unknown encoding ${r.encoding}`);
@@ -313,7 +412,7 @@ function parseObj(s: string): Record<string, unknown> {
   }
 }
 
-function toMeta(r: Row): SnapshotMeta {
+export function toMeta(r: Row): SnapshotMeta {
   return {
     id: r.id,
     name: r.name,
@@ -321,28 +420,37 @@ function toMeta(r: Row): SnapshotMeta {
     tool: r.tool,
     host: r.host,
     kernel: r.kernel,
-    createdAt: r.created_at,
-    startTime: r.start_time,
-    durationMs: r.duration_ms,
-    total: r.total,
+    createdAt: Number(r.created_at),
+    startTime: r.start_time == null ? null : Number(r.start_time),
+    durationMs: r.duration_ms == null ? null : Number(r.duration_ms),
+    total: Number(r.total),
     unit: r.unit,
     options: parseObj(r.options),
     loss: parseObj(r.loss) as LossStats,
     format: r.format,
-    stackCount: r.stack_count,
-    frameCount: r.frame_count,
-    storedBytes: r.stored_bytes,
+    stackCount: Number(r.stack_count),
+    frameCount: Number(r.frame_count),
+    storedBytes: Number(r.stored_bytes),
+    publicToken: r.public_token ?? null,
   };
 }
 
 const G = globalThis as typeof globalThis & { __bpfscopeSnapshotStore?: SnapshotStore };
 
-/** The process-wide store at `$BPFSCOPE_DATA_DIR/bpfscope.db` (kept on globalThis: Next may load modules twice). */
-export function getSnapshotStore(): SnapshotStore {
-  const file = path.join(dataDir(), 'bpfscope.db');
+/**
+ * The process-wide store (kept on globalThis: Next may load modules twice): PostgreSQL when
+ * BPFSCOPE_DATABASE_URL is set, else SQLite at `$BPFSCOPE_DATA_DIR/bpfscope.db`.
+ */
+export function getSnapshotStore(env: Env = process.env): SnapshotStore {
+  const url = databaseUrl(env);
   const cur = G.__bpfscopeSnapshotStore;
-  if (cur && cur.file === file && cur.db.open) return cur;
-  cur?.close();
-  G.__bpfscopeSnapshotStore = new SnapshotStore(file);
+  if (url) {
+    if (cur instanceof PgSnapshotStore && cur.url === url && !cur.closed) return cur;
+  } else {
+    const file = path.join(dataDir(env), 'bpfscope.db');
+    if (cur instanceof SqliteSnapshotStore && cur.file === file && cur.db.open) return cur;
+  }
+  void cur?.close();
+  G.__bpfscopeSnapshotStore = url ? new PgSnapshotStore(url) : new SqliteSnapshotStore(path.join(dataDir(env), 'bpfscope.db'));
   return G.__bpfscopeSnapshotStore;
 }

@@ -11,14 +11,14 @@ import zlib from 'node:zlib';
 import { TOOL_NAMES } from '@bpfscope/viz/tools';
 import * as api from '../server/api';
 import { Hub } from '../server/captures';
-import { SnapshotStore } from '../server/snapshots';
+import { SqliteSnapshotStore } from '../server/snapshots';
 import type { CollectorConfig, Env } from '../server/config';
 import { startFakeCollector, type FakeCollector, type Script } from './fake-collector';
 import { CORPUS, tempDir } from './helpers';
 
 const BASE = 'http://127.0.0.1:3000';
 const dir = tempDir();
-let store: SnapshotStore;
+let store: SqliteSnapshotStore;
 let fake: FakeCollector;
 let configs: CollectorConfig[] = [];
 let hub: Hub;
@@ -121,7 +121,7 @@ async function captureJson(id: string) {
 }
 
 before(async () => {
-  store = new SnapshotStore(path.join(dir, 'bpfscope.db'));
+  store = new SqliteSnapshotStore(path.join(dir, 'bpfscope.db'));
   fake = await startFakeCollector((id, tool) => script(id, tool));
   configs = [{ id: 'local', name: 'local', url: fake.url, token: fake.token }];
   hub = new Hub({ store: () => store, configs: () => configs });
@@ -129,7 +129,7 @@ before(async () => {
 after(async () => {
   hub.close();
   await fake.close();
-  store.close();
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -200,7 +200,7 @@ describe('capture relay', () => {
     assert.equal(cap.tool, 'profile');
     assert.equal(cap.progress.samples, 12);
 
-    const snap = store.get(cap.snapshotId)!;
+    const snap = (await store.get(cap.snapshotId))!;
     assert.equal(snap.snapshot.name, 'relay test');
     assert.equal(snap.snapshot.tool, 'profile');
     assert.equal(snap.snapshot.host, 'fakehost');
@@ -273,7 +273,7 @@ describe('capture relay', () => {
     assert.equal(r.status, 201);
     const j = await body(r);
     assert.equal(j.url, `/s/${j.id}`);
-    const s = store.get(j.id)!;
+    const s = (await store.get(j.id))!;
     assert.equal(s.snapshot.name, 'after stop');
     assert.equal(s.snapshot.notes, 'kept');
     assert.equal(s.profile.total, 12);
@@ -283,7 +283,7 @@ describe('capture relay', () => {
 
   test('DELETE cancels: failed with "cancelled", nothing saved', async () => {
     script = () => ({ ...profileScript('', 'profile'), hold: true });
-    const before = store.count();
+    const before = (await store.count());
     const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60 }), deps()));
     const r = await api.cancelCapture(req('DELETE', `/api/captures/${id}`), id, deps());
     assert.equal(r.status, 200);
@@ -292,7 +292,7 @@ describe('capture relay', () => {
     assert.equal(cap.error, 'cancelled');
     // the cancel reached the collector: the capture is over, and nothing was saved
     await waitFor(() => (fake.received.some((m) => m.type === 'cancel') ? true : undefined), 'cancel sent to the collector');
-    assert.equal(store.count(), before);
+    assert.equal((await store.count()), before);
   });
 
   test('biolatency histograms are mirrored into the snapshot', async () => {
@@ -309,7 +309,7 @@ describe('capture relay', () => {
       return c.state !== 'running' ? c : undefined;
     }, 'biolatency end');
     assert.equal(cap.state, 'done', cap.error);
-    const s = store.get(cap.snapshotId)!;
+    const s = (await store.get(cap.snapshotId))!;
     assert.equal(s.snapshot.tool, 'biolatency');
     assert.equal(s.profile.histograms!.keyKind, 'disk');
     assert.deepEqual(s.profile.histograms!.intervals.map((h) => h.slots), [[0, 0, 3, 9], [0, 1, 1]]);
@@ -466,14 +466,14 @@ describe('snapshots API', () => {
     const r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=corpus&fileName=perf-script-busy.txt.gz', new Uint8Array(gz)), deps());
     assert.equal(r.status, 201, await r.clone().text());
     const { id } = await body(r);
-    const s = store.get(id)!;
+    const s = (await store.get(id))!;
     assert.equal(s.snapshot.total, 9880);
     assert.equal(s.snapshot.format, 'perf-script');
     assert.equal(s.profile.total, 9880);
   });
 
   test('malformed, empty and wrongly-labelled uploads → 400 naming what was wrong; nothing stored', async () => {
-    const n = store.count();
+    const n = (await store.count());
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', ''), deps());
     assert.equal(r.status, 400);
     assert.match((await body(r)).error, /body is empty/);
@@ -489,13 +489,13 @@ describe('snapshots API', () => {
     assert.equal(r.status, 400);
     r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', 'hello world, not a profile'), deps());
     assert.equal(r.status, 400);
-    assert.equal(store.count(), n);
+    assert.equal((await store.count()), n);
   });
 
   test('too large → 413, by Content-Length and by streamed size (and after gunzip)', async () => {
     const small = { ...env, BPFSCOPE_MAX_UPLOAD_MB: '0.01' }; // 10 KiB
     const d = { ...deps(), env: small };
-    const n = store.count();
+    const n = (await store.count());
     const big = 'a;b;c 1\n'.repeat(3000); // 24 KB
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=big', big, { 'content-length': String(big.length) }), d);
     assert.equal(r.status, 413);
@@ -514,7 +514,7 @@ describe('snapshots API', () => {
     assert.ok(bomb.length < 10240);
     r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=bomb', new Uint8Array(bomb)), d);
     assert.equal(r.status, 413);
-    assert.equal(store.count(), n);
+    assert.equal((await store.count()), n);
   });
 
   test('list validates limit; unknown ids → 404', async () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Hub } from '../server/captures';
-import { SnapshotStore } from '../server/snapshots';
+import { SqliteSnapshotStore } from '../server/snapshots';
 import { REPO, tempDir } from './helpers';
 
 const isRoot = process.getuid?.() === 0;
@@ -18,7 +18,7 @@ const skip = isRoot ? false : 'needs root: the collector loads real BPF programs
 let dir = '';
 let collector: ChildProcess | null = null;
 let burn: ChildProcess | null = null;
-let store: SnapshotStore;
+let store: SqliteSnapshotStore;
 let hub: Hub;
 let url = '';
 let token = '';
@@ -55,7 +55,7 @@ before(async () => {
       throw new Error(`the collector did not start: ${fs.readFileSync(path.join(dir, 'collector.log'), 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  store = new SnapshotStore(path.join(dir, 'bpfscope.db'));
+  store = new SqliteSnapshotStore(path.join(dir, 'bpfscope.db'));
   hub = new Hub({ store: () => store, configs: () => [{ id: 'local', name: 'local', url, token }] });
   burn = spawn(path.join(dir, 'burn'), ['', '30'], { stdio: 'ignore' });
 });
@@ -90,7 +90,7 @@ test('health, processes, and a profile capture relayed and saved from the real c
   while (cap.state === 'running' && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50));
   assert.equal(cap.state, 'done', cap.error ?? undefined);
   assert.ok(seen.includes('delta') && seen.includes('end'), `relayed: ${seen.join(',')}`);
-  const snap = store.get(cap.snapshotId!)!;
+  const snap = (await store.get(cap.snapshotId!))!;
   assert.equal(snap.snapshot.name, 'hub real');
   assert.equal(snap.snapshot.tool, 'profile');
   assert.ok(snap.profile.total > 0);

@@ -9,7 +9,7 @@ export default async function SnapshotsPage() {
   let initial: SnapshotSummary[] | undefined;
   let initialError: string | undefined;
   try {
-    initial = getSnapshotStore().list() as SnapshotSummary[];
+    initial = (await getSnapshotStore().list()) as SnapshotSummary[];
   } catch (e) {
     initialError = `The snapshot store could not be read: ${(e as Error).message}`;
   }

@@ -6,9 +6,9 @@ import type { SnapshotMeta } from '@/lib/api';
 
 type Params = { params: Promise<{ id: string }> };
 
-function load(id: string): { meta: SnapshotMeta | null; error: string | null } {
+async function load(id: string): Promise<{ meta: SnapshotMeta | null; error: string | null }> {
   try {
-    return { meta: getSnapshotStore().getMeta(id) as SnapshotMeta | null, error: null };
+    return { meta: (await getSnapshotStore().getMeta(id)) as SnapshotMeta | null, error: null };
   } catch (e) {
     return { meta: null, error: (e as Error).message };
   }
@@ -16,13 +16,13 @@ function load(id: string): { meta: SnapshotMeta | null; error: string | null } {
 
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { id } = await params;
-  const { meta } = load(id);
+  const { meta } = await load(id);
   return { title: meta ? meta.name : 'Snapshot not found' };
 }
 
 export default async function SnapshotPage({ params }: Params) {
   const { id } = await params;
-  const { meta, error } = load(id);
+  const { meta, error } = await load(id);
   if (error) {
     return (
       <div className="error" role="alert">

@@ -14,8 +14,8 @@ export default async function ComparePage({ params }: Params) {
   let t: SnapshotMeta | null;
   try {
     const store = getSnapshotStore();
-    b = store.getMeta(base) as SnapshotMeta | null;
-    t = store.getMeta(target) as SnapshotMeta | null;
+    b = (await store.getMeta(base)) as SnapshotMeta | null;
+    t = (await store.getMeta(target)) as SnapshotMeta | null;
   } catch (e) {
     return (
       <div className="error" role="alert">

@@ -1,0 +1,239 @@
+/**
+ * The snapshot store on PostgreSQL (BPFSCOPE_DATABASE_URL), for several console replicas sharing
+ * one database. Same table and behaviour as the SQLite store; the schema is created/migrated at
+ * start under an advisory lock, so replicas starting together migrate once.
+ */
+import pg from 'pg';
+import type { Profile } from '@bpfscope/viz';
+import { newId, isValidId } from './ids';
+import {
+  META_COLS,
+  apiJsonText,
+  buildRow,
+  clampLimit,
+  inflate,
+  isValidPublicToken,
+  newPublicToken,
+  searchTerms,
+  toMeta,
+  toSummary,
+  type Row,
+  type SaveInput,
+  type SnapshotMeta,
+  type SnapshotStore,
+  type SnapshotSummary,
+} from './snapshots';
+import { decodeFromStore, encodedAsObject } from './viz';
+
+/** Each migration runs once, in order, in one transaction with its row in bpfscope_migrations. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE snapshots (
+     seq          BIGSERIAL UNIQUE,
+     id           TEXT PRIMARY KEY,
+     name         TEXT NOT NULL,
+     notes        TEXT NOT NULL DEFAULT '',
+     tool         TEXT NOT NULL,
+     host         TEXT NOT NULL DEFAULT '',
+     kernel       TEXT NOT NULL DEFAULT '',
+     created_at   BIGINT NOT NULL,
+     start_time   BIGINT,
+     duration_ms  BIGINT,
+     total        DOUBLE PRECISION NOT NULL,
+     unit         TEXT NOT NULL,
+     options      TEXT NOT NULL DEFAULT '{}',
+     loss         TEXT NOT NULL DEFAULT '{}',
+     format       TEXT,
+     stack_count  INTEGER NOT NULL,
+     frame_count  INTEGER NOT NULL,
+     codec        TEXT NOT NULL,
+     encoding     TEXT NOT NULL,
+     stored_bytes INTEGER NOT NULL,
+     profile      BYTEA NOT NULL
+   );
+   CREATE INDEX snapshots_created ON snapshots (created_at DESC, seq DESC);`,
+  `ALTER TABLE snapshots ADD COLUMN public_token TEXT;
+   CREATE UNIQUE INDEX snapshots_public ON snapshots (public_token) WHERE public_token IS NOT NULL;`,
+];
+/** An arbitrary constant: the advisory lock that serializes migrations across replicas. */
+const MIGRATION_LOCK = 0x62706673; // "bpfs"
+
+/** The URL with its password replaced, for messages and `location`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+export class PgSnapshotStore implements SnapshotStore {
+  readonly kind = 'postgres' as const;
+  readonly url: string;
+  readonly pool: pg.Pool;
+  closed = false;
+  private ready: Promise<void>;
+
+  get location(): string {
+    return redactUrl(this.url);
+  }
+
+  constructor(url: string, opts: { max?: number } = {}) {
+    this.url = url;
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 8, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    // an idle client losing its connection (database restart) must not crash the console
+    this.pool.on('error', (e) => console.error(`[bpfscope store] PostgreSQL connection lost (${this.location}): ${e.message}`));
+    this.ready = this.migrate();
+    // surfaced by the first query; avoid an unhandled rejection meanwhile
+    this.ready.catch(() => {});
+  }
+
+  /** Runs the migrations this database has not seen yet; resolves when the schema is current. */
+  private async migrate(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw new Error(`cannot connect to PostgreSQL at ${this.location}: ${(e as Error).message}`);
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS bpfscope_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM bpfscope_migrations');
+      const have = rows[0]?.v ?? 0;
+      if (have > MIGRATIONS.length)
+        throw new Error(
+          `the database at ${this.location} was migrated by a newer bpfscope (schema ${have}, this one knows ${MIGRATIONS.length}); upgrade bpfscope or use another database`,
+        );
+      for (let v = have + 1; v <= MIGRATIONS.length; v++) {
+        await client.query(MIGRATIONS[v - 1]!);
+        await client.query('INSERT INTO bpfscope_migrations (version) VALUES ($1)', [v]);
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async q<R extends pg.QueryResultRow>(sql: string, args: unknown[] = []): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new Error('the snapshot store is closed');
+    await this.ready;
+    return this.pool.query<R>(sql, args);
+  }
+
+  async save(profile: Profile, input: SaveInput = {}): Promise<SnapshotMeta> {
+    const row = await buildRow(profile, input);
+    const cols = Object.keys(row) as (keyof typeof row)[];
+    const sql = `INSERT INTO snapshots (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
+    // one statement = one transaction: a crash leaves the whole row or nothing
+    for (let i = 0; ; i++) {
+      try {
+        await this.q(
+          sql,
+          cols.map((c) => row[c]),
+        );
+        break;
+      } catch (e) {
+        const err = e as { code?: string; constraint?: string };
+        if (err.code !== '23505' || err.constraint !== 'snapshots_pkey' || i >= 4) throw e;
+        row.id = newId();
+      }
+    }
+    return (await this.getMeta(row.id))!;
+  }
+
+  async getMeta(id: string): Promise<SnapshotMeta | null> {
+    if (!isValidId(id)) return null;
+    const { rows } = await this.q<Row>(`SELECT ${META_COLS} FROM snapshots WHERE id = $1`, [id]);
+    return rows[0] ? toMeta(rows[0]) : null;
+  }
+
+  async getEncoded(id: string): Promise<{ snapshot: SnapshotMeta; codec: string; json: string } | null> {
+    if (!isValidId(id)) return null;
+    const { rows } = await this.q<Row & { profile: Buffer }>(`SELECT ${META_COLS}, profile FROM snapshots WHERE id = $1`, [id]);
+    const r = rows[0];
+    if (!r) return null;
+    return { snapshot: toMeta(r), codec: r.codec, json: inflate(r) };
+  }
+
+  async get(id: string): Promise<{ snapshot: SnapshotMeta; profile: Profile } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, profile: decodeFromStore(e.codec, e.json) } : null;
+  }
+
+  async getApiJson(id: string): Promise<{ snapshot: SnapshotMeta; profile: unknown } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) } : null;
+  }
+
+  async getApiJsonText(id: string): Promise<{ snapshot: SnapshotMeta; text: string } | null> {
+    const e = await this.getEncoded(id);
+    return e ? { snapshot: e.snapshot, text: apiJsonText(e) } : null;
+  }
+
+  async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const t of searchTerms(q)) {
+      // ILIKE: case-insensitive like SQLite's LIKE; the pattern escapes wildcards with a backslash
+      where.push(
+        '(' +
+          t.columns
+            .map((c) => {
+              args.push(t.pattern);
+              return `${c} ILIKE $${args.length} ESCAPE '\\'`;
+            })
+            .join(' OR ') +
+          ')',
+      );
+    }
+    args.push(clampLimit(limit));
+    const sql = `SELECT id, name, tool, host, created_at, total, unit FROM snapshots ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`;
+    const { rows } = await this.q<Row>(sql, args);
+    return rows.map(toSummary);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!isValidId(id)) return false;
+    const r = await this.q('DELETE FROM snapshots WHERE id = $1', [id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async setPublic(id: string, on: boolean): Promise<string | null | undefined> {
+    if (!isValidId(id)) return undefined;
+    if (!on) {
+      const r = await this.q('UPDATE snapshots SET public_token = NULL WHERE id = $1', [id]);
+      return (r.rowCount ?? 0) > 0 ? null : undefined;
+    }
+    // keeps an existing token (two replicas asked at once agree on one link)
+    const { rows } = await this.q<{ public_token: string }>(
+      'UPDATE snapshots SET public_token = COALESCE(public_token, $2) WHERE id = $1 RETURNING public_token',
+      [id, newPublicToken()],
+    );
+    return rows[0] ? rows[0].public_token : undefined;
+  }
+
+  async findPublic(token: string): Promise<string | null> {
+    if (!isValidPublicToken(token)) return null;
+    const { rows } = await this.q<{ id: string }>('SELECT id FROM snapshots WHERE public_token = $1', [token]);
+    return rows[0]?.id ?? null;
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.q<{ n: string }>('SELECT count(*) AS n FROM snapshots');
+    return Number(rows[0]!.n);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ready.catch(() => {});
+    await this.pool.end();
+  }
+}
