@@ -53,6 +53,7 @@ const LOSS_WORDS: Record<keyof LossStats, string> = {
   unwindNoTable: "user stacks ended early: no unwind table for the code yet (walked on by frame pointers)",
   unwindUnsupported: 'user stacks ended early: no usable unwind rule (no FDE or unsupported CFI)',
   unwindReadFault: 'user stacks ended early: reading the stack faulted',
+  pythonUnsupported: 'stacks of Python processes without Python functions: CPython version not supported (3.8-3.13 are)',
 };
 
 /** "12 user stacks missing, 3 stack id collisions …" for the non-zero counters. */

@@ -236,3 +236,57 @@ test('CPython 3.13: the layout read from the binary (_Py_DebugOffsets) is the on
   const bad = Buffer.alloc(DEBUG_OFFSETS_SIZE);
   assert.equal(layoutFromDebugOffsets(bad), undefined, 'no cookie: not read');
 });
+
+test('python frames: a Python process started during a host-wide capture', { skip: ROOT_SKIP || interpreters()[1].skip, timeout: 120000 }, async (t) => {
+  const bin = interpreters()[1].bin!;
+  const h = openProfile({ frequency: 199, unwind: 'cfi', userStacksOnly: true }, createSymbolizer());
+  try {
+    // the host's tables first (the capture started with every process of the host)
+    await tablesReady(h);
+    h.drain();
+    const { child, done, go, ready } = run(bin, ['-u', script()]);
+    await ready;
+    go();
+    const d = await drainUntil(h, done);
+    const pid = child.pid!;
+    let main = 0;
+    let named = 0;
+    const other = new Map<string, number>();
+    for (const r of d.records) {
+      if (r.pid !== pid || r.tid !== pid) continue;
+      main += r.value;
+      if (py(r).join(';').startsWith('<module>;pyf_outer')) named += r.value;
+      else other.set(r.user.map((f) => f.name).join(';'), (other.get(r.user.map((f) => f.name).join(';')) ?? 0) + r.value);
+    }
+    t.diagnostic(
+      `started during the capture: ${named} of ${main} main-thread samples under <module>;pyf_outer; others ${JSON.stringify([...other].sort((a, b) => b[1] - a[1]).slice(0, 3))}; loss ${JSON.stringify(d.loss)}; ${JSON.stringify(h.unwind?.())}`,
+    );
+    assert.ok(main > 60, `samples of the new process: ${main}`);
+    assert.ok(named >= main * 0.8, `${named} of ${main} samples have the Python frames`);
+  } finally {
+    h.close();
+  }
+});
+
+test('python frames: an unsupported CPython (3.7) is counted and keeps its native frames', { timeout: 120000, skip: ROOT_SKIP }, async (t) => {
+  const bin = path.join(process.env.PYENV_ROOT ?? '/root/.pyenv', 'versions', '3.7.16', 'bin', 'python3.7');
+  if (!fs.existsSync(bin)) {
+    t.skip(`no CPython 3.7 at ${bin} (an interpreter older than the layouts, 3.8-3.13)`);
+    return;
+  }
+  const { d, pid, info } = await capture(bin, (p) => openProfile({ pid: [p], frequency: 199, unwind: 'cfi', userStacksOnly: true }, createSymbolizer()));
+  let total = 0;
+  let evalFrames = 0;
+  let pyFrames = 0;
+  for (const r of d.records) {
+    if (r.pid !== pid) continue;
+    total += r.value;
+    if (r.user.some((f) => f.name === '_PyEval_EvalFrameDefault')) evalFrames += r.value;
+    if (r.user.some((f) => f.kind === 'python')) pyFrames += r.value;
+  }
+  t.diagnostic(`3.7: ${total} samples, ${evalFrames} with _PyEval_EvalFrameDefault, loss ${JSON.stringify(d.loss)}, ${JSON.stringify(info?.python)}`);
+  assert.ok(total > 30, `samples: ${total}`);
+  assert.equal(pyFrames, 0, 'no Python frames read with a guessed layout');
+  assert.ok(evalFrames >= total * 0.8, `native interpreter frames stay: ${evalFrames} of ${total}`);
+  assert.ok((d.loss.pythonUnsupported ?? 0) >= total * 0.8, `counted as unsupported: ${d.loss.pythonUnsupported} of ${total}`);
+});

@@ -314,6 +314,7 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
   if (l.unwindNoTable) io.err(`WARNING: ${l.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
   if (l.unwindUnsupported) io.err(`WARNING: ${l.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
   if (l.unwindReadFault) io.err(`WARNING: ${l.unwindReadFault} user stacks ended early: reading the stack faulted.\n`);
+  if (l.pythonUnsupported) io.err(`WARNING: ${l.pythonUnsupported} stacks of Python processes keep the interpreter's native frames: their CPython version has no known layout (3.8-3.13 are supported).\n`);
   if (l.lostEvents > 0) io.err(`WARNING: ${l.lostEvents} events were lost.\n`);
   return 0;
 }

@@ -185,6 +185,7 @@ export class StackResolver {
       l.unwindNoTable = stats[Stat.UNWIND_NO_TABLE];
       l.unwindUnsupported = stats[Stat.UNWIND_UNSUPPORTED];
       l.unwindReadFault = stats[Stat.UNWIND_FAULT];
+      l.pythonUnsupported = stats[Stat.PY_UNSUPPORTED];
     }
     this.truncated = 0;
     this.lookupFailures = { user: 0, kernel: 0 };

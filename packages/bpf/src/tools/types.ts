@@ -32,6 +32,8 @@ export interface LossStats {
   unwindUnsupported?: number;
   /** reading the stack (return address, saved rbp) faulted (paged out, or a corrupt frame) */
   unwindReadFault?: number;
+  /** stacks of Python processes whose CPython version has no known layout: native frames only */
+  pythonUnsupported?: number;
 }
 
 /** One aggregated key drained from the kernel, symbolized. Stack frame arrays are ROOT FIRST. */

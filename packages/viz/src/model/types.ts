@@ -71,6 +71,9 @@ export interface LossStats {
   unwindUnsupported?: number;
   /** CFI unwinding: user stacks that ended because reading the stack faulted. */
   unwindReadFault?: number;
+  /** stacks of Python processes whose CPython version has no known layout (their native
+   * _PyEval_EvalFrameDefault frames stay in place of the Python functions). */
+  pythonUnsupported?: number;
 }
 
 /** Where a profile came from and how it was taken. */

@@ -14,7 +14,7 @@ import { OPTION_NAMES, OPTIONS, TOOL_NAMES, type OptionName, type OptionType } f
 export const PROTOCOL_VERSION = 2;
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 /** loss counters by the protocol version that introduced them (absent: version 1) */
-export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = { timelineDropped: 2, unwindNoTable: 2, unwindUnsupported: 2, unwindReadFault: 2 };
+export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = { timelineDropped: 2, unwindNoTable: 2, unwindUnsupported: 2, unwindReadFault: 2, pythonUnsupported: 2 };
 
 /**
  * A server message (JSON text) for a client of an older protocol `version`: loss counters that
@@ -162,6 +162,7 @@ export const lossSchema = z
     unwindNoTable: z.number().optional(),
     unwindUnsupported: z.number().optional(),
     unwindReadFault: z.number().optional(),
+    pythonUnsupported: z.number().optional(),
   })
   .strict();
 
