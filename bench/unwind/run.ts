@@ -308,7 +308,13 @@ async function fidelity(w: Workload): Promise<Record<string, unknown>> {
   ]);
   child.kill('SIGKILL');
   const res: Record<string, unknown> = { workload: w.name, what: w.what, secs: SECS };
-  res['bpfscope --unwind cfi'] = cfi.code === 0 ? { ...share(foldedRoots(cfi.out), exe), stderr: cfi.err.trim() || undefined } : { error: cfi.err.trim().slice(-400) };
+  if (cfi.code === 0) {
+    const s = share(foldedRoots(cfi.out), exe);
+    // stacks the CLI reported as walked before the process's tables were loaded (the capture's first moments)
+    const noTable = Number(/(\d+) user stacks reached code whose unwind table was not loaded yet/.exec(cfi.err)?.[1] ?? 0);
+    const after = s.samples - noTable;
+    res['bpfscope --unwind cfi'] = { ...s, noTableYet: noTable, shareOnceTablesLoaded: after > 0 ? round((Math.min(s.complete, after) / after) * 100, 2) : null, stderr: cfi.err.trim() || undefined };
+  } else res['bpfscope --unwind cfi'] = { error: cfi.err.trim().slice(-400) };
   res['bpfscope --unwind fp'] = fp.code === 0 ? share(foldedRoots(fp.out), exe) : { error: fp.err.trim().slice(-400) };
   res.bpftrace = bt.code === 0 ? share(bpftraceRoots(bt.out), exe) : { error: bt.err.trim().slice(-400) };
   if (existsSync(perfData)) {
@@ -384,7 +390,21 @@ function progName(id: number): string {
 }
 
 /** Run `bpfscope <tool> --unwind mode SECS` system-wide, reading its programs' stats and maps near the end. */
-async function captureStats(tool: string, mode: string, secs: number): Promise<{ perProgram: Record<string, { nsPerRun: number | null; runs: number }>; mapBytes: number; maps: number; error?: string }> {
+function procCpuSecs(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function captureStats(
+  tool: string,
+  mode: string,
+  secs: number,
+): Promise<{ perProgram: Record<string, { nsPerRun: number | null; runs: number }>; mapBytes: number; maps: number; cliCpuSecs: number | null; error?: string }> {
   const [cmd, args] = cli(tool, ['-f', '--unwind', mode, String(secs)]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
   live.add(c);
@@ -395,18 +415,26 @@ async function captureStats(tool: string, mode: string, secs: number): Promise<{
   let done = false;
   const names = new Map<number, string>();
   void exited.then(() => (done = true));
+  let cpu0 = NaN;
+  let cpu1 = NaN;
   while (!done) {
     const s = fdStats(c.pid!);
-    if (s.progs.size) last = s;
+    if (s.progs.size) {
+      last = s;
+      // the CLI's own CPU while attached (drains, tables), from the first sight of its programs
+      if (Number.isNaN(cpu0)) cpu0 = procCpuSecs(c.pid!);
+      const now = procCpuSecs(c.pid!);
+      if (Number.isFinite(now)) cpu1 = now;
+    }
     // names while the programs exist (the fdinfo has ids only)
     for (const id of s.progs.keys()) if (!names.has(id)) names.set(id, progName(id));
     await sleep(250);
   }
   live.delete(c);
-  if (!last) return { perProgram: {}, mapBytes: 0, maps: 0, error: err.trim().slice(-300) || 'no BPF programs seen' };
+  if (!last) return { perProgram: {}, mapBytes: 0, maps: 0, cliCpuSecs: null, error: err.trim().slice(-300) || 'no BPF programs seen' };
   const perProgram: Record<string, { nsPerRun: number | null; runs: number }> = {};
   for (const [id, p] of last.progs) if (p.runCnt > 0) perProgram[names.get(id) ?? progName(id)] = { nsPerRun: round(p.runTimeNs / p.runCnt, 0), runs: p.runCnt };
-  return { perProgram, mapBytes: last.mapBytes, maps: last.maps };
+  return { perProgram, mapBytes: last.mapBytes, maps: last.maps, cliCpuSecs: round(cpu1 - cpu0, 2) };
 }
 
 // ------------------------------------------------------------------ exec → first complete stack
@@ -510,7 +538,7 @@ async function main(): Promise<number> {
         for (const mode of ['fp', 'cfi']) {
           log(`program cost: ${tool} --unwind ${mode}`);
           const s = await captureStats(tool, mode, Math.max(4, Math.round(SECS / 2)));
-          cost[`${tool} ${mode}`] = s.error ? { error: s.error } : s.perProgram;
+          cost[`${tool} ${mode}`] = s.error ? { error: s.error } : { programs: s.perProgram, cliCpuSecsWhileAttached: s.cliCpuSecs };
           if (tool === 'profile' && mode === 'cfi') result.mapMemory = { tool: 'profile -F 99 --unwind cfi, system-wide', bytes: s.mapBytes, mib: round(s.mapBytes / 1048576, 1), maps: s.maps, goalMib: 64 };
         }
       }
@@ -578,8 +606,8 @@ function markdown(r: Record<string, any>): string {
   if (r.programCost) {
     lines.push('', '| tool | program | ns/run fp | ns/run cfi |', '|---|---|---:|---:|');
     for (const tool of ['profile', 'offcputime', 'wakeuptime', 'offwaketime']) {
-      const fp = r.programCost[`${tool} fp`] ?? {};
-      const cfi = r.programCost[`${tool} cfi`] ?? {};
+      const fp = r.programCost[`${tool} fp`]?.programs ?? {};
+      const cfi = r.programCost[`${tool} cfi`]?.programs ?? {};
       for (const p of new Set([...Object.keys(fp), ...Object.keys(cfi)])) lines.push(`| ${tool} | ${p} | ${fp[p]?.nsPerRun ?? '–'} | ${cfi[p]?.nsPerRun ?? '–'} |`);
     }
   }
