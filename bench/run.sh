@@ -12,5 +12,9 @@ for suite in symbolize viz-node viz-browser bpf anyfunc collector unwind; do
   [ -f "bench/$suite/run.ts" ] || continue
   echo "== bench/$suite"
   node --conditions=source --import tsx "bench/$suite/run.ts" || failed+=("$suite")
+  # symbolization with inline frames (DWARF) against llvm-symbolizer with inlines
+  if [ -f "bench/$suite/inline.ts" ]; then
+    node --conditions=source --import tsx "bench/$suite/inline.ts" || failed+=("$suite/inline")
+  fi
 done
 if [ "${#failed[@]}" -gt 0 ]; then echo "bench: failed: ${failed[*]}" >&2; exit 1; fi

@@ -3,7 +3,8 @@
 #   scripts/setup.sh [--test] [--bench] [--no-build] [--quiet]
 #     (default)  what `npm start` needs: clang, bpftool, libbpf headers, npm dependencies, a build
 #     --test     also what `npm test` needs: Debian chromium (Playwright), gcc workloads, bpftrace,
-#                postgresql (the store tests start a throwaway server)
+#                postgresql (the store tests start a throwaway server), elfutils' debuginfod
+#                server (the symbolizer's debuginfod tests)
 #     --bench    also the peers the benchmarks compare against: bpftrace, perf, llvm-symbolizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +29,8 @@ fi
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("setup: Node.js "+process.versions.node+" is too old; bpfscope needs 20.9 or newer."); process.exit(1) }'
 
 # --- Debian packages ---------------------------------------------------------
-debs=(clang llvm bpftool libbpf-dev libelf-dev gcc g++ make binutils python3 util-linux procps)
-[ "$want_test" = 1 ] && debs+=(chromium bpftrace fonts-dejavu-core postgresql)
+debs=(clang llvm bpftool libbpf-dev libelf-dev libdw1 gcc g++ make binutils python3 util-linux procps)
+[ "$want_test" = 1 ] && debs+=(chromium bpftrace fonts-dejavu-core postgresql debuginfod)
 [ "$want_bench" = 1 ] && debs+=(linux-perf hyperfine)
 missing=()
 for p in "${debs[@]}"; do

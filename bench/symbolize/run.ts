@@ -102,7 +102,8 @@ function collect(): Probe[] {
 // ------------------------------------------------------------------ ours
 function runOurs(probes: Probe[], demangleNames = true): { coldMs: number; warmMs: number; names: string[]; offsets: number[]; files: number } {
   const addrs = probes.map((p) => p.runtime);
-  const sym = createSymbolizer({ demangle: demangleNames });
+  // names only, one frame per address, like `llvm-symbolizer --no-inlines` (inline frames: inline.ts)
+  const sym = createSymbolizer({ demangle: demangleNames, dwarf: false, debuginfod: false });
   const pass = (): { ms: number; names: string[]; offsets: number[] } => {
     const names = new Array<string>(addrs.length);
     const offsets = new Array<number>(addrs.length);
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
       // profiling aid: no peer, no result file
       console.log(`ours: cold ${o.coldMs.toFixed(0)} ms, warm ${o.warmMs.toFixed(0)} ms`);
       if (args.includes('--warm-loop')) {
-        const sym = createSymbolizer();
+        const sym = createSymbolizer({ dwarf: false, debuginfod: false });
         const addrs = probes.map((p) => p.runtime);
         for (let k = 0; k < 12; k++) {
           const t0 = process.hrtime.bigint();

@@ -187,7 +187,8 @@ for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf',
       let napExact = 0;
       let wait = 0;
       let waitExact = 0;
-      const libcOnly = (fs: string[]) => fs.length > 0 && fs.every((f) => /^(__libc_|__)?read$|nanosleep|syscall_cancel/.test(f));
+      // libc with debug info (libc6-dbg): its inline frames (__GI___libc_read inlined in read) are libc's too
+      const libcOnly = (fs: string[]) => fs.length > 0 && fs.every((f) => /^(__GI_)?(__libc_|__)?read$|nanosleep|syscall_cancel/.test(f));
       for (const r of d.records) {
         if (r.pid !== child.pid) continue;
         const u = names(r.user);

@@ -19,7 +19,7 @@ export function safeText(s: string): string {
 
 export interface StackFormatOptions {
   delimited?: boolean;
-  /** profile -a: `_[k]` after kernel frame names, `_[p]` after Python functions, in folded output. */
+  /** profile -a: `_[k]` after kernel frame names, `_[p]` after Python functions, `_[i]` after inlined functions, in folded output. */
   annotations?: boolean;
   userStacksOnly?: boolean;
   kernelStacksOnly?: boolean;
@@ -38,10 +38,11 @@ export function formatFolded(tool: StackToolName, rec: StackRecord, opts: StackF
   return foldedLine(frames, rec.value);
 }
 
-/** profile -a: flamegraph.pl's suffixes, `_[k]` kernel, `_[p]` Python (inferKind reads them back) */
+/** profile -a: flamegraph.pl's suffixes, `_[k]` kernel, `_[p]` Python, `_[i]` inlined (inferKind reads them back) */
 function annotate(name: string, kind: string): string {
   if (kind === 'kernel') return `${name}_[k]`;
   if (kind === 'python') return `${name}_[p]`;
+  if (kind === 'inline') return `${name}_[i]`;
   return name;
 }
 
@@ -49,6 +50,8 @@ function annotate(name: string, kind: string): string {
 export function frameText(f: SymbolizedFrame, opts: { offsets?: boolean; modules?: boolean } = {}): string {
   const named = f.name !== '[unknown]' && !/\+0x[0-9a-f]+$/i.test(f.name);
   let s = f.name;
+  // perf script marks inlined functions the same way
+  if (f.kind === 'inline') s += ' (inlined)';
   if (opts.offsets && named && f.offset !== undefined) s += `+0x${f.offset.toString(16)}`;
   if (opts.modules) {
     const mod = f.module ?? (f.kind === 'kernel' ? 'kernel' : undefined);

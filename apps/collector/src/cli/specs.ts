@@ -124,7 +124,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
       { short: 'c', long: 'count', dest: 'count', kind: 'value', help: '', unsupported: 'sampling every N events is not supported by bpfscope; use -F HZ' },
       { short: 'C', long: 'cpu', dest: 'cpu', kind: 'value', help: '', unsupported: 'profiling a single CPU is not supported by bpfscope; it samples every online CPU' },
       cliOnly.delimited,
-      { short: 'a', long: 'annotations', dest: 'annotations', kind: 'bool', help: 'add _[k] annotations to kernel frames, _[p] to Python functions' },
+      { short: 'a', long: 'annotations', dest: 'annotations', kind: 'bool', help: 'add _[k] annotations to kernel frames, _[p] to Python functions, _[i] to inlined functions' },
       'includeIdle',
       cliOnly.folded,
       'stackStorageSize',

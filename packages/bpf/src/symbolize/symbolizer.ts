@@ -8,8 +8,11 @@
  * before the drain still get names; prune() forgets exited processes.
  */
 import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
+import { openDebugFile, hasDwarf } from './debugfile.js';
+import { DebuginfodClient, debuginfodFromEnv, type DebuginfodOptions, type DebuginfodStats } from './debuginfod.js';
 import { demangle as demangleName } from './demangle/index.js';
+import { DwarfInfo } from './dwarf.js';
 import { ElfFile } from './elf.js';
 import { Kallsyms } from './kallsyms.js';
 import { PerfMap } from './perfmap.js';
@@ -31,6 +34,11 @@ export interface SymbolizerOptions {
   perfMapDir?: string;
   /** how many ELF files may keep a file descriptor open before the oldest are detached (default 128) */
   maxOpenFiles?: number;
+  /** inline frames and source lines from DWARF (elfutils libdw) when an object has debug info (default true) */
+  dwarf?: boolean;
+  /** fetch debug files of build-ids without local debug info from debuginfod servers, in the
+   * background (default: from DEBUGINFOD_URLS; false: never) */
+  debuginfod?: DebuginfodOptions | false;
   /** first delay before kallsyms is re-read on a miss (new module or BPF program); doubles while
    * re-reading does not help, up to 5 min (default 5000 ms) */
   kallsymsReloadMs?: number;
@@ -74,6 +82,21 @@ export interface SymbolizerStats {
   elfFiles: number;
   pids: number;
   kernelSymbols: number;
+  /** objects whose DWARF is in use (inline frames, lines) */
+  dwarfObjects: number;
+  /** objects whose DWARF could not be read (corrupt, truncated): ELF symbols only for them */
+  dwarfFallbacks: number;
+  /** why, per object (the first few) */
+  dwarfErrors: string[];
+  debuginfod?: DebuginfodStats;
+}
+
+/** Where an object's DWARF is (its own file, a separate debug file, a debuginfod download). */
+interface DwarfSource {
+  path?: string;
+  info?: DwarfInfo | null;
+  /** a debuginfod fetch was started for it */
+  asked?: boolean;
 }
 
 export class SymbolizerImpl implements Symbolizer {
@@ -96,6 +119,12 @@ export class SymbolizerImpl implements Symbolizer {
   private readonly elfByBuildId = new Map<string, ElfFile>();
   private readonly openFiles: ElfFile[] = [];
   private readonly transform: (raw: string) => string;
+  private readonly useDwarf: boolean;
+  private readonly dwarfOf = new WeakMap<ElfFile, DwarfSource>();
+  private readonly dwarfOpen: DwarfInfo[] = [];
+  private dwarfFallbacks = 0;
+  private readonly dwarfErrors: string[] = [];
+  private readonly debuginfod?: DebuginfodClient;
 
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? '/proc';
@@ -108,10 +137,21 @@ export class SymbolizerImpl implements Symbolizer {
     this.ksymsReloadBase = opts.kallsymsReloadMs ?? KALLSYMS_RELOAD_MS;
     this.ksymsReloadMs = this.ksymsReloadBase;
     this.transform = this.doDemangle ? (s) => demangleName(stripVersion(s)) : stripVersion;
+    this.useDwarf = opts.dwarf ?? true;
+    const dopts = opts.debuginfod === false ? undefined : (opts.debuginfod ?? debuginfodFromEnv());
+    if (dopts && (dopts.urls?.length ?? 0) > 0) this.debuginfod = new DebuginfodClient(dopts);
   }
 
   stats(): SymbolizerStats {
-    return { elfFiles: this.elfByIdentity.size, pids: this.pids.size, kernelSymbols: this.ksyms?.size ?? 0 };
+    return {
+      elfFiles: this.elfByIdentity.size,
+      pids: this.pids.size,
+      kernelSymbols: this.ksyms?.size ?? 0,
+      dwarfObjects: this.dwarfOpen.filter((d) => !d.failed).length,
+      dwarfFallbacks: this.dwarfFallbacks,
+      dwarfErrors: this.dwarfErrors.slice(),
+      debuginfod: this.debuginfod ? { ...this.debuginfod.stats } : undefined,
+    };
   }
 
   // ---------------------------------------------------------------- kernel
@@ -290,18 +330,20 @@ export class SymbolizerImpl implements Symbolizer {
       // recorded before an exec: the image of then, as it was (no re-read: the process changed since)
       const past = this.pastGens.get(`${pid}:${gen}`);
       if (!past) return addrs.map(unknownFrame);
-      return addrs.map((big) => {
-        if (big <= 0n || big >= 0x20000000000000n || !past.maps) return unknownFrame();
-        const a = Number(big);
-        return this.symbolizeUser(past, past.maps.findIndex(a), a);
-      });
+      const out: SymbolizedFrame[] = [];
+      for (let i = 0; i < addrs.length; i++) {
+        const big = addrs[i];
+        if (big <= 0n || big >= 0x20000000000000n || !past.maps) out.push(unknownFrame());
+        else this.symbolizeUser(past, past.maps.findIndex(Number(big)), Number(big), i === 0, out);
+      }
+      return out;
     }
-    const out = new Array<SymbolizedFrame>(addrs.length);
+    const out: SymbolizedFrame[] = [];
     let reread = false;
     for (let i = 0; i < addrs.length; i++) {
       const big = addrs[i];
       if (big <= 0n || big >= 0x20000000000000n) {
-        out[i] = unknownFrame();
+        out.push(unknownFrame());
         continue;
       }
       const a = Number(big);
@@ -311,12 +353,13 @@ export class SymbolizerImpl implements Symbolizer {
         reread = true;
         if (this.readMaps(s)) idx = s.maps!.findIndex(a);
       }
-      out[i] = this.symbolizeUser(s, idx, a);
+      this.symbolizeUser(s, idx, a, i === 0, out);
     }
     return out;
   }
 
-  private symbolizeUser(s: PidState, idx: number, a: number): SymbolizedFrame {
+  /** Append the frames of address `a` (leaf: the sampled pc, else a return address) to `out`. */
+  private symbolizeUser(s: PidState, idx: number, a: number, leaf: boolean, out: SymbolizedFrame[]): void {
     if (idx >= 0) {
       const m = s.maps!.mappings[idx];
       if (isFileMapping(m) || m.path === '[vdso]') {
@@ -327,21 +370,71 @@ export class SymbolizerImpl implements Symbolizer {
           if (va !== undefined) {
             const tab = elf.symbols();
             const j = tab.find(va);
-            if (j >= 0) {
-              return { name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j] };
+            // a return address is the instruction after the call: its inline chain and line are
+            // those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them
+            const dw = this.useDwarf ? this.dwarfFrames(elf, leaf ? va : va - 1) : undefined;
+            if (dw) {
+              const last = dw.length - 1;
+              for (let k = 0; k < last; k++) {
+                const d = dw[k];
+                out.push({ name: d.name ? this.transform(d.name) : '[unknown]', kind: 'inline', module: m.path, file: d.file, line: d.line });
+              }
+              const d = dw[last];
+              if (j >= 0) {
+                out.push({ name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j], file: d.file, line: d.line });
+              } else if (d.name) {
+                out.push({ name: this.transform(d.name), kind: 'user', module: m.path, file: d.file, line: d.line });
+              } else {
+                out.push({ name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path, file: d.file, line: d.line });
+              }
+              return;
             }
-            return { name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path };
+            if (j >= 0) {
+              out.push({ name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j] });
+              return;
+            }
+            out.push({ name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path });
+            return;
           }
         } else {
           // not an ELF file: JIT code in a file-backed or memfd mapping may be in the perf map
           const jit = this.jitFrame(s, a);
-          if (jit) return jit;
+          if (jit) {
+            out.push(jit);
+            return;
+          }
         }
-        return { name: `${moduleLabel(m)}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path };
+        out.push({ name: `${moduleLabel(m)}+0x${fileOff.toString(16)}`, kind: 'unknown', module: m.path });
+        return;
       }
     }
     // anonymous executable memory, or an address outside every mapping: JIT code?
-    return this.jitFrame(s, a) ?? unknownFrame();
+    out.push(this.jitFrame(s, a) ?? unknownFrame());
+  }
+
+  /** DWARF frames at va of an object (innermost first), when it has usable DWARF. */
+  private dwarfFrames(elf: ElfFile, va: number) {
+    const src = this.dwarfOf.get(elf);
+    if (!src?.path) return undefined;
+    if (src.info === undefined) {
+      src.info = DwarfInfo.open(src.path, (why) => this.noteDwarfError(why)) ?? null;
+      if (src.info) this.dwarfOpen.push(src.info);
+    }
+    const info = src.info;
+    if (!info) return undefined;
+    const r = info.frames(va);
+    if (info.failed) {
+      this.noteDwarfError(info.failed);
+      src.info = null;
+      return undefined;
+    }
+    return r;
+  }
+
+  private noteDwarfError(why: string): void {
+    if (why === 'libdw-unavailable') return;
+    this.dwarfFallbacks++;
+    if (this.dwarfErrors.length < 16) this.dwarfErrors.push(why);
   }
 
   private jitFrame(s: PidState, a: number): SymbolizedFrame | undefined {
@@ -494,41 +587,62 @@ export class SymbolizerImpl implements Symbolizer {
     return null;
   }
 
-  /** Separate debug files: /usr/lib/debug/.build-id/xx/rest.debug, else .gnu_debuglink. */
+  /**
+   * Separate debug files (symbolize/debugfile.ts: build-id, .gnu_debuglink, then the debuginfod
+   * cache) for symbols and DWARF; with debuginfod servers, a background fetch when there is none:
+   * names, inline frames and lines appear once it arrives (in later lookups).
+   */
   private attachDebugFile(elf: ElfFile, openedPath: string, mappedPath: string, pid: number): void {
-    const tries: string[] = [];
-    if (elf.buildId && elf.buildId.length > 2) {
-      for (const d of this.debugDirs) tries.push(`${d}/.build-id/${elf.buildId.slice(0, 2)}/${elf.buildId.slice(2)}.debug`);
-    }
-    if (elf.debugLink) {
-      const file = elf.debugLink.file;
-      if (!file.includes('/')) {
-        const dir = dirname(mappedPath);
-        for (const d of this.debugDirs) tries.push(`${d}${dir}/${file}`);
-        const rootDir = `${this.procRoot}/${pid}/root${dir}`;
-        tries.push(`${rootDir}/.debug/${file}`);
-        if (file !== basename(mappedPath)) tries.push(`${rootDir}/${file}`);
-      }
-    }
-    for (const t of tries) {
-      if (t === openedPath) continue;
-      let dbg: ElfFile;
-      try {
-        dbg = ElfFile.open(t);
-      } catch {
-        continue;
-      }
-      if (elf.buildId && dbg.buildId && dbg.buildId !== elf.buildId) {
-        dbg.close();
-        continue;
-      }
-      if (!dbg.hasSymtab) {
-        dbg.close();
-        continue;
-      }
-      elf.useSymbolsFrom(dbg);
+    const ownDwarf = this.useDwarf && hasDwarf(elf);
+    const src: DwarfSource = { path: ownDwarf ? openedPath : undefined };
+    this.dwarfOf.set(elf, src);
+    if (elf.hasSymtab && (ownDwarf || !this.useDwarf)) return;
+    const host = elf.buildId && elf.buildId.length > 2 ? this.debugDirs.map((d) => `${d}/.build-id/${elf.buildId!.slice(0, 2)}/${elf.buildId!.slice(2)}.debug`) : [];
+    const cached = elf.buildId ? this.debuginfod?.cachedPath(elf.buildId) : undefined;
+    const found = openDebugFile(
+      elf,
+      mappedPath,
+      { root: `${this.procRoot}/${pid}/root`, debugDirs: this.debugDirs, extra: cached ? [...host, cached] : host },
+      (dbg) => dbg.hasSymtab || (this.useDwarf && hasDwarf(dbg)),
+      openedPath,
+    );
+    if (found) {
+      this.useDebugFile(elf, src, found.file, found.path);
       return;
     }
+    if (this.debuginfod && elf.buildId && (!elf.hasSymtab || (this.useDwarf && !ownDwarf))) {
+      const p = this.debuginfod.fetch(elf.buildId);
+      src.asked = true;
+      p?.then((path) => {
+        if (!path || src.path) return;
+        let dbg: ElfFile;
+        try {
+          dbg = ElfFile.open(path);
+        } catch {
+          return;
+        }
+        if (dbg.buildId !== elf.buildId) {
+          dbg.close();
+          return;
+        }
+        this.useDebugFile(elf, src, dbg, path);
+      });
+    }
+  }
+
+  private useDebugFile(elf: ElfFile, src: DwarfSource, dbg: ElfFile, path: string): void {
+    if (this.useDwarf && !src.path && hasDwarf(dbg)) {
+      src.path = path;
+      src.info = undefined;
+    }
+    // a debug file's .symtab has every function (the object's own may be stripped to .dynsym)
+    if (dbg.hasSymtab) elf.useSymbolsFrom(dbg);
+    else dbg.close();
+  }
+
+  /** The debuginfod fetches under way (tests, benchmarks, a CLI that wants late names). */
+  async debuginfodSettled(): Promise<void> {
+    await this.debuginfod?.idle();
   }
 
   private trackOpen(elf: ElfFile): void {
@@ -543,8 +657,11 @@ export class SymbolizerImpl implements Symbolizer {
     }
   }
 
-  /** Release every open file (tables already built stay usable). */
+  /** Release every open file (tables already built stay usable); stop debuginfod transfers. */
   close(): void {
+    this.debuginfod?.close();
+    for (const d of this.dwarfOpen) d.close();
+    this.dwarfOpen.length = 0;
     for (const f of this.openFiles) {
       try {
         f.detach();

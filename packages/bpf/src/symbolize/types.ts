@@ -8,8 +8,9 @@ export interface SymbolizedFrame {
   module?: string;
   /** offset of the address within the symbol (symbol+off), when named. */
   offset?: number;
-  /** source file and line of the sampled instruction, when known (Python frames: co_filename and
-   * the line of the instruction being run) */
+  /** source file and line, when known: Python frames, co_filename and the line of the instruction
+   * being run; native frames with DWARF, the line table's line (for a frame an inlined function was
+   * called from, the call site) */
   file?: string;
   line?: number;
 }
@@ -17,7 +18,9 @@ export interface SymbolizedFrame {
 export interface Symbolizer {
   /** Kernel addresses (from a kernel stack) → frames, same order. */
   kernel(addrs: readonly bigint[]): SymbolizedFrame[];
-  /** User addresses of process `pid` → frames, same order; `gen`: the generation() the addresses
+  /** User addresses of process `pid` → frames, same order (leaf first; addrs[0] is the sampled pc,
+   * the others return addresses). With DWARF, an address yields the functions inlined at it first
+   * (kind 'inline', innermost first), then the function they were inlined into; `gen`: the generation() the addresses
    * were recorded in, when they are symbolized later (after a possible exec). */
   user(pid: number, addrs: readonly bigint[], gen?: number): SymbolizedFrame[];
   /** The process's exec generation (0, then + 1 per exec noticed); optional. */

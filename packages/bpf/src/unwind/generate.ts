@@ -5,8 +5,8 @@
  * Every file access goes through `root` (e.g. /proc/PID/root) when one is given.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { dirname, basename } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { openDebugFile } from '../symbolize/debugfile.js';
 import { ElfFile, type ElfSection } from '../symbolize/elf.js';
 import { buildUnwindRows, ehFrameFromHdr, type CfiSection } from './cfi.js';
 import type { UnwindTable } from './types.js';
@@ -217,31 +217,10 @@ function sectionBytes(elf: ElfFile, s: ElfSection, reasons: Record<string, numbe
   return raw;
 }
 
-/** A separate debug file with a .debug_frame: by build-id, else .gnu_debuglink. */
+/** A separate debug file with a .debug_frame: by build-id, else .gnu_debuglink (symbolize/debugfile.ts). */
 function findDebugFile(elf: ElfFile, path: string, opts: GenerateOptions): ElfFile | undefined {
-  const root = opts.root ?? '';
-  const dirs = opts.debugDirs ?? ['/usr/lib/debug'];
-  const tries: string[] = [];
-  const id = elf.buildId;
-  if (id && id.length > 2) for (const d of dirs) tries.push(`${root}${d}/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`);
-  if (elf.debugLink && !elf.debugLink.file.includes('/') && path.startsWith('/')) {
-    const file = elf.debugLink.file;
-    const dir = dirname(path);
-    for (const d of dirs) tries.push(`${root}${d}${dir}/${file}`);
-    tries.push(`${root}${dir}/.debug/${file}`);
-    if (file !== basename(path)) tries.push(`${root}${dir}/${file}`);
-  }
-  for (const t of tries) {
-    let dbg: ElfFile;
-    try {
-      dbg = ElfFile.open(t);
-    } catch {
-      continue;
-    }
+  return openDebugFile(elf, path, { root: opts.root, debugDirs: opts.debugDirs }, (dbg) => {
     const s = dbg.section('.debug_frame') ?? dbg.section('.zdebug_frame');
-    const sameId = !id || !dbg.buildId || dbg.buildId === id;
-    if (sameId && s && s.type !== 8 && s.size > 0) return dbg;
-    dbg.close();
-  }
-  return undefined;
+    return !!s && s.type !== 8 && s.size > 0;
+  })?.file;
 }

@@ -1,0 +1,270 @@
+/**
+ * Symbolization with inline frames: bpfscope (ELF symbols + DWARF through elfutils libdw) vs
+ * llvm-symbolizer (which resolves inline frames by default) on the same addresses, cold and warm.
+ *
+ * Addresses: inside every sized function of the ELF files this node process has mapped that have
+ * DWARF here (in the file, or a separate debug file by build-id / .gnu_debuglink), at a
+ * deterministic pseudo-random offset inside the function (so inlined code is hit), round-robin
+ * across files, capped at --max (default 50 000).
+ *
+ * bpfscope: `createSymbolizer().user(process.pid, [addr])` per address (every address as a sampled
+ * pc, resolved exactly): runtime address → maps → ELF → symbol + DWARF inline chain and lines.
+ * llvm-symbolizer: one process, `"FILE" 0xVADDR` lines with `--output-style=JSON --functions=linkage
+ * --demangle` (inlines on), asked twice (cold, warm). Interleaved repetitions, best of each.
+ *
+ * Agreement: the chain of function names (innermost inlined function first, down to the function
+ * they were inlined into), after mapping the demanglers' spellings onto each other and dropping
+ * clone suffixes (`.cold`, `.part.0`: our outer name is the ELF symbol, LLVM's the DWARF
+ * subprogram); lines separately.
+ *
+ * Run: node --conditions=source --import tsx bench/symbolize/inline.ts [--max N] [--reps N] [--out FILE]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+import { createSymbolizer, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
+import { hasDwarf, openDebugFile } from '../../packages/bpf/src/symbolize/debugfile.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+function flag(name: string, def: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : def;
+}
+const MAX = Number(flag('--max', '50000'));
+const OUT = flag('--out', join(here, '..', 'results', 'symbolize-inline.json'));
+const LLVM = flag('--llvm-symbolizer', '/usr/bin/llvm-symbolizer');
+const REPS = Number(flag('--reps', '3'));
+
+if (!existsSync(LLVM)) {
+  console.error(`llvm-symbolizer not found at ${LLVM}: apt-get install llvm (or pass --llvm-symbolizer PATH)`);
+  process.exit(2);
+}
+
+interface Probe {
+  file: string;
+  vaddr: number;
+  runtime: bigint;
+}
+
+function collect(): { probes: Probe[]; files: Record<string, string> } {
+  const maps = ProcMaps.read(process.pid);
+  const paths = [...new Set(maps.mappings.filter((m) => m.exec && m.path.startsWith('/') && m.inode).map((m) => m.path))];
+  const perFile: Probe[][] = [];
+  const files: Record<string, string> = {};
+  for (const file of paths) {
+    let elf: ElfFile;
+    try {
+      elf = ElfFile.open(file);
+    } catch {
+      continue;
+    }
+    let dwarfAt: string | undefined = hasDwarf(elf) ? file : undefined;
+    if (!dwarfAt) {
+      const d = openDebugFile(elf, file, {}, hasDwarf);
+      if (d) {
+        dwarfAt = d.path;
+        d.file.close();
+      }
+    }
+    if (!dwarfAt) {
+      elf.close();
+      continue;
+    }
+    files[file] = dwarfAt;
+    const syms = readElfSymbols(dwarfAt === file ? file : dwarfAt).filter((s) => s.size > 0 && s.type === 'func');
+    const seen = new Set<number>();
+    const probes: Probe[] = [];
+    let k = 0;
+    for (const s of syms) {
+      if (seen.has(s.addr)) continue;
+      seen.add(s.addr);
+      const off = (k++ * 7919) % s.size;
+      const vaddr = s.addr + off;
+      const seg = elf.segments.find((g) => vaddr >= g.vaddr && vaddr < g.vaddr + g.filesz);
+      if (!seg) continue;
+      const fileOff = vaddr - seg.vaddr + seg.offset;
+      const m = maps.mappings.find((x) => x.path === file && fileOff >= x.offset && fileOff < x.offset + (x.end - x.start));
+      if (!m) continue;
+      probes.push({ file, vaddr, runtime: BigInt(m.start + (fileOff - m.offset)) });
+    }
+    elf.close();
+    perFile.push(probes);
+  }
+  const out: Probe[] = [];
+  for (let i = 0; out.length < MAX; i++) {
+    let any = false;
+    for (const p of perFile) {
+      if (i < p.length) {
+        out.push(p[i]);
+        any = true;
+        if (out.length >= MAX) break;
+      }
+    }
+    if (!any) break;
+  }
+  return { probes: out, files };
+}
+
+interface Chain {
+  names: string[];
+  lines: number[];
+}
+
+function runOurs(probes: Probe[]): { coldMs: number; warmMs: number; chains: Chain[]; stats: unknown } {
+  const sym = createSymbolizer({ debuginfod: false });
+  const pass = () => {
+    const chains: Chain[] = new Array(probes.length);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < probes.length; i++) {
+      const f = sym.user(process.pid, [probes[i].runtime]);
+      chains[i] = { names: f.map((x) => x.name), lines: f.map((x) => x.line ?? 0) };
+    }
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, chains };
+  };
+  const cold = pass();
+  const warm = pass();
+  const stats = sym.stats();
+  sym.close();
+  return { coldMs: cold.ms, warmMs: warm.ms, chains: warm.chains, stats };
+}
+
+async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; chains: Chain[] }> {
+  const child = spawn(LLVM, ['--output-style=JSON', '--functions=linkage', '--demangle'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const input = probes.map((p) => `"${p.file}" 0x${p.vaddr.toString(16)}\n`).join('');
+  let buf = '';
+  let lines: string[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    if (waiting && lines.length >= waiting.n) waiting.resolve();
+  });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  const pass = async () => {
+    lines = [];
+    const t0 = process.hrtime.bigint();
+    const done = new Promise<void>((resolve) => (waiting = { n: probes.length, resolve }));
+    child.stdin.write(input);
+    await Promise.race([done, exited.then(() => Promise.reject(new Error(`llvm-symbolizer exited early: ${stderr}`)))]);
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out: lines.slice(0, probes.length) };
+  };
+  const cold = await pass();
+  const warm = await pass();
+  child.stdin.end();
+  await exited;
+  const chains = warm.out.map((l): Chain => {
+    try {
+      const j = JSON.parse(l) as { Symbol?: Array<{ FunctionName?: string; Line?: number }> };
+      const s = j.Symbol ?? [];
+      return { names: s.map((x) => x.FunctionName ?? '??'), lines: s.map((x) => x.Line ?? 0) };
+    } catch {
+      return { names: ['??'], lines: [0] };
+    }
+  });
+  return { coldMs: cold.ms, warmMs: warm.ms, chains };
+}
+
+/** One spelling for both demanglers, without clone suffixes. */
+function normalize(s: string): string {
+  return s
+    .replace(/ \[clone [^\]]*\]/g, '')
+    .replace(/ \(\.[A-Za-z_0-9.]+\)/g, '')
+    .replace(/\.(cold|part\.\d+|isra\.\d+|constprop\.\d+|lto_priv\.\d+)(\.\d+)*$/g, '')
+    .replace(/\{lambda\(([^{}]*)\)#\d+\}/g, "'lambda'($1)")
+    .replace(/'lambda\d*'/g, "'lambda'")
+    .replace(/\{unnamed type#\d+\}/g, "'unnamed'")
+    .replace(/'unnamed\d*'/g, "'unnamed'");
+}
+
+async function main(): Promise<void> {
+  const t = Date.now();
+  const loadBefore = loadavg()[0];
+  const { probes, files } = collect();
+  const perFile = new Map<string, number>();
+  for (const p of probes) perFile.set(p.file, (perFile.get(p.file) ?? 0) + 1);
+  console.error(`collected ${probes.length} addresses from ${perFile.size} files with DWARF in ${Date.now() - t} ms`);
+  const samples: { ours: Array<{ coldMs: number; warmMs: number }>; llvm: Array<{ coldMs: number; warmMs: number }> } = { ours: [], llvm: [] };
+  let ours!: ReturnType<typeof runOurs>;
+  let llvm!: Awaited<ReturnType<typeof runLlvm>>;
+  for (let r = 0; r < REPS; r++) {
+    const o = runOurs(probes);
+    samples.ours.push({ coldMs: +o.coldMs.toFixed(1), warmMs: +o.warmMs.toFixed(1) });
+    if (!ours || o.coldMs < ours.coldMs) ours = { ...o, warmMs: Math.min(o.warmMs, ours?.warmMs ?? Infinity) };
+    else ours.warmMs = Math.min(ours.warmMs, o.warmMs);
+    const l = await runLlvm(probes);
+    samples.llvm.push({ coldMs: +l.coldMs.toFixed(1), warmMs: +l.warmMs.toFixed(1) });
+    if (!llvm || l.coldMs < llvm.coldMs) llvm = { ...l, warmMs: Math.min(l.warmMs, llvm?.warmMs ?? Infinity) };
+    else llvm.warmMs = Math.min(llvm.warmMs, l.warmMs);
+    console.error(`rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`);
+  }
+  let sameChain = 0;
+  let sameLines = 0;
+  let withInlines = 0;
+  let compared = 0;
+  const mismatches: Array<{ file: string; vaddr: string; ours: string; llvm: string }> = [];
+  for (let i = 0; i < probes.length; i++) {
+    const o = ours.chains[i];
+    const l = llvm.chains[i];
+    if (l.names.length === 0 || l.names[0] === '??') continue;
+    compared++;
+    if (l.names.length > 1) withInlines++;
+    const a = o.names.map(normalize).join(' <- ');
+    const b = l.names.map(normalize).join(' <- ');
+    if (a === b) {
+      sameChain++;
+      if (o.lines.join(',') === l.lines.join(',')) sameLines++;
+    } else if (mismatches.length < 25) {
+      mismatches.push({ file: basename(probes[i].file), vaddr: `0x${probes[i].vaddr.toString(16)}`, ours: a, llvm: b });
+    }
+  }
+  const n = probes.length;
+  const result = {
+    benchmark: 'symbolize-inline',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) } },
+    addresses: n,
+    files: Object.fromEntries([...perFile].map(([f, c]) => [f, { addresses: c, dwarf: files[f] }])),
+    repetitions: samples.ours.length,
+    reported: 'best of the repetitions (shared machine); all samples below',
+    samples,
+    ours: { coldMs: +ours.coldMs.toFixed(1), warmMs: +ours.warmMs.toFixed(1), symbolizer: ours.stats },
+    llvmSymbolizer: { flags: '--output-style=JSON --functions=linkage --demangle (inlines on)', coldMs: +llvm.coldMs.toFixed(1), warmMs: +llvm.warmMs.toFixed(1) },
+    ratio: { cold: +(llvm.coldMs / ours.coldMs).toFixed(2), warm: +(llvm.warmMs / ours.warmMs).toFixed(2), meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)' },
+    agreement: {
+      compared,
+      withInlineFrames: withInlines,
+      sameFunctionAndInlineChain: +(sameChain / Math.max(1, compared)).toFixed(5),
+      sameChainAndLines: +(sameLines / Math.max(1, compared)).toFixed(5),
+      mismatchSamples: mismatches,
+    },
+  };
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  const pct = (x: number) => (x * 100).toFixed(2) + '%';
+  console.log(`\n### Symbolization with inline frames: ${n} addresses in ${perFile.size} ELF files with DWARF\n`);
+  console.log('| | cold (ms) | warm (ms) |');
+  console.log('|---|---:|---:|');
+  console.log(`| bpfscope (ELF + libdw) | ${result.ours.coldMs} | ${result.ours.warmMs} |`);
+  console.log(`| llvm-symbolizer (inlines) | ${result.llvmSymbolizer.coldMs} | ${result.llvmSymbolizer.warmMs} |`);
+  console.log(`| ratio (llvm / ours) | ${result.ratio.cold}× | ${result.ratio.warm}× |`);
+  console.log(
+    `\nSame function and inline chain: ${pct(result.agreement.sameFunctionAndInlineChain)} of ${compared} (${withInlines} with inline frames); same lines too: ${pct(result.agreement.sameChainAndLines)}.`,
+  );
+  for (const m of mismatches.slice(0, 8)) console.log(`- ${m.file} ${m.vaddr}: ours \`${m.ours}\` llvm \`${m.llvm}\``);
+  console.log(`\nwritten ${OUT}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
