@@ -30,9 +30,19 @@ const notFound = (what: string, id: string) => new HttpError(404, `no ${what} wi
 
 // ---------------------------------------------------------------- collectors
 
-export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Response> {
+/** `?label=key=value` (repeatable, all must match) → the filter; throws 400 naming a malformed one. */
+export function labelFilter(u: URL): [string, string][] {
+  return u.searchParams.getAll('label').map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new HttpError(400, `label: expected key=value, got ${JSON.stringify(kv.slice(0, 80))}`, { field: 'label' });
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  });
+}
+
+export function listCollectors(req: Request, d?: Partial<Deps>): Promise<Response> {
   const { hub } = deps(d);
   return handle(async () => {
+    const filter = labelFilter(new URL(req.url, 'http://x'));
     let configs;
     try {
       configs = hub().collectorList();
@@ -40,6 +50,7 @@ export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Respon
       if (e instanceof ConfigError) throw new HttpError(500, e.message);
       throw e;
     }
+    configs = configs.filter((c) => filter.every(([k, v]) => c.labels?.[k] === v));
     const collectors = await Promise.all(
       configs.map(async (cfg) => {
         const client = hub().client(cfg.id)!;
@@ -49,6 +60,9 @@ export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Respon
           id: cfg.id,
           name: cfg.name,
           url: cfg.url,
+          joined: cfg.joined === true,
+          labels: cfg.labels ?? {},
+          lastSeen: client.connected && !cfg.joined ? Date.now() : client.lastSeen || null,
           healthy: h.healthy,
           health: h.health,
           ...(h.error ? { error: h.error } : {}),
@@ -58,6 +72,16 @@ export function listCollectors(_req: Request, d?: Partial<Deps>): Promise<Respon
       }),
     );
     return json({ collectors });
+  });
+}
+
+/** DELETE /api/collectors/<id>: forget a joined host (a connected one is disconnected and does not rejoin). */
+export function removeCollector(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(() => {
+    requireOperator(req, env);
+    hub().removeHost(id);
+    return new Response(null, { status: 204 });
   });
 }
 
@@ -96,15 +120,18 @@ export function collectorProcesses(_req: Request, id: string, d?: Partial<Deps>)
 
 // ---------------------------------------------------------------- captures
 
-const CAPTURE_KEYS = new Set(['tool', 'durationSec', 'options', 'collector', 'save', 'name', 'notes']);
+const CAPTURE_KEYS = new Set(['tool', 'durationSec', 'options', 'collector', 'hosts', 'selector', 'save', 'name', 'notes']);
 
 /** Validates a POST /api/captures body; throws 400 naming the field. */
 export function parseCaptureBody(body: Record<string, unknown>) {
   for (const k of Object.keys(body))
-    if (!CAPTURE_KEYS.has(k)) throw new HttpError(400, `unknown field "${k}"; expected tool, durationSec, options, collector, save, name, notes`, { field: k });
+    if (!CAPTURE_KEYS.has(k))
+      throw new HttpError(400, `unknown field "${k}"; expected tool, durationSec, options, collector, hosts, selector, save, name, notes`, { field: k });
   const tool = body.tool;
   if (typeof tool !== 'string' || !(TOOL_NAMES as readonly string[]).includes(tool))
-    throw new HttpError(400, `tool: must be one of ${TOOL_NAMES.join(', ')}${tool === undefined ? ' (missing)' : `, got ${JSON.stringify(tool)}`}`, { field: 'tool' });
+    throw new HttpError(400, `tool: must be one of ${TOOL_NAMES.join(', ')}${tool === undefined ? ' (missing)' : `, got ${JSON.stringify(tool)}`}`, {
+      field: 'tool',
+    });
   const dur = body.durationSec;
   if (typeof dur !== 'number' || !Number.isFinite(dur) || dur <= 0 || dur > 86400)
     throw new HttpError(400, `durationSec: must be a number of seconds > 0 and <= 86400${dur === undefined ? ' (missing)' : `, got ${JSON.stringify(dur)}`}`, {
@@ -129,6 +156,25 @@ export function parseCaptureBody(body: Record<string, unknown>) {
   }
   const collector = body.collector ?? 'local';
   if (typeof collector !== 'string' || !collector) throw new HttpError(400, 'collector: must be a collector id string such as "local"', { field: 'collector' });
+  const picks = ['collector', 'hosts', 'selector'].filter((k) => body[k] !== undefined);
+  if (picks.length > 1) throw new HttpError(400, `${picks[1]}: give one of collector, hosts or selector, not ${picks.join(' and ')}`, { field: picks[1] });
+  let hosts: string[] | undefined;
+  if (body.hosts !== undefined) {
+    if (!Array.isArray(body.hosts) || body.hosts.length === 0) throw new HttpError(400, 'hosts: must be a non-empty array of host names', { field: 'hosts' });
+    body.hosts.forEach((h, i) => {
+      if (typeof h !== 'string' || !h || h.length > 64) throw new HttpError(400, `hosts.${i}: must be a host name string`, { field: `hosts.${i}` });
+    });
+    hosts = body.hosts as string[];
+  }
+  let selector: Record<string, string> | undefined;
+  if (body.selector !== undefined) {
+    const sel = body.selector;
+    if (!sel || typeof sel !== 'object' || Array.isArray(sel) || Object.keys(sel).length === 0)
+      throw new HttpError(400, 'selector: must be an object of labels such as {"role":"db"}', { field: 'selector' });
+    for (const [k, v] of Object.entries(sel))
+      if (typeof v !== 'string') throw new HttpError(400, `selector.${k}: must be a string`, { field: `selector.${k}` });
+    selector = sel as Record<string, string>;
+  }
   if (body.save !== undefined && typeof body.save !== 'boolean') throw new HttpError(400, 'save: must be true or false', { field: 'save' });
   for (const k of ['name', 'notes'] as const) {
     const v = body[k];
@@ -140,6 +186,8 @@ export function parseCaptureBody(body: Record<string, unknown>) {
     durationSec: dur,
     options: parsed.data,
     collector,
+    ...(hosts ? { hosts } : {}),
+    ...(selector ? { selector } : {}),
     save: body.save !== false,
     name: body.name as string | undefined,
     notes: body.notes as string | undefined,
@@ -160,7 +208,13 @@ export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response
 /** GET /api/captures → {"captures":[…]} (running and recently finished, newest first); lets a reloaded page find its capture. */
 export function listCaptures(_req: Request, d?: Partial<Deps>): Promise<Response> {
   const { hub } = deps(d);
-  return handle(() => json({ captures: hub().list().map((c) => c.toJSON()) }));
+  return handle(() =>
+    json({
+      captures: hub()
+        .list()
+        .map((c) => c.toJSON()),
+    }),
+  );
 }
 
 function findCapture(hub: Hub, id: string): HubCapture {
@@ -247,7 +301,11 @@ export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Prom
             // a reader that falls far behind on live messages is dropped rather than buffering
             // without bound (the initial replay may be large by itself and is always sent)
             if (!replaying && (controller.desiredSize ?? 0) < 0) {
-              controller.enqueue(enc.encode(`data: ${JSON.stringify({ type: 'error', captureId: cap.id, code: 'too_slow', message: 'this stream fell too far behind; reload to resubscribe' })}\n\n`));
+              controller.enqueue(
+                enc.encode(
+                  `data: ${JSON.stringify({ type: 'error', captureId: cap.id, code: 'too_slow', message: 'this stream fell too far behind; reload to resubscribe' })}\n\n`,
+                ),
+              );
               close();
             }
           };
@@ -306,7 +364,13 @@ export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response
   });
 }
 
-const FORMAT_ALIASES: Record<string, ProfileFormat> = { perf: 'perf-script', perfscript: 'perf-script', 'perf-script': 'perf-script', json: 'bpfscope', pb: 'pprof' };
+const FORMAT_ALIASES: Record<string, ProfileFormat> = {
+  perf: 'perf-script',
+  perfscript: 'perf-script',
+  'perf-script': 'perf-script',
+  json: 'bpfscope',
+  pb: 'pprof',
+};
 
 /** POST /api/snapshots?name=…[&format=…][&notes=…][&fileName=…] with a profile file as the body. */
 export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Response> {
@@ -319,7 +383,10 @@ export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Respons
     const fmt = p.get('format');
     if (fmt) {
       const f = (IMPORT_FORMATS as readonly string[]).includes(fmt) ? (fmt as ProfileFormat) : FORMAT_ALIASES[fmt.toLowerCase()];
-      if (!f) throw new HttpError(400, `format: "${fmt.slice(0, 40)}" is not an import format; use one of ${IMPORT_FORMATS.join(', ')} or leave it out to detect`, { field: 'format' });
+      if (!f)
+        throw new HttpError(400, `format: "${fmt.slice(0, 40)}" is not an import format; use one of ${IMPORT_FORMATS.join(', ')} or leave it out to detect`, {
+          field: 'format',
+        });
       format = f;
     }
     const name = p.get('name') ?? undefined;
@@ -329,7 +396,11 @@ export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Respons
     if (fileName && fileName.length > 500) throw new HttpError(400, 'fileName: at most 500 characters', { field: 'fileName' });
     const max = maxUploadBytes(env);
     let bytes = await readBodyCapped(req, max);
-    if (bytes.length === 0) throw new HttpError(400, 'the request body is empty: send the profile file as the body (folded, perf script, pprof, bpftrace, speedscope or bpfscope JSON)');
+    if (bytes.length === 0)
+      throw new HttpError(
+        400,
+        'the request body is empty: send the profile file as the body (folded, perf script, pprof, bpftrace, speedscope or bpfscope JSON)',
+      );
     // gzip: unpack here (with the same cap on the unpacked size) so every importer sees plain data
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
       try {
@@ -374,7 +445,11 @@ export function uploadSnapshot(req: Request, d?: Partial<Deps>): Promise<Respons
 }
 
 function safeFileName(name: string, ext: string): { ascii: string; utf8: string } {
-  const base = name.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '').slice(0, 80) || 'snapshot';
+  const base =
+    name
+      .replace(/[^\p{L}\p{N}._-]+/gu, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 80) || 'snapshot';
   return { ascii: (base.replace(/[^A-Za-z0-9._-]/g, '_') || 'snapshot') + '.' + ext, utf8: encodeURIComponent(base + '.' + ext) };
 }
 
@@ -454,14 +529,18 @@ export function createSession(req: Request, d?: Partial<Deps>): Promise<Response
   return handle(async () => {
     requireSameOrigin(req);
     const body = await readJsonObject(req);
-    if (typeof body.token !== 'string' || !body.token) throw new HttpError(400, 'token: the operator token (BPFSCOPE_WEB_TOKEN) is required', { field: 'token' });
+    if (typeof body.token !== 'string' || !body.token)
+      throw new HttpError(400, 'token: the operator token (BPFSCOPE_WEB_TOKEN) is required', { field: 'token' });
     const policy = operatorTokenPolicy(env);
     if (!policy.token) throw new HttpError(400, 'this console has no operator token configured (BPFSCOPE_WEB_TOKEN is not set)');
     if (!tokenEquals(body.token, policy.token)) throw new HttpError(401, 'wrong operator token');
     const secure = new URL(req.url).protocol === 'https:' ? '; Secure' : '';
     return new Response(null, {
       status: 204,
-      headers: { 'Set-Cookie': `bpfscope_token=${encodeURIComponent(body.token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000${secure}`, 'Cache-Control': 'no-store' },
+      headers: {
+        'Set-Cookie': `bpfscope_token=${encodeURIComponent(body.token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000${secure}`,
+        'Cache-Control': 'no-store',
+      },
     });
   });
 }
@@ -469,7 +548,11 @@ export function createSession(req: Request, d?: Partial<Deps>): Promise<Response
 /** DELETE /api/session → 204, clears the cookie. */
 export function deleteSession(_req: Request): Promise<Response> {
   return handle(
-    () => new Response(null, { status: 204, headers: { 'Set-Cookie': 'bpfscope_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0', 'Cache-Control': 'no-store' } }),
+    () =>
+      new Response(null, {
+        status: 204,
+        headers: { 'Set-Cookie': 'bpfscope_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0', 'Cache-Control': 'no-store' },
+      }),
   );
 }
 

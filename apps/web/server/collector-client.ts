@@ -34,6 +34,7 @@ export interface CollectorHealth {
 
 const CONNECT_TIMEOUT_MS = 4000;
 const RETRY_MIN_MS = 1000;
+const PING_MS = 10_000;
 
 function describeCloseCode(code: number, reason: string): string {
   const r = reason ? `: ${reason}` : '';
@@ -50,6 +51,8 @@ function describeCloseCode(code: number, reason: string): string {
       return `the collector rate-limited the hub (close 4429${r})`;
     case 1001:
       return `the collector shut down${r}`;
+    case 1006:
+      return 'the connection dropped (1006)';
     default:
       return `connection closed (code ${code}${r})`;
   }
@@ -62,6 +65,11 @@ export class CollectorClient extends EventEmitter {
   private lastAttempt = 0;
   welcome: WelcomeMessage | null = null;
   lastError: string | null = null;
+  /** epoch ms of the last message or pong from the collector (0: never). */
+  lastSeen = 0;
+  /** true while a joined host's hello/welcome is under way. */
+  attaching = false;
+  private pinger: ReturnType<typeof setInterval> | undefined;
   private reqSeq = 0;
 
   constructor(cfg: CollectorConfig) {
@@ -89,28 +97,49 @@ export class CollectorClient extends EventEmitter {
   }
 
   private open(): Promise<WelcomeMessage> {
+    if (this.cfg.joined) {
+      const why = this.lastError ?? 'it has not joined since the hub started';
+      return Promise.reject(new CollectorUnavailableError(`host ${this.cfg.id} is not connected to the hub: ${why}`));
+    }
+    const token = readCollectorToken(this.cfg);
+    if (!token) {
+      this.lastError = `no token: set BPFSCOPE_TOKEN or create ${this.cfg.tokenFile ?? 'the token file'} (the collector writes it on first start)`;
+      return Promise.reject(new CollectorUnavailableError(`collector ${this.cfg.id}: ${this.lastError}`));
+    }
+    const ws = new WebSocket(this.cfg.url, {
+      headers: { Authorization: `Bearer ${token}` },
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      maxPayload: 256 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    return this.bind(ws);
+  }
+
+  /**
+   * A collector that dialled the hub (`bpfscope serve --hub`): the connection is already open; the
+   * hub speaks first (hello) exactly as on a connection it made itself.
+   */
+  attach(ws: WebSocket): Promise<WelcomeMessage> {
+    this.lastAttempt = Date.now();
+    this.opening = this.bind(ws).finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  /** Wires a (connecting or open) socket: hello on open, welcome resolves, later messages are emitted. */
+  private bind(ws: WebSocket): Promise<WelcomeMessage> {
     return new Promise((resolve, reject) => {
-      const token = readCollectorToken(this.cfg);
-      if (!token) {
-        this.lastError = `no token: set BPFSCOPE_TOKEN or create ${this.cfg.tokenFile ?? 'the token file'} (the collector writes it on first start)`;
-        reject(new CollectorUnavailableError(`collector ${this.cfg.id}: ${this.lastError}`));
-        return;
-      }
       let settled = false;
+      const where = this.cfg.joined ? 'host' : 'collector';
       const fail = (msg: string) => {
         this.lastError = msg;
         if (!settled) {
           settled = true;
           clearTimeout(timer);
-          reject(new CollectorUnavailableError(`collector ${this.cfg.id} (${this.cfg.url}) is unavailable: ${msg}`));
+          reject(new CollectorUnavailableError(`${where} ${this.cfg.id} (${this.cfg.url}) is unavailable: ${msg}`));
         }
       };
-      const ws = new WebSocket(this.cfg.url, {
-        headers: { Authorization: `Bearer ${token}` },
-        handshakeTimeout: CONNECT_TIMEOUT_MS,
-        maxPayload: 256 * 1024 * 1024,
-        perMessageDeflate: false,
-      });
       const timer = setTimeout(() => {
         fail(`no welcome within ${CONNECT_TIMEOUT_MS} ms`);
         ws.terminate();
@@ -126,10 +155,14 @@ export class CollectorClient extends EventEmitter {
       ws.on('error', (err: NodeJS.ErrnoException) => {
         fail(err.code === 'ECONNREFUSED' ? `nothing listens at ${this.cfg.url} (ECONNREFUSED); is the collector running?` : err.message);
       });
-      ws.on('open', () => {
-        ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, client: 'bpfscope-web' } satisfies ClientMessage));
+      const hello = () => ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, client: 'bpfscope-web' } satisfies ClientMessage));
+      if (ws.readyState === WebSocket.OPEN) hello();
+      else ws.on('open', hello);
+      ws.on('pong', () => {
+        this.lastSeen = Date.now();
       });
       ws.on('message', (data, isBinary) => {
+        this.lastSeen = Date.now();
         if (isBinary) return;
         let msg: ServerMessage;
         try {
@@ -159,6 +192,7 @@ export class CollectorClient extends EventEmitter {
         this.emit('message', msg);
       });
       ws.on('close', (code, reasonBuf) => {
+        clearInterval(this.pinger);
         const why = describeCloseCode(code, reasonBuf.toString());
         fail(why);
         if (this.ws === ws) {
@@ -168,6 +202,14 @@ export class CollectorClient extends EventEmitter {
           this.emit('disconnect', why);
         }
       });
+      if (this.cfg.joined) {
+        // joined hosts are kept alive (and their last-seen time fresh) by pings; the collector drops a silent hub after 35 s
+        clearInterval(this.pinger);
+        this.pinger = setInterval(() => {
+          if (ws.readyState === WebSocket.OPEN) ws.ping();
+        }, PING_MS);
+        this.pinger.unref?.();
+      }
       this.ws = ws;
     });
   }
@@ -223,18 +265,30 @@ export class CollectorClient extends EventEmitter {
 
   async processes(): Promise<{ pid: number; comm: string; cmdline: string }[]> {
     const requestId = this.nextRequestId('p');
-    const m = await this.request({ type: 'processes', requestId }, (x): x is Extract<ServerMessage, { type: 'processes' }> => x.type === 'processes' && x.requestId === requestId);
+    const m = await this.request(
+      { type: 'processes', requestId },
+      (x): x is Extract<ServerMessage, { type: 'processes' }> => x.type === 'processes' && x.requestId === requestId,
+    );
     return m.processes;
   }
 
   async probes(query: string, pid?: number): Promise<{ matches: string[]; total: number; scope?: string; error?: string }> {
     const requestId = this.nextRequestId('q');
-    const m = await this.request({ type: 'probes', requestId, query, ...(pid ? { pid } : {}), limit: 50 }, (x): x is Extract<ServerMessage, { type: 'probes' }> => x.type === 'probes' && x.requestId === requestId);
+    const m = await this.request(
+      { type: 'probes', requestId, query, ...(pid ? { pid } : {}), limit: 50 },
+      (x): x is Extract<ServerMessage, { type: 'probes' }> => x.type === 'probes' && x.requestId === requestId,
+    );
     return { matches: m.matches, total: m.total, scope: m.scope, error: m.error };
   }
 
   /** GET <collector>/healthz (http URL derived from the ws URL), with a short timeout. */
   async health(timeoutMs = 1500): Promise<CollectorHealth> {
+    if (this.cfg.joined) {
+      // a joined host has no reachable /healthz: its health is its connection and what it said on hello
+      const w = this.welcome;
+      if (!this.connected) return { healthy: false, health: null, error: `not connected: ${this.lastError ?? 'never joined'}` };
+      return { healthy: true, health: w ? { status: 'ok', hostname: w.host, kernel: w.kernel, privileged: w.privileged, tools: w.tools, cpus: w.cpus } : null };
+    }
     const u = new URL(this.cfg.url);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
     u.pathname = '/healthz';
@@ -253,7 +307,11 @@ export class CollectorClient extends EventEmitter {
       if (!res.ok) return { healthy: false, health: body, error: `${u.href} answered HTTP ${res.status}` };
       const flag = typeof body?.status === 'string' ? body.status === 'ok' : typeof body?.ok === 'boolean' ? body.ok : true;
       if (!flag)
-        return { healthy: false, health: body, error: typeof body?.message === 'string' ? body.message : `the collector reports status ${JSON.stringify(body?.status)}` };
+        return {
+          healthy: false,
+          health: body,
+          error: typeof body?.message === 'string' ? body.message : `the collector reports status ${JSON.stringify(body?.status)}`,
+        };
       if (body && typeof body.privilegeProblem === 'string') return { healthy: true, health: body, error: body.privilegeProblem };
       return { healthy: true, health: body };
     } catch (e) {
@@ -268,7 +326,18 @@ export class CollectorClient extends EventEmitter {
     }
   }
 
+  /** Closes the connection with a code (a joined host removed by the operator: 4410). */
+  closeWith(code: number, reason: string): void {
+    clearInterval(this.pinger);
+    const ws = this.ws;
+    this.ws = null;
+    this.welcome = null;
+    this.lastError = reason;
+    ws?.close(code, reason);
+  }
+
   close(): void {
+    clearInterval(this.pinger);
     const ws = this.ws;
     this.ws = null;
     this.welcome = null;

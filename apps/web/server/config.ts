@@ -15,6 +15,9 @@ export interface CollectorConfig {
   /** literal token, or read from tokenFile at connect time. */
   token?: string;
   tokenFile?: string;
+  /** a host that joined from its side (`bpfscope serve --hub`), not one the hub dials. */
+  joined?: boolean;
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** The variables the hub reads (process.env, or a plain object in tests). */
@@ -73,6 +76,27 @@ export function operatorTokenPolicy(env: Env = process.env): { required: boolean
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The join token collectors present (`bpfscope serve --hub`): BPFSCOPE_JOIN_TOKEN, else the file. */
+export function joinToken(env: Env = process.env): string | undefined {
+  if (env.BPFSCOPE_JOIN_TOKEN?.trim()) return env.BPFSCOPE_JOIN_TOKEN.trim();
+  const file = env.BPFSCOPE_JOIN_TOKEN_FILE || path.join(dataDir(env), 'join.token');
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the hub's join endpoint listens: BPFSCOPE_JOIN_HOST (else the console's host), BPFSCOPE_JOIN_PORT (9701; 0 = off). */
+export function joinListen(env: Env = process.env): { host: string; port: number } {
+  const host = env.BPFSCOPE_JOIN_HOST || webHost(env);
+  const raw = env.BPFSCOPE_JOIN_PORT;
+  const port = raw === undefined || raw === '' ? 9701 : Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`BPFSCOPE_JOIN_PORT must be a port number 0-65535 (0 turns joining off), got ${JSON.stringify(raw)}`);
+  return { host, port };
+}
+
 /** The configured collectors: `local` first (BPFSCOPE_COLLECTOR_URL + token), then BPFSCOPE_COLLECTORS. */
 export function collectorConfigs(env: Env = process.env): CollectorConfig[] {
   const dir = dataDir(env);
@@ -123,4 +147,16 @@ export function readCollectorToken(c: CollectorConfig): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Fleet capture limits: hosts per capture (BPFSCOPE_FLEET_MAX_HOSTS, 500) and distinct stacks over all hosts (BPFSCOPE_FLEET_MAX_STACKS, 1 000 000). */
+export function fleetLimits(env: Env = process.env): { maxHosts: number; maxStacks: number } {
+  const num = (name: string, def: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  return { maxHosts: num('BPFSCOPE_FLEET_MAX_HOSTS', 500), maxStacks: num('BPFSCOPE_FLEET_MAX_STACKS', 1_000_000) };
 }

@@ -14,6 +14,7 @@ export type {
   Profile,
   ProfileFormat,
   ProfileMeta,
+  FleetHostMeta,
   Samples,
   Stack,
   Timeline,

@@ -4,6 +4,7 @@
  * naming the flag/variable and what it should be.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { ConfigError, isLoopbackHost } from '@bpfscope/viz/config';
 
 export interface ServerLimits {
@@ -51,7 +52,26 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTimelineEntries: 2_000_000,
 };
 
+/** `--hub`: the collector dials out to a hub and serves it over that connection (docs/protocol.md, "Joining a hub"). */
+export interface JoinConfig {
+  /** ws:// or wss:// URL of the hub's join endpoint (BPFSCOPE_HUB_URL, --hub). */
+  url: string;
+  /** the name this host is listed under (BPFSCOPE_COLLECTOR_NAME, --name; default: the hostname). */
+  name: string;
+  /** the hub's join token (BPFSCOPE_JOIN_TOKEN, BPFSCOPE_JOIN_TOKEN_FILE, --join-token-file). */
+  token: string;
+  /** key=value labels (--label, repeatable; BPFSCOPE_COLLECTOR_LABELS="k=v,k2=v2"). */
+  labels: Record<string, string>;
+}
+
+/** Host names and label keys/values a hub accepts (the hub checks the same). */
+export const JOIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
+export const LABEL_VALUE_RE = /^[A-Za-z0-9_.-]{0,63}$/;
+
 export interface ServerConfig {
+  /** set with --hub / BPFSCOPE_HUB_URL: join that hub (the local listener still serves /healthz). */
+  join?: JoinConfig;
   host: string;
   port: number;
   /** the shared secret; undefined = no authentication (allowed on loopback only). */
@@ -86,12 +106,17 @@ export const SERVE_USAGE = `usage: bpfscope serve [--host ADDR] [--port N] [--to
                       [--max-message-bytes N] [--rate-limit PER_SEC] [--rate-burst N]
                       [--max-client-buffer BYTES] [--coalesce-bytes BYTES] [--max-client-lag SEC]
                       [--max-clients N] [--interval SEC] [--log-level LEVEL]
+                      [--hub URL --join-token-file PATH [--name NAME] [--label KEY=VALUE]...]
 
 Runs the collector: a WebSocket server streaming live BPF captures (protocol: docs/protocol.md).
 Environment: BPFSCOPE_COLLECTOR_HOST (127.0.0.1), BPFSCOPE_COLLECTOR_PORT (9700),
 BPFSCOPE_TOKEN or BPFSCOPE_TOKEN_FILE (shared secret, required on a non-loopback address),
 BPFSCOPE_ALLOWED_ORIGINS (comma list; browsers' Origin must match), BPFSCOPE_LOG_LEVEL,
-and BPFSCOPE_MAX_* for each limit flag.`;
+and BPFSCOPE_MAX_* for each limit flag.
+Joining a hub (the collector dials out; no inbound port needed): --hub / BPFSCOPE_HUB_URL
+(ws://HUB:9701), --join-token-file / BPFSCOPE_JOIN_TOKEN_FILE or BPFSCOPE_JOIN_TOKEN (the hub's
+join.token), --name / BPFSCOPE_COLLECTOR_NAME (default: the hostname), --label KEY=VALUE (repeatable) /
+BPFSCOPE_COLLECTOR_LABELS (k=v,k2=v2).`;
 
 function parseNumber(raw: string, what: string, kind: 'int' | 'num', min: number): number {
   const v = Number(raw.trim());
@@ -106,16 +131,30 @@ export const isLoopback = isLoopbackHost;
 /** Parse `bpfscope serve` flags + environment into a config (throws ConfigError with a clear message). */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const flags = new Map<string, string>();
-  const known = new Set(['--host', '--port', '--token-file', '--allowed-origins', '--interval', '--log-level', ...LIMIT_SOURCES.map((l) => l[2]).filter(Boolean) as string[]]);
+  const labelArgs: string[] = [];
+  const known = new Set([
+    '--host',
+    '--port',
+    '--token-file',
+    '--allowed-origins',
+    '--interval',
+    '--log-level',
+    '--hub',
+    '--name',
+    '--join-token-file',
+    '--label',
+    ...(LIMIT_SOURCES.map((l) => l[2]).filter(Boolean) as string[]),
+  ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') throw new ConfigError(SERVE_USAGE);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     if (!known.has(name)) throw new ConfigError(`unknown argument "${a}"\n${SERVE_USAGE}`);
-    let value: string | undefined = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    const value: string | undefined = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`${name} needs a value`);
-    flags.set(name, value);
+    if (name === '--label') labelArgs.push(value);
+    else flags.set(name, value);
   }
   const pick = (flag: string | undefined, envName: string): [string, string] | undefined => {
     if (flag && flags.has(flag)) return [flags.get(flag)!, flag];
@@ -149,7 +188,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     );
 
   const origins = pick('--allowed-origins', 'BPFSCOPE_ALLOWED_ORIGINS')?.[0] ?? '';
-  const allowedOrigins = origins.split(',').map((s) => s.trim()).filter(Boolean);
+  const allowedOrigins = origins
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const o of allowedOrigins) {
     if (o === '*') continue;
     try {
@@ -172,5 +214,69 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const logLevel = pick('--log-level', 'BPFSCOPE_LOG_LEVEL')?.[0] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new ConfigError(`log level: expected one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
-  return { host, port, token, allowedOrigins, limits, defaultIntervalSec, logLevel };
+  const join = loadJoin(pick, labelArgs, env);
+  return { ...(join ? { join } : {}), host, port, token, allowedOrigins, limits, defaultIntervalSec, logLevel };
+}
+
+function loadJoin(
+  pick: (flag: string | undefined, envName: string) => [string, string] | undefined,
+  labelArgs: string[],
+  env: NodeJS.ProcessEnv,
+): JoinConfig | undefined {
+  const hub = pick('--hub', 'BPFSCOPE_HUB_URL');
+  const nameSrc = pick('--name', 'BPFSCOPE_COLLECTOR_NAME');
+  const tokenFile = pick('--join-token-file', 'BPFSCOPE_JOIN_TOKEN_FILE');
+  if (!hub) {
+    if (tokenFile?.[1] === '--join-token-file' || nameSrc?.[1] === '--name' || labelArgs.length)
+      throw new ConfigError('--name, --join-token-file and --label only apply with --hub URL (or BPFSCOPE_HUB_URL): the hub to join');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(hub[0]);
+  } catch {
+    throw new ConfigError(`${hub[1]}: "${hub[0]}" is not a URL; expected ws://HUB:9701 (the hub's join port)`);
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(`${hub[1]}: expected a ws:// or wss:// URL, got "${hub[0]}"`);
+  let token: string;
+  if (tokenFile) {
+    try {
+      token = readFileSync(tokenFile[0], 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`${tokenFile[1]}: cannot read the join token file "${tokenFile[0]}": ${(e as Error).message}`);
+    }
+    if (!token) throw new ConfigError(`${tokenFile[1]}: the join token file "${tokenFile[0]}" is empty`);
+  } else if (env.BPFSCOPE_JOIN_TOKEN) {
+    token = env.BPFSCOPE_JOIN_TOKEN.trim();
+  } else {
+    throw new ConfigError(
+      `${hub[1]}: joining a hub needs its join token: --join-token-file PATH, BPFSCOPE_JOIN_TOKEN_FILE or BPFSCOPE_JOIN_TOKEN (the hub writes it to $BPFSCOPE_DATA_DIR/join.token)`,
+    );
+  }
+  const name = nameSrc?.[0] ?? hostname();
+  if (!JOIN_NAME_RE.test(name))
+    throw new ConfigError(
+      `${nameSrc?.[1] ?? 'the hostname'}: "${name.slice(0, 80)}" is not a valid host name: 1-64 characters of A-Z a-z 0-9 _ . - (pass --name)`,
+    );
+  const labels: Record<string, string> = {};
+  const fromEnv = (env.BPFSCOPE_COLLECTOR_LABELS ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const [src, list] of [
+    ['BPFSCOPE_COLLECTOR_LABELS', fromEnv],
+    ['--label', labelArgs],
+  ] as const) {
+    for (const kv of list) {
+      const eq = kv.indexOf('=');
+      const k = eq > 0 ? kv.slice(0, eq) : '';
+      const v = eq > 0 ? kv.slice(eq + 1) : '';
+      if (!LABEL_KEY_RE.test(k) || !LABEL_VALUE_RE.test(v))
+        throw new ConfigError(`${src}: "${kv.slice(0, 80)}" is not KEY=VALUE (key: 1-63 of A-Z a-z 0-9 _ . / -; value: up to 63 of A-Z a-z 0-9 _ . -)`);
+      labels[k] = v;
+    }
+  }
+  if (Object.keys(labels).length > 32) throw new ConfigError('labels: at most 32 per host');
+  return { url: url.href, name, token, labels };
 }

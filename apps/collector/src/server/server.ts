@@ -41,6 +41,8 @@ export interface CollectorServer {
   readonly host: string;
   /** Running captures (for tests and /healthz). */
   readonly captures: ReadonlyMap<string, Capture>;
+  /** With --hub: whether the hub connection is up, and the last reason it was not. */
+  joinStatus(): { hub: string; name: string; connected: boolean; lastError?: string } | null;
   /** Per-connection send state (for /healthz-style diagnostics and tests). */
   clientStats(): Array<{ id: string; bufferedAmount: number; coalescing: number; captures: number }>;
   /** End every capture with reason `shutdown`, tell clients, close sockets and the listener. */
@@ -63,6 +65,11 @@ class CollectorImpl implements CollectorServer {
   readonly wss: WebSocketServer;
   private nextClient = 1;
   private shuttingDown = false;
+  private joinWs: WebSocket | null = null;
+  private joinTimer: NodeJS.Timeout | null = null;
+  private joinAttempt = 0;
+  private joinConnected = false;
+  private joinError: string | undefined;
 
   constructor(deps: CollectorServerDeps) {
     this.config = deps.config;
@@ -109,7 +116,95 @@ class CollectorImpl implements CollectorServer {
       activeCaptures: this.captures.size,
       clients: this.clients.size,
       authRequired: this.config.token !== undefined,
+      ...(this.config.join ? { hub: this.joinStatus() } : {}),
     };
+  }
+
+  joinStatus() {
+    const j = this.config.join;
+    if (!j) return null;
+    return { hub: j.url, name: j.name, connected: this.joinConnected, ...(this.joinError ? { lastError: this.joinError } : {}) };
+  }
+
+  /**
+   * --hub: dial out to the hub and serve it over that connection exactly like an inbound client
+   * (it says hello, starts captures…). Reconnects with exponential backoff (250 ms doubling to
+   * 5 s, times a random 0.5-1 jitter) until shutdown or until the hub removes this host (4410).
+   */
+  startJoin(): void {
+    const j = this.config.join;
+    if (!j || this.shuttingDown) return;
+    this.joinTimer = null;
+    const ws = new WebSocket(j.url, {
+      headers: { authorization: `Bearer ${j.token}`, 'x-bpfscope-name': j.name, 'x-bpfscope-labels': JSON.stringify(j.labels) },
+      handshakeTimeout: 5000,
+      maxPayload: this.config.limits.maxMessageBytes,
+      perMessageDeflate: false,
+    });
+    this.joinWs = ws;
+    let again = true;
+    let refused = false;
+    let idle: NodeJS.Timeout | undefined;
+    // the hub pings every 10 s; a hub silent for 35 s is gone (a half-open TCP connection)
+    const alive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ws.terminate(), 35_000);
+      idle.unref();
+    };
+    ws.on('unexpected-response', (_req, res) => {
+      refused = true;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < 2000) body += c;
+      });
+      res.on('end', () => {
+        let why = `HTTP ${res.statusCode}`;
+        try {
+          const e = JSON.parse(body).error;
+          if (typeof e === 'string') why += `: ${e}`;
+        } catch {
+          // not JSON: the status says enough
+        }
+        this.joinError = `the hub refused to let "${j.name}" join (${why})`;
+        this.log.error({ hub: j.url, status: res.statusCode }, this.joinError);
+        ws.terminate();
+      });
+    });
+    ws.on('error', (e) => {
+      if (refused) return; // terminate() after a refusal: the refusal is the reason
+      this.joinError = `cannot reach the hub at ${j.url}: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+      this.log.warn({ hub: j.url, err: e.message }, 'hub connection error');
+    });
+    ws.on('open', () => {
+      this.joinAttempt = 0;
+      this.joinConnected = true;
+      this.joinError = undefined;
+      this.log.info({ hub: j.url, name: j.name, labels: j.labels }, 'joined the hub');
+      alive();
+      ws.on('ping', alive);
+      ws.on('message', alive);
+      this.onConnection(ws, `hub ${j.url}`);
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(idle);
+      const wasUp = this.joinConnected;
+      this.joinConnected = false;
+      if (this.joinWs === ws) this.joinWs = null;
+      if (wasUp) {
+        this.joinError = `the hub closed the connection (${code}${reason.length ? `: ${reason.toString()}` : ''})`;
+        this.log.warn({ hub: j.url, code, reason: reason.toString() }, 'lost the hub');
+      }
+      if (code === CLOSE_CODES.removed) {
+        again = false;
+        this.log.error({ hub: j.url, name: j.name }, 'the hub operator removed this host: not rejoining (restart the collector to join again)');
+      }
+      if (again && !this.shuttingDown) {
+        const delay = Math.min(5000, 250 * 2 ** this.joinAttempt++) * (0.5 + Math.random() / 2);
+        this.joinTimer = setTimeout(() => this.startJoin(), delay);
+        this.joinTimer.unref();
+      }
+    });
   }
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
@@ -186,8 +281,7 @@ class CollectorImpl implements CollectorServer {
       return c.error({ code: 'bad_message', message: 'a message must be a JSON object with a "type" field' });
     const obj = raw as Record<string, unknown>;
     const requestId = typeof obj.requestId === 'string' && obj.requestId.length <= 100 ? obj.requestId : undefined;
-    if (typeof obj.type !== 'string')
-      return c.error({ code: 'bad_message', field: 'type', requestId, message: 'type: missing or not a string' });
+    if (typeof obj.type !== 'string') return c.error({ code: 'bad_message', field: 'type', requestId, message: 'type: missing or not a string' });
     if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(obj.type))
       return c.error({
         code: 'unknown_type',
@@ -204,7 +298,8 @@ class CollectorImpl implements CollectorServer {
       const top = issue?.path[0];
       const code = top === 'tool' ? 'unknown_tool' : top === 'options' ? 'bad_option' : 'bad_message';
       let message = d.message;
-      if (top === 'tool' && typeof obj.tool === 'string') message = `tool: unknown tool ${JSON.stringify(obj.tool.slice(0, 40))}; expected one of ${TOOL_NAMES.join(', ')}`;
+      if (top === 'tool' && typeof obj.tool === 'string')
+        message = `tool: unknown tool ${JSON.stringify(obj.tool.slice(0, 40))}; expected one of ${TOOL_NAMES.join(', ')}`;
       return c.error({ code, field: d.field, requestId, message });
     }
     this.handle(c, parsed.data);
@@ -214,7 +309,11 @@ class CollectorImpl implements CollectorServer {
     switch (m.type) {
       case 'hello': {
         if (!SUPPORTED_PROTOCOL_VERSIONS.includes(m.version)) {
-          c.error({ code: 'bad_version', field: 'version', message: `version: this collector speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.join(' or ')}, not ${m.version}` });
+          c.error({
+            code: 'bad_version',
+            field: 'version',
+            message: `version: this collector speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.join(' or ')}, not ${m.version}`,
+          });
           c.drop(CLOSE_CODES.badVersion, `protocol version ${m.version} not supported`);
           return;
         }
@@ -250,7 +349,8 @@ class CollectorImpl implements CollectorServer {
       case 'processes':
         return c.send({ type: 'processes', requestId: m.requestId, processes: listProcesses() });
       case 'probes': {
-        if (!this.engine.searchProbes) return c.send({ type: 'probes', requestId: m.requestId, matches: [], total: 0, error: 'this collector cannot search probes' });
+        if (!this.engine.searchProbes)
+          return c.send({ type: 'probes', requestId: m.requestId, matches: [], total: 0, error: 'this collector cannot search probes' });
         try {
           const r = this.engine.searchProbes(m.query, { pid: m.pid, limit: m.limit });
           return c.send({ type: 'probes', requestId: m.requestId, scope: r.scope, matches: r.matches, total: r.total });
@@ -267,7 +367,13 @@ class CollectorImpl implements CollectorServer {
       case 'subscribe':
       case 'unsubscribe': {
         const cap = this.captures.get(m.captureId);
-        if (!cap) return c.error({ code: 'no_such_capture', field: 'captureId', captureId: m.captureId, message: `captureId: no running capture ${JSON.stringify(m.captureId)}` });
+        if (!cap)
+          return c.error({
+            code: 'no_such_capture',
+            field: 'captureId',
+            captureId: m.captureId,
+            message: `captureId: no running capture ${JSON.stringify(m.captureId)}`,
+          });
         if (m.type === 'stop') return cap.finish('stopped');
         if (m.type === 'cancel') return cap.finish('cancelled');
         if (m.type === 'subscribe') {
@@ -277,7 +383,8 @@ class CollectorImpl implements CollectorServer {
           c.log.info({ captureId: cap.id }, 'subscribed');
           return;
         }
-        if (!cap.subscribers.has(c)) return c.error({ code: 'not_subscribed', field: 'captureId', captureId: cap.id, message: 'captureId: not subscribed to this capture' });
+        if (!cap.subscribers.has(c))
+          return c.error({ code: 'not_subscribed', field: 'captureId', captureId: cap.id, message: 'captureId: not subscribed to this capture' });
         c.captures.delete(cap);
         if (cap.unsubscribe(c)) cap.finish('cancelled');
         return;
@@ -308,7 +415,8 @@ class CollectorImpl implements CollectorServer {
           return err('no_such_pid', Array.isArray(v) ? `options.${key}.${i}` : `options.${key}`, `options.${key}: no process ${list[i]} (not in /proc)`);
       }
     }
-    if (!sys.privileged) return err('privileges', undefined, `the collector cannot load BPF programs: ${sys.privilegeProblem ?? 'needs root or CAP_BPF+CAP_PERFMON'}`);
+    if (!sys.privileged)
+      return err('privileges', undefined, `the collector cannot load BPF programs: ${sys.privilegeProblem ?? 'needs root or CAP_BPF+CAP_PERFMON'}`);
     if (!sys.tools.includes(m.tool)) return err('unavailable', 'tool', `tool: ${m.tool} is not available on this host`);
     if (this.shuttingDown) return err('shutdown', undefined, 'the collector is shutting down');
     if (this.captures.size >= l.maxConcurrentCaptures)
@@ -352,6 +460,8 @@ class CollectorImpl implements CollectorServer {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    if (this.joinWs && this.joinWs.readyState === WebSocket.CONNECTING) this.joinWs.terminate();
     this.log.info({ captures: this.captures.size, clients: this.clients.size }, 'shutting down');
     for (const cap of [...this.captures.values()]) cap.finish('shutdown');
     const closes = [...this.clients].map(
@@ -375,5 +485,6 @@ class CollectorImpl implements CollectorServer {
 export async function createCollectorServer(deps: CollectorServerDeps): Promise<CollectorServer> {
   const s = new CollectorImpl(deps);
   await s.listen();
+  s.startJoin();
   return s;
 }

@@ -94,6 +94,21 @@ export interface ProfileMeta {
   loss?: LossStats;
   /** set by prune(): some frames were folded into their parents. */
   pruned?: { minWeight: number; removedNodes: number };
+  /**
+   * A capture from several hosts (a fleet capture): every stack's root frame is the host's name,
+   * in this order. `state` failed: the host's data is what arrived before `error`.
+   */
+  hosts?: FleetHostMeta[];
+  /** some hosts of a fleet capture failed: the profile holds only what they sent before. */
+  partial?: boolean;
+}
+
+export interface FleetHostMeta {
+  name: string;
+  labels?: Record<string, string>;
+  state: 'done' | 'failed';
+  error?: string;
+  samples: number;
 }
 
 export type ProfileFormat = 'folded' | 'perf-script' | 'pprof' | 'bpftrace' | 'speedscope' | 'bpfscope';

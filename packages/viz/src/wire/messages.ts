@@ -225,9 +225,7 @@ export const deltaSchema = z.object({
   timeline: z.array(z.tuple([z.number(), z.number().int(), z.number()])).optional(),
   timelineResolutionMs: z.number().optional(),
   /** biolatency only: one log2 histogram per key for this interval */
-  histograms: z
-    .array(z.object({ start: z.number(), end: z.number(), key: z.string(), slots: z.array(z.number()) }))
-    .optional(),
+  histograms: z.array(z.object({ start: z.number(), end: z.number(), key: z.string(), slots: z.array(z.number()) })).optional(),
   histUnit: z.enum(['usecs', 'msecs']).optional(),
   histKeyKind: z.enum(['none', 'disk', 'flags', 'pid', 'tid', 'function']).optional(),
   progress: z.object({
@@ -341,6 +339,8 @@ export const CLOSE_CODES = {
   badVersion: 4400,
   /** rate limit exceeded repeatedly */
   rateLimited: 4429,
+  /** a joined collector removed by the hub's operator: it does not rejoin until restarted */
+  removed: 4410,
   /** collector shutting down */
   shutdown: 1001,
 } as const;
