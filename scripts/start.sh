@@ -19,6 +19,14 @@ if [ -z "${BPFSCOPE_TOKEN:-}" ] && [ -z "${BPFSCOPE_TOKEN_FILE:-}" ]; then
   fi
 fi
 
+# The hub's join token: collectors elsewhere join with `bpfscope serve --hub ws://THIS:9701 --join-token-file FILE`.
+if [ -z "${BPFSCOPE_JOIN_TOKEN:-}" ] && [ -z "${BPFSCOPE_JOIN_TOKEN_FILE:-}" ]; then
+  export BPFSCOPE_JOIN_TOKEN_FILE=$BPFSCOPE_DATA_DIR/join.token
+  if [ ! -s "$BPFSCOPE_JOIN_TOKEN_FILE" ]; then
+    (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > "$BPFSCOPE_JOIN_TOKEN_FILE")
+  fi
+fi
+
 chost=${BPFSCOPE_COLLECTOR_HOST:-127.0.0.1}; cport=${BPFSCOPE_COLLECTOR_PORT:-9700}
 whost=${BPFSCOPE_WEB_HOST:-127.0.0.1}; wport=${BPFSCOPE_WEB_PORT:-3000}
 export BPFSCOPE_COLLECTOR_HOST=$chost BPFSCOPE_COLLECTOR_PORT=$cport BPFSCOPE_WEB_HOST=$whost BPFSCOPE_WEB_PORT=$wport
