@@ -101,7 +101,8 @@ interface SpecSource {
 function spec(tool: ToolName, s: SpecSource): CommandSpec {
   const { flags, appended } = flagsOf(tool, s.order);
   const usageFlags = [s.usageFlags, ...appended.map(usageToken)].join(' ');
-  const positionals = s.positionals.map((p) => `[${p.name}]`).join(' ');
+  // bcc's probe pattern is required (argparse prints it bare); the others are optional
+  const positionals = s.positionals.map((p) => (p === pattern ? p.name : `[${p.name}]`)).join(' ');
   return {
     name: tool,
     description: TOOLS[tool].description,

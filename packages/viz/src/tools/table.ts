@@ -308,7 +308,7 @@ export const TOOLS = {
   },
   funccount: {
     label: 'Any function: counts',
-    description: 'Count functions, tracepoints and USDT probes',
+    description: 'Count functions and tracepoints',
     blurb: 'How often kernel or user functions or tracepoints are called, per function (bcc funccount): one bar per function, the sortable table below.',
     kind: 'stacks',
     unit: 'count',
