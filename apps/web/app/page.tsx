@@ -24,9 +24,12 @@
  */
 import type { Metadata } from 'next';
 import { Console } from '@/components/capture/Console';
+import { SignIn } from '@/components/SignIn';
+import { pageCanRead } from '@/server/page-access';
 
 export const metadata: Metadata = { title: 'Console' };
 
-export default function ConsolePage() {
+export default async function ConsolePage() {
+  if (!(await pageCanRead())) return <SignIn />;
   return <Console />;
 }

@@ -28,7 +28,7 @@ async function errorFrom(res: Response, what: string): Promise<ApiError> {
     /* not JSON */
   }
   if (!msg) {
-    if (res.status === 401 || res.status === 403) msg = 'not allowed: this console needs the operator token (BPFSCOPE_WEB_TOKEN) for this action';
+    if (res.status === 401 || res.status === 403) msg = 'not allowed: this console needs a token for this action (sign in at /signin)';
     else if (res.status === 404) msg = 'not found';
     else if (res.status === 413) msg = 'the file is too large for this console (BPFSCOPE_MAX_UPLOAD_MB)';
     else msg = `HTTP ${res.status} ${res.statusText}`.trim();
@@ -85,6 +85,8 @@ export interface SnapshotMeta extends SnapshotSummary {
   options?: Record<string, unknown>;
   loss?: Record<string, number>;
   durationMs?: number;
+  /** set when the snapshot is public: its link is /p/<publicToken>. */
+  publicToken?: string | null;
 }
 
 export const api = {
@@ -103,8 +105,18 @@ export const api = {
     postJson<{ id: string; url: string }>(`/api/captures/${encodeURIComponent(id)}/snapshot`, { name, notes: notes || undefined }, 'Saving the snapshot'),
   snapshots: (q: string) =>
     apiJson<{ snapshots: SnapshotSummary[] }>(`/api/snapshots${q ? `?q=${encodeURIComponent(q)}` : ''}`, 'Listing snapshots'),
-  snapshot: (id: string) =>
-    apiJson<{ snapshot: SnapshotMeta; profile: unknown }>(`/api/snapshots/${encodeURIComponent(id)}?format=json`, `Loading snapshot ${id}`),
+  snapshot: (id: string, publicToken?: string) =>
+    apiJson<{ snapshot: SnapshotMeta; profile: unknown }>(
+      publicToken ? `/api/public/${encodeURIComponent(publicToken)}?format=json` : `/api/snapshots/${encodeURIComponent(id)}?format=json`,
+      `Loading snapshot ${id}`,
+    ),
+  setPublic: (id: string, on: boolean) =>
+    apiJson<{ id: string; public: boolean; token?: string; url?: string }>(
+      `/api/snapshots/${encodeURIComponent(id)}/public`,
+      on ? 'Making the snapshot public' : 'Making the snapshot private',
+      { method: on ? 'POST' : 'DELETE' },
+    ),
+  signIn: (token: string) => postJson<void>('/api/session', { token }, 'Signing in'),
   deleteSnapshot: (id: string) => apiJson<unknown>(`/api/snapshots/${encodeURIComponent(id)}`, 'Deleting the snapshot', { method: 'DELETE' }),
   importFile: async (file: File | Blob, fileName: string) => {
     const name = fileName.replace(/\.(gz|txt|folded|json|pb)$/i, '').replace(/\.(pb|txt|folded|json)$/i, '') || fileName;
@@ -117,6 +129,7 @@ export const api = {
   },
 };
 
-export function exportUrl(id: string, format: 'folded' | 'pprof' | 'speedscope' | 'svg' | 'json'): string {
+export function exportUrl(id: string, format: 'folded' | 'pprof' | 'speedscope' | 'svg' | 'json', publicToken?: string): string {
+  if (publicToken) return `/api/public/${encodeURIComponent(publicToken)}?format=${format}`;
   return `/api/snapshots/${encodeURIComponent(id)}?format=${format}`;
 }

@@ -11,7 +11,7 @@ export interface LoadedSnapshot {
   loadMs: number;
 }
 
-export function useSnapshot(id: string): { data: LoadedSnapshot | null; error: string | null } {
+export function useSnapshot(id: string, publicToken?: string): { data: LoadedSnapshot | null; error: string | null } {
   const [data, setData] = useState<LoadedSnapshot | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -20,7 +20,7 @@ export function useSnapshot(id: string): { data: LoadedSnapshot | null; error: s
     setData(null);
     setError(null);
     api
-      .snapshot(id)
+      .snapshot(id, publicToken)
       .then((r) => {
         if (!live) return;
         let profile: Profile;
@@ -36,6 +36,6 @@ export function useSnapshot(id: string): { data: LoadedSnapshot | null; error: s
     return () => {
       live = false;
     };
-  }, [id]);
+  }, [id, publicToken]);
   return { data, error };
 }

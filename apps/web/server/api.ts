@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import type { Profile, ProfileFormat, ToolName } from '@bpfscope/viz';
 import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage } from '@bpfscope/viz/wire';
 import { OPTION_NAMES } from '@bpfscope/viz/tools';
-import { ConfigError, maxUploadBytes, operatorTokenPolicy, type Env } from './config';
+import { ConfigError, maxUploadBytes, operatorTokenPolicy, viewerTokenPolicy, type Env } from './config';
 import { STREAM_END, getHub, type Hub, type HubCapture } from './captures';
-import { HttpError, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, tokenEquals, tooLarge } from './http';
+import { HttpError, canRead, givenToken, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, requireViewer, roleOf, tooLarge } from './http';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
 import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz';
 
@@ -40,8 +40,9 @@ export function labelFilter(u: URL): [string, string][] {
 }
 
 export function listCollectors(req: Request, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
+  const { hub, env } = deps(d);
   return handle(async () => {
+    requireViewer(req, env);
     const filter = labelFilter(new URL(req.url, 'http://x'));
     let configs;
     try {
@@ -87,8 +88,9 @@ export function removeCollector(req: Request, id: string, d?: Partial<Deps>): Pr
 
 /** GET /api/collectors/<id>/probes?q=vfs_re[&pid=N] → {matches, total, scope, error?}: the probe picker's suggestions. */
 export function collectorProbes(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
+  const { hub, env } = deps(d);
   return handle(async () => {
+    requireViewer(req, env);
     const client = hub().client(id);
     if (!client) throw notFound('collector', id);
     const u = new URL(req.url);
@@ -105,9 +107,10 @@ export function collectorProbes(req: Request, id: string, d?: Partial<Deps>): Pr
   });
 }
 
-export function collectorProcesses(_req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
+export function collectorProcesses(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
   return handle(async () => {
+    requireViewer(req, env);
     const client = hub().client(id);
     if (!client) throw notFound('collector', id);
     try {
@@ -206,15 +209,9 @@ export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response
 }
 
 /** GET /api/captures → {"captures":[…]} (running and recently finished, newest first); lets a reloaded page find its capture. */
-export function listCaptures(_req: Request, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
-  return handle(() =>
-    json({
-      captures: hub()
-        .list()
-        .map((c) => c.toJSON()),
-    }),
-  );
+export function listCaptures(req: Request, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(() => requireViewer(req, env) ?? json({ captures: hub().list().map((c) => c.toJSON()) }));
 }
 
 function findCapture(hub: Hub, id: string): HubCapture {
@@ -223,9 +220,9 @@ function findCapture(hub: Hub, id: string): HubCapture {
   return cap;
 }
 
-export function getCapture(_req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
-  return handle(() => json(findCapture(hub(), id).toJSON()));
+export function getCapture(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { hub, env } = deps(d);
+  return handle(() => requireViewer(req, env) ?? json(findCapture(hub(), id).toJSON()));
 }
 
 export function stopCapture(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
@@ -274,8 +271,9 @@ const enc = new TextEncoder();
  * earlier notices and one `full` delta, then live messages; the stream ends after the capture ends.
  */
 export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
-  const { hub } = deps(d);
+  const { hub, env } = deps(d);
   return handle(() => {
+    requireViewer(req, env);
     const cap = findCapture(hub(), id);
     let unsubscribe: (() => void) | null = null;
     let keepalive: ReturnType<typeof setInterval> | null = null;
@@ -349,8 +347,9 @@ export function captureEvents(req: Request, id: string, d?: Partial<Deps>): Prom
 // ---------------------------------------------------------------- snapshots
 
 export function listSnapshots(req: Request, d?: Partial<Deps>): Promise<Response> {
-  const { store } = deps(d);
+  const { store, env } = deps(d);
   return handle(async () => {
+    requireViewer(req, env);
     const url = new URL(req.url);
     const q = url.searchParams.get('q') ?? undefined;
     const limitRaw = url.searchParams.get('limit');
@@ -460,15 +459,49 @@ function disposition(kind: 'inline' | 'attachment', name: string, ext: string): 
 
 /** GET /api/snapshots/<id>?format=json|folded|pprof|speedscope|svg[&download=1] */
 export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
+  const { store, env } = deps(d);
+  return handle(async () => {
+    requireViewer(req, env);
+    return snapshotResponse(req, id, store());
+  });
+}
+
+/**
+ * GET /api/public/<token>?format=…: a snapshot its owner made public, for anyone holding the link
+ * (no other credential). An unknown or revoked token is 404, like an unknown id.
+ */
+export function getPublicSnapshot(req: Request, token: string, d?: Partial<Deps>): Promise<Response> {
   const { store } = deps(d);
   return handle(async () => {
+    const id = await store().findPublic(token);
+    if (!id) throw new HttpError(404, 'no public snapshot at this link (it may have been made private or deleted)');
+    return snapshotResponse(req, id, store());
+  });
+}
+
+/**
+ * POST /api/snapshots/<id>/public → {"token","url":"/p/<token>"} makes the snapshot readable by
+ * anyone with the link (an unguessable 131-bit token); DELETE makes it private again (the link
+ * stops working). Operator only.
+ */
+export function setSnapshotPublic(req: Request, id: string, on: boolean, d?: Partial<Deps>): Promise<Response> {
+  const { store, env } = deps(d);
+  return handle(async () => {
+    requireOperator(req, env);
+    const token = await store().setPublic(id, on);
+    if (token === undefined) throw notFound('snapshot', id);
+    return json(token ? { id, public: true, token, url: `/p/${token}` } : { id, public: false });
+  });
+}
+
+async function snapshotResponse(req: Request, id: string, store: SnapshotStore): Promise<Response> {
     const url = new URL(req.url);
     const format = (url.searchParams.get('format') ?? 'json') as ExportFormat;
     if (!(EXPORT_FORMATS as readonly string[]).includes(format))
       throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
     const download = url.searchParams.get('download');
     if (format === 'json') {
-      const s = await store().getApiJsonText(id);
+      const s = await store.getApiJsonText(id);
       if (!s) throw notFound('snapshot', id);
       return new Response(s.text, {
         status: 200,
@@ -480,7 +513,7 @@ export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promis
         },
       });
     }
-    const s = await store().get(id);
+    const s = await store.get(id);
     if (!s) throw notFound('snapshot', id);
     const out = exportProfile(s.profile, format);
     const body = out.body;
@@ -497,7 +530,6 @@ export function getSnapshot(req: Request, id: string, d?: Partial<Deps>): Promis
         'Cache-Control': 'private, max-age=0, must-revalidate',
       },
     });
-  });
 }
 
 export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {
@@ -509,20 +541,32 @@ export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Pro
   });
 }
 
-// ---------------------------------------------------------------- operator session
+// ---------------------------------------------------------------- session (viewer or operator)
 
-/** GET /api/session → {"required": bool, "authorized": bool}: does this console need the operator token, and does this browser hold it? */
+/**
+ * GET /api/session → {"required", "authorized", "readRequired", "canRead", "role"}: does this
+ * console need the operator token (`required`) and does this browser hold it (`authorized`); does
+ * reading need a token (`readRequired`, off loopback) and may this browser read (`canRead`);
+ * `role` is "operator", "viewer" or null (what the presented token grants).
+ */
 export function getSession(req: Request, d?: Partial<Deps>): Promise<Response> {
   const { env } = deps(d);
   return handle(() => {
     const policy = operatorTokenPolicy(env);
-    return json({ required: policy.required, authorized: !policy.required || hasOperatorToken(req, env) });
+    return json({
+      required: policy.required,
+      authorized: !policy.required || hasOperatorToken(req, env),
+      readRequired: viewerTokenPolicy(env).required,
+      canRead: canRead(req, env),
+      role: roleOf(givenToken(req), env),
+    });
   });
 }
 
 /**
- * POST /api/session {"token"} → 204 and an HttpOnly SameSite=Strict cookie, so the browser can
- * capture/import/delete on a console that listens beyond loopback; wrong token → 401.
+ * POST /api/session {"token"} → 204 and an HttpOnly SameSite=Strict cookie holding the token, so
+ * the browser can read (viewer token) or also capture/import/delete (operator token) on a console
+ * that listens beyond loopback; a token that is neither → 401.
  */
 export function createSession(req: Request, d?: Partial<Deps>): Promise<Response> {
   const { env } = deps(d);
@@ -530,10 +574,10 @@ export function createSession(req: Request, d?: Partial<Deps>): Promise<Response
     requireSameOrigin(req);
     const body = await readJsonObject(req);
     if (typeof body.token !== 'string' || !body.token)
-      throw new HttpError(400, 'token: the operator token (BPFSCOPE_WEB_TOKEN) is required', { field: 'token' });
-    const policy = operatorTokenPolicy(env);
-    if (!policy.token) throw new HttpError(400, 'this console has no operator token configured (BPFSCOPE_WEB_TOKEN is not set)');
-    if (!tokenEquals(body.token, policy.token)) throw new HttpError(401, 'wrong operator token');
+      throw new HttpError(400, 'token: the viewer token (BPFSCOPE_VIEW_TOKEN) or the operator token (BPFSCOPE_WEB_TOKEN) is required', { field: 'token' });
+    if (!operatorTokenPolicy(env).token && !viewerTokenPolicy(env).token)
+      throw new HttpError(400, 'this console has no token configured (neither BPFSCOPE_WEB_TOKEN nor BPFSCOPE_VIEW_TOKEN is set)');
+    if (!roleOf(body.token, env)) throw new HttpError(401, 'wrong token');
     const secure = new URL(req.url).protocol === 'https:' ? '; Secure' : '';
     return new Response(null, {
       status: 204,

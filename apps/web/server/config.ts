@@ -68,6 +68,15 @@ export function webHost(env: Env = process.env): string {
   return env.BPFSCOPE_WEB_HOST || env.HOSTNAME_BIND || '127.0.0.1';
 }
 
+/**
+ * Viewer token (BPFSCOPE_VIEW_TOKEN): browsing and exporting on a console that listens beyond
+ * loopback need it (or the operator token); on loopback reading is open.
+ */
+export function viewerTokenPolicy(env: Env = process.env): { required: boolean; token?: string } {
+  const token = env.BPFSCOPE_VIEW_TOKEN || undefined;
+  return { required: !isLoopbackHost(webHost(env)), token };
+}
+
 /** Operator token needed for capture/import/delete when the console is reachable from other hosts. */
 export function operatorTokenPolicy(env: Env = process.env): { required: boolean; token?: string } {
   const token = env.BPFSCOPE_WEB_TOKEN || undefined;

@@ -1,6 +1,6 @@
 /** Small helpers for the route handlers: JSON errors, operator-token checks, capped body reads. */
-import { timingSafeEqual } from 'node:crypto';
-import { operatorTokenPolicy, type Env } from './config';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { operatorTokenPolicy, viewerTokenPolicy, type Env } from './config';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -35,10 +35,14 @@ export async function handle(fn: () => Promise<Response> | Response): Promise<Re
   }
 }
 
+/**
+ * Constant-time comparison: both sides are hashed to 32 bytes first, so neither the contents nor
+ * the length of the secret leak through timing (timingSafeEqual needs equal lengths).
+ */
 function tokenEquals(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const x = createHash('sha256').update(a, 'utf8').digest();
+  const y = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(x, y);
 }
 
 function cookie(req: Request, name: string): string | undefined {
@@ -83,9 +87,57 @@ export function requireOperator(req: Request, env: Env = process.env): void {
   const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : cookie(req, 'bpfscope_token');
   if (policy.token && given && tokenEquals(given, policy.token)) return;
   if (!policy.required) return; // loopback: the token is optional
+  if (given && roleOf(given, env) === 'viewer')
+    throw new HttpError(403, 'the viewer token allows browsing and exporting only; capturing, importing, deleting and sharing need the operator token (BPFSCOPE_WEB_TOKEN)');
   if (!policy.token)
     throw new HttpError(403, 'this console listens on a non-loopback address and BPFSCOPE_WEB_TOKEN is not set; set it to allow captures, imports and deletes');
   throw new HttpError(401, given ? 'wrong operator token' : 'this action needs the operator token (BPFSCOPE_WEB_TOKEN) as "Authorization: Bearer <token>" or the bpfscope_token cookie');
+}
+
+/** The credential a request carries: `Authorization: Bearer <token>`, else the bpfscope_token cookie. */
+export function givenToken(req: { headers: Headers }): string | undefined {
+  const auth = req.headers.get('authorization');
+  return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : cookie(req as Request, 'bpfscope_token');
+}
+
+export type Role = 'operator' | 'viewer';
+
+/** Which role a presented token grants (both comparisons run, constant time), or null. */
+export function roleOf(given: string | undefined, env: Env = process.env): Role | null {
+  if (!given) return null;
+  const op = operatorTokenPolicy(env).token;
+  const view = viewerTokenPolicy(env).token;
+  const isOp = op ? tokenEquals(given, op) : false;
+  const isView = view ? tokenEquals(given, view) : false;
+  return isOp ? 'operator' : isView ? 'viewer' : null;
+}
+
+/** Whether this request may read (list, view, export, follow captures): always on loopback, else with either token. */
+export function canRead(req: { headers: Headers }, env: Env = process.env): boolean {
+  if (!viewerTokenPolicy(env).required) return true;
+  return roleOf(givenToken(req), env) !== null;
+}
+
+/**
+ * Guards reading (snapshot lists and data, exports, collectors, captures and their events) when
+ * the console listens beyond loopback: the viewer token (BPFSCOPE_VIEW_TOKEN) or the operator
+ * token (BPFSCOPE_WEB_TOKEN), as a Bearer token or the bpfscope_token cookie. Public snapshot
+ * links (/api/public/<token>) do not pass through here.
+ */
+export function requireViewer(req: Request, env: Env = process.env): void {
+  if (canRead(req, env)) return;
+  const given = givenToken(req);
+  if (!viewerTokenPolicy(env).token && !operatorTokenPolicy(env).token)
+    throw new HttpError(
+      403,
+      'this console listens on a non-loopback address and neither BPFSCOPE_VIEW_TOKEN nor BPFSCOPE_WEB_TOKEN is set; set them to allow reading',
+    );
+  throw new HttpError(
+    401,
+    given
+      ? 'wrong token: reading needs the viewer token (BPFSCOPE_VIEW_TOKEN) or the operator token (BPFSCOPE_WEB_TOKEN)'
+      : 'this console needs a token to read: send the viewer token (BPFSCOPE_VIEW_TOKEN) or the operator token as "Authorization: Bearer <token>", or sign in in the browser',
+  );
 }
 
 /** Whether this request carries the operator token (Bearer or cookie). */

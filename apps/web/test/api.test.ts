@@ -528,13 +528,13 @@ describe('snapshots API', () => {
 
 describe('operator token and cross-site checks', () => {
   const folded = 'a;b 1\n';
-  test('non-loopback without BPFSCOPE_WEB_TOKEN refuses changes but still serves reads', async () => {
+  test('non-loopback without tokens refuses changes and reads alike (nobody on the network lists snapshots)', async () => {
     const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0' } };
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded), d);
     assert.equal(r.status, 403);
     assert.match((await body(r)).error, /BPFSCOPE_WEB_TOKEN is not set/);
     r = await api.listSnapshots(req('GET', '/api/snapshots'), d);
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 403);
   });
   test('non-loopback with a token: missing/wrong → 401, Bearer or cookie → allowed', async () => {
     const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0', BPFSCOPE_WEB_TOKEN: 's3cret-operator' } };
@@ -557,7 +557,7 @@ describe('operator token and cross-site checks', () => {
   test('session: the browser trades the operator token for an HttpOnly cookie that then authorizes', async () => {
     const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0', BPFSCOPE_WEB_TOKEN: 's3cret-operator' } };
     let r = await api.getSession(req('GET', '/api/session'), d);
-    assert.deepEqual(await body(r), { required: true, authorized: false });
+    assert.deepEqual(await body(r), { required: true, authorized: false, readRequired: true, canRead: false, role: null });
     r = await api.createSession(req('POST', '/api/session', { token: 'nope' }), d);
     assert.equal(r.status, 401);
     r = await api.createSession(req('POST', '/api/session', {}), d);
@@ -569,14 +569,14 @@ describe('operator token and cross-site checks', () => {
     assert.match(setCookie, /^bpfscope_token=s3cret-operator; Path=\/; HttpOnly; SameSite=Strict/);
     const cookie = setCookie.split(';')[0]!;
     r = await api.getSession(req('GET', '/api/session', undefined, { cookie }), d);
-    assert.deepEqual(await body(r), { required: true, authorized: true });
+    assert.deepEqual(await body(r), { required: true, authorized: true, readRequired: true, canRead: true, role: 'operator' });
     r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { cookie }), d);
     assert.equal(r.status, 201);
     r = await api.deleteSession(req('DELETE', '/api/session'));
     assert.match(r.headers.get('set-cookie')!, /Max-Age=0/);
     // on loopback no token is needed
     r = await api.getSession(req('GET', '/api/session'), deps());
-    assert.deepEqual(await body(r), { required: false, authorized: true });
+    assert.deepEqual(await body(r), { required: false, authorized: true, readRequired: false, canRead: true, role: null });
   });
   test('cross-site requests may not change anything, even on loopback', async () => {
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { 'sec-fetch-site': 'cross-site' }), deps());
@@ -588,3 +588,138 @@ describe('operator token and cross-site checks', () => {
     assert.equal(r.status, 201);
   });
 });
+
+describe('access off loopback: viewer token, operator token, public links', () => {
+  const OP = 's3cret-operator-token';
+  const VIEW = 'viewer-token-42';
+  const offLoopback = () => ({ ...deps(), env: { BPFSCOPE_WEB_HOST: '0.0.0.0', BPFSCOPE_WEB_TOKEN: OP, BPFSCOPE_VIEW_TOKEN: VIEW } });
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+  let id = '';
+  before(async () => {
+    const r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=shared', 'app;main;work 5\n'), deps());
+    id = (await body(r)).id;
+  });
+
+  /** Every read the console makes, as one call each. */
+  const reads: [string, (h: Record<string, string>, d: Partial<api.Deps>) => Promise<Response>][] = [
+    ['GET /api/snapshots', (h, d) => api.listSnapshots(req('GET', '/api/snapshots', undefined, h), d)],
+    ['GET /api/snapshots/<id>', (h, d) => api.getSnapshot(req('GET', `/api/snapshots/${id}`, undefined, h), id, d)],
+    ['GET /api/snapshots/<id>?format=folded', (h, d) => api.getSnapshot(req('GET', `/api/snapshots/${id}?format=folded`, undefined, h), id, d)],
+    ['GET /api/collectors', (h, d) => api.listCollectors(req('GET', '/api/collectors', undefined, h), d)],
+    ['GET /api/collectors/local/processes', (h, d) => api.collectorProcesses(req('GET', '/api/collectors/local/processes', undefined, h), 'local', d)],
+    ['GET /api/captures', (h, d) => api.listCaptures(req('GET', '/api/captures', undefined, h), d)],
+  ];
+
+  test('reading needs the viewer or the operator token (Bearer or cookie); none or a wrong one is 401 with what to send', async () => {
+    const d = offLoopback();
+    for (const [what, call] of reads) {
+      let r = await call({}, d);
+      assert.equal(r.status, 401, what);
+      assert.match((await body(r)).error, /viewer token \(BPFSCOPE_VIEW_TOKEN\)/, what);
+      r = await call(bearer('guess'), d);
+      assert.equal(r.status, 401, what);
+      r = await call(bearer(VIEW.slice(0, -1)), d);
+      assert.equal(r.status, 401, `${what}: a prefix of the token is not the token`);
+      r = await call(bearer(VIEW + 'x'), d);
+      assert.equal(r.status, 401, `${what}: a longer string is not the token`);
+      for (const h of [bearer(VIEW), bearer(OP), { cookie: `bpfscope_token=${VIEW}` }]) {
+        r = await call(h, d);
+        assert.ok(r.status === 200 || r.status === 503, `${what} with ${JSON.stringify(h)}: ${r.status}`);
+        await r.arrayBuffer();
+      }
+    }
+  });
+
+  test('on loopback reading stays open (no token needed)', async () => {
+    for (const [what, call] of reads) {
+      const r = await call({}, deps());
+      assert.notEqual(r.status, 401, what);
+      await r.arrayBuffer();
+    }
+  });
+
+  test('off loopback with no token configured, reads are refused naming the variables to set', async () => {
+    const d = { ...deps(), env: { BPFSCOPE_WEB_HOST: '10.0.0.5' } };
+    const r = await api.listSnapshots(req('GET', '/api/snapshots'), d);
+    assert.equal(r.status, 403);
+    assert.match((await body(r)).error, /BPFSCOPE_VIEW_TOKEN.*BPFSCOPE_WEB_TOKEN/);
+  });
+
+  test('the viewer token cannot capture, import, delete or share (403 saying the operator token is needed)', async () => {
+    const d = offLoopback();
+    const h = bearer(VIEW);
+    const writes: [string, Promise<Response>][] = [
+      ['capture', api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1 }, h), d)],
+      ['import', api.uploadSnapshot(req('POST', '/api/snapshots?name=x', 'a;b 1\n', h), d)],
+      ['delete', api.deleteSnapshot(req('DELETE', `/api/snapshots/${id}`, undefined, h), id, d)],
+      ['share', api.setSnapshotPublic(req('POST', `/api/snapshots/${id}/public`, undefined, h), id, true, d)],
+    ];
+    for (const [what, p] of writes) {
+      const r = await p;
+      assert.equal(r.status, 403, what);
+      assert.match((await body(r)).error, /viewer token allows browsing and exporting only/, what);
+    }
+    assert.ok(await store.getMeta(id), 'still there');
+  });
+
+  test('the viewer token signs a browser in for reading only', async () => {
+    const d = offLoopback();
+    let r = await api.createSession(req('POST', '/api/session', { token: VIEW }), d);
+    assert.equal(r.status, 204);
+    const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
+    r = await api.getSession(req('GET', '/api/session', undefined, { cookie }), d);
+    assert.deepEqual(await body(r), { required: true, authorized: false, readRequired: true, canRead: true, role: 'viewer' });
+    r = await api.listSnapshots(req('GET', '/api/snapshots', undefined, { cookie }), d);
+    assert.equal(r.status, 200);
+  });
+
+  test('a public link serves the snapshot to anyone, without a token, until its owner makes it private', async () => {
+    const d = offLoopback();
+    let r = await api.setSnapshotPublic(req('POST', `/api/snapshots/${id}/public`, undefined, bearer(OP)), id, true, d);
+    assert.equal(r.status, 200);
+    const pub = await body(r);
+    assert.equal(pub.public, true);
+    assert.match(pub.token, /^[0-9A-Za-z]{22}$/);
+    assert.equal(pub.url, `/p/${pub.token}`);
+    // the link works with no credential at all, in every export format
+    r = await api.getPublicSnapshot(req('GET', `/api/public/${pub.token}?format=json`), pub.token, d);
+    assert.equal(r.status, 200);
+    const j = await body(r);
+    assert.equal(j.snapshot.name, 'shared');
+    r = await api.getPublicSnapshot(req('GET', `/api/public/${pub.token}?format=folded`), pub.token, d);
+    assert.equal(r.status, 200);
+    assert.equal((await r.text()).trim(), 'app;main;work 5');
+    // ...but it opens only that snapshot: the list and the id URL still need a token
+    r = await api.listSnapshots(req('GET', '/api/snapshots'), d);
+    assert.equal(r.status, 401);
+    r = await api.getSnapshot(req('GET', `/api/snapshots/${id}`), id, d);
+    assert.equal(r.status, 401);
+    // a wrong or made-up link is 404
+    r = await api.getPublicSnapshot(req('GET', '/api/public/0000000000000000000000'), '0000000000000000000000', d);
+    assert.equal(r.status, 404);
+    r = await api.getPublicSnapshot(req('GET', `/api/public/${id}`), id, d);
+    assert.equal(r.status, 404, 'the snapshot id is not a public link');
+    // private again: the link is dead
+    r = await api.setSnapshotPublic(req('DELETE', `/api/snapshots/${id}/public`, undefined, bearer(OP)), id, false, d);
+    assert.deepEqual(await body(r), { id, public: false });
+    r = await api.getPublicSnapshot(req('GET', `/api/public/${pub.token}`), pub.token, d);
+    assert.equal(r.status, 404);
+    r = await api.setSnapshotPublic(req('POST', '/api/snapshots/nope123456/public', undefined, bearer(OP)), 'nope123456', true, d);
+    assert.equal(r.status, 404);
+  });
+
+  test('token checks are constant-time: every comparison goes through tokenEquals (hash, then timingSafeEqual)', async () => {
+    const { tokenEquals } = await import('../server/http');
+    assert.equal(tokenEquals('abc', 'abc'), true);
+    assert.equal(tokenEquals('abc', 'abd'), false);
+    assert.equal(tokenEquals('abc', 'abcd'), false);
+    assert.equal(tokenEquals('', 'a'), false);
+    const src = fs.readFileSync(path.join(import.meta.dirname, '../server/http.ts'), 'utf8') + fs.readFileSync(path.join(import.meta.dirname, '../server/api.ts'), 'utf8');
+    assert.match(src, /timingSafeEqual\(x, y\)/);
+    assert.match(src, /createHash\('sha256'\)/);
+    // no token is compared with === / !== / startsWith / includes anywhere in the hub's request code
+    assert.doesNotMatch(src, /(given|token|tok)\s*[!=]==\s*(policy|op|view|env)/i);
+    assert.doesNotMatch(src, /(policy\.token|BPFSCOPE_(WEB|VIEW)_TOKEN)\s*[!=]==/);
+  });
+});
+

@@ -10,7 +10,7 @@ const FORMATS = [
   { f: 'json', label: 'bpfscope JSON' },
 ] as const;
 
-export function ExportButtons({ id, latency }: { id: string; latency: boolean }) {
+export function ExportButtons({ id, latency, publicToken }: { id: string; latency: boolean; publicToken?: string }) {
   return (
     <div className="row" style={{ gap: 6 }} role="group" aria-label="Export">
       <span className="small muted">Export:</span>
@@ -18,7 +18,7 @@ export function ExportButtons({ id, latency }: { id: string; latency: boolean })
         <a
           key={f}
           className="btn small"
-          href={`${exportUrl(id, f)}${f === 'svg' ? '' : '&download=1'}`}
+          href={`${exportUrl(id, f, publicToken)}${f === 'svg' ? '' : '&download=1'}`}
           data-testid={`export-${f}`}
           {...(f === 'svg' ? { target: '_blank', rel: 'noopener noreferrer' } : { download: '' })}
         >

@@ -5,12 +5,14 @@ import { ProfileView, isLatencyProfile } from '../flame-graph/ProfileView';
 import { SnapshotMetaPanel } from './SnapshotMetaPanel';
 import { ExportButtons } from './ExportButtons';
 import { ComparePicker } from './ComparePicker';
+import { ShareButton } from './ShareButton';
 import { useSnapshot } from '../../lib/use-snapshot';
 import type { SnapshotMeta } from '../../lib/api';
 import { isHistogramTool, toolLabel } from '../../lib/tools';
 
-export function SnapshotView({ id, meta }: { id: string; meta: SnapshotMeta }) {
-  const { data, error } = useSnapshot(id);
+/** `publicToken`: opened through a public link (/p/<token>): data and exports come from /api/public. */
+export function SnapshotView({ id, meta, publicToken }: { id: string; meta: SnapshotMeta; publicToken?: string }) {
+  const { data, error } = useSnapshot(id, publicToken);
   const latency = isHistogramTool(meta.tool) || (data ? isLatencyProfile(data.profile) : false);
   return (
     <div className="stack-v">
@@ -20,12 +22,14 @@ export function SnapshotView({ id, meta }: { id: string; meta: SnapshotMeta }) {
             {meta.name}
           </h1>
           <div className="muted small">
-            {toolLabel(meta.tool)} snapshot · read-only · id <span className="mono">{meta.id}</span>
+            {toolLabel(meta.tool)} snapshot · read-only
+            {publicToken ? ' · shared by public link' : <> · id <span className="mono">{meta.id}</span></>}
           </div>
         </div>
         <div className="stack-v" style={{ alignItems: 'flex-end', gap: 6 }}>
-          <ExportButtons id={id} latency={latency} />
-          <ComparePicker id={id} tool={meta.tool} />
+          <ExportButtons id={id} latency={latency} publicToken={publicToken} />
+          {!publicToken && <ComparePicker id={id} tool={meta.tool} />}
+          {!publicToken && <ShareButton id={id} initialToken={meta.publicToken ?? null} />}
         </div>
       </div>
       <div className="card">

@@ -2,6 +2,8 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { getSnapshotStore } from '@/server/snapshots';
 import { SnapshotView } from '@/components/snapshots/SnapshotView';
+import { SignIn } from '@/components/SignIn';
+import { pageCanRead } from '@/server/page-access';
 import type { SnapshotMeta } from '@/lib/api';
 
 type Params = { params: Promise<{ id: string }> };
@@ -16,12 +18,14 @@ async function load(id: string): Promise<{ meta: SnapshotMeta | null; error: str
 
 export async function generateMetadata({ params }: Params): Promise<Metadata> {
   const { id } = await params;
+  if (!(await pageCanRead())) return { title: 'Sign in' };
   const { meta } = await load(id);
   return { title: meta ? meta.name : 'Snapshot not found' };
 }
 
 export default async function SnapshotPage({ params }: Params) {
   const { id } = await params;
+  if (!(await pageCanRead())) return <SignIn />;
   const { meta, error } = await load(id);
   if (error) {
     return (

@@ -2,6 +2,8 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { getSnapshotStore } from '@/server/snapshots';
 import { CompareView } from '@/components/compare/CompareView';
+import { SignIn } from '@/components/SignIn';
+import { pageCanRead } from '@/server/page-access';
 import type { SnapshotMeta } from '@/lib/api';
 
 type Params = { params: Promise<{ base: string; target: string }> };
@@ -10,6 +12,7 @@ export const metadata: Metadata = { title: 'Compare' };
 
 export default async function ComparePage({ params }: Params) {
   const { base, target } = await params;
+  if (!(await pageCanRead())) return <SignIn />;
   let b: SnapshotMeta | null;
   let t: SnapshotMeta | null;
   try {
