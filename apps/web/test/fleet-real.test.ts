@@ -14,7 +14,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { Hub } from '../server/captures';
 import { startJoinServer, type JoinServer } from '../server/join';
-import { SnapshotStore } from '../server/snapshots';
+import { SqliteSnapshotStore } from '../server/snapshots';
 import { createCapture, getCapture, listCollectors, removeCollector } from '../server/api';
 import { REPO, tempDir } from './helpers';
 
@@ -24,7 +24,7 @@ const skip = isRoot ? false : 'needs root: the collectors load real BPF programs
 let dir = '';
 const procs: ChildProcess[] = [];
 let burn: ChildProcess | null = null;
-let store: SnapshotStore;
+let store: SqliteSnapshotStore;
 let hub: Hub;
 let join: JoinServer;
 let joinPort = 0;
@@ -87,7 +87,7 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'join.token'), joinToken, { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'bad.token'), 'not-the-join-token', { mode: 0o600 });
   execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', path.join(dir, 'burn'), path.join(REPO, 'e2e/fixtures/burn.c')]);
-  store = new SnapshotStore(path.join(dir, 'bpfscope.db'));
+  store = new SqliteSnapshotStore(path.join(dir, 'bpfscope.db'));
   const staticHealth = await serve('static1', ['--token-file', path.join(dir, 'token')]);
   staticUrl = staticHealth.replace('http:', 'ws:').replace('/healthz', '');
   hub = newHub();
@@ -181,7 +181,7 @@ test('a fleet capture on both hosts through the REST API: merged, each host kept
     ['static1', 'done'],
   ]);
   for (const h of hosts) assert.ok(h.samples > 0, `${h.name} sent samples`);
-  const snap = store.get(c.snapshotId as string)!;
+  const snap = (await store.get(c.snapshotId as string))!;
   const p = snap.profile;
   assert.deepEqual(p.meta.hosts?.map((h) => h.name).sort(), ['joined1', 'static1']);
   assert.equal(p.meta.partial, undefined);
@@ -283,7 +283,7 @@ test('removing a host mid-capture: it is reported with its reason, the other fin
   const j = (c.hosts as { name: string; state: string; error?: string }[]).find((h) => h.name === 'joined1')!;
   assert.equal(j.state, 'failed');
   assert.match(j.error!, /removed by the operator/);
-  const p = store.get(c.snapshotId as string)!.profile;
+  const p = (await store.get(c.snapshotId as string))!.profile;
   assert.equal(p.meta.partial, true);
   assert.equal(p.meta.hosts?.find((h) => h.name === 'static1')?.state, 'done');
   assert.equal(hub.client('joined1'), null, 'the host is gone from the list');
