@@ -25,5 +25,6 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 WORKDIR /app/apps/web
-# The operator token is required when the console listens on a non-loopback address.
-CMD ["sh", "-c", "export BPFSCOPE_WEB_TOKEN=\"$(cat /run/secrets/bpfscope_web_token)\" && exec node ../../node_modules/next/dist/bin/next start -H \"$BPFSCOPE_WEB_HOST\" -p \"$BPFSCOPE_WEB_PORT\""]
+# The operator token is required when the console listens on a non-loopback address; the viewer
+# token (optional secret) lets others browse and export.
+CMD ["sh", "-c", "export BPFSCOPE_WEB_TOKEN=\"$(cat /run/secrets/bpfscope_web_token)\" && export BPFSCOPE_VIEW_TOKEN=\"$(cat /run/secrets/bpfscope_view_token 2>/dev/null)\" && exec node ../../node_modules/next/dist/bin/next start -H \"$BPFSCOPE_WEB_HOST\" -p \"$BPFSCOPE_WEB_PORT\""]

@@ -106,7 +106,7 @@ export function joinListen(env: Env = process.env): { host: string; port: number
   return { host, port };
 }
 
-/** The configured collectors: `local` first (BPFSCOPE_COLLECTOR_URL + token), then BPFSCOPE_COLLECTORS. */
+/** The configured collectors: `local` first (BPFSCOPE_COLLECTOR_URL + token; left out when it is `none`), then BPFSCOPE_COLLECTORS. */
 export function collectorConfigs(env: Env = process.env): CollectorConfig[] {
   const dir = dataDir(env);
   const local: CollectorConfig = {
@@ -116,7 +116,8 @@ export function collectorConfigs(env: Env = process.env): CollectorConfig[] {
     token: env.BPFSCOPE_TOKEN || undefined,
     tokenFile: env.BPFSCOPE_TOKEN ? undefined : env.BPFSCOPE_TOKEN_FILE || path.join(dir, 'collector.token'),
   };
-  const out = [local];
+  // BPFSCOPE_COLLECTOR_URL=none: no local collector (a console alone: `npm run web`, Kubernetes)
+  const out = env.BPFSCOPE_COLLECTOR_URL === 'none' ? [] : [local];
   const extra = env.BPFSCOPE_COLLECTORS;
   if (extra && extra.trim()) {
     let parsed: unknown;
