@@ -116,6 +116,12 @@ export interface NobodyResult {
  * readable by nobody (it is: /usr/bin/node, or an install under a world-readable prefix).
  */
 export function runAsNobody(bundle: Bundle, args: string[], timeoutMs = 60000): Promise<NobodyResult> {
+  // a node installed under a private directory (/root/.nvm…) cannot be run by nobody: say so
+  for (let p = process.execPath; p !== path.dirname(p); p = path.dirname(p)) {
+    if ((fs.statSync(p).mode & 0o001) === 0) {
+      return Promise.reject(new Error(`user nobody cannot run ${process.execPath}: ${p} is not executable/traversable by others; use a node installed in a world-readable place`));
+    }
+  }
   return new Promise((resolve, reject) => {
     const c = spawn(
       'setpriv',
