@@ -61,6 +61,11 @@ export interface CollectorInfo {
   healthy: boolean;
   health: Record<string, unknown> | null;
   error?: string;
+  /** joined from its side (`bpfscope serve --hub`): removable from the console. */
+  joined?: boolean;
+  labels?: Record<string, string>;
+  /** epoch ms of the last message or ping answer; null: never. */
+  lastSeen?: number | null;
 }
 
 export interface ProcessInfo {
@@ -91,6 +96,7 @@ export interface SnapshotMeta extends SnapshotSummary {
 
 export const api = {
   collectors: () => apiJson<{ collectors: CollectorInfo[] }>('/api/collectors', 'Listing collectors'),
+  removeCollector: (id: string) => apiJson<unknown>(`/api/collectors/${encodeURIComponent(id)}`, 'Removing the host', { method: 'DELETE' }),
   processes: (collector: string) =>
     apiJson<{ processes: ProcessInfo[] }>(`/api/collectors/${encodeURIComponent(collector)}/processes`, 'Listing processes'),
   startCapture: (body: unknown) => postJson<{ id: string }>('/api/captures', body, 'Starting the capture'),

@@ -15,6 +15,10 @@ export type OptionValue = boolean | number | string;
 export interface CaptureForm {
   tool: ToolName;
   collector: string;
+  /** one host (`collector`), several (`hosts`) or every host with a label (`selector`, "key=value"). */
+  target: 'one' | 'hosts' | 'label';
+  hosts: string[];
+  selector: string;
   durationSec: number;
   /** PIDs (empty: the whole system). */
   pids: number[];
@@ -136,6 +140,9 @@ export function defaultForm(tool: ToolName = 'profile', collector = 'local'): Ca
   return {
     tool,
     collector,
+    target: 'one',
+    hosts: [],
+    selector: '',
     durationSec: 10,
     pids: [],
     tids: [],
@@ -165,7 +172,27 @@ export function parseIdList(text: string, what = 'PID'): number[] {
 }
 
 /** The POST /api/captures body for a form (only options that apply to the tool and differ from "unset"). */
-export function captureRequest(form: CaptureForm): { tool: ToolName; durationSec: number; collector: string; save: false; options: Record<string, unknown> } {
+/** "key=value" → {key: value}; throws naming what is wrong. */
+export function parseSelector(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`Label "${part}" is not key=value`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  if (!Object.keys(out).length) throw new Error('Give a label as key=value (e.g. role=web)');
+  return out;
+}
+
+export function captureRequest(form: CaptureForm): {
+  tool: ToolName;
+  durationSec: number;
+  collector?: string;
+  hosts?: string[];
+  selector?: Record<string, string>;
+  save: false;
+  options: Record<string, unknown>;
+} {
   const info = toolInfo(form.tool);
   if (!info) throw new Error(`unknown tool "${form.tool}"`);
   if (!(form.durationSec > 0)) throw new Error('Duration must be more than 0 seconds');
@@ -200,5 +227,14 @@ export function captureRequest(form: CaptureForm): { tool: ToolName; durationSec
     if (v === undefined || v === false || v === '') continue;
     o[k] = v;
   }
-  return { tool: form.tool, durationSec: form.durationSec, collector: form.collector, save: false, options: o };
+  const target =
+    form.target === 'hosts'
+      ? (() => {
+          if (!form.hosts.length) throw new Error('Pick at least one host');
+          return { hosts: form.hosts };
+        })()
+      : form.target === 'label'
+        ? { selector: parseSelector(form.selector) }
+        : { collector: form.collector };
+  return { tool: form.tool, durationSec: form.durationSec, ...target, save: false, options: o };
 }

@@ -37,6 +37,10 @@ export interface CaptureState {
   captureTool: ToolName | null;
   error: string | null;
   notices: string[];
+  /** a fleet capture: each host's end as the hub reported it (host_done / host_failed notices). */
+  hostStates: Record<string, { state: 'done' | 'failed'; message: string }>;
+  /** the running/last capture runs on several hosts (stacks start with the host's name). */
+  fleet: boolean;
   /** local clock (ms) when the capture was started, for the progress bar between deltas. */
   startedAt: number | null;
   progress: LiveProgress;
@@ -169,9 +173,18 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
           scheduleFlush(true);
           set({ phase: 'failed', error: String(msg.message ?? 'the collector reported an error') });
           break;
-        case 'notice':
-          set({ notices: [...get().notices, String(msg.message ?? msg.code ?? '')] });
+        case 'notice': {
+          const text = String(msg.message ?? msg.code ?? '');
+          const patch: Partial<CaptureState> = { notices: [...get().notices, text] };
+          if (msg.code === 'host_done' || msg.code === 'host_failed') {
+            // "<host>: <words>" (host names never contain ':')
+            const colon = text.indexOf(':');
+            const host = colon > 0 ? text.slice(0, colon) : text;
+            patch.hostStates = { ...get().hostStates, [host]: { state: msg.code === 'host_done' ? 'done' : 'failed', message: text.slice(colon + 1).trim() } };
+          }
+          set(patch);
           break;
+        }
         default:
           break;
       }
@@ -210,6 +223,8 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
       processes: [],
       processesError: null,
       processesLoading: false,
+      hostStates: {},
+      fleet: false,
       form: defaultForm(),
       phase: 'idle',
       captureId: null,
@@ -271,6 +286,8 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
           captureTool: s.form.tool,
           error: null,
           notices: [],
+          hostStates: {},
+          fleet: s.form.target !== 'one',
           startedAt: d.now(),
           progress: { ...emptyProgress, durationMs: s.form.durationSec * 1000 },
           progressAt: null,
@@ -339,7 +356,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
         generation++;
         closeStream();
         acc = null;
-        set({ phase: 'idle', captureId: null, captureTool: null, profile: null, error: null, notices: [], endReason: null, save: { state: 'idle' }, loss: {}, progress: emptyProgress, progressAt: null });
+        set({ phase: 'idle', captureId: null, captureTool: null, profile: null, error: null, notices: [], hostStates: {}, endReason: null, save: { state: 'idle' }, loss: {}, progress: emptyProgress, progressAt: null });
       },
 
       dispose() {

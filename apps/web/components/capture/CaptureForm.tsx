@@ -257,10 +257,10 @@ export function CaptureForm() {
             ))}
           </div>
           <div className="row" style={{ marginTop: 12 }}>
-            <button type="submit" className="btn primary" data-testid="start-capture" disabled={busy || (collector ? !collector.healthy : false)}>
+            <button type="submit" className="btn primary" data-testid="start-capture" disabled={busy || (form.target === 'one' && collector ? !collector.healthy : false)}>
               ▶ Start {info.label.toLowerCase()}
             </button>
-            {collector && !collector.healthy && <span className="small" style={{ color: 'var(--err)' }}>The selected collector is unavailable.</span>}
+            {form.target === 'one' && collector && !collector.healthy && <span className="small" style={{ color: 'var(--err)' }}>The selected collector is unavailable.</span>}
           </div>
         </fieldset>
       </form>

@@ -6,11 +6,14 @@ import { CaptureForm } from './CaptureForm';
 import { CaptureRun } from './CaptureRun';
 import { ProfileView } from '../flame-graph/ProfileView';
 import { fmtValue } from '../../lib/format';
+import { FleetBreakdown, FleetViewSwitch } from '../fleet/FleetView';
 
 function LiveView() {
   const profile = useCapture((s) => s.profile);
   const phase = useCapture((s) => s.phase);
   const captureId = useCapture((s) => s.captureId);
+  const fleet = useCapture((s) => s.fleet);
+  const hostStates = useCapture((s) => s.hostStates);
   if (phase === 'idle') return null;
   if (!profile) {
     if (phase === 'failed') return null;
@@ -27,9 +30,19 @@ function LiveView() {
         </span>
         {profile.meta.tool !== 'biolatency' && <span>{profile.stacks.length.toLocaleString('en-US')} unique stacks</span>}
       </div>
+      {fleet && (
+        <FleetBreakdown
+          profile={profile}
+          hosts={Object.entries(hostStates).map(([name, h]) => ({ name, state: h.state, message: h.message }))}
+        />
+      )}
       {/* a fresh view (zoom/search) per capture */}
       <ViewStoreProvider key={captureId ?? 'none'}>
-        <ProfileView profile={profile} live={live} />
+        {fleet ? (
+          <FleetViewSwitch profile={profile}>{(p) => <ProfileView profile={p} live={live} />}</FleetViewSwitch>
+        ) : (
+          <ProfileView profile={profile} live={live} />
+        )}
       </ViewStoreProvider>
     </section>
   );

@@ -9,6 +9,8 @@ import { ShareButton } from './ShareButton';
 import { useSnapshot } from '../../lib/use-snapshot';
 import type { SnapshotMeta } from '../../lib/api';
 import { isHistogramTool, toolLabel } from '../../lib/tools';
+import { isFleetProfile } from '../../lib/fleet';
+import { FleetBreakdown, FleetViewSwitch } from '../fleet/FleetView';
 
 /** `publicToken`: opened through a public link (/p/<token>): data and exports come from /api/public. */
 export function SnapshotView({ id, meta, publicToken }: { id: string; meta: SnapshotMeta; publicToken?: string }) {
@@ -41,9 +43,23 @@ export function SnapshotView({ id, meta, publicToken }: { id: string; meta: Snap
         </div>
       )}
       {!data && !error && <div className="placeholder">Loading the profile…</div>}
+      {data && isFleetProfile(data.profile) && (
+        <>
+          {data.profile.meta.partial && (
+            <div className="error" role="status" data-testid="fleet-partial">
+              Partial: some hosts failed; their data is what arrived before the failure.
+            </div>
+          )}
+          <FleetBreakdown profile={data.profile} hosts={(data.profile.meta.hosts ?? []).map((h) => ({ name: h.name, state: h.state, message: h.error }))} />
+        </>
+      )}
       {data && (
         <ViewStoreProvider syncUrl>
-          <ProfileView profile={data.profile} />
+          {isFleetProfile(data.profile) ? (
+            <FleetViewSwitch profile={data.profile}>{(p) => <ProfileView profile={p} />}</FleetViewSwitch>
+          ) : (
+            <ProfileView profile={data.profile} />
+          )}
         </ViewStoreProvider>
       )}
     </div>
