@@ -101,11 +101,12 @@ export function CollectorStatus() {
       <ul style={{ listStyle: 'none', padding: 0, margin: '8px 0 0' }}>
         {shown.map((c) => (
           <li key={c.id} style={{ marginBottom: 6 }} data-collector={c.id} data-healthy={c.healthy ? 'true' : 'false'}>
-            <label className="check">
+            <div className="check">
               {target === 'one' && (
                 <input
                   type="radio"
                   name="collector"
+                  aria-label={`Capture on ${c.name || c.id}`}
                   checked={selected === c.id}
                   onChange={() => store.getState().setForm({ collector: c.id, pids: [], tids: [] })}
                 />
@@ -114,6 +115,7 @@ export function CollectorStatus() {
                 <input
                   type="checkbox"
                   data-testid={`pick-${c.id}`}
+                  aria-label={`Include ${c.name || c.id}`}
                   checked={picked.includes(c.id)}
                   onChange={(e) => set({ hosts: e.target.checked ? [...picked, c.id] : picked.filter((h) => h !== c.id) })}
                 />
@@ -127,7 +129,7 @@ export function CollectorStatus() {
                   Remove
                 </button>
               )}
-            </label>
+            </div>
             {(Object.keys(c.labels ?? {}).length > 0 || c.lastSeen) && (
               <div className="small muted" style={{ marginLeft: 22 }}>
                 {Object.entries(c.labels ?? {}).map(([k, v]) => (

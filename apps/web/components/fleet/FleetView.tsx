@@ -22,7 +22,7 @@ export function FleetBreakdown({ profile, hosts }: { profile: Profile; hosts: Ho
   const done = hosts.filter((h) => h.state === 'done').length;
   const failed = hosts.filter((h) => h.state === 'failed').length;
   return (
-    <div className="card small" data-testid="fleet-hosts" aria-label="Hosts in this capture">
+    <section className="card small" data-testid="fleet-hosts" aria-label="Hosts in this capture">
       <div className="row">
         <strong>
           {names.length} host{names.length === 1 ? '' : 's'}
@@ -55,7 +55,7 @@ export function FleetBreakdown({ profile, hosts }: { profile: Profile; hosts: Ho
           })}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
