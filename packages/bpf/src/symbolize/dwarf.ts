@@ -38,6 +38,8 @@ export interface DwarfFrame {
   inline: boolean;
   file?: string;
   line?: number;
+  /** the name as the symbolizer shows it (demangled), cached by the symbolizer */
+  display?: string;
 }
 
 const SHF_COMPRESSED = 0x800;
@@ -265,7 +267,10 @@ export class DwarfInfo {
       }
     }
     if (fn < 0) return file ? [{ name: '', inline: false, file, line }] : undefined;
-    const chain = this.scopes(cu, 0, true, inner.buf.subarray(fn * DIE_SIZE, (fn + 1) * DIE_SIZE));
+    const fnDie = inner.buf.subarray(fn * DIE_SIZE, (fn + 1) * DIE_SIZE);
+    // not in inlined code: the function is the whole chain (no second walk of the unit)
+    if (dw.dwarf_tag(fnDie) === DW_TAG_subprogram) return [{ name: this.nameOf(fnDie), inline: false, file, line }];
+    const chain = this.scopes(cu, 0, true, fnDie);
     if (!chain) return undefined;
     const n = chain.n;
     const scopes = chain.buf;

@@ -369,21 +369,25 @@ export class SymbolizerImpl implements Symbolizer {
           const va = elf.fileOffsetToVaddr(fileOff);
           if (va !== undefined) {
             const tab = elf.symbols();
-            const j = tab.find(va);
+            let j = tab.find(va);
             // a return address is the instruction after the call: its inline chain and line are
             // those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them
             const dw = this.useDwarf ? this.dwarfFrames(elf, leaf ? va : va - 1) : undefined;
             if (dw) {
+              // the function of the call too (a noreturn call can end a function: va is then the next one's start)
+              if (!leaf && j >= 0 && tab.starts[j] === va) j = tab.find(va - 1);
               const last = dw.length - 1;
               for (let k = 0; k < last; k++) {
                 const d = dw[k];
-                out.push({ name: d.name ? this.transform(d.name) : '[unknown]', kind: 'inline', module: m.path, file: d.file, line: d.line });
+                if (d.display === undefined) d.display = d.name ? this.transform(d.name) : '[unknown]';
+                out.push({ name: d.display, kind: 'inline', module: m.path, file: d.file, line: d.line });
               }
               const d = dw[last];
               if (j >= 0) {
                 out.push({ name: tab.displayName(j, this.transform), kind: 'user', module: m.path, offset: va - tab.starts[j], file: d.file, line: d.line });
               } else if (d.name) {
-                out.push({ name: this.transform(d.name), kind: 'user', module: m.path, file: d.file, line: d.line });
+                if (d.display === undefined) d.display = this.transform(d.name);
+                out.push({ name: d.display, kind: 'user', module: m.path, file: d.file, line: d.line });
               } else {
                 out.push({ name: `${moduleLabel(m)}+0x${va.toString(16)}`, kind: 'unknown', module: m.path, file: d.file, line: d.line });
               }
