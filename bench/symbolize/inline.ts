@@ -39,8 +39,9 @@ const LLVM = flag('--llvm-symbolizer', '/usr/bin/llvm-symbolizer');
 const REPS = Number(flag('--reps', '3'));
 const STACK = 30;
 /** the address resolved for probe i: a stack's first address is the sampled pc, the others are
- * return addresses, resolved at the call (- 1), as the symbolizer does */
-const lookedUp = (p: { vaddr: number }, i: number) => (i % STACK === 0 ? p.vaddr : p.vaddr - 1);
+ * return addresses, resolved at the call (- 1), as the symbolizer does (an address at a function's
+ * first instruction as it is) */
+const lookedUp = (p: { vaddr: number; start: number }, i: number) => (i % STACK === 0 || p.vaddr === p.start ? p.vaddr : p.vaddr - 1);
 
 if (!existsSync(LLVM)) {
   console.error(`llvm-symbolizer not found at ${LLVM}: apt-get install llvm (or pass --llvm-symbolizer PATH)`);
@@ -50,6 +51,8 @@ if (!existsSync(LLVM)) {
 interface Probe {
   file: string;
   vaddr: number;
+  /** start of the function symbol */
+  start: number;
   runtime: bigint;
 }
 
@@ -92,7 +95,7 @@ function collect(): { probes: Probe[]; files: Record<string, string> } {
       const fileOff = vaddr - seg.vaddr + seg.offset;
       const m = maps.mappings.find((x) => x.path === file && fileOff >= x.offset && fileOff < x.offset + (x.end - x.start));
       if (!m) continue;
-      probes.push({ file, vaddr, runtime: BigInt(m.start + (fileOff - m.offset)) });
+      probes.push({ file, vaddr, start: s.addr, runtime: BigInt(m.start + (fileOff - m.offset)) });
     }
     elf.close();
     perFile.push(probes);

@@ -369,13 +369,13 @@ export class SymbolizerImpl implements Symbolizer {
           const va = elf.fileOffsetToVaddr(fileOff);
           if (va !== undefined) {
             const tab = elf.symbols();
-            let j = tab.find(va);
+            const j = tab.find(va);
             // a return address is the instruction after the call: its inline chain and line are
-            // those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them
-            const dw = this.useDwarf ? this.dwarfFrames(elf, leaf ? va : va - 1) : undefined;
+            // those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them; an address
+            // at a function's first instruction is taken as it is (its symbol names it)
+            const exact = leaf || (j >= 0 && tab.starts[j] === va);
+            const dw = this.useDwarf ? this.dwarfFrames(elf, exact ? va : va - 1) : undefined;
             if (dw) {
-              // the function of the call too (a noreturn call can end a function: va is then the next one's start)
-              if (!leaf && j >= 0 && tab.starts[j] === va) j = tab.find(va - 1);
               const last = dw.length - 1;
               for (let k = 0; k < last; k++) {
                 const d = dw[k];
