@@ -248,7 +248,8 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   }
 
   function describe(fi: FrameInfo): string {
-    let s = `${fi.name} (${formatValue(fi.value, fi.unit)}, ${formatPercent(fi.share)})`;
+    // an inlined function (DWARF): it ran inside the frame below it, not as a call of its own
+    let s = `${fi.name}${fi.kind === 'inline' ? ' [inlined]' : ''} (${formatValue(fi.value, fi.unit)}, ${formatPercent(fi.share)})`;
     if (fi.self > 0 && fi.self !== fi.value) s += `, self ${formatValue(fi.self, fi.unit)}`;
     if (fi.delta !== undefined && fi.baseValue !== undefined) {
       const sign = fi.delta > 0 ? '+' : fi.delta < 0 ? '−' : '±';
