@@ -608,6 +608,12 @@ describe('access off loopback: viewer token, operator token, public links', () =
     ['GET /api/collectors', (h, d) => api.listCollectors(req('GET', '/api/collectors', undefined, h), d)],
     ['GET /api/collectors/local/processes', (h, d) => api.collectorProcesses(req('GET', '/api/collectors/local/processes', undefined, h), 'local', d)],
     ['GET /api/captures', (h, d) => api.listCaptures(req('GET', '/api/captures', undefined, h), d)],
+    ['GET /api/collectors/local/probes', (h, d) => api.collectorProbes(req('GET', '/api/collectors/local/probes?q=vfs_rea', undefined, h), 'local', d)],
+  ];
+  /** Reads of one capture: refused before the id is even looked up (no probing for ids). */
+  const captureReads: [string, (h: Record<string, string>, d: Partial<api.Deps>) => Promise<Response>][] = [
+    ['GET /api/captures/<id>', (h, d) => api.getCapture(req('GET', '/api/captures/nope', undefined, h), 'nope', d)],
+    ['GET /api/captures/<id>/events', (h, d) => api.captureEvents(req('GET', '/api/captures/nope/events', undefined, h), 'nope', d)],
   ];
 
   test('reading needs the viewer or the operator token (Bearer or cookie); none or a wrong one is 401 with what to send', async () => {
@@ -627,6 +633,14 @@ describe('access off loopback: viewer token, operator token, public links', () =
         assert.ok(r.status === 200 || r.status === 503, `${what} with ${JSON.stringify(h)}: ${r.status}`);
         await r.arrayBuffer();
       }
+    }
+  });
+
+  test('one capture and its live events need a token too; with one, an unknown id is 404', async () => {
+    const d = offLoopback();
+    for (const [what, call] of captureReads) {
+      assert.equal((await call({}, d)).status, 401, what);
+      assert.equal((await call(bearer(VIEW), d)).status, 404, what);
     }
   });
 
@@ -723,3 +737,15 @@ describe('access off loopback: viewer token, operator token, public links', () =
   });
 });
 
+describe('configuration of the shared store and of a console alone', () => {
+  test('BPFSCOPE_COLLECTOR_URL=none: no local collector; BPFSCOPE_DATABASE_URL_FILE: the URL from a file', async () => {
+    const { collectorConfigs, databaseUrl } = await import('../server/config');
+    assert.deepEqual(collectorConfigs({ BPFSCOPE_COLLECTOR_URL: 'none', BPFSCOPE_DATA_DIR: dir }).map((c) => c.id), []);
+    assert.deepEqual(collectorConfigs({ BPFSCOPE_DATA_DIR: dir }).map((c) => c.id), ['local']);
+    const f = path.join(dir, 'db.url');
+    fs.writeFileSync(f, 'postgres://u:p@db:5432/bpfscope\n');
+    assert.equal(databaseUrl({ BPFSCOPE_DATABASE_URL_FILE: f }), 'postgres://u:p@db:5432/bpfscope');
+    assert.equal(databaseUrl({ BPFSCOPE_DATABASE_URL: '' }), undefined);
+    assert.throws(() => databaseUrl({ BPFSCOPE_DATABASE_URL_FILE: path.join(dir, 'missing') }), /BPFSCOPE_DATABASE_URL_FILE .* cannot be read/);
+  });
+});
