@@ -13,6 +13,8 @@ export const REPO = path.resolve(import.meta.dirname, '..');
 export const WEB_PORT = Number(process.env.E2E_WEB_PORT ?? 33000);
 export const COLLECTOR_PORT = Number(process.env.E2E_COLLECTOR_PORT ?? 39700);
 export const BASE_URL = `http://127.0.0.1:${WEB_PORT}`;
+/** the hub's join endpoint (collectors started with `--hub` dial it); its token is `<data dir>/join.token`. */
+export const JOIN_PORT = Number(process.env.E2E_JOIN_PORT ?? 39701);
 /** the web's upload cap in this suite (small, so the 413 spec stays quick). */
 export const E2E_MAX_UPLOAD_MB = 48;
 
@@ -89,12 +91,15 @@ export async function startStack(): Promise<Stack> {
   for (const [port, name, env] of [
     [WEB_PORT, 'web', 'E2E_WEB_PORT'],
     [COLLECTOR_PORT, 'collector', 'E2E_COLLECTOR_PORT'],
+    [JOIN_PORT, 'join endpoint', 'E2E_JOIN_PORT'],
   ] as const)
     if (!(await portFree(port))) throw new Error(`port ${port} for the e2e ${name} is taken; free it or set ${env}`);
 
   const dir = fs.mkdtempSync('/tmp/bpfscope-e2e-');
   const tokenFile = path.join(dir, 'collector.token');
   fs.writeFileSync(tokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+  const joinTokenFile = path.join(dir, 'join.token');
+  fs.writeFileSync(joinTokenFile, randomBytes(24).toString('hex'), { mode: 0o600 });
 
   const burn = path.join(dir, 'burn');
   execFileSync('gcc', ['-O0', '-g', '-fno-omit-frame-pointer', '-o', burn, path.join(import.meta.dirname, 'fixtures/burn.c')], { stdio: 'inherit' });
@@ -143,6 +148,10 @@ export async function startStack(): Promise<Stack> {
         BPFSCOPE_WEB_PORT: String(WEB_PORT),
         BPFSCOPE_WEB_TOKEN: '',
         BPFSCOPE_MAX_UPLOAD_MB: String(E2E_MAX_UPLOAD_MB),
+        BPFSCOPE_JOIN_PORT: String(JOIN_PORT),
+        BPFSCOPE_JOIN_HOST: '127.0.0.1',
+        BPFSCOPE_JOIN_TOKEN: '',
+        BPFSCOPE_JOIN_TOKEN_FILE: joinTokenFile,
       },
     });
     children.push(web);
