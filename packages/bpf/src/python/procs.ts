@@ -163,8 +163,12 @@ export class PyProcs {
     }
   }
 
+  /** BPFSCOPE_PYTHON_FRAMES=0: leave Python processes alone (native frames only; benchmarks compare) */
+  private readonly off = process.env.BPFSCOPE_PYTHON_FRAMES === '0';
+
   /** A process's mappings were (re)read: find its interpreter (at most one: the first found). */
   scan(pid: number, mappings: readonly Mapping[]): void {
+    if (this.off) return;
     let found: PyProcess | undefined;
     for (const m of mappings) {
       if (!m.exec || !isFileMapping(m) || m.deleted || !looksLikePython(m.path)) continue;
