@@ -232,3 +232,25 @@ test('debuginfod: DEBUGINFOD_URLS (space-separated) and the standard cache path'
   assert.equal(c.fetch('not-a-build-id'), undefined, 'only hex build-ids are asked for');
   c.close();
 });
+
+test('debuginfod: settle(ms) waits for fetches under way, never longer than ms', async () => {
+  const srv = await hostileServer();
+  const cacheDir = fs.mkdtempSync(path.join(tmpDir(), 'dbginfod-settle-'));
+  const sym = createSymbolizer({ debuginfod: { urls: [srv.url], cacheDir, timeoutMs: 30_000 } });
+  const none = createSymbolizer({ debuginfod: false });
+  try {
+    const t0 = Date.now();
+    await none.settle(5000);
+    assert.ok(Date.now() - t0 < 100, 'nothing to wait for without debuginfod');
+    // a fetch from the server that never answers (build-ids starting 51)
+    const internal = sym as unknown as { debuginfod: DebuginfodClient };
+    void internal.debuginfod.fetch(`51${'b'.repeat(38)}`);
+    const t1 = Date.now();
+    await sym.settle(300);
+    const waited = Date.now() - t1;
+    assert.ok(waited >= 250 && waited < 3000, `waited about 300 ms: ${waited}`);
+  } finally {
+    sym.close();
+    await srv.close();
+  }
+});

@@ -34,6 +34,11 @@ export class DeferredSymbolizer implements Symbolizer {
     private readonly trimKernel: (frames: SymbolizedFrame[]) => SymbolizedFrame[] = (f) => f,
   ) {}
 
+  /** Wait (at most `ms`) for the inner symbolizer's background debug-info fetches. */
+  settle(ms: number): Promise<void> {
+    return this.inner.settle?.(ms) ?? Promise.resolve();
+  }
+
   /** distinct stacks recorded so far */
   get size(): number {
     return this.pending.length;

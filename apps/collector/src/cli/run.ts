@@ -26,6 +26,9 @@ import { SPECS, type CliToolName, type StackToolName } from './specs.js';
 import { DeferredSymbolizer, nextDrainMs } from './deferred.js';
 import { runAnyEventTool } from './anyfunc.js';
 
+/** how long the CLI waits at the end of a capture for debug files being fetched from debuginfod */
+const DEBUGINFOD_WAIT_MS = 5000;
+
 /** the BPF programs' map sizes (bpfscope.bpf.h COUNTS_MAP, STACKS_MAP) */
 const COUNTS_CAPACITY = 65536;
 const DEFAULT_STACK_CAPACITY = 16384;
@@ -256,6 +259,8 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
     handle?.close();
   }
   if (deferred) {
+    // debug files still on their way from debuginfod (DEBUGINFOD_URLS): a few seconds for their names
+    await deferred.settle(DEBUGINFOD_WAIT_MS);
     // name each distinct stack once, then merge records whose stacks got the same names (as the
     // per-drain path's aggregate does), in the order they first appeared
     const resolved = new StackAggregate();

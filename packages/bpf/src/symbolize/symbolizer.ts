@@ -649,6 +649,13 @@ export class SymbolizerImpl implements Symbolizer {
     await this.debuginfod?.idle();
   }
 
+  async settle(ms: number): Promise<void> {
+    if (!this.debuginfod) return;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.debuginfod.idle(), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+    clearTimeout(t);
+  }
+
   private trackOpen(elf: ElfFile): void {
     this.openFiles.push(elf);
     while (this.openFiles.length > this.maxOpen) {

@@ -29,4 +29,7 @@ export interface Symbolizer {
   notePid(pid: number): void;
   /** Drop per-process state of processes that no longer exist (file caches stay). */
   prune?(): void;
+  /** Resolves when the background debug-info fetches (debuginfod) started so far are done, or after
+   * `ms` at the latest (a caller that names stacks once, at the end, waits for late names). */
+  settle?(ms: number): Promise<void>;
 }
