@@ -168,3 +168,28 @@ test('differential SVG: target widths, red for growth, blue for shrinkage, escap
   assert.ok(neg.includes('<title>&lt;b&gt;old&lt;/b&gt;: base 5, target 0 samples, -5 (-100.0%)</title>'));
   assert.ok(!/<script/i.test(neg));
 });
+
+test('multi-host profiles: folded lines start with the host, pprof carries it as the label "host", speedscope has one profile per host', () => {
+  const b = new ProfileBuilder('samples');
+  b.addStack([{ name: 'web-1', kind: 'unknown' }, { name: 'nginx', kind: 'comm' }, { name: 'main', kind: 'user' }], 3);
+  b.addStack([{ name: 'web-2', kind: 'unknown' }, { name: 'nginx', kind: 'comm' }, { name: 'main', kind: 'user' }], 5);
+  const built = b.build();
+  const p = { ...built, meta: { ...built.meta, hosts: [{ name: 'web-1', state: 'done' as const, samples: 3 }, { name: 'web-2', state: 'done' as const, samples: 5 }] } };
+  assert.deepEqual(toFolded(p).trim().split('\n').sort(), ['web-1;nginx;main 3', 'web-2;nginx;main 5']);
+  const pp = PprofProfile.decode(gunzipSync(toPprof(p)));
+  const str = (i: number | bigint) => pp.stringTable.strings[Number(i)];
+  const got = pp.sample.map((s) => {
+    const lab = s.label.find((l) => str(l.key) === 'host');
+    const names = s.locationId.map((id) => str(pp.function[Number(pp.location[Number(id) - 1].line[0].functionId) - 1].name));
+    return `${lab ? str(lab.str) : '-'}:${names.join('<')}:${s.value[0]}`;
+  });
+  assert.deepEqual(got.sort(), ['web-1:main<nginx:3', 'web-2:main<nginx:5']);
+  const ss = JSON.parse(toSpeedscope(p));
+  assert.deepEqual(
+    ss.profiles.map((x: { name: string; endValue: number; samples: number[][] }) => [x.name, x.endValue, x.samples[0].map((f) => ss.shared.frames[f].name).join(';')]),
+    [
+      ['web-1', 3, 'nginx;main'],
+      ['web-2', 5, 'nginx;main'],
+    ],
+  );
+});

@@ -3,7 +3,7 @@
  * so it runs in the browser too. One location per frame; a mapping per frame kind named
  * `[bpfscope:<kind>]` keeps kinds across a round trip (kernel frames use `[kernel.kallsyms]`).
  */
-import { Function as PFunction, Line, Location, Mapping, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
+import { Function as PFunction, Label, Line, Location, Mapping, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
 import { gzipSync } from 'fflate';
 import type { FrameKind, Profile, Unit } from '../model/types.js';
 import { FRAME_KINDS } from '../model/kinds.js';
@@ -43,10 +43,17 @@ export function toPprofBytes(p: Profile, opts: PprofExportOptions = {}): Uint8Ar
       new Location({ id: i + 1, mappingId: FRAME_KINDS.indexOf(f.kind) + 1, line: [new Line({ functionId: i + 1 })] }),
     );
   });
+  // a multi-host profile (meta.hosts): the root frame is the host, carried as the label `host`
+  const fleet = !!p.meta.hosts?.length;
+  const hostKey = fleet ? st.dedup('host') : 0;
   const samples = p.stacks.map((s) => {
-    const loc = new Array<number>(s.frames.length);
-    for (let i = 0; i < s.frames.length; i++) loc[i] = s.frames[s.frames.length - 1 - i] + 1; // leaf first
-    return new Sample({ locationId: loc, value: [s.weight] });
+    const skip = fleet && s.frames.length ? 1 : 0;
+    const n = s.frames.length - skip;
+    const loc = new Array<number>(n);
+    for (let i = 0; i < n; i++) loc[i] = s.frames[s.frames.length - 1 - i] + 1; // leaf first
+    if (!skip) return new Sample({ locationId: loc, value: [s.weight] });
+    const host = p.frames[s.frames[0]!]!.name;
+    return new Sample({ locationId: loc, value: [s.weight], label: [new Label({ key: hostKey, str: st.dedup(host) })] });
   });
   const prof = new PprofProfile({
     sampleType,

@@ -29,6 +29,35 @@ export interface SpeedscopeFile {
 
 export function toSpeedscopeObject(p: Profile, opts: SpeedscopeExportOptions = {}): SpeedscopeFile {
   const name = opts.name ?? p.meta.name ?? p.meta.source?.fileName ?? 'bpfscope profile';
+  if (p.meta.hosts?.length) {
+    // a multi-host profile: one speedscope profile per host, named by it, stacks without the host root
+    const byHost = new Map<number, { samples: number[][]; weights: number[]; total: number }>();
+    for (const s of p.stacks) {
+      const root = s.frames[0];
+      if (root === undefined) continue;
+      let h = byHost.get(root);
+      if (!h) byHost.set(root, (h = { samples: [], weights: [], total: 0 }));
+      h.samples.push(s.frames.slice(1));
+      h.weights.push(s.weight);
+      h.total += s.weight;
+    }
+    return {
+      $schema: 'https://www.speedscope.app/file-format-schema.json',
+      exporter: 'bpfscope',
+      name,
+      activeProfileIndex: 0,
+      shared: { frames: p.frames.map((f) => ({ name: f.name, kind: f.kind })) },
+      profiles: [...byHost].map(([root, h]) => ({
+        type: 'sampled' as const,
+        name: p.frames[root]!.name,
+        unit: UNITS[p.unit],
+        startValue: 0,
+        endValue: h.total,
+        samples: h.samples,
+        weights: h.weights,
+      })),
+    };
+  }
   return {
     $schema: 'https://www.speedscope.app/file-format-schema.json',
     exporter: 'bpfscope',
