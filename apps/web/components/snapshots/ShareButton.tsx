@@ -3,13 +3,16 @@
  * Public link for a snapshot: the operator makes it public (an unguessable /p/<token> link anyone
  * can open without a token) or private again (the link stops working).
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../../lib/api';
 
 export function ShareButton({ id, initialToken }: { id: string; initialToken: string | null }) {
   const [token, setToken] = useState<string | null>(initialToken);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // the absolute link needs the browser's origin: set after hydration so server and client render alike
+  const [origin, setOrigin] = useState('');
+  useEffect(() => setOrigin(window.location.origin), []);
   const set = (on: boolean) => {
     setBusy(true);
     setError(null);
@@ -19,7 +22,7 @@ export function ShareButton({ id, initialToken }: { id: string; initialToken: st
       .catch((e: Error) => setError(e.message))
       .finally(() => setBusy(false));
   };
-  const link = token && typeof window !== 'undefined' ? `${window.location.origin}/p/${token}` : token ? `/p/${token}` : '';
+  const link = token ? `${origin}/p/${token}` : '';
   return (
     <div className="row" style={{ gap: 6 }}>
       {token ? (
