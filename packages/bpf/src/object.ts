@@ -67,8 +67,9 @@ export interface LoadOptions {
   file?: string;
   /** fentry/fexit programs: program name → the kernel function it attaches to (set before load) */
   attachTargets?: Record<string, string>;
-  /** share these maps (by name) with an already loaded object of the same program file; its
-   * internal maps (.rodata, .bss) are not shared */
+  /** share these maps (by name) with an already loaded object of the same program file, .bss
+   * included (counters such as the CFI walker's stack ids must be one for the set); .rodata
+   * (each object's configuration) and .data are not shared */
   reuseMapsOf?: BpfObject;
 }
 
@@ -159,7 +160,7 @@ export class BpfObject {
         if (opts.reuseMapsOf) {
           for (let m = L.bpf_object__next_map(obj, null); m; m = L.bpf_object__next_map(obj, m)) {
             const name = L.bpf_map__name(m) as string;
-            if (name.includes('.')) continue;
+            if (name.includes('.') && !name.endsWith('.bss')) continue;
             const r = L.bpf_map__reuse_fd(m, opts.reuseMapsOf.map(name).fd) as number;
             if (r < 0) throw BpfError.fromErrno(-r, `${tool}: share map ${name}`);
           }
@@ -188,10 +189,12 @@ export class BpfObject {
     return m;
   }
 
-  /** Attach every loaded tracing program (tp_btf / raw_tp). perf_event programs: attachPerfEvent. */
-  attachAll(): void {
+  /** Attach every loaded tracing program (tp_btf / raw_tp), or those `only` picks by name.
+   * perf_event programs: attachPerfEvent. */
+  attachAll(only?: (name: string) => boolean): void {
     for (const p of this.progs) {
       if (p.section.startsWith('perf_event')) continue;
+      if (only && !only(p.name)) continue;
       const link = L.bpf_program__attach(p.ptr);
       if (!link) throw BpfError.fromErrno(errno(), `${this.tool}: attach ${p.name} (${p.section})`);
       this.links.push(link);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { openFunccount, openStackcount, openFunclatency, openRunqlat, createSymbolizer, BpfError, searchProbes, resolveProbes } from '../src/index.js';
 import type { CountDelta, LatencyDelta, StackDelta } from '../src/index.js';
 import { ROOT_SKIP, GATE, buildC, run, sleep, tmpDir, names } from './helpers.js';
+import { buildNoFp, tablesReady } from './unwind-walk-helpers.js';
 
 const A_CALLS = 1234;
 const B_CALLS = 321;
@@ -114,6 +115,7 @@ test('stackcount -U: user stacks of a uprobe name the function and its callers, 
   const sym = createSymbolizer();
   const h = openStackcount({ pattern: `${workload()}:bs_target`, pid: [w.child.pid!], userStacksOnly: true }, sym);
   try {
+    await tablesReady(h);
     w.go();
     await exits(w.done);
     const d: StackDelta = h.drain();
@@ -133,6 +135,80 @@ test('stackcount -U: user stacks of a uprobe name the function and its callers, 
     assert.equal(byCaller.get('bs_caller_b'), B_CALLS);
   } finally {
     h.close();
+  }
+});
+
+const CHAIN_CALLS = 250;
+const NOFP = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+volatile unsigned long sink;
+static unsigned long cmps;
+__attribute__((noipa)) int uc_target(int x) { sink += x; return x + 1; }
+__attribute__((noipa)) int uc_cmp(const void *a, const void *b) {
+  cmps++;
+  uc_target(*(const int *)a);
+  return *(const int *)a - *(const int *)b;
+}
+__attribute__((noipa)) void uc_sort(void) {
+  int v[64];
+  for (int i = 0; i < 64; i++) v[i] = (i * 37) % 64;
+  qsort(v, 64, sizeof v[0], uc_cmp);
+}
+__attribute__((noipa)) void uc_c3(int i) { uc_target(i); sink++; }
+__attribute__((noipa)) void uc_c2(int i) { uc_c3(i); sink++; }
+__attribute__((noipa)) void uc_c1(int i) { uc_c2(i); sink++; }
+int main(void) {
+  ${GATE}
+  for (int i = 0; i < ${CHAIN_CALLS}; i++) uc_c1(i);
+  uc_sort();
+  printf("%lu\\n", cmps);
+  return 0;
+}
+`;
+
+test('stackcount -U (cfi): a uprobe in a -O2 -fomit-frame-pointer program, reached through qsort and a call chain: exact callers, exact counts', { skip: ROOT_SKIP, timeout: 120000 }, async () => {
+  const bin = buildNoFp('anyfunc_nofp', NOFP);
+  const w = run(bin);
+  await w.ready;
+  const sym = createSymbolizer();
+  const h = openStackcount({ pattern: `${bin}:uc_target`, pid: [w.child.pid!], userStacksOnly: true, unwind: 'cfi' }, sym);
+  try {
+    assert.ok(h.unwind, 'the CFI walker is on');
+    await tablesReady(h);
+    w.go();
+    await exits(w.done);
+    const cmps = Number(w.stdout().trim());
+    assert.ok(cmps > 64, `qsort compared ${cmps} times`);
+    const d: StackDelta = h.drain();
+    const by = new Map<string, number>();
+    for (const r of d.records) {
+      const k = names(r.user).join(';');
+      by.set(k, (by.get(k) ?? 0) + r.value);
+    }
+    const shown = [...by].map(([k, v]) => `${v} ${k}`).join(' / ');
+    let chain = 0;
+    let sorted = 0;
+    for (const [k, v] of by) {
+      const u = k.split(';');
+      const i = u.indexOf('main');
+      // every stack reaches the process root: _start → __libc_start_* → main
+      assert.equal(u[0], '_start', `root of ${k}`);
+      assert.ok(i > 0, `main in ${k}`);
+      const rest = u.slice(i + 1);
+      if (rest.join(';') === 'uc_c1;uc_c2;uc_c3;uc_target') chain += v;
+      // qsort tail-calls qsort_r; glibc's merge sort calls itself, then the comparator
+      else if (rest[0] === 'uc_sort' && rest[1] === 'qsort_r' && rest.at(-2) === 'uc_cmp' && rest.at(-1) === 'uc_target' && rest.slice(2, -2).length > 0 && rest.slice(2, -2).every((f) => f.startsWith('msort_with_tmp'))) sorted += v;
+      else assert.fail(`unexpected stack ${v} ${k}; all: ${shown}`);
+    }
+    assert.equal(chain, CHAIN_CALLS, shown);
+    assert.equal(sorted, cmps, shown);
+    assert.equal(d.loss.unwindNoTable ?? 0, 0);
+    assert.equal(d.loss.unwindUnsupported ?? 0, 0);
+  } finally {
+    h.close();
+    w.child.kill('SIGKILL');
   }
 });
 

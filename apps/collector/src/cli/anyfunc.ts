@@ -7,7 +7,7 @@
  * offer them): their flags come from there (SPECS); this file runs them and prints like bcc.
  */
 import { existsSync } from 'node:fs';
-import type { CountDelta, HistogramDelta, LatencyDelta, StackDelta, StackRecord } from '@bpfscope/bpf';
+import type { CountDelta, HistogramDelta, LatencyDelta, StackDelta, StackRecord, StackcountOptions } from '@bpfscope/bpf';
 import { checkPrivileges } from '@bpfscope/bpf/privileges';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
@@ -265,6 +265,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
       userStacksOnly: uOnly,
       kernelStacksOnly: kOnly,
       perPid: !!v.perPid,
+      unwind: v.unwind as StackcountOptions['unwind'],
     },
     sym,
   );
@@ -273,6 +274,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
   if (!folded) io.out(`Tracing ${h.attached.probes.length} functions for "${safeText(v.pattern as string)}"... Hit Ctrl-C to end.\n`);
   const recs = new Map<string, StackRecord>();
   const loss = { mapFull: 0, lostEvents: 0 };
+  const unwound = { unwindNoTable: 0, unwindUnsupported: 0, unwindReadFault: 0 };
   let missing = 0;
   const keyOf = (r: StackRecord) =>
     `${v.perPid ? `${r.pid}/${r.comm}` : ''}|${r.user.map((f) => f.name).join(';')}|${r.kernel.map((f) => f.name).join(';')}|${r.userMissing ? 1 : 0}${r.kernelMissing ? 1 : 0}`;
@@ -284,6 +286,7 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
     FOREVER,
     (d: StackDelta) => {
       loss.mapFull += d.loss.mapFull;
+      for (const k of Object.keys(unwound) as Array<keyof typeof unwound>) unwound[k] += d.loss[k] ?? 0;
       for (const r of d.records) {
         const k = keyOf(r);
         const have = recs.get(k);
@@ -318,6 +321,10 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
     },
   );
   if (missing > 0) io.err(`WARNING: ${missing} stack traces could not be displayed.\n`);
+  // CFI unwinding (--unwind cfi/auto): user stacks that ended before the process root, by reason
+  if (unwound.unwindNoTable) io.err(`WARNING: ${unwound.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
+  if (unwound.unwindUnsupported) io.err(`WARNING: ${unwound.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
+  if (unwound.unwindReadFault) io.err(`WARNING: ${unwound.unwindReadFault} user stacks ended early: reading the stack faulted.\n`);
   warnings(io, h.attached.skipped, loss);
   io.err(meter.line());
   return 0;

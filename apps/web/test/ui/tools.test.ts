@@ -68,7 +68,7 @@ test('the form fields of each tool follow the tool table', () => {
     wakeuptime: ['unwind'],
     offwaketime: ['unwind'],
     biolatency: [],
-    stackcount: ['pattern', 'regex', 'perPid'],
+    stackcount: ['pattern', 'regex', 'perPid', 'unwind'],
     funccount: ['pattern', 'regex'],
     funclatency: ['pattern', 'perFunction', 'regex'],
     runqlat: ['perProcess', 'perThread'],

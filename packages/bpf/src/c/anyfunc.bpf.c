@@ -14,6 +14,7 @@
 #include <bpf/bpf_core_read.h>
 #include "anyfunc.h"
 #include "bpfscope.bpf.h"
+#include "unwind.bpf.h"
 
 const volatile struct anyfunc_cfg cfg = { .divisor = 1 };
 
@@ -46,8 +47,9 @@ static __always_inline bool allowed(__u64 id)
 	return true;
 }
 
-/* kskip: the tracer's own leaf frames in kernel stacks (TP_TRACER_FRAMES for raw tracepoints) */
-static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip)
+/* kskip: the tracer's own leaf frames in kernel stacks (TP_TRACER_FRAMES for raw tracepoints);
+ * uentry: a uprobe, at the first instruction of a user function */
+static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip, bool uentry)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -62,8 +64,10 @@ static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip)
 		if (cfg.per_pid)
 			key.pid = id >> 32;
 		bpf_get_current_comm(key.comm, sizeof(key.comm));
-		/* frame-pointer user stacks (the shared get_stack; CFI unwinding is not wired up here yet) */
-		key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, true, 0);
+		/* user stacks: the CFI walker from the task's user registers (the same at a uprobe, a
+		 * kprobe in a system call and a tracepoint) when cfg.unwind, else frame pointers */
+		key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED :
+			cfg.unwind ? get_ustack_cfi_at(uentry) : get_stack(ctx, &stacks, true, 0);
 		key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false, kskip);
 		count_add(&stack_counts, &key, 1);
 	} else {
@@ -110,31 +114,31 @@ static __always_inline int on_return(__u32 probe)
 }
 
 SEC("kprobe.multi")
-int kmulti_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
+int kmulti_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0, false); }
 
 SEC("kretprobe.multi")
 int kmulti_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 /* one kprobe per function, where the kernel has no kprobe.multi (no CONFIG_FPROBE) */
 SEC("kprobe")
-int kprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
+int kprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0, false); }
 
 SEC("kretprobe")
 int kprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 SEC("uprobe")
-int uprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0); }
+int uprobe_entry(struct pt_regs *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), 0, true); }
 
 SEC("uretprobe")
 int uprobe_return(struct pt_regs *ctx) { return on_return(bpf_get_attach_cookie(ctx)); }
 
 SEC("raw_tp")
-int rawtp_entry(struct bpf_raw_tracepoint_args *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), TP_TRACER_FRAMES); }
+int rawtp_entry(struct bpf_raw_tracepoint_args *ctx) { return on_entry(ctx, bpf_get_attach_cookie(ctx), TP_TRACER_FRAMES, false); }
 
 /* kernel functions through BPF trampolines: one object per function (the loader sets the target
  * and cfg.probe before load, and shares the maps of the first one) */
 SEC("fentry")
-int BPF_PROG(fentry_entry) { return on_entry(ctx, cfg.probe, 0); }
+int BPF_PROG(fentry_entry) { return on_entry(ctx, cfg.probe, 0, false); }
 
 SEC("fexit")
 int BPF_PROG(fexit_return) { return on_return(cfg.probe); }

@@ -18,7 +18,8 @@ struct anyfunc_cfg {
 	__u8 kernel_only;    /* stacks: -K */
 	__u8 per_pid;        /* stacks: pid and comm in the key (needed to symbolize user stacks) */
 	__u8 per_func;       /* latency: one histogram per probe (-F); count/stacks always key by probe */
-	__u8 pad[2];
+	__u8 unwind;         /* stacks: user stacks by the CFI walker (unwind.bpf.h), else frame pointers */
+	__u8 pad;
 	__u32 cpu;           /* 0: every CPU, else only CPU (cpu - 1) */
 	__u32 probe;         /* fentry/fexit objects (one per function): the probe index */
 	__u64 divisor;       /* latency: ns → the unit (1, 1000, 1000000) */
@@ -29,7 +30,7 @@ struct anyfunc_cfg {
 struct anyfunc_stack_key {
 	__u32 probe;         /* attach cookie: index of the probe in the loader's list */
 	__u32 pid;           /* tgid when per_pid, else 0 */
-	__s32 user_stack_id;
+	__s32 user_stack_id; /* an id of ustacks (cfg.unwind) or of stacks (frame pointers) */
 	__s32 kern_stack_id;
 	char comm[TASK_COMM_LEN];
 };

@@ -314,8 +314,12 @@ fault:
 /*
  * Walk the user stack of `current` and return its id in ustacks (≥ 0), or -EFAULT (kernel thread,
  * no user registers: counted like bpf_get_stackid's) / -ENOMEM (ustacks full, counted).
+ * func_entry: the registers are at the first instruction of a function (a uprobe on a symbol), so
+ * the return address is at rsp whatever the tables say: the first step needs no table, and a
+ * process whose tables are still loading keeps its caller (a frame-pointer step from there would
+ * skip it: rbp is still the caller's).
  */
-static __always_inline __s32 get_ustack_cfi(void)
+static __always_inline __s32 get_ustack_cfi_at(bool func_entry)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs;
@@ -350,6 +354,16 @@ static __always_inline __s32 get_ustack_cfi(void)
 	py_start(&s->py, t, s->pid);
 	/* the whole key is hashed and compared: no stale frames after len */
 	__builtin_memset(s->key.pcs, 0, sizeof(s->key.pcs));
+	if (func_entry && !(s->py.frame && s->ip >= s->py.p.eval_start && s->ip < s->py.p.eval_end)) {
+		__u64 ra;
+		if (unwind_read(s->sp, &ra) == 0 && ra != 0 && ra <= USER_ADDR_MAX) {
+			s->key.pcs[0] = s->ip;
+			s->key.len = 1;
+			s->ip = ra;
+			s->sp += 8;
+			s->exact = 0;
+		}
+	}
 
 	/* Python frames take iterations of their own, and each replaced native frame one more */
 	bpf_loop(2 * MAX_STACK_DEPTH + 2, unwind_step, NULL, 0);
@@ -379,6 +393,11 @@ static __always_inline __s32 get_ustack_cfi(void)
 		return -ENOMEM;
 	}
 	return id;
+}
+
+static __always_inline __s32 get_ustack_cfi(void)
+{
+	return get_ustack_cfi_at(false);
 }
 
 /*

@@ -29,6 +29,8 @@ import { StackResolver, emptyLoss } from './stacks.js';
 import { existsSync } from 'node:fs';
 import { bad, checkIds, checkStackOpts, fillFilters, withCleanup } from './common.js';
 import { resolveProbes, type ProbeSet } from './probes.js';
+import type { UnwindMode } from './types.js';
+import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 const ENOTSUPP = 524;
 const EOPNOTSUPP = 95;
@@ -73,7 +75,7 @@ function refusedKernelFunctions(obj: BpfObject, prog: string, names: string[], r
   return out;
 }
 
-function load(mode: number, method: string, rodata: Buffer, maxEntries?: Record<string, number>, fentryTarget?: string, reuseMapsOf?: BpfObject): BpfObject {
+function load(mode: number, method: string, rodata: Buffer, maxEntries?: Record<string, number>, fentryTarget?: string, reuseMapsOf?: BpfObject, cfi = false): BpfObject {
   const latency = mode === AnyfuncMode.LATENCY;
   const progs: Record<string, [string, string]> = {
     'kprobe.multi': ['kmulti_entry', 'kmulti_return'],
@@ -83,13 +85,48 @@ function load(mode: number, method: string, rodata: Buffer, maxEntries?: Record<
     raw_tp: ['rawtp_entry', ''],
   };
   const [entry, ret] = progs[method];
+  // the CFI walker's exec hook (it forgets a process's mappings at exec) only with the walker, and
+  // only in the first object of a set sharing maps
+  const hook = unwindPrograms(cfi && !reuseMapsOf);
   return BpfObject.load('anyfunc', {
     rodata,
     maxEntries,
-    enable: (n) => n === entry || (latency && n === ret),
+    enable: (n) => n === entry || (latency && n === ret) || (n === 'sched_process_exec' && hook(n)),
     attachTargets: fentryTarget ? { fentry_entry: fentryTarget, fexit_return: fentryTarget } : undefined,
     reuseMapsOf,
   });
+}
+
+/** The rodata of one object: the mode, the probe index of fentry objects, whether the object
+ * targets one process (the uprobes are attached to it alone), whether the CFI walker is on. */
+type CfgFn = (mode: number, probe?: number, pidScoped?: boolean, unwind?: boolean) => Buffer;
+
+/**
+ * Loads the objects of one capture: stackcount's user stacks by the CFI walker (unwind 'cfi'/'auto',
+ * falling back to frame pointers in 'auto' when the kernel rejects the walker), every other mode
+ * and -K without it. `cfi` says what the first load chose; the others of a set follow it.
+ */
+class Loader {
+  cfi = false;
+  private first = true;
+  constructor(
+    private readonly mode: number,
+    private readonly cfg: CfgFn,
+    private readonly maxEntries: Record<string, number> | undefined,
+    private readonly unwind: UnwindMode | undefined,
+    private readonly userStacks: boolean,
+  ) {}
+
+  load(method: string, o: { probe?: number; pidScoped?: boolean; fentryTarget?: string; reuseMapsOf?: BpfObject } = {}): BpfObject {
+    const wanted = this.mode === AnyfuncMode.STACKS && this.userStacks;
+    const one = (u: boolean) =>
+      load(this.mode, method, this.cfg(this.mode, o.probe, o.pidScoped, u), o.reuseMapsOf ? undefined : this.maxEntries, o.fentryTarget, o.reuseMapsOf, u);
+    if (!this.first || o.reuseMapsOf) return one(this.cfi);
+    const { obj, cfi } = loadWithUnwind(this.unwind, wanted, one);
+    this.cfi = cfi;
+    this.first = false;
+    return obj;
+  }
 }
 
 class Unsupported extends Error {}
@@ -111,7 +148,7 @@ function refusedError(refused: string[], how: string, cause?: unknown): BpfError
  * Latency prefers fentry/fexit: cheaper than kretprobes. Functions the kernel refuses are skipped
  * when the pattern has wildcards (named in attached.skipped) and are an error when named exactly.
  */
-function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeSet, cfg: (m: number, probe?: number) => Buffer, maxEntries?: Record<string, number>): Opened {
+function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeSet, loader: Loader): Opened {
   const latency = mode === AnyfuncMode.LATENCY;
   const wild = hasWildcard(o);
   const names = set.probes.map((p) => p.name);
@@ -133,7 +170,7 @@ function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeS
   throw bad(`${tool}: this kernel offers no way to probe kernel functions (${failures.join('; ')})`);
 
   function viaKprobeMulti(): Opened {
-    const obj = load(mode, 'kprobe.multi', cfg(mode), maxEntries);
+    const obj = loader.load('kprobe.multi');
     return withCleanup(obj, () => {
       let targets = set.probes.map((p) => p.target);
       let cookies = targets.map((_, i) => i);
@@ -159,7 +196,7 @@ function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeS
   }
 
   function viaKprobes(): Opened {
-    const obj = load(mode, 'kprobe', cfg(mode), maxEntries);
+    const obj = loader.load('kprobe');
     return withCleanup(obj, () => {
       const done: string[] = [];
       const skipped: string[] = [];
@@ -192,7 +229,7 @@ function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeS
         }
         let obj: BpfObject | undefined;
         try {
-          obj = load(mode, 'fentry', cfg(mode, i), objs.length ? undefined : maxEntries, p.target, objs[0]);
+          obj = loader.load('fentry', { probe: i, fentryTarget: p.target, reuseMapsOf: objs[0] });
           obj.attachAll();
           objs.push(obj);
           done.push(p.name);
@@ -216,7 +253,7 @@ function openKernel(tool: string, mode: number, o: ProbeToolOptions, set: ProbeS
 }
 
 /** Resolve, load and attach; the object is destroyed on any failure. */
-function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o: ProbeToolOptions, cfg: (m: number, probe?: number, pidScoped?: boolean) => Buffer, maxEntries?: Record<string, number>): Opened {
+function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o: ProbeToolOptions, loader: Loader): Opened {
   const pids = check(o);
   const latency = mode === AnyfuncMode.LATENCY;
   const set = resolveProbes(o.pattern, { regex: o.regex, limit: o.limit, pid: pids[0], noTracepoints: latency });
@@ -224,11 +261,11 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
   const skipped: string[] = [];
   const wild = hasWildcard(o);
 
-  if (set.kind === 'kernel') return openKernel(tool, mode, o, set, cfg, maxEntries);
+  if (set.kind === 'kernel') return openKernel(tool, mode, o, set, loader);
 
   if (set.kind === 'user') {
     // one traced process: the uprobes are attached to it alone, so the program need not check the pid
-    const obj = load(mode, 'uprobe', cfg(mode, undefined, pids.length === 1), maxEntries);
+    const obj = loader.load('uprobe', { pidScoped: pids.length === 1 });
     return withCleanup(obj, () => {
       // one traced process: the kernel filters for us; several: the pid_filter map does
       const upid = pids.length === 1 ? pids[0] : -1;
@@ -248,7 +285,7 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
     });
   }
 
-  const obj = load(mode, 'raw_tp', cfg(mode), maxEntries);
+  const obj = loader.load('raw_tp');
   return withCleanup(obj, () => {
     const done: string[] = [];
     set.probes.forEach((p, i) => {
@@ -268,8 +305,17 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
 /** funccount: calls per probe. */
 export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelta> {
   const pids = check(opts);
-  const { obj, others, names, attached } = open('funccount', AnyfuncMode.COUNT, opts, (mode, probe, pidScoped) =>
-    anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
+  const { obj, others, names, attached } = open(
+    'funccount',
+    AnyfuncMode.COUNT,
+    opts,
+    new Loader(
+      AnyfuncMode.COUNT,
+      (mode, probe, pidScoped) => anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
+      undefined,
+      'fp',
+      false,
+    ),
   );
   return withCleanupAll(obj, others, () => {
     fillFilters(obj, pids, []);
@@ -310,11 +356,9 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
   }
   // user stacks are symbolized per process: keep the pid when they are collected
   const perPid = !!opts.perPid || !opts.kernelStacksOnly;
-  const { obj, others, attached } = open(
-    'stackcount',
+  const loader = new Loader(
     AnyfuncMode.STACKS,
-    opts,
-    (mode, probe, pidScoped) =>
+    (mode, probe, pidScoped, unwind) =>
       anyfuncCfg({
         mode,
         probe,
@@ -325,9 +369,14 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
         perFunc: true,
         cpu: opts.cpu,
         divisor: 1n,
+        unwind: !!unwind,
       }),
-    opts.stackStorageSize ? { stacks: opts.stackStorageSize } : undefined,
+    opts.stackStorageSize ? { stacks: opts.stackStorageSize, ustacks: opts.stackStorageSize } : undefined,
+    opts.unwind,
+    !opts.kernelStacksOnly,
   );
+  const { obj, others, attached } = open('stackcount', AnyfuncMode.STACKS, opts, loader);
+  let unwind: UnwindSession | undefined;
   return withCleanupAll(obj, others, () => {
     fillFilters(obj, pids, []);
     for (const pid of pids) sym.notePid(pid);
@@ -335,11 +384,17 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
     assertSize(counts, ANYFUNC_STACK_KEY_SIZE, 8);
     const drainer = new HashDrainer(counts);
     const stats = new StatsReader(obj.map('stats'));
-    const stacks = new StackResolver(obj.map('stacks'), sym);
+    if (loader.cfi) {
+      unwind = openUnwindSession(obj, pids);
+      // the walker's exec hook (the probes themselves were attached by open)
+      obj.attachAll((n) => n.startsWith('sched_process_exec'));
+    }
+    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
     return {
       tool: 'stackcount' as const,
       startTime: Date.now(),
       attached,
+      unwind: unwind ? () => unwind!.info() : undefined,
       drain(): StackDelta {
         const n = drainer.drain();
         const st = stats.read();
@@ -371,9 +426,12 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
         return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
       },
       programStats: () => statsOf(obj, others),
-      close: () => closeAll(obj, others),
+      close: () => {
+        unwind?.close();
+        closeAll(obj, others);
+      },
     };
-  });
+  }, () => unwind?.close());
 }
 
 function statsOf(obj: BpfObject, others?: BpfObject[]): { runTimeNs: number; runCount: number } {
@@ -391,10 +449,11 @@ function closeAll(obj: BpfObject, others?: BpfObject[]): void {
   obj.destroy();
 }
 
-function withCleanupAll<T>(obj: BpfObject, others: BpfObject[] | undefined, fn: () => T): T {
+function withCleanupAll<T>(obj: BpfObject, others: BpfObject[] | undefined, fn: () => T, also?: () => void): T {
   try {
     return fn();
   } catch (e) {
+    also?.();
     closeAll(obj, others);
     throw e;
   }
@@ -408,8 +467,17 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
   const unit = opts.unit ?? 'nsecs';
   if (!(unit in DIVISOR)) throw bad(`invalid unit ${JSON.stringify(unit)}: expected nsecs, usecs or msecs`);
   const perFunc = !!opts.perFunction;
-  const { obj, others, names, attached } = open('funclatency', AnyfuncMode.LATENCY, opts, (mode, probe, pidScoped) =>
-    anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc, divisor: DIVISOR[unit], probe }),
+  const { obj, others, names, attached } = open(
+    'funclatency',
+    AnyfuncMode.LATENCY,
+    opts,
+    new Loader(
+      AnyfuncMode.LATENCY,
+      (mode, probe, pidScoped) => anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc, divisor: DIVISOR[unit], probe }),
+      undefined,
+      'fp',
+      false,
+    ),
   );
   return withCleanupAll(obj, others, () => {
     fillFilters(obj, pids, []);

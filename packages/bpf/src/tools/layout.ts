@@ -132,6 +132,8 @@ export function anyfuncCfg(c: {
   divisor: bigint;
   /** fentry objects: the probe index */
   probe?: number;
+  /** stacks: user stacks by the CFI walker */
+  unwind?: boolean;
 }): Buffer {
   const b = Buffer.alloc(24);
   b.writeUInt32LE(c.probe ?? 0, 12);
@@ -141,6 +143,7 @@ export function anyfuncCfg(c: {
   b[3] = c.kernelOnly ? 1 : 0;
   b[4] = c.perPid ? 1 : 0;
   b[5] = c.perFunc ? 1 : 0;
+  b[6] = c.unwind ? 1 : 0;
   b.writeUInt32LE(c.cpu === undefined ? 0 : c.cpu + 1, 8);
   b.writeBigUInt64LE(c.divisor, 16);
   return b;

@@ -171,6 +171,8 @@ export interface StackcountOptions extends ProbeToolOptions {
   /** pid and comm in each key (-P); always on when user stacks are collected (they need the pid) */
   perPid?: boolean;
   stackStorageSize?: number;
+  /** user-stack unwinding (default 'auto': the CFI walker where the kernel can run it) */
+  unwind?: UnwindMode;
 }
 
 export interface FunclatencyOptions extends ProbeToolOptions {

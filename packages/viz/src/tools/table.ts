@@ -303,6 +303,7 @@ export const TOOLS = {
       kernelStacksOnly: { flag: { short: 'K', long: 'kernel-stacks-only', group: 'stack', help: 'kernel stack only' } },
       userStacksOnly: { flag: { short: 'U', long: 'user-stacks-only', group: 'stack', help: 'user stack only' } },
       maxProbes: { flag: { long: 'max-probes', metavar: 'N', value: 'nonzero', help: 'refuse patterns matching more than N functions (default 1000)' } },
+      unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
   },
