@@ -81,10 +81,11 @@ test('profile (cfi): BPF map memory of the unwinder stays within BPFSCOPE_UNWIND
   }
   try {
     await tablesReady(h);
-    go();
-    const d = await drainUntil(h, done);
+    // while the process lives (its tables are freed when it exits)
     const info = h.unwind!();
     t.diagnostic(JSON.stringify(info));
+    go();
+    const d = await drainUntil(h, done);
     assert.equal(info.limitBytes, Math.round(0.2 * 1024 * 1024));
     assert.ok(info.bytes <= info.limitBytes, `within the bound: ${info.bytes} of ${info.limitBytes} bytes`);
     assert.ok(info.overLimit >= 1 && Object.values(info.errors).some((e) => /byte BPF map bound/.test(e)), `a table left out is reported: ${JSON.stringify(info)}`);

@@ -131,24 +131,51 @@ static __always_inline bool unwind_find_mapping(struct unwind_scratch *s, __u64 
 	return true;
 }
 
-/* the last row with row.pc <= pc, or NULL (pc before the first row) */
-static __always_inline struct unwind_row *unwind_find_row(void *rows, __u32 count, __u32 pc)
-{
-	__u32 lo = 0, hi = count, idx;
+/* one halving of the row search: [lo, hi) holds the first row with row.pc > pc */
+struct unwind_row_search {
+	__u32 table;  /* index in unwind_tables */
+	__u32 lo, hi;
+	__u32 pc;
+	__u32 failed;
+};
 
-	for (int k = 0; k < 25 && lo < hi; k++) {
-		__u32 mid = (lo + hi) / 2;
-		struct unwind_row *r = bpf_map_lookup_elem(rows, &mid);
-		if (!r)
-			return NULL;
-		if (r->pc <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
+static long unwind_row_search_step(__u32 i, struct unwind_row_search *c)
+{
+	struct unwind_row *r;
+	void *rows;
+	__u32 mid;
+
+	if (c->lo >= c->hi)
+		return 1;
+	/* the array-of-maps lookup is inlined: cheaper than carrying the inner map pointer */
+	rows = bpf_map_lookup_elem(&unwind_tables, &c->table);
+	mid = (c->lo + c->hi) / 2;
+	r = rows ? bpf_map_lookup_elem(rows, &mid) : NULL;
+	if (!r) {
+		c->failed = 1;
+		return 1;
 	}
-	if (lo == 0 || lo < hi)
+	if (r->pc <= c->pc)
+		c->lo = mid + 1;
+	else
+		c->hi = mid;
+	return 0;
+}
+
+/*
+ * The last row with row.pc <= pc, or NULL (pc before the first row). The halvings run in bpf_loop:
+ * its callback is verified once, where an unrolled loop of 25 halvings inside the frame step made
+ * the verifier walk every path of every halving (hundreds of thousands of instructions at load).
+ */
+static __always_inline struct unwind_row *unwind_find_row(void *rows, __u32 table, __u32 count, __u32 pc)
+{
+	struct unwind_row_search c = { .table = table, .lo = 0, .hi = count, .pc = pc };
+	__u32 idx;
+
+	bpf_loop(25, unwind_row_search_step, &c, 0);
+	if (c.failed || c.lo == 0 || c.lo < c.hi)
 		return NULL;
-	idx = lo - 1;
+	idx = c.lo - 1;
 	return bpf_map_lookup_elem(rows, &idx);
 }
 
@@ -175,7 +202,11 @@ static __always_inline long unwind_fp_step(struct unwind_scratch *s)
 	return 0;
 }
 
-static long unwind_step(__u32 i, void *unused)
+/* One frame. A global function: the verifier checks it once, on its own, instead of once for
+ * every path of the caller that reaches the bpf_loop call (which made loading a tool with the
+ * walker take seconds: measured 2.6-3.1 s → 0.7-0.9 s for profile on this machine). Returns 1
+ * when the walk is over. */
+__noinline long unwind_frame(void)
 {
 	__u32 zero = 0;
 	struct unwind_scratch *s = bpf_map_lookup_elem(&unwind_scratch, &zero);
@@ -240,7 +271,7 @@ static long unwind_step(__u32 i, void *unused)
 			s->key.flags |= USTACK_NO_TABLE;
 			return unwind_fp_step(s);
 		}
-		r = unwind_find_row(rows, s->c_rows, (__u32)lpc);
+		r = unwind_find_row(rows, idx, s->c_rows, (__u32)lpc);
 		if (!r)
 			goto unsupported;
 		bpf_map_update_elem(&unwind_row_cache, &ck, r, BPF_ANY);
@@ -309,6 +340,11 @@ unsupported:
 fault:
 	s->key.flags |= USTACK_FAULT;
 	return 1;
+}
+
+static long unwind_step(__u32 i, void *unused)
+{
+	return unwind_frame() ? 1 : 0; /* a bpf_loop callback returns 0 or 1 */
 }
 
 /*
