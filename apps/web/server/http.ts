@@ -29,6 +29,9 @@ export async function handle(fn: () => Promise<Response> | Response): Promise<Re
     return await fn();
   } catch (e) {
     if (e instanceof HttpError) return jsonError(e.status, e.message, e.extra);
+    // e.g. the shared snapshot database is unreachable (StoreUnavailableError): 503, in words
+    const status = (e as { httpStatus?: unknown })?.httpStatus;
+    if (status === 503) return jsonError(503, (e as Error).message);
     const err = e as Error;
     console.error('[bpfscope api]', err);
     return jsonError(500, `internal error: ${err.message}`);

@@ -68,6 +68,26 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** SQLSTATE classes 08 (connection) and 57P (shutdown), and socket errors: the database is unreachable. */
+const UNREACHABLE = /^(08|57P)|^E(CONNREFUSED|CONNRESET|TIMEDOUT|NOTFOUND|HOSTUNREACH|AI_AGAIN|PIPE)$/;
+
+/** An error the API answers with 503: the shared database cannot be reached right now. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  readonly httpStatus = 503;
+}
+
+function unavailable(e: unknown, where: string): unknown {
+  const err = e as Error & { code?: string };
+  if (err instanceof StoreUnavailableError) return err;
+  const msg = err?.message ?? String(e);
+  if ((err?.code && UNREACHABLE.test(err.code)) || /Connection terminated|timeout exceeded when trying to connect|cannot connect to PostgreSQL/i.test(msg))
+    return new StoreUnavailableError(
+      msg.startsWith('cannot connect') ? `the snapshot database is unreachable: ${msg}` : `the snapshot database at ${where} is unreachable: ${msg}`,
+    );
+  return e;
+}
+
 export class PgSnapshotStore implements SnapshotStore {
   readonly kind = 'postgres' as const;
   readonly url: string;
@@ -122,8 +142,20 @@ export class PgSnapshotStore implements SnapshotStore {
 
   private async q<R extends pg.QueryResultRow>(sql: string, args: unknown[] = []): Promise<pg.QueryResult<R>> {
     if (this.closed) throw new Error('the snapshot store is closed');
-    await this.ready;
-    return this.pool.query<R>(sql, args);
+    try {
+      try {
+        await this.ready;
+      } catch {
+        // the database was down at start (or during the migration): try again now, so a console
+        // started before its database recovers by itself
+        this.ready = this.migrate();
+        this.ready.catch(() => {});
+        await this.ready;
+      }
+      return await this.pool.query<R>(sql, args);
+    } catch (e) {
+      throw unavailable(e, this.location);
+    }
   }
 
   async save(profile: Profile, input: SaveInput = {}): Promise<SnapshotMeta> {

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { SqliteSnapshotStore, getSnapshotStore, isValidPublicToken, type SnapshotStore } from '../server/snapshots';
-import { PgSnapshotStore } from '../server/snapshots-pg';
+import { PgSnapshotStore, StoreUnavailableError } from '../server/snapshots-pg';
+import { listSnapshots } from '../server/api';
 import { newId, isValidId } from '../server/ids';
 import { profileFromLines, tempDir } from './helpers';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres';
@@ -364,13 +365,37 @@ test('a bad BPFSCOPE_DATABASE_URL is refused with what to do', () => {
   assert.throws(() => getSnapshotStore({ BPFSCOPE_DATABASE_URL: 'mysql://x' }), /BPFSCOPE_DATABASE_URL must be a postgres:\/\/ .*unset it to use SQLite/);
 });
 
-test('PostgreSQL: an unreachable database fails requests with a clear error, not a crash', async () => {
+test('PostgreSQL: an unreachable database fails requests with a clear error (503 from the API), password never shown', async () => {
   const s = new PgSnapshotStore('postgres://nobody:secret@127.0.0.1:1/none');
   await assert.rejects(
     s.list(),
-    (e: Error) => /cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/.test(e.message) && !e.message.includes('secret'),
+    (e: Error) => e instanceof StoreUnavailableError && /snapshot database is unreachable: cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/.test(e.message) && !e.message.includes('secret'),
   );
+  const r = await listSnapshots(new Request('http://127.0.0.1:3000/api/snapshots'), { store: () => s, env: {} });
+  assert.equal(r.status, 503);
+  const body = await r.json();
+  assert.match(body.error, /snapshot database is unreachable/);
+  assert.ok(!JSON.stringify(body).includes('secret'));
   await s.close();
+});
+
+test('PostgreSQL: a console recovers by itself when its database restarts or was down when it started', { skip: pgSkip ?? false }, async () => {
+  const url = await server!.createDatabase();
+  const running = new PgSnapshotStore(url);
+  const a = await running.save(profileFromLines(['a;x 1']), { name: 'before the restart' });
+  server!.crash();
+  await assert.rejects(running.list(), StoreUnavailableError);
+  const startedWhileDown = new PgSnapshotStore(url);
+  await assert.rejects(startedWhileDown.count(), StoreUnavailableError);
+  server!.start();
+  for (const store of [running, startedWhileDown]) {
+    // a pooled connection that died with the server may fail one more request; then it is back
+    let ids: string[] | undefined;
+    for (let i = 0; i < 3 && !ids; i++) ids = await store.list().then((l) => l.map((x) => x.id), () => undefined);
+    assert.deepEqual(ids, [a.id]);
+  }
+  await running.close();
+  await startedWhileDown.close();
 });
 
 test('PostgreSQL: two stores migrating one database at once agree on one schema', { skip: pgSkip ?? false }, async () => {
