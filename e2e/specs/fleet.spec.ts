@@ -90,6 +90,20 @@ test('a joined host and the local one run one capture: merged live view, per-hos
     await expect.poll(() => findFrame(page, 'e2e-joined')).not.toBeNull();
     expect(await findFrame(page, 'local')).not.toBeNull();
     await shot(page, 'fleet-by-host');
+
+    // saved: the snapshot keeps both hosts; compare one host against the rest (the diff view)
+    await page.getByTestId('snapshot-name').fill('e2e fleet');
+    await page.getByTestId('save-snapshot').click();
+    const link = page.getByTestId('snapshot-link');
+    await expect(link).toBeVisible();
+    await page.goto((await link.getAttribute('href'))!);
+    const saved = page.getByTestId('fleet-hosts');
+    await expect(saved.locator('tr[data-host="local"]')).toHaveAttribute('data-state', 'done');
+    await expect(saved.locator('tr[data-host="e2e-joined"]')).toHaveAttribute('data-state', 'done');
+    await saved.getByTestId('compare-rest-e2e-joined').click();
+    await expect(page.getByTestId('compare-hosts')).toContainText('e2e-joined');
+    await waitReady(page, 'flamegraph');
+    await shot(page, 'fleet-compare-host');
   } finally {
     await w.stop();
   }

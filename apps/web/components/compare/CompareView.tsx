@@ -10,6 +10,7 @@ import { useMemo } from 'react';
 import { topFunctions, topFunctionsDiff, type Profile } from '@bpfscope/viz';
 import { ViewStoreProvider, useView, useViewStore } from '../providers';
 import { useSnapshot } from '../../lib/use-snapshot';
+import { hostSlice } from '../../lib/fleet';
 import type { SnapshotMeta } from '../../lib/api';
 import { FlameGraph } from '../flame-graph/FlameGraph';
 import { FlameToolbar } from '../flame-graph/FlameToolbar';
@@ -198,9 +199,30 @@ function DiffFlame({ base: rawBase, target: rawTarget, baseMeta, targetMeta }: {
   );
 }
 
-export function CompareView({ baseId, targetId, baseMeta, targetMeta }: { baseId: string; targetId: string; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
-  const b = useSnapshot(baseId);
-  const t = useSnapshot(targetId);
+export function CompareView({
+  baseId,
+  targetId,
+  baseMeta,
+  targetMeta,
+  host,
+  vs,
+}: {
+  baseId: string;
+  targetId: string;
+  baseMeta: SnapshotMeta;
+  targetMeta: SnapshotMeta;
+  /** a multi-host snapshot: compare this host (of the base)… */
+  host?: string;
+  /** …against this host of the target, or "rest" (every other host). */
+  vs?: string;
+}) {
+  const rawB = useSnapshot(baseId);
+  const rawT = useSnapshot(targetId);
+  const sliced = !!(host && vs);
+  const bData = useMemo(() => (sliced && rawB.data ? { ...rawB.data, profile: hostSlice(rawB.data.profile, host!) } : rawB.data), [rawB.data, sliced, host]);
+  const tData = useMemo(() => (sliced && rawT.data ? { ...rawT.data, profile: hostSlice(rawT.data.profile, vs!, host) } : rawT.data), [rawT.data, sliced, vs, host]);
+  const b = { ...rawB, data: bData };
+  const t = { ...rawT, data: tData };
   const error = b.error || t.error;
   const mixed =
     b.data && t.data && isLatencyProfile(b.data.profile) !== isLatencyProfile(t.data.profile)
@@ -209,6 +231,11 @@ export function CompareView({ baseId, targetId, baseMeta, targetMeta }: { baseId
   return (
     <div className="stack-v">
       <h1>Compare</h1>
+      {sliced && (
+        <div className="muted small" data-testid="compare-hosts">
+          host <span className="mono">{host}</span> against {vs === 'rest' ? 'every other host' : <span className="mono">{vs}</span>}
+        </div>
+      )}
       {error && (
         <div className="error" role="alert">
           {error}

@@ -15,7 +15,8 @@ export interface HostStatus {
   message?: string;
 }
 
-export function FleetBreakdown({ profile, hosts }: { profile: Profile; hosts: HostStatus[] }) {
+/** `snapshotId`: a stored snapshot, whose hosts can be compared (one against another or the rest). */
+export function FleetBreakdown({ profile, hosts, snapshotId }: { profile: Profile; hosts: HostStatus[]; snapshotId?: string }) {
   const weights = useMemo(() => weightByHost(profile), [profile]);
   const names = [...new Set([...hosts.map((h) => h.name), ...weights.keys()])];
   const byName = new Map(hosts.map((h) => [h.name, h]));
@@ -37,6 +38,7 @@ export function FleetBreakdown({ profile, hosts }: { profile: Profile; hosts: Ho
             <th>host</th>
             <th style={{ textAlign: 'right' }}>{profile.unit}</th>
             <th>state</th>
+            {snapshotId && <th>compare</th>}
           </tr>
         </thead>
         <tbody>
@@ -50,6 +52,21 @@ export function FleetBreakdown({ profile, hosts }: { profile: Profile; hosts: Ho
                   {h?.state ?? 'running'}
                   {h?.state === 'failed' && h.message ? `: ${h.message}` : ''}
                 </td>
+                {snapshotId && (
+                  <td>
+                    <a href={`/compare/${snapshotId}/${snapshotId}?host=${encodeURIComponent(n)}&vs=rest`} data-testid={`compare-rest-${n}`}>
+                      vs the rest
+                    </a>
+                    {names
+                      .filter((o) => o !== n)
+                      .slice(0, 5)
+                      .map((o) => (
+                        <a key={o} style={{ marginLeft: 8 }} href={`/compare/${snapshotId}/${snapshotId}?host=${encodeURIComponent(n)}&vs=${encodeURIComponent(o)}`}>
+                          vs {o}
+                        </a>
+                      ))}
+                  </td>
+                )}
               </tr>
             );
           })}

@@ -50,7 +50,7 @@ export function SnapshotView({ id, meta, publicToken }: { id: string; meta: Snap
               Partial: some hosts failed; their data is what arrived before the failure.
             </div>
           )}
-          <FleetBreakdown profile={data.profile} hosts={(data.profile.meta.hosts ?? []).map((h) => ({ name: h.name, state: h.state, message: h.error }))} />
+          <FleetBreakdown snapshotId={id} profile={data.profile} hosts={(data.profile.meta.hosts ?? []).map((h) => ({ name: h.name, state: h.state, message: h.error }))} />
         </>
       )}
       {data && (

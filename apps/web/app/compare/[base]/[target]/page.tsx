@@ -6,12 +6,15 @@ import { SignIn } from '@/components/SignIn';
 import { pageCanRead } from '@/server/page-access';
 import type { SnapshotMeta } from '@/lib/api';
 
-type Params = { params: Promise<{ base: string; target: string }> };
+type Params = { params: Promise<{ base: string; target: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
 
 export const metadata: Metadata = { title: 'Compare' };
 
-export default async function ComparePage({ params }: Params) {
+export default async function ComparePage({ params, searchParams }: Params) {
   const { base, target } = await params;
+  const sp = await searchParams;
+  const host = typeof sp.host === 'string' ? sp.host : undefined;
+  const vs = typeof sp.vs === 'string' ? sp.vs : undefined;
   if (!(await pageCanRead())) return <SignIn />;
   let b: SnapshotMeta | null;
   let t: SnapshotMeta | null;
@@ -37,5 +40,5 @@ export default async function ComparePage({ params }: Params) {
       </div>
     );
   }
-  return <CompareView baseId={base} targetId={target} baseMeta={b} targetMeta={t} />;
+  return <CompareView baseId={base} targetId={target} baseMeta={b} targetMeta={t} host={host} vs={vs} />;
 }
