@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { REPO, tempDir } from './helpers';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres';
+import { startFakeCollector, type FakeCollector } from './fake-collector';
 
 const skip = postgresUnavailable() ?? false;
 if (skip) console.log(`# replica tests skipped: ${skip}`);
@@ -31,6 +32,7 @@ interface Replica {
 }
 
 let server: TestPostgres | undefined;
+let fake: FakeCollector | undefined;
 let dbUrl = '';
 const dirs: string[] = [];
 const replicas: Replica[] = [];
@@ -65,7 +67,8 @@ async function startReplica(name: string): Promise<Replica> {
       BPFSCOPE_JOIN_PORT: String(joinPort),
       BPFSCOPE_WEB_TOKEN: '',
       BPFSCOPE_VIEW_TOKEN: '',
-      BPFSCOPE_COLLECTORS: '',
+      // a protocol stand-in collector both replicas know (captures without BPF)
+      BPFSCOPE_COLLECTORS: JSON.stringify([{ id: 'fake', name: 'fake', url: fake!.url, token: fake!.token }]),
       BPFSCOPE_COLLECTOR_URL: '',
       BPFSCOPE_TOKEN: '',
     },
@@ -101,6 +104,15 @@ before(async () => {
     execFileSync('npx', ['tsc', '-b', 'packages/viz'], { cwd: REPO, stdio: 'inherit' });
     execFileSync('npx', ['next', 'build'], { cwd: path.join(REPO, 'apps/web'), stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
   }
+  // a capture of 8 intervals of 250 ms: still running when a replica is killed below
+  fake = await startFakeCollector(() => ({
+    intervalMs: 250,
+    deltas: Array.from({ length: 8 }, (_, i) => ({
+      ...(i === 0 ? { frames: [[0, 'app', 'comm'], [1, 'main', 'user']], stacks: [[1, [0, 1]]] } : {}),
+      counts: [[1, 1]],
+      progress: { elapsedMs: 250 * (i + 1), durationMs: 2000, samples: i + 1, events: i + 1 },
+    })) as never,
+  }));
   server = await startPostgres();
   dbUrl = await server.createDatabase();
   // the two start together: the schema migration runs once under its advisory lock
@@ -110,6 +122,7 @@ before(async () => {
 after(async () => {
   await Promise.all(replicas.map((r) => killGroup(r.proc)));
   server?.stop();
+  await fake?.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -175,10 +188,26 @@ test('a public link made on one replica opens on the other', { skip }, async () 
   assert.equal((await fetch(`${a.url}/api/public/${pub.token}`)).status, 404);
 });
 
-test('one replica killed (SIGKILL): the other keeps serving every snapshot and accepts new ones', { skip }, async () => {
+test('one replica killed (SIGKILL): the other keeps serving every snapshot, accepts new ones, and its live capture finishes', { skip }, async () => {
   const [a, b] = replicas as [Replica, Replica];
   const id = await importOn(a, 'before the crash');
+  const started = await fetch(`${b.url}/api/captures`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tool: 'profile', durationSec: 2, collector: 'fake', name: 'captured on b' }),
+  });
+  assert.equal(started.status, 202, await started.clone().text());
+  const cap = (await started.json()).id;
+  assert.equal((await (await fetch(`${b.url}/api/captures/${cap}`)).json()).state, 'running');
   await killGroup(a.proc, 'SIGKILL');
+  // the capture lives on b only: a's death does not touch it
+  let state: { state: string; snapshotId?: string; error?: string } | undefined;
+  for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    state = await (await fetch(`${b.url}/api/captures/${cap}`)).json();
+    if (state!.state !== 'running' && (state!.snapshotId || state!.state === 'failed')) break;
+  }
+  assert.equal(state?.state, 'done', JSON.stringify(state));
+  assert.ok(state?.snapshotId && (await listOn(b)).includes(state.snapshotId), 'saved in the shared store');
   assert.ok((await listOn(b)).includes(id));
   assert.equal((await fetch(`${b.url}/api/snapshots/${id}?format=json`)).status, 200);
   const id2 = await importOn(b, 'after the crash');
