@@ -249,7 +249,9 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
 
   function describe(fi: FrameInfo): string {
     // an inlined function (DWARF): it ran inside the frame below it, not as a call of its own
-    let s = `${fi.name}${fi.kind === 'inline' ? ' [inlined]' : ''} (${formatValue(fi.value, fi.unit)}, ${formatPercent(fi.share)})`;
+    // a Python function (CPython's frames, named `qualname (file)`)
+    const tag = fi.kind === 'inline' ? ' [inlined]' : fi.kind === 'python' ? ' [Python]' : '';
+    let s = `${fi.name}${tag} (${formatValue(fi.value, fi.unit)}, ${formatPercent(fi.share)})`;
     if (fi.self > 0 && fi.self !== fi.value) s += `, self ${formatValue(fi.self, fi.unit)}`;
     if (fi.delta !== undefined && fi.baseValue !== undefined) {
       const sign = fi.delta > 0 ? '+' : fi.delta < 0 ? '−' : '±';
