@@ -104,3 +104,40 @@ test('unwind: a bad BPFSCOPE_UNWIND_MAX_MB is a clear error', () => {
   assert.throws(() => unwindMemoryLimit({ BPFSCOPE_UNWIND_MAX_MB: 'lots' }), /BPFSCOPE_UNWIND_MAX_MB=lots: expected a number of MiB/);
   assert.equal(unwindMemoryLimit({}), 64 * 1024 * 1024);
 });
+
+test('profile (cfi): node --perf-basic-prof keeps its JIT frames (frame pointers where there is no CFI) and reaches the root', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  // JS hot loop started after the capture and the tables are ready (a line on stdin)
+  const js = `process.stdout.write('R');
+process.stdin.once('data', () => {
+  function bpfscopeJitLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }
+  function bpfscopeJitOuter() { return bpfscopeJitLoop(2e6); }
+  const t0 = process.cpuUsage().user;
+  while (process.cpuUsage().user - t0 < 1.5e6) bpfscopeJitOuter();
+  process.exit(0);
+});`;
+  const { child, done, go, ready } = run(process.execPath, ['--perf-basic-prof', '-e', js]);
+  await ready;
+  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, createSymbolizer());
+  try {
+    for (let i = 0; i < 1200 && (h.unwind!().pending > 0 || h.unwind!().tables === 0); i++) await sleep(50); // node's table: ~1M rows, cold
+    go();
+    const d = await drainUntil(h, done);
+    let total = 0;
+    let jit = 0;
+    let rooted = 0;
+    for (const r of d.records) {
+      if (r.pid !== child.pid) continue;
+      total += r.value;
+      const u = names(r.user);
+      if (u.some((n) => /bpfscopeJitLoop/.test(n))) jit += r.value;
+      if (u.includes('__libc_start_call_main')) rooted += r.value;
+    }
+    t.diagnostic(`${jit} of ${total} samples in bpfscopeJitLoop, ${rooted} reaching __libc_start_call_main; loss ${JSON.stringify(d.loss)}`);
+    assert.ok(total > 100, `samples ${total}`);
+    assert.ok(jit >= total * 0.8, `JIT frames named from perf-PID.map: ${jit} of ${total}`);
+    assert.ok(rooted >= total * 0.9, `through V8's frames (frame pointers) and node's C++ (CFI) to the root: ${rooted} of ${total}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});

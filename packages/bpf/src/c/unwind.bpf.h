@@ -260,7 +260,7 @@ __noinline long unwind_frame(void)
 	/* a return address is the instruction after the call: look up the call itself */
 	lpc = ip - s->c_bias - (s->exact ? 0 : 1);
 	if (lpc > 0xffffffffULL)
-		goto unsupported;
+		goto no_rule;
 	ck.table = table;
 	ck.pc = (__u32)lpc;
 	r = bpf_map_lookup_elem(&unwind_row_cache, &ck);
@@ -273,7 +273,7 @@ __noinline long unwind_frame(void)
 		}
 		r = unwind_find_row(rows, idx, s->c_rows, (__u32)lpc);
 		if (!r)
-			goto unsupported;
+			goto no_rule;
 		bpf_map_update_elem(&unwind_row_cache, &ck, r, BPF_ANY);
 	}
 	off = r->cfa_off;
@@ -311,6 +311,8 @@ __noinline long unwind_frame(void)
 		return s->ip == 0 || s->ip > USER_ADDR_MAX;
 	case UNWIND_CFA_STOP:
 		return 1; /* the outermost frame: complete */
+	case UNWIND_CFA_INVALID:
+		goto no_rule;
 	default:
 		goto unsupported;
 	}
@@ -334,6 +336,11 @@ __noinline long unwind_frame(void)
 	s->ip = ra;
 	s->exact = 0;
 	return 0;
+no_rule:
+	/* code the table has no rule for (no FDE, e.g. V8's embedded builtins in node, or a CFI form
+	 * the generator could not express): frame pointers, as for code without a table, counted */
+	s->key.flags |= USTACK_NO_TABLE;
+	return unwind_fp_step(s);
 unsupported:
 	s->key.flags |= USTACK_UNSUPPORTED;
 	return 1;

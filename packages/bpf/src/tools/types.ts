@@ -26,9 +26,11 @@ export interface LossStats {
   lostEvents: number;
   /** CFI unwinding (unwind 'cfi' / 'auto'): user stacks that ended early, by reason. A stack that
    * ended early is still reported with the frames found so far (and counted here, never silently). */
-  /** the pc was in code whose unwind table was not loaded (yet): the walk went on by frame pointers */
+  /** the pc was in code whose unwind table was not loaded (yet), or that its table has no rule for
+   * (no FDE, e.g. V8's embedded builtins): the walk went on by frame pointers there */
   unwindNoTable?: number;
-  /** the unwind table has no usable rule at the pc (no FDE, or a CFA rule the walker does not support) */
+  /** the walk ended at a rule that led nowhere (no return address, a frame below the last one) or
+   * an RBP-based rule after rbp was lost */
   unwindUnsupported?: number;
   /** reading the stack (return address, saved rbp) faulted (paged out, or a corrupt frame) */
   unwindReadFault?: number;
