@@ -7,7 +7,7 @@ bash scripts/setup.sh --bench || exit 1
 mkdir -p bench/results bench/out
 only=${1:-}
 failed=()
-for suite in symbolize viz-node viz-browser bpf anyfunc collector unwind python; do
+for suite in symbolize viz-node viz-browser bpf anyfunc collector unwind python fleet; do
   [ -n "$only" ] && [ "$only" != "$suite" ] && continue
   [ -f "bench/$suite/run.ts" ] || continue
   echo "== bench/$suite"

@@ -70,6 +70,8 @@ export const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 export const LABEL_VALUE_RE = /^[A-Za-z0-9_.-]{0,63}$/;
 
 export interface ServerConfig {
+  /** --simulate N (benchmarks only): N synthetic hosts replaying --simulate-file, joining --hub; no BPF. */
+  simulate?: { hosts: number; file: string };
   /** set with --hub / BPFSCOPE_HUB_URL: join that hub (the local listener still serves /healthz). */
   join?: JoinConfig;
   host: string;
@@ -107,6 +109,7 @@ export const SERVE_USAGE = `usage: bpfscope serve [--host ADDR] [--port N] [--to
                       [--max-client-buffer BYTES] [--coalesce-bytes BYTES] [--max-client-lag SEC]
                       [--max-clients N] [--interval SEC] [--log-level LEVEL]
                       [--hub URL --join-token-file PATH [--name NAME] [--label KEY=VALUE]...]
+                      [--simulate N --simulate-file FOLDED]   (benchmarks: N synthetic hosts, no BPF)
 
 Runs the collector: a WebSocket server streaming live BPF captures (protocol: docs/protocol.md).
 Environment: BPFSCOPE_COLLECTOR_HOST (127.0.0.1), BPFSCOPE_COLLECTOR_PORT (9700),
@@ -143,6 +146,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     '--name',
     '--join-token-file',
     '--label',
+    '--simulate',
+    '--simulate-file',
     ...(LIMIT_SOURCES.map((l) => l[2]).filter(Boolean) as string[]),
   ]);
   for (let i = 0; i < argv.length; i++) {
@@ -215,7 +220,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new ConfigError(`log level: expected one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   const join = loadJoin(pick, labelArgs, env);
-  return { ...(join ? { join } : {}), host, port, token, allowedOrigins, limits, defaultIntervalSec, logLevel };
+  let simulate: ServerConfig['simulate'];
+  const sim = pick('--simulate', 'BPFSCOPE_SIMULATE');
+  if (sim) {
+    const hosts = parseNumber(sim[0], sim[1], 'int', 1);
+    if (hosts > 5000) throw new ConfigError(`${sim[1]}: at most 5000 simulated hosts`);
+    if (!join) throw new ConfigError(`${sim[1]}: simulated hosts join a hub: give --hub URL and its join token`);
+    const file = pick('--simulate-file', 'BPFSCOPE_SIMULATE_FILE');
+    if (!file) throw new ConfigError(`${sim[1]}: give --simulate-file FILE (folded stacks to replay, e.g. a bpfscope profile export)`);
+    simulate = { hosts, file: file[0] };
+  }
+  return { ...(simulate ? { simulate } : {}), ...(join ? { join } : {}), host, port, token, allowedOrigins, limits, defaultIntervalSec, logLevel };
 }
 
 function loadJoin(

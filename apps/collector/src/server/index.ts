@@ -34,6 +34,7 @@ export async function runServe(argv: string[], opts: { engine?: CaptureEngine } 
   // a ConfigError propagates: the CLI prints its message (naming the flag or variable) and exits 1
   const config: ServerConfig = loadConfig(argv);
   const log = createLogger(config.logLevel);
+  if (config.simulate && config.join) return runSimulated(config, log);
   // a long-running service: forget exited processes' symbol state every 30 s
   const engine = opts.engine ?? (await loadEngine({ pruneEveryMs: 30_000 }));
   const sys = engine.system(); // probes the tools once, before accepting clients
@@ -68,4 +69,30 @@ export async function runServe(argv: string[], opts: { engine?: CaptureEngine } 
     process.once('SIGINT', () => stop('SIGINT'));
   });
   log.info('collector stopped');
+}
+
+/** --simulate N: N synthetic hosts in this process, each with its own (ephemeral-port) listener, joining the hub. */
+async function runSimulated(config: ServerConfig, log: Logger): Promise<void> {
+  const { loadRecording, SimulatedEngine } = await import('./simulate.js');
+  const sim = config.simulate!;
+  const join = config.join!;
+  const recording = loadRecording(sim.file);
+  const servers: CollectorServer[] = [];
+  for (let i = 0; i < sim.hosts; i++) {
+    const name = `${join.name}-${i}`;
+    const engine = new SimulatedEngine(recording, name, i);
+    servers.push(
+      await createCollectorServer({
+        config: { ...config, port: i === 0 ? config.port : 0, join: { ...join, name, labels: { ...join.labels, simulated: 'true' } } },
+        engine,
+        log: log.child({ host: name }),
+      }),
+    );
+  }
+  process.stdout.write(`bpfscope collector simulating ${sim.hosts} hosts (${recording.length} recorded stacks) joining ${join.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void Promise.all(servers.map((s) => s.shutdown())).then(() => resolve());
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
 }
