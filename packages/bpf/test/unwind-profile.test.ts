@@ -135,6 +135,7 @@ process.stdin.once('data', () => {
     t.diagnostic(`${jit} of ${total} samples in bpfscopeJitLoop, ${rooted} reaching __libc_start_call_main; loss ${JSON.stringify(d.loss)}`);
     assert.ok(total > 100, `samples ${total}`);
     assert.ok(jit >= total * 0.8, `JIT frames named from perf-PID.map: ${jit} of ${total}`);
+    assert.ok((d.loss.unwindNoTable ?? 0) <= total - rooted, `complete stacks through code without CFI are not counted as loss: ${JSON.stringify(d.loss)}`);
     assert.ok(rooted >= total * 0.9, `through V8's frames (frame pointers) and node's C++ (CFI) to the root: ${rooted} of ${total}`);
   } finally {
     h.close();

@@ -310,6 +310,7 @@ __noinline long unwind_frame(void)
 		s->exact = 1;
 		return s->ip == 0 || s->ip > USER_ADDR_MAX;
 	case UNWIND_CFA_STOP:
+		s->key.flags |= USTACK_COMPLETE;
 		return 1; /* the outermost frame: complete */
 	case UNWIND_CFA_INVALID:
 		goto no_rule;
@@ -338,8 +339,9 @@ __noinline long unwind_frame(void)
 	return 0;
 no_rule:
 	/* code the table has no rule for (no FDE, e.g. V8's embedded builtins in node, or a CFI form
-	 * the generator could not express): frame pointers, as for code without a table, counted */
-	s->key.flags |= USTACK_NO_TABLE;
+	 * the generator could not express): frame pointers, as for code without a table; counted as
+	 * "no table" unless the walk still reaches the outermost frame (V8 keeps frame pointers) */
+	s->key.flags |= USTACK_NO_RULE;
 	return unwind_fp_step(s);
 unsupported:
 	s->key.flags |= USTACK_UNSUPPORTED;
@@ -411,7 +413,8 @@ static __always_inline __s32 get_ustack_cfi_at(bool func_entry)
 	/* Python frames take iterations of their own, and each replaced native frame one more */
 	bpf_loop(2 * MAX_STACK_DEPTH + 2, unwind_step, NULL, 0);
 
-	if (s->key.flags & USTACK_NO_TABLE)
+	if ((s->key.flags & USTACK_NO_TABLE) ||
+	    ((s->key.flags & USTACK_NO_RULE) && !(s->key.flags & USTACK_COMPLETE)))
 		stat_inc(BS_STAT_UNWIND_NO_TABLE);
 	if (s->key.flags & USTACK_UNSUPPORTED)
 		stat_inc(BS_STAT_UNWIND_UNSUPPORTED);

@@ -37,6 +37,8 @@ struct unwind_proc {
 #define USTACK_NO_TABLE 2u      /* some frames were walked by frame pointers for lack of a table */
 #define USTACK_UNSUPPORTED 4u   /* ended at a pc without a usable rule */
 #define USTACK_FAULT 8u         /* ended on a read fault */
+#define USTACK_NO_RULE 16u      /* some frames had no rule in their table (no FDE): walked by frame pointers */
+#define USTACK_COMPLETE 32u     /* ended at an outermost-frame (STOP) row */
 
 /* key of the ustacks map (full-content key: two different stacks never share an id); value: __u32 id */
 struct ustack_key {

@@ -25,6 +25,8 @@ export const USTACK_TRUNCATED = 1;
 export const USTACK_NO_TABLE = 2;
 export const USTACK_UNSUPPORTED = 4;
 export const USTACK_FAULT = 8;
+export const USTACK_NO_RULE = 16;
+export const USTACK_COMPLETE = 32;
 /** a table's rows in the kernel: array elements are rounded up to 8 bytes */
 export const KERNEL_ROW_BYTES = 16;
 /** bpf_loop binary search bound in unwind.bpf.h (25 halvings) */
