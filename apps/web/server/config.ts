@@ -90,7 +90,7 @@ export function joinToken(env: Env = process.env): string | undefined {
   if (env.BPFSCOPE_JOIN_TOKEN?.trim()) return env.BPFSCOPE_JOIN_TOKEN.trim();
   const file = env.BPFSCOPE_JOIN_TOKEN_FILE || path.join(dataDir(env), 'join.token');
   try {
-    return fs.readFileSync(file, 'utf8').trim() || undefined;
+    return fs.readFileSync(/*turbopackIgnore: true*/ file, 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

@@ -79,3 +79,29 @@ test('summary and finished follow host states; loss counters add up', () => {
     ],
   );
 });
+
+test('the hub refuses a fleet capture over BPFSCOPE_FLEET_MAX_HOSTS, and an empty selection, naming the field', async () => {
+  const { Hub } = await import('../server/captures');
+  const hub = new Hub({
+    store: () => {
+      throw new Error('no store needed');
+    },
+    configs: () => ['a', 'b', 'c'].map((id) => ({ id, name: id, url: 'ws://127.0.0.1:1', token: 'x'.repeat(12) })),
+  });
+  const prev = process.env.BPFSCOPE_FLEET_MAX_HOSTS;
+  process.env.BPFSCOPE_FLEET_MAX_HOSTS = '2';
+  try {
+    await assert.rejects(hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', hosts: ['a', 'b', 'c'], save: false }), (e: Error & { status?: number; extra?: { field?: string } }) => {
+      assert.equal(e.status, 400);
+      assert.equal(e.extra?.field, 'hosts');
+      assert.match(e.message, /3 hosts.*BPFSCOPE_FLEET_MAX_HOSTS=2/);
+      return true;
+    });
+    await assert.rejects(hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', selector: { role: 'none' }, save: false }), (e: Error & { extra?: { field?: string } }) => e.extra?.field === 'selector');
+    assert.equal(hub.list().length, 0, 'nothing was started');
+  } finally {
+    if (prev === undefined) delete process.env.BPFSCOPE_FLEET_MAX_HOSTS;
+    else process.env.BPFSCOPE_FLEET_MAX_HOSTS = prev;
+    hub.close();
+  }
+});
