@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { openFunccount, openStackcount, openFunclatency, openRunqlat, createSymbolizer, BpfError, searchProbes, resolveProbes } from '../src/index.js';
 import type { CountDelta, LatencyDelta, StackDelta } from '../src/index.js';
@@ -329,6 +330,26 @@ test('tracepoint t:sched:sched_process_fork: funccount exact, stackcount kernel 
   }
 });
 
+/**
+ * Runs of this process's BPF programs the kernel skipped (bpf_prog_info.recursion_misses, by
+ * program name): a program is not re-entered on a CPU where it is already running.
+ */
+function recursionMisses(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
+    let id: string | undefined;
+    try {
+      id = /^prog_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    } catch {
+      continue;
+    }
+    if (!id) continue;
+    const info = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as { name: string; recursion_misses?: number };
+    out[info.name] = (out[info.name] ?? 0) + (info.recursion_misses ?? 0);
+  }
+  return out;
+}
+
 function schedstat(pid: number, tid: number): { runDelayNs: number; slices: number } {
   const f = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
   return { runDelayNs: f[1], slices: f[2] };
@@ -339,7 +360,7 @@ function threadState(pid: number, tid: number): string {
   return s.slice(s.lastIndexOf(')') + 2)[0];
 }
 
-test('runqlat -L: two threads pinned to one CPU; waits per thread match the kernel schedstat', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+test('runqlat -L: two threads pinned to one CPU; waits per thread match the kernel schedstat', { skip: ROOT_SKIP, timeout: 60000 }, async (t) => {
   const cpu = 0;
   const w = run(workload(), ['spin', String(cpu)]);
   await w.ready;
@@ -374,10 +395,25 @@ test('runqlat -L: two threads pinned to one CPU; waits per thread match the kern
       const waits = hist.slots.reduce((a, b) => a + b, 0);
       const slices = after[i].slices - before[i].slices;
       const delayUs = (after[i].runDelayNs - before[i].runDelayNs) / 1000;
-      // every time the thread got the CPU is one arrival in schedstat; runqlat (like bcc's) times
-      // the ones that follow a wakeup or a preemption it saw. On 6.18 a few arrivals (0-3 of ~50-120
-      // here) follow neither event, so runqlat may count slightly fewer, never more.
-      assert.ok(waits <= slices && waits >= slices * 0.9, `waits of ${tid}: runqlat ${waits}, schedstat ${slices}`);
+      // schedstat's count (sched_info.pcount) grows at a switch-in only when the thread had been
+      // stamped as queued: by enqueue_task() (a wakeup, a new task, a move between run queues) or
+      // by a switch-out in TASK_RUNNING. runqlat (like bcc's) times the switch-ins that follow
+      // sched_wakeup / sched_wakeup_new or a switch-out that was a preemption or in TASK_RUNNING.
+      // What was ruled out as the cause of runqlat counting a few fewer (0-4 of 30-170 here, in
+      // about half the runs): our programs losing runs (recursion_misses stay 0 for all three,
+      // checked below), the start or histogram maps refusing an update (lostEvents / mapFull 0),
+      // migrations (both threads are pinned). An independent tracer applying the same rules on the
+      // perf tracepoints and reading the thread's pcount at each switch-out (bpftrace, 5 runs,
+      // ~1000 switch-ins) found no switch-in that schedstat counted without a preceding event, and
+      // the deficit did not appear while it ran. Cause not found: the bound stays 10 %, and a
+      // preemption of a thread already in a sleeping state (counted by runqlat, not by schedstat:
+      // it is not TASK_RUNNING at the switch-out) could make runqlat count more, so this is not a
+      // `waits <= slices` bound either way by construction; both directions are reported here.
+      t.diagnostic(`thread ${tid}: runqlat ${waits}, schedstat ${slices}; recursion misses ${JSON.stringify(recursionMisses())}`);
+      assert.equal(d.loss.lostEvents, 0, 'start map updates refused');
+      assert.equal(d.loss.mapFull, 0, 'histogram map full');
+      assert.ok(Object.values(recursionMisses()).every((n) => n === 0), `runs skipped: ${JSON.stringify(recursionMisses())}`);
+      assert.ok(waits >= slices * 0.9 && waits <= slices * 1.1, `waits of ${tid}: runqlat ${waits}, schedstat ${slices}`);
       // contention: the two threads share a CPU for 0.8 s, so each waits a large part of it
       assert.ok(delayUs > 200000, `thread ${tid} waited ${delayUs} us`);
       // the log2 buckets bound the total wait: [sum of lows, sum of highs]
