@@ -195,7 +195,20 @@ async function main(): Promise<void> {
   const bpftraceVersion = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
   const scenarios: Scenario[] = [
     {
-      name: 'stackcount (uprobe, user stacks)',
+      // frame pointers on both sides (the default, --unwind auto, walks the CFI tables: next row)
+      name: 'stackcount (uprobe, user stacks, --unwind fp)',
+      peer: `uprobe:${bin}:bs_hot { @[ustack] = count(); }`,
+      ours: `bpfscope stackcount -U --unwind fp -p PID ${bin}:bs_hot`,
+      workload: hotWorkload(bin),
+      tracer: (arm, pid) =>
+        arm === 'bpftrace'
+          ? ['bpftrace', '-p', String(pid), '-e', `uprobe:${bin}:bs_hot { @[ustack] = count(); }`]
+          : bpfscope('stackcount', ['-U', '--unwind', 'fp', '-p', String(pid), `${bin}:bs_hot`]),
+    },
+    {
+      // the default: user stacks by the CFI walker (complete without frame pointers), against the
+      // same frame-pointer bpftrace one-liner (bpftrace has no CFI unwinder)
+      name: 'stackcount (uprobe, user stacks, default --unwind auto = cfi)',
       peer: `uprobe:${bin}:bs_hot { @[ustack] = count(); }`,
       ours: `bpfscope stackcount -U -p PID ${bin}:bs_hot`,
       workload: hotWorkload(bin),

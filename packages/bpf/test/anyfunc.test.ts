@@ -96,7 +96,10 @@ test('funccount: a uprobe on a user function counts every call exactly (1234 + 3
   const h = openFunccount({ pattern: `${workload()}:bs_*`, pid: [w.child.pid!] });
   try {
     assert.equal(h.attached.method, 'uprobe');
-    assert.deepEqual([...h.attached.probes].sort(), ['bs_caller_a', 'bs_caller_b', 'bs_sleep_long', 'bs_sleep_short', 'bs_target'].map((f) => `${workload()}:${f}`));
+    assert.deepEqual(
+      [...h.attached.probes].sort(),
+      ['bs_caller_a', 'bs_caller_b', 'bs_sleep_long', 'bs_sleep_short', 'bs_target'].map((f) => `${workload()}:${f}`),
+    );
     w.go();
     await exits(w.done);
     const d = h.drain();
@@ -110,32 +113,38 @@ test('funccount: a uprobe on a user function counts every call exactly (1234 + 3
   }
 });
 
-test('stackcount -U: user stacks of a uprobe name the function and its callers, counts exact', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
-  const w = run(workload(), ['calls']);
-  await w.ready;
-  const sym = createSymbolizer();
-  const h = openStackcount({ pattern: `${workload()}:bs_target`, pid: [w.child.pid!], userStacksOnly: true }, sym);
-  try {
-    await tablesReady(h);
-    w.go();
-    await exits(w.done);
-    const d: StackDelta = h.drain();
-    assert.equal(d.unit, 'events');
-    const byCaller = new Map<string, number>();
-    for (const r of d.records) {
-      const f = names(r.user);
-      assert.equal(f.at(-1), 'bs_target', `leaf of ${f.join(';')}`);
-      assert.ok(f.includes('main'), `main in ${f.join(';')}`);
-      const caller = f.at(-2)!;
-      byCaller.set(caller, (byCaller.get(caller) ?? 0) + r.value);
-      assert.equal(r.pid, w.child.pid);
-      assert.equal(r.comm, 'anyfunc_work');
-      assert.equal(r.kernel.length, 0);
+test('stackcount -U: user stacks of a uprobe name the function and its callers, counts exact (frame pointers and CFI)', {
+  skip: ROOT_SKIP,
+  timeout: 90000,
+}, async () => {
+  for (const unwind of ['fp', 'cfi'] as const) {
+    const w = run(workload(), ['calls']);
+    await w.ready;
+    const sym = createSymbolizer();
+    const h = openStackcount({ pattern: `${workload()}:bs_target`, pid: [w.child.pid!], userStacksOnly: true, unwind }, sym);
+    try {
+      assert.equal(!!h.unwind, unwind === 'cfi');
+      await tablesReady(h);
+      w.go();
+      await exits(w.done);
+      const d: StackDelta = h.drain();
+      assert.equal(d.unit, 'events');
+      const byCaller = new Map<string, number>();
+      for (const r of d.records) {
+        const f = names(r.user);
+        assert.equal(f.at(-1), 'bs_target', `leaf of ${f.join(';')}`);
+        assert.ok(f.includes('main'), `main in ${f.join(';')}`);
+        const caller = f.at(-2)!;
+        byCaller.set(caller, (byCaller.get(caller) ?? 0) + r.value);
+        assert.equal(r.pid, w.child.pid);
+        assert.equal(r.comm, 'anyfunc_work');
+        assert.equal(r.kernel.length, 0);
+      }
+      assert.equal(byCaller.get('bs_caller_a'), A_CALLS, unwind);
+      assert.equal(byCaller.get('bs_caller_b'), B_CALLS, unwind);
+    } finally {
+      h.close();
     }
-    assert.equal(byCaller.get('bs_caller_a'), A_CALLS);
-    assert.equal(byCaller.get('bs_caller_b'), B_CALLS);
-  } finally {
-    h.close();
   }
 });
 
@@ -169,7 +178,10 @@ int main(void) {
 }
 `;
 
-test('stackcount -U (cfi): a uprobe in a -O2 -fomit-frame-pointer program, reached through qsort and a call chain: exact callers, exact counts', { skip: ROOT_SKIP, timeout: 120000 }, async () => {
+test('stackcount -U (cfi): a uprobe in a -O2 -fomit-frame-pointer program, reached through qsort and a call chain: exact callers, exact counts', {
+  skip: ROOT_SKIP,
+  timeout: 120000,
+}, async () => {
   const bin = buildNoFp('anyfunc_nofp', NOFP);
   const w = run(bin);
   await w.ready;
@@ -200,7 +212,15 @@ test('stackcount -U (cfi): a uprobe in a -O2 -fomit-frame-pointer program, reach
       const rest = u.slice(i + 1);
       if (rest.join(';') === 'uc_c1;uc_c2;uc_c3;uc_target') chain += v;
       // qsort tail-calls qsort_r; glibc's merge sort calls itself, then the comparator
-      else if (rest[0] === 'uc_sort' && rest[1] === 'qsort_r' && rest.at(-2) === 'uc_cmp' && rest.at(-1) === 'uc_target' && rest.slice(2, -2).length > 0 && rest.slice(2, -2).every((f) => f.startsWith('msort_with_tmp'))) sorted += v;
+      else if (
+        rest[0] === 'uc_sort' &&
+        rest[1] === 'qsort_r' &&
+        rest.at(-2) === 'uc_cmp' &&
+        rest.at(-1) === 'uc_target' &&
+        rest.slice(2, -2).length > 0 &&
+        rest.slice(2, -2).every((f) => f.startsWith('msort_with_tmp'))
+      )
+        sorted += v;
       else assert.fail(`unexpected stack ${v} ${k}; all: ${shown}`);
     }
     assert.equal(chain, CHAIN_CALLS, shown);
@@ -228,7 +248,10 @@ test('funclatency -F: user functions sleeping 17 ms and 140 ms land in their log
       assert.equal(d.keyKind, 'function');
       const scale = unit === 'nsecs' ? 1e6 : 1;
       // a nanosleep never returns early; the buckets of 17 and 140 ms end at 33.5 and 268 ms
-      for (const [fn, ms, n] of [['bs_sleep_short', 17, 3], ['bs_sleep_long', 140, 2]] as const) {
+      for (const [fn, ms, n] of [
+        ['bs_sleep_short', 17, 3],
+        ['bs_sleep_long', 140, 2],
+      ] as const) {
         const hist = d.histograms.find((x) => x.key === `${workload()}:${fn}`);
         assert.ok(hist, `${fn} in ${d.histograms.map((x) => x.key)}`);
         const expect = new Array(slotOf(ms * scale) + 1).fill(0);
@@ -268,7 +291,10 @@ test('funclatency of kernel functions driven by the workload (one function; two 
       await exits(w.done);
       const d = h.drain();
       // vfs_fsync_range was not called: one histogram, do_nanosleep's
-      assert.deepEqual(d.histograms.map((x) => x.key), ['do_nanosleep']);
+      assert.deepEqual(
+        d.histograms.map((x) => x.key),
+        ['do_nanosleep'],
+      );
       const s = d.histograms[0].slots;
       assert.equal(s[slotOf(17000)], 3, `${method}: 17 ms sleeps in ${s}`);
       assert.equal(s[slotOf(140000)], 2, `${method}: 140 ms sleeps in ${s}`);
@@ -318,7 +344,10 @@ test('tracepoint t:sched:sched_process_fork: funccount exact, stackcount kernel 
     await exits(w.done);
     assert.equal(total(c.drain(), 't:sched:sched_process_fork'), FORKS);
     const d = s.drain();
-    assert.equal(d.records.reduce((a, r) => a + r.value, 0), FORKS);
+    assert.equal(
+      d.records.reduce((a, r) => a + r.value, 0),
+      FORKS,
+    );
     for (const r of d.records) {
       const k = names(r.kernel);
       assert.ok(k.includes('kernel_clone'), `kernel_clone in ${k.join(';')}`);
@@ -365,7 +394,10 @@ test('runqlat -L: two threads pinned to one CPU; waits per thread match the kern
   const w = run(workload(), ['spin', String(cpu)]);
   await w.ready;
   const pid = w.child.pid!;
-  const tids = fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t !== pid);
+  const tids = fs
+    .readdirSync(`/proc/${pid}/task`)
+    .map(Number)
+    .filter((t) => t !== pid);
   assert.equal(tids.length, 2);
   // both threads blocked on their pipe first: a wait that began before the attach would be counted
   // by schedstat but not seen by runqlat
@@ -412,7 +444,10 @@ test('runqlat -L: two threads pinned to one CPU; waits per thread match the kern
       t.diagnostic(`thread ${tid}: runqlat ${waits}, schedstat ${slices}; recursion misses ${JSON.stringify(recursionMisses())}`);
       assert.equal(d.loss.lostEvents, 0, 'start map updates refused');
       assert.equal(d.loss.mapFull, 0, 'histogram map full');
-      assert.ok(Object.values(recursionMisses()).every((n) => n === 0), `runs skipped: ${JSON.stringify(recursionMisses())}`);
+      assert.ok(
+        Object.values(recursionMisses()).every((n) => n === 0),
+        `runs skipped: ${JSON.stringify(recursionMisses())}`,
+      );
       assert.ok(waits >= slices * 0.9 && waits <= slices * 1.1, `waits of ${tid}: runqlat ${waits}, schedstat ${slices}`);
       // contention: the two threads share a CPU for 0.8 s, so each waits a large part of it
       assert.ok(delayUs > 200000, `thread ${tid} waited ${delayUs} us`);
@@ -437,13 +472,16 @@ function kernelFunctionsUnsupported(e: unknown): string | undefined {
   return /offers no way to probe kernel functions/.test(m) ? `this kernel cannot probe kernel functions: ${m}` : undefined;
 }
 
-test('searchProbes: kernel functions, tracepoints and a binary\'s functions as you type', { skip: ROOT_SKIP, timeout: 60000 }, () => {
+test("searchProbes: kernel functions, tracepoints and a binary's functions as you type", { skip: ROOT_SKIP, timeout: 60000 }, () => {
   const k = searchProbes('vfs_rea', { limit: 10 });
   assert.equal(k.scope, 'kernel');
   assert.equal(k.matches[0], 'vfs_read', 'names starting with the query come first');
   const t = searchProbes('t:sched_swi');
   assert.equal(t.scope, 'tracepoint');
-  assert.ok(t.matches.some((m) => /^t:(sched|\*):sched_switch$/.test(m)), t.matches.join(' '));
+  assert.ok(
+    t.matches.some((m) => /^t:(sched|\*):sched_switch$/.test(m)),
+    t.matches.join(' '),
+  );
   const u = searchProbes(`${workload()}:bs_tar`);
   assert.deepEqual(u.matches, [`${workload()}:bs_target`]);
   assert.equal(u.total, 1);

@@ -47,6 +47,25 @@ static __always_inline bool allowed(__u64 id)
 	return true;
 }
 
+/* Frame-pointer user stack at a uprobe: it fires in the user context of a user process, so the
+ * kernel-thread check of the shared get_stack (two kernel reads per event) is not needed. */
+static __always_inline __s32 get_ustack_fp_uprobe(void *ctx)
+{
+	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+	if (id >= 0)
+		return id;
+	if (id == -EFAULT)
+		stat_inc(BS_STAT_USTACK_EFAULT);
+	else if (id == -EEXIST)
+		stat_inc(BS_STAT_USTACK_EEXIST);
+	else if (id == -ENOMEM)
+		stat_inc(BS_STAT_USTACK_ENOMEM);
+	else
+		stat_inc(BS_STAT_USTACK_OTHER);
+	return id;
+}
+
 /* kskip: the tracer's own leaf frames in kernel stacks (TP_TRACER_FRAMES for raw tracepoints);
  * uentry: a uprobe, at the first instruction of a user function */
 static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip, bool uentry)
@@ -67,7 +86,8 @@ static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip, bool ue
 		/* user stacks: the CFI walker from the task's user registers (the same at a uprobe, a
 		 * kprobe in a system call and a tracepoint) when cfg.unwind, else frame pointers */
 		key.user_stack_id = cfg.kernel_only ? STACK_NOT_COLLECTED :
-			cfg.unwind ? get_ustack_cfi_at(uentry) : get_stack(ctx, &stacks, true, 0);
+			cfg.unwind ? get_ustack_cfi_at(uentry) :
+			uentry ? get_ustack_fp_uprobe(ctx) : get_stack(ctx, &stacks, true, 0);
 		key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false, kskip);
 		count_add(&stack_counts, &key, 1);
 	} else {
