@@ -267,7 +267,11 @@ test('kubernetes: console Deployment with 2 replicas behind a Service, hub with 
     const c = d.spec.template.spec.containers[0];
     const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
     assert.deepEqual(env.BPFSCOPE_DATABASE_URL.valueFrom.secretKeyRef, { name: 'bpfscope-database', key: 'url' });
-    for (const k of ['BPFSCOPE_WEB_TOKEN', 'BPFSCOPE_VIEW_TOKEN', 'BPFSCOPE_JOIN_TOKEN']) assert.equal(env[k].valueFrom.secretKeyRef.name, 'bpfscope-tokens', k);
+    for (const k of ['BPFSCOPE_WEB_TOKEN', 'BPFSCOPE_VIEW_TOKEN']) assert.equal(env[k].valueFrom.secretKeyRef.name, 'bpfscope-tokens', k);
+    if (d === hub) {
+      assert.equal(env.BPFSCOPE_JOIN_TOKEN.valueFrom.secretKeyRef.name, 'bpfscope-tokens');
+      assert.equal(env.BPFSCOPE_JOIN_PORT.value, '9701');
+    } else assert.equal(env.BPFSCOPE_JOIN_PORT.value, '0', 'the console replicas take no joins');
     assert.equal(env.BPFSCOPE_COLLECTOR_URL.value, 'none');
     assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);
     for (const v of Object.values<any>(env)) assert.ok(!String(v.value ?? '').startsWith('postgres'), 'no database URL inline');

@@ -148,7 +148,12 @@ test('npm run web starts the console alone: no local collector', { skip }, async
       false,
     );
   }
-  assert.match(fs.readFileSync(replicas[0]!.log, 'utf8'), /snapshots in PostgreSQL/);
+  for (const r of replicas) {
+    const log = fs.readFileSync(r.log, 'utf8');
+    assert.match(log, /snapshots in PostgreSQL/);
+    // the store is opened (and migrated) by the start hook, password-free in the log
+    assert.match(log, /\[bpfscope\] snapshot store: postgres at postgres:\/\/postgres@127\.0\.0\.1:\d+\//);
+  }
 });
 
 test('a snapshot imported on one replica is listed and served by the other, page included', { skip }, async () => {
