@@ -1,14 +1,47 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProfileBuilder, buildTree, buildMultiTree, childrenOf, nodeName, nodePath, toHierarchy, inferKind, decodeProfile, encodeProfile } from '@bpfscope/viz';
+import {
+  ProfileBuilder,
+  buildTree,
+  buildMultiTree,
+  childrenOf,
+  nodeName,
+  nodePath,
+  toHierarchy,
+  inferKind,
+  decodeProfile,
+  encodeProfile,
+  frameColor,
+} from '@bpfscope/viz';
 import { stackOrderForTree } from '../src/model/tree.js';
 import { profileFromText } from './helpers.js';
 
 test('ProfileBuilder interns frames by name and kind and merges identical stacks', () => {
   const b = new ProfileBuilder('samples');
-  b.addStack([{ name: 'bash', kind: 'comm' }, { name: 'main', kind: 'user' }, { name: 'read', kind: 'kernel' }], 2);
-  b.addStack([{ name: 'bash', kind: 'comm' }, { name: 'main', kind: 'user' }, { name: 'read', kind: 'kernel' }], 3);
-  b.addStack([{ name: 'bash', kind: 'comm' }, { name: 'main', kind: 'user' }, { name: 'read', kind: 'user' }], 1);
+  b.addStack(
+    [
+      { name: 'bash', kind: 'comm' },
+      { name: 'main', kind: 'user' },
+      { name: 'read', kind: 'kernel' },
+    ],
+    2,
+  );
+  b.addStack(
+    [
+      { name: 'bash', kind: 'comm' },
+      { name: 'main', kind: 'user' },
+      { name: 'read', kind: 'kernel' },
+    ],
+    3,
+  );
+  b.addStack(
+    [
+      { name: 'bash', kind: 'comm' },
+      { name: 'main', kind: 'user' },
+      { name: 'read', kind: 'user' },
+    ],
+    1,
+  );
   const p = b.build();
   assert.equal(p.frames.length, 4, 'read as kernel and read as user are two frames');
   assert.equal(p.stacks.length, 2);
@@ -37,7 +70,10 @@ test('buildTree: totals, self, children sorted by name, preorder subtree ranges'
   const main = childrenOf(t, app)[0];
   assert.equal(t.total[main], 10);
   assert.equal(t.self[main], 1);
-  assert.deepEqual(childrenOf(t, main).map((n) => nodeName(t, n)), ['alpha', 'zeta']);
+  assert.deepEqual(
+    childrenOf(t, main).map((n) => nodeName(t, n)),
+    ['alpha', 'zeta'],
+  );
   const alpha = childrenOf(t, main)[0];
   assert.equal(t.total[alpha], 6);
   assert.equal(t.self[alpha], 4);
@@ -83,13 +119,23 @@ test('buildMultiTree unifies frames across profiles and keeps per-profile totals
   assert.equal(t.total[0], 8);
   const p = childrenOf(t, 0)[0];
   const kids = childrenOf(t, p);
-  assert.deepEqual(kids.map((k) => nodeName(t, k)), ['a', 'b', 'c']);
-  assert.deepEqual(kids.map((k) => [t.totals[0][k], t.totals[1][k]]), [[2, 0], [1, 4], [0, 1]]);
+  assert.deepEqual(
+    kids.map((k) => nodeName(t, k)),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(
+    kids.map((k) => [t.totals[0][k], t.totals[1][k]]),
+    [
+      [2, 0],
+      [1, 4],
+      [0, 1],
+    ],
+  );
 });
 
 test('buildTree agrees with a naive trie on 5k random stacks', () => {
   let seed = 42;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const b = new ProfileBuilder();
   const ids = Array.from({ length: 40 }, (_, i) => b.frameId(`fn_${i}`, i % 3 ? 'user' : 'kernel'));
   for (let s = 0; s < 5000; s++) {
@@ -103,7 +149,10 @@ test('buildTree agrees with a naive trie on 5k random stacks', () => {
   const naive = new Map<string, [number, number]>();
   for (const s of p.stacks) {
     for (let d = 1; d <= s.frames.length; d++) {
-      const k = s.frames.slice(0, d).map((f) => `${p.frames[f].name}/${p.frames[f].kind}`).join(';');
+      const k = s.frames
+        .slice(0, d)
+        .map((f) => `${p.frames[f].name}/${p.frames[f].kind}`)
+        .join(';');
       const e = naive.get(k) ?? [0, 0];
       e[0] += s.weight;
       if (d === s.frames.length) e[1] += s.weight;
@@ -129,11 +178,15 @@ test('buildTree agrees with a naive trie on 5k random stacks', () => {
 
 test('stacks already in call tree order (a decoded bpfscope JSON) build the same tree as any order', () => {
   let seed = 7;
-  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
   const b = new ProfileBuilder();
   // frame ids in reverse name order, so id order and name order disagree
   const ids = Array.from({ length: 30 }, (_, i) => b.frameId(`f${String(29 - i).padStart(2, '0')}`, i % 4 ? 'user' : 'kernel'));
-  for (let s = 0; s < 3000; s++) b.addStackIds(Array.from({ length: 1 + rnd(9) }, (_, d) => ids[rnd(d < 2 ? 3 : 30)]), 1 + rnd(4));
+  for (let s = 0; s < 3000; s++)
+    b.addStackIds(
+      Array.from({ length: 1 + rnd(9) }, (_, d) => ids[rnd(d < 2 ? 3 : 30)]),
+      1 + rnd(4),
+    );
   const p = b.build();
   const decoded = decodeProfile(encodeProfile(p));
   const order = stackOrderForTree(p);
@@ -146,7 +199,10 @@ test('stacks already in call tree order (a decoded bpfscope JSON) build the same
     assert.equal(t.count, a.count);
     assert.deepEqual(Array.from(t.total), Array.from(a.total));
     assert.deepEqual(Array.from(t.self), Array.from(a.self));
-    assert.deepEqual(Array.from(t.frame, (f) => (f < 0 ? '' : q.frames[f].name)), Array.from(a.frame, (f) => (f < 0 ? '' : p.frames[f].name)));
+    assert.deepEqual(
+      Array.from(t.frame, (f) => (f < 0 ? '' : q.frames[f].name)),
+      Array.from(a.frame, (f) => (f < 0 ? '' : p.frames[f].name)),
+    );
   }
 });
 
@@ -156,4 +212,30 @@ test('inferKind reads separators and flamegraph annotations', () => {
   assert.equal(inferKind('JS:*foo /a.js:1'), 'jit');
   assert.equal(inferKind('[unknown]'), 'unknown');
   assert.equal(inferKind('main'), 'user');
+  assert.equal(inferKind('handle_request (app/server.py)_[p]'), 'python');
+});
+
+test('python frames: their own kind through the codec, coloured apart from native frames', () => {
+  const b = new ProfileBuilder('samples');
+  b.addStackIds(
+    [
+      b.frameId('python3', 'comm'),
+      b.frameId('<module> (app.py)', 'python'),
+      b.frameId('handle_request (app.py)', 'python'),
+      b.frameId('scanstring_unicode', 'user'),
+    ],
+    3,
+  );
+  const p = decodeProfile(encodeProfile(b.build()));
+  assert.deepEqual(
+    p.frames.map((f) => f.kind),
+    ['comm', 'python', 'python', 'user'],
+  );
+  // violet (blue channel highest) vs the reds of native user frames, for every name
+  for (const name of ['handle_request (app.py)', 'f (x.py)', 'z']) {
+    const [r, g, bl] = frameColor('cpu', 'python', name, false).match(/\d+/g)!.map(Number);
+    assert.ok(bl > r && bl > g, `python ${name}: rgb(${r},${g},${bl})`);
+    const [r2, , b2] = frameColor('cpu', 'user', name, false).match(/\d+/g)!.map(Number);
+    assert.ok(r2 > b2, `user ${name}`);
+  }
 });
