@@ -104,7 +104,7 @@ before(async () => {
     'role=test',
   ]);
   await waitFor('joined1 to join', () => hub.client('joined1')?.connected === true, 15000);
-  burn = spawn(path.join(dir, 'burn'), ['', '60'], { stdio: 'ignore' });
+  burn = spawn(path.join(dir, 'burn'), ['', '180'], { stdio: 'ignore' });
 });
 
 after(async () => {
@@ -274,7 +274,8 @@ test('removing a host mid-capture: it is reported with its reason, the other fin
   assert.equal(res.status, 202, await res.clone().text());
   const { id } = await res.json();
   const cap = hub.get(id)!;
-  await waitFor('a first delta from joined1', () => (cap.fleet?.hosts.get('joined1')?.samples ?? 0) > 0, 10000);
+  await waitFor('a first delta from joined1', () => (cap.fleet?.hosts.get('joined1')?.samples ?? 0) > 0, 25000);
+  assert.equal(cap.fleet?.hosts.get('joined1')?.state, 'running');
   const del = await removeCollector(new Request('http://127.0.0.1:3000/api/collectors/joined1', { method: 'DELETE' }), 'joined1', deps());
   assert.equal(del.status, 204);
   const c = await runToEnd(id);
