@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureOptionsSchema, TOOL_NAMES } from '@bpfscope/viz/wire';
-import { TOOLS, captureRequest, defaultForm, isHistogramTool, parseIdList } from '../../lib/tools';
+import { TOOLS, captureRequest, defaultForm, isHistogramTool, parseIdList, parseSelector } from '../../lib/tools';
+import { hostSlice, mergeHosts, weightByHost } from '../../lib/fleet';
+import { parseCaptureBody } from '../../server/api';
 
 test('every wire tool has a tab, and the defaults are bcc-like', () => {
   assert.deepEqual(TOOLS.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
@@ -80,4 +82,54 @@ test('histogram tools are told apart by the tool table, not by name', () => {
   assert.equal(isHistogramTool('profile'), false);
   assert.equal(isHistogramTool('import'), false);
   assert.equal(isHistogramTool(undefined), false);
+});
+
+test('fleet targets: one host, several hosts or a label become collector / hosts / selector, accepted by the API parser', () => {
+  const f = defaultForm();
+  assert.equal(captureRequest(f).collector, 'local');
+  const several = captureRequest({ ...f, target: 'hosts', hosts: ['a', 'b'] });
+  assert.deepEqual([several.hosts, several.collector], [['a', 'b'], undefined]);
+  assert.deepEqual(parseCaptureBody(several as unknown as Record<string, unknown>).hosts, ['a', 'b']);
+  const label = captureRequest({ ...f, target: 'label', selector: 'role=web, zone=a' });
+  assert.deepEqual(label.selector, { role: 'web', zone: 'a' });
+  assert.deepEqual(parseCaptureBody(label as unknown as Record<string, unknown>).selector, { role: 'web', zone: 'a' });
+  assert.throws(() => captureRequest({ ...f, target: 'hosts', hosts: [] }), /at least one host/);
+  assert.throws(() => parseSelector('role'), /key=value/);
+  assert.throws(() => parseCaptureBody({ tool: 'profile', durationSec: 1, collector: 'local', hosts: ['a'] }), /one of collector, hosts or selector/);
+});
+
+test('multi-host profile views: merged drops the host root, weights per host, one host against the rest', () => {
+  const frames = [
+    { name: 'a', kind: 'unknown' as const },
+    { name: 'b', kind: 'unknown' as const },
+    { name: 'app', kind: 'comm' as const },
+    { name: 'f', kind: 'user' as const },
+  ];
+  const p = {
+    unit: 'samples' as const,
+    frames,
+    stacks: [
+      { frames: [0, 2, 3], weight: 3 },
+      { frames: [1, 2, 3], weight: 5 },
+      { frames: [1, 2], weight: 1 },
+    ],
+    total: 9,
+    meta: { hosts: [{ name: 'a', state: 'done' as const, samples: 3 }, { name: 'b', state: 'done' as const, samples: 6 }] },
+  };
+  assert.deepEqual(
+    mergeHosts(p).stacks.map((s) => s.frames),
+    [
+      [2, 3],
+      [2, 3],
+      [2],
+    ],
+  );
+  assert.deepEqual([...weightByHost(p)], [
+    ['a', 3],
+    ['b', 6],
+  ]);
+  const rest = hostSlice(p, 'rest', 'a');
+  assert.equal(rest.total, 6);
+  assert.equal(hostSlice(p, 'a').total, 3);
+  assert.equal(hostSlice(p, 'a').meta.hosts, undefined);
 });
