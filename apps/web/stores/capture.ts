@@ -41,6 +41,8 @@ export interface CaptureState {
   hostStates: Record<string, { state: 'done' | 'failed'; message: string }>;
   /** the running/last capture runs on several hosts (stacks start with the host's name). */
   fleet: boolean;
+  /** the hosts a fleet capture was asked to run on (by name; empty for a label selector). */
+  fleetHosts: string[];
   /** local clock (ms) when the capture was started, for the progress bar between deltas. */
   startedAt: number | null;
   progress: LiveProgress;
@@ -225,6 +227,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
       processesLoading: false,
       hostStates: {},
       fleet: false,
+      fleetHosts: [],
       form: defaultForm(),
       phase: 'idle',
       captureId: null,
@@ -288,6 +291,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
           notices: [],
           hostStates: {},
           fleet: s.form.target !== 'one',
+          fleetHosts: body.hosts ?? [],
           startedAt: d.now(),
           progress: { ...emptyProgress, durationMs: s.form.durationSec * 1000 },
           progressAt: null,

@@ -14,6 +14,7 @@ function LiveView() {
   const captureId = useCapture((s) => s.captureId);
   const fleet = useCapture((s) => s.fleet);
   const hostStates = useCapture((s) => s.hostStates);
+  const fleetHosts = useCapture((s) => s.fleetHosts);
   if (phase === 'idle') return null;
   if (!profile) {
     if (phase === 'failed') return null;
@@ -33,7 +34,11 @@ function LiveView() {
       {fleet && (
         <FleetBreakdown
           profile={profile}
-          hosts={Object.entries(hostStates).map(([name, h]) => ({ name, state: h.state, message: h.message }))}
+          hosts={[
+            // hosts asked for that have not ended yet are running (or starting)
+            ...fleetHosts.filter((n) => !hostStates[n]).map((name) => ({ name, state: 'running' as const })),
+            ...Object.entries(hostStates).map(([name, h]) => ({ name, state: h.state, message: h.message })),
+          ]}
         />
       )}
       {/* a fresh view (zoom/search) per capture */}
