@@ -23,7 +23,7 @@ export function useTestTables(): void {
 }
 
 /** Wait until the unwinder has loaded the tables of the processes it knows (≤ 20 s). */
-export async function tablesReady(h: ToolHandle<StackDelta>): Promise<void> {
+export async function tablesReady(h: Pick<ToolHandle<StackDelta>, 'unwind'>): Promise<void> {
   for (let i = 0; i < 400; i++) {
     const u = h.unwind?.();
     if (!u || (u.pending === 0 && u.tables > 0)) return;

@@ -229,6 +229,8 @@ export interface AnyEventHandle<D> {
   readonly tool: AnyEventToolName;
   /** epoch ms at attach time */
   readonly startTime: number;
+  /** stackcount with the CFI walker on: the unwinder's processes, tables and map memory (as ToolHandle.unwind) */
+  unwind?: () => import('../unwind/procs.js').UnwindInfo;
   /** Read and delete what the kernel gathered since the last drain. */
   drain(): D;
   /** Detach and free everything. Idempotent. */
