@@ -25,18 +25,6 @@ HASH_MAP(hists, 4096, __u32, struct anyfunc_hist);
 /* pid_tgid → entry time (ns); a recursive call restarts the clock, like bcc's funclatency */
 HASH_MAP(start, 32768, __u64, __u64);
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 static __always_inline bool allowed(__u64 id)
 {
 	__u32 tgid = id >> 32;
@@ -103,7 +91,7 @@ static __always_inline int on_return(__u32 probe)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 *tsp, delta;
 	__u32 key, slot;
-	struct anyfunc_hist *h;
+	struct anyfunc_hist *h, zero = {};
 
 	tsp = bpf_map_lookup_elem(&start, &id);
 	if (!tsp)
@@ -111,22 +99,11 @@ static __always_inline int on_return(__u32 probe)
 	delta = bpf_ktime_get_ns() - *tsp;
 	bpf_map_delete_elem(&start, &id);
 	delta /= cfg.divisor;
-	slot = log2_u64(delta);
-	if (slot >= ANYFUNC_MAX_SLOTS)
-		slot = ANYFUNC_MAX_SLOTS - 1;
+	slot = log2_slot(delta, ANYFUNC_MAX_SLOTS);
 	key = cfg.per_func ? probe : 0;
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		struct anyfunc_hist zero = {};
-		long err = bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			stat_inc(BS_STAT_MAP_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
-	}
+	h = lookup_or_init(&hists, &key, &zero);
+	if (!h)
+		return 0;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum, delta);

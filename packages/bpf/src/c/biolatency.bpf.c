@@ -13,31 +13,8 @@
 
 const volatile struct bio_cfg cfg = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u64);
-	__type(value, __u64);
-} start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct bio_key);
-	__type(value, struct bio_hist);
-} hists SEC(".maps");
-
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
+HASH_MAP(start, 32768, __u64, __u64);
+HASH_MAP(hists, 4096, struct bio_key, struct bio_hist);
 
 static __always_inline __u32 norm_flags(__u32 f)
 {
@@ -87,7 +64,7 @@ static __always_inline int trace_done(struct request *rq)
 	__u64 key = (__u64)rq;
 	__u64 *tsp = bpf_map_lookup_elem(&start, &key);
 	struct bio_key hk = {};
-	struct bio_hist *h;
+	struct bio_hist *h, zero = {};
 	__u64 now, delta;
 	__u32 slot;
 
@@ -99,9 +76,7 @@ static __always_inline int trace_done(struct request *rq)
 	stat_inc(BS_STAT_EVENTS);
 
 	delta /= cfg.milliseconds ? 1000000 : 1000;
-	slot = log2_u64(delta);
-	if (slot >= BIO_MAX_SLOTS)
-		slot = BIO_MAX_SLOTS - 1;
+	slot = log2_slot(delta, BIO_MAX_SLOTS);
 	if (cfg.per_disk) {
 		struct gendisk *disk = request_disk(rq);
 		if (disk)
@@ -110,18 +85,9 @@ static __always_inline int trace_done(struct request *rq)
 	if (cfg.per_flag)
 		hk.flags = norm_flags(BPF_CORE_READ(rq, cmd_flags));
 
-	h = bpf_map_lookup_elem(&hists, &hk);
-	if (!h) {
-		struct bio_hist zero = {};
-		long err = bpf_map_update_elem(&hists, &hk, &zero, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			stat_inc(BS_STAT_MAP_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &hk);
-		if (!h)
-			return 0;
-	}
+	h = lookup_or_init(&hists, &hk, &zero);
+	if (!h)
+		return 0;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	return 0;
 }

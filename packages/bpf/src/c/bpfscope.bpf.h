@@ -117,22 +117,49 @@ static __always_inline __s32 get_stack(void *ctx, void *map, bool user, __u32 ks
 		(kern_id) = (cfg).user_only ? STACK_NOT_COLLECTED : get_stack(ctx, map, false, kskip);	\
 	} while (0)
 
+/* The entry map[key], created as *init when absent (unless another CPU just created it: BPF_NOEXIST);
+ * NULL when the map is full (counted in BS_STAT_MAP_FULL). */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *p = bpf_map_lookup_elem(map, key);
+	long err;
+	if (p)
+		return p;
+	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		stat_inc(BS_STAT_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* *map[key] += v, creating the entry; a full map is counted in BS_STAT_MAP_FULL. */
 static __always_inline void count_add(void *map, void *key, __u64 v)
 {
-	__u64 *p = bpf_map_lookup_elem(map, key);
-	if (!p) {
-		__u64 zero = 0;
-		long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			stat_inc(BS_STAT_MAP_FULL);
-			return;
-		}
-		p = bpf_map_lookup_elem(map, key);
-		if (!p)
-			return;
-	}
-	__sync_fetch_and_add(p, v);
+	__u64 zero = 0;
+	__u64 *p = lookup_or_init(map, key, &zero);
+	if (p)
+		__sync_fetch_and_add(p, v);
+}
+
+/* floor(log2(v)), 0 for v <= 1: the slot of v in a log2 histogram (bcc's bpf_log2l). */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* The log2 histogram slot of v among `nslots`, the last one for anything larger. */
+static __always_inline __u32 log2_slot(__u64 v, __u32 nslots)
+{
+	__u32 slot = log2_u64(v);
+	return slot >= nslots ? nslots - 1 : slot;
 }
 
 /* task_struct::state was renamed __state in 5.14. */

@@ -18,18 +18,6 @@ const volatile struct runqlat_cfg cfg = {};
 START_MAP(start, __u64);
 HASH_MAP(hists, 10240, __u32, struct runqlat_hist);
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 static __always_inline int enqueue(struct task_struct *p)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
@@ -66,22 +54,15 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev, str
 	bpf_map_delete_elem(&start, &tid);
 	stat_inc(BS_STAT_EVENTS);
 	delta /= cfg.milliseconds ? 1000000 : 1000;
-	slot = log2_u64(delta);
-	if (slot >= RUNQLAT_MAX_SLOTS)
-		slot = RUNQLAT_MAX_SLOTS - 1;
+	slot = log2_slot(delta, RUNQLAT_MAX_SLOTS);
 	key = cfg.key == RUNQLAT_KEY_PID ? BPF_CORE_READ(next, tgid) : cfg.key == RUNQLAT_KEY_TID ? tid : 0;
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
+		/* the comm is read once, when the entry is made */
 		struct runqlat_hist zero = {};
-		long err;
 		if (cfg.key != RUNQLAT_KEY_NONE)
 			BPF_CORE_READ_STR_INTO(&zero.comm, next, comm);
-		err = bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			stat_inc(BS_STAT_MAP_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &key);
+		h = lookup_or_init(&hists, &key, &zero);
 		if (!h)
 			return 0;
 	}
