@@ -7,25 +7,14 @@ root=$PWD
 
 bash scripts/setup.sh
 
-data=${BPFSCOPE_DATA_DIR:-$root/data}
-mkdir -p "$data"; chmod 700 "$data"
-export BPFSCOPE_DATA_DIR=$(cd "$data" && pwd)
+source scripts/env.sh
+data_dir "$root"
 
 # One shared secret between the collector and the hub, generated once, readable by root only.
-if [ -z "${BPFSCOPE_TOKEN:-}" ] && [ -z "${BPFSCOPE_TOKEN_FILE:-}" ]; then
-  export BPFSCOPE_TOKEN_FILE=$BPFSCOPE_DATA_DIR/collector.token
-  if [ ! -s "$BPFSCOPE_TOKEN_FILE" ]; then
-    (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > "$BPFSCOPE_TOKEN_FILE")
-  fi
-fi
+token_file BPFSCOPE_TOKEN "$BPFSCOPE_DATA_DIR/collector.token"
 
 # The hub's join token: collectors elsewhere join with `bpfscope serve --hub ws://THIS:9701 --join-token-file FILE`.
-if [ -z "${BPFSCOPE_JOIN_TOKEN:-}" ] && [ -z "${BPFSCOPE_JOIN_TOKEN_FILE:-}" ]; then
-  export BPFSCOPE_JOIN_TOKEN_FILE=$BPFSCOPE_DATA_DIR/join.token
-  if [ ! -s "$BPFSCOPE_JOIN_TOKEN_FILE" ]; then
-    (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > "$BPFSCOPE_JOIN_TOKEN_FILE")
-  fi
-fi
+token_file BPFSCOPE_JOIN_TOKEN "$BPFSCOPE_DATA_DIR/join.token"
 
 chost=${BPFSCOPE_COLLECTOR_HOST:-127.0.0.1}; cport=${BPFSCOPE_COLLECTOR_PORT:-9700}
 whost=${BPFSCOPE_WEB_HOST:-127.0.0.1}; wport=${BPFSCOPE_WEB_PORT:-3000}

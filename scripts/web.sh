@@ -17,17 +17,11 @@ if [ -z "${BPFSCOPE_NEXT_DIST_DIR:-}" ] && [ ! -f apps/web/.next/BUILD_ID ]; the
   (cd apps/web && NEXT_TELEMETRY_DISABLED=1 npx next build)
 fi
 
-data=${BPFSCOPE_DATA_DIR:-$root/data}
-mkdir -p "$data"; chmod 700 "$data"
-export BPFSCOPE_DATA_DIR=$(cd "$data" && pwd)
+source scripts/env.sh
+data_dir "$root"
 
 # The hub's join token, as `npm start` makes it (every replica that takes joins needs the same one).
-if [ -z "${BPFSCOPE_JOIN_TOKEN:-}" ] && [ -z "${BPFSCOPE_JOIN_TOKEN_FILE:-}" ]; then
-  export BPFSCOPE_JOIN_TOKEN_FILE=$BPFSCOPE_DATA_DIR/join.token
-  if [ ! -s "$BPFSCOPE_JOIN_TOKEN_FILE" ]; then
-    (umask 077; node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > "$BPFSCOPE_JOIN_TOKEN_FILE")
-  fi
-fi
+token_file BPFSCOPE_JOIN_TOKEN "$BPFSCOPE_DATA_DIR/join.token"
 
 whost=${BPFSCOPE_WEB_HOST:-127.0.0.1}; wport=${BPFSCOPE_WEB_PORT:-3000}
 export BPFSCOPE_WEB_HOST=$whost BPFSCOPE_WEB_PORT=$wport
