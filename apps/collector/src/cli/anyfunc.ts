@@ -13,6 +13,7 @@ import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import { frameText, formatLog2Hist, pyJson, safeText, slotBounds, strftimeDateTime, strftimeTime } from './format.js';
 import type { CliIO } from './run.js';
 import { SPECS } from './specs.js';
+import { stopper } from './stop.js';
 
 export type AnyEventCliTool = 'funccount' | 'stackcount' | 'funclatency' | 'runqlat';
 
@@ -48,33 +49,6 @@ export interface AnyfuncDeps {
 }
 
 const FOREVER = 99999999;
-
-function stopper(io: CliIO): { stopped: () => boolean; wait: (ms: number) => Promise<boolean>; dispose: () => void } {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const unsub = io.onStop(() => {
-    stopped = true;
-    wake?.();
-  });
-  return {
-    stopped: () => stopped,
-    wait: (ms) =>
-      stopped
-        ? Promise.resolve(true)
-        : new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => {
-              wake = undefined;
-              resolve(stopped);
-            }, ms);
-            wake = () => {
-              clearTimeout(t);
-              wake = undefined;
-              resolve(true);
-            };
-          }),
-    dispose: unsub,
-  };
-}
 
 function usage(tool: AnyEventCliTool, io: CliIO, message: string): number {
   io.err(`usage: ${ANYFUNC_SPECS[tool].usage}\nbpfscope ${tool}: error: ${message}\n`);
@@ -173,6 +147,17 @@ async function loop<D>(
   }
 }
 
+/** loop() with the -i/--interval and -d/--duration flags (each unbounded when not given) and no count. */
+function loopFlags<D>(
+  handle: { drain(): D; close(): void },
+  deps: AnyfuncDeps,
+  v: Record<string, unknown>,
+  take: (d: D) => void,
+  report: (last: boolean) => void,
+): Promise<void> {
+  return loop(handle, deps, (v.interval as number | undefined) ?? FOREVER, (v.duration as number | undefined) ?? FOREVER, FOREVER, take, report);
+}
+
 /**
  * Counts the events the programs saw and, at close, asks the kernel's bpf_stats what they cost:
  * `line()` is the summary printed on stderr at the end (the event rate, the BPF cost per event).
@@ -224,12 +209,10 @@ async function runCounts(bpf: Bpf, v: Record<string, unknown>, deps: AnyfuncDeps
   const meter = metered(h);
   const counts = new Map<string, number>();
   const loss = { mapFull: 0, lostEvents: 0 };
-  await loop(
+  await loopFlags(
     meter.handle,
     deps,
-    (v.interval as number | undefined) ?? FOREVER,
-    (v.duration as number | undefined) ?? FOREVER,
-    FOREVER,
+    v,
     (d: CountDelta) => {
       loss.mapFull += d.loss.mapFull;
       for (const c of d.counts) counts.set(c.key, (counts.get(c.key) ?? 0) + c.value);
@@ -278,12 +261,10 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
   let missing = 0;
   const keyOf = (r: StackRecord) =>
     `${v.perPid ? `${r.pid}/${r.comm}` : ''}|${r.user.map((f) => f.name).join(';')}|${r.kernel.map((f) => f.name).join(';')}|${r.userMissing ? 1 : 0}${r.kernelMissing ? 1 : 0}`;
-  await loop(
+  await loopFlags(
     meter.handle,
     deps,
-    (v.interval as number | undefined) ?? FOREVER,
-    (v.duration as number | undefined) ?? FOREVER,
-    FOREVER,
+    v,
     (d: StackDelta) => {
       loss.mapFull += d.loss.mapFull;
       for (const k of Object.keys(unwound) as Array<keyof typeof unwound>) unwound[k] += d.loss[k] ?? 0;

@@ -25,6 +25,7 @@ import {
 import { SPECS, type CliToolName, type StackToolName } from './specs.js';
 import { DeferredSymbolizer, nextDrainMs } from './deferred.js';
 import { runAnyEventTool } from './anyfunc.js';
+import { stopper } from './stop.js';
 
 /** how long the CLI waits at the end of a capture for debug files being fetched from debuginfod */
 const DEBUGINFOD_WAIT_MS = 5000;
@@ -135,34 +136,6 @@ function runtimeError(tool: CliToolName, io: CliIO, e: unknown): number {
   io.err(`bpfscope ${tool}: ${msg}\n`);
   if (process.env.BPFSCOPE_DEBUG && e instanceof Error && e.stack) io.err(e.stack + '\n');
   return 1;
-}
-
-/** Waits until `ms` passed or a stop was requested; true when stopped. */
-function stopper(io: CliIO): { stopped: () => boolean; wait: (ms: number) => Promise<boolean>; dispose: () => void } {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const unsub = io.onStop(() => {
-    stopped = true;
-    wake?.();
-  });
-  return {
-    stopped: () => stopped,
-    wait: (ms) =>
-      stopped
-        ? Promise.resolve(true)
-        : new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => {
-              wake = undefined;
-              resolve(stopped);
-            }, ms);
-            wake = () => {
-              clearTimeout(t);
-              wake = undefined;
-              resolve(true);
-            };
-          }),
-    dispose: unsub,
-  };
 }
 
 /** The capture options among the parsed values (a table option's flag has the option's name as its dest). */
