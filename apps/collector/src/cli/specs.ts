@@ -31,6 +31,20 @@ const cliOnly = {
   folded: { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format, one line per stack (for flame graphs)' },
 } satisfies Record<string, FlagSpec>;
 
+/** offcputime and offwaketime (bcc's order): which threads, which stacks, how printed ... */
+const blockedThreadFlags = [
+  'pid',
+  'tid',
+  'userThreadsOnly',
+  'kernelThreadsOnly',
+  'userStacksOnly',
+  'kernelStacksOnly',
+  cliOnly.delimited,
+  cliOnly.folded,
+] as const;
+/** ... and, after offcputime's -s, the stack map size and the blocked-time bounds. */
+const blockedTimeFlags = ['stackStorageSize', 'minBlockUs', 'maxBlockUs'] as const;
+
 function enumValue(values: readonly string[]): (raw: string) => string {
   return (raw) => {
     if (!values.includes(raw)) throw new ValueError(`must be one of ${values.join(', ')}`);
@@ -145,18 +159,9 @@ const SOURCES: Record<ToolName, SpecSource> = {
     usageFlags:
       '[-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE]',
     order: [
-      'pid',
-      'tid',
-      'userThreadsOnly',
-      'kernelThreadsOnly',
-      'userStacksOnly',
-      'kernelStacksOnly',
-      cliOnly.delimited,
-      cliOnly.folded,
+      ...blockedThreadFlags,
       { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
-      'stackStorageSize',
-      'minBlockUs',
-      'maxBlockUs',
+      ...blockedTimeFlags,
       'state',
     ],
     positionals: [duration],
@@ -189,17 +194,8 @@ const SOURCES: Record<ToolName, SpecSource> = {
     usageFlags:
       '[-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
     order: [
-      'pid',
-      'tid',
-      'userThreadsOnly',
-      'kernelThreadsOnly',
-      'userStacksOnly',
-      'kernelStacksOnly',
-      cliOnly.delimited,
-      cliOnly.folded,
-      'stackStorageSize',
-      'minBlockUs',
-      'maxBlockUs',
+      ...blockedThreadFlags,
+      ...blockedTimeFlags,
     ],
     positionals: [duration],
     examples: `examples:
