@@ -181,6 +181,17 @@ const FLAG = {
 /** The interval of live deltas applies to every tool (the form shows it only for heat maps). */
 const INTERVAL: ToolOption = {};
 
+/** The options offcputime and offwaketime share, in bcc's order (after their own -p/-t). */
+const BLOCKED_OPTIONS = {
+  userThreadsOnly: { flag: FLAG.userThreadsOnly },
+  kernelThreadsOnly: { flag: FLAG.kernelThreadsOnly },
+  userStacksOnly: { flag: FLAG.userStacksOnly },
+  kernelStacksOnly: { flag: FLAG.kernelStacksOnly },
+  stackStorageSize: { flag: FLAG.stackStorageSize },
+  minBlockUs: { flag: FLAG.minBlockUs },
+  maxBlockUs: { flag: FLAG.maxBlockUs },
+} as const satisfies Partial<Record<OptionName, ToolOption>>;
+
 export const TOOLS = {
   profile: {
     label: 'CPU profile',
@@ -212,13 +223,7 @@ export const TOOLS = {
     options: {
       pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'trace these PIDs only, comma separated list' } },
       tid: { flag: { short: 't', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'trace these TIDs only, comma separated list' } },
-      userThreadsOnly: { flag: FLAG.userThreadsOnly },
-      kernelThreadsOnly: { flag: FLAG.kernelThreadsOnly },
-      userStacksOnly: { flag: FLAG.userStacksOnly },
-      kernelStacksOnly: { flag: FLAG.kernelStacksOnly },
-      stackStorageSize: { flag: FLAG.stackStorageSize },
-      minBlockUs: { flag: FLAG.minBlockUs },
-      maxBlockUs: { flag: FLAG.maxBlockUs },
+      ...BLOCKED_OPTIONS,
       state: {
         flag: {
           long: 'state',
@@ -261,13 +266,7 @@ export const TOOLS = {
     options: {
       pid: { flag: { short: 'p', long: 'pid', metavar: 'PIDS', value: 'list', group: 'thread', help: 'trace these PIDS only. Can be a comma separated list of PIDS.' } },
       tid: { flag: { short: 't', long: 'tid', metavar: 'TIDS', value: 'list', group: 'thread', help: 'trace these TIDS only. Can be a comma separated list of TIDS.' } },
-      userThreadsOnly: { flag: FLAG.userThreadsOnly },
-      kernelThreadsOnly: { flag: FLAG.kernelThreadsOnly },
-      userStacksOnly: { flag: FLAG.userStacksOnly },
-      kernelStacksOnly: { flag: FLAG.kernelStacksOnly },
-      stackStorageSize: { flag: FLAG.stackStorageSize },
-      minBlockUs: { flag: FLAG.minBlockUs },
-      maxBlockUs: { flag: FLAG.maxBlockUs },
+      ...BLOCKED_OPTIONS,
       unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,
     },
