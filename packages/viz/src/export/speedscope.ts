@@ -41,41 +41,40 @@ export function toSpeedscopeObject(p: Profile, opts: SpeedscopeExportOptions = {
       h.weights.push(s.weight);
       h.total += s.weight;
     }
-    return {
-      $schema: 'https://www.speedscope.app/file-format-schema.json',
-      exporter: 'bpfscope',
+    return speedscopeFile(
+      p,
       name,
-      activeProfileIndex: 0,
-      shared: { frames: p.frames.map((f) => ({ name: f.name, kind: f.kind })) },
-      profiles: [...byHost].map(([root, h]) => ({
-        type: 'sampled' as const,
-        name: p.frames[root]!.name,
-        unit: UNITS[p.unit],
-        startValue: 0,
-        endValue: h.total,
-        samples: h.samples,
-        weights: h.weights,
-      })),
-    };
+      [...byHost].map(([root, h]) => sampled(p.frames[root]!.name, p.unit, h.total, h.samples, h.weights)),
+    );
   }
+  return speedscopeFile(p, name, [
+    sampled(
+      name,
+      p.unit,
+      p.total,
+      p.stacks.map((s) => s.frames.slice()),
+      p.stacks.map((s) => s.weight),
+    ),
+  ]);
+}
+
+type SpeedscopeProfile = SpeedscopeFile['profiles'][number];
+
+/** The file around its profiles: every frame of `p` is shared by them. */
+function speedscopeFile(p: Profile, name: string, profiles: SpeedscopeProfile[]): SpeedscopeFile {
   return {
     $schema: 'https://www.speedscope.app/file-format-schema.json',
     exporter: 'bpfscope',
     name,
     activeProfileIndex: 0,
     shared: { frames: p.frames.map((f) => ({ name: f.name, kind: f.kind })) },
-    profiles: [
-      {
-        type: 'sampled',
-        name,
-        unit: UNITS[p.unit],
-        startValue: 0,
-        endValue: p.total,
-        samples: p.stacks.map((s) => s.frames.slice()),
-        weights: p.stacks.map((s) => s.weight),
-      },
-    ],
+    profiles,
   };
+}
+
+/** One `sampled` profile: stacks (frame indexes, root first) and their weights, `total` their sum. */
+function sampled(name: string, unit: Unit, total: number, samples: number[][], weights: number[]): SpeedscopeProfile {
+  return { type: 'sampled', name, unit: UNITS[unit], startValue: 0, endValue: total, samples, weights };
 }
 
 export function toSpeedscope(p: Profile, opts: SpeedscopeExportOptions = {}): string {
