@@ -229,6 +229,12 @@ function encodedSize(enc: number): number {
 
 // ---- the builder ----
 
+/** `into` (a larger array of the same kind) with `from` copied to its start. */
+function widened<A extends Uint32Array | Int32Array | Int16Array | Uint8Array>(from: A, into: A): A {
+  into.set(from);
+  return into;
+}
+
 class Out {
   n = 0;
   pc = new Uint32Array(1024);
@@ -239,21 +245,11 @@ class Out {
 
   private grow(): void {
     const cap = this.pc.length * 2;
-    const pc = new Uint32Array(cap);
-    pc.set(this.pc);
-    this.pc = pc;
-    const co = new Int32Array(cap);
-    co.set(this.cfaOff);
-    this.cfaOff = co;
-    const ro = new Int16Array(cap);
-    ro.set(this.rbpOff);
-    this.rbpOff = ro;
-    const ck = new Uint8Array(cap);
-    ck.set(this.cfaKind);
-    this.cfaKind = ck;
-    const rk = new Uint8Array(cap);
-    rk.set(this.rbpKind);
-    this.rbpKind = rk;
+    this.pc = widened(this.pc, new Uint32Array(cap));
+    this.cfaOff = widened(this.cfaOff, new Int32Array(cap));
+    this.rbpOff = widened(this.rbpOff, new Int16Array(cap));
+    this.cfaKind = widened(this.cfaKind, new Uint8Array(cap));
+    this.rbpKind = widened(this.rbpKind, new Uint8Array(cap));
   }
 
   /** Add a row at pc (pcs never decrease); same pc overwrites; identical neighbours merge. */
