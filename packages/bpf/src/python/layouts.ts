@@ -73,6 +73,16 @@ export interface PyLayout {
   code: PyCodeLayout;
 }
 
+/** PyASCIIObject and PyBytesObject offsets of 3.8 to 3.11 (3.12 dropped the ASCII object's wstr). */
+const PRE312_STRINGS = {
+  strLength: 16,
+  strState: 32,
+  strAsciiData: 48,
+  strCompactData: 72,
+  bytesSize: 16,
+  bytesData: 32,
+} as const;
+
 /** 3.8 and 3.9 (identical here) */
 const PY38: PyLayout = {
   version: '3.8',
@@ -99,12 +109,7 @@ const PY38: PyLayout = {
     linetable: 0x78, // co_lnotab
     code: 0,
     lineTable: 'lnotab',
-    strLength: 16,
-    strState: 32,
-    strAsciiData: 48,
-    strCompactData: 72,
-    bytesSize: 16,
-    bytesData: 32,
+    ...PRE312_STRINGS,
   },
 };
 
@@ -139,12 +144,7 @@ const PY311: PyLayout = {
     linetable: 136,
     code: 184, // co_code_adaptive
     lineTable: 'pep657',
-    strLength: 16,
-    strState: 32,
-    strAsciiData: 48,
-    strCompactData: 72,
-    bytesSize: 16,
-    bytesData: 32,
+    ...PRE312_STRINGS,
   },
 };
 
