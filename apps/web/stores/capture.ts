@@ -98,6 +98,24 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
   let generation = 0;
 
   const emptyProgress: LiveProgress = { elapsedMs: 0, durationMs: 0, samples: 0, events: 0 };
+  /** A capture's own fields as they are before the first capture, and as each start begins them. */
+  const noRun = (): Pick<
+    CaptureState,
+    'captureId' | 'captureTool' | 'error' | 'notices' | 'startedAt' | 'progress' | 'progressAt' | 'loss' | 'profile' | 'endReason' | 'firstDataMs' | 'save'
+  > => ({
+    captureId: null,
+    captureTool: null,
+    error: null,
+    notices: [],
+    startedAt: null,
+    progress: emptyProgress,
+    progressAt: null,
+    loss: {},
+    profile: null,
+    endReason: null,
+    firstDataMs: null,
+    save: { state: 'idle' },
+  });
 
   return createStore<CaptureState>()((set, get) => {
     function closeStream() {
@@ -230,18 +248,7 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
       fleetHosts: [],
       form: defaultForm(),
       phase: 'idle',
-      captureId: null,
-      captureTool: null,
-      error: null,
-      notices: [],
-      startedAt: null,
-      progress: emptyProgress,
-      progressAt: null,
-      loss: {},
-      profile: null,
-      endReason: null,
-      firstDataMs: null,
-      save: { state: 'idle' },
+      ...noRun(),
 
       setForm(patch) {
         set({ form: { ...get().form, ...patch } });
@@ -284,22 +291,14 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
         acc = new LiveAccumulator(s.form.tool);
         flushedVersion = -1;
         set({
+          ...noRun(),
           phase: 'starting',
-          captureId: null,
           captureTool: s.form.tool,
-          error: null,
-          notices: [],
           hostStates: {},
           fleet: s.form.target !== 'one',
           fleetHosts: body.hosts ?? [],
           startedAt: d.now(),
           progress: { ...emptyProgress, durationMs: s.form.durationSec * 1000 },
-          progressAt: null,
-          loss: {},
-          profile: null,
-          endReason: null,
-          firstDataMs: null,
-          save: { state: 'idle' },
         });
         try {
           const { id } = await d.api.startCapture(body);
