@@ -14,11 +14,11 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildTree, decodeProfile } from '@bpfscope/viz';
+import { freePort } from '../../tests/support/net.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const arg = (n: string) => {
@@ -34,14 +34,6 @@ const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).t
 if (!existsSync(join(REPO, 'apps/web/.next/BUILD_ID'))) {
   console.error('bench/fleet: the web app is not built: run bash scripts/build.sh first');
   process.exit(1);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** A recorded-profile stand-in: 3000 stacks, depth 8-40, over 600 function names (seeded). */

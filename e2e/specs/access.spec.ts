@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { REPO } from '../stack.js';
+import { freePort } from '../../tests/support/net.js';
 
 const OP = 'e2e-operator-token-0123456789';
 const VIEW = 'e2e-viewer-token-9876543210';
@@ -18,14 +18,6 @@ let base = '';
 let proc: ChildProcess | undefined;
 let dir = '';
 let id = '';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test.beforeAll(async ({ request }) => {
   test.setTimeout(150_000);

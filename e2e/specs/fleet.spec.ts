@@ -5,19 +5,11 @@
  * saved snapshot keeps both hosts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { HOT_FN, REPO, findFrame, forbidDialogs, shot, startBurn, waitReady } from '../helpers.js';
 import { JOIN_PORT } from '../stack.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../../tests/support/net.js';
 
 let joined: ChildProcess | null = null;
 

@@ -5,7 +5,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { TOOL_NAMES } from '@bpfscope/viz/tools';
@@ -15,6 +14,7 @@ import { SqliteSnapshotStore } from '../server/snapshots';
 import type { CollectorConfig, Env } from '../server/config';
 import { startFakeCollector, type FakeCollector, type Script } from './fake-collector';
 import { CORPUS, tempDir } from './helpers';
+import { freePort } from '../../../tests/support/net.js';
 
 const BASE = 'http://127.0.0.1:3000';
 const dir = tempDir();
@@ -106,14 +106,6 @@ async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function captureJson(id: string) {

@@ -9,7 +9,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Hub } from '../server/captures';
@@ -17,6 +16,7 @@ import { startJoinServer, type JoinServer } from '../server/join';
 import { SqliteSnapshotStore } from '../server/snapshots';
 import { createCapture, getCapture, listCollectors, removeCollector } from '../server/api';
 import { REPO, tempDir } from './helpers';
+import { freePort } from '../../../tests/support/net.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : 'needs root: the collectors load real BPF programs';
@@ -33,14 +33,6 @@ let joinedHealth = '';
 const token = 'fleet-static-' + Math.random().toString(36).slice(2);
 const joinToken = 'fleet-join-' + Math.random().toString(36).slice(2);
 const env = { BPFSCOPE_WEB_HOST: '127.0.0.1' };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const t0 = Date.now();

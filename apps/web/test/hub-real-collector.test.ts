@@ -6,11 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Hub } from '../server/captures';
 import { SqliteSnapshotStore } from '../server/snapshots';
 import { REPO, tempDir } from './helpers';
+import { freePort } from '../../../tests/support/net.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : 'needs root: the collector loads real BPF programs';
@@ -22,14 +22,6 @@ let store: SqliteSnapshotStore;
 let hub: Hub;
 let url = '';
 let token = '';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 before(async () => {
   if (!isRoot) return;

@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../../tests/support/net.js';
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -46,14 +46,6 @@ export function postgresUnavailable(): string | null {
     return "there is no 'postgres' user (Debian's postgresql package creates it: bash scripts/setup.sh --test)";
   }
   return null;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function asPostgres(args: string[], opts: { allowFail?: boolean } = {}): string {

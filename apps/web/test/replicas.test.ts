@@ -8,22 +8,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { REPO, tempDir } from './helpers';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres';
 import { startFakeCollector, type FakeCollector } from './fake-collector';
+import { freePort } from '../../../tests/support/net.js';
 
 const skip = postgresUnavailable() ?? false;
 if (skip) console.log(`# replica tests skipped: ${skip}`);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Replica {
   url: string;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { openProfile } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
@@ -18,23 +18,13 @@ import { loadLibDwError } from '../src/ffi/libdw.js';
 import { ROOT_SKIP, run, drainUntil, tmpDir, sleep } from './helpers.js';
 import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
 import { INLINE_SRC } from './inline-workload.js';
+import { freePort } from '../../../tests/support/net.js';
 
 useTestTables();
 
 const HAVE_SERVER = spawnSync('debuginfod', ['--version'], { stdio: 'ignore' }).status === 0;
 const SERVER_SKIP = HAVE_SERVER ? false : "elfutils' debuginfod server is not installed (scripts/setup.sh --test, or apt-get install debuginfod)";
 const LIBDW_SKIP = loadLibDwError() ? `elfutils libdw is not installed: ${loadLibDwError()!.message}` : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(url: string): Promise<number> {
   return new Promise((resolve) => {
