@@ -18,13 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 // internals of the symbolizer, by path (the package exports only the factory and types)
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
+import { flag, hasFlag, keepBest, llvmPasses } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-function flag(name: string, def: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-}
 const MAX = Number(flag('--max', '100000'));
 const OUT = flag('--out', join(here, '..', 'results', 'symbolize.json'));
 const LLVM = flag('--llvm-symbolizer', '/usr/bin/llvm-symbolizer');
@@ -126,36 +122,8 @@ function runOurs(probes: Probe[], demangleNames = true): { coldMs: number; warmM
 
 // ------------------------------------------------------------------ llvm-symbolizer
 async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; names: string[]; starts: number[]; version: string }> {
-  const child = spawn(LLVM, ['--output-style=JSON', '--no-inlines', '--functions=linkage', '--demangle'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const input = probes.map((p) => `"${p.file}" 0x${p.vaddr.toString(16)}\n`).join('');
-  let buf = '';
-  let lines: string[] = [];
-  let waiting: { n: number; resolve: () => void } | undefined;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-    if (waiting && lines.length >= waiting.n) waiting.resolve();
-  });
-  const exited = new Promise<void>((res) => child.on('exit', () => res()));
-  const pass = async (): Promise<{ ms: number; out: string[] }> => {
-    lines = [];
-    const t0 = process.hrtime.bigint();
-    const done = new Promise<void>((resolve) => (waiting = { n: probes.length, resolve }));
-    child.stdin.write(input);
-    await Promise.race([done, exited.then(() => Promise.reject(new Error(`llvm-symbolizer exited early: ${stderr}`)))]);
-    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out: lines.slice(0, probes.length) };
-  };
-  const cold = await pass();
-  const warm = await pass();
-  child.stdin.end();
-  await exited;
+  const { cold, warm } = await llvmPasses(LLVM, ['--output-style=JSON', '--no-inlines', '--functions=linkage', '--demangle'], input, probes.length);
   const starts: number[] = [];
   const names = warm.out.map((l) => {
     try {
@@ -207,10 +175,10 @@ async function main(): Promise<void> {
   const tStart = Date.now();
   for (let r = 0; r < REPS; r++) {
     const o = runOurs(probes);
-    if (args.includes('--ours-only')) {
+    if (hasFlag('--ours-only')) {
       // profiling aid: no peer, no result file
       console.log(`ours: cold ${o.coldMs.toFixed(0)} ms, warm ${o.warmMs.toFixed(0)} ms`);
-      if (args.includes('--warm-loop')) {
+      if (hasFlag('--warm-loop')) {
         const sym = createSymbolizer({ dwarf: false, debuginfod: false });
         const addrs = probes.map((p) => p.runtime);
         for (let k = 0; k < 12; k++) {
@@ -221,13 +189,9 @@ async function main(): Promise<void> {
       }
       return;
     }
-    samples.ours.push({ coldMs: +o.coldMs.toFixed(1), warmMs: +o.warmMs.toFixed(1) });
-    if (!ours || o.coldMs < ours.coldMs) ours = { ...o, warmMs: Math.min(o.warmMs, ours?.warmMs ?? Infinity) };
-    else ours.warmMs = Math.min(ours.warmMs, o.warmMs);
+    ours = keepBest(ours, o, samples.ours);
     const l = await runLlvm(probes);
-    samples.llvm.push({ coldMs: +l.coldMs.toFixed(1), warmMs: +l.warmMs.toFixed(1) });
-    if (!llvm || l.coldMs < llvm.coldMs) llvm = { ...l, warmMs: Math.min(l.warmMs, llvm?.warmMs ?? Infinity) };
-    else llvm.warmMs = Math.min(llvm.warmMs, l.warmMs);
+    llvm = keepBest(llvm, l, samples.llvm);
     console.error(`rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`);
     if (Date.now() - tStart > BUDGET_MS) break;
   }

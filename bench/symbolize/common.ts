@@ -1,0 +1,78 @@
+/**
+ * What the two symbolizer benchmarks (run.ts: function names, inline.ts: inline chains) share:
+ * their command line, driving one llvm-symbolizer process through a cold and a warm pass, and
+ * keeping the best of interleaved repetitions.
+ */
+import { spawn } from 'node:child_process';
+
+const args = process.argv.slice(2);
+
+/** The value after `name` on the command line, or `def`. */
+export function flag(name: string, def: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : def;
+}
+
+/** Whether `name` stands on the command line. */
+export function hasFlag(name: string): boolean {
+  return args.includes(name);
+}
+
+export interface Pass {
+  ms: number;
+  /** one JSON line a looked-up address, in input order */
+  out: string[];
+}
+
+/**
+ * Start `llvm` with `llvmArgs`, write `input` (one `"file" 0xaddr` line per address, `n` lines)
+ * twice, and time each pass: the first is cold (files opened and parsed), the second warm.
+ */
+export async function llvmPasses(llvm: string, llvmArgs: string[], input: string, n: number): Promise<{ cold: Pass; warm: Pass }> {
+  const child = spawn(llvm, llvmArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let buf = '';
+  let lines: string[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    if (waiting && lines.length >= waiting.n) waiting.resolve();
+  });
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  const pass = async (): Promise<Pass> => {
+    lines = [];
+    const t0 = process.hrtime.bigint();
+    const done = new Promise<void>((resolve) => (waiting = { n, resolve }));
+    child.stdin.write(input);
+    await Promise.race([done, exited.then(() => Promise.reject(new Error(`llvm-symbolizer exited early: ${stderr}`)))]);
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out: lines.slice(0, n) };
+  };
+  const cold = await pass();
+  const warm = await pass();
+  child.stdin.end();
+  await exited;
+  return { cold, warm };
+}
+
+export interface Timed {
+  coldMs: number;
+  warmMs: number;
+}
+
+/**
+ * Fold one repetition into the best so far: the run with the lowest cold time is kept (with its
+ * results), and the warm time is the lowest of all runs. The sample itself goes to `samples`.
+ */
+export function keepBest<T extends Timed>(best: T | undefined, run: T, samples: Timed[]): T {
+  samples.push({ coldMs: +run.coldMs.toFixed(1), warmMs: +run.warmMs.toFixed(1) });
+  if (!best || run.coldMs < best.coldMs) return { ...run, warmMs: Math.min(run.warmMs, best?.warmMs ?? Infinity) };
+  best.warmMs = Math.min(best.warmMs, run.warmMs);
+  return best;
+}
