@@ -8,7 +8,6 @@ import type { Profile } from '@bpfscope/viz';
 import { newId, isValidId } from './ids';
 import {
   META_COLS,
-  apiJsonText,
   buildRow,
   clampLimit,
   inflate,
@@ -23,7 +22,7 @@ import {
   type SnapshotStore,
   type SnapshotSummary,
 } from './snapshots';
-import { decodeFromStore, encodedAsObject } from './viz';
+import { EncodedSnapshotReads, type EncodedSnapshot } from './snapshot-reads';
 
 /** Each migration runs once, in order, in one transaction with its row in bpfscope_migrations. */
 const MIGRATIONS: string[] = [
@@ -88,7 +87,7 @@ function unavailable(e: unknown, where: string): unknown {
   return e;
 }
 
-export class PgSnapshotStore implements SnapshotStore {
+export class PgSnapshotStore extends EncodedSnapshotReads implements SnapshotStore {
   readonly kind = 'postgres' as const;
   readonly url: string;
   readonly pool: pg.Pool;
@@ -100,6 +99,7 @@ export class PgSnapshotStore implements SnapshotStore {
   }
 
   constructor(url: string, opts: { max?: number } = {}) {
+    super();
     this.url = url;
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 8, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
     // an idle client losing its connection (database restart) must not crash the console
@@ -185,27 +185,12 @@ export class PgSnapshotStore implements SnapshotStore {
     return rows[0] ? toMeta(rows[0]) : null;
   }
 
-  async getEncoded(id: string): Promise<{ snapshot: SnapshotMeta; codec: string; json: string } | null> {
+  override async getEncoded(id: string): Promise<EncodedSnapshot | null> {
     if (!isValidId(id)) return null;
     const { rows } = await this.q<Row & { profile: Buffer }>(`SELECT ${META_COLS}, profile FROM snapshots WHERE id = $1`, [id]);
     const r = rows[0];
     if (!r) return null;
     return { snapshot: toMeta(r), codec: r.codec, json: inflate(r) };
-  }
-
-  async get(id: string): Promise<{ snapshot: SnapshotMeta; profile: Profile } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, profile: decodeFromStore(e.codec, e.json) } : null;
-  }
-
-  async getApiJson(id: string): Promise<{ snapshot: SnapshotMeta; profile: unknown } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) } : null;
-  }
-
-  async getApiJsonText(id: string): Promise<{ snapshot: SnapshotMeta; text: string } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, text: apiJsonText(e) } : null;
   }
 
   async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {

@@ -18,8 +18,11 @@ import Database from 'better-sqlite3';
 import type { LossStats, Profile, Unit } from '@bpfscope/viz';
 import { dataDir, databaseUrl, type Env } from './config';
 import { newId, isValidId } from './ids';
-import { decodeFromStore, encodeForStore, encodedAsObject } from './viz';
+import { encodeForStore } from './viz';
 import { PgSnapshotStore } from './snapshots-pg';
+import { EncodedSnapshotReads, type EncodedSnapshot } from './snapshot-reads';
+
+export { apiJsonText } from './snapshot-reads';
 
 const gzip = promisify(zlib.gzip);
 
@@ -214,18 +217,12 @@ export function clampLimit(limit: number): number {
   return Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : 1000, 10000));
 }
 
-/** The JSON text of `{snapshot, profile}` from a stored encoding. */
-export function apiJsonText(e: { snapshot: SnapshotMeta; codec: string; json: string }): string {
-  const profile = e.codec === 'viz' ? e.json : JSON.stringify(encodedAsObject(e.codec, e.json));
-  return `{"snapshot":${JSON.stringify(e.snapshot)},"profile":${profile}}`;
-}
-
 /** The metadata of a row as the API shows it (numbers from PostgreSQL's bigint arrive as strings). */
 export function toSummary(r: Row): SnapshotSummary {
   return { id: r.id, name: r.name, tool: r.tool, host: r.host, createdAt: Number(r.created_at), total: Number(r.total), unit: r.unit };
 }
 
-export class SqliteSnapshotStore implements SnapshotStore {
+export class SqliteSnapshotStore extends EncodedSnapshotReads implements SnapshotStore {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   readonly file: string;
@@ -238,6 +235,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   constructor(file: string) {
+    super();
     this.file = file;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
@@ -322,26 +320,11 @@ export class SqliteSnapshotStore implements SnapshotStore {
     return r ? toMeta(r) : null;
   }
 
-  async getEncoded(id: string): Promise<{ snapshot: SnapshotMeta; codec: string; json: string } | null> {
+  override async getEncoded(id: string): Promise<EncodedSnapshot | null> {
     if (!isValidId(id)) return null;
     const r = this.getStmt.get(id) as (Row & { profile: Buffer }) | undefined;
     if (!r) return null;
     return { snapshot: toMeta(r), codec: r.codec, json: inflate(r) };
-  }
-
-  async get(id: string): Promise<{ snapshot: SnapshotMeta; profile: Profile } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, profile: decodeFromStore(e.codec, e.json) } : null;
-  }
-
-  async getApiJson(id: string): Promise<{ snapshot: SnapshotMeta; profile: unknown } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, profile: encodedAsObject(e.codec, e.json) } : null;
-  }
-
-  async getApiJsonText(id: string): Promise<{ snapshot: SnapshotMeta; text: string } | null> {
-    const e = await this.getEncoded(id);
-    return e ? { snapshot: e.snapshot, text: apiJsonText(e) } : null;
   }
 
   async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {
