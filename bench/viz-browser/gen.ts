@@ -5,20 +5,11 @@
  * few likely callees (skewed, so hot paths are wide and the tail is long), depth 4..18.
  * Same seed → byte-identical output.
  */
+import { mulberry32 } from '../../packages/viz/src/random.js';
+
 export interface GenOptions {
   stacks?: number;
   seed?: number;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hash2(a: number, b: number): number {
@@ -45,7 +36,7 @@ export function functionName(i: number): string {
 
 export function generateFolded(opts: GenOptions = {}): string {
   const total = opts.stacks ?? 200_000;
-  const rnd = rng(opts.seed ?? 42);
+  const rnd = mulberry32(opts.seed ?? 42);
   const NF = 6000;
   const names = Array.from({ length: NF }, (_, i) => functionName(i));
   const comms = Array.from({ length: 24 }, (_, i) => ['node', 'java', 'postgres', 'nginx', 'gzip', 'tar', 'cc1', 'python3', 'kworker/0:1', 'swapper/0', 'sshd', 'redis-server'][i % 12] + (i >= 12 ? `-${i}` : ''));

@@ -11,21 +11,11 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../../packages/viz/src/random.js';
 
 export interface GenOptions {
   stacks?: number;
   seed?: number;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SYL = ['ra', 'lo', 'ck', 'mem', 'cp', 'rd', 'wr', 'io', 'ht', 'bt', 'sk', 'fs', 'vm', 'pg', 'tx', 'rx', 'q', 'buf', 'sz', 'gc', 'mk', 'st', 'ev', 'po', 'ln', 'ix'];

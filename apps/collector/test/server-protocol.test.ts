@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import WebSocket from 'ws';
 import { type TestClient, TOKEN, connect, defaultRecords, httpGet, sleep, startFakeServer } from './server-helpers.js';
 import { loadConfig } from '../src/server/config.js';
+import { mulberry32 } from '@bpfscope/viz';
 import { PROTOCOL_VERSION } from '@bpfscope/viz/wire';
 
 type Started = Awaited<ReturnType<typeof startFakeServer>>;
@@ -455,15 +456,8 @@ describe('fuzz', () => {
   test('random and truncated messages never crash the server; a good client is served afterwards', async () => {
     const s = await startFakeServer({ rateLimitPerSec: 100000, rateBurst: 100000, maxConcurrentCaptures: 4 });
     try {
-      // seeded PRNG (mulberry32) so failures reproduce
-      let seed = 0x5eed1234;
-      const rnd = () => {
-        seed = (seed + 0x6d2b79f5) | 0;
-        let t = seed;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
+      // seeded PRNG so failures reproduce
+      const rnd = mulberry32(0x5eed1234);
       const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
       const values = () => pick<unknown>([null, true, -1, 0, 1e308, -1e-9, 'x', '', '\u0000\ud800', [], {}, [1, 'a'], { a: { b: 1 } }, 2 ** 53, NaN, 'profile', 'c_0']);
       const good = [

@@ -123,6 +123,8 @@ export function expected(r: RRow, signal: boolean): { kinds: number[]; off?: num
   return { kinds, off, rbp, rbpOff };
 }
 
+// The same generator as @bpfscope/viz's mulberry32 (packages/viz/src/random.ts), kept here because
+// packages/bpf never imports viz (docs/ARCHITECTURE.md), not even from its tests.
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -138,3 +138,4 @@ export {
 } from './ops/index.js';
 export { formatBytes, formatDate, formatInt, formatMs, formatPercent, formatTime, formatValue } from './format.js';
 export { diffColor, frameColor, nameHash, nodeColor, paletteForTool, ROOT_COLOR, SEARCH_COLOR, type PaletteName } from './palette.js';
+export { mulberry32 } from './random.js';

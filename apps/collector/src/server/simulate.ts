@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { HistogramDelta, StackDelta, StackRecord } from '@bpfscope/bpf';
-import type { ToolName } from '@bpfscope/viz';
+import { mulberry32, type ToolName } from '@bpfscope/viz';
 import type { CaptureOptions } from '@bpfscope/viz/wire';
 import type { CaptureEngine, CaptureSource, SystemInfo } from '../engine.js';
 
@@ -35,18 +35,6 @@ export function loadRecording(file: string): Recorded[] {
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, so host i varies the same way in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class SimulatedEngine implements CaptureEngine {
   private readonly stacks: Recorded[];
   private readonly cum: number[];
@@ -55,7 +43,7 @@ export class SimulatedEngine implements CaptureEngine {
     private readonly host: string,
     seed: number,
   ) {
-    const rnd = prng(seed + 1);
+    const rnd = mulberry32(seed + 1);
     // per host: keep ~90% of the recorded stacks, each weight times 0.7-1.3
     this.stacks = recording.filter(() => rnd() < 0.9).map((s) => ({ ...s, weight: s.weight * (0.7 + 0.6 * rnd()) }));
     if (!this.stacks.length) this.stacks = recording.slice();
@@ -72,7 +60,7 @@ export class SimulatedEngine implements CaptureEngine {
     const hz = (options as { frequency?: number }).frequency ?? 49;
     const startTime = Date.now();
     let last = startTime;
-    const rnd = prng(startTime);
+    const rnd = mulberry32(startTime);
     const total = this.cum[this.cum.length - 1]!;
     const ncpu = cpus().length;
     return {
