@@ -156,18 +156,13 @@ function s64(): number {
   return hi * 0x100000000 + lo;
 }
 function uleb(): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (P >= END) throw new CfiError(`truncated LEB128 at offset ${P}`);
-    const b = D[P++];
-    result += (b & 0x7f) * mul;
-    if ((b & 0x80) === 0) return result;
-    mul *= 128;
-  }
-  throw new CfiError(`LEB128 longer than 10 bytes at offset ${P}`);
+  return leb128(false);
 }
 function sleb(): number {
+  return leb128(true);
+}
+/** A LEB128 number at P (at most 10 bytes); `signed`: sign-extended from the last byte's bit 6. */
+function leb128(signed: boolean): number {
   let result = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
@@ -176,7 +171,7 @@ function sleb(): number {
     result += (b & 0x7f) * mul;
     mul *= 128;
     if ((b & 0x80) === 0) {
-      if (b & 0x40) result -= mul;
+      if (signed && b & 0x40) result -= mul;
       return result;
     }
   }
