@@ -23,6 +23,8 @@
  * Run as root: node --conditions=source --import tsx bench/unwind/run.ts
  * Env: BENCH_UNWIND_SECS (capture length, default 10), BENCH_UNWIND_SKIP (comma list of
  *      fidelity,cost,memory,exec,tables,overhead), BENCH_BPF_RUNS (for the overhead part).
+ * `--only fidelity` (comma list of the same parts): run only those and update only their sections
+ * of bench/results/unwind.json (the rerun's date and load average are recorded in `reruns`).
  * Output: bench/results/unwind.json and a markdown summary on stdout.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +35,20 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECS = Number(process.env.BENCH_UNWIND_SECS ?? 10);
-const SKIP = new Set((process.env.BENCH_UNWIND_SKIP ?? '').split(',').filter(Boolean));
+const PARTS = ['fidelity', 'cost', 'memory', 'exec', 'tables', 'overhead'];
+/** `--only fidelity[,exec…]`: run just those parts; the other parts of bench/results/unwind.json are kept */
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const parts = (process.argv[i + 1] ?? '').split(',').filter(Boolean);
+  const badPart = parts.find((x) => !PARTS.includes(x));
+  if (!parts.length || badPart !== undefined) {
+    console.error(`bench/unwind: --only ${process.argv[i + 1] ?? ''}: expected a comma list of ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+  return parts;
+})();
+const SKIP = new Set(ONLY ? PARTS.filter((x) => !ONLY.includes(x)) : (process.env.BENCH_UNWIND_SKIP ?? '').split(',').filter(Boolean));
 const HZ = 99;
 const WORK = mkdtempSync(join(tmpdir(), 'bpfscope-bench-unwind-'));
 /** the outermost frames of a complete user stack (main thread / other threads) */
@@ -591,7 +606,16 @@ async function main(): Promise<number> {
   result.loadAverage = { before: loadBefore.map((x) => round(x, 2)), after: loadavg().map((x) => round(x, 2)) };
   result.elapsedSecs = Math.round((Date.now() - t0) / 1000);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/results/unwind.json'), JSON.stringify(result, null, 2) + '\n');
+  const out = join(ROOT, 'bench/results/unwind.json');
+  let written = result;
+  if (ONLY && existsSync(out)) {
+    // a partial rerun: the sections it measured replace the old ones, the rest stay as measured then
+    const prev = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    const sections = ['fidelity', 'programCost', 'mapMemory', 'execToFirstComplete', 'tables', 'overhead'].filter((k) => k in result);
+    const rerun = { date: result.date, parts: ONLY, sections, bpfscopeEntry: result.bpfscopeEntry, captureSecs: SECS, loadAverage: result.loadAverage, elapsedSecs: result.elapsedSecs };
+    written = { ...prev, ...Object.fromEntries(sections.map((k) => [k, result[k]])), reruns: [...((prev.reruns as unknown[]) ?? []), rerun] };
+  }
+  writeFileSync(out, JSON.stringify(written, null, 2) + '\n');
   console.log(markdown(result));
   return 0;
 }

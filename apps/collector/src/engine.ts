@@ -17,6 +17,9 @@ export interface CaptureSource {
   readonly tool: ToolName;
   /** epoch ms at attach time; timeline offsets are relative to it. */
   readonly startTime: number;
+  /** resolves when sampling starts (stack tools with the CFI walker wait, bounded, for the unwind
+   * tables of the processes present at open); startTime is that moment. Undefined: started at open. */
+  readonly ready?: Promise<void>;
   drain(): StackDelta | HistogramDelta;
   close(): void;
   /** the BPF programs' run time and runs so far (kernel bpf_stats; both 0 unless kernel.bpf_stats_enabled=1) */

@@ -37,7 +37,7 @@ export type {
 } from './tools/types.js';
 export { UNWIND_MODES } from './tools/types.js';
 export type { UnwindInfo } from './unwind/procs.js';
-export { setUnwindTableSource } from './unwind/session.js';
+export { setUnwindTableSource, TABLE_WAIT_PIDS_MS, TABLE_WAIT_ALL_MS } from './unwind/session.js';
 export { createSymbolizer } from './symbolize/symbolizer.js';
 export type { SymbolizerOptions, SymbolizerStats } from './symbolize/symbolizer.js';
 export type { SymbolizedFrame, Symbolizer } from './symbolize/types.js';

@@ -142,3 +142,61 @@ process.stdin.once('data', () => {
     child.kill('SIGKILL');
   }
 });
+
+// no gate: the workload works from its first instruction after main, as a process started just
+// before `bpfscope profile -p PID` does; once told "go" (after sampling started) it works 1.5 s of
+// CPU time more and exits (CPU time: the same number of samples on a busy machine)
+const FRESH = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <time.h>
+volatile unsigned long sink;
+static long cpu_ms(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
+__attribute__((noipa)) void uf_leaf(void) { for (unsigned long i = 0; i < 200000; i++) sink += i * i; }
+__attribute__((noipa)) void uf_mid(void) { uf_leaf(); sink++; }
+int main(void) {
+  if (write(1, "R", 1) != 1) return 1;
+  fcntl(0, F_SETFL, O_NONBLOCK);
+  char b[8];
+  while (read(0, b, sizeof b) <= 0) uf_mid();
+  long t0 = cpu_ms();
+  while (cpu_ms() - t0 < 1500) uf_mid();
+  return 0;
+}
+`;
+
+test('profile -p (cfi): a process started just before the capture is sampled only once its tables are loaded: no stack walked without a table, >= 99 % complete', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+  const bin = buildNoFp('uf_fresh', FRESH);
+  const sym = createSymbolizer();
+  const { child, done, go, ready } = run(bin);
+  await ready; // exec'd and running: its tables (generated cold, no disk cache) are not loaded yet
+  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  try {
+    assert.ok(h.unwind, 'the walker is on');
+    assert.ok(h.ready, 'sampling waits for the tables');
+    const opened = Date.now();
+    await h.ready;
+    const info = h.unwind!();
+    t.diagnostic(`sampling started after ${h.startTime - opened} ms; unwinder ${JSON.stringify(info)}`);
+    assert.equal(info.pending, 0, `every table generated before sampling: ${JSON.stringify(info)}`);
+    assert.ok(info.tables >= 3, `tables of the workload, libc and ld.so loaded: ${JSON.stringify(info)}`);
+    go();
+    const d = await drainUntil(h, done);
+    let total = 0;
+    let complete = 0;
+    for (const r of d.records) {
+      if (r.pid !== child.pid) continue;
+      total += r.value;
+      const u = names(r.user);
+      if (u[0] === '_start' && u.includes('main')) complete += r.value;
+    }
+    t.diagnostic(`${complete} of ${total} samples complete; loss ${JSON.stringify(d.loss)}`);
+    assert.equal(d.loss.unwindNoTable ?? 0, 0, `no stack walked without its table: ${JSON.stringify(d.loss)}`);
+    assert.ok(total > 100, `samples of the workload: ${total}`);
+    assert.ok(complete >= total * 0.99, `${complete} of ${total} samples reach _start through main: ${JSON.stringify(d.loss)}`);
+  } finally {
+    h.close();
+    child.kill('SIGKILL');
+  }
+});

@@ -196,6 +196,9 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
         }) + '\n',
       );
     }
+    // the CFI walker's tools start sampling once the traced processes' unwind tables are loaded
+    // (bounded); the duration counts from then
+    await handle.ready;
     const secondMs = deps.secondMs ?? 1000;
     // The CLI prints only at the end, so it drains just often enough to keep the kernel maps from
     // filling (nextDrainMs: from their capacity and the rate of new stacks and keys, 1 to 30 s) and

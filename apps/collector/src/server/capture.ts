@@ -82,7 +82,7 @@ export class Capture {
   readonly options: CaptureOptions;
   readonly durationMs: number;
   readonly intervalMs: number;
-  readonly startTime: number;
+  startTime: number;
   readonly subscribers = new Set<Subscriber>();
   private readonly source: CaptureSource;
   private readonly init: CaptureInit;
@@ -164,7 +164,23 @@ export class Capture {
 
   /** Start the interval timer (deadlines computed from startTime, so intervals do not drift). */
   run(): void {
-    this.schedule();
+    const ready = this.source.ready;
+    if (!ready) return this.schedule();
+    // the CFI walker's tools start sampling once the unwind tables are loaded (bounded): the
+    // capture's start time and duration count from then
+    ready.then(
+      () => {
+        if (this.ended) return;
+        this.startTime = this.source.startTime || this.startTime;
+        this.lastDrain = this.startTime;
+        this.schedule();
+      },
+      (e: unknown) => {
+        if (this.ended) return;
+        this.log.error({ err: (e as Error).message }, 'cannot start sampling');
+        this.finish('failed', `cannot start sampling: ${(e as Error).message}`);
+      },
+    );
   }
 
   private schedule(): void {

@@ -6,7 +6,7 @@ import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } fro
 import { assertSize, offcpuCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
 import { bad, checkIds, checkMicros, checkStackOpts, fillFilters, withCleanup } from './common.js';
-import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { loadWithUnwind, openUnwindSession, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openSwitchTool(
   tool: ToolName,
@@ -63,11 +63,27 @@ export function openSwitchTool(
     const stats = new StatsReader(obj.map('stats'));
     if (cfi) unwind = openUnwindSession(obj, pids);
     const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store, unwind?.python);
-    obj.attachAll();
-    const startTime = Date.now();
+    let closed = false;
+    let startTime = Date.now();
+    const attach = (): void => {
+      if (closed) return;
+      obj.attachAll();
+      startTime = Date.now();
+    };
+    // with the walker: attach once the processes' unwind tables are loaded (bounded), so the
+    // first stacks are not walked by frame pointers for want of a table; a process that execs
+    // meanwhile is reported by the walker at its first stack and scanned then
+    let ready: Promise<void> | undefined;
+    if (unwind) {
+      ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => attach());
+      ready.catch(() => {}); // reported to whoever awaits it
+    } else attach();
     return {
       tool,
-      startTime,
+      get startTime() {
+        return startTime;
+      },
+      ready,
       unwind: unwind ? () => unwind!.info() : undefined,
       drain(): StackDelta {
         const n = drainer.drain();
@@ -80,6 +96,7 @@ export function openSwitchTool(
         return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
       },
       close(): void {
+        closed = true;
         unwind?.close();
         obj.destroy();
       },

@@ -8,7 +8,7 @@ import type { ProfileOptions, StackDelta, StackRecord, ToolHandle } from './type
 import { PROFILE_KEY_SIZE, assertSize, profileCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
 import { bad, checkIds, checkStackOpts, fillFilters, withCleanup } from './common.js';
-import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { loadWithUnwind, openUnwindSession, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<StackDelta> {
   checkStackOpts(opts);
@@ -47,21 +47,37 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     if (cfi) unwind = openUnwindSession(obj, pids);
     const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
     obj.attachAll(); // the walker's exec hook (perf_event programs are attached below)
-    for (const cpu of onlineCpus()) {
-      const fd = openCpuClock(cpu, hz);
-      try {
-        obj.attachPerfEvent('do_sample', fd);
-      } catch (e) {
-        closeFd(fd);
-        throw e;
+    let closed = false;
+    let startMonoNs = process.hrtime.bigint();
+    let startTime = Date.now();
+    const sample = (): void => {
+      if (closed) return;
+      for (const cpu of onlineCpus()) {
+        const fd = openCpuClock(cpu, hz);
+        try {
+          obj.attachPerfEvent('do_sample', fd);
+        } catch (e) {
+          closeFd(fd);
+          throw e;
+        }
       }
-    }
-    const startMonoNs = process.hrtime.bigint();
-    const startTime = Date.now();
+      startMonoNs = process.hrtime.bigint();
+      startTime = Date.now();
+    };
+    // with the walker: sample once the processes' unwind tables are loaded (bounded), so the
+    // first samples are not walked by frame pointers for want of a table
+    let ready: Promise<void> | undefined;
+    if (unwind) {
+      ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => sample());
+      ready.catch(() => {}); // reported to whoever awaits it; the capture's drains show no samples
+    } else sample();
 
     return {
       tool: 'profile' as const,
-      startTime,
+      get startTime() {
+        return startTime;
+      },
+      ready,
       unwind: unwind ? () => unwind!.info() : undefined,
       drain(): StackDelta {
         const n = drainer.drain();
@@ -108,6 +124,7 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
         };
       },
       close(): void {
+        closed = true;
         unwind?.close();
         obj.destroy();
       },

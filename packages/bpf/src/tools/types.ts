@@ -92,8 +92,16 @@ export interface HistogramDelta {
 
 export interface ToolHandle<D> {
   readonly tool: ToolName;
-  /** epoch ms at attach time; timeline offsets are relative to it. */
+  /** epoch ms at attach time (stack tools with the CFI walker: when sampling started, see `ready`);
+   * timeline offsets are relative to it. */
   readonly startTime: number;
+  /**
+   * Stack tools with the CFI walker: resolves when sampling starts, once the unwind tables of the
+   * processes present at open are loaded (bounded wait: TABLE_WAIT_PIDS_MS / TABLE_WAIT_ALL_MS);
+   * rejects if attaching then fails. Until then drain() returns empty deltas. Undefined (or already
+   * resolved) when sampling started at open.
+   */
+  readonly ready?: Promise<void>;
   /** CFI unwinding (unwind 'cfi'/'auto' when the walker is on): processes, tables and BPF map
    * memory of the unwinder; undefined when user stacks are walked by frame pointers. */
   unwind?: () => import('../unwind/procs.js').UnwindInfo;

@@ -37,6 +37,12 @@ export function unwindTableSource(): TableSource {
 export interface UnwindSession {
   store: UstackStore;
   tracker: UnwindTracker;
+  /**
+   * Resolves when the tables of the processes present at start are loaded, or after `boundMs`
+   * (whichever comes first): true when they all are. Tools start sampling then, so the first
+   * samples are not walked without tables (counted as "no table").
+   */
+  tablesLoaded(boundMs: number): Promise<boolean>;
   /** names of the Python frames the walker stores in place of _PyEval_EvalFrameDefault frames */
   python: PyFrameNamer;
   info(): UnwindInfo;
@@ -86,12 +92,35 @@ export function openUnwindSession(obj: BpfObject, pids: number[]): UnwindSession
     store,
     tracker,
     python,
+    tablesLoaded: (boundMs) => waitBounded(tracker.idle(), boundMs),
     info: () => ({ ...tracker.info(), python: py.summary() }),
     close: () => {
       python.close();
       tracker.close();
     },
   };
+}
+
+/**
+ * How long a capture waits for the unwind tables of the processes present at start before it
+ * starts sampling anyway (its samples in code without a table yet are counted as "no table").
+ * Named processes (-p): their own objects, typically a few (python3: 60 ms here from the disk cache,
+ * up to ~0.8 s to generate a libpython table cold): 3 s. System-wide: every object mapped on the host;
+ * generating them all cold took 4.6 s on this 2-core host, from the disk cache well under a second;
+ * 5 s covers the cold case here, and the capture's start time and duration count from when sampling
+ * starts, so the wait costs no samples, only a later start.
+ */
+export const TABLE_WAIT_PIDS_MS = 3000;
+export const TABLE_WAIT_ALL_MS = 5000;
+
+export function tableWaitMs(pids: readonly number[]): number {
+  return pids.length ? TABLE_WAIT_PIDS_MS : TABLE_WAIT_ALL_MS;
+}
+
+function waitBounded(p: Promise<void>, ms: number): Promise<boolean> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)));
+  return Promise.race([p.then(() => true), timeout]).finally(() => clearTimeout(t));
 }
 
 /**
