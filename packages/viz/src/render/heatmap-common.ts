@@ -85,6 +85,19 @@ export function redrawOnResize(l: HeatmapLayout, fixedWidth: number | undefined,
   return ro;
 }
 
+/** The viewport rectangle of the cell at column `col`, row `row` (from the top) of cells w × h. */
+export function cellClientRect(l: HeatmapLayout, col: number, row: number, w: number, h: number): { x: number; y: number; width: number; height: number } {
+  const r = l.canvas.getBoundingClientRect();
+  return { x: r.left + col * w, y: r.top + row * h, width: w, height: h };
+}
+
+/** A heat map's teardown: no more resize redraws, no listeners, its elements gone. */
+export function removeHeatmap(l: HeatmapLayout, ro: ResizeObserver | undefined, emitter: { clear(): void }): void {
+  ro?.disconnect();
+  emitter.clear();
+  l.root.remove();
+}
+
 export function hideTooltip(l: HeatmapLayout): void {
   l.tooltip.style.display = 'none';
   l.details.textContent = '\u00a0';

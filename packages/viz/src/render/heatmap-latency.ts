@@ -7,7 +7,7 @@
 import { axisBottom, axisLeft, line, scaleLinear, scaleUtc, utcFormat } from 'd3';
 import type { HistogramSeries } from '../model/types.js';
 import { checkContainer, Emitter } from './dom.js';
-import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, showTooltip, sizePlot } from './heatmap-common.js';
+import { cellClientRect, heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, removeHeatmap, showTooltip, sizePlot } from './heatmap-common.js';
 
 export type LatencyUnit = 'nsecs' | 'usecs' | 'msecs';
 
@@ -334,8 +334,7 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
     },
     cellRect(c, s) {
       if (c < 0 || c >= cols() || s < lo || s > hi) return null;
-      const r = l.canvas.getBoundingClientRect();
-      return { x: r.left + c * cellW, y: r.top + (hi - s) * rowH, width: cellW, height: rowH };
+      return cellClientRect(l, c, hi - s, cellW, rowH);
     },
     on(ev, cb) {
       return emitter.on(ev, cb);
@@ -343,9 +342,7 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
     redraw: draw,
     destroy() {
       destroyed = true;
-      ro?.disconnect();
-      emitter.clear();
-      l.root.remove();
+      removeHeatmap(l, ro, emitter);
     },
   };
 }

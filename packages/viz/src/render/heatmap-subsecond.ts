@@ -6,7 +6,7 @@
  */
 import { axisBottom, axisLeft, scaleLinear } from 'd3';
 import { checkContainer, el, Emitter } from './dom.js';
-import { heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, showTooltip, sizePlot } from './heatmap-common.js';
+import { cellClientRect, heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, removeHeatmap, showTooltip, sizePlot } from './heatmap-common.js';
 
 export interface SubsecondGridInput {
   /** number of columns (whole seconds). */
@@ -298,8 +298,7 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
       return sel ? rangeOf(sel.a, sel.b) : null;
     },
     cellRect(second, row) {
-      const r = l.canvas.getBoundingClientRect();
-      return { x: r.left + second * cellW, y: r.top + row * cellH, width: cellW, height: cellH };
+      return cellClientRect(l, second, row, cellW, cellH);
     },
     on(ev, cb) {
       return emitter.on(ev, cb);
@@ -307,10 +306,8 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
     redraw: draw,
     destroy() {
       destroyed = true;
-      ro?.disconnect();
       window.removeEventListener('mouseup', onUp);
-      emitter.clear();
-      l.root.remove();
+      removeHeatmap(l, ro, emitter);
     },
   };
 }
