@@ -58,38 +58,14 @@ test('offwaketime: target stacks root first, --, waker stacks leaf first, waker 
     waker: { pid: 2, comm: 'writer', user: u('main', 'write'), kernel: k('entry_SYSCALL_64', 'pipe_write', 'try_to_wake_up') },
     value: 5,
   };
-  assert.deepEqual(names('offwaketime', r), [
-    'reader',
-    'main',
-    'read',
-    'entry_SYSCALL_64',
-    'pipe_read',
-    'schedule',
-    '--',
-    'try_to_wake_up',
-    'pipe_write',
-    'entry_SYSCALL_64',
-    'write',
-    'main',
-    'writer',
-  ]);
-  assert.deepEqual(names('offwaketime', r, true), [
-    'reader',
-    'main',
-    'read',
-    '-',
-    'entry_SYSCALL_64',
-    'pipe_read',
-    'schedule',
-    '--',
-    'try_to_wake_up',
-    'pipe_write',
-    'entry_SYSCALL_64',
-    '-',
-    'write',
-    'main',
-    'writer',
-  ]);
+  // root to leaf: the target's comm, user and kernel stacks, then the waker's kernel and user stacks
+  // leaf first, the waker's comm last; with delimiters, '-' between user and kernel on each side
+  const target = ['reader', 'main', 'read'];
+  const targetKernel = ['entry_SYSCALL_64', 'pipe_read', 'schedule'];
+  const wakerKernel = ['try_to_wake_up', 'pipe_write', 'entry_SYSCALL_64'];
+  const waker = ['write', 'main', 'writer'];
+  assert.deepEqual(names('offwaketime', r), [...target, ...targetKernel, '--', ...wakerKernel, ...waker]);
+  assert.deepEqual(names('offwaketime', r, true), [...target, '-', ...targetKernel, '--', ...wakerKernel, '-', ...waker]);
 });
 
 test('foldedLine keeps the line parseable: ; and newlines in names are replaced', () => {

@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { openFunccount, openStackcount, openFunclatency, openRunqlat, createSymbolizer, BpfError, searchProbes, resolveProbes } from '../src/index.js';
 import type { CountDelta, LatencyDelta, StackDelta } from '../src/index.js';
-import { ROOT_SKIP, GATE, buildC, run, sleep, tmpDir, names } from './helpers.js';
+import { ROOT_SKIP, GATE, buildC, recursionMisses, run, sleep, tmpDir, names } from './helpers.js';
 import { buildNoFp, tablesReady } from './unwind-walk-helpers.js';
 
 const A_CALLS = 1234;
@@ -358,26 +357,6 @@ test('tracepoint t:sched:sched_process_fork: funccount exact, stackcount kernel 
     s.close();
   }
 });
-
-/**
- * Runs of this process's BPF programs the kernel skipped (bpf_prog_info.recursion_misses, by
- * program name): a program is not re-entered on a CPU where it is already running.
- */
-function recursionMisses(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
-    let id: string | undefined;
-    try {
-      id = /^prog_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-    } catch {
-      continue;
-    }
-    if (!id) continue;
-    const info = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as { name: string; recursion_misses?: number };
-    out[info.name] = (out[info.name] ?? 0) + (info.recursion_misses ?? 0);
-  }
-  return out;
-}
 
 function schedstat(pid: number, tid: number): { runDelayNs: number; slices: number } {
   const f = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openBiolatency, BpfError } from '../src/index.js';
 import { bioFlagString } from '../src/tools/biolatency.js';
-import { ROOT_SKIP, tmpDir, sleep } from './helpers.js';
+import { ROOT_SKIP, recursionMisses, tmpDir, sleep } from './helpers.js';
 
 const WRITES = 200;
 
@@ -23,25 +23,9 @@ function completed(disk: string): number {
   return f[0] + f[4] + (f[11] ?? 0) + (f[15] ?? 0);
 }
 
-/**
- * Runs of our BPF programs the kernel skipped (bpf_prog_info.recursion_misses, summed over the
- * programs this process holds): a program is not re-entered on a CPU where it is already running, so
- * an issue or completion interrupting another one on a busy disk is dropped by the kernel, not by us.
- */
-function recursionMisses(): number {
-  let misses = 0;
-  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
-    let id: string | undefined;
-    try {
-      id = /^prog_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
-    } catch {
-      continue;
-    }
-    if (!id) continue;
-    const info = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as { recursion_misses?: number };
-    misses += info.recursion_misses ?? 0;
-  }
-  return misses;
+/** Runs of our BPF programs the kernel skipped, summed over the programs this process holds. */
+function totalRecursionMisses(): number {
+  return Object.values(recursionMisses()).reduce((a, b) => a + b, 0);
 }
 
 /** A file whose blocks are already allocated and on disk, so overwriting it is pure direct I/O. */
@@ -74,7 +58,7 @@ test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat',
     assert.ok(mine, `a histogram for ${disk}; got ${d.histograms.map((x) => x.key).join(',')}`);
     const count = mine.slots.reduce((a, b) => a + b, 0);
     const independent = after - before;
-    const misses = recursionMisses();
+    const misses = totalRecursionMisses();
     t.diagnostic(`biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent}, kernel-skipped program runs ${misses}`);
     assert.ok(count + misses >= WRITES, `at least our ${WRITES} direct writes: ${count} (+ ${misses} runs the kernel skipped)`);
     // other processes may do I/O on the same disk: both counters see it; only requests in flight at
@@ -98,7 +82,7 @@ test('biolatency -F -Q: per-flags keys, writes described bcc-style', { skip: ROO
     assert.equal(d.keyKind, 'flags');
     const writes = d.histograms.filter((x) => /(^|-)Write$/.test(x.key));
     const n = writes.reduce((s, x) => s + x.slots.reduce((a, b) => a + b, 0), 0);
-    const misses = recursionMisses();
+    const misses = totalRecursionMisses();
     assert.ok(n + misses >= WRITES, `write requests ${n} (+ ${misses} runs the kernel skipped) ≥ ${WRITES} in ${d.histograms.map((x) => x.key).join(', ')}`);
     assert.ok(writes.some((x) => x.key.includes('Sync')), 'O_DIRECT writes are synchronous');
   } finally {
@@ -130,7 +114,7 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
     const n = sum(ms);
     const all = (d: typeof dms) => d.histograms.map((x) => `${x.key}:${x.slots.reduce((a, b) => a + b, 0)}`).join(' ');
     t.diagnostic(`${disk}: ms slots ${ms.join(',')}; µs slots ${us.join(',')}; /sys/block/${disk}/stat delta ${independent}; all keys: ms ${all(dms)}, µs ${all(dus)}`);
-    const misses = recursionMisses();
+    const misses = totalRecursionMisses();
     assert.ok(n + misses >= WRITES, `at least our ${WRITES} writes in ms: ${n} (+ ${misses} runs the kernel skipped)`);
     // other I/O on the disk is seen by both; requests completing between the two drains can differ
     const edge = Math.max(3, Math.ceil(n * 0.02));

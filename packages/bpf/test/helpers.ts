@@ -109,3 +109,24 @@ export async function drainUntil(h: ToolHandle<StackDelta>, done: Promise<number
   }
   return out;
 }
+
+/**
+ * Runs of this process's BPF programs the kernel skipped (bpf_prog_info.recursion_misses, by
+ * program name): a program is not re-entered on a CPU where it is already running, so an event
+ * interrupting another one on the same CPU is dropped by the kernel, not by us.
+ */
+export function recursionMisses(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
+    let id: string | undefined;
+    try {
+      id = /^prog_id:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    } catch {
+      continue;
+    }
+    if (!id) continue;
+    const info = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', id, '--json'], { encoding: 'utf8' })) as { name: string; recursion_misses?: number };
+    out[info.name] = (out[info.name] ?? 0) + (info.recursion_misses ?? 0);
+  }
+  return out;
+}
