@@ -15,6 +15,7 @@ import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { listeningPort } from '../../tests/support/net.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'bench-token-' + Math.random().toString(36).slice(2) + 'x'.repeat(8);
@@ -58,20 +59,7 @@ async function startCollector(): Promise<{ child: ChildProcess; port: number }> 
     env: { ...process.env, BPFSCOPE_TOKEN: TOKEN, BPFSCOPE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('collector did not start within 120 s')), 120000);
-    child.once('exit', () => clearTimeout(t));
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/[^\s]*:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
-  });
+  const port = await listeningPort(child, { what: 'collector', timeoutMs: 120000 });
   return { child, port };
 }
 

@@ -15,6 +15,7 @@ import { PROTOCOL_VERSION, serverMessageSchema, type ServerMessage } from '@bpfs
 import type { CaptureEngine, CaptureSource, SystemInfo } from '../src/engine.js';
 import { createCollectorServer, type CollectorServer } from '../src/server/server.js';
 import { DEFAULT_LIMITS, type ServerConfig, type ServerLimits } from '../src/server/config.js';
+import { listeningPort } from '../../../tests/support/net.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -231,23 +232,8 @@ export async function startService(args: string[] = [], env: Record<string, stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  let out = '';
   child.stderr!.on('data', (d) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`service did not start within 30 s; stderr:\n${err.slice(-2000)}`)), 30000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/[^\s]*:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`service exited with ${code}; stderr:\n${err.slice(-2000)}`));
-    });
-  });
+  const port = await listeningPort(child, { what: 'service', timeoutMs: 30000, stderr: () => err });
   return {
     child,
     port,
