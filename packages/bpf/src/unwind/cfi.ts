@@ -823,7 +823,8 @@ function runInstructions(
         break;
       case 0x0e: st[S_CFA_OFF] = uleb(); break; // def_cfa_offset
       case 0x0f: cfaExpression(st, uleb()); break; // def_cfa_expression
-      case 0x10: { // expression
+      case 0x10: // expression
+      case 0x16: { // val_expression: either way a rule this walker does not follow; skip the block
         const r = uleb();
         const len = uleb();
         P += len;
@@ -840,14 +841,6 @@ function runInstructions(
       case 0x13: st[S_CFA_OFF] = sleb() * da; break; // def_cfa_offset_sf
       case 0x14: { const r = uleb(); uleb(); setReg(st, cie, r, R_OTHER, 0); break; } // val_offset
       case 0x15: { const r = uleb(); sleb(); setReg(st, cie, r, R_OTHER, 0); break; } // val_offset_sf
-      case 0x16: { // val_expression
-        const r = uleb();
-        const len = uleb();
-        P += len;
-        need(0);
-        setReg(st, cie, r, R_OTHER, 0);
-        break;
-      }
       case 0x2e: uleb(); break; // GNU_args_size
       case 0x2f: { const r = uleb(); setReg(st, cie, r, R_OFFSET, -uleb() * da); break; } // GNU_negative_offset_extended
       default:
