@@ -51,6 +51,7 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
   } finally {
     delete process.env.BPFSCOPE_ATTACH_MODE;
   }
+  await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
   go();
   try {
     const d = await drainUntil(h, done);
@@ -103,6 +104,7 @@ test('offcputime: --state filter and kernel-only stacks', { skip: ROOT_SKIP, tim
     const { child, done, go, ready } = run(bin);
     await ready;
     const h = openOffcputime({ pid: [child.pid!], state, kernelStacksOnly: true }, sym);
+    await h.ready;
     go();
     try {
       const d = await drainUntil(h, done);

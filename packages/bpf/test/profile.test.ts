@@ -50,6 +50,7 @@ test('profile: measured a/b CPU split, root-first stacks, timeline', { skip: ROO
   const { child, done, go, ready, stdout } = run(bin, ['1500']);
   await ready;
   const h = openProfile({ pid: [child.pid!], frequency: HZ }, sym);
+  await h.ready; // the CFI walker's tools sample once the unwind tables are loaded
   go();
   try {
     // drain while it runs, as the collector does (the symbolizer reads /proc/PID/maps while it lives)

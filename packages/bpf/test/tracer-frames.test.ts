@@ -89,6 +89,7 @@ for (const mode of ['tp_btf', 'raw_tp']) {
       } finally {
         delete process.env.BPFSCOPE_ATTACH_MODE;
       }
+      await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
       go();
       try {
         const d = await drainUntil(h, done);
@@ -118,6 +119,7 @@ test('profile: perf_event stacks start at the interrupted code (nothing skipped,
   const { child, done, go, ready } = run(bin);
   await ready;
   const h = openProfile({ pid: [child.pid!], frequency: 499 }, createSymbolizer());
+  await h.ready;
   go();
   try {
     const d = await drainUntil(h, done);

@@ -57,6 +57,7 @@ test('wakeuptime: the pipe writer wakes the reader, through pipe_write', { skip:
   const { child, done, go, ready, stdout } = run(bin);
   await ready;
   const h = openWakeuptime({ pid: [child.pid!] }, createSymbolizer());
+  await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
   go();
   try {
     const d = await drainUntil(h, done);
@@ -96,6 +97,7 @@ test('offwaketime: blocked reader stacks plus the writer as waker', { skip: ROOT
   const { child, done, go, ready, stdout } = run(bin);
   await ready;
   const h = openOffwaketime({ pid: [child.pid!] }, createSymbolizer());
+  await h.ready;
   go();
   try {
     const d = await drainUntil(h, done);
