@@ -23,8 +23,11 @@ const FOLDED = [
 
 const ROW_H = 17; // the renderer's default row height
 
-/** The names drawn in one row (depth; 1 = the row above/below "all") of a graph, left to right. */
-async function rowNames(graph: Locator, depth: number): Promise<string[]> {
+/**
+ * The frames drawn in one row (depth; 1 = the row above/below "all") of a graph, left to right:
+ * each frame's name and the viewport point where the pointer first lands on it.
+ */
+async function rowFrames(graph: Locator, depth: number): Promise<{ name: string; x: number; y: number }[]> {
   const fg = graph.getByTestId('flamegraph');
   await expect(fg).toHaveAttribute('data-state', 'ready');
   await fg.locator('canvas').scrollIntoViewIfNeeded();
@@ -37,7 +40,7 @@ async function rowNames(graph: Locator, depth: number): Promise<string[]> {
       const row = root.getAttribute('data-orientation') === 'icicle' ? depth : maxDepth - depth;
       const y = r.top + row * rowH + rowH / 2;
       // one entry per frame: consecutive points on the same frame give the same details text
-      const names: string[] = [];
+      const frames: { name: string; x: number; y: number }[] = [];
       let last = '';
       for (let x = r.left + 1; x < r.right - 1; x += 3) {
         canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
@@ -46,37 +49,25 @@ async function rowNames(graph: Locator, depth: number): Promise<string[]> {
         last = t;
         // "name (value, share)" and, in a comparison, ", ±delta vs baseline (±x%)" after it
         const m = /^(.*?) \(\d/.exec(t);
-        names.push(m ? m[1]! : t);
+        frames.push({ name: m ? m[1]! : t, x, y });
       }
       canvas.dispatchEvent(new MouseEvent('mouseleave'));
-      return names;
+      return frames;
     },
     { depth, rowH: ROW_H },
   );
 }
 
-/** The viewport point of the first frame named `name` in a row. */
+/** The names drawn in one row of a graph, left to right. */
+async function rowNames(graph: Locator, depth: number): Promise<string[]> {
+  return (await rowFrames(graph, depth)).map((f) => f.name);
+}
+
+/** The viewport point of the first frame named `name` in a row (a little inside its left edge). */
 async function framePoint(graph: Locator, depth: number, name: string): Promise<{ x: number; y: number }> {
-  const fg = graph.getByTestId('flamegraph');
-  await fg.locator('canvas').scrollIntoViewIfNeeded();
-  const p = await fg.evaluate(
-    (root, { depth, rowH, name }) => {
-      const canvas = root.querySelector('canvas')!;
-      const details = root.querySelector('[data-testid="flamegraph-details"]')!;
-      const r = canvas.getBoundingClientRect();
-      const maxDepth = Math.round(r.height / rowH) - 1;
-      const row = root.getAttribute('data-orientation') === 'icicle' ? depth : maxDepth - depth;
-      const y = r.top + row * rowH + rowH / 2;
-      for (let x = r.left + 1; x < r.right - 1; x += 3) {
-        canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
-        if ((details.textContent ?? '').startsWith(name + ' (')) return { x: x + 6, y };
-      }
-      return null;
-    },
-    { depth, rowH: ROW_H, name },
-  );
-  expect(p, `frame ${name} at depth ${depth}`).not.toBeNull();
-  return p!;
+  const f = (await rowFrames(graph, depth)).find((f) => f.name === name);
+  expect(f, `frame ${name} at depth ${depth}`).toBeDefined();
+  return { x: f!.x + 6, y: f!.y };
 }
 
 async function frameMenu(page: Page, graph: Locator, depth: number, name: string): Promise<Locator> {
