@@ -458,6 +458,7 @@ async function execToComplete(cppBin: string, newTable: boolean): Promise<Record
   const bpf = await import('../../packages/bpf/src/index.js');
   const h = bpf.openProfile({ frequency: 999, userStacksOnly: true, unwind: 'cfi' }, bpf.createSymbolizer());
   try {
+    await h.ready; // sampling starts once the running processes' tables are loaded (bounded)
     // the capture's own start-up: tables of every process already running (drained meanwhile)
     for (let i = 0; i < 20; i++) {
       await sleep(250);
