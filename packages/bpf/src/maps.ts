@@ -1,7 +1,8 @@
 /** Map access in bulk: one Buffer per map, reused every interval; batch ops when the kernel has them. */
 import * as L from './ffi/libbpf.js';
 import { BpfError } from './errors.js';
-import type { BpfMap } from './object.js';
+import { syscall } from './ffi/libc.js';
+import type { BpfMap, BpfObject } from './object.js';
 
 const ENOENT = 2;
 const ENOSPC = 28;
@@ -9,7 +10,27 @@ const EINVAL = 22;
 const ENOTSUPP = 524;
 const EOPNOTSUPP = 95;
 
-/** Reads and deletes every entry of a hash map; views stay valid until the next drain(). */
+/** x86_64 / aarch64 syscall numbers of membarrier(2) */
+const SYS_membarrier = process.arch === 'arm64' ? 283 : 324;
+const MEMBARRIER_CMD_GLOBAL = 1;
+
+/**
+ * Wait until every BPF program running now has returned: membarrier(MEMBARRIER_CMD_GLOBAL) is an
+ * RCU grace period (synchronize_rcu), and non-sleepable programs run inside RCU read-side sections
+ * (tracepoints, kprobes, uprobes, perf events, trampolines).
+ */
+export function waitForRunningPrograms(): void {
+  const r = Number(syscall(SYS_membarrier, 'int', MEMBARRIER_CMD_GLOBAL, 'unsigned int', 0, 'int', -1));
+  if (r < 0) throw new BpfError({ errno: 22, message: 'membarrier(MEMBARRIER_CMD_GLOBAL) failed: the kernel needs CONFIG_MEMBARRIER (and no nohz_full CPUs) to drain maps without losing updates' });
+}
+
+/**
+ * Reads and deletes every entry of a hash map; views stay valid until the next drain().
+ * A DRAINED_HASH_MAP (bpfscope.bpf.h: `name`, `name_alt`, `name_gen`; open it with drainerOf) is
+ * drained without losing what programs add meanwhile: the programs are switched to the other map,
+ * the ones still running are waited for, then the map nobody writes to any more is drained. A plain
+ * hash map is drained in place: an addition racing with the deletion of its entry can be lost.
+ */
 export class HashDrainer {
   readonly keys: Buffer;
   readonly values: Buffer;
@@ -17,15 +38,27 @@ export class HashDrainer {
   private outBatch: Buffer;
   private count = new Uint32Array(1);
   private batchOk: boolean | undefined;
+  private gen = 0;
+  private genKey = Buffer.alloc(4);
+  private genVal = Buffer.alloc(4);
   /** number of entries read by the last drain() */
   n = 0;
 
-  /** opts.batch=false: always use get_next_key + lookup + delete (what kernels without batch ops get) */
+  /** opts.batch=false: always use get_next_key + lookup + delete (what kernels without batch ops get);
+   * opts.alt/opts.gen: the twin map and the __u32 array selecting which one programs write to */
   constructor(
     readonly map: BpfMap,
-    opts: { batch?: boolean } = {},
+    opts: { batch?: boolean; alt?: BpfMap; gen?: BpfMap } = {},
   ) {
     if (opts.batch === false) this.batchOk = false;
+    if (opts.alt || opts.gen) {
+      if (!opts.alt || !opts.gen) throw new BpfError({ errno: 22, message: `drain map ${map.name}: alt and gen go together` });
+      if (opts.alt.keySize !== map.keySize || opts.alt.valueSize !== map.valueSize || opts.alt.maxEntries !== map.maxEntries) {
+        throw new BpfError({ errno: 22, message: `drain map ${map.name}: ${opts.alt.name} differs in key/value size or entries` });
+      }
+      this.alt = opts.alt;
+      this.genMap = opts.gen;
+    }
     this.keys = Buffer.alloc(map.keySize * map.maxEntries);
     this.values = Buffer.alloc(map.valueSize * map.maxEntries);
     const batchSize = Math.max(8, map.keySize);
@@ -33,22 +66,35 @@ export class HashDrainer {
     this.outBatch = Buffer.alloc(batchSize);
   }
 
+  private alt: BpfMap | undefined;
+  private genMap: BpfMap | undefined;
+
   /** Returns the number of entries; key i is keys[i*keySize…], value i is values[i*valueSize…]. */
   drain(): number {
+    let target = this.map;
+    if (this.alt && this.genMap) {
+      // programs switch to the other map; once the ones still running have returned, nothing writes to `target`
+      target = this.gen & 1 ? this.alt : this.map;
+      this.gen ^= 1;
+      this.genVal.writeUInt32LE(this.gen);
+      const r = L.bpf_map_update_elem(this.genMap.fd, this.genKey, this.genVal, 0) as number;
+      if (r < 0) throw BpfError.fromErrno(-r, `switch ${this.map.name} to its other map`);
+      waitForRunningPrograms();
+    }
     if (this.batchOk !== false) {
-      const r = this.drainBatch();
+      const r = this.drainBatch(target);
       if (r >= 0) {
         this.batchOk = true;
         return (this.n = r);
       }
       this.batchOk = false;
     }
-    return (this.n = this.drainOneByOne());
+    return (this.n = this.drainOneByOne(target));
   }
 
   /** -1 when the kernel has no batch ops for this map */
-  private drainBatch(): number {
-    const { keySize, valueSize, maxEntries, fd } = this.map;
+  private drainBatch(map: BpfMap): number {
+    const { keySize, valueSize, maxEntries, fd } = map;
     let total = 0;
     let first = true;
     for (;;) {
@@ -72,8 +118,8 @@ export class HashDrainer {
     return total;
   }
 
-  private drainOneByOne(): number {
-    const { keySize, valueSize, maxEntries, fd } = this.map;
+  private drainOneByOne(map: BpfMap): number {
+    const { keySize, valueSize, maxEntries, fd } = map;
     let n = 0;
     let prev: Buffer | null = null;
     // collect keys first (deleting while walking would restart the walk)
@@ -94,6 +140,11 @@ export class HashDrainer {
     }
     return out;
   }
+}
+
+/** The drainer of `name`, a DRAINED_HASH_MAP of obj (name, name_alt, name_gen). */
+export function drainerOf(obj: BpfObject, name: string, opts: { batch?: boolean } = {}): HashDrainer {
+  return new HashDrainer(obj.map(name), { ...opts, alt: obj.map(`${name}_alt`), gen: obj.map(`${name}_gen`) });
 }
 
 /** u64 counters in one per-CPU array entry (the `stats` map), summed over CPUs; returns deltas since the last read. */

@@ -21,7 +21,7 @@ const volatile struct anyfunc_cfg cfg = { .divisor = 1 };
 COUNTS_MAP(counts, __u32);
 COUNTS_MAP(stack_counts, struct anyfunc_stack_key);
 STACKS_MAP(stacks);
-HASH_MAP(hists, 4096, __u32, struct anyfunc_hist);
+DRAINED_HASH_MAP(hists, 4096, __u32, struct anyfunc_hist);
 /* pid_tgid → entry time (ns); a recursive call restarts the clock, like bcc's funclatency */
 HASH_MAP(start, 32768, __u64, __u64);
 
@@ -64,7 +64,7 @@ static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip, bool ue
 	if (!allowed(id))
 		return 0;
 	if (cfg.mode == ANYFUNC_MODE_COUNT) {
-		count_add(&counts, &probe, 1);
+		count_add(DRAINED(counts), &probe, 1);
 	} else if (cfg.mode == ANYFUNC_MODE_STACKS) {
 		struct anyfunc_stack_key key = {};
 		key.probe = probe;
@@ -77,7 +77,7 @@ static __always_inline int on_entry(void *ctx, __u32 probe, __u32 kskip, bool ue
 			cfg.unwind ? get_ustack_cfi_at(uentry) :
 			uentry ? get_ustack_fp_uprobe(ctx) : get_stack(ctx, &stacks, true, 0);
 		key.kern_stack_id = cfg.user_only ? STACK_NOT_COLLECTED : get_stack(ctx, &stacks, false, kskip);
-		count_add(&stack_counts, &key, 1);
+		count_add(DRAINED(stack_counts), &key, 1);
 	} else {
 		__u64 ts = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&start, &id, &ts, BPF_ANY))
@@ -101,7 +101,7 @@ static __always_inline int on_return(__u32 probe)
 	delta /= cfg.divisor;
 	slot = log2_slot(delta, ANYFUNC_MAX_SLOTS);
 	key = cfg.per_func ? probe : 0;
-	h = lookup_or_init(&hists, &key, &zero);
+	h = lookup_or_init(DRAINED(hists), &key, &zero);
 	if (!h)
 		return 0;
 	__sync_fetch_and_add(&h->slots[slot], 1);

@@ -14,7 +14,7 @@
 const volatile struct bio_cfg cfg = {};
 
 HASH_MAP(start, 32768, __u64, __u64);
-HASH_MAP(hists, 4096, struct bio_key, struct bio_hist);
+DRAINED_HASH_MAP(hists, 4096, struct bio_key, struct bio_hist);
 
 static __always_inline __u32 norm_flags(__u32 f)
 {
@@ -85,7 +85,7 @@ static __always_inline int trace_done(struct request *rq)
 	if (cfg.per_flag)
 		hk.flags = norm_flags(BPF_CORE_READ(rq, cmd_flags));
 
-	h = lookup_or_init(&hists, &hk, &zero);
+	h = lookup_or_init(DRAINED(hists), &hk, &zero);
 	if (!h)
 		return 0;
 	__sync_fetch_and_add(&h->slots[slot], 1);

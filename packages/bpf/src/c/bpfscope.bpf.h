@@ -51,8 +51,36 @@ HASH_MAP(tid_filter, 1024, __u32, __u8);
 		__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));	\
 	} name SEC(".maps")
 
+/*
+ * A hash map that user space drains (reads and deletes) while programs add to its values: two maps,
+ * `name` and `name_alt`, and `name_gen` (one __u32) saying which one programs write to (DRAINED()).
+ * Deleting an entry a program has just looked up would lose the program's addition (it lands in
+ * the deleted element: BPF_MAP_LOOKUP_AND_DELETE_BATCH copies, then deletes), so user space
+ * (maps.ts HashDrainer) flips name_gen, waits for the programs still running to finish (an RCU grace
+ * period) and only then drains the map nobody writes to any more: every addition is read once.
+ */
+#define DRAINED_HASH_MAP(name, max, key_type, value_type)	\
+	HASH_MAP(name, max, key_type, value_type);		\
+	HASH_MAP(name##_alt, max, key_type, value_type);	\
+	struct {						\
+		__uint(type, BPF_MAP_TYPE_ARRAY);		\
+		__uint(max_entries, 1);				\
+		__type(key, __u32);				\
+		__type(value, __u32);				\
+	} name##_gen SEC(".maps")
+
+static __always_inline void *drained_target(void *map, void *alt, void *gen)
+{
+	__u32 zero = 0;
+	__u32 *g = bpf_map_lookup_elem(gen, &zero);
+	return g && (*g & 1) ? alt : map;
+}
+
+/* the one of a DRAINED_HASH_MAP's two maps that programs write to now */
+#define DRAINED(name) drained_target(&name, &name##_alt, &name##_gen)
+
 /* key → __u64 count (samples or microseconds), drained by user space */
-#define COUNTS_MAP(name, key_type) HASH_MAP(name, 65536, key_type, __u64)
+#define COUNTS_MAP(name, key_type) DRAINED_HASH_MAP(name, 65536, key_type, __u64)
 
 /* tid → when (and what) a blocked thread was recorded at switch-out */
 #define START_MAP(name, value_type) HASH_MAP(name, 32768, __u32, value_type)
@@ -254,7 +282,7 @@ static __always_inline int handle_switch(void *ctx, struct task_struct *prev, st
 			if (sv->key.user_stack_id == STACK_DEFERRED)				\
 				offcpu_pending_add(tid, sv, us);				\
 			else									\
-				count_add(&counts, &sv->key, us);				\
+				count_add(DRAINED(counts), &sv->key, us);			\
 		}										\
 	}											\
 	bpf_map_delete_elem(&start, &tid);							\

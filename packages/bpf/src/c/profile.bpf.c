@@ -44,7 +44,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	GET_STACKS(ctx, &stacks, cfg, key.user_stack_id, key.kern_stack_id, PERF_EVENT_TRACER_FRAMES);
 	key.bucket = bpf_ktime_get_ns() / cfg.bucket_ns;
-	count_add(&counts, &key, 1);
+	count_add(DRAINED(counts), &key, 1);
 	return 0;
 }
 

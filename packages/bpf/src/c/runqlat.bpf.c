@@ -16,7 +16,7 @@ const volatile struct runqlat_cfg cfg = {};
 
 /* tid → when it became runnable (ns) */
 START_MAP(start, __u64);
-HASH_MAP(hists, 10240, __u32, struct runqlat_hist);
+DRAINED_HASH_MAP(hists, 10240, __u32, struct runqlat_hist);
 
 static __always_inline int enqueue(struct task_struct *p)
 {
@@ -56,13 +56,14 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev, str
 	delta /= cfg.milliseconds ? 1000000 : 1000;
 	slot = log2_slot(delta, RUNQLAT_MAX_SLOTS);
 	key = cfg.key == RUNQLAT_KEY_PID ? BPF_CORE_READ(next, tgid) : cfg.key == RUNQLAT_KEY_TID ? tid : 0;
-	h = bpf_map_lookup_elem(&hists, &key);
+	void *hm = DRAINED(hists);
+	h = bpf_map_lookup_elem(hm, &key);
 	if (!h) {
 		/* the comm is read once, when the entry is made */
 		struct runqlat_hist zero = {};
 		if (cfg.key != RUNQLAT_KEY_NONE)
 			BPF_CORE_READ_STR_INTO(&zero.comm, next, comm);
-		h = lookup_or_init(&hists, &key, &zero);
+		h = lookup_or_init(hm, &key, &zero);
 		if (!h)
 			return 0;
 	}

@@ -529,7 +529,7 @@ static __always_inline void offcpu_pending_add(__u32 tid, struct start_val *sv, 
 		 * counted without a user stack, never dropped */				\
 		sv->key.user_stack_id = -ESRCH;							\
 		stat_inc(BS_STAT_USTACK_OTHER);							\
-		count_add(&counts, &sv->key, us);						\
+		count_add(DRAINED(counts), &sv->key, us);					\
 		return;										\
 	}											\
 	p->us[n] = us;										\
@@ -561,7 +561,7 @@ static __always_inline int offcpu_sys_exit(void)						\
 		if (i >= p->n)									\
 			break;									\
 		p->key[i].user_stack_id = uid;							\
-		count_add(&counts, &p->key[i], p->us[i]);					\
+		count_add(DRAINED(counts), &p->key[i], p->us[i]);				\
 	}											\
 	bpf_map_delete_elem(&pending, &tid);							\
 	return 0;										\

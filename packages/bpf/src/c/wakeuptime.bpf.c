@@ -55,7 +55,7 @@ static __always_inline int handle_wake(void *ctx, struct task_struct *p)
 	bpf_core_read_str(key.comm, sizeof(key.comm), &p->comm);
 	bpf_get_current_comm(key.waker_comm, sizeof(key.waker_comm));
 	GET_STACKS(ctx, &stacks, cfg, key.waker_user_stack_id, key.waker_kern_stack_id, TP_TRACER_FRAMES);
-	count_add(&counts, &key, us);
+	count_add(DRAINED(counts), &key, us);
 	return 0;
 }
 

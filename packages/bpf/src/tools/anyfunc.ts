@@ -7,7 +7,7 @@
  */
 import { BpfObject } from '../object.js';
 import { BpfError } from '../errors.js';
-import { HashDrainer, StatsReader } from '../maps.js';
+import { drainerOf, StatsReader } from '../maps.js';
 import { attachKprobe, attachKprobeMulti, attachRawTracepoint, attachUprobe, destroyLink } from '../attach.js';
 import { kernelBtfNames } from '../btf.js';
 import { onlineCpus } from '../privileges.js';
@@ -321,7 +321,7 @@ export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelt
     fillFilters(obj, pids, []);
     const counts = obj.map('counts');
     assertSize(counts, 4, 8);
-    const drainer = new HashDrainer(counts);
+    const drainer = drainerOf(obj, 'counts');
     const stats = new StatsReader(obj.map('stats'));
     return {
       tool: 'funccount' as const,
@@ -382,7 +382,7 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
     for (const pid of pids) sym.notePid(pid);
     const counts = obj.map('stack_counts');
     assertSize(counts, ANYFUNC_STACK_KEY_SIZE, 8);
-    const drainer = new HashDrainer(counts);
+    const drainer = drainerOf(obj, 'stack_counts');
     const stats = new StatsReader(obj.map('stats'));
     if (loader.cfi) {
       unwind = openUnwindSession(obj, pids);
@@ -483,7 +483,7 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
     fillFilters(obj, pids, []);
     const hists = obj.map('hists');
     assertSize(hists, 4, ANYFUNC_HIST_SIZE);
-    const drainer = new HashDrainer(hists);
+    const drainer = drainerOf(obj, 'hists');
     const stats = new StatsReader(obj.map('stats'));
     return {
       tool: 'funclatency' as const,

@@ -1,7 +1,7 @@
 /** biolatency: block request latency as log2 histograms (µs or ms), per disk or per flags. */
 import fs from 'node:fs';
 import { BpfObject } from '../object.js';
-import { HashDrainer, StatsReader } from '../maps.js';
+import { drainerOf, StatsReader } from '../maps.js';
 import type { BiolatencyOptions, HistogramDelta, ToolHandle } from './types.js';
 import { BIO_HIST_SIZE, BIO_KEY_SIZE, BIO_MAX_SLOTS, assertSize, bioCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
@@ -83,7 +83,7 @@ export function openBiolatency(opts: BiolatencyOptions = {}): ToolHandle<Histogr
   return withCleanup(obj, () => {
     const hists = obj.map('hists');
     assertSize(hists, BIO_KEY_SIZE, BIO_HIST_SIZE);
-    const drainer = new HashDrainer(hists);
+    const drainer = drainerOf(obj, 'hists');
     const stats = new StatsReader(obj.map('stats'));
     let disks = opts.perDisk ? readDiskNames() : new Map<string, string>();
     obj.attachAll();

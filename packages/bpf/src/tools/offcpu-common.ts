@@ -1,6 +1,6 @@
 /** Shared loader of the sched_switch based tools (offcputime, wakeuptime, offwaketime). */
 import { BpfObject } from '../object.js';
-import { HashDrainer, StatsReader } from '../maps.js';
+import { drainerOf, StatsReader } from '../maps.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
 import { assertSize, offcpuCfg, readComm, Stat } from './layout.js';
@@ -59,7 +59,7 @@ export function openSwitchTool(
     fillFilters(obj, pids, tids);
     // processes named up front: read their maps now, so they get names even if they exit before the first drain
     for (const pid of pids) sym.notePid(pid);
-    const drainer = new HashDrainer(counts);
+    const drainer = drainerOf(obj, 'counts');
     const stats = new StatsReader(obj.map('stats'));
     if (cfi) unwind = openUnwindSession(obj, pids);
     const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store, unwind?.python);

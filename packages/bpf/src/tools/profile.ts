@@ -1,6 +1,6 @@
 /** profile: on-CPU stack sampling (perf_event cpu-clock at F Hz on every online CPU). */
 import { BpfObject } from '../object.js';
-import { HashDrainer, StatsReader } from '../maps.js';
+import { drainerOf, StatsReader } from '../maps.js';
 import { openCpuClock, closeFd } from '../perf.js';
 import { onlineCpus } from '../privileges.js';
 import type { Symbolizer } from '../symbolize/types.js';
@@ -42,7 +42,7 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
     fillFilters(obj, pids, tids);
     // processes named up front: read their maps now, so they get names even if they exit before the first drain
     for (const pid of pids) sym.notePid(pid);
-    const drainer = new HashDrainer(counts);
+    const drainer = drainerOf(obj, 'counts');
     const stats = new StatsReader(obj.map('stats'));
     if (cfi) unwind = openUnwindSession(obj, pids);
     const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);

@@ -1,6 +1,6 @@
 /** runqlat: run-queue latency (runnable → running) as log2 histograms, overall, per process or per thread. */
 import { BpfObject } from '../object.js';
-import { HashDrainer, StatsReader } from '../maps.js';
+import { drainerOf, StatsReader } from '../maps.js';
 import type { HistogramDelta, RunqlatOptions, ToolHandle } from './types.js';
 import { RUNQLAT_HIST_SIZE, RUNQLAT_MAX_SLOTS, assertSize, readComm, runqlatCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
@@ -15,7 +15,7 @@ export function openRunqlat(opts: RunqlatOptions = {}): ToolHandle<HistogramDelt
     fillFilters(obj, pids, []);
     const hists = obj.map('hists');
     assertSize(hists, 4, RUNQLAT_HIST_SIZE);
-    const drainer = new HashDrainer(hists);
+    const drainer = drainerOf(obj, 'hists');
     const stats = new StatsReader(obj.map('stats'));
     obj.attachAll();
     return {
