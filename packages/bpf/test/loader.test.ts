@@ -113,3 +113,84 @@ test('HashDrainer: batch and one-by-one drains read every entry and leave the ma
     o.destroy();
   }
 });
+
+test('drainerOf: each drain switches the programs to the other map (name_gen) and drains the one they left', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const { drainerOf } = await import('../src/maps.js');
+  const L = await import('../src/ffi/libbpf.js');
+  const o = BpfObject.load('offcputime');
+  try {
+    const d = drainerOf(o, 'counts');
+    const gen = Buffer.alloc(4);
+    const readGen = () => {
+      assert.equal(L.bpf_map_lookup_elem(o.map('counts_gen').fd, Buffer.alloc(4), gen), 0);
+      return gen.readUInt32LE(0);
+    };
+    const put = (map: string, id: number) => {
+      const key = Buffer.alloc(o.map(map).keySize);
+      key.writeUInt32LE(id, 0);
+      const val = Buffer.alloc(8);
+      val.writeBigUInt64LE(BigInt(id), 0);
+      assert.equal(L.bpf_map_update_elem(o.map(map).fd, key, val, 0n), 0);
+    };
+    assert.equal(readGen(), 0, 'programs start on counts');
+    put('counts', 1);
+    put('counts_alt', 2); // not drained yet: programs do not write there while the generation is 0
+    assert.equal(d.drain(), 1);
+    assert.equal(d.keys.readUInt32LE(0), 1);
+    assert.equal(readGen(), 1, 'programs moved to counts_alt');
+    assert.equal(d.drain(), 1, 'the second drain takes counts_alt');
+    assert.equal(d.keys.readUInt32LE(0), 2);
+    assert.equal(d.values.readBigUInt64LE(0), 2n);
+    assert.equal(readGen(), 0);
+    assert.equal(d.drain(), 0, 'both maps empty');
+  } finally {
+    o.destroy();
+  }
+});
+
+/*
+ * Drains while the programs add: the counts must be exact. Draining the map the programs write to
+ * (read + delete, even as BPF_MAP_LOOKUP_AND_DELETE_BATCH) lost additions that landed in an entry
+ * after it was copied and before it was deleted: 27 and 143 of 400000 uprobe hits with ~3000 drains
+ * on a loaded 2-CPU machine, no loss counter raised. Since the drain switches maps and waits for
+ * running programs first, none is lost.
+ */
+test('funccount drained continuously while two threads call the probed function: every call counted', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+  const { openFunccount } = await import('../src/index.js');
+  const { buildC, run, GATE } = await import('./helpers.js');
+  const N = 300000;
+  const bin = buildC('drain_race', `
+#include <pthread.h>
+#include <unistd.h>
+volatile unsigned long sink;
+__attribute__((noipa)) void dr_target(void) { sink++; }
+void *th(void *a) { for (int i = 0; i < ${N}; i++) dr_target(); return a; }
+int main(void) { ${GATE} pthread_t a, b; pthread_create(&a, 0, th, 0); pthread_create(&b, 0, th, 0); pthread_join(a, 0); pthread_join(b, 0); return 0; }
+`);
+  const w = run(bin);
+  await w.ready;
+  const h = openFunccount({ pattern: `${bin}:dr_target`, pid: [w.child.pid!] });
+  try {
+    let finished = false;
+    w.done.then(() => (finished = true), () => (finished = true));
+    w.go();
+    let total = 0;
+    let drains = 0;
+    const add = (d: ReturnType<typeof h.drain>) => {
+      for (const c of d.counts) total += c.value;
+    };
+    while (!finished) {
+      add(h.drain());
+      drains++;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(await w.done, 0);
+    add(h.drain());
+    t.diagnostic(`${total} of ${2 * N} calls counted over ${drains} drains during the run`);
+    assert.ok(drains >= 5, `drains while the workload ran: ${drains}`);
+    assert.equal(total, 2 * N);
+  } finally {
+    h.close();
+    w.child.kill('SIGKILL');
+  }
+});
