@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { HOT_FN, REPO, findFrame, forbidDialogs, shot, startBurn, waitReady } from '../helpers.js';
 import { JOIN_PORT } from '../stack.js';
+import { joinFlags } from '../../tests/support/collector.js';
 import { freePort } from '../../tests/support/net.js';
 
 let joined: ChildProcess | null = null;
@@ -31,14 +32,7 @@ test('a joined host and the local one run one capture: merged live view, per-hos
       'serve',
       '--port',
       String(await freePort()),
-      '--hub',
-      `ws://127.0.0.1:${JOIN_PORT}`,
-      '--join-token-file',
-      path.join(dir, 'join.token'),
-      '--name',
-      'e2e-joined',
-      '--label',
-      'role=e2e',
+      ...joinFlags(JOIN_PORT, path.join(dir, 'join.token'), 'e2e-joined', ['role=e2e']),
     ],
     { stdio: 'ignore', env: { ...process.env, BPFSCOPE_LOG_LEVEL: 'warn' } },
   );

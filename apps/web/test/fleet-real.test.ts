@@ -16,6 +16,7 @@ import { startJoinServer, type JoinServer } from '../server/join';
 import { SqliteSnapshotStore } from '../server/snapshots';
 import { createCapture, getCapture, listCollectors, removeCollector } from '../server/api';
 import { REPO, tempDir } from './helpers';
+import { joinFlags } from '../../../tests/support/collector.js';
 import { freePort } from '../../../tests/support/net.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -85,16 +86,7 @@ before(async () => {
   hub = newHub();
   join = await startJoinServer({ hub, host: '127.0.0.1', port: 0, token: () => joinToken });
   joinPort = join.port;
-  joinedHealth = await serve('joined1', [
-    '--hub',
-    `ws://127.0.0.1:${joinPort}`,
-    '--join-token-file',
-    path.join(dir, 'join.token'),
-    '--name',
-    'joined1',
-    '--label',
-    'role=test',
-  ]);
+  joinedHealth = await serve('joined1', joinFlags(joinPort, path.join(dir, 'join.token'), 'joined1', ['role=test']));
   await waitFor('joined1 to join', () => hub.client('joined1')?.connected === true, 15000);
   burn = spawn(path.join(dir, 'burn'), ['', '180'], { stdio: 'ignore' });
 });
@@ -239,7 +231,7 @@ test('a second collector claiming a name in use is refused with a clear error; s
   assert.match(bad.error!, /wrong join token/);
   assert.equal(hub.client('joined1')?.connected, true, 'the first joined1 is untouched');
   // a real collector with the wrong token says why in its /healthz (and keeps retrying)
-  const h = await serve('badtoken', ['--hub', `ws://127.0.0.1:${joinPort}`, '--join-token-file', path.join(dir, 'bad.token'), '--name', 'intruder']);
+  const h = await serve('badtoken', joinFlags(joinPort, path.join(dir, 'bad.token'), 'intruder'));
   let last: { hub?: { connected: boolean; lastError?: string } } = {};
   await waitFor('the refused collector to report the refusal', async () => (last = await (await fetch(h)).json()).hub?.lastError !== undefined, 10000);
   assert.equal(last.hub!.connected, false);
