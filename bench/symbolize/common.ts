@@ -4,6 +4,7 @@
  * keeping the best of interleaved repetitions.
  */
 import { spawn } from 'node:child_process';
+import type { ElfFile, ProcMaps } from '../../packages/bpf/src/symbolize/index.js';
 
 const args = process.argv.slice(2);
 
@@ -75,4 +76,33 @@ export function keepBest<T extends Timed>(best: T | undefined, run: T, samples: 
   if (!best || run.coldMs < best.coldMs) return { ...run, warmMs: Math.min(run.warmMs, best?.warmMs ?? Infinity) };
   best.warmMs = Math.min(best.warmMs, run.warmMs);
   return best;
+}
+
+/**
+ * Where a file's link-time address `vaddr` sits in this process: the loaded segment holding it,
+ * then the mapping of that file offset (undefined when it is not loaded).
+ */
+export function runtimeAddress(elf: ElfFile, maps: ProcMaps, file: string, vaddr: number): bigint | undefined {
+  const seg = elf.segments.find((g) => vaddr >= g.vaddr && vaddr < g.vaddr + g.filesz);
+  if (!seg) return undefined;
+  const fileOff = vaddr - seg.vaddr + seg.offset;
+  const m = maps.mappings.find((x) => x.path === file && fileOff >= x.offset && fileOff < x.offset + (x.end - x.start));
+  return m ? BigInt(m.start + (fileOff - m.offset)) : undefined;
+}
+
+/** Take one item of each list in turn (so short lists are fully represented), at most `max`. */
+export function roundRobin<T>(lists: T[][], max: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; out.length < max; i++) {
+    let any = false;
+    for (const p of lists) {
+      if (i < p.length) {
+        out.push(p[i]);
+        any = true;
+        if (out.length >= max) break;
+      }
+    }
+    if (!any) break;
+  }
+  return out;
 }

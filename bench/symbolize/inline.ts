@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
 import { hasDwarf, openDebugFile } from '../../packages/bpf/src/symbolize/debugfile.js';
-import { flag, keepBest, llvmPasses } from './common.js';
+import { flag, keepBest, llvmPasses, roundRobin, runtimeAddress } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '50000'));
@@ -93,29 +93,14 @@ function collect(): { probes: Probe[]; files: Record<string, string> } {
       seen.add(s.addr);
       const off = (k++ * 7919) % s.size;
       const vaddr = s.addr + off;
-      const seg = elf.segments.find((g) => vaddr >= g.vaddr && vaddr < g.vaddr + g.filesz);
-      if (!seg) continue;
-      const fileOff = vaddr - seg.vaddr + seg.offset;
-      const m = maps.mappings.find((x) => x.path === file && fileOff >= x.offset && fileOff < x.offset + (x.end - x.start));
-      if (!m) continue;
-      probes.push({ file, vaddr, start: s.addr, aliases: aliases.get(s.addr)!, runtime: BigInt(m.start + (fileOff - m.offset)) });
+      const runtime = runtimeAddress(elf, maps, file, vaddr);
+      if (runtime === undefined) continue;
+      probes.push({ file, vaddr, start: s.addr, aliases: aliases.get(s.addr)!, runtime });
     }
     elf.close();
     perFile.push(probes);
   }
-  const out: Probe[] = [];
-  for (let i = 0; out.length < MAX; i++) {
-    let any = false;
-    for (const p of perFile) {
-      if (i < p.length) {
-        out.push(p[i]);
-        any = true;
-        if (out.length >= MAX) break;
-      }
-    }
-    if (!any) break;
-  }
-  return { probes: out, files };
+  return { probes: roundRobin(perFile, MAX), files };
 }
 
 interface Chain {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 // internals of the symbolizer, by path (the package exports only the factory and types)
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
-import { flag, hasFlag, keepBest, llvmPasses } from './common.js';
+import { flag, hasFlag, keepBest, llvmPasses, roundRobin, runtimeAddress } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '100000'));
@@ -70,29 +70,14 @@ function collect(): Probe[] {
       const off = size > 1 ? (k * 7919) % Math.min(size, 64) : 0;
       k++;
       const vaddr = start + off;
-      const seg = elf.segments.find((s) => vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz);
-      if (!seg) continue;
-      const fileOff = vaddr - seg.vaddr + seg.offset;
-      const m = maps.mappings.find((x) => x.path === file && fileOff >= x.offset && fileOff < x.offset + (x.end - x.start));
-      if (!m) continue;
-      probes.push({ file, vaddr, runtime: BigInt(m.start + (fileOff - m.offset)), start, aliases: names });
+      const runtime = runtimeAddress(elf, maps, file, vaddr);
+      if (runtime === undefined) continue;
+      probes.push({ file, vaddr, runtime, start, aliases: names });
     }
     perFile.push(probes);
   }
   // round-robin across files so small libraries are fully represented, then cap
-  const out: Probe[] = [];
-  for (let i = 0; out.length < MAX; i++) {
-    let any = false;
-    for (const p of perFile) {
-      if (i < p.length) {
-        out.push(p[i]);
-        any = true;
-        if (out.length >= MAX) break;
-      }
-    }
-    if (!any) break;
-  }
-  return out;
+  return roundRobin(perFile, MAX);
 }
 
 // ------------------------------------------------------------------ ours
