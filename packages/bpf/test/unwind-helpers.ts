@@ -1,17 +1,6 @@
 /** Helpers of the unwind-table tests: readelf frames-interp parsing, expected rows, a seeded PRNG. */
 import { execFileSync } from 'node:child_process';
-import {
-  CFA_DEREF_RBP,
-  CFA_INVALID,
-  CFA_PLT,
-  CFA_RBP,
-  CFA_RSP,
-  CFA_SIGNAL,
-  CFA_STOP,
-  RBP_OFFSET,
-  RBP_SAME,
-  RBP_UNDEFINED,
-} from '../src/unwind/format.js';
+import { CFA_DEREF_RBP, CFA_INVALID, CFA_PLT, CFA_RBP, CFA_RSP, CFA_SIGNAL, CFA_STOP, RBP_OFFSET, RBP_SAME, RBP_UNDEFINED } from '../src/unwind/format.js';
 
 export function hasTool(t: string): boolean {
   try {
