@@ -42,7 +42,7 @@ test('decodeProfile rejects bad input with errors naming the field', () => {
   };
   assert.throws(() => decodeProfile('{nope'), /not valid JSON/);
   bad((o) => (o.format = 'x'), /"format" must be "bpfscope"/);
-  bad((o) => (o.version = 2), /unsupported "version" 2/);
+  bad((o) => (o.version = 3), /unsupported "version" 3/);
   bad((o) => (o.unit = 'parsecs'), /"unit" must be one of/);
   bad((o) => (o.frames[0] = ['a', 99]), /frames\[0\]/);
   bad((o) => (o.stacks.frames[0] = 77), /is not a frame index/);

@@ -2,12 +2,20 @@
  * ProfileBuilder: interns frames by (name, kind), merges identical stacks, collects timeline
  * samples, and builds an immutable Profile.
  */
-import type { Frame, FrameKind, HistogramSeries, Milliseconds, Profile, ProfileMeta, Samples, Stack, Timeline, Unit } from './types.js';
+import type { Frame, FrameKind, HistogramSeries, SourceLine, Milliseconds, Profile, ProfileMeta, Samples, Stack, Timeline, Unit } from './types.js';
 import { FRAME_KINDS } from './kinds.js';
 
 export interface FrameInput {
   readonly name: string;
   readonly kind: FrameKind;
+  /** the source line this frame was at (see Stack.lines): kept when both are given and line > 0. */
+  readonly file?: string;
+  readonly line?: number;
+}
+
+/** The key of a stack in the builder's index: its frame ids, and its line ids when it has any. */
+export function stackKey(ids: readonly number[], lines?: readonly number[]): string {
+  return lines ? ids.join(',') + '|' + lines.join(',') : ids.join(',');
 }
 
 export interface TimelineOptions {
@@ -23,6 +31,10 @@ export class ProfileBuilder {
   private readonly frames: Frame[] = [];
   private readonly frameIndex: Map<string, number>[] = FRAME_KINDS.map(() => new Map());
   private readonly stackIds: number[][] = [];
+  /** per stack: its line ids (aligned to stackIds), or undefined when it has none. */
+  private readonly stackLines: (number[] | undefined)[] = [];
+  private readonly lines: SourceLine[] = [{ file: '', line: 0 }];
+  private readonly lineIndex = new Map<string, number>();
   private readonly weights: number[] = [];
   private readonly stackIndex = new Map<string, number>();
   /** stacks [0, indexedUpTo) are in stackIndex (addUniqueStackIds defers indexing). */
@@ -55,6 +67,19 @@ export class ProfileBuilder {
     return id;
   }
 
+  /** Id of a source line (index into Profile.lines), interning it on first use; 0 (unknown) without a file or a line > 0. */
+  lineId(file: string | undefined, line: number | undefined): number {
+    if (!file || !(typeof line === 'number' && Number.isInteger(line) && line > 0)) return 0;
+    const k = line + '\0' + file;
+    let id = this.lineIndex.get(k);
+    if (id === undefined) {
+      id = this.lines.length;
+      this.lines.push(Object.freeze({ file, line }));
+      this.lineIndex.set(k, id);
+    }
+    return id;
+  }
+
   /** Number of frames interned so far. */
   get frameCount(): number {
     return this.frames.length;
@@ -72,24 +97,46 @@ export class ProfileBuilder {
    */
   addStack(frames: readonly FrameInput[], weight: number, timeMs?: number): number {
     const ids = new Array<number>(frames.length);
-    for (let i = 0; i < frames.length; i++) ids[i] = this.frameId(frames[i].name, frames[i].kind);
-    return this.addStackIds(ids, weight, timeMs);
+    let lines: number[] | undefined;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      ids[i] = this.frameId(f.name, f.kind);
+      if (f.line !== undefined) {
+        const l = this.lineId(f.file, f.line);
+        if (l) (lines ??= new Array<number>(frames.length).fill(0))[i] = l;
+      }
+    }
+    return this.addStackIds(ids, weight, timeMs, undefined, lines);
   }
 
-  /** Like addStack, with frame ids from frameId(). The array is copied. */
-  addStackIds(ids: readonly number[], weight: number, timeMs?: number, key?: string): number {
+  /**
+   * Like addStack, with frame ids from frameId(). The array is copied. `lines` (line ids from
+   * lineId(), aligned to `ids`, 0 where unknown) is part of the stack's identity.
+   */
+  addStackIds(ids: readonly number[], weight: number, timeMs?: number, key?: string, lines?: readonly number[]): number {
     if (this.built) throw new Error('ProfileBuilder: build() was already called');
     if (!Number.isFinite(weight) || weight < 0) throw new Error(`ProfileBuilder: stack weight must be a finite number >= 0, got ${weight}`);
     // `key` (internal fast path): a string that identifies the id sequence uniquely, e.g. the folded text.
-    if (key === undefined) key = ids.join(',');
+    if (lines) {
+      if (lines.length !== ids.length) throw new Error(`ProfileBuilder: a stack's lines (${lines.length}) must align with its frames (${ids.length})`);
+      if (lines.every((l) => l === 0)) lines = undefined;
+    }
+    if (key === undefined) key = stackKey(ids, lines);
+    else if (lines) key += '|' + lines.join(',');
     if (this.indexedUpTo < this.stackIds.length) this.indexPending();
     let s = this.stackIndex.get(key);
     if (s === undefined) {
       for (const id of ids) {
         if (!(id >= 0 && id < this.frames.length && Number.isInteger(id))) throw new Error(`ProfileBuilder: frame id ${id} out of range`);
       }
+      if (lines) {
+        for (const l of lines) {
+          if (!(l >= 0 && l < this.lines.length && Number.isInteger(l))) throw new Error(`ProfileBuilder: line id ${l} out of range`);
+        }
+      }
       s = this.stackIds.length;
       this.stackIds.push(ids.slice());
+      this.stackLines.push(lines?.slice());
       this.weights.push(weight);
       this.stackIndex.set(key, s);
       this.indexedUpTo = this.stackIds.length;
@@ -110,11 +157,12 @@ export class ProfileBuilder {
    * Fast path for importers that keep their own index of unique stacks: append a stack the caller
    * guarantees is not present yet (no hashing). Returns its index; add more weight with addWeight.
    */
-  addUniqueStackIds(ids: number[], weight: number): number {
+  addUniqueStackIds(ids: number[], weight: number, lines?: number[]): number {
     if (this.built) throw new Error('ProfileBuilder: build() was already called');
     if (!Number.isFinite(weight) || weight < 0) throw new Error(`ProfileBuilder: stack weight must be a finite number >= 0, got ${weight}`);
     const s = this.stackIds.length;
     this.stackIds.push(ids);
+    this.stackLines.push(lines);
     this.weights.push(weight);
     return s;
   }
@@ -126,7 +174,7 @@ export class ProfileBuilder {
   }
 
   private indexPending(): void {
-    for (let i = this.indexedUpTo; i < this.stackIds.length; i++) this.stackIndex.set(this.stackIds[i].join(','), i);
+    for (let i = this.indexedUpTo; i < this.stackIds.length; i++) this.stackIndex.set(stackKey(this.stackIds[i], this.stackLines[i]), i);
     this.indexedUpTo = this.stackIds.length;
   }
 
@@ -165,7 +213,8 @@ export class ProfileBuilder {
     for (let i = 0; i < stacks.length; i++) {
       // The profile, its frame table, its stack list and each frame are frozen; the per-stack objects
       // are readonly by type only: freezing 2 × 200k small objects costs ~100 ms on large profiles.
-      stacks[i] = { frames: this.stackIds[i], weight: this.weights[i] };
+      const l = this.stackLines[i];
+      stacks[i] = l ? { frames: this.stackIds[i], weight: this.weights[i], lines: l } : { frames: this.stackIds[i], weight: this.weights[i] };
       total += this.weights[i];
     }
     const p: { -readonly [K in keyof Profile]: Profile[K] } = {
@@ -178,6 +227,7 @@ export class ProfileBuilder {
     const tl = this.buildTimeline();
     if (tl) p.timeline = tl;
     if (this.histograms) p.histograms = deepFreeze(this.histograms);
+    if (this.lines.length > 1) p.lines = Object.freeze(this.lines);
     return Object.freeze(p);
   }
 
@@ -225,11 +275,7 @@ export function deepFreeze<T>(o: T): T {
 }
 
 /** Build a profile directly from frames and stacks (copying), e.g. in operations. Merges duplicates. */
-export function profileFrom(
-  unit: Unit,
-  meta: ProfileMeta,
-  stacks: Iterable<{ frames: readonly FrameInput[]; weight: number }>,
-): Profile {
+export function profileFrom(unit: Unit, meta: ProfileMeta, stacks: Iterable<{ frames: readonly FrameInput[]; weight: number }>): Profile {
   const b = new ProfileBuilder(unit, meta);
   for (const s of stacks) b.addStack(s.frames, s.weight);
   return b.build();

@@ -7,8 +7,14 @@
  *   "stacks": { "shared": [...], "lengths": [...], "frames": [...] },
  *   "weights": [...],
  *   "timeline"?: { resolutionMs, startTime, offsetMs[], stack[], count[] },
- *   "histograms"?: HistogramSeries }
+ *   "histograms"?: HistogramSeries,
+ *   "lines"?: { "table": [[file, line], ...],       // version 2: Profile.lines from index 1 (0 is unknown)
+ *               "stacks": [...] } }                  // per stack (encoded order), its line ids aligned to
+ *                                                    // its frames, or 0 for a stack without lines
  * ```
+ *
+ * Version 2 adds `lines` and is only written when the profile has lines (a profile without them is
+ * still written as version 1, so older readers keep reading it); version 1 files are read as before.
  *
  * Stacks are prefix-compressed: stack i is the first `shared[i]` frames of stack i-1 followed by the
  * next `lengths[i]` ids of `frames`. The encoder writes stacks in call tree order (by frame name
@@ -16,13 +22,15 @@
  * file several times smaller than folded text, and a reader builds the call tree without sorting.
  * Fast to parse (JSON.parse of integer arrays). decodeProfile validates everything and throws CodecError naming the bad field.
  */
-import type { Frame, HistogramInterval, HistogramSeries, Profile, ProfileMeta, Stack, Timeline, Unit } from './types.js';
+import type { Frame, HistogramInterval, HistogramSeries, Profile, ProfileMeta, SourceLine, Stack, Timeline, Unit } from './types.js';
 import { FRAME_KINDS } from './kinds.js';
 import { deepFreeze } from './builder.js';
 import { stackOrderForTree } from './tree.js';
 
 export const BPFSCOPE_FORMAT = 'bpfscope';
-export const BPFSCOPE_VERSION = 1;
+export const BPFSCOPE_VERSION = 2;
+/** versions this build reads */
+export const BPFSCOPE_VERSIONS: readonly number[] = [1, 2];
 
 const UNITS: readonly Unit[] = ['samples', 'microseconds', 'nanoseconds', 'milliseconds', 'count', 'bytes'];
 
@@ -35,7 +43,7 @@ export class CodecError extends Error {
 
 export interface EncodedProfile {
   format: 'bpfscope';
-  version: 1;
+  version: 1 | 2;
   unit: Unit;
   meta: ProfileMeta;
   total: number;
@@ -44,6 +52,7 @@ export interface EncodedProfile {
   weights: number[];
   timeline?: Timeline;
   histograms?: HistogramSeries;
+  lines?: { table: [string, number][]; stacks: (number[] | 0)[] };
 }
 
 /** Encode to the object form (JSON-ready). */
@@ -95,6 +104,17 @@ export function encodeProfileObject(p: Profile): EncodedProfile {
     };
   }
   if (p.histograms) out.histograms = p.histograms;
+  if (p.lines && p.lines.length > 1) {
+    const table: [string, number][] = new Array(p.lines.length - 1);
+    for (let i = 1; i < p.lines.length; i++) table[i - 1] = [p.lines[i].file, p.lines[i].line];
+    const ls: (number[] | 0)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const l = p.stacks[order[i]].lines;
+      ls[i] = l ? l.slice() : 0;
+    }
+    out.version = 2;
+    out.lines = { table, stacks: ls };
+  }
   return out;
 }
 
@@ -110,8 +130,7 @@ function intArray(v: unknown, what: string, min = 0): number[] {
   if (!Array.isArray(v)) throw new CodecError(`${what} must be an array of integers`);
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < min)
-      throw new CodecError(`${what}[${i}] must be an integer >= ${min}, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw new CodecError(`${what}[${i}] must be an integer >= ${min}, got ${JSON.stringify(x)}`);
   }
   return v as number[];
 }
@@ -120,8 +139,7 @@ function numArray(v: unknown, what: string): number[] {
   if (!Array.isArray(v)) throw new CodecError(`${what} must be an array of numbers`);
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
-      throw new CodecError(`${what}[${i}] must be a finite number >= 0, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new CodecError(`${what}[${i}] must be a finite number >= 0, got ${JSON.stringify(x)}`);
   }
   return v as number[];
 }
@@ -130,8 +148,9 @@ function numArray(v: unknown, what: string): number[] {
 export function decodeProfileObject(o: unknown): Profile {
   if (!isObj(o)) throw new CodecError('expected a JSON object');
   if (o.format !== BPFSCOPE_FORMAT) throw new CodecError(`"format" must be "bpfscope", got ${JSON.stringify(o.format)}`);
-  if (o.version !== BPFSCOPE_VERSION)
-    throw new CodecError(`unsupported "version" ${JSON.stringify(o.version)} (this build reads version ${BPFSCOPE_VERSION})`);
+  if (!BPFSCOPE_VERSIONS.includes(o.version as number))
+    throw new CodecError(`unsupported "version" ${JSON.stringify(o.version)} (this build reads versions ${BPFSCOPE_VERSIONS.join(' and ')})`);
+  if (o.version === 1 && o.lines !== undefined) throw new CodecError('"lines" needs "version": 2');
   if (!UNITS.includes(o.unit as Unit)) throw new CodecError(`"unit" must be one of ${UNITS.join(', ')}, got ${JSON.stringify(o.unit)}`);
   const unit = o.unit as Unit;
   const meta = o.meta === undefined ? {} : o.meta;
@@ -173,6 +192,8 @@ export function decodeProfileObject(o: unknown): Profile {
     prev = fr;
   }
   if (pos !== flat.length) throw new CodecError(`stacks.frames has ${flat.length - pos} unused ids at the end (lengths do not add up)`);
+  let lines: SourceLine[] | undefined;
+  if (o.lines !== undefined) lines = decodeLines(o.lines, stacks);
   const p: { -readonly [K in keyof Profile]: Profile[K] } = {
     unit,
     frames: Object.freeze(frames),
@@ -182,7 +203,34 @@ export function decodeProfileObject(o: unknown): Profile {
   };
   if (o.timeline !== undefined) p.timeline = decodeTimeline(o.timeline, n);
   if (o.histograms !== undefined) p.histograms = decodeHistograms(o.histograms);
+  if (lines) p.lines = Object.freeze(lines);
   return Object.freeze(p);
+}
+
+/** Validates `lines` and sets Stack.lines on `stacks` (decoded, mutable until frozen by the caller). */
+function decodeLines(v: unknown, stacks: Stack[]): SourceLine[] {
+  if (!isObj(v) || !Array.isArray(v.table) || !Array.isArray(v.stacks))
+    throw new CodecError('"lines" must be an object {table: [[file, line], ...], stacks: [...]}');
+  const table: SourceLine[] = [Object.freeze({ file: '', line: 0 })];
+  for (let i = 0; i < v.table.length; i++) {
+    const e = v.table[i];
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || e[0] === '' || !Number.isInteger(e[1]) || e[1] < 1)
+      throw new CodecError(`lines.table[${i}] must be [file: non-empty string, line: integer >= 1], got ${JSON.stringify(e)?.slice(0, 80)}`);
+    table.push(Object.freeze({ file: e[0], line: e[1] }));
+  }
+  if (v.stacks.length !== stacks.length)
+    throw new CodecError(`lines.stacks has ${v.stacks.length} entries, there are ${stacks.length} stacks (one entry per stack, 0 for none)`);
+  for (let i = 0; i < stacks.length; i++) {
+    const l = v.stacks[i];
+    if (l === 0) continue;
+    const ids = intArray(l, `lines.stacks[${i}]`);
+    if (ids.length !== stacks[i].frames.length)
+      throw new CodecError(`lines.stacks[${i}] has ${ids.length} line ids, stack ${i} has ${stacks[i].frames.length} frames (they must align)`);
+    for (let j = 0; j < ids.length; j++)
+      if (ids[j] >= table.length) throw new CodecError(`lines.stacks[${i}][${j}] = ${ids[j]} is not a line index (there are ${table.length})`);
+    stacks[i] = { frames: stacks[i].frames, weight: stacks[i].weight, lines: ids };
+  }
+  return table;
 }
 
 function structuredCloneSafe(v: unknown): unknown {

@@ -35,10 +35,25 @@ export interface Frame {
   readonly kind: FrameKind;
 }
 
-/** One unique stack: indices into Profile.frames, root first (comm first when present). */
+/**
+ * One unique stack: indices into Profile.frames, root first (comm first when present).
+ *
+ * Source lines are a side table, not part of a frame's identity (a frame stays a function, so flame
+ * graphs keep one node per function): `lines[i]` is the source line frame `i` was at, as an index
+ * into Profile.lines, 0 where unknown. Two samples with the same frames at different lines are two
+ * stacks (the call tree merges them into the same nodes); `lines` is absent when no frame has one.
+ */
 export interface Stack {
   readonly frames: readonly number[];
   readonly weight: number;
+  readonly lines?: readonly number[];
+}
+
+/** A source position; Profile.lines[0] is always the unknown line `{ file: '', line: 0 }`. */
+export interface SourceLine {
+  /** untrusted (from debug info or a traced interpreter): escaped when shown. */
+  readonly file: string;
+  readonly line: number;
 }
 
 /** The tools (one table: ../tools/table.ts). */
@@ -160,4 +175,6 @@ export interface Profile {
   readonly meta: ProfileMeta;
   readonly timeline?: Timeline;
   readonly histograms?: HistogramSeries;
+  /** the source lines stacks refer to (Stack.lines); absent when no stack has lines. Index 0 is unknown. */
+  readonly lines?: readonly SourceLine[];
 }

@@ -17,3 +17,4 @@ export {
 export { topFunctions, topFunctionsDiff, type FunctionRow, type DiffFunctionRow, type TopSort } from './top.js';
 export { subsecondGrid, gridCellRange, selectRange, latencyGrid, type SubsecondGrid, type LatencyGrid } from './heatmap.js';
 export { rebuildProfile, toRegExp } from './rebuild.js';
+export { functionLines, type FunctionLines, type SourceLineRow } from './lines.js';
