@@ -44,7 +44,7 @@ function describeCloseCode(code: number, reason: string): string {
     case 4403:
       return `the collector refused this origin (close 4403${r})`;
     case 4400:
-      return `the collector does not speak protocol v${PROTOCOL_VERSION}, which this console needs (the unwind option and its loss counters came with v2): upgrade the collector (close 4400${r})`;
+      return `the collector does not speak protocol v${PROTOCOL_VERSION}, which this console needs (the unwind option came with v2, source lines with v3): upgrade the collector (close 4400${r})`;
     case 4408:
       return `the collector dropped the hub for reading too slowly (close 4408${r})`;
     case 4429:

@@ -163,3 +163,46 @@ test('finish: the end message sets unit, totals, loss and metadata over what the
   assert.equal(acc.progress.events, 9);
   assert.equal(acc.progress.elapsedMs, 2500);
 });
+
+test('source lines (protocol 3): accumulated into Profile.lines / Stack.lines, restated by fullDelta, stripped for older clients', async () => {
+  const { messageForVersion, PROTOCOL_VERSION } = await import('@bpfscope/viz/wire');
+  const { functionLines } = await import('@bpfscope/viz');
+  const deltas = [
+    delta({
+      seq: 1,
+      frames: [[1, 'app', 'comm'], [2, 'main', 'user'], [3, 'spin', 'user']],
+      lines: [[1, 'spin.c', 10], [2, 'main.c', 4]],
+      stacks: [[7, [1, 2, 3]], [8, [1, 2, 3]]],
+      stackLines: [[7, [0, 2, 1]]],
+      counts: [[7, 5], [8, 1]],
+    }),
+    delta({ seq: 2, lines: [[3, 'spin.c', 12]], stacks: [[9, [1, 2, 3]]], stackLines: [[9, [0, 2, 3]]], counts: [[9, 3], [7, 1]] }),
+  ];
+  const acc = new DeltaAccumulator('profile');
+  for (const d of deltas) acc.apply(d);
+  const p = acc.toProfile();
+  const spin = p.frames.findIndex((f) => f.name === 'spin');
+  const fl = functionLines(p, [spin]);
+  assert.deepEqual(fl.rows.map((r) => [r.file, r.line, r.weight]), [['spin.c', 10, 6], ['spin.c', 12, 3]]);
+  assert.equal(fl.unknown, 1, 'stack 8 has no lines');
+  // a late subscriber's full delta rebuilds the same profile (through the wire schema)
+  const again = new DeltaAccumulator('profile');
+  again.apply(deltaSchema.parse(JSON.parse(JSON.stringify(acc.fullDelta('c1')))));
+  assert.deepEqual(functionLines(again.toProfile(), [spin]), fl);
+  // lines that do not align with the stack are not guessed at
+  const bad = new DeltaAccumulator('profile');
+  bad.apply(delta({ seq: 1, frames: [[1, 'a', 'user']], lines: [[1, 'a.c', 1]], stacks: [[1, [1]]], stackLines: [[1, [1, 1]]], counts: [[1, 1]] }));
+  assert.equal(bad.toProfile().stacks[0].lines, undefined);
+  // older protocol versions get the delta without lines; the current one unchanged
+  const text = JSON.stringify(deltas[0]);
+  assert.equal(messageForVersion(text, PROTOCOL_VERSION), text);
+  for (const v of [1, 2]) {
+    const m = JSON.parse(messageForVersion(text, v));
+    assert.equal(m.lines, undefined);
+    assert.equal(m.stackLines, undefined);
+    assert.deepEqual(m.stacks, deltas[0].stacks, 'the stacks stay (one per line combination, same frames)');
+    const old = new DeltaAccumulator('profile');
+    old.apply(deltaSchema.parse(m));
+    assert.deepEqual(folded(old.toProfile()), ['app;main;spin 1', 'app;main;spin 5']);
+  }
+});

@@ -12,6 +12,8 @@
  *   (kind `unknown`), replaced in place if the definition arrives later;
  * - counts and timeline entries for a stack id not defined yet are kept; until its definition
  *   arrives the stack is shown as one frame `[unknown stack N]`.
+ * Source lines (protocol 3: `lines`, `stackLines`) become Profile.lines and Stack.lines; a line id
+ * used before its definition reads as unknown (0).
  * Deltas whose seq is not above the last one applied (duplicates after a reconnect) are ignored.
  */
 import type {
@@ -21,6 +23,7 @@ import type {
   LossStats,
   Profile,
   ProfileMeta,
+  SourceLine,
   Stack,
   Timeline,
   ToolName,
@@ -58,6 +61,13 @@ export class DeltaAccumulator {
   private weights: number[] = [];
   /** stack indices that have counts but no definition yet. */
   private undefinedStacks = new Set<number>();
+  /** collector line id → index in `lineTable` (0: unknown). */
+  private lineIndex = new Map<number, number>();
+  private lineTable: SourceLine[] = [{ file: '', line: 0 }];
+  /** collector line id per lineTable index. */
+  private lineIds: number[] = [0];
+  /** per stack index: line indices aligned to its frames, or undefined. */
+  private stackLineIdx: (readonly number[] | undefined)[] = [];
   private tOffset: number[] = [];
   private tStack: number[] = [];
   private tCount: number[] = [];
@@ -100,7 +110,19 @@ export class DeltaAccumulator {
     else if (d.seq <= this.seq) return false;
     this.seq = d.seq;
     for (const [id, name, kind] of d.frames ?? []) this.defineFrame(id, name, kind);
+    for (const [id, file, line] of d.lines ?? []) {
+      if (!this.lineIndex.has(id)) {
+        this.lineIndex.set(id, this.lineTable.length);
+        this.lineTable.push({ file, line });
+        this.lineIds.push(id);
+      }
+    }
     for (const [id, frameIds] of d.stacks ?? []) this.defineStack(id, frameIds);
+    for (const [id, ls] of d.stackLines ?? []) {
+      const idx = this.stackOf(id);
+      // lines that do not align with the stack's frames (a collector bug) are not guessed at
+      if (ls.length === this.stackFrames[idx].length && !this.undefinedStacks.has(idx)) this.stackLineIdx[idx] = ls.map((l) => this.lineIndex.get(l) ?? 0);
+    }
     for (const [id, w] of d.counts ?? []) this.weights[this.stackOf(id)] += w;
     if (d.timelineResolutionMs !== undefined) this.resolutionMs = d.timelineResolutionMs;
     for (const [off, id, c] of d.timeline ?? []) {
@@ -157,6 +179,7 @@ export class DeltaAccumulator {
       this.stackFrames.push(mapped);
       this.stackIds.push(id);
       this.weights.push(0);
+      this.stackLineIdx.push(undefined);
     } else if (this.undefinedStacks.delete(idx)) {
       this.stackFrames[idx] = mapped;
     }
@@ -171,6 +194,7 @@ export class DeltaAccumulator {
       this.stackFrames.push([]);
       this.stackIds.push(id);
       this.weights.push(0);
+      this.stackLineIdx.push(undefined);
       this.undefinedStacks.add(idx);
     }
     return idx;
@@ -187,6 +211,10 @@ export class DeltaAccumulator {
     this.stackIds = [];
     this.weights = [];
     this.undefinedStacks = new Set();
+    this.lineIndex = new Map();
+    this.lineTable = [{ file: '', line: 0 }];
+    this.lineIds = [0];
+    this.stackLineIdx = [];
     this.tOffset = [];
     this.tStack = [];
     this.tCount = [];
@@ -208,6 +236,16 @@ export class DeltaAccumulator {
       if (this.weights[i] !== 0) counts.push([id, this.weights[i]]);
     }
     const d: DeltaMessage = { type: 'delta', captureId, seq: Math.max(0, this.seq), full: true, frames, stacks, counts, progress: { ...this.progress } };
+    if (this.lineTable.length > 1) {
+      d.lines = [];
+      for (let i = 1; i < this.lineTable.length; i++) d.lines.push([this.lineIds[i], this.lineTable[i].file, this.lineTable[i].line]);
+      const sl: [number, number[]][] = [];
+      for (let i = 0; i < this.stackLineIdx.length; i++) {
+        const ls = this.stackLineIdx[i];
+        if (ls) sl.push([this.stackIds[i], ls.map((l) => this.lineIds[l])]);
+      }
+      if (sl.length) d.stackLines = sl;
+    }
     if (this.tOffset.length || this.resolutionMs !== undefined) {
       d.timeline = this.tOffset.map((o, i) => [o, this.stackIds[this.tStack[i]], this.tCount[i]] as [number, number, number]);
       if (this.resolutionMs !== undefined) d.timelineResolutionMs = this.resolutionMs;
@@ -238,7 +276,8 @@ export class DeltaAccumulator {
         fr = [frames.length];
         frames.push({ name: unknownStackName(this.stackIds[i]), kind: 'unknown' });
       }
-      stacks[i] = { frames: fr, weight: this.weights[i] };
+      const ls = this.stackLineIdx[i];
+      stacks[i] = ls ? { frames: fr, weight: this.weights[i], lines: ls } : { frames: fr, weight: this.weights[i] };
       total += this.weights[i];
     }
     if (frames === this.frames) frames = this.frames.slice();
@@ -258,6 +297,7 @@ export class DeltaAccumulator {
       total: stacks.length ? total : (end?.total ?? 0),
       meta,
     };
+    if (this.lineTable.length > 1) p.lines = this.lineTable.slice();
     if (this.tOffset.length) {
       const timeline: Timeline = {
         resolutionMs: this.resolutionMs ?? 10,

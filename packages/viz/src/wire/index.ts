@@ -8,6 +8,7 @@ export {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   LOSS_KEYS_SINCE,
+  LINES_SINCE,
   messageForVersion,
   TOOL_NAMES,
   cancelSchema,

@@ -7,24 +7,34 @@ import { z } from 'zod';
 import { OPTION_NAMES, OPTIONS, TOOL_NAMES, type OptionName, type OptionType } from '../tools/table.js';
 
 /**
+ * 3: source lines in deltas (`lines`, `stackLines`): a version-1/2 client gets deltas without them.
  * 2: the `unwind` capture option and the unwind* and timelineDropped loss counters. A collector
  * speaks every version in SUPPORTED_PROTOCOL_VERSIONS: a version-1 client (which cannot send
  * `unwind`, so gets the default, auto) is not sent counters its strict loss schema does not know.
  */
-export const PROTOCOL_VERSION = 2;
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+export const PROTOCOL_VERSION = 3;
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
+/** the protocol version that added source lines to deltas */
+export const LINES_SINCE = 3;
 /** loss counters by the protocol version that introduced them (absent: version 1) */
 export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = { timelineDropped: 2, unwindNoTable: 2, unwindUnsupported: 2, unwindReadFault: 2, pythonUnsupported: 2 };
 
 /**
- * A server message (JSON text) for a client of an older protocol `version`: loss counters that
- * version does not know are left out. The text itself when nothing changes.
+ * A server message (JSON text) for a client of an older protocol `version`: loss counters and
+ * delta fields (source lines) that version does not know are left out. The text itself when nothing changes.
  */
 export function messageForVersion(text: string, version: number): string {
-  if (version >= PROTOCOL_VERSION || !text.includes('"loss"')) return text;
-  const m = JSON.parse(text) as { loss?: Record<string, unknown> };
-  if (!m.loss) return text;
+  if (version >= PROTOCOL_VERSION) return text;
+  const hasLines = version < LINES_SINCE && (text.includes('"stackLines"') || text.includes('"lines"'));
+  if (!hasLines && !text.includes('"loss"')) return text;
+  const m = JSON.parse(text) as { type?: string; loss?: Record<string, unknown>; lines?: unknown; stackLines?: unknown };
   let changed = false;
+  if (hasLines && m.type === 'delta' && (m.lines !== undefined || m.stackLines !== undefined)) {
+    delete m.lines;
+    delete m.stackLines;
+    changed = true;
+  }
+  if (!m.loss) return changed ? JSON.stringify(m) : text;
   for (const k of Object.keys(m.loss)) {
     if ((LOSS_KEYS_SINCE[k] ?? 1) > version) {
       delete m.loss[k];
@@ -219,6 +229,10 @@ export const deltaSchema = z.object({
   frames: z.array(z.tuple([z.number().int(), z.string(), frameKindSchema])).optional(),
   /** [stackId, [frameId...] root first] */
   stacks: z.array(z.tuple([z.number().int(), z.array(z.number().int())])).optional(),
+  /** protocol 3: [lineId, file, line] source lines first seen in this delta (ids per capture, from 1; 0 is unknown) */
+  lines: z.array(z.tuple([z.number().int().positive(), z.string().min(1), z.number().int().positive()])).optional(),
+  /** protocol 3: [stackId, [lineId...]] the line of each frame of a stack defined in this delta (aligned to its frames, 0 unknown); absent for stacks without lines */
+  stackLines: z.array(z.tuple([z.number().int(), z.array(z.number().int().min(0))])).optional(),
   /** [stackId, weight] added in this interval */
   counts: z.array(z.tuple([z.number().int(), z.number()])).optional(),
   /** profile only: [offsetMs from capture start, stackId, count] */
