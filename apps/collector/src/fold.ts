@@ -22,6 +22,9 @@ import type { FrameKind } from '@bpfscope/viz';
 export interface FoldFrame {
   name: string;
   kind: FrameKind;
+  /** source position, when the symbolizer knew it (DWARF lines, Python frames): not part of the folded text */
+  file?: string;
+  line?: number;
 }
 
 export interface FoldOptions {
@@ -36,12 +39,12 @@ type Side = { user: StackRecord['user']; kernel: StackRecord['kernel']; userMiss
 
 function userPart(s: Side): FoldFrame[] {
   if (s.userMissing) return [{ name: MISSED_USER, kind: 'unknown' }];
-  return s.user.map((f) => ({ name: f.name, kind: f.kind }));
+  return s.user.map((f) => (f.line !== undefined && f.file ? { name: f.name, kind: f.kind, file: f.file, line: f.line } : { name: f.name, kind: f.kind }));
 }
 
 function kernelPart(s: Side): FoldFrame[] {
   if (s.kernelMissing) return [{ name: MISSED_KERNEL, kind: 'unknown' }];
-  return s.kernel.map((f) => ({ name: f.name, kind: f.kind }));
+  return s.kernel.map((f) => (f.line !== undefined && f.file ? { name: f.name, kind: f.kind, file: f.file, line: f.line } : { name: f.name, kind: f.kind }));
 }
 
 /** user frames then kernel frames (both root first), with `-` between them when asked and both exist. */

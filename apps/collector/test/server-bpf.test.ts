@@ -9,7 +9,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerMessage } from '@bpfscope/viz/wire';
+import { DeltaAccumulator, type ServerMessage } from '@bpfscope/viz/wire';
+import { functionLines } from '@bpfscope/viz';
 import { TOKEN, connect, httpGet, sleep, startService, type ServiceProcess, type TestClient } from './server-helpers.js';
 
 const ROOT_SKIP = process.geteuid?.() === 0 ? false : 'needs root to load BPF programs (run the suite as root)';
@@ -29,6 +30,17 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+
+/** -O2 -g: one function with two hot loops on their own lines, the first ~2-3× the work of the second. */
+const LINES_WORKLOAD = `volatile unsigned long sink;
+__attribute__((noipa)) unsigned long lines_hot(unsigned long x) {
+  for (int i = 0; i < 3000; i++) x = x * 6364136223846793005UL + 1442695040888963407UL; /* HOT_A */
+  for (int i = 0; i < 1000; i++) x ^= (x >> 3) * 2654435761UL; /* HOT_B */
+  return x;
+}
+int main(void) { for (;;) sink += lines_hot(sink); }
+`;
+const linesLineOf = (marker: string) => LINES_WORKLOAD.split('\n').findIndex((l) => l.includes(marker)) + 1;
 
 type Delta = Extract<ServerMessage, { type: 'delta' }>;
 
@@ -111,6 +123,40 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     for (const k of kids) k.kill('SIGKILL');
     await svc?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('profile of an -O2 -g workload: deltas carry source lines; its function\'s hottest lines are its hot loops', { timeout: 60000 }, async (t) => {
+    writeFileSync(join(dir, 'lines_work.c'), LINES_WORKLOAD);
+    const lbin = join(dir, 'lines_work');
+    execFileSync('gcc', ['-O2', '-g', '-fno-omit-frame-pointer', '-o', lbin, join(dir, 'lines_work.c')]);
+    const w = spawn(lbin, [], { stdio: 'ignore' });
+    kids.push(w);
+    const c = await connect(svc.url);
+    await c.hello();
+    // 997 Hz (prime): no lock-step with the workload's loop; the CPU is shared, so no absolute counts
+    c.send({ type: 'start', requestId: 'l', tool: 'profile', durationSec: 3, options: { pid: w.pid!, frequency: 997, intervalSec: 0.5 } });
+    const st = await c.next('started', () => true, 15000);
+    const end = await c.next('end', () => true, 20000);
+    const deltas = deltasOf(c, st.captureId);
+    assert.ok(deltas.some((d) => d.lines?.length && d.stackLines?.length), 'protocol 3 deltas define lines and stack lines');
+    const acc = new DeltaAccumulator('profile');
+    for (const d of deltas) acc.apply(d);
+    acc.finish(end);
+    const p = acc.toProfile();
+    const fn = p.frames.findIndex((f) => f.name === 'lines_hot');
+    assert.ok(fn >= 0, `lines_hot sampled; frames: ${p.frames.map((f) => f.name).slice(0, 20).join(', ')}`);
+    const fl = functionLines(p, [fn]);
+    t.diagnostic(`lines_hot: ${fl.total} samples, unknown ${fl.unknown}, lines ${JSON.stringify(fl.rows.slice(0, 5))}`);
+    assert.ok(fl.total > 50, `samples in lines_hot: ${fl.total}`);
+    const a = linesLineOf('HOT_A');
+    const b = linesLineOf('HOT_B');
+    assert.ok(fl.rows.every((r) => r.file.endsWith('lines_work.c')), 'lines are in the workload source');
+    assert.equal(fl.rows[0]?.line, a, `the hottest line is the long loop (line ${a}): ${JSON.stringify(fl.rows)}`);
+    assert.ok(fl.rows.some((r) => r.line === b), `the short loop (line ${b}) is listed: ${JSON.stringify(fl.rows)}`);
+    const inLoops = fl.rows.filter((r) => r.line === a || r.line === b).reduce((x, r) => x + r.weight, 0);
+    assert.ok(inLoops >= fl.total * 0.8, `nearly all of lines_hot's samples are on its loop lines (${inLoops} of ${fl.total})`);
+    w.kill('SIGKILL');
+    c.close();
   });
 
   test('healthz reports privileges, BTF and the tools', async () => {

@@ -20,6 +20,10 @@ export interface DeltaParts {
   full?: boolean;
   frames: Array<[number, string, FrameKind]>;
   stacks: Array<[number, number[]]>;
+  /** source lines first seen: [lineId, file, line] (ids from 1) */
+  lines: Array<[number, string, number]>;
+  /** the lines of stacks defined in `stacks` that have any: [stackId, lineIds aligned to its frames] */
+  stackLines: Array<[number, number[]]>;
   counts: Map<number, number>;
   timeline: Array<[number, number, number]>;
   histograms: Hist[];
@@ -61,6 +65,8 @@ const OTHER_STACKS = '[other stacks]';
 export function mergeParts(into: DeltaParts, p: DeltaParts): DeltaParts {
   into.frames.push(...p.frames);
   into.stacks.push(...p.stacks);
+  into.lines.push(...p.lines);
+  into.stackLines.push(...p.stackLines);
   for (const [id, w] of p.counts) into.counts.set(id, (into.counts.get(id) ?? 0) + w);
   for (const t of p.timeline) into.timeline.push(t);
   into.histograms.push(...p.histograms);
@@ -73,7 +79,7 @@ export function mergeParts(into: DeltaParts, p: DeltaParts): DeltaParts {
 }
 
 export function cloneParts(p: DeltaParts): DeltaParts {
-  return { ...p, frames: [...p.frames], stacks: [...p.stacks], counts: new Map(p.counts), timeline: [...p.timeline], histograms: [...p.histograms] };
+  return { ...p, frames: [...p.frames], stacks: [...p.stacks], lines: [...p.lines], stackLines: [...p.stackLines], counts: new Map(p.counts), timeline: [...p.timeline], histograms: [...p.histograms] };
 }
 
 export class Capture {
@@ -92,6 +98,10 @@ export class Capture {
   private readonly frameDefs: Array<[number, string, FrameKind]> = [];
   private readonly stackIds = new Map<string, number>();
   private readonly stackDefs: Array<[number, number[]]> = [];
+  /** source lines: `line\0file` → id (from 1; 0 is unknown) */
+  private readonly lineIds = new Map<string, number>();
+  private readonly lineDefs: Array<[number, string, number]> = [];
+  private readonly stackLineDefs: Array<[number, number[]]> = [];
   private cum: number[] = [];
   private timeline: number[] = [];
   private timelineFull = false;
@@ -214,7 +224,25 @@ export class Capture {
     return id;
   }
 
-  private stackId(frames: Array<{ name: string; kind: FrameKind }>, parts: DeltaParts): number {
+  private lineId(file: string | undefined, line: number | undefined, newLines: Array<[number, string, number]>): number {
+    if (!file || !(line !== undefined && Number.isInteger(line) && line > 0)) return 0;
+    const key = line + '\0' + file;
+    let id = this.lineIds.get(key);
+    if (id === undefined) {
+      id = this.lineDefs.length + 1;
+      this.lineIds.set(key, id);
+      const def: [number, string, number] = [id, file, line];
+      this.lineDefs.push(def);
+      newLines.push(def);
+    }
+    return id;
+  }
+
+  /**
+   * The stack id of folded frames. Source lines are a side table (not part of frame identity): the
+   * same frames at other lines are another stack over the same frame ids, so call trees merge them.
+   */
+  private stackId(frames: Array<{ name: string; kind: FrameKind; file?: string; line?: number }>, parts: DeltaParts): number {
     const atLimit = this.stackDefs.length >= this.init.maxUniqueStacks;
     let ids: number[];
     if (atLimit) {
@@ -228,6 +256,7 @@ export class Capture {
         else ids[i] = id;
       }
       const found = known ? this.stackIds.get(ids.join(',')) : undefined;
+      // lines are not interned past the limit either: a known frame sequence counts without its lines
       if (found !== undefined) return found;
       if (this.otherStackId < 0) {
         // the first overflow creates the catch-all stack (not counted against the limit)
@@ -241,7 +270,14 @@ export class Capture {
       return this.otherStackId;
     }
     ids = frames.map((f) => this.frameId(f.name, f.kind, parts.frames));
-    const key = ids.join(',');
+    let lines: number[] | undefined;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      if (f.line === undefined) continue;
+      const l = this.lineId(f.file, f.line, parts.lines);
+      if (l) (lines ??= new Array<number>(frames.length).fill(0))[i] = l;
+    }
+    const key = lines ? ids.join(',') + '|' + lines.join(',') : ids.join(',');
     const id = this.stackIds.get(key);
     if (id !== undefined) return id;
     const nid = this.stackDefs.length;
@@ -249,6 +285,11 @@ export class Capture {
     const def: [number, number[]] = [nid, ids];
     this.stackDefs.push(def);
     parts.stacks.push(def);
+    if (lines) {
+      const ldef: [number, number[]] = [nid, lines];
+      this.stackLineDefs.push(ldef);
+      parts.stackLines.push(ldef);
+    }
     return nid;
   }
 
@@ -267,6 +308,8 @@ export class Capture {
       seq: ++this.seq,
       frames: [],
       stacks: [],
+      lines: [],
+      stackLines: [],
       counts: new Map(),
       timeline: [],
       histograms: [],
@@ -339,6 +382,8 @@ export class Capture {
     if (p.intervals > 1) m.intervals = p.intervals;
     if (p.frames.length) m.frames = p.frames;
     if (p.stacks.length) m.stacks = p.stacks;
+    if (p.lines.length) m.lines = p.lines;
+    if (p.stackLines.length) m.stackLines = p.stackLines;
     if (p.counts.size) m.counts = [...p.counts];
     const def: ToolDef = TOOLS[this.tool];
     if (def.timeline) {
@@ -367,6 +412,8 @@ export class Capture {
       full: true,
       frames: [...this.frameDefs],
       stacks: [...this.stackDefs],
+      lines: [...this.lineDefs],
+      stackLines: [...this.stackLineDefs],
       counts,
       timeline,
       histograms: [...this.histories],
