@@ -70,7 +70,7 @@ describe('collector protocol (fake engine)', () => {
     const ve = await v.next('error');
     assert.equal(ve.code, 'bad_version');
     assert.equal(ve.field, 'version');
-    assert.match(ve.message, /speaks protocol 1 or 2, not 99/);
+    assert.match(ve.message, /speaks protocol 1, 2 or 3, not 99/);
     await v.closed;
     assert.equal(v.closeCode, 4400);
   });
@@ -540,7 +540,7 @@ describe('protocol versions: the unwind option and its loss counters (v2) next t
 
   test('a v2 client sets unwind and gets the unwind loss counters', async () => {
     const c = await connect(s.url);
-    assert.equal((await c.hello()).version, 2);
+    assert.equal((await c.hello(2)).version, 2);
     c.send({ type: 'start', requestId: 'u', tool: 'offcputime', durationSec: 0.6, options: { unwind: 'cfi', intervalSec: 0.25 } });
     await c.next('started');
     assert.equal((s.engine.sources.at(-1)!.options as { unwind?: string }).unwind, 'cfi');
@@ -573,5 +573,54 @@ describe('protocol versions: the unwind option and its loss counters (v2) next t
       for (const k of ['unwindNoTable', 'unwindReadFault', 'unwindUnsupported', 'timelineDropped']) assert.ok(!(k in m.loss!), `${k} not sent to a v1 client`);
     }
     c.close();
+  });
+});
+
+describe('protocol v3: source lines', () => {
+  let s: Awaited<ReturnType<typeof startFakeServer>>;
+  const at = (name: string, file?: string, line?: number) => ({ name, kind: 'user' as const, ...(file ? { file, line } : {}) });
+  before(async () => {
+    s = await startFakeServer(
+      {},
+      {
+        records: () => [
+          { pid: 10, tid: 10, comm: 'busy', user: [at('main', 'm.c', 3), at('hot', 'h.c', 10)], kernel: [], value: 3 },
+          { pid: 10, tid: 10, comm: 'busy', user: [at('main', 'm.c', 3), at('hot', 'h.c', 11)], kernel: [], value: 1 },
+          { pid: 10, tid: 10, comm: 'busy', user: [at('main'), at('hot')], kernel: [], value: 2 },
+        ],
+      },
+    );
+  });
+  after(async () => {
+    await s.server.shutdown();
+  });
+
+  test('a v3 client gets lines per stack (frames stay functions); a v2 client the same stacks without lines; a late subscriber gets them in its full delta', async () => {
+    const c = await connect(s.url);
+    const old = await connect(s.url, { token: TOKEN, validate: false });
+    assert.equal((await c.hello()).version, 3);
+    assert.equal((await old.hello(2)).version, 2);
+    c.send({ type: 'start', requestId: 'l', tool: 'profile', durationSec: 0.8, options: { intervalSec: 0.25 } });
+    const st = await c.next('started');
+    old.send({ type: 'subscribe', captureId: st.captureId });
+    const d = await c.next('delta', (m) => !!m.stacks?.length);
+    assert.deepEqual(d.frames?.map((f) => f[1]), ['busy', 'main', 'hot'], 'one frame per function, whatever its lines');
+    assert.equal(d.stacks?.length, 3, 'three stacks: two line combinations and one without lines');
+    assert.deepEqual(d.lines?.map(([, f, l]) => `${f}:${l}`).sort(), ['h.c:10', 'h.c:11', 'm.c:3']);
+    assert.equal(d.stackLines?.length, 2, 'only stacks with lines have stack lines');
+    for (const [, ls] of d.stackLines ?? []) assert.equal(ls.length, 3, 'aligned to the stack: comm, main, hot');
+    const late = await connect(s.url);
+    await late.hello();
+    late.send({ type: 'subscribe', captureId: st.captureId });
+    const full = await late.next('delta', (m) => !!m.full);
+    assert.equal(full.lines?.length, 3);
+    assert.equal(full.stackLines?.length, 2);
+    await c.next('end');
+    const od = old.messages.filter((m) => m.type === 'delta') as Array<Record<string, unknown>>;
+    assert.ok(od.length > 0);
+    for (const m of od) assert.ok(!('lines' in m) && !('stackLines' in m), 'no lines for a v2 client');
+    assert.ok(od.some((m) => Array.isArray(m.stacks) && m.stacks.length === 3), 'the v2 client gets the same stacks');
+    assert.deepEqual(c.invalid, []);
+    for (const x of [c, old, late]) x.close();
   });
 });

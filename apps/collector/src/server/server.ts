@@ -312,7 +312,7 @@ class CollectorImpl implements CollectorServer {
           c.error({
             code: 'bad_version',
             field: 'version',
-            message: `version: this collector speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.join(' or ')}, not ${m.version}`,
+            message: `version: this collector speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.slice(0, -1).join(', ')} or ${SUPPORTED_PROTOCOL_VERSIONS.at(-1)}, not ${m.version}`,
           });
           c.drop(CLOSE_CODES.badVersion, `protocol version ${m.version} not supported`);
           return;
