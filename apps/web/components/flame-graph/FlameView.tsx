@@ -12,6 +12,7 @@ import type { FrameInfo } from '@bpfscope/viz/render';
 import { FlameGraph } from './FlameGraph';
 import { FlameToolbar } from './FlameToolbar';
 import { TopFunctions } from './TopFunctions';
+import { SourceLines } from './SourceLines';
 import { ViewControls, useFrameMenu } from './ViewControls';
 import { useView } from '../providers';
 import { applyTransforms, profileForMode, sandwich, VIEW_MODES, type Transform } from '../../lib/transforms';
@@ -109,6 +110,7 @@ function SandwichView({
         Callees of <span className="mono">{fn}</span>
       </h3>
       <FlameGraph profile={sw.callees} palette={palette} bindView={false} orientation="icicle" onFrameMenu={onFrameMenu} data-testid="sandwich-callees" />
+      <SourceLines profile={profile} fn={fn} />
     </div>
   );
 }

@@ -80,7 +80,8 @@ export function selectRange(p: Profile, startMs: Milliseconds, endMs: Millisecon
   for (let i = 0; i < w.length; i++) {
     if (!(w[i] > 0)) continue;
     newIndex[i] = stacks.length;
-    stacks.push({ frames: p.stacks[i].frames, weight: w[i] });
+    const ls = p.stacks[i].lines;
+    stacks.push(ls ? { frames: p.stacks[i].frames, weight: w[i], lines: ls } : { frames: p.stacks[i].frames, weight: w[i] });
     total += w[i];
   }
   const offsetMs = new Array<number>(inRange);
@@ -103,6 +104,7 @@ export function selectRange(p: Profile, startMs: Milliseconds, endMs: Millisecon
     total,
     meta: { ...p.meta, startTime: tl.startTime + startMs, durationMs: endMs - startMs },
     timeline: { resolutionMs: tl.resolutionMs, startTime: tl.startTime, offsetMs, stack, count },
+    ...(p.lines ? { lines: p.lines } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-/** Shared plumbing of the operations: rebuild a profile from transformed stacks, carrying the timeline along. */
+/** Shared plumbing of the operations: rebuild a profile from transformed stacks, carrying the timeline (and the source lines of unchanged stacks) along. */
 import type { Frame, Profile, ProfileMeta } from '../model/types.js';
 import { ProfileBuilder } from '../model/builder.js';
 
@@ -63,12 +63,25 @@ export function rebuildProfile(
       }
     });
   } else {
+    // source lines follow a stack that `map` keeps as it is (exclude drops whole stacks); a stack
+    // whose frames change (cut, merged) loses them: they no longer align
+    const lineRemap = p.lines ? new Int32Array(p.lines.length).fill(-1) : undefined;
     p.stacks.forEach((s, i) => {
       const m = map(s.frames, i);
       if (m === null) return;
       const ids = new Array<number>(m.length);
       for (let k = 0; k < m.length; k++) ids[k] = id(m[k]);
-      newIndex[i] = b.addStackIds(ids, s.weight);
+      let lines: number[] | undefined;
+      if (s.lines && m === s.frames && lineRemap) {
+        lines = new Array<number>(s.lines.length);
+        for (let k = 0; k < s.lines.length; k++) {
+          const l = s.lines[k];
+          let r = lineRemap[l];
+          if (r < 0) r = lineRemap[l] = b.lineId(p.lines![l].file, p.lines![l].line);
+          lines[k] = r;
+        }
+      }
+      newIndex[i] = b.addStackIds(ids, s.weight, undefined, undefined, lines);
     });
   }
   const tl = p.timeline;
