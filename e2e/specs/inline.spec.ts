@@ -1,10 +1,10 @@
-/** An optimized C program with debug info in the console: inlined functions are frames of their own. */
+/** An optimized C program with debug info in the console: inlined functions are frames of their own, and the frame details list a function's hottest source lines. */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { findFrame, forbidDialogs, shot, waitReady } from '../helpers.js';
 
-test('profile an -O2 -g program: its inlined functions appear above the function they were inlined into', async ({ page }) => {
+test('profile an -O2 -g program: its inlined functions appear above the function they were inlined into; il_leaf\'s hottest line is its loop', async ({ page }) => {
   const dialogs = forbidDialogs(page);
   const dir = process.env.E2E_DIR!;
   const bin = path.join(dir, 'inline_o2');
@@ -31,6 +31,12 @@ test('profile an -O2 -g program: its inlined functions appear above the function
     const mid = await findFrame(page, 'il_mid');
     expect(mid, 'il_mid is drawn').not.toBeNull();
     await expect(page.getByTestId('flamegraph-details').first()).toContainText('il_mid [inlined]');
+    // frame details: the sandwich of il_leaf lists its hottest source line, its multiply-add loop (inline.c:8)
+    await page.getByTestId('view-sandwich').click();
+    await page.getByTestId('top-functions').getByRole('link', { name: 'il_leaf', exact: true }).click();
+    await expect(page.getByTestId('sandwich')).toHaveAttribute('data-fn', 'il_leaf');
+    await expect(page.getByTestId('source-line').first()).toContainText('inline.c:8');
+    await shot(page, 'console-source-lines');
     expect(dialogs).toEqual([]);
   } finally {
     child.kill('SIGKILL');
