@@ -624,3 +624,35 @@ describe('protocol v3: source lines', () => {
     for (const x of [c, old, late]) x.close();
   });
 });
+
+test('protocol v3: past the stack limit, stacks known with their lines keep counting, new ones go to [other stacks]', async () => {
+  const at = (name: string, file?: string, line?: number) => ({ name, kind: 'user' as const, ...(file ? { file, line } : {}) });
+  const s = await startFakeServer(
+    { maxUniqueStacks: 2 },
+    {
+      records: () => [
+        { pid: 10, tid: 10, comm: 'busy', user: [at('main', 'm.c', 3), at('hot', 'h.c', 10)], kernel: [], value: 3 },
+        { pid: 10, tid: 10, comm: 'busy', user: [at('main', 'm.c', 3), at('hot', 'h.c', 11)], kernel: [], value: 1 },
+        { pid: 10, tid: 10, comm: 'busy', user: [at('main', 'm.c', 3), at('hot', 'h.c', 12)], kernel: [], value: 2 },
+      ],
+    },
+  );
+  try {
+    const c = await connect(s.url);
+    await c.hello();
+    c.send({ type: 'start', requestId: 'l', tool: 'profile', durationSec: 0.8, options: { intervalSec: 0.25 } });
+    await c.next('started');
+    const end = await c.next('end');
+    const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<(typeof c.messages)[number], { type: 'delta' }>>;
+    const counts = new Map<number, number>();
+    for (const d of deltas) for (const [id, w] of d.counts ?? []) counts.set(id, (counts.get(id) ?? 0) + w);
+    const drains = deltas.filter((d) => d.counts?.length).length;
+    assert.ok(drains >= 2, `several intervals (${drains})`);
+    assert.equal(counts.get(0), 3 * drains, 'h.c:10 counted every interval');
+    assert.equal(counts.get(1), 1 * drains, 'h.c:11 counted every interval');
+    assert.equal(end.loss?.otherStacks, 2 * drains, 'h.c:12 (a third line) is past the limit');
+    c.close();
+  } finally {
+    await s.server.shutdown();
+  }
+});

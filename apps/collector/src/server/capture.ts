@@ -255,8 +255,19 @@ export class Capture {
         if (id === undefined) known = false;
         else ids[i] = id;
       }
-      const found = known ? this.stackIds.get(ids.join(',')) : undefined;
-      // lines are not interned past the limit either: a known frame sequence counts without its lines
+      let found: number | undefined;
+      if (known) {
+        // lines are not interned past the limit either: a stack known with these lines, else the
+        // same frames known without lines, else the catch-all
+        let lines: number[] | undefined;
+        for (let i = 0; i < frames.length; i++) {
+          const f = frames[i]!;
+          if (f.line === undefined || !f.file) continue;
+          const l = this.lineIds.get(f.line + '\0' + f.file) ?? 0;
+          if (l) (lines ??= new Array<number>(frames.length).fill(0))[i] = l;
+        }
+        found = this.stackIds.get(lines ? ids.join(',') + '|' + lines.join(',') : ids.join(',')) ?? (lines ? this.stackIds.get(ids.join(',')) : undefined);
+      }
       if (found !== undefined) return found;
       if (this.otherStackId < 0) {
         // the first overflow creates the catch-all stack (not counted against the limit)
