@@ -42,9 +42,7 @@ export function SourceLines({ profile, fn }: { profile: Profile; fn: string }) {
             </td>
           </tr>
         ))}
-        {s.rows.length > 0 && s.unknown > 0 && (
-          <EmptyRow colSpan={2}>{`line unknown: ${fmtPct(s.total ? s.unknown / s.total : 0)}`}</EmptyRow>
-        )}
+        {s.rows.length > 0 && s.unknown > 0 && <EmptyRow colSpan={2}>{`line unknown: ${fmtPct(s.total ? s.unknown / s.total : 0)}`}</EmptyRow>}
         {s.rows.length === 0 && (
           <EmptyRow colSpan={2}>
             {s.profileHasLines

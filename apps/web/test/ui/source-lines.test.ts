@@ -21,13 +21,25 @@ function profile(): Profile {
 
 test('hottest lines of a function, with shares of its weight; the unknown part is said', () => {
   const s = sourceLinesOf(profile(), 'crc');
-  assert.deepEqual(s.rows.map((r) => [r.where, r.weight]), [['src/crc.c:41', 60], ['src/crc.c:44', 30]]);
+  assert.deepEqual(
+    s.rows.map((r) => [r.where, r.weight]),
+    [
+      ['src/crc.c:41', 60],
+      ['src/crc.c:44', 30],
+    ],
+  );
   assert.equal(s.total, 100);
   assert.equal(s.unknown, 10);
   assert.equal(s.rows[0].share, 0.6);
   assert.ok(s.profileHasLines);
   const m = sourceLinesOf(profile(), 'main');
-  assert.deepEqual(m.rows.map((r) => [r.where, r.weight]), [['src/main.c:20', 90], ['src/main.c:22', 5]]);
+  assert.deepEqual(
+    m.rows.map((r) => [r.where, r.weight]),
+    [
+      ['src/main.c:20', 90],
+      ['src/main.c:22', 5],
+    ],
+  );
   const none = sourceLinesOf(profile(), 'idle');
   assert.deepEqual(none.rows, []);
   assert.ok(none.profileHasLines, 'the panel can say this function has no line info (not the whole profile)');
@@ -37,7 +49,10 @@ test('hottest lines of a function, with shares of its weight; the unknown part i
 
 test('Python frames show their line; untrusted file names are kept verbatim (React escapes them)', () => {
   const s = sourceLinesOf(profile(), 'handle <img src=x onerror=alert(1)> (app/server.py)');
-  assert.deepEqual(s.rows.map((r) => r.where), ['app/<b>server</b>.py:7']);
+  assert.deepEqual(
+    s.rows.map((r) => r.where),
+    ['app/<b>server</b>.py:7'],
+  );
 });
 
 test('lines survive the live wire, a snapshot round trip, a time range and exclude; a profile without lines says so', () => {
@@ -48,13 +63,28 @@ test('lines survive the live wire, a snapshot round trip, a time range and exclu
   const lines = p.lines!.slice(1).map((l, i) => [i + 1, l.file, l.line] as [number, string, number]);
   const stacks = p.stacks.map((s, i) => [i, s.frames.slice()] as [number, number[]]);
   const stackLines = p.stacks.flatMap((s, i) => (s.lines ? [[i, s.lines.slice()] as [number, number[]]] : []));
-  acc.apply(deltaSchema.parse({ type: 'delta', captureId: 'c', seq: 1, frames, lines, stacks, stackLines, counts: p.stacks.map((s, i) => [i, s.weight]), progress: { elapsedMs: 1, durationMs: 1, samples: 1, events: 1 } }));
+  acc.apply(
+    deltaSchema.parse({
+      type: 'delta',
+      captureId: 'c',
+      seq: 1,
+      frames,
+      lines,
+      stacks,
+      stackLines,
+      counts: p.stacks.map((s, i) => [i, s.weight]),
+      progress: { elapsedMs: 1, durationMs: 1, samples: 1, events: 1 },
+    }),
+  );
   const live = acc.toProfile();
   assert.deepEqual(sourceLinesOf(live, 'crc'), sourceLinesOf(p, 'crc'));
   const snap = decodeProfile(encodeProfile(live));
   assert.deepEqual(sourceLinesOf(snap, 'crc'), sourceLinesOf(p, 'crc'));
   const early = selectRange(p, 0, 10);
-  assert.deepEqual(sourceLinesOf(early, 'crc').rows.map((r) => [r.where, r.weight]), [['src/crc.c:41', 60]]);
+  assert.deepEqual(
+    sourceLinesOf(early, 'crc').rows.map((r) => [r.where, r.weight]),
+    [['src/crc.c:41', 60]],
+  );
   const ex = applyTransforms(p, [{ kind: 'exclude', name: 'idle' }]);
   assert.deepEqual(sourceLinesOf(ex, 'crc'), sourceLinesOf(p, 'crc'));
   const b = new ProfileBuilder();
