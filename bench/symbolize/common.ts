@@ -106,3 +106,15 @@ export function roundRobin<T>(lists: T[][], max: number): T[] {
   }
   return out;
 }
+
+/**
+ * One spelling of lambdas and unnamed types for both demanglers: GNU `{lambda(int)#1}` and LLVM
+ * `'lambda'(int)` (or `'lambda0'`), GNU `{unnamed type#1}` and LLVM `'unnamed'`.
+ */
+export function lambdaSpelling(s: string): string {
+  return s
+    .replace(/\{lambda\(([^{}]*)\)#\d+\}/g, "'lambda'($1)")
+    .replace(/'lambda\d*'/g, "'lambda'")
+    .replace(/\{unnamed type#\d+\}/g, "'unnamed'")
+    .replace(/'unnamed\d*'/g, "'unnamed'");
+}

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
 import { hasDwarf, openDebugFile } from '../../packages/bpf/src/symbolize/debugfile.js';
-import { flag, keepBest, llvmPasses, roundRobin, runtimeAddress } from './common.js';
+import { flag, keepBest, lambdaSpelling, llvmPasses, roundRobin, runtimeAddress } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '50000'));
@@ -158,14 +158,12 @@ async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: numbe
 
 /** One spelling for both demanglers, without clone suffixes. */
 function normalize(s: string): string {
-  return s
-    .replace(/ \[clone [^\]]*\]/g, '')
-    .replace(/ \(\.[A-Za-z_0-9.]+\)/g, '')
-    .replace(/\.(cold|part\.\d+|isra\.\d+|constprop\.\d+|lto_priv\.\d+)(\.\d+)*$/g, '')
-    .replace(/\{lambda\(([^{}]*)\)#\d+\}/g, "'lambda'($1)")
-    .replace(/'lambda\d*'/g, "'lambda'")
-    .replace(/\{unnamed type#\d+\}/g, "'unnamed'")
-    .replace(/'unnamed\d*'/g, "'unnamed'");
+  return lambdaSpelling(
+    s
+      .replace(/ \[clone [^\]]*\]/g, '')
+      .replace(/ \(\.[A-Za-z_0-9.]+\)/g, '')
+      .replace(/\.(cold|part\.\d+|isra\.\d+|constprop\.\d+|lto_priv\.\d+)(\.\d+)*$/g, ''),
+  );
 }
 
 async function main(): Promise<void> {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 // internals of the symbolizer, by path (the package exports only the factory and types)
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
-import { flag, hasFlag, keepBest, llvmPasses, roundRobin, runtimeAddress } from './common.js';
+import { flag, hasFlag, keepBest, lambdaSpelling, llvmPasses, roundRobin, runtimeAddress } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '100000'));
@@ -133,15 +133,12 @@ async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: numbe
 // ------------------------------------------------------------------ compare
 /** Spelling differences between LLVM's and GNU/bcc's demangled output that are not different functions. */
 function normalize(s: string): string {
-  return s
+  return lambdaSpelling(
     // LLVM " (.part.0.cold)" vs GNU " [clone .part.0] [clone .cold]"
-    .replace(/ \((\.[A-Za-z_][\w.]*)\)/g, (_m, sfx: string) =>
+    s.replace(/ \((\.[A-Za-z_][\w.]*)\)/g, (_m, sfx: string) =>
       (sfx.match(/\.[A-Za-z_][A-Za-z0-9_]*(?:\.[0-9]+)*|\.[0-9]+/g) ?? [sfx]).map((p) => ` [clone ${p}]`).join(''),
-    )
-    .replace(/\{lambda\(([^{}]*)\)#\d+\}/g, "'lambda'($1)") // GNU {lambda(int)#1} vs LLVM 'lambda'(int)
-    .replace(/'lambda\d*'/g, "'lambda'")
-    .replace(/\{unnamed type#\d+\}/g, "'unnamed'")
-    .replace(/'unnamed\d*'/g, "'unnamed'");
+    ),
+  );
 }
 
 async function main(): Promise<void> {
