@@ -130,3 +130,16 @@ export function recursionMisses(): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * Open a tool with BPFSCOPE_ATTACH_MODE=`mode` (the attach path the tool reads at open: kprobe.multi,
+ * kprobe or raw_tp), the variable removed afterwards so later opens take the default.
+ */
+export function withAttachMode<T>(mode: string, open: () => T): T {
+  process.env.BPFSCOPE_ATTACH_MODE = mode;
+  try {
+    return open();
+  } finally {
+    delete process.env.BPFSCOPE_ATTACH_MODE;
+  }
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openOffcputime, BpfError } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
-import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
+import { ROOT_SKIP, GATE, buildC, run, names, drainUntil, withAttachMode } from './helpers.js';
 
 // 3 threads named bpfs_sleeper, each sleeping 6 × 80 ms: 1.44 s of known blocked time.
 const THREADS = 3;
@@ -44,13 +44,7 @@ test(`offcputime (${mode}): threads sleeping a known time are reported within 10
   const sym = createSymbolizer();
   const { child, done, go, ready, stdout } = run(bin);
   await ready;
-  process.env.BPFSCOPE_ATTACH_MODE = mode;
-  let h;
-  try {
-    h = openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym);
-  } finally {
-    delete process.env.BPFSCOPE_ATTACH_MODE;
-  }
+  const h = withAttachMode(mode, () => openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym));
   await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
   go();
   try {

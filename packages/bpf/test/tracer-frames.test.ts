@@ -12,7 +12,7 @@ import type { StackDelta, ToolHandle } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import type { SymbolizedFrame, Symbolizer } from '../src/symbolize/index.js';
 import { stripTracer } from '../src/tools/stacks.js';
-import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
+import { ROOT_SKIP, GATE, buildC, run, names, drainUntil, withAttachMode } from './helpers.js';
 
 const TRACER = /^(bpf_prog_[0-9a-f]{16}|bpf_trace_run\d|__bpf_trace_|__traceiter_|bpf_trampoline)/;
 
@@ -82,13 +82,7 @@ for (const mode of ['tp_btf', 'raw_tp']) {
       const bin = buildC(`bpfscope_tracer_${tool}`, WORKLOAD);
       const { child, done, go, ready } = run(bin);
       await ready;
-      process.env.BPFSCOPE_ATTACH_MODE = mode;
-      let h: ToolHandle<StackDelta>;
-      try {
-        h = open(child.pid!, createSymbolizer());
-      } finally {
-        delete process.env.BPFSCOPE_ATTACH_MODE;
-      }
+      const h: ToolHandle<StackDelta> = withAttachMode(mode, () => open(child.pid!, createSymbolizer()));
       await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
       go();
       try {

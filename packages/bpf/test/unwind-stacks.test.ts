@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { openProfile, openOffcputime, openOffwaketime } from '../src/index.js';
 import type { StackDelta, StackRecord } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
-import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir, buildC } from './helpers.js';
+import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir, buildC, withAttachMode } from './helpers.js';
 import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
 import { setUnwindTableSource } from '../src/unwind/session.js';
 import { UnwindTables } from '../src/unwind/tables.js';
@@ -170,13 +170,7 @@ for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf',
     const sym = createSymbolizer();
     const { child, done, go, ready } = run(bin);
     await ready;
-    process.env.BPFSCOPE_ATTACH_MODE = mode;
-    let h;
-    try {
-      h = openOffcputime({ pid: [child.pid!], unwind: 'cfi', minBlockUs }, sym);
-    } finally {
-      delete process.env.BPFSCOPE_ATTACH_MODE;
-    }
+    const h = withAttachMode(mode, () => openOffcputime({ pid: [child.pid!], unwind: 'cfi', minBlockUs }, sym));
     try {
       await tablesReady(h);
       go();
