@@ -13,6 +13,18 @@ export const PKG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 /** C snippet: block until the test says go (a line on stdin). */
 export const GATE = '{ char b[8]; if (write(1, "R", 1) != 1 || read(0, b, sizeof b) <= 0) return 1; }';
 
+/**
+ * C statements for a workload's main(): wait at the gate, then run the threads bpfscope_reader and
+ * bpfscope_writer (defined by the workload) over a pipe in `int fds[2]` until both end.
+ */
+export const PIPE_PAIR_MAIN = `${GATE}
+  pthread_t r, w;
+  if (pipe(fds)) return 1;
+  pthread_create(&r, 0, bpfscope_reader, 0);
+  pthread_create(&w, 0, bpfscope_writer, 0);
+  pthread_join(r, 0);
+  pthread_join(w, 0);`;
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let tmp: string | undefined;

@@ -12,7 +12,7 @@ import type { StackDelta, ToolHandle } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import type { SymbolizedFrame, Symbolizer } from '../src/symbolize/index.js';
 import { stripTracer } from '../src/tools/stacks.js';
-import { ROOT_SKIP, GATE, buildC, run, names, drainUntil, withAttachMode } from './helpers.js';
+import { ROOT_SKIP, PIPE_PAIR_MAIN, buildC, run, names, drainUntil, withAttachMode } from './helpers.js';
 
 const TRACER = /^(bpf_prog_[0-9a-f]{16}|bpf_trace_run\d|__bpf_trace_|__traceiter_|bpf_trampoline)/;
 
@@ -37,13 +37,7 @@ void *bpfscope_writer(void *arg) {
   return 0;
 }
 int main(void) {
-  ${GATE}
-  pthread_t r, w;
-  if (pipe(fds)) return 1;
-  pthread_create(&r, 0, bpfscope_reader, 0);
-  pthread_create(&w, 0, bpfscope_writer, 0);
-  pthread_join(r, 0);
-  pthread_join(w, 0);
+  ${PIPE_PAIR_MAIN}
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   do clock_gettime(CLOCK_MONOTONIC, &t), getppid(); while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 300);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openWakeuptime, openOffwaketime } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
-import { ROOT_SKIP, GATE, buildC, run, names, drainUntil } from './helpers.js';
+import { ROOT_SKIP, PIPE_PAIR_MAIN, buildC, run, names, drainUntil } from './helpers.js';
 
 // A reader thread (comm bpfs_reader) blocks in read() on a pipe; a writer thread (bpfs_writer)
 // sleeps 100 ms then writes a byte, 10 times: the reader is blocked ~1 s, woken by the writer. The
@@ -40,13 +40,7 @@ void *bpfscope_writer(void *arg) {
   return 0;
 }
 int main(void) {
-  ${GATE}
-  pthread_t r, w;
-  if (pipe(fds)) return 1;
-  pthread_create(&r, 0, bpfscope_reader, 0);
-  pthread_create(&w, 0, bpfscope_writer, 0);
-  pthread_join(r, 0);
-  pthread_join(w, 0);
+  ${PIPE_PAIR_MAIN}
   printf("%ld\\n", read_us);
   return 0;
 }
