@@ -10,13 +10,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
-import { openProfile } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { DebuginfodClient, debuginfodFromEnv } from '../src/symbolize/debuginfod.js';
 import { ElfFile } from '../src/symbolize/elf.js';
 import { loadLibDwError } from '../src/ffi/libdw.js';
-import { ROOT_SKIP, run, drainUntil, tmpDir, sleep } from './helpers.js';
-import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import { ROOT_SKIP, run, tmpDir, sleep } from './helpers.js';
+import { buildNoFp, useTestTables, profileCfi } from './unwind-walk-helpers.js';
 import { INLINE_SRC } from './inline-workload.js';
 import { freePort } from '../../../tests/support/net.js';
 
@@ -80,12 +79,8 @@ test('debuginfod: a stripped binary is named through a real debuginfod server, a
   const bare = createSymbolizer({ debuginfod: false });
   const { child, done, go, ready } = run(bin, ['2500']);
   try {
-    await ready;
-    const h = openProfile({ pid: [child.pid!], frequency: 997, unwind: 'cfi', userStacksOnly: true }, sym);
+    const { h, d } = await profileCfi({ child, ready, go, done }, sym, 997);
     try {
-      await tablesReady(h);
-      go();
-      const d = await drainUntil(h, done);
       let total = 0;
       let named = 0;
       let unnamed = 0;

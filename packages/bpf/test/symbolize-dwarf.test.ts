@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openProfile } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { DwarfInfo } from '../src/symbolize/dwarf.js';
 import { ElfFile } from '../src/symbolize/elf.js';
 import { loadLibDwError } from '../src/ffi/libdw.js';
-import { ROOT_SKIP, run, drainUntil, tmpDir } from './helpers.js';
-import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import { ROOT_SKIP, run, tmpDir } from './helpers.js';
+import { buildNoFp, useTestTables, profileCfi } from './unwind-walk-helpers.js';
 import { INLINE_SRC } from './inline-workload.js';
 
 useTestTables();
@@ -27,13 +26,9 @@ test('DWARF: a real profile of an -O2 -g workload shows the inline chain with fi
   const bin = buildNoFp('inl_chain', INLINE_SRC);
   const sym = createSymbolizer({ debuginfod: false });
   const { child, done, go, ready } = run(bin, ['1500']);
-  await ready;
   // 997 Hz (prime): the machine is shared, the workload may get a fraction of a CPU
-  const h = openProfile({ pid: [child.pid!], frequency: 997, unwind: 'cfi', userStacksOnly: true }, sym);
+  const { h, d } = await profileCfi({ child, ready, go, done }, sym, 997);
   try {
-    await tablesReady(h);
-    go();
-    const d = await drainUntil(h, done);
     let total = 0;
     let chain = 0;
     const seen = new Map<string, number>();

@@ -9,7 +9,7 @@ import { openProfile, openOffcputime, openOffwaketime } from '../src/index.js';
 import type { StackDelta, StackRecord } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { ROOT_SKIP, GATE, run, names, drainUntil, sleep, tmpDir, buildC, withAttachMode } from './helpers.js';
-import { buildNoFp, tablesReady, useTestTables } from './unwind-walk-helpers.js';
+import { buildNoFp, tablesReady, useTestTables, profileCfi } from './unwind-walk-helpers.js';
 import { setUnwindTableSource } from '../src/unwind/session.js';
 import { UnwindTables } from '../src/unwind/tables.js';
 import { ROW_SIZE } from '../src/unwind/format.js';
@@ -78,12 +78,8 @@ test('profile (cfi): exact stacks through a qsort callback, a thread, a signal h
   const bin = buildNoFp('ua_oncpu', ONCPU);
   const sym = createSymbolizer();
   const { child, done, go, ready } = run(bin);
-  await ready;
-  const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+  const { h, d } = await profileCfi({ child, ready, go, done }, sym, 199);
   try {
-    await tablesReady(h);
-    go();
-    const d = await drainUntil(h, done);
     const all = weights(d, child.pid!);
     t.diagnostic(top(all, 12));
     t.diagnostic(`loss ${JSON.stringify(d.loss)}`);
@@ -397,12 +393,8 @@ test('profile (cfi): an object without a usable table walks by frame pointers, c
       });
       const sym = createSymbolizer();
       const { child, done, go, ready } = run(bin);
-      await ready;
-      const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
+      const { h, d } = await profileCfi({ child, ready, go, done }, sym, 199);
       try {
-        await tablesReady(h);
-        go();
-        const d = await drainUntil(h, done);
         const all = weights(d, child.pid!);
         let total = 0;
         let chain = 0;

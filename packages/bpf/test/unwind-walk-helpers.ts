@@ -1,11 +1,11 @@
 /** Helpers of the CFI walker's tests: workloads built without frame pointers, the table source. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tmpDir, sleep } from './helpers.js';
+import { drainUntil, tmpDir, sleep } from './helpers.js';
 import { setUnwindTableSource } from '../src/unwind/session.js';
 import { UnwindTables } from '../src/unwind/tables.js';
-import type { ToolHandle, StackDelta } from '../src/index.js';
+import { openProfile, type Symbolizer, type ToolHandle, type StackDelta } from '../src/index.js';
 
 /** gcc -O2 -fomit-frame-pointer (how distributions build); returns the binary path. */
 export function buildNoFp(name: string, source: string, extra: string[] = []): string {
@@ -30,4 +30,28 @@ export async function tablesReady(h: Pick<ToolHandle<StackDelta>, 'unwind'>): Pr
     await sleep(50);
   }
   throw new Error(`unwind tables not ready after 20 s: ${JSON.stringify(h.unwind?.())}`);
+}
+
+/**
+ * Profile a gated workload (from run(); its ready is awaited here) with the CFI walker, user stacks
+ * only, at `frequency` Hz until it exits: the gate opens once the process's unwind tables are
+ * loaded. Returns the drained delta and the open handle (the caller closes it); on a failure the
+ * handle is closed and the workload killed before the error is thrown.
+ */
+export async function profileCfi(
+  w: { child: ChildProcess; ready: Promise<void>; go: () => void; done: Promise<number> },
+  sym: Symbolizer,
+  frequency: number,
+): Promise<{ h: ToolHandle<StackDelta>; d: StackDelta }> {
+  await w.ready;
+  const h = openProfile({ pid: [w.child.pid!], frequency, unwind: 'cfi', userStacksOnly: true }, sym);
+  try {
+    await tablesReady(h);
+    w.go();
+    return { h, d: await drainUntil(h, w.done) };
+  } catch (e) {
+    h.close();
+    w.child.kill('SIGKILL');
+    throw e;
+  }
 }
