@@ -129,6 +129,30 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     assert.equal(frames[0].module, join(dir, 'known'));
   });
 
+  it('names a return address just past its function (a call as the last instruction) by the call (va - 1)', () => {
+    // a call to a noreturn function can be a function's last instruction: the return address pushed
+    // by it is then outside the caller's symbol (in the padding after it); perf and llvm-symbolizer
+    // name the caller, and so must we (a return address is never the leaf, index 0)
+    const syms = execFileSync('nm', ['-S', '--defined-only', join(dir, 'known')], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => /^([0-9a-f]+) ([0-9a-f]+) [tT] (\S+)$/.exec(l))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => ({ start: BigInt(`0x${m[1]}`), size: BigInt(`0x${m[2]}`), name: m[3] }));
+    const starts = new Set(syms.map((x) => x.start));
+    const a = known!.addrs;
+    // a function of the program (its address printed) followed by padding, not by another function
+    const fn = syms.find((x) => a[x.name] !== undefined && x.size > 0n && !starts.has(x.start + x.size));
+    assert.ok(fn, `a printed function with padding after it: ${JSON.stringify(syms.map((x) => x.name))}`);
+    const past = a[fn.name] + fn.size;
+    // symbol tables only (DWARF, when used, resolves va - 1 on its own)
+    const s = createSymbolizer({ dwarf: false });
+    const frames = s.user(known!.pid, [a.main, past]);
+    assert.equal(frames[1].name, fn.name, `the return address past ${fn.name}: ${JSON.stringify(frames[1])}`);
+    // the same address as the sampled pc (the leaf) is taken as it is: not inside that function
+    const [leaf] = s.user(known!.pid, [past]);
+    assert.notEqual(leaf.name, fn.name);
+  });
+
   it('names shared library functions (-shared -fPIC) and demangles C++', () => {
     const s = createSymbolizer();
     const a = known!.addrs;
@@ -203,10 +227,13 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     const exe = join(dir, 'known-stripped');
     assert.equal(ElfFile.open(exe).hasSymtab, false);
     const a = stripped!.addrs;
-    const [al, be, st] = s.user(stripped!.pid, [a.bpfscope_alpha + 1n, a.bpfscope_beta, a.bpfscope_static_helper]);
+    const [al, be] = s.user(stripped!.pid, [a.bpfscope_alpha + 1n, a.bpfscope_beta]);
     assert.deepEqual([al.name, al.offset], ['bpfscope_alpha', 1]);
     assert.equal(be.name, 'bpfscope_beta');
-    // a static function is not in .dynsym: it must not get a wrong name
+    // a static function is not in .dynsym: it must not get a wrong name. Its entry address is a pc
+    // (a leaf), never a return address: as a return address it would be looked up at va - 1, in
+    // the function before it
+    const [st] = s.user(stripped!.pid, [a.bpfscope_static_helper]);
     assert.ok(st.name === '[unknown]' || st.name.startsWith('known-stripped+0x') || st.name === 'bpfscope_static_helper', st.name);
     assert.notEqual(st.name, 'bpfscope_beta');
     assert.notEqual(st.name, 'bpfscope_alpha');

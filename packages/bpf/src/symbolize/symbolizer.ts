@@ -369,11 +369,14 @@ export class SymbolizerImpl implements Symbolizer {
           const va = elf.fileOffsetToVaddr(fileOff);
           if (va !== undefined) {
             const tab = elf.symbols();
-            const j = tab.find(va);
-            // a return address is the instruction after the call: its inline chain and line are
-            // those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them; an address
-            // at a function's first instruction is taken as it is (its symbol names it)
-            const exact = leaf || (j >= 0 && tab.starts[j] === va);
+            const at = tab.find(va);
+            // a return address is the instruction after the call: its function, inline chain and
+            // line are those of the call (va - 1), as perf, gdb and llvm-symbolizer resolve them (a
+            // call to a noreturn function can be a function's last instruction, so va is already past
+            // its end); an address at a function's first instruction is taken as it is (its symbol
+            // names it)
+            const exact = leaf || (at >= 0 && tab.starts[at] === va);
+            const j = exact ? at : tab.find(va - 1);
             const dw = this.useDwarf ? this.dwarfFrames(elf, exact ? va : va - 1) : undefined;
             if (dw) {
               const last = dw.length - 1;
