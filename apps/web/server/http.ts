@@ -2,8 +2,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { operatorTokenPolicy, viewerTokenPolicy, type Env } from './config';
 
+/* The hub's long-lived objects (captures, stores) live on globalThis and outlive the route bundle
+ * that created them: Next.js gives each route its own copy of this module, so an HttpError thrown by
+ * the capture manager is not an instance of another route's class. A registered symbol marks every
+ * copy's errors alike, and instanceof checks it. */
+const HTTP_ERROR = Symbol.for('bpfscope.HttpError');
+
 export class HttpError extends Error {
   override name = 'HttpError';
+  readonly [HTTP_ERROR] = true;
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[HTTP_ERROR] === true;
+  }
   constructor(
     readonly status: number,
     message: string,
