@@ -34,6 +34,8 @@ export interface FleetHost {
   /** whether the root frame's definition was sent. */
   rootSent: boolean;
   otherStack?: number;
+  /** placeholder fleet frame ids (used before defined) whose definition was sent. */
+  definedLate: Set<number>;
 }
 
 export class FleetMerge {
@@ -41,6 +43,8 @@ export class FleetMerge {
   private frameByKey = new Map<string, number>();
   private nextFrame = 0;
   private nextStack = 0;
+  /** seq of the last fleet delta: the first is 1, as a collector's, since an accumulator's full delta
+   * before any delta (what a subscriber that joins before the first delta gets) says seq 0. */
   private seq = 0;
   /** distinct fleet stacks so far (the limit counts these). */
   stackCount = 0;
@@ -62,6 +66,7 @@ export class FleetMerge {
         stackMap: new Map(),
         rootFrame: this.nextFrame++,
         rootSent: false,
+        definedLate: new Set(),
       });
     }
   }
@@ -115,7 +120,7 @@ export class FleetMerge {
     const h = this.hosts.get(hostName);
     if (!h) throw new Error(`host ${hostName} is not part of this capture`);
     const frames: [number, string, FrameKind][] = [];
-    const out: DeltaMessage = { type: 'delta', captureId, seq: this.seq++, frames, progress: { elapsedMs: 0, durationMs: 0, samples: 0, events: 0 } };
+    const out: DeltaMessage = { type: 'delta', captureId, seq: ++this.seq, frames, progress: { elapsedMs: 0, durationMs: 0, samples: 0, events: 0 } };
     if (!h.rootSent) {
       frames.push([h.rootFrame, h.name, 'unknown']);
       h.rootSent = true;
@@ -124,9 +129,12 @@ export class FleetMerge {
       const key = `${kind}\u0000${name}`;
       const known = this.frameByKey.get(key);
       const placeholder = h.frameMap.get(id);
-      if (placeholder !== undefined && known === undefined) {
-        // defined after use: the placeholder id takes the definition
-        this.frameByKey.set(key, placeholder);
+      if (placeholder !== undefined && placeholder !== known) {
+        // defined after use: the placeholder id takes the definition (also when another host
+        // defined the same frame meanwhile: stacks already sent name the placeholder id)
+        if (known === undefined) this.frameByKey.set(key, placeholder);
+        if (h.definedLate.has(placeholder)) continue;
+        h.definedLate.add(placeholder);
         frames.push([placeholder, name, kind]);
       } else if (placeholder === undefined) h.frameMap.set(id, this.frame(name, kind, frames));
     }

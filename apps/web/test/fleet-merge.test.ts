@@ -105,3 +105,31 @@ test('the hub refuses a fleet capture over BPFSCOPE_FLEET_MAX_HOSTS, and an empt
     hub.close();
   }
 });
+
+test('a subscriber that joins before the first fleet delta (full delta of nothing yet) still gets the first delta and its frames', () => {
+  const m = new FleetMerge([{ name: 'a' }, { name: 'b' }], 5000, 100);
+  const hub = new DeltaAccumulator('profile', 5000);
+  const browser = new DeltaAccumulator('profile', 5000);
+  // what the hub replays to a browser subscribing right after `started`
+  assert.equal(browser.apply(hub.fullDelta('cap')), true);
+  const first = m.remap('a', { type: 'delta', captureId: 'x', seq: 1, frames: [[1, 'app', 'comm'], [2, 'hot', 'user']], stacks: [[1, [1, 2]]], counts: [[1, 3]], progress: prog(3) }, 'cap');
+  // host b's stack uses the same frames: no definitions of its own in its delta
+  const second = m.remap('b', { type: 'delta', captureId: 'y', seq: 1, frames: [[5, 'app', 'comm'], [6, 'hot', 'user']], stacks: [[1, [5, 6]]], counts: [[1, 2]], progress: prog(2) }, 'cap');
+  for (const d of [first, second]) {
+    assert.equal(hub.apply(d), true);
+    assert.equal(browser.apply(d), true, `fleet delta seq ${d.seq} ignored by a subscriber that got the full delta first`);
+  }
+  assert.deepEqual(folded(browser), ['a;app;hot 3', 'b;app;hot 2']);
+  assert.deepEqual(folded(browser), folded(hub));
+});
+
+test('a frame one host used before defining it, defined meanwhile by another host, is not left a placeholder', () => {
+  const m = new FleetMerge([{ name: 'a' }, { name: 'b' }], 5000, 100);
+  const acc = new DeltaAccumulator('profile', 5000);
+  acc.apply(m.remap('b', { type: 'delta', captureId: 'y', seq: 1, stacks: [[1, [4]]], counts: [[1, 2]], progress: prog(2) }, 'cap'));
+  acc.apply(m.remap('a', { type: 'delta', captureId: 'x', seq: 1, frames: [[1, 'hot', 'user']], stacks: [[1, [1]]], counts: [[1, 3]], progress: prog(3) }, 'cap'));
+  acc.apply(m.remap('b', { type: 'delta', captureId: 'y', seq: 2, frames: [[4, 'hot', 'user']], progress: prog(2) }, 'cap'));
+  // a re-sent definition (a collector's full delta) sends nothing new
+  assert.equal(m.remap('b', { type: 'delta', captureId: 'y', seq: 3, frames: [[4, 'hot', 'user']], progress: prog(2) }, 'cap').frames?.length ?? 0, 0);
+  assert.deepEqual(folded(acc), ['a;hot 3', 'b;hot 2']);
+});
