@@ -1,7 +1,11 @@
 /** Shared option checks and filter plumbing of the tools. */
 import { BpfError } from '../errors.js';
 import type { BpfObject } from '../object.js';
-import { fillU32Set } from '../maps.js';
+import { drainerOf, fillU32Set, StatsReader } from '../maps.js';
+import type { Symbolizer } from '../symbolize/types.js';
+import { openUnwindSession, type UnwindSession } from '../unwind/session.js';
+import { StackResolver } from './stacks.js';
+import { assertSize } from './layout.js';
 import { UNWIND_MODES, type CommonStackOptions } from './types.js';
 
 export function bad(message: string): BpfError {
@@ -49,6 +53,31 @@ export function withCleanup<T>(obj: BpfObject, fn: () => T, onError?: () => void
   } catch (e) {
     onError?.();
     obj.destroy();
+    throw e;
+  }
+}
+
+/**
+ * What a stack tool (profile, offcputime, wakeuptime, offwaketime) opens once its object is loaded:
+ * its `counts` map (key size checked) and drainer, the pid/tid filters, the stats, the CFI unwinder
+ * when it walks user stacks itself (`cfi`), and the stack resolver. Processes named up front have
+ * their maps read now, so they get names even if they exit before the first drain.
+ */
+export function openStackTool(
+  obj: BpfObject,
+  o: { keySize: number; pids: number[]; tids: number[]; sym: Symbolizer; cfi: boolean; fromTracepoint: boolean },
+) {
+  assertSize(obj.map('counts'), o.keySize, 8);
+  fillFilters(obj, o.pids, o.tids);
+  for (const pid of o.pids) o.sym.notePid(pid);
+  const drainer = drainerOf(obj, 'counts');
+  const stats = new StatsReader(obj.map('stats'));
+  const unwind: UnwindSession | undefined = o.cfi ? openUnwindSession(obj, o.pids) : undefined;
+  try {
+    const stacks = new StackResolver(obj.map('stacks'), o.sym, o.fromTracepoint, unwind?.store, unwind?.python);
+    return { drainer, stats, unwind, stacks };
+  } catch (e) {
+    unwind?.close();
     throw e;
   }
 }

@@ -1,12 +1,11 @@
 /** Shared loader of the sched_switch based tools (offcputime, wakeuptime, offwaketime). */
 import { BpfObject } from '../object.js';
-import { drainerOf, StatsReader } from '../maps.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
-import { assertSize, offcpuCfg, readComm, Stat } from './layout.js';
+import { offcpuCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
-import { bad, checkIds, checkMicros, checkStackOpts, fillFilters, withCleanup } from './common.js';
-import { loadWithUnwind, openUnwindSession, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { bad, checkIds, checkMicros, checkStackOpts, openStackTool, withCleanup } from './common.js';
+import { loadWithUnwind, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openSwitchTool(
   tool: ToolName,
@@ -54,15 +53,9 @@ export function openSwitchTool(
   );
   let unwind: UnwindSession | undefined;
   return withCleanup(obj, () => {
-    const counts = obj.map('counts');
-    assertSize(counts, keySize, 8);
-    fillFilters(obj, pids, tids);
-    // processes named up front: read their maps now, so they get names even if they exit before the first drain
-    for (const pid of pids) sym.notePid(pid);
-    const drainer = drainerOf(obj, 'counts');
-    const stats = new StatsReader(obj.map('stats'));
-    if (cfi) unwind = openUnwindSession(obj, pids);
-    const stacks = new StackResolver(obj.map('stacks'), sym, true, unwind?.store, unwind?.python);
+    const parts = openStackTool(obj, { keySize: keySize, pids, tids, sym, cfi, fromTracepoint: true });
+    const { drainer, stats, stacks } = parts;
+    unwind = parts.unwind;
     let closed = false;
     let startTime = Date.now();
     const attach = (): void => {

@@ -1,14 +1,12 @@
 /** profile: on-CPU stack sampling (perf_event cpu-clock at F Hz on every online CPU). */
 import { BpfObject } from '../object.js';
-import { drainerOf, StatsReader } from '../maps.js';
 import { openCpuClock, closeFd } from '../perf.js';
 import { onlineCpus } from '../privileges.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { ProfileOptions, StackDelta, StackRecord, ToolHandle } from './types.js';
-import { PROFILE_KEY_SIZE, assertSize, profileCfg, readComm, Stat } from './layout.js';
-import { StackResolver } from './stacks.js';
-import { bad, checkIds, checkStackOpts, fillFilters, withCleanup } from './common.js';
-import { loadWithUnwind, openUnwindSession, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { PROFILE_KEY_SIZE, profileCfg, readComm, Stat } from './layout.js';
+import { bad, checkIds, checkStackOpts, openStackTool, withCleanup } from './common.js';
+import { loadWithUnwind, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
 
 export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<StackDelta> {
   checkStackOpts(opts);
@@ -37,15 +35,9 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
   );
   let unwind: UnwindSession | undefined;
   return withCleanup(obj, () => {
-    const counts = obj.map('counts');
-    assertSize(counts, PROFILE_KEY_SIZE, 8);
-    fillFilters(obj, pids, tids);
-    // processes named up front: read their maps now, so they get names even if they exit before the first drain
-    for (const pid of pids) sym.notePid(pid);
-    const drainer = drainerOf(obj, 'counts');
-    const stats = new StatsReader(obj.map('stats'));
-    if (cfi) unwind = openUnwindSession(obj, pids);
-    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
+    const parts = openStackTool(obj, { keySize: PROFILE_KEY_SIZE, pids, tids, sym, cfi, fromTracepoint: false });
+    const { drainer, stats, stacks } = parts;
+    unwind = parts.unwind;
     obj.attachAll(); // the walker's exec hook (perf_event programs are attached below)
     let closed = false;
     let startMonoNs = process.hrtime.bigint();
