@@ -203,6 +203,8 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   let normalize = false;
   let tree: FlameLayout | null = null;
   let zoom = 0;
+  /** the node under the pointer (its outline follows redraws: live updates, zoom, resize), -1 for none */
+  let hovered = -1;
   let searchRe: RegExp | null = null;
   let searchRes: SearchResult | null = null;
   let orientation: Orientation = opts.orientation;
@@ -307,8 +309,8 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const t0 = performance.now();
     const t = tree;
     width = currentWidth();
-    hoverBox.style.display = 'none'; // frames move on zoom/resize; the next mousemove places it again
     if (!t || t.total[0] <= 0) {
+      hoverBox.style.display = 'none';
       const ctx = sizeCanvas(canvas, width, opts.rowHeight * 2);
       ctx.clearRect(0, 0, width, opts.rowHeight * 2);
       ctx.font = FONT;
@@ -396,6 +398,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     root.setAttribute('data-frames', String(n));
     root.setAttribute('data-draw-ms', ms.toFixed(1));
     canvas.setAttribute('aria-label', `Flame graph of ${formatValue(t.total[0], t.unit)}, ${n} frames drawn`);
+    placeHover();
     setState('ready');
     emitter.emit('draw', { ms, frames: n });
   }
@@ -433,6 +436,21 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
   }
 
   /** a node's drawn rectangle in canvas CSS px, or null when it is not drawn in the current view */
+  /** The hover outline on the hovered node where it is drawn now (frames move on zoom, resize and
+   * live updates), hidden when it is not drawn. */
+  function placeHover(): void {
+    const hr = hovered >= 0 ? nodeRect(hovered) : null;
+    if (!hr) {
+      hoverBox.style.display = 'none';
+      return;
+    }
+    hoverBox.style.left = `${hr.x}px`;
+    hoverBox.style.top = `${hr.y}px`;
+    hoverBox.style.width = `${Math.max(1, hr.w)}px`;
+    hoverBox.style.height = `${opts.rowHeight - 1}px`;
+    hoverBox.style.display = 'block';
+  }
+
   function nodeRect(node: number): { x: number; y: number; w: number } | null {
     const t = tree;
     if (!t) return null;
@@ -481,6 +499,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const p = localPoint(ev.clientX, ev.clientY);
     const node = hit(p.x, p.y);
     if (node < 0) {
+      hovered = -1;
       tooltip.style.display = 'none';
       hoverBox.style.display = 'none';
       details.textContent = '\u00a0';
@@ -488,14 +507,8 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
       return;
     }
     const fi = info(node);
-    const hr = nodeRect(node);
-    if (hr) {
-      hoverBox.style.left = `${hr.x}px`;
-      hoverBox.style.top = `${hr.y}px`;
-      hoverBox.style.width = `${Math.max(1, hr.w)}px`;
-      hoverBox.style.height = `${opts.rowHeight - 1}px`;
-      hoverBox.style.display = 'block';
-    }
+    hovered = node;
+    placeHover();
     const text = describe(fi);
     tooltip.textContent = text;
     tooltip.style.display = 'block';
@@ -507,6 +520,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     emitter.emit('hover', fi);
   };
   const onLeave = () => {
+    hovered = -1;
     tooltip.style.display = 'none';
     hoverBox.style.display = 'none';
     details.textContent = '\u00a0';
@@ -568,6 +582,7 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     tree = next;
     colorCache = [];
     zoom = 0;
+    hovered = -1; // node ids of the new layout differ: the next mousemove places the outline again
     if (prevZoom.length) {
       const z = findNode(next.tree, prevZoom);
       if (z > 0) zoom = z;

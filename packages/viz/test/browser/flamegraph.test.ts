@@ -174,7 +174,13 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
     const tip = await page.textContent('[data-testid="flamegraph-tooltip"]');
     assert.equal(tip, `${EVIL} (30 samples, 23.1%)`);
     const box = (await page.locator('[data-testid="flamegraph-hover"]').boundingBox())!;
+    assert.ok(box, 'the hover outline is shown');
     assert.ok(Math.abs(box.x - evil.x) < 1 && Math.abs(box.width - evil.width) < 1, 'hover outline sits on the frame');
+    // a redraw (live update, resize) keeps the outline on the hovered frame (it used to hide it while
+    // the tooltip stayed: a redraw right after the mousemove left the outline gone)
+    await page.evaluate(() => (window as any).fg.redraw());
+    const again = await page.locator('[data-testid="flamegraph-hover"]').boundingBox();
+    assert.ok(again && Math.abs(again.x - evil.x) < 1 && Math.abs(again.width - evil.width) < 1, 'the outline stays on the frame after a redraw');
     assert.equal(await page.textContent('[data-testid="flamegraph-details"]'), tip);
     assert.equal(await page.textContent('[data-testid="flamegraph-title"]'), EVIL);
     const scr = (await rect([EVIL, 'evil', '<script>alert(2)</script>']))!;
