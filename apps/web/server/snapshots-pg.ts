@@ -247,6 +247,10 @@ export class PgSnapshotStore extends EncodedSnapshotReads implements SnapshotSto
     return Number(rows[0]!.n);
   }
 
+  isOpen(): boolean {
+    return !this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

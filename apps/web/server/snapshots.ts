@@ -87,8 +87,16 @@ const SCHEMA_VERSION = 2;
 const NAME_MAX = 200;
 const NOTES_MAX = 10_000;
 
+/* The store lives on globalThis and may come from another Next route bundle's copy of this module
+ * (see getSnapshotStore): its errors are recognised by a registered symbol, not by class identity. */
+const VALIDATION_ERROR = Symbol.for('bpfscope.SnapshotValidationError');
+
 export class SnapshotValidationError extends Error {
   override name = 'SnapshotValidationError';
+  readonly [VALIDATION_ERROR] = true;
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[VALIDATION_ERROR] === true;
+  }
   constructor(
     readonly field: string,
     message: string,
@@ -150,6 +158,8 @@ export interface SnapshotStore {
   /** The snapshot id behind a public token, or null. */
   findPublic(token: string): Promise<string | null>;
   count(): Promise<number>;
+  /** false once closed */
+  isOpen(): boolean;
   close(): Promise<void>;
 }
 
@@ -372,6 +382,10 @@ export class SqliteSnapshotStore extends EncodedSnapshotReads implements Snapsho
     return (this.db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n;
   }
 
+  isOpen(): boolean {
+    return this.db.open;
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -418,22 +432,22 @@ export function toMeta(r: Row): SnapshotMeta {
   };
 }
 
-const G = globalThis as typeof globalThis & { __bpfscopeSnapshotStore?: SnapshotStore };
+const G = globalThis as typeof globalThis & { __bpfscopeSnapshotStore?: SnapshotStore; __bpfscopeSnapshotStoreKey?: string };
 
 /**
  * The process-wide store (kept on globalThis: Next may load modules twice): PostgreSQL when
- * BPFSCOPE_DATABASE_URL is set, else SQLite at `$BPFSCOPE_DATA_DIR/bpfscope.db`.
+ * BPFSCOPE_DATABASE_URL is set, else SQLite at `$BPFSCOPE_DATA_DIR/bpfscope.db`. The current store is
+ * recognised by what it opened, not by its class: each Next route bundle has its own copy of these
+ * classes, and a store one bundle made must serve them all (an instanceof check here closed the
+ * shared store under requests of other routes: "The database connection is not open").
  */
 export function getSnapshotStore(env: Env = process.env): SnapshotStore {
   const url = databaseUrl(env);
+  const key = url ? `postgres ${url}` : `sqlite ${path.join(dataDir(env), 'bpfscope.db')}`;
   const cur = G.__bpfscopeSnapshotStore;
-  if (url) {
-    if (cur instanceof PgSnapshotStore && cur.url === url && !cur.closed) return cur;
-  } else {
-    const file = path.join(dataDir(env), 'bpfscope.db');
-    if (cur instanceof SqliteSnapshotStore && cur.file === file && cur.db.open) return cur;
-  }
+  if (cur && G.__bpfscopeSnapshotStoreKey === key && cur.isOpen()) return cur;
   void cur?.close();
   G.__bpfscopeSnapshotStore = url ? new PgSnapshotStore(url) : new SqliteSnapshotStore(path.join(dataDir(env), 'bpfscope.db'));
+  G.__bpfscopeSnapshotStoreKey = key;
   return G.__bpfscopeSnapshotStore;
 }
