@@ -65,16 +65,22 @@ export async function uploadSnapshot(baseURL: string, body: string | Buffer, que
 }
 
 /** Starts a capture through `POST /api/captures`, waits until it is no longer running, and returns it (state `done` checked). */
-export async function captureViaApi(request: APIRequestContext, data: Record<string, unknown>): Promise<{ state: string; snapshotId?: string; error?: string }> {
+export async function captureViaApi(
+  request: APIRequestContext,
+  data: Record<string, unknown>,
+): Promise<{ state: string; snapshotId?: string; error?: string }> {
   const r = await request.post('/api/captures', { data });
   expect(r.status(), await r.text()).toBe(202);
   const { id } = await r.json();
   let cap: { state: string; snapshotId?: string; error?: string } = { state: 'running' };
   await expect
-    .poll(async () => {
-      cap = await (await request.get(`/api/captures/${id}`)).json();
-      return cap.state;
-    }, { timeout: 20_000 })
+    .poll(
+      async () => {
+        cap = await (await request.get(`/api/captures/${id}`)).json();
+        return cap.state;
+      },
+      { timeout: 20_000 },
+    )
     .not.toBe('running');
   expect(cap.state, cap.error).toBe('done');
   return cap;

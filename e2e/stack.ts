@@ -83,7 +83,8 @@ export async function startStack(): Promise<Stack> {
   if (process.getuid?.() !== 0) throw new Error('the e2e suite needs root: the collector loads real BPF programs');
   const webBuilt = path.join(REPO, 'apps/web/.next/BUILD_ID');
   if (!fs.existsSync(webBuilt)) {
-    if (process.env.E2E_NO_BUILD) throw new Error(`the web app is not built (${webBuilt} is missing): run npx tsc -b packages/viz && (cd apps/web && npx next build)`);
+    if (process.env.E2E_NO_BUILD)
+      throw new Error(`the web app is not built (${webBuilt} is missing): run npx tsc -b packages/viz && (cd apps/web && npx next build)`);
     console.log('[e2e] building viz and the web app (apps/web/.next is missing)…');
     execFileSync('npx', ['tsc', '-b', 'packages/viz'], { cwd: REPO, stdio: 'inherit' });
     execFileSync('npx', ['next', 'build'], { cwd: path.join(REPO, 'apps/web'), stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
@@ -126,7 +127,12 @@ export async function startStack(): Promise<Stack> {
     const collector = spawn(
       process.execPath,
       [path.join(REPO, 'apps/collector/bin/bpfscope.js'), 'serve', '--host', '127.0.0.1', '--port', String(COLLECTOR_PORT), '--token-file', tokenFile],
-      { cwd: REPO, detached: true, stdio: ['ignore', fs.openSync(clog, 'a'), fs.openSync(clog, 'a')], env: { ...process.env, BPFSCOPE_DATA_DIR: dir, BPFSCOPE_LOG_LEVEL: 'warn' } },
+      {
+        cwd: REPO,
+        detached: true,
+        stdio: ['ignore', fs.openSync(clog, 'a'), fs.openSync(clog, 'a')],
+        env: { ...process.env, BPFSCOPE_DATA_DIR: dir, BPFSCOPE_LOG_LEVEL: 'warn' },
+      },
     );
     children.push(collector);
     const wlog = path.join(dir, 'web.log');

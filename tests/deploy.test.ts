@@ -51,10 +51,16 @@ test('compose: web is unprivileged, keeps data in a volume, gets tokens as secre
   assert.equal(w.pid, undefined);
   assert.equal(w.cap_add, undefined);
   assert.equal(w.user, 'node');
-  assert.ok(w.volumes.some((v: string) => v.endsWith(`:${w.environment.BPFSCOPE_DATA_DIR}`)), 'data dir is a volume');
+  assert.ok(
+    w.volumes.some((v: string) => v.endsWith(`:${w.environment.BPFSCOPE_DATA_DIR}`)),
+    'data dir is a volume',
+  );
   assert.ok(Object.keys(compose.volumes).includes(w.volumes[0].split(':')[0]), 'named volume declared');
   assert.deepEqual([...w.secrets].sort(), ['bpfscope_token', 'bpfscope_view_token', 'bpfscope_web_token']);
-  assert.ok(w.ports.every((p: string) => p.startsWith('127.0.0.1:')), 'published on loopback only');
+  assert.ok(
+    w.ports.every((p: string) => p.startsWith('127.0.0.1:')),
+    'published on loopback only',
+  );
   assert.match(w.environment.BPFSCOPE_COLLECTOR_URL, /^ws:\/\/collector:9700$/);
   for (const v of Object.values(w.environment)) assert.doesNotMatch(String(v), /token=|Bearer/i, 'no secret inline');
   for (const name of Object.keys(compose.secrets)) assert.ok(compose.secrets[name].file, `${name} comes from a file`);
@@ -86,7 +92,25 @@ test('compose: every BPFSCOPE_* variable it sets is read by the code', () => {
   }
 });
 
-const INSTRUCTIONS = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+const INSTRUCTIONS = new Set([
+  'FROM',
+  'RUN',
+  'CMD',
+  'LABEL',
+  'EXPOSE',
+  'ENV',
+  'ADD',
+  'COPY',
+  'ENTRYPOINT',
+  'VOLUME',
+  'USER',
+  'WORKDIR',
+  'ARG',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'HEALTHCHECK',
+  'SHELL',
+]);
 
 function dockerInstructions(file: string): Array<{ op: string; args: string; line: number }> {
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -138,7 +162,10 @@ for (const svc of ['collector', 'web']) {
         }
       }
     }
-    assert.ok(ins.some((i) => i.op === 'CMD'), 'has a CMD');
+    assert.ok(
+      ins.some((i) => i.op === 'CMD'),
+      'has a CMD',
+    );
     for (const ws of ['e2e', 'bench']) {
       assert.ok(existsSync(join(root, ws, 'package.json')), `${ws}/package.json exists (npm ci needs every workspace manifest)`);
     }
@@ -194,7 +221,8 @@ test('kubernetes: the kustomization lists files that exist and parse; generator 
   const images = new Set(kustomization.images.map((i: any) => i.name));
   for (const { file, obj } of k8sObjects()) {
     const pod = obj.spec?.template?.spec;
-    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) assert.ok(images.has(c.image), `${file}: image ${c.image} is set by the kustomization's images`);
+    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])])
+      assert.ok(images.has(c.image), `${file}: image ${c.image} is set by the kustomization's images`);
   }
   // no stray manifest outside the kustomization
   for (const f of readdirSync(k8sDir)) if (f.endsWith('.yaml') && f !== 'kustomization.yaml') assert.ok(kustomization.resources.includes(f), `${f} is listed`);
@@ -301,16 +329,20 @@ test('kubernetes: every BPFSCOPE_* variable the manifests set is read by the cod
   for (const { file, obj } of k8sObjects()) {
     const pod = obj.spec?.template?.spec;
     for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])])
-      for (const e of c.env ?? []) if (e.name.startsWith('BPFSCOPE_') && e.name !== 'BPFSCOPE_K8S_API') assert.ok(src.includes(e.name), `${file}: ${e.name} is read by the code`);
+      for (const e of c.env ?? [])
+        if (e.name.startsWith('BPFSCOPE_') && e.name !== 'BPFSCOPE_K8S_API') assert.ok(src.includes(e.name), `${file}: ${e.name} is read by the code`);
   }
 });
 
 test('kubernetes: node-labels.mjs writes the node labels the collector accepts, and survives an unreachable API', async () => {
   const { collectorLabels } = await import(join(k8sDir, 'node-labels.mjs'));
-  assert.deepEqual(collectorLabels({ 'kubernetes.io/arch': 'amd64', 'topology.kubernetes.io/zone': 'eu-1a', 'bad key': 'x', long: 'v'.repeat(64), odd: 'a,b' }), {
-    value: 'kubernetes.io/arch=amd64,topology.kubernetes.io/zone=eu-1a',
-    dropped: ['bad key', 'long', 'odd'],
-  });
+  assert.deepEqual(
+    collectorLabels({ 'kubernetes.io/arch': 'amd64', 'topology.kubernetes.io/zone': 'eu-1a', 'bad key': 'x', long: 'v'.repeat(64), odd: 'a,b' }),
+    {
+      value: 'kubernetes.io/arch=amd64,topology.kubernetes.io/zone=eu-1a',
+      dropped: ['bad key', 'long', 'odd'],
+    },
+  );
   const srv = createServer((req, res) => {
     if (req.url === '/api/v1/nodes/node-7') res.end(JSON.stringify({ metadata: { labels: { 'kubernetes.io/hostname': 'node-7', pool: 'db' } } }));
     else res.writeHead(404).end('{}');
@@ -321,7 +353,9 @@ test('kubernetes: node-labels.mjs writes the node labels the collector accepts, 
   try {
     const runAsync = (node: string, api: string) =>
       new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const ch = spawn(process.execPath, [join(k8sDir, 'node-labels.mjs'), join(dir, 'labels')], { env: { ...process.env, NODE_NAME: node, BPFSCOPE_K8S_API: api } });
+        const ch = spawn(process.execPath, [join(k8sDir, 'node-labels.mjs'), join(dir, 'labels')], {
+          env: { ...process.env, NODE_NAME: node, BPFSCOPE_K8S_API: api },
+        });
         let stderr = '';
         ch.stderr.on('data', (b) => (stderr += b));
         ch.on('exit', (status) => resolve({ status, stderr }));

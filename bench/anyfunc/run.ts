@@ -224,7 +224,13 @@ async function main(): Promise<void> {
       workload: hotWorkload(bin),
       tracer: (arm, pid) =>
         arm === 'bpftrace'
-          ? ['bpftrace', '-p', String(pid), '-e', `uprobe:${bin}:bs_hot { @s[tid] = nsecs; } uretprobe:${bin}:bs_hot /@s[tid]/ { @ns = hist(nsecs - @s[tid]); delete(@s[tid]); }`]
+          ? [
+              'bpftrace',
+              '-p',
+              String(pid),
+              '-e',
+              `uprobe:${bin}:bs_hot { @s[tid] = nsecs; } uretprobe:${bin}:bs_hot /@s[tid]/ { @ns = hist(nsecs - @s[tid]); delete(@s[tid]); }`,
+            ]
           : bpfscope('funclatency', ['-p', String(pid), `${bin}:bs_hot`]),
     },
     {
@@ -266,7 +272,9 @@ async function main(): Promise<void> {
         for (const arm of order) {
           const x = await runOnce(s, arm);
           results[s.name][arm].push(x);
-          process.stderr.write(`${s.name} ${arm} run ${r + 1}: ${x.throughput.toFixed(0)}/s cpu ${x.tracerCpu.toFixed(2)} s ${x.nsPerEvent.toFixed(0)} ns/event\n`);
+          process.stderr.write(
+            `${s.name} ${arm} run ${r + 1}: ${x.throughput.toFixed(0)}/s cpu ${x.tracerCpu.toFixed(2)} s ${x.nsPerEvent.toFixed(0)} ns/event\n`,
+          );
         }
       }
     }
@@ -280,7 +288,12 @@ async function main(): Promise<void> {
       Object.fromEntries(
         Object.entries(arms).map(([arm, xs]) => [
           arm,
-          { throughput: median(xs.map((x) => x.throughput)), tracerCpuSecs: median(xs.map((x) => x.tracerCpu)), bpfNsPerEvent: median(xs.map((x) => x.nsPerEvent)), events: median(xs.map((x) => x.events)) },
+          {
+            throughput: median(xs.map((x) => x.throughput)),
+            tracerCpuSecs: median(xs.map((x) => x.tracerCpu)),
+            bpfNsPerEvent: median(xs.map((x) => x.nsPerEvent)),
+            events: median(xs.map((x) => x.events)),
+          },
         ]),
       ),
     ]),
@@ -289,13 +302,30 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/anyfunc.json'),
-    JSON.stringify({ date: new Date().toISOString(), kernel: os.release(), cpus: os.cpus().length, load1: load, runs: RUNS, secs: SECS, bpftrace: bpftraceVersion, scenarios: scenarios.map((s) => ({ name: s.name, peer: s.peer, ours: s.ours })), summary, runsRaw: results }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        kernel: os.release(),
+        cpus: os.cpus().length,
+        load1: load,
+        runs: RUNS,
+        secs: SECS,
+        bpftrace: bpftraceVersion,
+        scenarios: scenarios.map((s) => ({ name: s.name, peer: s.peer, ours: s.ours })),
+        summary,
+        runsRaw: results,
+      },
+      null,
+      2,
+    ) + '\n',
   );
   const lines = ['| scenario | arm | workload throughput | vs none | tracer CPU s (window) | BPF ns/event |', '| --- | --- | --- | --- | --- | --- |'];
   for (const [name, arms] of Object.entries(summary)) {
     const base = arms.none.throughput;
     for (const [arm, v] of Object.entries(arms)) {
-      lines.push(`| ${name} | ${arm} | ${v.throughput.toFixed(0)}/s | ${arm === 'none' ? '' : `${((v.throughput / base - 1) * 100).toFixed(1)}%`} | ${arm === 'none' ? '' : v.tracerCpuSecs.toFixed(2)} | ${arm === 'none' ? '' : v.bpfNsPerEvent.toFixed(0)} |`);
+      lines.push(
+        `| ${name} | ${arm} | ${v.throughput.toFixed(0)}/s | ${arm === 'none' ? '' : `${((v.throughput / base - 1) * 100).toFixed(1)}%`} | ${arm === 'none' ? '' : v.tracerCpuSecs.toFixed(2)} | ${arm === 'none' ? '' : v.bpfNsPerEvent.toFixed(0)} |`,
+      );
     }
   }
   console.log(lines.join('\n'));

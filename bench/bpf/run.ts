@@ -261,7 +261,12 @@ const READY_BPFSCOPE = /^(Sampling at|Tracing)/m;
 
 type Workload = () => Promise<{ throughput: number; perCpu?: number }>;
 
-async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string[]>, readyRe: Record<Exclude<Arm, 'none'>, RegExp>, workload: Workload): Promise<RunResult> {
+async function measure(
+  arm: Arm,
+  tracerArgv: Record<Exclude<Arm, 'none'>, string[]>,
+  readyRe: Record<Exclude<Arm, 'none'>, RegExp>,
+  workload: Workload,
+): Promise<RunResult> {
   if (arm === 'none') return { ...(await workload()) };
   const tr = await startTracer(tracerArgv[arm], readyRe[arm], arm);
   let w: { throughput: number; perCpu?: number };
@@ -277,7 +282,15 @@ async function measure(arm: Arm, tracerArgv: Record<Exclude<Arm, 'none'>, string
     st = await tr.stop();
   }
   if (!Number.isFinite(st.cpuTotal)) throw new Error(`${arm}: could not read its CPU time (exit after SIGINT took ${st.stopSecs} s)`);
-  return { ...w, stopSecs: st.stopSecs, killedAfterStopCap: st.killed || undefined, tracerCpuWindow: window, tracerCpuTotal: st.cpuTotal, startupSecs: tr.startupSecs, outputBytes: st.outputBytes };
+  return {
+    ...w,
+    stopSecs: st.stopSecs,
+    killedAfterStopCap: st.killed || undefined,
+    tracerCpuWindow: window,
+    tracerCpuTotal: st.cpuTotal,
+    startupSecs: tr.startupSecs,
+    outputBytes: st.outputBytes,
+  };
 }
 
 interface Suite {
@@ -299,7 +312,15 @@ async function suite(
   tracerDesc: Record<Exclude<Arm, 'none'>, string>,
   workload: Workload,
 ): Promise<Suite> {
-  const s: Suite = { name, workload: workloadDesc, unit, tracers: tracerDesc, runs: { none: [], bpftrace: [], bpfscope: [] }, failures: { none: [], bpftrace: [], bpfscope: [] }, errors: {} };
+  const s: Suite = {
+    name,
+    workload: workloadDesc,
+    unit,
+    tracers: tracerDesc,
+    runs: { none: [], bpftrace: [], bpfscope: [] },
+    failures: { none: [], bpftrace: [], bpfscope: [] },
+    errors: {},
+  };
   const ready = { bpftrace: READY_BPFTRACE, bpfscope: READY_BPFSCOPE };
   for (let r = 0; r < RUNS; r++) {
     const order = ARMS.map((_, i) => ARMS[(i + r) % ARMS.length]);
@@ -349,7 +370,22 @@ function summarize(s: Suite) {
       medianStartupSecs: med(arm, (r) => r.startupSecs),
     };
   }
-  return out as Record<Arm, { medianThroughput?: number; overheadPct?: number; medianPerCpu?: number; perCpuOverheadPct?: number; medianStopSecs?: number; killedAfterStopCap?: number; failedRuns?: string[]; medianTracerCpuWindowSecs?: number; medianTracerCpuTotalSecs?: number; medianStartupSecs?: number; error?: string }>;
+  return out as Record<
+    Arm,
+    {
+      medianThroughput?: number;
+      overheadPct?: number;
+      medianPerCpu?: number;
+      perCpuOverheadPct?: number;
+      medianStopSecs?: number;
+      killedAfterStopCap?: number;
+      failedRuns?: string[];
+      medianTracerCpuWindowSecs?: number;
+      medianTracerCpuTotalSecs?: number;
+      medianStartupSecs?: number;
+      error?: string;
+    }
+  >;
 }
 
 function fmt(x: number | undefined, digits = 1): string {
@@ -419,7 +455,14 @@ async function main(): Promise<number> {
   const os_ = summarize(offcpu);
   const result = {
     date: new Date().toISOString(),
-    machine: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, bpftrace: bpftraceVersion, perf: perfVersion },
+    machine: {
+      kernel: os.release(),
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      bpftrace: bpftraceVersion,
+      perf: perfVersion,
+    },
     // other work on the machine skews the wall-clock figures; the per-CPU-second ones are robust to it
     loadAverage1m: { before: loadBefore[0], after: os.loadavg()[0] },
     runsPerArm: RUNS,
@@ -439,7 +482,9 @@ async function main(): Promise<number> {
     `Load average (1 min) ${loadBefore[0].toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after: with other work sharing the CPUs the wall-clock columns move with it; "overhead per workload CPU-s" compares work done per CPU second the workload actually got, which is what a tracer's in-kernel cost changes.`,
     '',
   );
-  rows.push('| benchmark | arm | throughput | overhead vs no tracer | overhead per workload CPU-s | tracer CPU during workload | tracer CPU total | start-up | Ctrl-C → exit |');
+  rows.push(
+    '| benchmark | arm | throughput | overhead vs no tracer | overhead per workload CPU-s | tracer CPU during workload | tracer CPU total | start-up | Ctrl-C → exit |',
+  );
   rows.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [label, sum, unit] of [
     [`profile -F 99 on spin (${CPU_SECS} s)`, ps, 'iter/s'],

@@ -244,7 +244,10 @@ async function main() {
   };
   process.on('exit', cleanup);
   try {
-    console.log(`bench/collector: ${SECONDS} s profile at ${HZ} Hz on ${ncpu} CPUs, ${ncpu} busy processes` + (SECONDS < 60 ? ` (shortened from 60 s to keep the bench short; pass --seconds 60 for the full run)` : ''));
+    console.log(
+      `bench/collector: ${SECONDS} s profile at ${HZ} Hz on ${ncpu} CPUs, ${ncpu} busy processes` +
+        (SECONDS < 60 ? ` (shortened from 60 s to keep the bench short; pass --seconds 60 for the full run)` : ''),
+    );
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const one = await runCollector(1);
     const ten = await runCollector(10);
@@ -268,10 +271,18 @@ async function main() {
     console.log('');
     console.log(`| ${SECONDS} s profile @ ${HZ} Hz, all CPUs busy | CPU s (window) | CPU % of 1 core | RSS MB | peak RSS MB | delta delay median / p99 ms |`);
     console.log('|---|---|---|---|---|---|');
-    console.log(`| bpfscope serve, 1 client | ${f(one.cpuSec, 2)} | ${f(one.cpuPct)} | ${f(one.rssMb)} | ${f(one.peakRssMb)} | ${f(one.delayMedianMs)} / ${f(one.delayP99Ms)} |`);
-    console.log(`| bpfscope serve, 10 clients | ${f(ten.cpuSec, 2)} | ${f(ten.cpuPct)} | ${f(ten.rssMb)} | ${f(ten.peakRssMb)} | ${f(ten.delayMedianMs)} / ${f(ten.delayP99Ms)} |`);
-    console.log(`| bpftrace (${bpftraceVersion}) | ${f(bt.streamingCpuSec, 2)} (total incl. compile+print ${f(bt.totalCpuSec, 2)}${bt.killedWhilePrinting ? ', killed while printing' : ''}) | ${f(bt.streamingCpuPct)} | ${f(bt.rssMb)} | ${f(bt.peakRssMb)} | n/a (prints at exit) |`);
-    console.log(`\nsamples: ${one.samples} (1 client), ${ten.samples} (10 clients); deltas/client ${f(one.deltasPerClient, 0)} / ${f(ten.deltasPerClient, 0)}; bytes/client ${f(one.bytesPerClient / 1024)} KiB / ${f(ten.bytesPerClient / 1024)} KiB`);
+    console.log(
+      `| bpfscope serve, 1 client | ${f(one.cpuSec, 2)} | ${f(one.cpuPct)} | ${f(one.rssMb)} | ${f(one.peakRssMb)} | ${f(one.delayMedianMs)} / ${f(one.delayP99Ms)} |`,
+    );
+    console.log(
+      `| bpfscope serve, 10 clients | ${f(ten.cpuSec, 2)} | ${f(ten.cpuPct)} | ${f(ten.rssMb)} | ${f(ten.peakRssMb)} | ${f(ten.delayMedianMs)} / ${f(ten.delayP99Ms)} |`,
+    );
+    console.log(
+      `| bpftrace (${bpftraceVersion}) | ${f(bt.streamingCpuSec, 2)} (total incl. compile+print ${f(bt.totalCpuSec, 2)}${bt.killedWhilePrinting ? ', killed while printing' : ''}) | ${f(bt.streamingCpuPct)} | ${f(bt.rssMb)} | ${f(bt.peakRssMb)} | n/a (prints at exit) |`,
+    );
+    console.log(
+      `\nsamples: ${one.samples} (1 client), ${ten.samples} (10 clients); deltas/client ${f(one.deltasPerClient, 0)} / ${f(ten.deltasPerClient, 0)}; bytes/client ${f(one.bytesPerClient / 1024)} KiB / ${f(ten.bytesPerClient / 1024)} KiB`,
+    );
     console.log('results: bench/results/collector.json');
   } finally {
     cleanup();

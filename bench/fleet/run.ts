@@ -90,7 +90,13 @@ async function waitFor(what: string, ok: () => Promise<boolean>, ms: number): Pr
 const dir = mkdtempSync(join(tmpdir(), 'bpfscope-bench-fleet-'));
 const children: ChildProcess[] = [];
 const stopAll = () => {
-  for (const c of children) if (c.pid && c.exitCode === null) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const c of children)
+    if (c.pid && c.exitCode === null)
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
 };
 process.on('exit', stopAll);
 
@@ -128,8 +134,27 @@ try {
   for (const n of HOSTS) {
     const sim = spawn(
       process.execPath,
-      [join(REPO, 'apps/collector/bin/bpfscope.js'), 'serve', '--port', '0', '--hub', `ws://127.0.0.1:${joinPort}`, '--name', `sim${n}`, '--simulate', String(n), '--simulate-file', rec, '--interval', '1'],
-      { detached: true, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BPFSCOPE_JOIN_TOKEN: joinToken, BPFSCOPE_LOG_LEVEL: 'warn', BPFSCOPE_MAX_CLIENTS: '4' } },
+      [
+        join(REPO, 'apps/collector/bin/bpfscope.js'),
+        'serve',
+        '--port',
+        '0',
+        '--hub',
+        `ws://127.0.0.1:${joinPort}`,
+        '--name',
+        `sim${n}`,
+        '--simulate',
+        String(n),
+        '--simulate-file',
+        rec,
+        '--interval',
+        '1',
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, BPFSCOPE_JOIN_TOKEN: joinToken, BPFSCOPE_LOG_LEVEL: 'warn', BPFSCOPE_MAX_CLIENTS: '4' },
+      },
     );
     children.push(sim);
     const joinMs = await waitFor(
@@ -143,7 +168,13 @@ try {
     const res = await fetch(`${base}/api/captures`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tool: 'profile', durationSec: SECONDS, options: { frequency: HZ, intervalSec: 1 }, hosts: Array.from({ length: n }, (_, i) => `sim${n}-${i}`), name: `bench fleet ${n}` }),
+      body: JSON.stringify({
+        tool: 'profile',
+        durationSec: SECONDS,
+        options: { frequency: HZ, intervalSec: 1 },
+        hosts: Array.from({ length: n }, (_, i) => `sim${n}-${i}`),
+        name: `bench fleet ${n}`,
+      }),
     });
     if (res.status !== 202) throw new Error(`start: ${res.status} ${await res.text()}`);
     const { id } = (await res.json()) as { id: string };
@@ -170,7 +201,11 @@ try {
       while ((k = buf.indexOf('\n\n')) >= 0) {
         const ev = buf.slice(0, k);
         buf = buf.slice(k + 2);
-        const data = ev.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
+        const data = ev
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5))
+          .join('');
         if (!data) continue;
         const m = JSON.parse(data);
         if (m.type === 'delta' && !m.full) {
@@ -184,10 +219,14 @@ try {
     clearInterval(sampler);
     const after = groupStats(web.pid!);
     let snap: { snapshotId?: string; state?: string; error?: string } = {};
-    await waitFor('the snapshot', async () => {
-      snap = await (await fetch(`${base}/api/captures/${id}`)).json();
-      return !!snap.snapshotId || snap.state === 'failed';
-    }, 60000);
+    await waitFor(
+      'the snapshot',
+      async () => {
+        snap = await (await fetch(`${base}/api/captures/${id}`)).json();
+        return !!snap.snapshotId || snap.state === 'failed';
+      },
+      60000,
+    );
     if (!snap.snapshotId) throw new Error(`capture ${snap.state}: ${snap.error}`);
     const o0 = performance.now();
     const body = await (await fetch(`${base}/api/snapshots/${snap.snapshotId}`)).text();
@@ -218,6 +257,15 @@ try {
 mkdirSync(join(REPO, OUT, '..'), { recursive: true });
 writeFileSync(
   join(REPO, OUT),
-  JSON.stringify({ machine: { cpus: cpus().length, kernel: release(), load: readFileSync('/proc/loadavg', 'utf8').trim() }, date: new Date().toISOString(), goals: { hubCores: 1, hubRssMb: 1024, mergeP99Ms: 1000, openMs: 3000, atHosts: 200 }, rows }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      machine: { cpus: cpus().length, kernel: release(), load: readFileSync('/proc/loadavg', 'utf8').trim() },
+      date: new Date().toISOString(),
+      goals: { hubCores: 1, hubRssMb: 1024, mergeP99Ms: 1000, openMs: 3000, atHosts: 200 },
+      rows,
+    },
+    null,
+    2,
+  ) + '\n',
 );
 console.log(`bench/fleet: results in ${OUT}`);

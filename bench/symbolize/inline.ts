@@ -181,7 +181,9 @@ async function main(): Promise<void> {
     ours = keepBest(ours, o, samples.ours);
     const l = await runLlvm(probes);
     llvm = keepBest(llvm, l, samples.llvm);
-    console.error(`rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`);
+    console.error(
+      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`,
+    );
   }
   let sameChain = 0;
   let sameLines = 0;
@@ -201,7 +203,14 @@ async function main(): Promise<void> {
     const n = o.names.length;
     const sameOuterAlias =
       n === l.names.length &&
-      o.names.slice(0, n - 1).map(normalize).join(' <- ') === l.names.slice(0, n - 1).map(normalize).join(' <- ') &&
+      o.names
+        .slice(0, n - 1)
+        .map(normalize)
+        .join(' <- ') ===
+        l.names
+          .slice(0, n - 1)
+          .map(normalize)
+          .join(' <- ') &&
       lookedUp(probes[i], i) >= probes[i].start &&
       [...probes[i].aliases].some((x) => normalize(demangle(x)) === normalize(l.names[n - 1])) &&
       [...probes[i].aliases].some((x) => normalize(demangle(x)) === normalize(o.names[n - 1]));
@@ -216,15 +225,28 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'symbolize-inline',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) } },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) },
+    },
     addresses: n,
     files: Object.fromEntries([...perFile].map(([f, c]) => [f, { addresses: c, dwarf: files[f] }])),
     repetitions: samples.ours.length,
     reported: 'best of the repetitions (shared machine); all samples below',
     samples,
     ours: { coldMs: +ours.coldMs.toFixed(1), warmMs: +ours.warmMs.toFixed(1), symbolizer: ours.stats },
-    llvmSymbolizer: { flags: '--output-style=JSON --functions=linkage --demangle (inlines on)', coldMs: +llvm.coldMs.toFixed(1), warmMs: +llvm.warmMs.toFixed(1) },
-    ratio: { cold: +(llvm.coldMs / ours.coldMs).toFixed(2), warm: +(llvm.warmMs / ours.warmMs).toFixed(2), meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)' },
+    llvmSymbolizer: {
+      flags: '--output-style=JSON --functions=linkage --demangle (inlines on)',
+      coldMs: +llvm.coldMs.toFixed(1),
+      warmMs: +llvm.warmMs.toFixed(1),
+    },
+    ratio: {
+      cold: +(llvm.coldMs / ours.coldMs).toFixed(2),
+      warm: +(llvm.warmMs / ours.warmMs).toFixed(2),
+      meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)',
+    },
     agreement: {
       meaning: 'same chain of names (normalized spelling, clone suffixes dropped), the outer function also under an alias of its address',
       compared,

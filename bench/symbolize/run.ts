@@ -174,7 +174,9 @@ async function main(): Promise<void> {
     ours = keepBest(ours, o, samples.ours);
     const l = await runLlvm(probes);
     llvm = keepBest(llvm, l, samples.llvm);
-    console.error(`rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`);
+    console.error(
+      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`,
+    );
     if (Date.now() - tStart > BUDGET_MS) break;
   }
   // how much of our cold time is demangling: the same cold pass with raw names
@@ -233,7 +235,14 @@ async function main(): Promise<void> {
     const os = probes[i].vaddr - off;
     if (os === ls) startSame++;
     else if (startMismatches.length < 25)
-      startMismatches.push({ file: basename(probes[i].file), vaddr: '0x' + probes[i].vaddr.toString(16), ours: ours.names[i], oursStart: '0x' + os.toString(16), llvm: llvm.names[i], llvmStart: '0x' + ls.toString(16) });
+      startMismatches.push({
+        file: basename(probes[i].file),
+        vaddr: '0x' + probes[i].vaddr.toString(16),
+        ours: ours.names[i],
+        oursStart: '0x' + os.toString(16),
+        llvm: llvm.names[i],
+        llvmStart: '0x' + ls.toString(16),
+      });
   }
   const n = probes.length;
   const rate = (ms: number) => Math.round(n / (ms / 1000));
@@ -294,8 +303,12 @@ async function main(): Promise<void> {
   console.log(`\n### Symbolization: ${n} addresses from ${files.size} ELF files (stacks of ${STACK})\n`);
   console.log('| | cold (ms) | cold addr/s | warm (ms) | warm addr/s |');
   console.log('|---|---:|---:|---:|---:|');
-  console.log(`| bpfscope (TypeScript) | ${result.ours.coldMs} | ${result.ours.coldAddrPerSec.toLocaleString('en')} | ${result.ours.warmMs} | ${result.ours.warmAddrPerSec.toLocaleString('en')} |`);
-  console.log(`| llvm-symbolizer ${llvm.version} | ${result.llvmSymbolizer.coldMs} | ${result.llvmSymbolizer.coldAddrPerSec.toLocaleString('en')} | ${result.llvmSymbolizer.warmMs} | ${result.llvmSymbolizer.warmAddrPerSec.toLocaleString('en')} |`);
+  console.log(
+    `| bpfscope (TypeScript) | ${result.ours.coldMs} | ${result.ours.coldAddrPerSec.toLocaleString('en')} | ${result.ours.warmMs} | ${result.ours.warmAddrPerSec.toLocaleString('en')} |`,
+  );
+  console.log(
+    `| llvm-symbolizer ${llvm.version} | ${result.llvmSymbolizer.coldMs} | ${result.llvmSymbolizer.coldAddrPerSec.toLocaleString('en')} | ${result.llvmSymbolizer.warmMs} | ${result.llvmSymbolizer.warmAddrPerSec.toLocaleString('en')} |`,
+  );
   console.log(`| ratio (llvm / ours) | ${result.ratio.cold}× | | ${result.ratio.warm}× | |`);
   console.log(
     `\nName agreement with llvm-symbolizer: exact ${pct(result.agreement.exact)}, ` +

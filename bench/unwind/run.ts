@@ -67,7 +67,11 @@ for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => process.exit
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env: opts.env ?? process.env });
     live.add(c);
@@ -96,7 +100,8 @@ function childCpu(err: string): number {
 const BUILT_CLI = join(ROOT, 'apps/collector/dist/cli/main.js');
 function newestTs(dir: string): number {
   let newest = 0;
-  for (const f of readdirSync(dir, { recursive: true })) if (typeof f === 'string' && f.endsWith('.ts')) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
+  for (const f of readdirSync(dir, { recursive: true }))
+    if (typeof f === 'string' && f.endsWith('.ts')) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
   return newest;
 }
 function builtAt(pkg: string, out: string): number {
@@ -182,7 +187,11 @@ function buildWorkloads(): Workload[] {
     { name: 'python3', what: "Debian's /usr/bin/python3 (3.11) running a pure-Python loop", start: (s) => spawnLive('/usr/bin/python3', [py, String(s)]) },
     { name: 'gzip', what: "Debian's gzip -6 compressing /dev/urandom", start: () => spawnLive('/usr/bin/gzip', ['-6', '-c'], urandom()) },
     { name: 'xz', what: "Debian's xz -3 compressing /dev/urandom", start: () => spawnLive('/usr/bin/xz', ['-3', '-c', '-T1'], urandom()) },
-    { name: 'c++ -O2 -fomit-frame-pointer', what: 'g++ -O2 -fomit-frame-pointer: std::sort with a lambda, virtual calls, 20-deep recursion into std::map', start: (s) => spawnLive(cppBin, [String(s)]) },
+    {
+      name: 'c++ -O2 -fomit-frame-pointer',
+      what: 'g++ -O2 -fomit-frame-pointer: std::sort with a lambda, virtual calls, 20-deep recursion into std::map',
+      start: (s) => spawnLive(cppBin, [String(s)]),
+    },
   ];
 }
 
@@ -284,7 +293,10 @@ function bpftraceRoots(text: string): Array<{ root: string; n: number }> {
   const out: Array<{ root: string; n: number }> = [];
   const re = /@\[\n([\s\S]*?)\n\]: (\d+)/g;
   for (let m; (m = re.exec(text)); ) {
-    const frames = m[1].split('\n').map((l) => l.trim()).filter(Boolean);
+    const frames = m[1]
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const root = (frames[frames.length - 1] ?? '').replace(/\+\d+$/, '').replace(/\s*\(.*\)$/, '');
     out.push({ root, n: Number(m[2]) });
   }
@@ -296,7 +308,10 @@ function bpftraceRoots(text: string): Array<{ root: string; n: number }> {
 function perfRoots(text: string): Array<{ root: string; n: number }> {
   const out: Array<{ root: string; n: number }> = [];
   for (const block of text.split(/\n\s*\n/)) {
-    const lines = block.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]+ /.test(l));
+    const lines = block
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[0-9a-f]+ /.test(l));
     if (!lines.length) continue;
     // an unnamed frame: perf prints its address in the object's own address space (minus one, for a return address)
     const m = /^([0-9a-f]+) (.*?)(\+0x[0-9a-f]+)?(?:\s*\((.*)\))?$/.exec(lines[lines.length - 1])!;
@@ -319,7 +334,9 @@ async function fidelity(w: Workload): Promise<Record<string, unknown>> {
     run(cfiCmd, cfiArgs, { timeoutMs: (SECS + 120) * 1000 }),
     run(fpCmd, fpArgs, { timeoutMs: (SECS + 120) * 1000 }),
     run('bpftrace', ['-e', bpftraceProg], { timeoutMs: (SECS + 120) * 1000 }),
-    run('bash', ['-c', `perf record -q -F ${HZ} --call-graph dwarf -p ${pid} -o ${perfData} -- sleep ${SECS} 2>&1; times >&2`], { timeoutMs: (SECS + 120) * 1000 }),
+    run('bash', ['-c', `perf record -q -F ${HZ} --call-graph dwarf -p ${pid} -o ${perfData} -- sleep ${SECS} 2>&1; times >&2`], {
+      timeoutMs: (SECS + 120) * 1000,
+    }),
   ]);
   child.kill('SIGKILL');
   const res: Record<string, unknown> = { workload: w.name, what: w.what, secs: SECS };
@@ -328,7 +345,12 @@ async function fidelity(w: Workload): Promise<Record<string, unknown>> {
     // stacks the CLI reported as walked before the process's tables were loaded (the capture's first moments)
     const noTable = Number(/(\d+) user stacks reached code whose unwind table was not loaded yet/.exec(cfi.err)?.[1] ?? 0);
     const after = s.samples - noTable;
-    res['bpfscope --unwind cfi'] = { ...s, noTableYet: noTable, shareOnceTablesLoaded: after > 0 ? round((Math.min(s.complete, after) / after) * 100, 2) : null, stderr: cfi.err.trim() || undefined };
+    res['bpfscope --unwind cfi'] = {
+      ...s,
+      noTableYet: noTable,
+      shareOnceTablesLoaded: after > 0 ? round((Math.min(s.complete, after) / after) * 100, 2) : null,
+      stderr: cfi.err.trim() || undefined,
+    };
   } else res['bpfscope --unwind cfi'] = { error: cfi.err.trim().slice(-400) };
   res['bpfscope --unwind fp'] = fp.code === 0 ? share(foldedRoots(fp.out), exe) : { error: fp.err.trim().slice(-400) };
   res.bpftrace = bt.code === 0 ? share(bpftraceRoots(bt.out), exe) : { error: bt.err.trim().slice(-400) };
@@ -419,7 +441,13 @@ async function captureStats(
   tool: string,
   mode: string,
   secs: number,
-): Promise<{ perProgram: Record<string, { nsPerRun: number | null; runs: number }>; mapBytes: number; maps: number; cliCpuSecs: number | null; error?: string }> {
+): Promise<{
+  perProgram: Record<string, { nsPerRun: number | null; runs: number }>;
+  mapBytes: number;
+  maps: number;
+  cliCpuSecs: number | null;
+  error?: string;
+}> {
   const [cmd, args] = cli(tool, ['-f', '--unwind', mode, String(secs)]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
   live.add(c);
@@ -448,7 +476,8 @@ async function captureStats(
   live.delete(c);
   if (!last) return { perProgram: {}, mapBytes: 0, maps: 0, cliCpuSecs: null, error: err.trim().slice(-300) || 'no BPF programs seen' };
   const perProgram: Record<string, { nsPerRun: number | null; runs: number }> = {};
-  for (const [id, p] of last.progs) if (p.runCnt > 0) perProgram[names.get(id) ?? progName(id)] = { nsPerRun: round(p.runTimeNs / p.runCnt, 0), runs: p.runCnt };
+  for (const [id, p] of last.progs)
+    if (p.runCnt > 0) perProgram[names.get(id) ?? progName(id)] = { nsPerRun: round(p.runTimeNs / p.runCnt, 0), runs: p.runCnt };
   return { perProgram, mapBytes: last.mapBytes, maps: last.maps, cliCpuSecs: round(cpu1 - cpu0, 2) };
 }
 
@@ -524,7 +553,14 @@ async function main(): Promise<number> {
   const result: Record<string, unknown> = {
     suite: 'unwind',
     date: new Date().toISOString(),
-    machine: { kernel: release(), cpus: cpus().length, model: cpus()[0]?.model, node: process.version, perf: execFileSync('perf', ['--version']).toString().trim(), bpftrace: execFileSync('bpftrace', ['--version']).toString().trim() },
+    machine: {
+      kernel: release(),
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      node: process.version,
+      perf: execFileSync('perf', ['--version']).toString().trim(),
+      bpftrace: execFileSync('bpftrace', ['--version']).toString().trim(),
+    },
     bpfscopeEntry: CLI_BUILT ? 'built CLI (apps/collector/dist)' : 'CLI from source (tsx)',
     captureSecs: SECS,
     rootFrames: ROOT_FRAME.source,
@@ -555,7 +591,14 @@ async function main(): Promise<number> {
           log(`program cost: ${tool} --unwind ${mode}`);
           const s = await captureStats(tool, mode, Math.max(4, Math.round(SECS / 2)));
           cost[`${tool} ${mode}`] = s.error ? { error: s.error } : { programs: s.perProgram, cliCpuSecsWhileAttached: s.cliCpuSecs };
-          if (tool === 'profile' && mode === 'cfi') result.mapMemory = { tool: 'profile -F 99 --unwind cfi, system-wide', bytes: s.mapBytes, mib: round(s.mapBytes / 1048576, 1), maps: s.maps, goalMib: 64 };
+          if (tool === 'profile' && mode === 'cfi')
+            result.mapMemory = {
+              tool: 'profile -F 99 --unwind cfi, system-wide',
+              bytes: s.mapBytes,
+              mib: round(s.mapBytes / 1048576, 1),
+              maps: s.maps,
+              goalMib: 64,
+            };
         }
       }
     } finally {
@@ -576,7 +619,15 @@ async function main(): Promise<number> {
     // libraries' tables come from the disk cache), then the same program again (all cached)
     for (let i = 0; i < 3; i++) {
       const bin = join(WORK, `bench_cpp_new${i}`);
-      execFileSync('g++', ['-O2', '-fomit-frame-pointer', `-DBENCH_VARIANT=${i}`, `-Wl,--build-id=0x${(Date.now() + i).toString(16).padStart(16, "0")}`, '-o', bin, join(WORK, 'bench.cpp')]);
+      execFileSync('g++', [
+        '-O2',
+        '-fomit-frame-pointer',
+        `-DBENCH_VARIANT=${i}`,
+        `-Wl,--build-id=0x${(Date.now() + i).toString(16).padStart(16, '0')}`,
+        '-o',
+        bin,
+        join(WORK, 'bench.cpp'),
+      ]);
       log(`exec → first complete stack, new program ${i + 1}`);
       runs.push({ program: 'new', ...(await execToComplete(bin, true)) });
       log(`exec → first complete stack, same program again ${i + 1}`);
@@ -599,7 +650,15 @@ async function main(): Promise<number> {
     const r = await run(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, 'bench/bpf/run.ts')], { timeoutMs: 30 * 60000 });
     if (r.code === 0 && existsSync(join(ROOT, 'bench/results/bpf.json'))) {
       const b = JSON.parse(readFileSync(join(ROOT, 'bench/results/bpf.json'), 'utf8'));
-      result.overhead = { source: 'bench/bpf/run.ts, run by this bench', date: b.date, runsPerArm: b.runsPerArm, bpfscopeEntry: b.bpfscopeEntry, loadAverage1m: b.loadAverage1m, profile: b.profile, offcputime: b.offcputime };
+      result.overhead = {
+        source: 'bench/bpf/run.ts, run by this bench',
+        date: b.date,
+        runsPerArm: b.runsPerArm,
+        bpfscopeEntry: b.bpfscopeEntry,
+        loadAverage1m: b.loadAverage1m,
+        profile: b.profile,
+        offcputime: b.offcputime,
+      };
     } else result.overhead = { error: r.err.trim().slice(-600) };
     if (kept) writeFileSync(bpfJson, kept);
   }
@@ -613,7 +672,15 @@ async function main(): Promise<number> {
     // a partial rerun: the sections it measured replace the old ones, the rest stay as measured then
     const prev = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
     const sections = ['fidelity', 'programCost', 'mapMemory', 'execToFirstComplete', 'tables', 'overhead'].filter((k) => k in result);
-    const rerun = { date: result.date, parts: ONLY, sections, bpfscopeEntry: result.bpfscopeEntry, captureSecs: SECS, loadAverage: result.loadAverage, elapsedSecs: result.elapsedSecs };
+    const rerun = {
+      date: result.date,
+      parts: ONLY,
+      sections,
+      bpfscopeEntry: result.bpfscopeEntry,
+      captureSecs: SECS,
+      loadAverage: result.loadAverage,
+      elapsedSecs: result.elapsedSecs,
+    };
     written = { ...prev, ...Object.fromEntries(sections.map((k) => [k, result[k]])), reruns: [...((prev.reruns as unknown[]) ?? []), rerun] };
   }
   writeFileSync(out, JSON.stringify(written, null, 2) + '\n');
@@ -626,18 +693,26 @@ function markdown(r: Record<string, any>): string {
   const pct = (x: any) => (x && typeof x.share === 'number' ? `${x.share} % (${x.complete}/${x.samples})` : x?.error ? 'failed' : 'n/a');
   if (r.fidelity) {
     lines.push('| workload | bpfscope cfi | bpfscope fp | perf dwarf | bpftrace | perf bytes/sample |', '|---|---:|---:|---:|---:|---:|');
-    for (const f of r.fidelity) lines.push(`| ${f.workload} | ${pct(f['bpfscope --unwind cfi'])} | ${pct(f['bpfscope --unwind fp'])} | ${pct(f['perf --call-graph dwarf'])} | ${pct(f.bpftrace)} | ${f['perf --call-graph dwarf']?.bytesPerSample ?? 'n/a'} |`);
+    for (const f of r.fidelity)
+      lines.push(
+        `| ${f.workload} | ${pct(f['bpfscope --unwind cfi'])} | ${pct(f['bpfscope --unwind fp'])} | ${pct(f['perf --call-graph dwarf'])} | ${pct(f.bpftrace)} | ${f['perf --call-graph dwarf']?.bytesPerSample ?? 'n/a'} |`,
+      );
   }
   if (r.programCost) {
     lines.push('', '| tool | program | ns/run fp | ns/run cfi |', '|---|---|---:|---:|');
     for (const tool of ['profile', 'offcputime', 'wakeuptime', 'offwaketime']) {
       const fp = r.programCost[`${tool} fp`]?.programs ?? {};
       const cfi = r.programCost[`${tool} cfi`]?.programs ?? {};
-      for (const p of new Set([...Object.keys(fp), ...Object.keys(cfi)])) lines.push(`| ${tool} | ${p} | ${fp[p]?.nsPerRun ?? '–'} | ${cfi[p]?.nsPerRun ?? '–'} |`);
+      for (const p of new Set([...Object.keys(fp), ...Object.keys(cfi)]))
+        lines.push(`| ${tool} | ${p} | ${fp[p]?.nsPerRun ?? '–'} | ${cfi[p]?.nsPerRun ?? '–'} |`);
     }
   }
   if (r.mapMemory) lines.push('', `BPF map memory, system-wide CFI profile: ${r.mapMemory.mib} MiB in ${r.mapMemory.maps} maps (goal ≤ 64 MiB)`);
-  if (r.execToFirstComplete) lines.push('', `exec → first complete stack: ${r.execToFirstComplete.runs.map((x: any) => `${x.firstCompleteMs} ms (${x.program})`).join(', ')} (goal ≤ 1000 ms)`);
+  if (r.execToFirstComplete)
+    lines.push(
+      '',
+      `exec → first complete stack: ${r.execToFirstComplete.runs.map((x: any) => `${x.firstCompleteMs} ms (${x.program})`).join(', ')} (goal ≤ 1000 ms)`,
+    );
   lines.push('', `load average before ${r.loadAverage.before.join(' ')}, after ${r.loadAverage.after.join(' ')}`);
   return lines.join('\n');
 }

@@ -48,7 +48,10 @@ function objects(extra: string[] = []): Array<{ name: string; path: string }> {
   };
   const list = [
     { name: 'libc', path: '/lib/x86_64-linux-gnu/libc.so.6' },
-    { name: 'libpython3.11', path: existsSync('/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0') ? '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0' : '/usr/bin/python3.11' },
+    {
+      name: 'libpython3.11',
+      path: existsSync('/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0') ? '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0' : '/usr/bin/python3.11',
+    },
     { name: 'node', path: which('node') ?? '/usr/bin/node' },
     { name: 'chromium', path: '/usr/lib/chromium/chromium' },
     ...extra.map((p) => ({ name: p.split('/').pop()!, path: p })),
@@ -137,7 +140,16 @@ export async function runTablesBench(opts: { reps?: number; extra?: string[] } =
  * Every distinct executable ELF object mapped by a process of this host right now (and the vDSO):
  * the rows and bytes their tables take together — what the walker's maps would hold for the host.
  */
-export async function hostTablesTotal(): Promise<{ processes: number; objects: number; rows: number; bytes: number; withoutTable: number; whyNoTable: Record<string, number>; largest: Array<{ path: string; rows: number }>; ms: number }> {
+export async function hostTablesTotal(): Promise<{
+  processes: number;
+  objects: number;
+  rows: number;
+  bytes: number;
+  withoutTable: number;
+  whyNoTable: Record<string, number>;
+  largest: Array<{ path: string; rows: number }>;
+  ms: number;
+}> {
   const { readdirSync, readFileSync } = await import('node:fs');
   const seen = new Map<string, { pid: number; path: string }>();
   let processes = 0;
@@ -164,7 +176,9 @@ export async function hostTablesTotal(): Promise<{ processes: number; objects: n
   const whyNoTable: Record<string, number> = {};
   const sizes: Array<{ path: string; rows: number }> = [];
   try {
-    const tables = await Promise.all([...seen.values()].map((o) => u.get(o.path.replace(/ \(deleted\)$/, ''), { root: `/proc/${o.pid}/root` }).then((t) => ({ o, t }))));
+    const tables = await Promise.all(
+      [...seen.values()].map((o) => u.get(o.path.replace(/ \(deleted\)$/, ''), { root: `/proc/${o.pid}/root` }).then((t) => ({ o, t }))),
+    );
     const counted = new Set<string>();
     for (const { o, t } of tables) {
       // copies of one object (same build-id) share one table
@@ -186,7 +200,16 @@ export async function hostTablesTotal(): Promise<{ processes: number; objects: n
     u.close();
   }
   sizes.sort((a, b) => b.rows - a.rows);
-  return { processes, objects: sizes.length + 1, rows, bytes: rows * ROW_SIZE, withoutTable, whyNoTable, largest: sizes.slice(0, 5), ms: +(performance.now() - t0).toFixed(0) };
+  return {
+    processes,
+    objects: sizes.length + 1,
+    rows,
+    bytes: rows * ROW_SIZE,
+    withoutTable,
+    whyNoTable,
+    largest: sizes.slice(0, 5),
+    ms: +(performance.now() - t0).toFixed(0),
+  };
 }
 
 export function tablesMarkdown(objs: TablesBenchObject[]): string {
@@ -195,7 +218,9 @@ export function tablesMarkdown(objs: TablesBenchObject[]): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const o of objs) {
-    lines.push(`| ${o.name} | ${o.rows} | ${(o.bytes / 1024).toFixed(0)} KiB | ${o.coldMs} ms | ${o.diskCachedMs} ms | ${o.memoryCachedMs} ms | ${o.parseInThreadMs} ms | ${o.readelfFramesInterpMs ?? '–'} ms |`);
+    lines.push(
+      `| ${o.name} | ${o.rows} | ${(o.bytes / 1024).toFixed(0)} KiB | ${o.coldMs} ms | ${o.diskCachedMs} ms | ${o.memoryCachedMs} ms | ${o.parseInThreadMs} ms | ${o.readelfFramesInterpMs ?? '–'} ms |`,
+    );
   }
   return lines.join('\n');
 }
@@ -208,18 +233,24 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
   };
   const OUT = flag('--out', join(here, '..', 'results', 'unwind-tables.json'));
   // --extra PATH[,PATH]: more objects (e.g. the largest CFI here: next-swc's .node, 1.6 M rows)
-  const extra = flag('--extra', '').split(',').filter((p) => p && existsSync(p));
+  const extra = flag('--extra', '')
+    .split(',')
+    .filter((p) => p && existsSync(p));
   const { objects: objs, workerStartMs } = await runTablesBench({ reps: Number(flag('--reps', '3')), extra });
   const host = await hostTablesTotal();
   const chromium = objs.find((o) => o.name === 'chromium');
   const goals = chromium
-    ? { chromiumColdMs: { goal: 3000, value: chromium.coldMs, met: chromium.coldMs <= 3000 }, chromiumCachedMs: { goal: 50, value: chromium.diskCachedMs, met: chromium.diskCachedMs <= 50 } }
+    ? {
+        chromiumColdMs: { goal: 3000, value: chromium.coldMs, met: chromium.coldMs <= 3000 },
+        chromiumCachedMs: { goal: 50, value: chromium.diskCachedMs, met: chromium.diskCachedMs <= 50 },
+      }
     : { note: 'chromium is not installed: goals not measured' };
   const result = {
     suite: 'unwind-tables',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg().map((x) => +x.toFixed(2)), node: process.version },
-    method: 'median of the reps; cold = empty disk cache, worker already started; disk-cached = a new UnwindTables on the filled cache dir; peer reference: readelf --debug-dump=frames-interp > /dev/null',
+    method:
+      'median of the reps; cold = empty disk cache, worker already started; disk-cached = a new UnwindTables on the filled cache dir; peer reference: readelf --debug-dump=frames-interp > /dev/null',
     workerStartMs,
     objects: objs,
     host: { ...host, meaning: 'every distinct executable object mapped on this host during the run (+ the vDSO), tables made cold in one UnwindTables' },
@@ -229,5 +260,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.a
   writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(tablesMarkdown(objs));
   console.log(`worker start-up ${workerStartMs} ms (once per process); goals: ${JSON.stringify(goals)}`);
-  console.log(`host: ${host.processes} processes, ${host.objects} objects, ${host.rows} rows = ${(host.bytes / 1048576).toFixed(1)} MiB of rows (${host.withoutTable} without a table: ${JSON.stringify(host.whyNoTable)}), made in ${host.ms} ms`);
+  console.log(
+    `host: ${host.processes} processes, ${host.objects} objects, ${host.rows} rows = ${(host.bytes / 1048576).toFixed(1)} MiB of rows (${host.withoutTable} without a table: ${JSON.stringify(host.whyNoTable)}), made in ${host.ms} ms`,
+  );
 }

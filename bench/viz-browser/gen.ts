@@ -20,8 +20,46 @@ function hash2(a: number, b: number): number {
 }
 
 const MODULES = ['net', 'http', 'db', 'json', 'fs', 'crypto', 'sched', 'mm', 'vfs', 'ext4', 'tcp', 'v8', 'libc', 'zlib', 'ssl', 'app'];
-const VERBS = ['read', 'write', 'parse', 'encode', 'decode', 'handle', 'dispatch', 'process', 'alloc', 'free', 'lookup', 'insert', 'flush', 'poll', 'send', 'recv', 'compress', 'hash', 'copy', 'update'];
-const NOUNS = ['Request', 'Buffer', 'Page', 'Inode', 'Socket', 'Frame', 'Token', 'Record', 'Block', 'Entry', 'Queue', 'Chunk', 'Header', 'Table', 'Node', 'Session'];
+const VERBS = [
+  'read',
+  'write',
+  'parse',
+  'encode',
+  'decode',
+  'handle',
+  'dispatch',
+  'process',
+  'alloc',
+  'free',
+  'lookup',
+  'insert',
+  'flush',
+  'poll',
+  'send',
+  'recv',
+  'compress',
+  'hash',
+  'copy',
+  'update',
+];
+const NOUNS = [
+  'Request',
+  'Buffer',
+  'Page',
+  'Inode',
+  'Socket',
+  'Frame',
+  'Token',
+  'Record',
+  'Block',
+  'Entry',
+  'Queue',
+  'Chunk',
+  'Header',
+  'Table',
+  'Node',
+  'Session',
+];
 
 export function functionName(i: number): string {
   const m = MODULES[i % MODULES.length];
@@ -39,7 +77,12 @@ export function generateFolded(opts: GenOptions = {}): string {
   const rnd = mulberry32(opts.seed ?? 42);
   const NF = 6000;
   const names = Array.from({ length: NF }, (_, i) => functionName(i));
-  const comms = Array.from({ length: 24 }, (_, i) => ['node', 'java', 'postgres', 'nginx', 'gzip', 'tar', 'cc1', 'python3', 'kworker/0:1', 'swapper/0', 'sshd', 'redis-server'][i % 12] + (i >= 12 ? `-${i}` : ''));
+  const comms = Array.from(
+    { length: 24 },
+    (_, i) =>
+      ['node', 'java', 'postgres', 'nginx', 'gzip', 'tar', 'cc1', 'python3', 'kworker/0:1', 'swapper/0', 'sshd', 'redis-server'][i % 12] +
+      (i >= 12 ? `-${i}` : ''),
+  );
   const seen = new Set<string>();
   const out: string[] = [];
   while (out.length < total) {

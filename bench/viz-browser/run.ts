@@ -34,7 +34,15 @@ const STACKS = Number(process.env.BENCH_STACKS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SS_RUNS = Number(process.env.BENCH_SPEEDSCOPE_RUNS ?? 1);
 const CHROMIUM = process.env.BPFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 function findSpeedscope(): string {
   for (const p of [join(repo, 'bench/node_modules/speedscope/dist/release'), join(repo, 'node_modules/speedscope/dist/release')]) {
@@ -53,7 +61,10 @@ async function prepare() {
   const genSrc = readFileSync(join(here, 'gen.ts'), 'utf8');
   // the encoder's stack order is part of what the page reads: a new codec makes a new file
   const codecSrc = readFileSync(join(repo, 'packages/viz/src/model/codec.ts'), 'utf8') + readFileSync(join(repo, 'packages/viz/src/model/tree.ts'), 'utf8');
-  const tag = createHash('sha1').update(genSrc + codecSrc + STACKS).digest('hex').slice(0, 8);
+  const tag = createHash('sha1')
+    .update(genSrc + codecSrc + STACKS)
+    .digest('hex')
+    .slice(0, 8);
   const folded = join(outDir, `viz-${STACKS}-${tag}.folded`);
   const json = join(outDir, `viz-${STACKS}-${tag}.bpfscope.json`);
   if (!existsSync(folded) || !existsSync(json)) {
@@ -71,10 +82,30 @@ async function main() {
   const { folded, json } = await prepare();
   const ssRoot = findSpeedscope();
   const appJs = (
-    await build({ entryPoints: [join(here, 'page.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'chrome110', conditions: ['source'], write: false, minify: true, logLevel: 'error' })
+    await build({
+      entryPoints: [join(here, 'page.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'chrome110',
+      conditions: ['source'],
+      write: false,
+      minify: true,
+      logLevel: 'error',
+    })
   ).outputFiles[0].text;
-  const html = '<!doctype html><meta charset="utf-8"><title>bpfscope bench</title><body style="margin:8px"><div id="app" style="width:1200px"></div><script type="module" src="/app.js"></script>';
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json', '.txt': 'text/plain' };
+  const html =
+    '<!doctype html><meta charset="utf-8"><title>bpfscope bench</title><body style="margin:8px"><div id="app" style="width:1200px"></div><script type="module" src="/app.js"></script>';
+  const types: Record<string, string> = {
+    '.html': 'text/html',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.wasm': 'application/wasm',
+    '.png': 'image/png',
+    '.woff2': 'font/woff2',
+    '.json': 'application/json',
+    '.txt': 'text/plain',
+  };
   const server = createServer((req, res) => {
     const u = decodeURIComponent((req.url ?? '/').split('?')[0].split('#')[0]);
     const send = (type: string, body: string | Buffer) => {
@@ -119,7 +150,9 @@ async function main() {
       ours.push(r);
       if (i === 0) await page.screenshot({ path: join(outDir, 'viz-browser-ours.png') });
       await page.close();
-      console.log(`ours run ${i + 1}: first paint ${r.firstPaintMs.toFixed(0)} ms after data arrived (main-thread CPU ${r.firstPaintCpuMs.toFixed(0)} ms; decode ${r.decodeMs.toFixed(0)}, tree+draw ${r.treeAndDrawMs.toFixed(0)}), zoom frame median ${r.zoomMedianMs.toFixed(1)} ms, p95 ${r.zoomP95Ms.toFixed(1)} ms (draw median ${r.zoomDrawMedianMs.toFixed(1)} ms, main-thread CPU per zoom ${r.zoomCpuMeanMs.toFixed(1)} ms)`);
+      console.log(
+        `ours run ${i + 1}: first paint ${r.firstPaintMs.toFixed(0)} ms after data arrived (main-thread CPU ${r.firstPaintCpuMs.toFixed(0)} ms; decode ${r.decodeMs.toFixed(0)}, tree+draw ${r.treeAndDrawMs.toFixed(0)}), zoom frame median ${r.zoomMedianMs.toFixed(1)} ms, p95 ${r.zoomP95Ms.toFixed(1)} ms (draw median ${r.zoomDrawMedianMs.toFixed(1)} ms, main-thread CPU per zoom ${r.zoomCpuMeanMs.toFixed(1)} ms)`,
+      );
     };
     const runSpeedscope = async (i: number) => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -160,7 +193,9 @@ async function main() {
       ss.push(run);
       if (i === 0) await page.screenshot({ path: join(outDir, 'viz-browser-speedscope.png') });
       await page.close();
-      console.log(`speedscope run ${i + 1}: first paint ${run.firstPaintMs.toFixed(0)} ms after data arrived (main-thread CPU ${run.firstPaintCpuMs.toFixed(0)} ms)`);
+      console.log(
+        `speedscope run ${i + 1}: first paint ${run.firstPaintMs.toFixed(0)} ms after data arrived (main-thread CPU ${run.firstPaintCpuMs.toFixed(0)} ms)`,
+      );
     };
     // interleaved, so both see the same machine load as far as possible
     for (let i = 0; i < Math.max(RUNS, SS_RUNS); i++) {
@@ -176,7 +211,12 @@ async function main() {
       zoomDrawMedianMs: median(ours.map((r) => r.zoomDrawMedianMs)),
       zoomCpuMeanMs: median(ours.map((r) => r.zoomCpuMeanMs)),
     };
-    if (ss.length) results.speedscope = { runs: ss, firstPaintMedianMs: median(ss.map((r) => r.firstPaintMs)), firstPaintCpuMedianMs: median(ss.map((r) => r.firstPaintCpuMs)) };
+    if (ss.length)
+      results.speedscope = {
+        runs: ss,
+        firstPaintMedianMs: median(ss.map((r) => r.firstPaintMs)),
+        firstPaintCpuMedianMs: median(ss.map((r) => r.firstPaintCpuMs)),
+      };
 
     // --- d3-flame-graph on a pruned tree
     if (!process.env.BENCH_SKIP_D3) {
@@ -189,7 +229,9 @@ async function main() {
         d3.push({ maxNodes, ...r });
         if (maxNodes === 2000) await page.screenshot({ path: join(outDir, 'viz-browser-d3fg.png') });
         await page.close();
-        console.log(`d3-flame-graph (pruned to ${maxNodes} nodes): first paint ${r.firstPaintMs.toFixed(0)} ms, zoom median ${Number(r.zoomMedianMs).toFixed(0)} ms`);
+        console.log(
+          `d3-flame-graph (pruned to ${maxNodes} nodes): first paint ${r.firstPaintMs.toFixed(0)} ms, zoom median ${Number(r.zoomMedianMs).toFixed(0)} ms`,
+        );
       }
       results.d3FlameGraph = d3;
     }
@@ -198,7 +240,13 @@ async function main() {
     server.close();
   }
 
-  const o = results.ours as { firstPaintMedianMs: number; firstPaintCpuMedianMs: number; zoomMedianMs: number; zoomP95Ms: number; runs: Record<string, number>[] };
+  const o = results.ours as {
+    firstPaintMedianMs: number;
+    firstPaintCpuMedianMs: number;
+    zoomMedianMs: number;
+    zoomP95Ms: number;
+    runs: Record<string, number>[];
+  };
   const s = results.speedscope as { firstPaintMedianMs: number; firstPaintCpuMedianMs: number } | undefined;
   const out = {
     suite: 'viz-browser',
@@ -208,20 +256,37 @@ async function main() {
     goals: { firstPaintMs: 1000, zoomFrameMs: 50 },
     ...results,
     loadAverage: (await import('node:os')).loadavg(),
-    ratio: s ? { speedscopeOverOursFirstPaint: s.firstPaintMedianMs / o.firstPaintMedianMs, speedscopeOverOursFirstPaintCpu: s.firstPaintCpuMedianMs / o.firstPaintCpuMedianMs } : undefined,
+    ratio: s
+      ? {
+          speedscopeOverOursFirstPaint: s.firstPaintMedianMs / o.firstPaintMedianMs,
+          speedscopeOverOursFirstPaintCpu: s.firstPaintCpuMedianMs / o.firstPaintCpuMedianMs,
+        }
+      : undefined,
   };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'viz-browser.json'), JSON.stringify(out, null, 2) + '\n');
 
-  const row = (a: string, b: string, cpu: string, c: string, d: string) => console.log(`${a.padEnd(32)}${b.padStart(14)}${cpu.padStart(14)}${c.padStart(14)}${d.padStart(12)}`);
-  console.log(`\n${STACKS} unique stacks: folded ${(out.input.foldedBytes / 1e6).toFixed(1)} MB, bpfscope JSON ${(out.input.bpfscopeJsonBytes / 1e6).toFixed(1)} MB, ${out.input.treeNodes} tree nodes`);
+  const row = (a: string, b: string, cpu: string, c: string, d: string) =>
+    console.log(`${a.padEnd(32)}${b.padStart(14)}${cpu.padStart(14)}${c.padStart(14)}${d.padStart(12)}`);
+  console.log(
+    `\n${STACKS} unique stacks: folded ${(out.input.foldedBytes / 1e6).toFixed(1)} MB, bpfscope JSON ${(out.input.bpfscopeJsonBytes / 1e6).toFixed(1)} MB, ${out.input.treeNodes} tree nodes`,
+  );
   row('viewer', 'first paint', '(CPU)', 'zoom median', 'zoom p95');
-  row('bpfscope (canvas)', `${o.firstPaintMedianMs.toFixed(0)} ms`, `${o.firstPaintCpuMedianMs.toFixed(0)} ms`, `${o.zoomMedianMs.toFixed(1)} ms`, `${o.zoomP95Ms.toFixed(1)} ms`);
+  row(
+    'bpfscope (canvas)',
+    `${o.firstPaintMedianMs.toFixed(0)} ms`,
+    `${o.firstPaintCpuMedianMs.toFixed(0)} ms`,
+    `${o.zoomMedianMs.toFixed(1)} ms`,
+    `${o.zoomP95Ms.toFixed(1)} ms`,
+  );
   for (const d of (results.d3FlameGraph as { maxNodes: number; firstPaintMs: number; zoomMedianMs: number; zoomP95Ms: number }[] | undefined) ?? []) {
     row(`d3-flame-graph (pruned ${d.maxNodes})`, `${d.firstPaintMs.toFixed(0)} ms`, '-', `${d.zoomMedianMs.toFixed(1)} ms`, `${d.zoomP95Ms.toFixed(1)} ms`);
   }
   if (s) row('speedscope 1.25 (folded)', `${s.firstPaintMedianMs.toFixed(0)} ms`, `${s.firstPaintCpuMedianMs.toFixed(0)} ms`, '-', '-');
-  if (out.ratio) console.log(`speedscope / bpfscope first paint: ${out.ratio.speedscopeOverOursFirstPaint.toFixed(1)}x wall, ${out.ratio.speedscopeOverOursFirstPaintCpu.toFixed(1)}x main-thread CPU (load average ${out.loadAverage.map((x) => x.toFixed(1)).join(' ')})`);
+  if (out.ratio)
+    console.log(
+      `speedscope / bpfscope first paint: ${out.ratio.speedscopeOverOursFirstPaint.toFixed(1)}x wall, ${out.ratio.speedscopeOverOursFirstPaintCpu.toFixed(1)}x main-thread CPU (load average ${out.loadAverage.map((x) => x.toFixed(1)).join(' ')})`,
+    );
   console.log(`results: ${join(resultsDir, 'viz-browser.json')}`);
 }
 

@@ -18,8 +18,56 @@ export interface GenOptions {
   seed?: number;
 }
 
-const SYL = ['ra', 'lo', 'ck', 'mem', 'cp', 'rd', 'wr', 'io', 'ht', 'bt', 'sk', 'fs', 'vm', 'pg', 'tx', 'rx', 'q', 'buf', 'sz', 'gc', 'mk', 'st', 'ev', 'po', 'ln', 'ix'];
-const VERB = ['get', 'put', 'add', 'del', 'run', 'map', 'set', 'new', 'cmp', 'hash', 'scan', 'push', 'pop', 'lock', 'read', 'send', 'recv', 'fill', 'init', 'free'];
+const SYL = [
+  'ra',
+  'lo',
+  'ck',
+  'mem',
+  'cp',
+  'rd',
+  'wr',
+  'io',
+  'ht',
+  'bt',
+  'sk',
+  'fs',
+  'vm',
+  'pg',
+  'tx',
+  'rx',
+  'q',
+  'buf',
+  'sz',
+  'gc',
+  'mk',
+  'st',
+  'ev',
+  'po',
+  'ln',
+  'ix',
+];
+const VERB = [
+  'get',
+  'put',
+  'add',
+  'del',
+  'run',
+  'map',
+  'set',
+  'new',
+  'cmp',
+  'hash',
+  'scan',
+  'push',
+  'pop',
+  'lock',
+  'read',
+  'send',
+  'recv',
+  'fill',
+  'init',
+  'free',
+];
 
 const PROCS: { comm: string; weight: number; jit: boolean; lib: string }[] = [
   { comm: 'node', weight: 20, jit: true, lib: 'v8' },
@@ -92,7 +140,13 @@ export function generateFolded(opts: GenOptions = {}): string {
       f = callee(f + d, p.pool.length, d / userLen);
     }
     if (kernelLen > 0) {
-      const path = kernelOnly ? ['ret_from_fork_asm', 'ret_from_fork', 'kthread'] : r() < 0.7 ? [...SYSCALL_ENTRY, `__x64_sys_${SYSCALLS[Math.floor(r() * r() * SYSCALLS.length)]}`] : r() < 0.5 ? FAULT : IRQ;
+      const path = kernelOnly
+        ? ['ret_from_fork_asm', 'ret_from_fork', 'kthread']
+        : r() < 0.7
+          ? [...SYSCALL_ENTRY, `__x64_sys_${SYSCALLS[Math.floor(r() * r() * SYSCALLS.length)]}`]
+          : r() < 0.5
+            ? FAULT
+            : IRQ;
       let k = Math.floor(r() * r() * r() * 40);
       for (let d = 0; d < kernelLen; d++) {
         frames.push(d < path.length ? path[d] : kernelPool[k] + '_[k]');

@@ -31,7 +31,11 @@ const STACKS = arg('--stacks', 200_000);
 const RUNS = arg('--runs', 3);
 const MAX_NODES = 10_000;
 
-const tag = createHash('sha1').update(readFileSync(join(here, 'gen.ts'))).update(String(STACKS)).digest('hex').slice(0, 8);
+const tag = createHash('sha1')
+  .update(readFileSync(join(here, 'gen.ts')))
+  .update(String(STACKS))
+  .digest('hex')
+  .slice(0, 8);
 const input = join(root, 'bench', 'out', `viz-node-${STACKS}-${tag}.folded`);
 if (!process.argv.includes('--child') && !existsSync(input)) {
   console.log(`generating ${STACKS} unique stacks into ${input} …`);
@@ -39,7 +43,10 @@ if (!process.argv.includes('--child') && !existsSync(input)) {
 }
 const bytes = statSync(input).size;
 
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 /** collect before each step so one step's garbage is not billed to the next */
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -53,7 +60,11 @@ function time<T>(f: () => T): [T, Timing] {
   return [r, { wall, cpu: (c.user + c.system) / 1000 }];
 }
 
-interface NaiveNode { name: string; value: number; children: Map<string, NaiveNode> }
+interface NaiveNode {
+  name: string;
+  value: number;
+  children: Map<string, NaiveNode>;
+}
 function naive(text: string): NaiveNode {
   const rootN: NaiveNode = { name: 'all', value: 0, children: new Map() };
   for (const line of text.split('\n')) {
@@ -107,7 +118,17 @@ function measure(which: 'ours' | 'baseline'): { t: Partial<Record<Step, Timing>>
   const [, tdt] = time(() => prune(buildTree(q), { maxNodes: MAX_NODES }));
   t['decode+tree+prune'] = { wall: td.wall + tdt.wall, cpu: td.cpu + tdt.cpu };
   if (tree.total[0] !== p.total || pruned.total[0] !== p.total) throw new Error('tree totals differ from the profile total');
-  return { t, info: { uniqueStacks: p.stacks.length, frames: p.frames.length, total: p.total, treeNodes: tree.count, prunedNodes: pruned.count, bpfscopeJsonBytes: json.length } };
+  return {
+    t,
+    info: {
+      uniqueStacks: p.stacks.length,
+      frames: p.frames.length,
+      total: p.total,
+      treeNodes: tree.count,
+      prunedNodes: pruned.count,
+      bpfscopeJsonBytes: json.length,
+    },
+  };
 }
 
 const childArg = process.argv.indexOf('--child');
@@ -136,7 +157,9 @@ for (let r = 0; r < RUNS; r++) {
   info = ours.info;
   const t = { ...ours.t, baseline: base.t.baseline! } as Record<Step, Timing>;
   runs.push(t);
-  console.log(`run ${r + 1}/${RUNS}: parse+build+prune ${t['parse+build+prune'].wall.toFixed(0)} ms wall / ${t['parse+build+prune'].cpu.toFixed(0)} ms cpu, baseline ${t.baseline.wall.toFixed(0)} / ${t.baseline.cpu.toFixed(0)}`);
+  console.log(
+    `run ${r + 1}/${RUNS}: parse+build+prune ${t['parse+build+prune'].wall.toFixed(0)} ms wall / ${t['parse+build+prune'].cpu.toFixed(0)} ms cpu, baseline ${t.baseline.wall.toFixed(0)} / ${t.baseline.cpu.toFixed(0)}`,
+  );
 }
 
 const summary = Object.fromEntries(
@@ -158,7 +181,11 @@ const result = {
 };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'viz-node.json'), JSON.stringify(result, null, 2) + '\n');
-console.log(`\nviz-node: ${STACKS} unique stacks, ${(bytes / 1e6).toFixed(1)} MB folded, ${info.treeNodes} tree nodes → ${info.prunedNodes} after prune; load avg ${os.loadavg()[0].toFixed(1)}`);
+console.log(
+  `\nviz-node: ${STACKS} unique stacks, ${(bytes / 1e6).toFixed(1)} MB folded, ${info.treeNodes} tree nodes → ${info.prunedNodes} after prune; load avg ${os.loadavg()[0].toFixed(1)}`,
+);
 console.log('step                  wall ms   cpu ms   (median of ' + RUNS + ')');
 for (const s of steps) console.log(`${s.padEnd(20)} ${String(summary[s].wallMedianMs).padStart(8)} ${String(summary[s].cpuMedianMs).padStart(8)}`);
-console.log(`baseline / ours (parse+build+prune): ${result.ratios.baselineOverOurs_cpu}× cpu, ${result.ratios.baselineOverOurs_wall}× wall; folded is ${result.ratios.foldedOverBpfscopeBytes}× the bpfscope JSON size`);
+console.log(
+  `baseline / ours (parse+build+prune): ${result.ratios.baselineOverOurs_cpu}× cpu, ${result.ratios.baselineOverOurs_wall}× wall; folded is ${result.ratios.foldedOverBpfscopeBytes}× the bpfscope JSON size`,
+);

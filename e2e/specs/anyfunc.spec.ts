@@ -9,7 +9,7 @@ import { HOT_FN, captureViaApi, forbidDialogs, shot, startBurn, waitReady } from
 
 const burn = () => process.env.E2E_BURN!;
 
-test('probe picker suggests the workload\'s function; stackcount draws its callers live', async ({ page }) => {
+test("probe picker suggests the workload's function; stackcount draws its callers live", async ({ page }) => {
   const dialogs = forbidDialogs(page);
   const w = startBurn({ secs: 40 });
   try {
@@ -49,7 +49,13 @@ test('a pattern that matches nothing is a 400 naming options.pattern, with close
 test('funclatency and runqlat snapshots open as latency heat maps; two funclatency snapshots compare', async ({ page, request }) => {
   const w = startBurn({ secs: 30 });
   try {
-    const fl = await captureViaApi(request, { tool: 'funclatency', durationSec: 2, save: true, name: 'hot leaf latency', options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid } });
+    const fl = await captureViaApi(request, {
+      tool: 'funclatency',
+      durationSec: 2,
+      save: true,
+      name: 'hot leaf latency',
+      options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid },
+    });
     const rq = await captureViaApi(request, { tool: 'runqlat', durationSec: 2, save: true, name: 'run queue', options: { perProcess: true } });
     for (const [id, name] of [
       [fl.snapshotId, 'funclatency-heatmap'],
@@ -62,7 +68,13 @@ test('funclatency and runqlat snapshots open as latency heat maps; two funclaten
       await shot(page, name);
     }
     // two funclatency snapshots compare like biolatency's: both distributions and their difference
-    const fl2 = await captureViaApi(request, { tool: 'funclatency', durationSec: 2, save: true, name: 'hot leaf latency 2', options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid } });
+    const fl2 = await captureViaApi(request, {
+      tool: 'funclatency',
+      durationSec: 2,
+      save: true,
+      name: 'hot leaf latency 2',
+      options: { pattern: `${burn()}:${HOT_FN}`, pid: w.pid },
+    });
     await page.goto(`/compare/${fl.snapshotId}/${fl2.snapshotId}`);
     await expect(page.getByTestId('compare-hist-base')).toBeVisible({ timeout: 20_000 });
     await expect(page.getByTestId('compare-hist-target')).toBeVisible();

@@ -28,7 +28,9 @@ test('biolatency capture with dd oflag=direct shows cells in the latency heat ma
   // direct writes (and reads) bypass the page cache, so each one is a block request
   const file = path.join(process.env.E2E_DIR!, 'dio.bin');
   // runs until the capture is over, however long the capture takes to start on a busy machine
-  const dd = ioLoop(`dd if=/dev/zero of='${file}' bs=64k count=200 oflag=direct conv=fsync status=none; dd if='${file}' of=/dev/null bs=64k iflag=direct status=none`);
+  const dd = ioLoop(
+    `dd if=/dev/zero of='${file}' bs=64k count=200 oflag=direct conv=fsync status=none; dd if='${file}' of=/dev/null bs=64k iflag=direct status=none`,
+  );
   try {
     await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 25_000 });
   } finally {

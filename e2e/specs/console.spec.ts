@@ -17,9 +17,7 @@ test('profile a busy workload, search and zoom, save a snapshot and open its lin
     await start.click();
     // the flame graph grows live, before the capture ends
     const fg = page.getByTestId('flamegraph').first();
-    await expect
-      .poll(async () => Number((await fg.getAttribute('data-frames')) ?? 0), { timeout: 15_000 })
-      .toBeGreaterThan(0);
+    await expect.poll(async () => Number((await fg.getAttribute('data-frames')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0);
     console.log(`[e2e] time to first live flame graph after clicking Start: ${Date.now() - t0} ms`);
     await shot(page, 'console-live');
     await expect(page.getByTestId('capture-progress')).toHaveAttribute('data-phase', 'done', { timeout: 20_000 });

@@ -37,9 +37,15 @@ test('a joined host and the local one run one capture: merged live view, per-hos
     { stdio: 'ignore', env: { ...process.env, BPFSCOPE_LOG_LEVEL: 'warn' } },
   );
   await expect
-    .poll(async () => ((await (await request.get('/api/collectors?label=role=e2e')).json()).collectors as { id: string; healthy: boolean }[]).map((c) => `${c.id}:${c.healthy}`), {
-      timeout: 30_000,
-    })
+    .poll(
+      async () =>
+        ((await (await request.get('/api/collectors?label=role=e2e')).json()).collectors as { id: string; healthy: boolean }[]).map(
+          (c) => `${c.id}:${c.healthy}`,
+        ),
+      {
+        timeout: 30_000,
+      },
+    )
     .toEqual(['e2e-joined:true']);
 
   const w = startBurn({ secs: 40 });

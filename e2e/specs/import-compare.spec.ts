@@ -18,18 +18,23 @@ test('import the corpus perf script by file input and see 9880 samples', async (
 
 /** Counts clearly red and clearly blue pixels of the flame graph canvas. */
 async function diffColours(page: import('@playwright/test').Page): Promise<{ red: number; blue: number }> {
-  return page.getByTestId('flamegraph').first().locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
-    const ctx = c.getContext('2d')!;
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
-    let red = 0;
-    let blue = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
-      if (r > 180 && r - b > 60 && r - g > 40) red++;
-      else if (b > 180 && b - r > 60 && b - g > 20) blue++;
-    }
-    return { red, blue };
-  });
+  return page
+    .getByTestId('flamegraph')
+    .first()
+    .locator('canvas')
+    .first()
+    .evaluate((c: HTMLCanvasElement) => {
+      const ctx = c.getContext('2d')!;
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      let red = 0;
+      let blue = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+        if (r > 180 && r - b > 60 && r - g > 40) red++;
+        else if (b > 180 && b - r > 60 && b - g > 20) blue++;
+      }
+      return { red, blue };
+    });
 }
 
 test('compare two snapshots: red where it grew, blue where it shrank', async ({ page, baseURL }) => {

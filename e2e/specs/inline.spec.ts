@@ -4,7 +4,9 @@ import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { findFrame, forbidDialogs, shot, waitReady } from '../helpers.js';
 
-test('profile an -O2 -g program: its inlined functions appear above the function they were inlined into; il_leaf\'s hottest line is its loop', async ({ page }) => {
+test("profile an -O2 -g program: its inlined functions appear above the function they were inlined into; il_leaf's hottest line is its loop", async ({
+  page,
+}) => {
   const dialogs = forbidDialogs(page);
   const dir = process.env.E2E_DIR!;
   const bin = path.join(dir, 'inline_o2');

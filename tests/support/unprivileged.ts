@@ -119,15 +119,17 @@ export function runAsNobody(bundle: Bundle, args: string[], timeoutMs = 60000): 
   // a node installed under a private directory (/root/.nvm…) cannot be run by nobody: say so
   for (let p = process.execPath; p !== path.dirname(p); p = path.dirname(p)) {
     if ((fs.statSync(p).mode & 0o001) === 0) {
-      return Promise.reject(new Error(`user nobody cannot run ${process.execPath}: ${p} is not executable/traversable by others; use a node installed in a world-readable place`));
+      return Promise.reject(
+        new Error(`user nobody cannot run ${process.execPath}: ${p} is not executable/traversable by others; use a node installed in a world-readable place`),
+      );
     }
   }
   return new Promise((resolve, reject) => {
-    const c = spawn(
-      'setpriv',
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', process.execPath, bundle.file, ...args],
-      { cwd: bundle.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: bundle.dir, LANG: 'C.UTF-8' } },
-    );
+    const c = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', process.execPath, bundle.file, ...args], {
+      cwd: bundle.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: bundle.dir, LANG: 'C.UTF-8' },
+    });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d) => (stdout += d));

@@ -82,7 +82,8 @@ export function toolOptions(tool: ToolName, o: CaptureOptions): EngineOptions {
 }
 
 function requirePattern(o: EngineOptions): string {
-  if (typeof o.pattern !== 'string' || o.pattern === '') throw new OptionError('pattern', 'options.pattern: required: what to trace, like vfs_read, c:malloc or t:sched:sched_switch');
+  if (typeof o.pattern !== 'string' || o.pattern === '')
+    throw new OptionError('pattern', 'options.pattern: required: what to trace, like vfs_read, c:malloc or t:sched:sched_switch');
   return o.pattern;
 }
 
@@ -106,7 +107,8 @@ function patternErrors<T>(fn: () => T): T {
   } catch (e) {
     const code = (e as { code?: string }).code;
     const msg = (e as Error).message ?? String(e);
-    if (code === 'EINVAL' && /match|pattern|library|binary|regular expression|USDT|tracepoint|probe type|no function/.test(msg)) throw new OptionError('pattern', `options.pattern: ${msg}`);
+    if (code === 'EINVAL' && /match|pattern|library|binary|regular expression|USDT|tracepoint|probe type|no function/.test(msg))
+      throw new OptionError('pattern', `options.pattern: ${msg}`);
     throw e;
   }
 }
@@ -178,7 +180,14 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
             return {
               kind: 'stacks',
               unit: 'events',
-              records: d.counts.map((c) => ({ pid: 0, tid: 0, comm: '', user: kind === 'user' ? [{ name: c.key, kind }] : [], kernel: kind === 'kernel' ? [{ name: c.key, kind }] : [], value: c.value })),
+              records: d.counts.map((c) => ({
+                pid: 0,
+                tid: 0,
+                comm: '',
+                user: kind === 'user' ? [{ name: c.key, kind }] : [],
+                kernel: kind === 'kernel' ? [{ name: c.key, kind }] : [],
+                value: c.value,
+              })),
               loss: d.loss,
               events: d.events,
             };

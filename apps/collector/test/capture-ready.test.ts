@@ -75,7 +75,9 @@ test('capture: a source that fails to start sampling ends the capture as failed,
   const logs: string[] = [];
   const c = await capture(source, 5, logs);
   assert.ok(c.isEnded);
-  const end = logs.map((l) => JSON.parse(l) as { msg: string; reason?: string; err?: string }).filter((l) => l.msg === 'capture ended' || l.msg === 'cannot start sampling');
+  const end = logs
+    .map((l) => JSON.parse(l) as { msg: string; reason?: string; err?: string })
+    .filter((l) => l.msg === 'capture ended' || l.msg === 'cannot start sampling');
   assert.deepEqual(
     end.map((l) => l.reason ?? l.err),
     ['perf_event_open: no such device', 'failed'],

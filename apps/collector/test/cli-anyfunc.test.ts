@@ -65,7 +65,10 @@ test('funccount / stackcount -U / funclatency on a uprobe: exact count, bcc layo
         const o = JSON.parse(out.trim()) as { val_type: string; count: number; data: Array<{ count: number }> };
         assert.equal(o.val_type, 'nsecs');
         assert.equal(o.count, CALLS);
-        assert.equal(o.data.reduce((a, d) => a + d.count, 0), CALLS);
+        assert.equal(
+          o.data.reduce((a, d) => a + d.count, 0),
+          CALLS,
+        );
       },
     ],
   ] as const) {
@@ -83,7 +86,10 @@ test('funccount / stackcount -U / funclatency on a uprobe: exact count, bcc layo
 test('runqlat -P -j 1 1: one JSON histogram per process, flags from the tool table', { skip: NOT_ROOT, timeout: 60000 }, async () => {
   const r = await cli(['runqlat', '-P', '-j', '1', '1']);
   assert.equal(r.code, 0, r.err);
-  const objs = r.out.trim().split('\n').map((l) => JSON.parse(l) as { val_type: string; pid: number; data: Array<{ count: number }> });
+  const objs = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { val_type: string; pid: number; data: Array<{ count: number }> });
   assert.ok(objs.length > 0, 'some process waited on a run queue within a second');
   for (const o of objs) {
     assert.equal(o.val_type, 'usecs');

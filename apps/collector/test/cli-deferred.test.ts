@@ -66,7 +66,15 @@ async function startChild(): Promise<{ child: ChildProcess; addrs: bigint[] }> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const noLoss = (): LossStats => ({ userStackMissing: 0, kernelStackMissing: 0, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0 });
+const noLoss = (): LossStats => ({
+  userStackMissing: 0,
+  kernelStackMissing: 0,
+  stackCollisions: 0,
+  stackNoMem: 0,
+  mapFull: 0,
+  truncatedStacks: 0,
+  lostEvents: 0,
+});
 
 /**
  * One capture through the CLI: drain 1 sees both processes' stacks; then one exits and the other
@@ -113,7 +121,13 @@ async function capture(eager: boolean): Promise<string> {
     err: (s) => void (err += s),
     onStop: (cb) => (listeners.add(cb), () => listeners.delete(cb)),
   };
-  const done = main(['profile', '-f', '-p', String(a.child.pid)], { io, loadEngine: async () => engine, hasPrivileges: () => true, drainIntervalMs: 50, eagerSymbols: eager });
+  const done = main(['profile', '-f', '-p', String(a.child.pid)], {
+    io,
+    loadEngine: async () => engine,
+    hasPrivileges: () => true,
+    drainIntervalMs: 50,
+    eagerSymbols: eager,
+  });
   while (drains < 1) await sleep(10);
   const aExit = new Promise((r) => a.child.once('exit', r));
   a.child.stdin!.end('x');
@@ -157,9 +171,20 @@ test('DeferredSymbolizer: one placeholder per distinct stack, resolved once, exe
   assert.notDeepEqual(u2, u1);
   assert.equal(calls.length, 0, 'nothing symbolized during the capture');
   const r = d.resolve({ pid: 7, tid: 7, comm: 'x', user: u1, kernel: k1, value: 1, waker: { pid: 7, comm: 'y', user: u2, kernel: [] } });
-  assert.deepEqual(r.user.map((f) => f.name), ['u2@0', 'u1@0'], 'root first, generation of then');
-  assert.deepEqual(r.kernel.map((f) => f.name), ['k3'], 'kernel trimmed once named');
-  assert.deepEqual(r.waker!.user.map((f) => f.name), ['u2@1', 'u1@1']);
+  assert.deepEqual(
+    r.user.map((f) => f.name),
+    ['u2@0', 'u1@0'],
+    'root first, generation of then',
+  );
+  assert.deepEqual(
+    r.kernel.map((f) => f.name),
+    ['k3'],
+    'kernel trimmed once named',
+  );
+  assert.deepEqual(
+    r.waker!.user.map((f) => f.name),
+    ['u2@1', 'u1@1'],
+  );
   d.resolve({ pid: 7, tid: 7, comm: 'x', user: u1, kernel: k1, value: 1 });
   assert.equal(calls.length, 3, 'each distinct stack symbolized once');
   assert.equal(d.user(7, []).length, 0);

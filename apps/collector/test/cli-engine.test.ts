@@ -4,7 +4,12 @@ import { BpfError } from '@bpfscope/bpf';
 import { isPermissionError } from '../src/engine.js';
 
 test('a verifier rejection (EACCES with a verifier log) is not reported as missing privileges', () => {
-  const rejected = Object.assign(Object.create(BpfError.prototype), { errno: 13, code: 'EACCES', verifierLog: 'R1 invalid mem access', message: 'load failed' });
+  const rejected = Object.assign(Object.create(BpfError.prototype), {
+    errno: 13,
+    code: 'EACCES',
+    verifierLog: 'R1 invalid mem access',
+    message: 'load failed',
+  });
   assert.equal(isPermissionError(rejected), false);
   const denied = Object.assign(Object.create(BpfError.prototype), { errno: 1, code: 'EPERM', message: 'needs root' });
   assert.equal(isPermissionError(denied), true);

@@ -97,7 +97,8 @@ function fakeEngine(stackDeltas: StackDelta[], histDeltas: HistogramDelta[] = []
         startTime: Date.now(),
         drain: () => {
           f.drains++;
-          if (tool === 'biolatency') return histDeltas.shift() ?? { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [], loss: loss(), events: 0 };
+          if (tool === 'biolatency')
+            return histDeltas.shift() ?? { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [], loss: loss(), events: 0 };
           return stackDeltas.shift() ?? { kind: 'stacks', unit: 'samples', records: [], loss: loss(), events: 0 };
         },
         close: () => void f.closed++,
@@ -235,9 +236,18 @@ test('profile -a annotates kernel frames with _[k]; -K/-U headers', async () => 
   const f = fakeEngine([{ kind: 'stacks', unit: 'samples', records: [recA], loss: loss(), events: 3 }]);
   const r = await run(['profile', '-af', '1'], f);
   assert.equal(r.out, 'app;_start;main;hot;asm_sysvec_apic_timer_interrupt_[k] 3\n');
-  assert.equal(formatHeader({ tool: 'profile', frequency: 99, pid: [1, 2], kernelStacksOnly: true }), 'Sampling at 99 Hertz of PID [1, 2] by kernel stack... Hit Ctrl-C to end.');
-  assert.equal(formatHeader({ tool: 'offcputime', tid: [5, 6], userStacksOnly: true, duration: 5 }), 'Tracing off-CPU time (us) of TIDs 5,6 by user stack for 5 secs.');
-  assert.equal(formatHeader({ tool: 'offcputime', kernelThreadsOnly: true }), 'Tracing off-CPU time (us) of kernel threads by user + kernel stack... Hit Ctrl-C to end.');
+  assert.equal(
+    formatHeader({ tool: 'profile', frequency: 99, pid: [1, 2], kernelStacksOnly: true }),
+    'Sampling at 99 Hertz of PID [1, 2] by kernel stack... Hit Ctrl-C to end.',
+  );
+  assert.equal(
+    formatHeader({ tool: 'offcputime', tid: [5, 6], userStacksOnly: true, duration: 5 }),
+    'Tracing off-CPU time (us) of TIDs 5,6 by user stack for 5 secs.',
+  );
+  assert.equal(
+    formatHeader({ tool: 'offcputime', kernelThreadsOnly: true }),
+    'Tracing off-CPU time (us) of kernel threads by user + kernel stack... Hit Ctrl-C to end.',
+  );
   assert.equal(formatHeader({ tool: 'wakeuptime' }), 'Tracing blocked time (us) by kernel stack... Hit Ctrl-C to end.');
   assert.equal(formatHeader({ tool: 'offwaketime', duration: 3 }), 'Tracing blocked time (us) by user + kernel off-CPU and waker stack for 3 secs.');
 });
@@ -250,7 +260,9 @@ test('missed stacks: placeholders in output, warning on stderr like bcc', async 
   assert.equal(r.out, 'w;[Missed User Stack];schedule 10\n');
   assert.equal(r.err, 'WARNING: 1 stack traces lost and could not be displayed. Consider increasing --stack-storage-size.\n');
 
-  const g = fakeEngine([{ kind: 'stacks', unit: 'samples', records: [{ ...missing, userMissing: false, kernelMissing: true, kernel: [] }], loss: loss({ mapFull: 4 }), events: 1 }]);
+  const g = fakeEngine([
+    { kind: 'stacks', unit: 'samples', records: [{ ...missing, userMissing: false, kernelMissing: true, kernel: [] }], loss: loss({ mapFull: 4 }), events: 1 },
+  ]);
   const r2 = await run(['profile', '1'], g);
   assert.match(r2.out, /\[Missed Kernel Stack\]/);
   assert.match(r2.err, /^WARNING: 1 stack traces could not be displayed\.\n/);
@@ -285,7 +297,10 @@ test('wakeuptime and offwaketime layouts (folded and default)', async () => {
   let r = await run(['wakeuptime', '-f', '1'], fakeEngine([d()]));
   assert.equal(r.out, 'writer;main;write;pipe_write;try_to_wake_up;reader 250\n');
   r = await run(['wakeuptime', '1'], fakeEngine([d()]));
-  assert.match(r.out, /\n    target:          reader\n    try_to_wake_up\+0x10\n    pipe_write\+0x10\n    write\+0x4\n    main\+0x4\n    waker:           writer\n        250\n\nDetaching...\n$/);
+  assert.match(
+    r.out,
+    /\n    target:          reader\n    try_to_wake_up\+0x10\n    pipe_write\+0x10\n    write\+0x4\n    main\+0x4\n    waker:           writer\n        250\n\nDetaching...\n$/,
+  );
   r = await run(['offwaketime', '-df', '1'], fakeEngine([d()]));
   assert.equal(r.out, 'reader;main;read;-;pipe_read;schedule;--;try_to_wake_up;pipe_write;-;write;main;writer 250\n');
   r = await run(['offwaketime', '1'], fakeEngine([d()]));
@@ -399,7 +414,18 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
   );
   assert.deepEqual(f.opened[0], { tool: 'biolatency', options: {} });
 
-  f = fakeEngine([], [hd([{ key: 'vdb', slots: [1] }, { key: 'vda', slots: [0, 2] }], 'disk')]);
+  f = fakeEngine(
+    [],
+    [
+      hd(
+        [
+          { key: 'vdb', slots: [1] },
+          { key: 'vda', slots: [0, 2] },
+        ],
+        'disk',
+      ),
+    ],
+  );
   r = await run(['biolatency', '-DQ', '1', '1'], f, { now });
   assert.equal(
     r.out,
@@ -427,7 +453,14 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l));
   assert.equal(objs.length, 2);
-  assert.deepEqual(objs[0], { ts: '2026-01-02 03:04:05', val_type: 'usecs', data: [{ 'interval-start': 0, 'interval-end': 1, count: 0 }, { 'interval-start': 2, 'interval-end': 3, count: 4 }] });
+  assert.deepEqual(objs[0], {
+    ts: '2026-01-02 03:04:05',
+    val_type: 'usecs',
+    data: [
+      { 'interval-start': 0, 'interval-end': 1, count: 0 },
+      { 'interval-start': 2, 'interval-end': 3, count: 4 },
+    ],
+  });
   assert.deepEqual(objs[1].data, [{ 'interval-start': 0, 'interval-end': 1, count: 1 }]);
 });
 

@@ -125,7 +125,7 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('profile of an -O2 -g workload: deltas carry source lines; its function\'s hottest lines are its hot loops', { timeout: 60000 }, async (t) => {
+  test("profile of an -O2 -g workload: deltas carry source lines; its function's hottest lines are its hot loops", { timeout: 60000 }, async (t) => {
     writeFileSync(join(dir, 'lines_work.c'), LINES_WORKLOAD);
     const lbin = join(dir, 'lines_work');
     execFileSync('gcc', ['-O2', '-g', '-fno-omit-frame-pointer', '-o', lbin, join(dir, 'lines_work.c')]);
@@ -138,21 +138,36 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const st = await c.next('started', () => true, 15000);
     const end = await c.next('end', () => true, 20000);
     const deltas = deltasOf(c, st.captureId);
-    assert.ok(deltas.some((d) => d.lines?.length && d.stackLines?.length), 'protocol 3 deltas define lines and stack lines');
+    assert.ok(
+      deltas.some((d) => d.lines?.length && d.stackLines?.length),
+      'protocol 3 deltas define lines and stack lines',
+    );
     const acc = new DeltaAccumulator('profile');
     for (const d of deltas) acc.apply(d);
     acc.finish(end);
     const p = acc.toProfile();
     const fn = p.frames.findIndex((f) => f.name === 'lines_hot');
-    assert.ok(fn >= 0, `lines_hot sampled; frames: ${p.frames.map((f) => f.name).slice(0, 20).join(', ')}`);
+    assert.ok(
+      fn >= 0,
+      `lines_hot sampled; frames: ${p.frames
+        .map((f) => f.name)
+        .slice(0, 20)
+        .join(', ')}`,
+    );
     const fl = functionLines(p, [fn]);
     t.diagnostic(`lines_hot: ${fl.total} samples, unknown ${fl.unknown}, lines ${JSON.stringify(fl.rows.slice(0, 5))}`);
     assert.ok(fl.total > 50, `samples in lines_hot: ${fl.total}`);
     const a = linesLineOf('HOT_A');
     const b = linesLineOf('HOT_B');
-    assert.ok(fl.rows.every((r) => r.file.endsWith('lines_work.c')), 'lines are in the workload source');
+    assert.ok(
+      fl.rows.every((r) => r.file.endsWith('lines_work.c')),
+      'lines are in the workload source',
+    );
     assert.equal(fl.rows[0]?.line, a, `the hottest line is the long loop (line ${a}): ${JSON.stringify(fl.rows)}`);
-    assert.ok(fl.rows.some((r) => r.line === b), `the short loop (line ${b}) is listed: ${JSON.stringify(fl.rows)}`);
+    assert.ok(
+      fl.rows.some((r) => r.line === b),
+      `the short loop (line ${b}) is listed: ${JSON.stringify(fl.rows)}`,
+    );
     const inLoops = fl.rows.filter((r) => r.line === a || r.line === b).reduce((x, r) => x + r.weight, 0);
     assert.ok(inLoops >= fl.total * 0.8, `nearly all of lines_hot's samples are on its loop lines (${inLoops} of ${fl.total})`);
     w.kill('SIGKILL');
@@ -165,7 +180,17 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const h = JSON.parse(r.body);
     assert.equal(h.privileged, true);
     assert.equal(h.btf, true);
-    assert.deepEqual([...h.tools].sort(), ['biolatency', 'funccount', 'funclatency', 'offcputime', 'offwaketime', 'profile', 'runqlat', 'stackcount', 'wakeuptime']);
+    assert.deepEqual([...h.tools].sort(), [
+      'biolatency',
+      'funccount',
+      'funclatency',
+      'offcputime',
+      'offwaketime',
+      'profile',
+      'runqlat',
+      'stackcount',
+      'wakeuptime',
+    ]);
     assert.equal(h.authRequired, true);
   });
 
@@ -192,11 +217,24 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const hot = [...folded].filter(([k]) => k.startsWith('bpfscope_work;') && k.includes('bpfscope_spin_inner'));
     const hotSamples = hot.reduce((a, [, v]) => a + v, 0);
     // pid-filtered: nearly every sample is the workload's hot loop (CPU is shared, so no absolute count)
-    assert.ok(hotSamples > 20 && hotSamples >= end.samples * 0.9, `bpfscope_spin_inner sampled (${hotSamples} of ${end.samples}); stacks: ${[...folded.keys()].slice(0, 5).join(' | ')}`);
-    assert.ok(hot.some(([k]) => /main;bpfscope_spin_outer;bpfscope_spin_inner/.test(k)), 'root-first user stack main;outer;inner');
-    assert.equal(end.samples, [...folded.values()].reduce((a, b) => a + b, 0));
+    assert.ok(
+      hotSamples > 20 && hotSamples >= end.samples * 0.9,
+      `bpfscope_spin_inner sampled (${hotSamples} of ${end.samples}); stacks: ${[...folded.keys()].slice(0, 5).join(' | ')}`,
+    );
+    assert.ok(
+      hot.some(([k]) => /main;bpfscope_spin_outer;bpfscope_spin_inner/.test(k)),
+      'root-first user stack main;outer;inner',
+    );
+    assert.equal(
+      end.samples,
+      [...folded.values()].reduce((a, b) => a + b, 0),
+    );
     const tl = deltas.flatMap((d) => d.timeline ?? []);
-    assert.equal(tl.reduce((a, [, , n]) => a + n, 0), end.samples, 'timeline buckets add up to the samples');
+    assert.equal(
+      tl.reduce((a, [, , n]) => a + n, 0),
+      end.samples,
+      'timeline buckets add up to the samples',
+    );
     assert.equal(end.meta.kernel, JSON.parse((await httpGet(`http://127.0.0.1:${svc.port}/healthz`)).body).kernel);
     // freeing a program waits for an RCU grace period: poll (how fast belongs in bench/, not here)
     assert.deepEqual(await waitGone(held, 15000), [], 'programs detached after the end');
@@ -298,12 +336,19 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
       writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
     }
     const costs = deltasOf(c, st3.captureId).map((d) => d.progress.bpfNsPerRun);
-    assert.ok(costs.some((x) => x !== undefined && x > 0), `bpf cost per run in the deltas: ${costs.join(',')}`);
+    assert.ok(
+      costs.some((x) => x !== undefined && x > 0),
+      `bpf cost per run in the deltas: ${costs.join(',')}`,
+    );
     assert.equal(end3.reason, 'completed');
     const counts = merge(deltasOf(c, st3.captureId));
     const sleeps = counts.get(`${bin}:bpfscope_do_sleep`) ?? 0;
     assert.ok(sleeps >= 10 && sleeps <= 76, `calls of bpfscope_do_sleep: ${sleeps} in ${[...counts.keys()].join(' | ')}`);
-    assert.deepEqual([...counts.keys()].filter((k) => !k.startsWith(`${bin}:bpfscope_`)), [], 'one frame per function');
+    assert.deepEqual(
+      [...counts.keys()].filter((k) => !k.startsWith(`${bin}:bpfscope_`)),
+      [],
+      'one frame per function',
+    );
     w.kill('SIGKILL');
     c.close();
   });
@@ -417,7 +462,10 @@ describe('collector process lifecycle', { skip: ROOT_SKIP }, () => {
       const held = progIdsOf(svc.child.pid!);
       assert.ok(held.size >= 3, `programs held: ${[...held]}`);
       const live = loadedProgIds();
-      assert.ok([...held].every((id) => live.has(id)), 'bpftool lists them while running');
+      assert.ok(
+        [...held].every((id) => live.has(id)),
+        'bpftool lists them while running',
+      );
       await svc.stop('SIGKILL');
       assert.deepEqual(await waitGone(held, 3000), [], 'bpftool no longer lists any of them');
       await c.closed;

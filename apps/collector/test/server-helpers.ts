@@ -90,7 +90,9 @@ export class TestClient {
       if (i >= 0) return this.messages.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
       const left = deadline - Date.now();
       if (left <= 0 || this.closeCode !== undefined)
-        throw new Error(`no ${type} message within ${timeoutMs} ms (close ${this.closeCode ?? '-'}); got: ${JSON.stringify(this.messages.map((m) => m.type === 'error' ? m : m.type)).slice(0, 800)}`);
+        throw new Error(
+          `no ${type} message within ${timeoutMs} ms (close ${this.closeCode ?? '-'}); got: ${JSON.stringify(this.messages.map((m) => (m.type === 'error' ? m : m.type))).slice(0, 800)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -111,7 +113,10 @@ export class TestClient {
   }
 }
 
-export async function connect(url: string, opts: { token?: string; origin?: string; raw?: boolean; validate?: boolean } = { token: TOKEN }): Promise<TestClient> {
+export async function connect(
+  url: string,
+  opts: { token?: string; origin?: string; raw?: boolean; validate?: boolean } = { token: TOKEN },
+): Promise<TestClient> {
   const c = new TestClient(url, opts);
   await c.opened;
   return c;
@@ -160,7 +165,14 @@ export class FakeEngine implements CaptureEngine {
   constructor(private readonly o: FakeEngineOptions = {}) {}
 
   system(): SystemInfo {
-    return { host: 'testhost', kernel: '6.18.0-test', btf: true, privileged: this.o.privileged ?? true, tools: ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'], cpus: 2 };
+    return {
+      host: 'testhost',
+      kernel: '6.18.0-test',
+      btf: true,
+      privileged: this.o.privileged ?? true,
+      tools: ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'],
+      cpus: 2,
+    };
   }
 
   open(tool: ToolName, options: unknown): CaptureSource {
@@ -177,7 +189,16 @@ export class FakeEngine implements CaptureEngine {
       drain(): StackDelta | HistogramDelta {
         if (src.closed) throw new Error('drain after close');
         src.drains++;
-        const loss: LossStats = { userStackMissing: 0, kernelStackMissing: 1, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0, ...extraLoss };
+        const loss: LossStats = {
+          userStackMissing: 0,
+          kernelStackMissing: 1,
+          stackCollisions: 0,
+          stackNoMem: 0,
+          mapFull: 0,
+          truncatedStacks: 0,
+          lostEvents: 0,
+          ...extraLoss,
+        };
         if (tool === 'biolatency') {
           return { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [{ key: '', slots: [0, 0, 1, 4, 2] }], loss, events: 7 };
         }
@@ -187,7 +208,10 @@ export class FakeEngine implements CaptureEngine {
           kind: 'stacks',
           unit: tool === 'profile' ? 'samples' : 'microseconds',
           records,
-          timeline: tool === 'profile' ? { resolutionMs: 10, entries: records.map((r, i) => ({ offsetMs: Math.floor(off / 10) * 10, record: i, count: r.value })) } : undefined,
+          timeline:
+            tool === 'profile'
+              ? { resolutionMs: 10, entries: records.map((r, i) => ({ offsetMs: Math.floor(off / 10) * 10, record: i, count: r.value })) }
+              : undefined,
           loss,
           events: records.reduce((a, r) => a + r.value, 0),
         };
@@ -202,7 +226,16 @@ export class FakeEngine implements CaptureEngine {
 }
 
 export function testConfig(limits: Partial<ServerLimits> = {}, extra: Partial<ServerConfig> = {}): ServerConfig {
-  return { host: '127.0.0.1', port: 0, token: TOKEN, allowedOrigins: ['http://localhost:3000'], limits: { ...DEFAULT_LIMITS, ...limits }, defaultIntervalSec: 0.25, logLevel: 'silent', ...extra };
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    allowedOrigins: ['http://localhost:3000'],
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    defaultIntervalSec: 0.25,
+    logLevel: 'silent',
+    ...extra,
+  };
 }
 
 export async function startFakeServer(limits: Partial<ServerLimits> = {}, engineOpts: FakeEngineOptions = {}, extra: Partial<ServerConfig> = {}) {

@@ -92,12 +92,37 @@ describe('collector protocol (fake engine)', () => {
       [{ type: 'start', requestId: 'r5', tool: 'profile', durationSec: 5, options: { frequency: 999 } }, 'limit', 'options.frequency', /999 Hz is above/],
       [{ type: 'start', requestId: 'r6', tool: 'profile', durationSec: 5, options: { pid: 0 } }, 'bad_option', 'options.pid', /options\.pid/],
       [{ type: 'start', requestId: 'r7', tool: 'profile', durationSec: 5, options: { pid: 'abc' } }, 'bad_option', 'options.pid', /options\.pid/],
-      [{ type: 'start', requestId: 'r8', tool: 'profile', durationSec: 5, options: { pid: missingPid } }, 'no_such_pid', 'options.pid', new RegExp(`no process ${missingPid}`)],
-      [{ type: 'start', requestId: 'r9', tool: 'profile', durationSec: 5, options: { pid: [process.pid, missingPid] } }, 'no_such_pid', 'options.pid.1', /no process/],
+      [
+        { type: 'start', requestId: 'r8', tool: 'profile', durationSec: 5, options: { pid: missingPid } },
+        'no_such_pid',
+        'options.pid',
+        new RegExp(`no process ${missingPid}`),
+      ],
+      [
+        { type: 'start', requestId: 'r9', tool: 'profile', durationSec: 5, options: { pid: [process.pid, missingPid] } },
+        'no_such_pid',
+        'options.pid.1',
+        /no process/,
+      ],
       [{ type: 'start', requestId: 'r10', tool: 'profile', durationSec: 5, options: { frequncy: 99 } }, 'bad_option', 'options', /frequncy/],
-      [{ type: 'start', requestId: 'r11', tool: 'biolatency', durationSec: 5, options: { frequency: 99 } }, 'bad_option', 'options.frequency', /does not apply to biolatency/],
-      [{ type: 'start', requestId: 'r12', tool: 'profile', durationSec: 5, options: { intervalSec: 0.01 } }, 'bad_option', 'options.intervalSec', /intervalSec/],
-      [{ type: 'start', requestId: 'r13', tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } }, 'bad_option', 'options.kernelStacksOnly', /mutually exclusive/],
+      [
+        { type: 'start', requestId: 'r11', tool: 'biolatency', durationSec: 5, options: { frequency: 99 } },
+        'bad_option',
+        'options.frequency',
+        /does not apply to biolatency/,
+      ],
+      [
+        { type: 'start', requestId: 'r12', tool: 'profile', durationSec: 5, options: { intervalSec: 0.01 } },
+        'bad_option',
+        'options.intervalSec',
+        /intervalSec/,
+      ],
+      [
+        { type: 'start', requestId: 'r13', tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } },
+        'bad_option',
+        'options.kernelStacksOnly',
+        /mutually exclusive/,
+      ],
       [{ type: 'stop', captureId: 'c_nope' }, 'no_such_capture', 'captureId', /no running capture/],
       [{ type: 'subscribe', captureId: 'c_nope' }, 'no_such_capture', 'captureId', /no running capture/],
       [{ type: 'stop' }, 'bad_message', 'captureId', /captureId/],
@@ -145,10 +170,14 @@ describe('collector protocol (fake engine)', () => {
     const stacks = new Map<number, number[]>();
     for (const d of deltas) for (const [id, f] of d.stacks ?? []) stacks.set(id, f);
     const folded = new Map<string, number>();
-    for (const d of deltas) for (const [id, w] of d.counts ?? []) {
-      const key = stacks.get(id)!.map((f) => frames.get(f)).join(';');
-      folded.set(key, (folded.get(key) ?? 0) + w);
-    }
+    for (const d of deltas)
+      for (const [id, w] of d.counts ?? []) {
+        const key = stacks
+          .get(id)!
+          .map((f) => frames.get(f))
+          .join(';');
+        folded.set(key, (folded.get(key) ?? 0) + w);
+      }
     assert.equal(folded.get('busy;main;spin_hot'), 3 * deltas.length);
     assert.equal(folded.get('busy;main;spin_cold;asm_sysvec_apic_timer_interrupt'), 1 * deltas.length);
     assert.equal(end.total, 4 * deltas.length);
@@ -317,9 +346,13 @@ describe('collector limits (fake engine)', () => {
 
   test('unique stack limit: new stacks go to "[other stacks]" with a notice', async () => {
     let n = 0;
-    const s = await startFakeServer({ maxUniqueStacks: 5 }, {
-      records: () => Array.from({ length: 4 }, () => ({ pid: 1, tid: 1, comm: 'gen', user: [{ name: `fn_${n++}`, kind: 'user' as const }], kernel: [], value: 2 })),
-    });
+    const s = await startFakeServer(
+      { maxUniqueStacks: 5 },
+      {
+        records: () =>
+          Array.from({ length: 4 }, () => ({ pid: 1, tid: 1, comm: 'gen', user: [{ name: `fn_${n++}`, kind: 'user' as const }], kernel: [], value: 2 })),
+      },
+    );
     try {
       const c = await connect(s.url);
       await c.hello();
@@ -327,7 +360,7 @@ describe('collector limits (fake engine)', () => {
       const notice = await c.next('notice');
       assert.equal(notice.code, 'stack_limit');
       const end = await c.next('end', () => true, 5000);
-      const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<typeof c.messages[number], { type: 'delta' }>>;
+      const deltas = c.messages.filter((m) => m.type === 'delta') as Array<Extract<(typeof c.messages)[number], { type: 'delta' }>>;
       const stacks = deltas.flatMap((d) => d.stacks ?? []);
       assert.equal(stacks.length, 6, '5 real stacks + the catch-all');
       const frameDefs = deltas.flatMap((d) => d.frames ?? []);
@@ -335,7 +368,10 @@ describe('collector limits (fake engine)', () => {
       const frames = new Map(deltas.flatMap((d) => (d.frames ?? []).map((f) => [f[0], f[1]] as const)));
       const other = stacks.find(([, f]) => frames.get(f[0]!) === '[other stacks]');
       assert.ok(other);
-      const otherWeight = deltas.flatMap((d) => d.counts ?? []).filter(([id]) => id === other[0]).reduce((a, [, w]) => a + w, 0);
+      const otherWeight = deltas
+        .flatMap((d) => d.counts ?? [])
+        .filter(([id]) => id === other[0])
+        .reduce((a, [, w]) => a + w, 0);
       assert.equal(end.total, end.samples);
       assert.equal(otherWeight, end.total - 10);
       assert.equal(end.loss?.otherStacks, otherWeight);
@@ -348,12 +384,22 @@ describe('collector limits (fake engine)', () => {
   test('slow client: deltas are coalesced while it lags (nothing lost), then a stuck client is closed with 4408', async () => {
     // every drain brings 3000 new ~250-byte frame names: each delta is ~1 MB, so an unread socket fills fast
     let d = 0;
-    const s = await startFakeServer({ coalesceBufferBytes: 64 << 10, maxClientBufferBytes: 16 << 20, maxClientLagSec: 8 }, {
-      records: () => {
-        d++;
-        return Array.from({ length: 3000 }, (_, i) => ({ pid: 1, tid: 1, comm: 'big', user: [{ name: `function_${d}_${i}_${'x'.repeat(240)}`, kind: 'user' as const }], kernel: [], value: 1 }));
+    const s = await startFakeServer(
+      { coalesceBufferBytes: 64 << 10, maxClientBufferBytes: 16 << 20, maxClientLagSec: 8 },
+      {
+        records: () => {
+          d++;
+          return Array.from({ length: 3000 }, (_, i) => ({
+            pid: 1,
+            tid: 1,
+            comm: 'big',
+            user: [{ name: `function_${d}_${i}_${'x'.repeat(240)}`, kind: 'user' as const }],
+            kernel: [],
+            value: 1,
+          }));
+        },
       },
-    });
+    );
     type D = Extract<(typeof TestClient.prototype.messages)[number], { type: 'delta' }>;
     const pauseSock = (c: TestClient, on: boolean) => {
       const sock = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -392,8 +438,12 @@ describe('collector limits (fake engine)', () => {
       const seq = (await lagging.next('delta', (m) => m.intervals === undefined && m.seq > 0, 10000)).seq;
       await fast.next('delta', (m) => m.seq === seq, 10000);
       const lag = lagging.messages.filter((m): m is D => m.type === 'delta');
-      assert.ok(lag.some((m) => (m.intervals ?? 1) > 1), 'at least one coalesced delta (intervals > 1)');
-      const sum = (ms: D[], upTo: number) => ms.filter((m) => m.seq <= upTo && !m.full).reduce((a, m) => a + (m.counts ?? []).reduce((x, [, w]) => x + w, 0), 0);
+      assert.ok(
+        lag.some((m) => (m.intervals ?? 1) > 1),
+        'at least one coalesced delta (intervals > 1)',
+      );
+      const sum = (ms: D[], upTo: number) =>
+        ms.filter((m) => m.seq <= upTo && !m.full).reduce((a, m) => a + (m.counts ?? []).reduce((x, [, w]) => x + w, 0), 0);
       const firstLag = Math.min(...lag.map((m) => m.seq - (m.intervals ?? 1)));
       const fastAll = fast.messages.filter((m): m is D => m.type === 'delta' && m.seq > firstLag);
       assert.equal(sum(lag, seq - 1), sum(fastAll, seq - 1), 'no weight lost by coalescing');
@@ -407,7 +457,15 @@ describe('collector limits (fake engine)', () => {
   test('engine failures: open error → error "bpf"; no privileges → error "privileges"; drain failure → end "failed"', async () => {
     const a = await startFakeServer({}, { failOpen: 'bpf_object__load: Operation not permitted (EPERM)' });
     const b = await startFakeServer({}, { privileged: false });
-    const c = await startFakeServer({}, { records: (n) => { if (n >= 2) throw new Error('map read failed: EFAULT'); return defaultRecords(); } });
+    const c = await startFakeServer(
+      {},
+      {
+        records: (n) => {
+          if (n >= 2) throw new Error('map read failed: EFAULT');
+          return defaultRecords();
+        },
+      },
+    );
     try {
       const ca = await connect(a.url);
       await ca.hello();
@@ -458,8 +516,9 @@ describe('fuzz', () => {
     try {
       // seeded PRNG so failures reproduce
       const rnd = mulberry32(0x5eed1234);
-      const pick = <T,>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
-      const values = () => pick<unknown>([null, true, -1, 0, 1e308, -1e-9, 'x', '', '\u0000\ud800', [], {}, [1, 'a'], { a: { b: 1 } }, 2 ** 53, NaN, 'profile', 'c_0']);
+      const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+      const values = () =>
+        pick<unknown>([null, true, -1, 0, 1e308, -1e-9, 'x', '', '\u0000\ud800', [], {}, [1, 'a'], { a: { b: 1 } }, 2 ** 53, NaN, 'profile', 'c_0']);
       const good = [
         { type: 'start', requestId: 'r', tool: 'profile', durationSec: 0.5, options: { frequency: 49 } },
         { type: 'hello', version: 1 },
@@ -514,20 +573,22 @@ describe('fuzz', () => {
       await g.hello();
       const t1 = Date.now();
       while (s.server.captures.size > 0 && Date.now() - t1 < 3000) await sleep(20);
-      assert.equal(s.server.captures.size, 0, 'the fuzzers\' captures ended with their connections');
+      assert.equal(s.server.captures.size, 0, "the fuzzers' captures ended with their connections");
       g.send({ type: 'start', requestId: 'ok', tool: 'profile', durationSec: 0.6 });
       await g.next('started');
       const end = await g.next('end', () => true, 5000);
       assert.equal(end.reason, 'completed');
       assert.ok(end.total > 0);
-      assert.ok(s.engine.sources.every((x) => x.closed), 'every source detached');
+      assert.ok(
+        s.engine.sources.every((x) => x.closed),
+        'every source detached',
+      );
       g.close();
     } finally {
       await s.server.shutdown();
     }
   });
 });
-
 
 describe('protocol versions: the unwind option and its loss counters (v2) next to v1 clients', () => {
   let s: Awaited<ReturnType<typeof startFakeServer>>;
@@ -604,7 +665,11 @@ describe('protocol v3: source lines', () => {
     const st = await c.next('started');
     old.send({ type: 'subscribe', captureId: st.captureId });
     const d = await c.next('delta', (m) => !!m.stacks?.length);
-    assert.deepEqual(d.frames?.map((f) => f[1]), ['busy', 'main', 'hot'], 'one frame per function, whatever its lines');
+    assert.deepEqual(
+      d.frames?.map((f) => f[1]),
+      ['busy', 'main', 'hot'],
+      'one frame per function, whatever its lines',
+    );
     assert.equal(d.stacks?.length, 3, 'three stacks: two line combinations and one without lines');
     assert.deepEqual(d.lines?.map(([, f, l]) => `${f}:${l}`).sort(), ['h.c:10', 'h.c:11', 'm.c:3']);
     assert.equal(d.stackLines?.length, 2, 'only stacks with lines have stack lines');
@@ -619,7 +684,10 @@ describe('protocol v3: source lines', () => {
     const od = old.messages.filter((m) => m.type === 'delta') as Array<Record<string, unknown>>;
     assert.ok(od.length > 0);
     for (const m of od) assert.ok(!('lines' in m) && !('stackLines' in m), 'no lines for a v2 client');
-    assert.ok(od.some((m) => Array.isArray(m.stacks) && m.stacks.length === 3), 'the v2 client gets the same stacks');
+    assert.ok(
+      od.some((m) => Array.isArray(m.stacks) && m.stacks.length === 3),
+      'the v2 client gets the same stacks',
+    );
     assert.deepEqual(c.invalid, []);
     for (const x of [c, old, late]) x.close();
   });

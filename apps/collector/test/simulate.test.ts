@@ -13,7 +13,10 @@ fs.writeFileSync(rec, 'app;main;a 5\napp;main;b 3\napp;main;c 2\napp;main;d 1\n'
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('--simulate needs --hub and --simulate-file; both given, the config carries them', () => {
-  assert.throws(() => loadConfig(['--simulate', '3'], {}), (e: Error) => e instanceof ConfigError && /--hub/.test(e.message));
+  assert.throws(
+    () => loadConfig(['--simulate', '3'], {}),
+    (e: Error) => e instanceof ConfigError && /--hub/.test(e.message),
+  );
   assert.throws(() => loadConfig(['--simulate', '3', '--hub', 'ws://127.0.0.1:9701'], { BPFSCOPE_JOIN_TOKEN: 'tok-123456' }), /--simulate-file/);
   const c = loadConfig(['--simulate', '3', '--simulate-file', rec, '--hub', 'ws://127.0.0.1:9701', '--name', 'sim'], { BPFSCOPE_JOIN_TOKEN: 'tok-123456' });
   assert.deepEqual(c.simulate, { hosts: 3, file: rec });

@@ -5,7 +5,7 @@ import { TOOLS, TOOL_NAMES, toolOptionNames, type OptionName, type ToolOption } 
 import { parseArgs, UsageError } from '../src/cli/args.js';
 import { optionFlag, SPECS } from '../src/cli/specs.js';
 
-test('every CLI flag of the tool table is in the tool\'s command spec and usage line, with the option as its dest', () => {
+test("every CLI flag of the tool table is in the tool's command spec and usage line, with the option as its dest", () => {
   for (const tool of TOOL_NAMES) {
     const spec = SPECS[tool];
     assert.equal(spec.description, TOOLS[tool].description);
@@ -15,7 +15,11 @@ test('every CLI flag of the tool table is in the tool\'s command spec and usage 
       const f = spec.flags.find((x) => x.long === flag.long);
       assert.ok(f, `${tool}: --${flag.long} is offered`);
       assert.equal(f.dest, o);
-      assert.match(spec.usage, new RegExp(`\\[${f.short ? '-' + f.short : '--' + f.long}[ \\]]|\\| ${f.short ? '-' + f.short : '--' + f.long}[ \\]]`), `${tool}: usage names --${flag.long}`);
+      assert.match(
+        spec.usage,
+        new RegExp(`\\[${f.short ? '-' + f.short : '--' + f.long}[ \\]]|\\| ${f.short ? '-' + f.short : '--' + f.long}[ \\]]`),
+        `${tool}: usage names --${flag.long}`,
+      );
     }
     // and every supported flag of the spec is in the usage line (hand-written parts included)
     for (const f of spec.flags.filter((x) => !x.unsupported)) {
@@ -40,5 +44,8 @@ test('a table flag reads its value the way bcc does (nonzero / positive / list) 
   assert.deepEqual(optionFlag('pid', { long: 'pid', help: '' }).parse!('3,4'), [3, 4]);
   assert.equal(optionFlag('includeIdle', { long: 'include-idle', help: '' }).kind, 'bool');
   const spec = { name: 'x', description: '', usage: 'x', flags: [pf], positionals: [], examples: '' };
-  assert.throws(() => parseArgs(spec, ['-F', 'abc']), (e: unknown) => e instanceof UsageError && /argument -F\/--frequency: invalid value "abc"/.test(e.message));
+  assert.throws(
+    () => parseArgs(spec, ['-F', 'abc']),
+    (e: unknown) => e instanceof UsageError && /argument -F\/--frequency: invalid value "abc"/.test(e.message),
+  );
 });

@@ -21,7 +21,10 @@ export default async function RootLayout({ children }: { children: React.ReactNo
       <body>
         <header className="topbar">
           <Link href="/" className="brand" aria-label="bpfscope console">
-            <span className="brand-mark" aria-hidden="true">▲</span> bpfscope
+            <span className="brand-mark" aria-hidden="true">
+              ▲
+            </span>{' '}
+            bpfscope
           </Link>
           <nav className="topnav" aria-label="Main">
             <Link href="/">Console</Link>

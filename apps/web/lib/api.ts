@@ -97,8 +97,7 @@ export interface SnapshotMeta extends SnapshotSummary {
 export const api = {
   collectors: () => apiJson<{ collectors: CollectorInfo[] }>('/api/collectors', 'Listing collectors'),
   removeCollector: (id: string) => apiJson<unknown>(`/api/collectors/${encodeURIComponent(id)}`, 'Removing the host', { method: 'DELETE' }),
-  processes: (collector: string) =>
-    apiJson<{ processes: ProcessInfo[] }>(`/api/collectors/${encodeURIComponent(collector)}/processes`, 'Listing processes'),
+  processes: (collector: string) => apiJson<{ processes: ProcessInfo[] }>(`/api/collectors/${encodeURIComponent(collector)}/processes`, 'Listing processes'),
   startCapture: (body: unknown) => postJson<{ id: string }>('/api/captures', body, 'Starting the capture'),
   stopCapture: (id: string) => apiJson<unknown>(`/api/captures/${encodeURIComponent(id)}/stop`, 'Stopping the capture', { method: 'POST' }),
   cancelCapture: (id: string) => apiJson<unknown>(`/api/captures/${encodeURIComponent(id)}`, 'Cancelling the capture', { method: 'DELETE' }),
@@ -109,8 +108,7 @@ export const api = {
     ),
   saveCapture: (id: string, name: string, notes: string) =>
     postJson<{ id: string; url: string }>(`/api/captures/${encodeURIComponent(id)}/snapshot`, { name, notes: notes || undefined }, 'Saving the snapshot'),
-  snapshots: (q: string) =>
-    apiJson<{ snapshots: SnapshotSummary[] }>(`/api/snapshots${q ? `?q=${encodeURIComponent(q)}` : ''}`, 'Listing snapshots'),
+  snapshots: (q: string) => apiJson<{ snapshots: SnapshotSummary[] }>(`/api/snapshots${q ? `?q=${encodeURIComponent(q)}` : ''}`, 'Listing snapshots'),
   snapshot: (id: string, publicToken?: string) =>
     apiJson<{ snapshot: SnapshotMeta; profile: unknown }>(
       publicToken ? `/api/public/${encodeURIComponent(publicToken)}?format=json` : `/api/snapshots/${encodeURIComponent(id)}?format=json`,

@@ -29,7 +29,9 @@ export function weightByHost(p: Profile): Map<string, number> {
 /** Which root names a host comparison side keeps: one host, or every host but `other` ("rest"). */
 export function hostSlice(p: Profile, host: string, other?: string): Profile {
   const keep = (name: string) => (host === 'rest' ? name !== other : name === host);
-  const stacks = p.stacks.filter((s) => s.frames.length > 0 && keep(p.frames[s.frames[0]!]?.name ?? '')).map((s) => ({ frames: s.frames.slice(1), weight: s.weight }));
+  const stacks = p.stacks
+    .filter((s) => s.frames.length > 0 && keep(p.frames[s.frames[0]!]?.name ?? ''))
+    .map((s) => ({ frames: s.frames.slice(1), weight: s.weight }));
   const total = stacks.reduce((a, s) => a + s.weight, 0);
   return { ...p, stacks, total, meta: { ...p.meta, name: host === 'rest' ? `all hosts but ${other}` : host, hosts: undefined, partial: undefined } };
 }

@@ -50,7 +50,7 @@ const LOSS_WORDS: Record<keyof LossStats, string> = {
   lostEvents: 'events lost (buffer overflow)',
   otherStacks: 'stacks folded into [other stacks] (unique-stack limit)',
   timelineDropped: 'samples left out of the timeline (timeline limit)',
-  unwindNoTable: "user stacks ended early: no unwind table for the code yet (walked on by frame pointers)",
+  unwindNoTable: 'user stacks ended early: no unwind table for the code yet (walked on by frame pointers)',
   unwindUnsupported: 'user stacks ended early: no usable unwind rule (no FDE or unsupported CFI)',
   unwindReadFault: 'user stacks ended early: reading the stack faulted',
   pythonUnsupported: 'stacks of Python processes without Python functions: CPython version not supported (3.8-3.13 are)',

@@ -175,7 +175,10 @@ export function parseIdList(text: string, what = 'PID'): number[] {
 /** "key=value" → {key: value}; throws naming what is wrong. */
 export function parseSelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new Error(`Label "${part}" is not key=value`);
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();

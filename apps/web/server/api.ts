@@ -9,7 +9,21 @@ import { TOOL_NAMES, captureOptionsSchema, describeZodError, type ServerMessage 
 import { OPTION_NAMES } from '@bpfscope/viz/tools';
 import { ConfigError, maxUploadBytes, operatorTokenPolicy, viewerTokenPolicy, type Env } from './config';
 import { STREAM_END, getHub, type Hub, type HubCapture } from './captures';
-import { HttpError, canRead, givenToken, handle, hasOperatorToken, json, jsonError, readBodyCapped, readJsonObject, requireOperator, requireViewer, roleOf, tooLarge } from './http';
+import {
+  HttpError,
+  canRead,
+  givenToken,
+  handle,
+  hasOperatorToken,
+  json,
+  jsonError,
+  readBodyCapped,
+  readJsonObject,
+  requireOperator,
+  requireViewer,
+  roleOf,
+  tooLarge,
+} from './http';
 import { getSnapshotStore, SnapshotValidationError, type SnapshotStore } from './snapshots';
 import { EXPORT_FORMATS, IMPORT_FORMATS, exportProfile, importProfile, type ExportFormat } from './viz';
 
@@ -211,7 +225,15 @@ export function createCapture(req: Request, d?: Partial<Deps>): Promise<Response
 /** GET /api/captures → {"captures":[…]} (running and recently finished, newest first); lets a reloaded page find its capture. */
 export function listCaptures(req: Request, d?: Partial<Deps>): Promise<Response> {
   const { hub, env } = deps(d);
-  return handle(() => requireViewer(req, env) ?? json({ captures: hub().list().map((c) => c.toJSON()) }));
+  return handle(
+    () =>
+      requireViewer(req, env) ??
+      json({
+        captures: hub()
+          .list()
+          .map((c) => c.toJSON()),
+      }),
+  );
 }
 
 function findCapture(hub: Hub, id: string): HubCapture {
@@ -495,41 +517,41 @@ export function setSnapshotPublic(req: Request, id: string, on: boolean, d?: Par
 }
 
 async function snapshotResponse(req: Request, id: string, store: SnapshotStore): Promise<Response> {
-    const url = new URL(req.url);
-    const format = (url.searchParams.get('format') ?? 'json') as ExportFormat;
-    if (!(EXPORT_FORMATS as readonly string[]).includes(format))
-      throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
-    const download = url.searchParams.get('download');
-    if (format === 'json') {
-      const s = await store.getApiJsonText(id);
-      if (!s) throw notFound('snapshot', id);
-      return new Response(s.text, {
-        status: 200,
-        headers: {
-          'Content-Type': 'application/json; charset=utf-8',
-          'X-Content-Type-Options': 'nosniff',
-          'Content-Disposition': disposition(download ? 'attachment' : 'inline', s.snapshot.name, 'bpfscope.json'),
-          'Cache-Control': 'private, max-age=0, must-revalidate',
-        },
-      });
-    }
-    const s = await store.get(id);
+  const url = new URL(req.url);
+  const format = (url.searchParams.get('format') ?? 'json') as ExportFormat;
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new HttpError(400, `format: must be one of ${EXPORT_FORMATS.join(', ')}`, { field: 'format' });
+  const download = url.searchParams.get('download');
+  if (format === 'json') {
+    const s = await store.getApiJsonText(id);
     if (!s) throw notFound('snapshot', id);
-    const out = exportProfile(s.profile, format);
-    const body = out.body;
-    let ext = out.ext;
-    if (format === 'pprof' && typeof body !== 'string') ext = body[0] === 0x1f && body[1] === 0x8b ? 'pb.gz' : 'pb';
-    return new Response(body as BodyInit, {
+    return new Response(s.text, {
       status: 200,
       headers: {
-        'Content-Type': out.contentType,
-        'Content-Disposition': disposition(format === 'svg' && !download ? 'inline' : 'attachment', s.snapshot.name, ext),
+        'Content-Type': 'application/json; charset=utf-8',
         'X-Content-Type-Options': 'nosniff',
-        // an exported SVG holds untrusted frame names: never let it run script on this origin
-        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+        'Content-Disposition': disposition(download ? 'attachment' : 'inline', s.snapshot.name, 'bpfscope.json'),
         'Cache-Control': 'private, max-age=0, must-revalidate',
       },
     });
+  }
+  const s = await store.get(id);
+  if (!s) throw notFound('snapshot', id);
+  const out = exportProfile(s.profile, format);
+  const body = out.body;
+  let ext = out.ext;
+  if (format === 'pprof' && typeof body !== 'string') ext = body[0] === 0x1f && body[1] === 0x8b ? 'pb.gz' : 'pb';
+  return new Response(body as BodyInit, {
+    status: 200,
+    headers: {
+      'Content-Type': out.contentType,
+      'Content-Disposition': disposition(format === 'svg' && !download ? 'inline' : 'attachment', s.snapshot.name, ext),
+      'X-Content-Type-Options': 'nosniff',
+      // an exported SVG holds untrusted frame names: never let it run script on this origin
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+      'Cache-Control': 'private, max-age=0, must-revalidate',
+    },
+  });
 }
 
 export function deleteSnapshot(req: Request, id: string, d?: Partial<Deps>): Promise<Response> {

@@ -59,7 +59,9 @@ export function databaseUrl(env: Env = process.env): string | undefined {
   }
   if (!v) return undefined;
   if (!/^postgres(ql)?:\/\//.test(v))
-    throw new ConfigError('BPFSCOPE_DATABASE_URL must be a postgres:// (or postgresql://) URL such as postgres://user:password@db:5432/bpfscope; unset it to use SQLite');
+    throw new ConfigError(
+      'BPFSCOPE_DATABASE_URL must be a postgres:// (or postgresql://) URL such as postgres://user:password@db:5432/bpfscope; unset it to use SQLite',
+    );
   return v;
 }
 

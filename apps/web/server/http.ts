@@ -101,10 +101,18 @@ export function requireOperator(req: Request, env: Env = process.env): void {
   if (policy.token && given && tokenEquals(given, policy.token)) return;
   if (!policy.required) return; // loopback: the token is optional
   if (given && roleOf(given, env) === 'viewer')
-    throw new HttpError(403, 'the viewer token allows browsing and exporting only; capturing, importing, deleting and sharing need the operator token (BPFSCOPE_WEB_TOKEN)');
+    throw new HttpError(
+      403,
+      'the viewer token allows browsing and exporting only; capturing, importing, deleting and sharing need the operator token (BPFSCOPE_WEB_TOKEN)',
+    );
   if (!policy.token)
     throw new HttpError(403, 'this console listens on a non-loopback address and BPFSCOPE_WEB_TOKEN is not set; set it to allow captures, imports and deletes');
-  throw new HttpError(401, given ? 'wrong operator token' : 'this action needs the operator token (BPFSCOPE_WEB_TOKEN) as "Authorization: Bearer <token>" or the bpfscope_token cookie');
+  throw new HttpError(
+    401,
+    given
+      ? 'wrong operator token'
+      : 'this action needs the operator token (BPFSCOPE_WEB_TOKEN) as "Authorization: Bearer <token>" or the bpfscope_token cookie',
+  );
 }
 
 /** The credential a request carries: `Authorization: Bearer <token>`, else the bpfscope_token cookie. */

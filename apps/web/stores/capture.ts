@@ -359,7 +359,20 @@ export function createCaptureStore(deps?: Partial<CaptureDeps>) {
         generation++;
         closeStream();
         acc = null;
-        set({ phase: 'idle', captureId: null, captureTool: null, profile: null, error: null, notices: [], hostStates: {}, endReason: null, save: { state: 'idle' }, loss: {}, progress: emptyProgress, progressAt: null });
+        set({
+          phase: 'idle',
+          captureId: null,
+          captureTool: null,
+          profile: null,
+          error: null,
+          notices: [],
+          hostStates: {},
+          endReason: null,
+          save: { state: 'idle' },
+          loss: {},
+          progress: emptyProgress,
+          progressAt: null,
+        });
       },
 
       dispose() {

@@ -29,7 +29,11 @@ const profileScript: Script = () => ({
   intervalMs: 40,
   deltas: [
     {
-      frames: [[0, 'app', 'comm'], [1, 'main', 'user'], [2, 'hot', 'user']],
+      frames: [
+        [0, 'app', 'comm'],
+        [1, 'main', 'user'],
+        [2, 'hot', 'user'],
+      ],
       stacks: [[10, [0, 1, 2]]],
       counts: [[10, 5]],
       timeline: [[0, 10, 5]],
@@ -39,8 +43,14 @@ const profileScript: Script = () => ({
     {
       frames: [[3, 'cold', 'user']],
       stacks: [[11, [0, 1, 3]]],
-      counts: [[10, 2], [11, 4]],
-      timeline: [[40, 10, 2], [40, 11, 4]],
+      counts: [
+        [10, 2],
+        [11, 4],
+      ],
+      timeline: [
+        [40, 10, 2],
+        [40, 11, 4],
+      ],
       progress: { elapsedMs: 80, durationMs: 200, samples: 11, events: 11 },
       loss: { userStackMissing: 1 },
     },
@@ -77,14 +87,21 @@ async function readEvents(res: Response, stop?: (m: any) => boolean, timeoutMs =
   const out: any[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await Promise.race([reader.read(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`SSE timeout; got ${JSON.stringify(out.map((m) => m.type))}`)), deadline - Date.now()))]);
+    const r = await Promise.race([
+      reader.read(),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`SSE timeout; got ${JSON.stringify(out.map((m) => m.type))}`)), deadline - Date.now())),
+    ]);
     if (r.done) break;
     buf += dec.decode(r.value, { stream: true });
     let i;
     while ((i = buf.indexOf('\n\n')) >= 0) {
       const ev = buf.slice(0, i);
       buf = buf.slice(i + 2);
-      const data = ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      const data = ev
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
       if (data) {
         const m = JSON.parse(data);
         out.push(m);
@@ -135,7 +152,12 @@ describe('POST /api/captures validation', () => {
     ['unknown option', { tool: 'profile', durationSec: 5, options: { frequncy: 99 } }, /options\.frequncy: unknown option/, 'options.frequncy'],
     ['bad option value', { tool: 'profile', durationSec: 5, options: { frequency: 'fast' } }, /options\.frequency: /, 'options.frequency'],
     ['bad pid', { tool: 'profile', durationSec: 5, options: { pid: -3 } }, /options\.pid/, 'options.pid'],
-    ['conflicting options', { tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } }, /mutually exclusive/, 'options.kernelStacksOnly'],
+    [
+      'conflicting options',
+      { tool: 'profile', durationSec: 5, options: { userStacksOnly: true, kernelStacksOnly: true } },
+      /mutually exclusive/,
+      'options.kernelStacksOnly',
+    ],
     ['options not an object', { tool: 'profile', durationSec: 5, options: [1] }, /options: must be an object/, 'options'],
     ['unknown field', { tool: 'profile', durationSec: 5, colector: 'x' }, /unknown field "colector"/, 'colector'],
     ['bad save', { tool: 'profile', durationSec: 5, save: 'yes' }, /save: must be true or false/, 'save'],
@@ -167,7 +189,10 @@ describe('POST /api/captures validation', () => {
 describe('capture relay', () => {
   test('deltas are mirrored, relayed over SSE, and the ended capture is saved as a snapshot', async () => {
     script = profileScript;
-    const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 0.2, options: { frequency: 49 }, name: 'relay test' }), deps());
+    const res = await api.createCapture(
+      req('POST', '/api/captures', { tool: 'profile', durationSec: 0.2, options: { frequency: 49 }, name: 'relay test' }),
+      deps(),
+    );
     assert.equal(res.status, 202);
     const { id } = await body(res);
     assert.match(id, /^[0-9A-Za-z]{10}$/);
@@ -176,14 +201,20 @@ describe('capture relay', () => {
     assert.equal(types[0], 'started');
     assert.equal(types[1], 'delta');
     assert.equal(events[1].full, true, 'the first delta a subscriber gets is full');
-    assert.ok(events.every((m) => m.captureId === id), 'messages carry the hub capture id, not the collector one');
+    assert.ok(
+      events.every((m) => m.captureId === id),
+      'messages carry the hub capture id, not the collector one',
+    );
     assert.ok(types.includes('end'));
     const saved = events.find((m) => m.type === 'notice' && m.code === 'snapshot_saved');
     assert.ok(saved, 'a snapshot_saved notice names the snapshot');
     // counts add up across the relayed deltas
     const totals = new Map<number, number>();
     for (const m of events) if (m.type === 'delta') for (const [s, w] of m.counts ?? []) totals.set(s, (totals.get(s) ?? 0) + w);
-    assert.deepEqual([...totals].sort(), [[10, 7], [11, 5]]);
+    assert.deepEqual([...totals].sort(), [
+      [10, 7],
+      [11, 5],
+    ]);
 
     const cap = await captureJson(id);
     assert.equal(cap.state, 'done');
@@ -222,7 +253,13 @@ describe('capture relay', () => {
     const late = await readEvents(await api.captureEvents(req('GET', `/api/captures/${id}/events`), id, deps()));
     const full = late.find((m) => m.type === 'delta');
     assert.equal(full.full, true);
-    assert.deepEqual(new Map(full.counts), new Map([[10, 7], [11, 5]]));
+    assert.deepEqual(
+      new Map(full.counts),
+      new Map([
+        [10, 7],
+        [11, 5],
+      ]),
+    );
     assert.equal(full.frames.length, 4);
     assert.equal(full.timeline.length, 4);
     assert.ok(late.some((m) => m.type === 'end'));
@@ -237,7 +274,10 @@ describe('capture relay', () => {
     }, 'end');
     assert.equal(cap.state, 'done');
     const hubCap = hub.get(id)!;
-    assert.deepEqual(hubCap.fullDelta().counts?.sort(), [[10, 7], [11, 5]]);
+    assert.deepEqual(hubCap.fullDelta().counts?.sort(), [
+      [10, 7],
+      [11, 5],
+    ]);
     assert.equal(hubCap.toProfile().total, 12);
   });
 
@@ -275,7 +315,7 @@ describe('capture relay', () => {
 
   test('DELETE cancels: failed with "cancelled", nothing saved', async () => {
     script = () => ({ ...profileScript('', 'profile'), hold: true });
-    const before = (await store.count());
+    const before = await store.count();
     const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60 }), deps()));
     const r = await api.cancelCapture(req('DELETE', `/api/captures/${id}`), id, deps());
     assert.equal(r.status, 200);
@@ -284,18 +324,25 @@ describe('capture relay', () => {
     assert.equal(cap.error, 'cancelled');
     // the cancel reached the collector: the capture is over, and nothing was saved
     await waitFor(() => (fake.received.some((m) => m.type === 'cancel') ? true : undefined), 'cancel sent to the collector');
-    assert.equal((await store.count()), before);
+    assert.equal(await store.count(), before);
   });
 
   test('biolatency histograms are mirrored into the snapshot', async () => {
     script = () => ({
       intervalMs: 30,
       deltas: [
-        { histograms: [{ start: 1000, end: 2000, key: 'vda', slots: [0, 0, 3, 9] }], histUnit: 'usecs', histKeyKind: 'disk', progress: { elapsedMs: 1000, durationMs: 2000, samples: 0, events: 12 } },
+        {
+          histograms: [{ start: 1000, end: 2000, key: 'vda', slots: [0, 0, 3, 9] }],
+          histUnit: 'usecs',
+          histKeyKind: 'disk',
+          progress: { elapsedMs: 1000, durationMs: 2000, samples: 0, events: 12 },
+        },
         { histograms: [{ start: 2000, end: 3000, key: 'vda', slots: [0, 1, 1] }], progress: { elapsedMs: 2000, durationMs: 2000, samples: 0, events: 14 } },
       ],
     });
-    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'biolatency', durationSec: 2, options: { perDisk: true } }), deps()));
+    const { id } = await body(
+      await api.createCapture(req('POST', '/api/captures', { tool: 'biolatency', durationSec: 2, options: { perDisk: true } }), deps()),
+    );
     const cap = await waitFor(async () => {
       const c = await captureJson(id);
       return c.state !== 'running' ? c : undefined;
@@ -304,7 +351,13 @@ describe('capture relay', () => {
     const s = (await store.get(cap.snapshotId))!;
     assert.equal(s.snapshot.tool, 'biolatency');
     assert.equal(s.profile.histograms!.keyKind, 'disk');
-    assert.deepEqual(s.profile.histograms!.intervals.map((h) => h.slots), [[0, 0, 3, 9], [0, 1, 1]]);
+    assert.deepEqual(
+      s.profile.histograms!.intervals.map((h) => h.slots),
+      [
+        [0, 0, 3, 9],
+        [0, 1, 1],
+      ],
+    );
     assert.equal(s.profile.unit, 'count');
   });
 
@@ -321,7 +374,10 @@ describe('capture relay', () => {
     assert.equal(cap.state, 'failed');
     assert.match(cap.error, /lost the connection to collector local/);
     const ev = await sse;
-    assert.ok(ev.some((m) => m.type === 'error' && /lost the connection/.test(m.message)), 'SSE subscribers hear about it');
+    assert.ok(
+      ev.some((m) => m.type === 'error' && /lost the connection/.test(m.message)),
+      'SSE subscribers hear about it',
+    );
     // the hub reconnects on the next request
     script = profileScript;
     await new Promise((r) => setTimeout(r, 1100));
@@ -336,7 +392,10 @@ describe('capture relay', () => {
     try {
       const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1, collector: 'down' }), deps());
       assert.equal(res.status, 503);
-      assert.match((await body(res)).error, new RegExp(`collector down \\(ws://127\\.0\\.0\\.1:${port}\\) is unavailable: nothing listens at ws://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+      assert.match(
+        (await body(res)).error,
+        new RegExp(`collector down \\(ws://127\\.0\\.0\\.1:${port}\\) is unavailable: nothing listens at ws://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+      );
       const list = await body(await api.listCollectors(req('GET', '/api/collectors'), deps()));
       assert.equal(list.collectors.length, 2);
       const [local, down] = list.collectors;
@@ -365,7 +424,7 @@ describe('capture relay', () => {
     }
   });
 
-  test('probe suggestions of a collector: matches, the collector\'s error, bad q/pid → 400 naming the field', async () => {
+  test("probe suggestions of a collector: matches, the collector's error, bad q/pid → 400 naming the field", async () => {
     const r = await api.collectorProbes(req('GET', '/api/collectors/local/probes?q=vfs_re'), 'local', deps());
     assert.equal(r.status, 200);
     assert.deepEqual((await body(r)).matches, ['vfs_read', 'vfs_readv']);
@@ -402,7 +461,10 @@ describe('snapshots API', () => {
 
     r = await api.listSnapshots(req('GET', '/api/snapshots?q=before'), deps());
     const list = (await body(r)).snapshots;
-    assert.deepEqual(list.map((s: any) => s.id), [id]);
+    assert.deepEqual(
+      list.map((s: any) => s.id),
+      [id],
+    );
     assert.equal(list[0].name, 'web before');
     assert.equal(list[0].tool, 'import');
     assert.equal(list[0].total, 15);
@@ -465,7 +527,7 @@ describe('snapshots API', () => {
   });
 
   test('malformed, empty and wrongly-labelled uploads → 400 naming what was wrong; nothing stored', async () => {
-    const n = (await store.count());
+    const n = await store.count();
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', ''), deps());
     assert.equal(r.status, 400);
     assert.match((await body(r)).error, /body is empty/);
@@ -481,13 +543,13 @@ describe('snapshots API', () => {
     assert.equal(r.status, 400);
     r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', 'hello world, not a profile'), deps());
     assert.equal(r.status, 400);
-    assert.equal((await store.count()), n);
+    assert.equal(await store.count(), n);
   });
 
   test('too large → 413, by Content-Length and by streamed size (and after gunzip)', async () => {
     const small = { ...env, BPFSCOPE_MAX_UPLOAD_MB: '0.01' }; // 10 KiB
     const d = { ...deps(), env: small };
-    const n = (await store.count());
+    const n = await store.count();
     const big = 'a;b;c 1\n'.repeat(3000); // 24 KB
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=big', big, { 'content-length': String(big.length) }), d);
     assert.equal(r.status, 413);
@@ -506,7 +568,7 @@ describe('snapshots API', () => {
     assert.ok(bomb.length < 10240);
     r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=bomb', new Uint8Array(bomb)), d);
     assert.equal(r.status, 413);
-    assert.equal((await store.count()), n);
+    assert.equal(await store.count(), n);
   });
 
   test('list validates limit; unknown ids → 404', async () => {
@@ -573,10 +635,16 @@ describe('operator token and cross-site checks', () => {
   test('cross-site requests may not change anything, even on loopback', async () => {
     let r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { 'sec-fetch-site': 'cross-site' }), deps());
     assert.equal(r.status, 403);
-    r = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 1 }, { origin: 'https://evil.example', host: '127.0.0.1:3000' }), deps());
+    r = await api.createCapture(
+      req('POST', '/api/captures', { tool: 'profile', durationSec: 1 }, { origin: 'https://evil.example', host: '127.0.0.1:3000' }),
+      deps(),
+    );
     assert.equal(r.status, 403);
     assert.match((await body(r)).error, /origin https:\/\/evil\.example/);
-    r = await api.uploadSnapshot(req('POST', '/api/snapshots?name=x', folded, { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }), deps());
+    r = await api.uploadSnapshot(
+      req('POST', '/api/snapshots?name=x', folded, { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }),
+      deps(),
+    );
     assert.equal(r.status, 201);
   });
 });
@@ -720,7 +788,9 @@ describe('access off loopback: viewer token, operator token, public links', () =
     assert.equal(tokenEquals('abc', 'abd'), false);
     assert.equal(tokenEquals('abc', 'abcd'), false);
     assert.equal(tokenEquals('', 'a'), false);
-    const src = fs.readFileSync(path.join(import.meta.dirname, '../server/http.ts'), 'utf8') + fs.readFileSync(path.join(import.meta.dirname, '../server/api.ts'), 'utf8');
+    const src =
+      fs.readFileSync(path.join(import.meta.dirname, '../server/http.ts'), 'utf8') +
+      fs.readFileSync(path.join(import.meta.dirname, '../server/api.ts'), 'utf8');
     assert.match(src, /timingSafeEqual\(x, y\)/);
     assert.match(src, /createHash\('sha256'\)/);
     // no token is compared with === / !== / startsWith / includes anywhere in the hub's request code
@@ -732,8 +802,14 @@ describe('access off loopback: viewer token, operator token, public links', () =
 describe('configuration of the shared store and of a console alone', () => {
   test('BPFSCOPE_COLLECTOR_URL=none: no local collector; BPFSCOPE_DATABASE_URL_FILE: the URL from a file', async () => {
     const { collectorConfigs, databaseUrl } = await import('../server/config');
-    assert.deepEqual(collectorConfigs({ BPFSCOPE_COLLECTOR_URL: 'none', BPFSCOPE_DATA_DIR: dir }).map((c) => c.id), []);
-    assert.deepEqual(collectorConfigs({ BPFSCOPE_DATA_DIR: dir }).map((c) => c.id), ['local']);
+    assert.deepEqual(
+      collectorConfigs({ BPFSCOPE_COLLECTOR_URL: 'none', BPFSCOPE_DATA_DIR: dir }).map((c) => c.id),
+      [],
+    );
+    assert.deepEqual(
+      collectorConfigs({ BPFSCOPE_DATA_DIR: dir }).map((c) => c.id),
+      ['local'],
+    );
     const f = path.join(dir, 'db.url');
     fs.writeFileSync(f, 'postgres://u:p@db:5432/bpfscope\n');
     assert.equal(databaseUrl({ BPFSCOPE_DATABASE_URL_FILE: f }), 'postgres://u:p@db:5432/bpfscope');

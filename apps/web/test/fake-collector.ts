@@ -20,7 +20,12 @@ export interface FakeCollector {
 export type Script = (
   captureId: string,
   tool: string,
-) => { deltas: Omit<DeltaMessage, 'captureId' | 'type' | 'seq'>[]; intervalMs: number; hold?: boolean; /** send the first delta in the same tick as `started` */ firstWithStarted?: boolean };
+) => {
+  deltas: Omit<DeltaMessage, 'captureId' | 'type' | 'seq'>[];
+  intervalMs: number;
+  hold?: boolean /** send the first delta in the same tick as `started` */;
+  firstWithStarted?: boolean;
+};
 
 export async function startFakeCollector(script: Script, token = 'test-token-123456'): Promise<FakeCollector> {
   const server = http.createServer((req, res) => {
@@ -51,16 +56,37 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
       received.push(m);
       if (m.type === 'hello')
         send({
-          type: 'welcome', version: 1, collectorVersion: '0.0.0-fake', host: 'fakehost', kernel: '6.18.0-fake', btf: true, privileged: true,
-          tools: ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'], cpus: 2,
-          limits: { maxDurationSec: 600, maxFrequency: 10000, maxConcurrentCaptures: 4, maxUniqueStacks: 100000, minIntervalSec: 0.25, maxIntervalSec: 10, maxMessageBytes: 1 << 24 },
+          type: 'welcome',
+          version: 1,
+          collectorVersion: '0.0.0-fake',
+          host: 'fakehost',
+          kernel: '6.18.0-fake',
+          btf: true,
+          privileged: true,
+          tools: ['profile', 'offcputime', 'wakeuptime', 'offwaketime', 'biolatency'],
+          cpus: 2,
+          limits: {
+            maxDurationSec: 600,
+            maxFrequency: 10000,
+            maxConcurrentCaptures: 4,
+            maxUniqueStacks: 100000,
+            minIntervalSec: 0.25,
+            maxIntervalSec: 10,
+            maxMessageBytes: 1 << 24,
+          },
         });
       else if (m.type === 'processes') send({ type: 'processes', requestId: m.requestId, processes: [{ pid: 1, comm: 'init', cmdline: '/sbin/init' }] });
       else if (m.type === 'probes')
         send(
           String(m.query).includes('/nope')
             ? { type: 'probes', requestId: m.requestId, matches: [], total: 0, error: 'binary or library "/nope" does not exist' }
-            : { type: 'probes', requestId: m.requestId, scope: 'kernel', matches: ['vfs_read', 'vfs_readv'].filter((n) => n.startsWith(String(m.query))), total: 2 },
+            : {
+                type: 'probes',
+                requestId: m.requestId,
+                scope: 'kernel',
+                matches: ['vfs_read', 'vfs_readv'].filter((n) => n.startsWith(String(m.query))),
+                total: 2,
+              },
         );
       else if (m.type === 'start') {
         if (m.options?.pid === 999999) {
@@ -69,7 +95,18 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
         }
         const captureId = `cap${++n}`;
         const startTime = Date.now();
-        send({ type: 'started', requestId: m.requestId, captureId, tool: m.tool, options: m.options ?? {}, durationSec: m.durationSec, intervalMs: 50, startTime, host: 'fakehost', kernel: '6.18.0-fake' });
+        send({
+          type: 'started',
+          requestId: m.requestId,
+          captureId,
+          tool: m.tool,
+          options: m.options ?? {},
+          durationSec: m.durationSec,
+          intervalMs: 50,
+          startTime,
+          host: 'fakehost',
+          kernel: '6.18.0-fake',
+        });
         const plan = script(captureId, m.tool);
         let seq = 0;
         let samples = 0;
@@ -77,11 +114,26 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
           if (!running.delete(captureId)) return;
           timers.forEach(clearTimeout);
           if (reason === 'cancelled') {
-            send({ type: 'end', captureId, reason, unit: 'samples', total: 0, samples: 0, events: 0, meta: { tool: m.tool, host: 'fakehost', kernel: '6.18.0-fake', options: m.options ?? {}, startTime, durationMs: Date.now() - startTime } });
+            send({
+              type: 'end',
+              captureId,
+              reason,
+              unit: 'samples',
+              total: 0,
+              samples: 0,
+              events: 0,
+              meta: { tool: m.tool, host: 'fakehost', kernel: '6.18.0-fake', options: m.options ?? {}, startTime, durationMs: Date.now() - startTime },
+            });
             return;
           }
           send({
-            type: 'end', captureId, reason, unit: m.tool === 'biolatency' ? 'count' : 'samples', total: samples, samples, events: samples,
+            type: 'end',
+            captureId,
+            reason,
+            unit: m.tool === 'biolatency' ? 'count' : 'samples',
+            total: samples,
+            samples,
+            events: samples,
             loss: { userStackMissing: 1 },
             meta: { tool: m.tool, host: 'fakehost', kernel: '6.18.0-fake', options: m.options ?? {}, startTime, durationMs: Date.now() - startTime },
           });

@@ -22,9 +22,35 @@ test('two hosts with the same collector ids stay apart, each under its host, fra
   const m = new FleetMerge([{ name: 'a' }, { name: 'b' }], 5000, 100);
   const acc = new DeltaAccumulator('profile', 5000);
   // both collectors number their frames and stacks from 1, with different meanings
-  const da: DeltaMessage = { type: 'delta', captureId: 'x', seq: 0, frames: [[1, 'app', 'comm'], [2, 'f', 'user']], stacks: [[1, [1, 2]]], counts: [[1, 3]], progress: prog(3) };
-  const db: DeltaMessage = { type: 'delta', captureId: 'y', seq: 0, frames: [[1, 'app', 'comm'], [2, 'g', 'user']], stacks: [[1, [1, 2]]], counts: [[1, 5]], progress: prog(5) };
-  for (const [h, d] of [['a', da], ['b', db]] as const) assert.equal(acc.apply(m.remap(h, d, 'cap')), true);
+  const da: DeltaMessage = {
+    type: 'delta',
+    captureId: 'x',
+    seq: 0,
+    frames: [
+      [1, 'app', 'comm'],
+      [2, 'f', 'user'],
+    ],
+    stacks: [[1, [1, 2]]],
+    counts: [[1, 3]],
+    progress: prog(3),
+  };
+  const db: DeltaMessage = {
+    type: 'delta',
+    captureId: 'y',
+    seq: 0,
+    frames: [
+      [1, 'app', 'comm'],
+      [2, 'g', 'user'],
+    ],
+    stacks: [[1, [1, 2]]],
+    counts: [[1, 5]],
+    progress: prog(5),
+  };
+  for (const [h, d] of [
+    ['a', da],
+    ['b', db],
+  ] as const)
+    assert.equal(acc.apply(m.remap(h, d, 'cap')), true);
   // a later delta of host a adds weight to its stack 1 only
   acc.apply(m.remap('a', { type: 'delta', captureId: 'x', seq: 1, counts: [[1, 2]], progress: prog(5) }, 'cap'));
   assert.deepEqual(folded(acc), ['a;app;f 5', 'b;app;g 5']);
@@ -49,9 +75,18 @@ test('past the fleet stack limit new stacks go to "[other stacks]" under their h
     type: 'delta',
     captureId: 'x',
     seq: 0,
-    frames: [[1, 'f1', 'user'], [2, 'f2', 'user']],
-    stacks: [[1, [1]], [2, [2]]],
-    counts: [[1, n], [2, n]],
+    frames: [
+      [1, 'f1', 'user'],
+      [2, 'f2', 'user'],
+    ],
+    stacks: [
+      [1, [1]],
+      [2, [2]],
+    ],
+    counts: [
+      [1, n],
+      [2, n],
+    ],
     progress: prog(2 * n),
   });
   acc.apply(m.remap('a', d(1), 'cap'));
@@ -91,13 +126,19 @@ test('the hub refuses a fleet capture over BPFSCOPE_FLEET_MAX_HOSTS, and an empt
   const prev = process.env.BPFSCOPE_FLEET_MAX_HOSTS;
   process.env.BPFSCOPE_FLEET_MAX_HOSTS = '2';
   try {
-    await assert.rejects(hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', hosts: ['a', 'b', 'c'], save: false }), (e: Error & { status?: number; extra?: { field?: string } }) => {
-      assert.equal(e.status, 400);
-      assert.equal(e.extra?.field, 'hosts');
-      assert.match(e.message, /3 hosts.*BPFSCOPE_FLEET_MAX_HOSTS=2/);
-      return true;
-    });
-    await assert.rejects(hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', selector: { role: 'none' }, save: false }), (e: Error & { extra?: { field?: string } }) => e.extra?.field === 'selector');
+    await assert.rejects(
+      hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', hosts: ['a', 'b', 'c'], save: false }),
+      (e: Error & { status?: number; extra?: { field?: string } }) => {
+        assert.equal(e.status, 400);
+        assert.equal(e.extra?.field, 'hosts');
+        assert.match(e.message, /3 hosts.*BPFSCOPE_FLEET_MAX_HOSTS=2/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      hub.start({ tool: 'profile', durationSec: 1, options: {}, collector: 'local', selector: { role: 'none' }, save: false }),
+      (e: Error & { extra?: { field?: string } }) => e.extra?.field === 'selector',
+    );
     assert.equal(hub.list().length, 0, 'nothing was started');
   } finally {
     if (prev === undefined) delete process.env.BPFSCOPE_FLEET_MAX_HOSTS;
@@ -112,9 +153,39 @@ test('a subscriber that joins before the first fleet delta (full delta of nothin
   const browser = new DeltaAccumulator('profile', 5000);
   // what the hub replays to a browser subscribing right after `started`
   assert.equal(browser.apply(hub.fullDelta('cap')), true);
-  const first = m.remap('a', { type: 'delta', captureId: 'x', seq: 1, frames: [[1, 'app', 'comm'], [2, 'hot', 'user']], stacks: [[1, [1, 2]]], counts: [[1, 3]], progress: prog(3) }, 'cap');
+  const first = m.remap(
+    'a',
+    {
+      type: 'delta',
+      captureId: 'x',
+      seq: 1,
+      frames: [
+        [1, 'app', 'comm'],
+        [2, 'hot', 'user'],
+      ],
+      stacks: [[1, [1, 2]]],
+      counts: [[1, 3]],
+      progress: prog(3),
+    },
+    'cap',
+  );
   // host b's stack uses the same frames: no definitions of its own in its delta
-  const second = m.remap('b', { type: 'delta', captureId: 'y', seq: 1, frames: [[5, 'app', 'comm'], [6, 'hot', 'user']], stacks: [[1, [5, 6]]], counts: [[1, 2]], progress: prog(2) }, 'cap');
+  const second = m.remap(
+    'b',
+    {
+      type: 'delta',
+      captureId: 'y',
+      seq: 1,
+      frames: [
+        [5, 'app', 'comm'],
+        [6, 'hot', 'user'],
+      ],
+      stacks: [[1, [5, 6]]],
+      counts: [[1, 2]],
+      progress: prog(2),
+    },
+    'cap',
+  );
   for (const d of [first, second]) {
     assert.equal(hub.apply(d), true);
     assert.equal(browser.apply(d), true, `fleet delta seq ${d.seq} ignored by a subscriber that got the full delta first`);
@@ -127,7 +198,9 @@ test('a frame one host used before defining it, defined meanwhile by another hos
   const m = new FleetMerge([{ name: 'a' }, { name: 'b' }], 5000, 100);
   const acc = new DeltaAccumulator('profile', 5000);
   acc.apply(m.remap('b', { type: 'delta', captureId: 'y', seq: 1, stacks: [[1, [4]]], counts: [[1, 2]], progress: prog(2) }, 'cap'));
-  acc.apply(m.remap('a', { type: 'delta', captureId: 'x', seq: 1, frames: [[1, 'hot', 'user']], stacks: [[1, [1]]], counts: [[1, 3]], progress: prog(3) }, 'cap'));
+  acc.apply(
+    m.remap('a', { type: 'delta', captureId: 'x', seq: 1, frames: [[1, 'hot', 'user']], stacks: [[1, [1]]], counts: [[1, 3]], progress: prog(3) }, 'cap'),
+  );
   acc.apply(m.remap('b', { type: 'delta', captureId: 'y', seq: 2, frames: [[4, 'hot', 'user']], progress: prog(2) }, 'cap'));
   // a re-sent definition (a collector's full delta) sends nothing new
   assert.equal(m.remap('b', { type: 'delta', captureId: 'y', seq: 3, frames: [[4, 'hot', 'user']], progress: prog(2) }, 'cap').frames?.length ?? 0, 0);

@@ -32,10 +32,14 @@ before(async () => {
   const port = await freePort();
   url = `ws://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(dir, 'collector.log'), 'a');
-  collector = spawn(process.execPath, [path.join(REPO, 'apps/collector/bin/bpfscope.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--token-file', path.join(dir, 'token')], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, BPFSCOPE_LOG_LEVEL: 'warn' },
-  });
+  collector = spawn(
+    process.execPath,
+    [path.join(REPO, 'apps/collector/bin/bpfscope.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--token-file', path.join(dir, 'token')],
+    {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, BPFSCOPE_LOG_LEVEL: 'warn' },
+    },
+  );
   const end = Date.now() + 60000;
   for (;;) {
     try {
@@ -72,10 +76,20 @@ test('health, processes, and a profile capture relayed and saved from the real c
   assert.equal(h.healthy, true, h.error);
   assert.equal(h.health?.status, 'ok');
   const procs = await client.processes();
-  assert.ok(procs.some((p) => p.pid === burn!.pid && p.comm === 'burn'), 'the workload is listed');
+  assert.ok(
+    procs.some((p) => p.pid === burn!.pid && p.comm === 'burn'),
+    'the workload is listed',
+  );
 
   const seen: string[] = [];
-  const cap = await hub.start({ tool: 'profile', durationSec: 2, options: { pid: burn!.pid!, frequency: 199 }, collector: 'local', save: true, name: 'hub real' });
+  const cap = await hub.start({
+    tool: 'profile',
+    durationSec: 2,
+    options: { pid: burn!.pid!, frequency: 199 },
+    collector: 'local',
+    save: true,
+    name: 'hub real',
+  });
   cap.subscribe((m) => seen.push(m.type));
   assert.equal(cap.started?.tool, 'profile');
   const t0 = Date.now();

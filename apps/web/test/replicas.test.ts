@@ -100,7 +100,15 @@ before(async () => {
   fake = await startFakeCollector(() => ({
     intervalMs: 250,
     deltas: Array.from({ length: 8 }, (_, i) => ({
-      ...(i === 0 ? { frames: [[0, 'app', 'comm'], [1, 'main', 'user']], stacks: [[1, [0, 1]]] } : {}),
+      ...(i === 0
+        ? {
+            frames: [
+              [0, 'app', 'comm'],
+              [1, 'main', 'user'],
+            ],
+            stacks: [[1, [0, 1]]],
+          }
+        : {}),
       counts: [[1, 1]],
       progress: { elapsedMs: 250 * (i + 1), durationMs: 2000, samples: i + 1, events: i + 1 },
     })) as never,

@@ -369,7 +369,10 @@ test('PostgreSQL: an unreachable database fails requests with a clear error (503
   const s = new PgSnapshotStore('postgres://nobody:secret@127.0.0.1:1/none');
   await assert.rejects(
     s.list(),
-    (e: Error) => e instanceof StoreUnavailableError && /snapshot database is unreachable: cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/.test(e.message) && !e.message.includes('secret'),
+    (e: Error) =>
+      e instanceof StoreUnavailableError &&
+      /snapshot database is unreachable: cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/.test(e.message) &&
+      !e.message.includes('secret'),
   );
   const r = await listSnapshots(new Request('http://127.0.0.1:3000/api/snapshots'), { store: () => s, env: {} });
   assert.equal(r.status, 503);
@@ -391,7 +394,11 @@ test('PostgreSQL: a console recovers by itself when its database restarts or was
   for (const store of [running, startedWhileDown]) {
     // a pooled connection that died with the server may fail one more request; then it is back
     let ids: string[] | undefined;
-    for (let i = 0; i < 3 && !ids; i++) ids = await store.list().then((l) => l.map((x) => x.id), () => undefined);
+    for (let i = 0; i < 3 && !ids; i++)
+      ids = await store.list().then(
+        (l) => l.map((x) => x.id),
+        () => undefined,
+      );
     assert.deepEqual(ids, [a.id]);
   }
   await running.close();

@@ -29,7 +29,11 @@ export function attachKprobeMulti(obj: BpfObject, prog: string, names: readonly 
   const link = L.bpf_program__attach_kprobe_multi_opts(obj.program(prog), null, opts);
   // keep the buffers alive until the call returned
   void strs.length;
-  if (!link) throw BpfError.fromErrno(errno(), `attach ${retprobe ? 'kretprobe' : 'kprobe'}.multi to ${names.length === 1 ? names[0] : `${names.length} kernel functions`}`);
+  if (!link)
+    throw BpfError.fromErrno(
+      errno(),
+      `attach ${retprobe ? 'kretprobe' : 'kprobe'}.multi to ${names.length === 1 ? names[0] : `${names.length} kernel functions`}`,
+    );
   if (own) obj.ownLink(link);
   return link;
 }

@@ -1,17 +1,14 @@
 /** Typed errors of the BPF engine: errno, its code name, a human sentence, the verifier log. */
 import os from 'node:os';
 
-const CODES: Record<number, string> = Object.fromEntries(
-  Object.entries(os.constants.errno).map(([name, n]) => [n as number, name]),
-);
+const CODES: Record<number, string> = Object.fromEntries(Object.entries(os.constants.errno).map(([name, n]) => [n as number, name]));
 CODES[524] = 'ENOTSUPP';
 
 export function errnoName(errno: number): string {
   return CODES[Math.abs(errno)] ?? `E${Math.abs(errno)}`;
 }
 
-export const PRIVILEGES_SENTENCE =
-  'needs root, or CAP_BPF + CAP_PERFMON (run it with sudo, or grant the capabilities with setcap/ambient capabilities)';
+export const PRIVILEGES_SENTENCE = 'needs root, or CAP_BPF + CAP_PERFMON (run it with sudo, or grant the capabilities with setcap/ambient capabilities)';
 
 function sentenceFor(errno: number, what: string): string {
   switch (Math.abs(errno)) {

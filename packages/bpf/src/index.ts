@@ -46,5 +46,15 @@ export { checkPrivileges, hasKernelBtf, type PrivilegeReport } from './privilege
 export { probeSystem, type SystemProbe, type ToolProbe } from './probe.js';
 export { openFunccount, openStackcount, openFunclatency } from './tools/anyfunc.js';
 export { openRunqlat } from './tools/runqlat.js';
-export { resolveProbes, searchProbes, parsePattern, kernelFunctions, tracepoints, userFunctions, findLibrary, closeMatches, DEFAULT_PROBE_LIMIT } from './tools/probes.js';
+export {
+  resolveProbes,
+  searchProbes,
+  parsePattern,
+  kernelFunctions,
+  tracepoints,
+  userFunctions,
+  findLibrary,
+  closeMatches,
+  DEFAULT_PROBE_LIMIT,
+} from './tools/probes.js';
 export type { Probe, ProbeSet, ProbeKind, ResolveOptions, ProbeSearch } from './tools/probes.js';

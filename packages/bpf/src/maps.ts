@@ -21,7 +21,11 @@ const MEMBARRIER_CMD_GLOBAL = 1;
  */
 export function waitForRunningPrograms(): void {
   const r = Number(syscall(SYS_membarrier, 'int', MEMBARRIER_CMD_GLOBAL, 'unsigned int', 0, 'int', -1));
-  if (r < 0) throw new BpfError({ errno: 22, message: 'membarrier(MEMBARRIER_CMD_GLOBAL) failed: the kernel needs CONFIG_MEMBARRIER (and no nohz_full CPUs) to drain maps without losing updates' });
+  if (r < 0)
+    throw new BpfError({
+      errno: 22,
+      message: 'membarrier(MEMBARRIER_CMD_GLOBAL) failed: the kernel needs CONFIG_MEMBARRIER (and no nohz_full CPUs) to drain maps without losing updates',
+    });
 }
 
 /**

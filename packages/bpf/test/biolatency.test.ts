@@ -62,8 +62,13 @@ test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat',
     // requests the programs saw but could not record (a start or histogram map update refused) are counted, not hidden
     const refused = d.loss.lostEvents + d.loss.mapFull;
     const all = d.histograms.map((x) => `${x.key}:${x.slots.reduce((a, b) => a + b, 0)}`).join(' ');
-    t.diagnostic(`biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent}, kernel-skipped program runs ${misses}, refused map updates ${refused}; all keys: ${all}`);
-    assert.ok(count + misses + refused >= WRITES, `at least our ${WRITES} direct writes: ${count} (+ ${misses} runs the kernel skipped, + ${refused} refused map updates); all keys: ${all}`);
+    t.diagnostic(
+      `biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent}, kernel-skipped program runs ${misses}, refused map updates ${refused}; all keys: ${all}`,
+    );
+    assert.ok(
+      count + misses + refused >= WRITES,
+      `at least our ${WRITES} direct writes: ${count} (+ ${misses} runs the kernel skipped, + ${refused} refused map updates); all keys: ${all}`,
+    );
     // other processes may do I/O on the same disk: both counters see it; only requests in flight at
     // the window edges can differ
     assert.ok(Math.abs(count - independent) <= Math.max(3, independent * 0.02), `biolatency ${count} vs /sys/block/${disk}/stat ${independent}`);
@@ -87,7 +92,10 @@ test('biolatency -F -Q: per-flags keys, writes described bcc-style', { skip: ROO
     const n = writes.reduce((s, x) => s + x.slots.reduce((a, b) => a + b, 0), 0);
     const misses = totalRecursionMisses();
     assert.ok(n + misses >= WRITES, `write requests ${n} (+ ${misses} runs the kernel skipped) ≥ ${WRITES} in ${d.histograms.map((x) => x.key).join(', ')}`);
-    assert.ok(writes.some((x) => x.key.includes('Sync')), 'O_DIRECT writes are synchronous');
+    assert.ok(
+      writes.some((x) => x.key.includes('Sync')),
+      'O_DIRECT writes are synchronous',
+    );
   } finally {
     h.close();
   }
@@ -116,7 +124,9 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
     const n = sum(ms);
     const all = (d: typeof dms) => d.histograms.map((x) => `${x.key}:${x.slots.reduce((a, b) => a + b, 0)}`).join(' ');
-    t.diagnostic(`${disk}: ms slots ${ms.join(',')}; µs slots ${us.join(',')}; /sys/block/${disk}/stat delta ${independent}; all keys: ms ${all(dms)}, µs ${all(dus)}`);
+    t.diagnostic(
+      `${disk}: ms slots ${ms.join(',')}; µs slots ${us.join(',')}; /sys/block/${disk}/stat delta ${independent}; all keys: ms ${all(dms)}, µs ${all(dus)}`,
+    );
     const misses = totalRecursionMisses();
     assert.ok(n + misses >= WRITES, `at least our ${WRITES} writes in ms: ${n} (+ ${misses} runs the kernel skipped)`);
     // other I/O on the disk is seen by both; requests completing between the two drains can differ
@@ -126,7 +136,10 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
     // slots 0..10 ([0, 2048) µs) hold everything below 2 ms
     const below1024us = sum(us.slice(0, 10));
     const below2048us = sum(us.slice(0, 11));
-    assert.ok(ms[0] >= below1024us - edge && ms[0] <= below2048us + edge, `ms slot 0 (${ms[0]}) between µs < 1024 (${below1024us}) and µs < 2048 (${below2048us})`);
+    assert.ok(
+      ms[0] >= below1024us - edge && ms[0] <= below2048us + edge,
+      `ms slot 0 (${ms[0]}) between µs < 1024 (${below1024us}) and µs < 2048 (${below2048us})`,
+    );
   } finally {
     hms.close();
     hus.close();
@@ -139,5 +152,8 @@ test('bioFlagString and option errors', () => {
   assert.equal(bioFlagString(1 | (1 << 8) | (1 << 12)), 'Idle-Sync-Write');
   assert.equal(bioFlagString(0 | (1 << 15)), 'ReadAhead-Read');
   assert.equal(bioFlagString(200), 'Unknown');
-  assert.throws(() => openBiolatency({ perDisk: true, perFlag: true }), (e: unknown) => e instanceof BpfError && /cannot be combined/.test(e.message));
+  assert.throws(
+    () => openBiolatency({ perDisk: true, perFlag: true }),
+    (e: unknown) => e instanceof BpfError && /cannot be combined/.test(e.message),
+  );
 });

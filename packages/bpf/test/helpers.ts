@@ -116,7 +116,8 @@ export async function drainUntil(h: ToolHandle<StackDelta>, done: Promise<number
     const base = out.records.length;
     out.records.push(...p.records);
     out.events += p.events;
-    for (const k of Object.keys(p.loss) as Array<keyof typeof p.loss>) if (p !== parts[0] && p.loss[k] !== undefined) out.loss[k] = (out.loss[k] ?? 0) + p.loss[k];
+    for (const k of Object.keys(p.loss) as Array<keyof typeof p.loss>)
+      if (p !== parts[0] && p.loss[k] !== undefined) out.loss[k] = (out.loss[k] ?? 0) + p.loss[k];
     if (p.timeline) for (const e of p.timeline.entries) out.timeline!.entries.push({ ...e, record: e.record + base });
   }
   return out;

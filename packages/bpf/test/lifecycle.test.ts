@@ -83,7 +83,10 @@ function progLoaded(id: number): boolean {
   });
 }
 
-test('without root: a clear privileges error (uid 65534)', { skip: isRoot ? false : 'needs root to switch to uid 65534 with setpriv', timeout: 60000 }, async () => {
+test('without root: a clear privileges error (uid 65534)', {
+  skip: isRoot ? false : 'needs root to switch to uid 65534 with setpriv',
+  timeout: 60000,
+}, async () => {
   // the capture child bundled into a world-readable temp dir: user nobody may not be able to enter
   // the checkout (a clone under /root or in a 0700 directory)
   const bundle = await bundleForNobody(CHILD);

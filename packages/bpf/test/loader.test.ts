@@ -16,7 +16,11 @@ test('build-bpf.sh is idempotent and fast when up to date', { timeout: 60000 }, 
   // (how fast that is belongs in bench/, not in a timed assertion)
   const out = execFileSync('bash', [script], { encoding: 'utf8' });
   assert.match(out, /up to date/);
-  assert.deepEqual(objs.map((o) => fs.statSync(o).mtimeMs), mtimes, 'nothing rebuilt');
+  assert.deepEqual(
+    objs.map((o) => fs.statSync(o).mtimeMs),
+    mtimes,
+    'nothing rebuilt',
+  );
 });
 
 test('raw_tp fallback programs load, attach and count events', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
@@ -78,7 +82,10 @@ test('a verifier rejection becomes a BpfError carrying the verifier log', { skip
 });
 
 test('a missing object gives a clear error', { skip: ROOT_SKIP }, () => {
-  assert.throws(() => BpfObject.load('nope', { file: '/nonexistent/nope.bpf.o' }), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT' && /open BPF object/.test(e.message));
+  assert.throws(
+    () => BpfObject.load('nope', { file: '/nonexistent/nope.bpf.o' }),
+    (e: unknown) => e instanceof BpfError && e.code === 'ENOENT' && /open BPF object/.test(e.message),
+  );
 });
 
 test('HashDrainer: batch and one-by-one drains read every entry and leave the map empty', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
@@ -159,20 +166,26 @@ test('funccount drained continuously while two threads call the probed function:
   const { openFunccount } = await import('../src/index.js');
   const { buildC, run, GATE } = await import('./helpers.js');
   const N = 300000;
-  const bin = buildC('drain_race', `
+  const bin = buildC(
+    'drain_race',
+    `
 #include <pthread.h>
 #include <unistd.h>
 volatile unsigned long sink;
 __attribute__((noipa)) void dr_target(void) { sink++; }
 void *th(void *a) { for (int i = 0; i < ${N}; i++) dr_target(); return a; }
 int main(void) { ${GATE} pthread_t a, b; pthread_create(&a, 0, th, 0); pthread_create(&b, 0, th, 0); pthread_join(a, 0); pthread_join(b, 0); return 0; }
-`);
+`,
+  );
   const w = run(bin);
   await w.ready;
   const h = openFunccount({ pattern: `${bin}:dr_target`, pid: [w.child.pid!] });
   try {
     let finished = false;
-    w.done.then(() => (finished = true), () => (finished = true));
+    w.done.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
     w.go();
     let total = 0;
     let drains = 0;

@@ -39,53 +39,60 @@ int main(void) {
 `;
 
 for (const mode of ['tp_btf', 'raw_tp']) {
-test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
-  const bin = buildC('bpfscope_offcpu', WORKLOAD);
-  const sym = createSymbolizer();
-  const { child, done, go, ready, stdout } = run(bin);
-  await ready;
-  const h = withAttachMode(mode, () => openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym));
-  await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
-  go();
-  try {
-    const d = await drainUntil(h, done);
-    assert.equal(d.unit, 'microseconds');
-    let sleeperUs = 0;
-    const tids = new Set<number>();
-    let withStack = 0;
-    for (const r of d.records) {
-      assert.equal(r.pid, child.pid);
-      if (r.comm !== 'bpfs_sleeper') continue;
-      sleeperUs += r.value;
-      tids.add(r.tid);
-      const k = names(r.kernel);
-      const u = names(r.user);
-      if (k.some((n) => /nanosleep/.test(n)) && u.includes('bpfscope_sleeper')) {
-        withStack += r.value;
-        assert.ok(u.indexOf('bpfscope_sleeper') < u.length - 1 || u.length === 1, 'user stack root first');
-        assert.ok(k.indexOf('do_syscall_64') < k.findIndex((n) => /nanosleep/.test(n)), `kernel stack root first: ${k.join(';')}`);
+  test(`offcputime (${mode}): threads sleeping a known time are reported within 10%`, { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+    const bin = buildC('bpfscope_offcpu', WORKLOAD);
+    const sym = createSymbolizer();
+    const { child, done, go, ready, stdout } = run(bin);
+    await ready;
+    const h = withAttachMode(mode, () => openOffcputime({ pid: [child.pid!], userThreadsOnly: true }, sym));
+    await h.ready; // the CFI walker's tools attach once the unwind tables are loaded
+    go();
+    try {
+      const d = await drainUntil(h, done);
+      assert.equal(d.unit, 'microseconds');
+      let sleeperUs = 0;
+      const tids = new Set<number>();
+      let withStack = 0;
+      for (const r of d.records) {
+        assert.equal(r.pid, child.pid);
+        if (r.comm !== 'bpfs_sleeper') continue;
+        sleeperUs += r.value;
+        tids.add(r.tid);
+        const k = names(r.kernel);
+        const u = names(r.user);
+        if (k.some((n) => /nanosleep/.test(n)) && u.includes('bpfscope_sleeper')) {
+          withStack += r.value;
+          assert.ok(u.indexOf('bpfscope_sleeper') < u.length - 1 || u.length === 1, 'user stack root first');
+          assert.ok(k.indexOf('do_syscall_64') < k.findIndex((n) => /nanosleep/.test(n)), `kernel stack root first: ${k.join(';')}`);
+        }
       }
+      const nominal = THREADS * ROUNDS * SLEEP_MS * 1000;
+      // what the threads measured around nanosleep (≥ nominal; more when the machine is busy)
+      const expected = Number(stdout().trim());
+      assert.ok(expected >= nominal && expected < nominal * 2, `workload measured ${expected} µs of sleep`);
+      if (process.env.DEBUG_BPF_TEST)
+        for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(';'), names(r.kernel).join(';'), d.loss, d.events);
+      assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');
+      t.diagnostic(`offcputime ${sleeperUs} µs vs ${expected} µs measured by the threads (${((sleeperUs / expected - 1) * 100).toFixed(1)}%)`);
+      assert.ok(Math.abs(sleeperUs - expected) <= expected * 0.1, `blocked total ${sleeperUs} µs ≈ ${expected} µs measured by the threads (±10%)`);
+      const sample = d.records.filter((r) => r.comm === 'bpfs_sleeper').map((r) => `${names(r.user).join(';')} | ${names(r.kernel).join(';')} ${r.value}`);
+      assert.ok(
+        withStack >= expected * 0.8,
+        `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs): ${sample.join(' / ')}`,
+      );
+    } finally {
+      h.close();
+      child.kill('SIGKILL');
     }
-    const nominal = THREADS * ROUNDS * SLEEP_MS * 1000;
-    // what the threads measured around nanosleep (≥ nominal; more when the machine is busy)
-    const expected = Number(stdout().trim());
-    assert.ok(expected >= nominal && expected < nominal * 2, `workload measured ${expected} µs of sleep`);
-    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.tid, r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), d.loss, d.events);
-    assert.equal(tids.size, THREADS, 'one set of records per sleeping thread');
-    t.diagnostic(`offcputime ${sleeperUs} µs vs ${expected} µs measured by the threads (${((sleeperUs / expected - 1) * 100).toFixed(1)}%)`);
-    assert.ok(Math.abs(sleeperUs - expected) <= expected * 0.1, `blocked total ${sleeperUs} µs ≈ ${expected} µs measured by the threads (±10%)`);
-    const sample = d.records.filter((r) => r.comm === 'bpfs_sleeper').map((r) => `${names(r.user).join(';')} | ${names(r.kernel).join(';')} ${r.value}`);
-    assert.ok(withStack >= expected * 0.8, `the sleeps carry the nanosleep kernel stack and the bpfscope_sleeper user frame (${withStack} µs): ${sample.join(' / ')}`);
-  } finally {
-    h.close();
-    child.kill('SIGKILL');
-  }
-});
+  });
 }
 
 test('offcputime: bad options give a clear BpfError', () => {
   const sym = { kernel: () => [], user: () => [], notePid: () => {} };
-  assert.throws(() => openOffcputime({ minBlockUs: 10, maxBlockUs: 5 }, sym), (e: unknown) => e instanceof BpfError && /minBlockUs/.test(e.message));
+  assert.throws(
+    () => openOffcputime({ minBlockUs: 10, maxBlockUs: 5 }, sym),
+    (e: unknown) => e instanceof BpfError && /minBlockUs/.test(e.message),
+  );
   assert.throws(() => openOffcputime({ userThreadsOnly: true, kernelThreadsOnly: true }, sym), /mutually exclusive/);
   assert.throws(() => openOffcputime({ state: 1.5 }, sym), /invalid state/);
 });

@@ -91,7 +91,10 @@ test('profile: measured a/b CPU split, root-first stacks, timeline', { skip: ROO
       `CPU time: hot_a ${msA.toFixed(1)} ms, hot_b ${msB.toFixed(1)} ms (share ${expected.toFixed(3)}); ` +
         `samples: hot_a ${a}, hot_b ${b}, total ${total} (share ${shareA.toFixed(3)}, tolerance ±${tol.toFixed(3)})`,
     );
-    assert.ok(Math.abs(shareA - expected) < tol, `bpfscope_hot_a sample share ${shareA.toFixed(3)} ≈ its CPU-time share ${expected.toFixed(3)} ± ${tol.toFixed(3)}`);
+    assert.ok(
+      Math.abs(shareA - expected) < tol,
+      `bpfscope_hot_a sample share ${shareA.toFixed(3)} ≈ its CPU-time share ${expected.toFixed(3)} ± ${tol.toFixed(3)}`,
+    );
 
     // timeline: every sample is in a bucket, buckets within the capture
     const tl = d.timeline!;
@@ -119,7 +122,10 @@ test('profile: measured a/b CPU split, root-first stacks, timeline', { skip: ROO
 
 test('profile: bad options give a clear BpfError', () => {
   const sym = { kernel: () => [], user: () => [], notePid: () => {} };
-  assert.throws(() => openProfile({ frequency: 0 }, sym), (e: unknown) => e instanceof BpfError && e.code === 'EINVAL' && /frequency/.test(e.message));
+  assert.throws(
+    () => openProfile({ frequency: 0 }, sym),
+    (e: unknown) => e instanceof BpfError && e.code === 'EINVAL' && /frequency/.test(e.message),
+  );
   assert.throws(() => openProfile({ userStacksOnly: true, kernelStacksOnly: true }, sym), /mutually exclusive/);
   assert.throws(() => openProfile({ pid: [-3] }, sym), /invalid pid -3/);
 });

@@ -71,7 +71,10 @@ async function startDebuginfod(dir: string, buildId: string): Promise<{ url: str
   throw new Error(`debuginfod did not serve ${buildId} within 30 s: ${err}`);
 }
 
-test('debuginfod: a stripped binary is named through a real debuginfod server, and not without it', { skip: ROOT_SKIP || SERVER_SKIP || LIBDW_SKIP, timeout: 120000 }, async (t) => {
+test('debuginfod: a stripped binary is named through a real debuginfod server, and not without it', {
+  skip: ROOT_SKIP || SERVER_SKIP || LIBDW_SKIP,
+  timeout: 120000,
+}, async (t) => {
   const { bin, debugDir, buildId } = strippedWorkload('inl_stripped');
   const server = await startDebuginfod(debugDir, buildId);
   const cacheDir = fs.mkdtempSync(path.join(tmpDir(), 'dbginfod-cache-'));
@@ -197,7 +200,11 @@ test('debuginfod: slow, dripping, oversized and lying servers time out or are cu
     assert.ok(c.stats.bytes <= (1 << 20) + 256 * 1024, `transfer cut near the size limit: ${c.stats.bytes} bytes`);
     // nothing but empty build-id directories in the cache
     const left = fs.readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-    assert.deepEqual(left.map((e) => e.name), [], 'no partial or rejected file is left in the cache');
+    assert.deepEqual(
+      left.map((e) => e.name),
+      [],
+      'no partial or rejected file is left in the cache',
+    );
     // a miss is not asked again right away
     const hits = srv.hits();
     assert.equal(c.fetch(id('f1')), undefined);

@@ -96,7 +96,19 @@ describe('demangle', () => {
   });
 
   it('leaves non-mangled and malformed names unchanged, never throws', () => {
-    for (const n of ['main', 'vfs_read', '_Z', '_ZN3foo', '_Z3fooILi', '_R', '_RNvC', '_ZN4core3fmt5write17h0123E', '_Zx', 'JS:*foo /a.js:1:1', '_Z' + 'P'.repeat(5000) + 'v']) {
+    for (const n of [
+      'main',
+      'vfs_read',
+      '_Z',
+      '_ZN3foo',
+      '_Z3fooILi',
+      '_R',
+      '_RNvC',
+      '_ZN4core3fmt5write17h0123E',
+      '_Zx',
+      'JS:*foo /a.js:1:1',
+      '_Z' + 'P'.repeat(5000) + 'v',
+    ]) {
       assert.equal(demangle(n), n);
     }
     // deep nesting is bounded
@@ -133,7 +145,7 @@ describe('demangle', () => {
       assert.equal(typeof out, 'string');
       assert.ok(out.length <= 70000, `output of ${m} is ${out.length} characters`);
     }
-    assert.ok(Date.now() - t0 < 60_000, "2000 mutated names take far less than a minute");
+    assert.ok(Date.now() - t0 < 60_000, '2000 mutated names take far less than a minute');
     // substitutions that double the output at every step are cut off: pair<P, P> where P is the
     // previous pair (S1_, S3_, S5_... are the previous full types)
     let bomb = '_Z1fIJSt4pairIiiE';
@@ -154,11 +166,19 @@ describe('demangle', () => {
     const lib = '/usr/lib/x86_64-linux-gnu/libstdc++.so.6';
     let names: string[];
     try {
-      names = [...new Set(readElfSymbols(lib).map((s) => s.name).filter((n) => n.startsWith('_Z') && !n.startsWith('_ZGTt')))];
+      names = [
+        ...new Set(
+          readElfSymbols(lib)
+            .map((s) => s.name)
+            .filter((n) => n.startsWith('_Z') && !n.startsWith('_ZGTt')),
+        ),
+      ];
     } catch {
       return; // libstdc++ missing: nothing to compare
     }
-    const ref = execFileSync('c++filt', { input: names.join('\n') + '\n', maxBuffer: 1 << 28 }).toString().split('\n');
+    const ref = execFileSync('c++filt', { input: names.join('\n') + '\n', maxBuffer: 1 << 28 })
+      .toString()
+      .split('\n');
     // c++filt spells out std::string where LLVM (and we) keep the abbreviation; compare after expanding
     const expand = (s: string) =>
       s

@@ -41,18 +41,29 @@ test('DWARF: a real profile of an -O2 -g workload shows the inline chain with fi
       if (n < 4) continue;
       const [main, outer, mid, leaf] = r.user.slice(n - 4);
       if (
-        main.name === 'main' && main.kind === 'user' &&
-        outer.name === 'il_outer' && outer.kind === 'user' && outer.line === lineOf('OUTER_LINE') &&
-        mid.name === 'il_mid' && mid.kind === 'inline' && mid.line === lineOf('MID_LINE') &&
-        leaf.name === 'il_leaf' && leaf.kind === 'inline' && leaf.line === lineOf('LEAF_LINE') &&
+        main.name === 'main' &&
+        main.kind === 'user' &&
+        outer.name === 'il_outer' &&
+        outer.kind === 'user' &&
+        outer.line === lineOf('OUTER_LINE') &&
+        mid.name === 'il_mid' &&
+        mid.kind === 'inline' &&
+        mid.line === lineOf('MID_LINE') &&
+        leaf.name === 'il_leaf' &&
+        leaf.kind === 'inline' &&
+        leaf.line === lineOf('LEAF_LINE') &&
         path.basename(leaf.file ?? '') === 'inl_chain.c'
-      ) chain += r.value;
+      )
+        chain += r.value;
     }
     const top = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
     t.diagnostic(`top stacks ${JSON.stringify(top)} symbolizer ${JSON.stringify(sym.stats())}`);
     assert.ok(total > 50, `samples of the workload: ${total}`);
     // the multiply-add loop is > 99 % of the instructions executed: nearly every sample is in it
-    assert.ok(chain >= total * 0.9, `${chain} of ${total} samples end main;il_outer:${lineOf('OUTER_LINE')};il_mid[i]:${lineOf('MID_LINE')};il_leaf[i]:${lineOf('LEAF_LINE')}: ${JSON.stringify(top)}`);
+    assert.ok(
+      chain >= total * 0.9,
+      `${chain} of ${total} samples end main;il_outer:${lineOf('OUTER_LINE')};il_mid[i]:${lineOf('MID_LINE')};il_leaf[i]:${lineOf('LEAF_LINE')}: ${JSON.stringify(top)}`,
+    );
   } finally {
     h.close();
     child.kill('SIGKILL');
@@ -74,7 +85,9 @@ function llvmFrames(out: string): Array<[string, string, number]> {
   return r;
 }
 
-test('DWARF: same inline chains and lines as llvm-symbolizer on every instruction of the workload', { skip: LIBDW_SKIP || (hasLlvmSymbolizer() ? false : 'llvm-symbolizer is not installed (apt-get install llvm)') }, () => {
+test('DWARF: same inline chains and lines as llvm-symbolizer on every instruction of the workload', {
+  skip: LIBDW_SKIP || (hasLlvmSymbolizer() ? false : 'llvm-symbolizer is not installed (apt-get install llvm)'),
+}, () => {
   const bin = buildNoFp('inl_cmp', INLINE_SRC);
   const elf = ElfFile.open(bin);
   const text = elf.sections.find((s) => s.name === '.text')!;
@@ -119,7 +132,10 @@ function rng(seed: number): () => number {
   };
 }
 
-test('DWARF: truncated and corrupt DWARF sections fall back to ELF symbols, counted, never a crash (fuzz)', { skip: LIBDW_SKIP, timeout: 300000 }, async (t) => {
+test('DWARF: truncated and corrupt DWARF sections fall back to ELF symbols, counted, never a crash (fuzz)', {
+  skip: LIBDW_SKIP,
+  timeout: 300000,
+}, async (t) => {
   const bin = buildNoFp('inl_fuzz', INLINE_SRC);
   const elf = ElfFile.open(bin);
   const debugSecs = elf.sections.filter((s) => s.name.startsWith('.debug_') && s.type !== 8 && s.size > 0);
@@ -192,7 +208,11 @@ test('DWARF: truncated and corrupt DWARF sections fall back to ELF symbols, coun
     b.close();
     const runtime = start + (outerAddr - seg.vaddr + seg.offset - parseInt(off, 16)) + 4;
     const frames = sym.user(child.pid!, [BigInt(runtime)]);
-    assert.deepEqual(frames.map((f) => [f.name, f.kind]), [['il_outer', 'user']], 'the ELF symbol names the address, no inline frames');
+    assert.deepEqual(
+      frames.map((f) => [f.name, f.kind]),
+      [['il_outer', 'user']],
+      'the ELF symbol names the address, no inline frames',
+    );
     const st = sym.stats();
     assert.equal(st.dwarfFallbacks, 1, `the fallback is counted: ${JSON.stringify(st)}`);
     assert.match(st.dwarfErrors[0], /inl_bad/);

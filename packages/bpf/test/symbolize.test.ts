@@ -10,14 +10,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createSymbolizer,
-  ElfFile,
-  Kallsyms,
-  PerfMap,
-  ProcMaps,
-  readElfSymbols,
-} from '../src/symbolize/index.js';
+import { createSymbolizer, ElfFile, Kallsyms, PerfMap, ProcMaps, readElfSymbols } from '../src/symbolize/index.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/symbolize/', import.meta.url));
 const isRoot = process.getuid?.() === 0;
@@ -346,7 +339,11 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     assert.equal(s.stats().elfFiles, before + 2);
     // warm lookups give the same answers (speed is measured in bench/symbolize, not here)
     const first = s.user(known!.pid, addrs).map((f) => `${f.name}+${f.offset}`);
-    for (let i = 0; i < 200; i++) assert.deepEqual(s.user(known!.pid, addrs).map((f) => `${f.name}+${f.offset}`), first);
+    for (let i = 0; i < 200; i++)
+      assert.deepEqual(
+        s.user(known!.pid, addrs).map((f) => `${f.name}+${f.offset}`),
+        first,
+      );
     assert.deepEqual(first.slice(0, 5), ['bpfscope_alpha+0', 'bpfscope_beta+0', 'main+0', 'known_lib_gamma+0', 'bpfscope::Widget::frob(int)+0']);
   });
 });
@@ -362,7 +359,9 @@ describe('symbolize: kernel (/proc/kallsyms)', () => {
     const [g] = createSymbolizer({ annotateKernel: true }).kernel([addr]);
     assert.equal(g.name, 'vfs_read_[k]');
     // the line of kallsyms agrees
-    const line = readFileSync('/proc/kallsyms', 'latin1').split('\n').find((l) => l.endsWith(' vfs_read'))!;
+    const line = readFileSync('/proc/kallsyms', 'latin1')
+      .split('\n')
+      .find((l) => l.endsWith(' vfs_read'))!;
     assert.equal(BigInt('0x' + line.split(' ')[0]), addr);
   });
 
@@ -384,7 +383,16 @@ describe('symbolize: kernel (/proc/kallsyms)', () => {
       const path = join(dir, 'kallsyms');
       writeFileSync(path, text);
       const s = createSymbolizer({ kallsymsPath: path });
-      const f = s.kernel([0xffffffff81000105n, 0xffffffff810002ffn, 0xffffffff81000310n, 0xffffffffc0a00810n, 0xffffffffc0a00010n, 0xffffffffc0b00001n, 0xffffffffc0c00000n, 0x1000n]);
+      const f = s.kernel([
+        0xffffffff81000105n,
+        0xffffffff810002ffn,
+        0xffffffff81000310n,
+        0xffffffffc0a00810n,
+        0xffffffffc0a00010n,
+        0xffffffffc0b00001n,
+        0xffffffffc0c00000n,
+        0x1000n,
+      ]);
       assert.deepEqual(f[0], { name: 'do_thing', kind: 'kernel', module: 'vmlinux', offset: 5 });
       assert.deepEqual([f[1].name, f[1].offset], ['local_helper', 0xff]);
       assert.equal(f[2].name, '[unknown]', 'a data symbol never names a code address');
@@ -474,7 +482,9 @@ describe('symbolize: JIT perf-PID.map', () => {
           }
         });
       });
-      const line = readFileSync(mapPath, 'utf8').split('\n').find((l) => l.includes('bpfscopeHotLoop'));
+      const line = readFileSync(mapPath, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('bpfscopeHotLoop'));
       assert.ok(line, `perf map ${mapPath} names bpfscopeHotLoop`);
       const [start] = line.split(' ');
       const addr = BigInt('0x' + start.replace(/^0x/, '')) + 1n;
@@ -493,11 +503,15 @@ describe('symbolize: JIT perf-PID.map', () => {
     }
   });
 
-  it('finds the perf map of a process in its own PID namespace (perf-<nspid>.map)', { skip: isRoot && hasTool('unshare') ? false : 'needs root and unshare(1) to create a PID namespace' }, async () => {
+  it('finds the perf map of a process in its own PID namespace (perf-<nspid>.map)', {
+    skip: isRoot && hasTool('unshare') ? false : 'needs root and unshare(1) to create a PID namespace',
+  }, async () => {
     // inside the namespace node is pid 1 and writes /tmp/perf-1.map; the host pid differs
     const script = `function bpfscopeNsLoop(n){let s=0;for(let i=0;i<n;i++)s+=i%3;return s}
       let t=Date.now();while(Date.now()-t<300)bpfscopeNsLoop(1e4);console.log('ready');setInterval(()=>{},1000);`;
-    const outer = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '--perf-basic-prof', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const outer = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '--perf-basic-prof', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const inner = '/tmp/perf-1.map';
     try {
       await new Promise<void>((res, rej) => {
@@ -513,7 +527,9 @@ describe('symbolize: JIT perf-PID.map', () => {
       const hostPid = kids[0];
       assert.ok(hostPid > 1, 'unshare forked node');
       assert.match(readFileSync(`/proc/${hostPid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m);
-      const line = readFileSync(inner, 'utf8').split('\n').find((l) => l.includes('bpfscopeNsLoop'));
+      const line = readFileSync(inner, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('bpfscopeNsLoop'));
       assert.ok(line, 'the namespaced node wrote perf-1.map');
       assert.equal(existsSync(`/tmp/perf-${hostPid}.map`), false);
       const addr = BigInt('0x' + line.split(' ')[0].replace(/^0x/, '')) + 2n;

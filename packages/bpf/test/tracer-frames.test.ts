@@ -130,7 +130,10 @@ test('stripTracer: trims the tracer at the leaf, keeps everything else', () => {
   const unk: SymbolizedFrame = { name: '[unknown]', kind: 'unknown' };
   const s = (fs: SymbolizedFrame[]) => names(stripTracer(fs)).join(';');
   assert.equal(s([k('schedule'), k('__schedule'), k('bpf_trace_run4'), unk]), 'schedule;__schedule');
-  assert.equal(s([k('schedule'), k('__schedule'), k('__bpf_trace_sched_switch'), k('bpf_trace_run4'), k('bpf_prog_0123456789abcdef_sched_switch_btf')]), 'schedule;__schedule');
+  assert.equal(
+    s([k('schedule'), k('__schedule'), k('__bpf_trace_sched_switch'), k('bpf_trace_run4'), k('bpf_prog_0123456789abcdef_sched_switch_btf')]),
+    'schedule;__schedule',
+  );
   assert.equal(s([k('try_to_wake_up'), k('bpf_trace_run1_[k]')]), 'try_to_wake_up');
   // several probes on the tracepoint: it calls them through __traceiter_<tp>
   assert.equal(s([k('__schedule'), k('__traceiter_sched_switch'), k('__bpf_trace_sched_switch'), k('bpf_trace_run4'), unk]), '__schedule');

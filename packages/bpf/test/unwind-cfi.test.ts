@@ -106,14 +106,7 @@ function ehFrame(vaddr: number, cies: CieSpec[], fdes: FdeSpec[], fdeEncOf: (c: 
   const cieOff: number[] = [];
   for (const c of cies) {
     const aug = c.aug ?? 'zR';
-    const body = [
-      ...le(0, 4),
-      c.version ?? 1,
-      ...Buffer.from(aug + '\0', 'latin1'),
-      ...uleb(c.codeAlign ?? 1),
-      ...sleb(c.dataAlign ?? -8),
-      RA,
-    ];
+    const body = [...le(0, 4), c.version ?? 1, ...Buffer.from(aug + '\0', 'latin1'), ...uleb(c.codeAlign ?? 1), ...sleb(c.dataAlign ?? -8), RA];
     if (aug.startsWith('z')) {
       const data = c.augData ?? (aug.includes('R') ? [fdeEncOf(c)] : []);
       body.push(...uleb(data.length), ...data);
@@ -148,29 +141,58 @@ const eh = (data: Uint8Array, vaddr = 0x1000): CfiSection[] => [{ kind: 'eh_fram
 
 describe('CFI → rows (hand-assembled .eh_frame)', () => {
   it('a function with a frame pointer: push rbp; mov rsp,rbp; ... leave', () => {
-    const d = ehFrame(0x1000, [{}], [
-      {
-        cie: 0, start: 0x2000, len: 0x40,
-        insns: [...OP.advance(1), ...OP.defCfaOff(16), ...OP.offset(RBP, 2), ...OP.advance(3), ...OP.defCfaReg(RBP), ...OP.advance(0x30), ...OP.defCfa(RSP, 8)],
-      },
-    ]);
+    const d = ehFrame(
+      0x1000,
+      [{}],
+      [
+        {
+          cie: 0,
+          start: 0x2000,
+          len: 0x40,
+          insns: [
+            ...OP.advance(1),
+            ...OP.defCfaOff(16),
+            ...OP.offset(RBP, 2),
+            ...OP.advance(3),
+            ...OP.defCfaReg(RBP),
+            ...OP.advance(0x30),
+            ...OP.defCfa(RSP, 8),
+          ],
+        },
+      ],
+    );
     const r = rules(eh(d));
     assert.equal(r.error, undefined);
     assert.deepEqual(r.list, ['2000 rsp+8 rbp=same', '2001 rsp+16 rbp=c-16', '2004 rbp+16 rbp=c-16', '2034 rsp+8 rbp=c-16', '2040 invalid rbp=same']);
   });
 
   it('remember/restore_state, restore, same_value, args_size, advance_loc1/2/4, the _sf forms', () => {
-    const d = ehFrame(0x1000, [{}], [
-      {
-        cie: 0, start: 0x3000, len: 0x20000,
-        insns: [
-          ...OP.advance1(2), ...OP.defCfaOffSf(-3), ...OP.offsetSf(RBP, 3), ...OP.argsSize(16), // rsp+24, rbp at c-24
-          ...OP.advance2(0x100), ...OP.remember(), ...OP.defCfaOff(8), ...OP.restore(RBP),
-          ...OP.advance4(0x10000), ...OP.restoreState(),
-          ...OP.advance(1), ...OP.sameValue(RBP), ...OP.defCfaSf(RBP, -2),
-        ],
-      },
-    ]);
+    const d = ehFrame(
+      0x1000,
+      [{}],
+      [
+        {
+          cie: 0,
+          start: 0x3000,
+          len: 0x20000,
+          insns: [
+            ...OP.advance1(2),
+            ...OP.defCfaOffSf(-3),
+            ...OP.offsetSf(RBP, 3),
+            ...OP.argsSize(16), // rsp+24, rbp at c-24
+            ...OP.advance2(0x100),
+            ...OP.remember(),
+            ...OP.defCfaOff(8),
+            ...OP.restore(RBP),
+            ...OP.advance4(0x10000),
+            ...OP.restoreState(),
+            ...OP.advance(1),
+            ...OP.sameValue(RBP),
+            ...OP.defCfaSf(RBP, -2),
+          ],
+        },
+      ],
+    );
     const r = rules(eh(d));
     assert.equal(r.error, undefined);
     assert.deepEqual(r.list, [
@@ -184,12 +206,16 @@ describe('CFI → rows (hand-assembled .eh_frame)', () => {
   });
 
   it('gaps between FDEs get INVALID rows; identical neighbours merge; overlaps keep the first', () => {
-    const d = ehFrame(0x1000, [{}], [
-      { cie: 0, start: 0x2010, len: 0x10, insns: [] }, // same rule as the next: merged
-      { cie: 0, start: 0x2000, len: 0x10, insns: [] },
-      { cie: 0, start: 0x2100, len: 0x10, insns: [...OP.advance(4), ...OP.defCfaOff(16)] },
-      { cie: 0, start: 0x2104, len: 0x10, insns: [...OP.defCfaOff(32)] }, // overlaps the previous
-    ]);
+    const d = ehFrame(
+      0x1000,
+      [{}],
+      [
+        { cie: 0, start: 0x2010, len: 0x10, insns: [] }, // same rule as the next: merged
+        { cie: 0, start: 0x2000, len: 0x10, insns: [] },
+        { cie: 0, start: 0x2100, len: 0x10, insns: [...OP.advance(4), ...OP.defCfaOff(16)] },
+        { cie: 0, start: 0x2104, len: 0x10, insns: [...OP.defCfaOff(32)] }, // overlaps the previous
+      ],
+    );
     const r = rules(eh(d));
     assert.deepEqual(r.list, ['2000 rsp+8 rbp=same', '2020 invalid rbp=same', '2100 rsp+8 rbp=same', '2104 rsp+16 rbp=same', '2110 invalid rbp=same']);
     assert.equal(r.reasons['overlapping-fde'], 1);
@@ -197,12 +223,16 @@ describe('CFI → rows (hand-assembled .eh_frame)', () => {
   });
 
   it('outermost frame (undefined return address), signal frames (augmentation S), return address elsewhere', () => {
-    const d = ehFrame(0x1000, [{}, { aug: 'zRS' }], [
-      { cie: 0, start: 0x2000, len: 0x10, insns: [...OP.undefined(RA)] },
-      { cie: 1, start: 0x2010, len: 0x10, insns: [...OP.defCfaExpr([0x77, ...sleb(160), 0x06])] },
-      { cie: 0, start: 0x2020, len: 0x10, insns: [...OP.offset(RA, 2)] }, // ra at CFA-16
-      { cie: 0, start: 0x2030, len: 0x10, insns: [...OP.register(RA, 3)] },
-    ]);
+    const d = ehFrame(
+      0x1000,
+      [{}, { aug: 'zRS' }],
+      [
+        { cie: 0, start: 0x2000, len: 0x10, insns: [...OP.undefined(RA)] },
+        { cie: 1, start: 0x2010, len: 0x10, insns: [...OP.defCfaExpr([0x77, ...sleb(160), 0x06])] },
+        { cie: 0, start: 0x2020, len: 0x10, insns: [...OP.offset(RA, 2)] }, // ra at CFA-16
+        { cie: 0, start: 0x2030, len: 0x10, insns: [...OP.register(RA, 3)] },
+      ],
+    );
     const r = rules(eh(d));
     // the end-of-table INVALID row merges into the INVALID rows before it
     assert.deepEqual(r.list, ['2000 stop rbp=same', '2010 signal rbp=same', '2020 invalid rbp=same']);
@@ -210,23 +240,36 @@ describe('CFI → rows (hand-assembled .eh_frame)', () => {
   });
 
   it('CFA expressions: the .plt form (PLT row, or per-entry rows for another stub layout), DRAP deref, others INVALID', () => {
-    const d = ehFrame(0x1000, [{}], [
-      { cie: 0, start: 0x4000, len: 0x40, insns: [...OP.defCfaExpr(PLT_EXPR(11))] },
-      { cie: 0, start: 0x5000, len: 0x20, insns: [...OP.defCfaExpr(PLT_EXPR(10))] },
-      {
-        cie: 0, start: 0x6000, len: 0x40,
-        insns: [
-          ...OP.advance(4), ...OP.defCfa(10, 0), // lea 8(%rsp),%r10: CFA = r10
-          ...OP.advance(8), ...OP.expression(RBP, [0x76, 0]), ...OP.defCfaExpr(DRAP_EXPR),
-          ...OP.advance(20), ...OP.defCfaExpr([0x77, 8, 0x06, 0x23, 8]), // rsp+8; deref; plus_uconst 8
-        ],
-      },
-    ]);
+    const d = ehFrame(
+      0x1000,
+      [{}],
+      [
+        { cie: 0, start: 0x4000, len: 0x40, insns: [...OP.defCfaExpr(PLT_EXPR(11))] },
+        { cie: 0, start: 0x5000, len: 0x20, insns: [...OP.defCfaExpr(PLT_EXPR(10))] },
+        {
+          cie: 0,
+          start: 0x6000,
+          len: 0x40,
+          insns: [
+            ...OP.advance(4),
+            ...OP.defCfa(10, 0), // lea 8(%rsp),%r10: CFA = r10
+            ...OP.advance(8),
+            ...OP.expression(RBP, [0x76, 0]),
+            ...OP.defCfaExpr(DRAP_EXPR),
+            ...OP.advance(20),
+            ...OP.defCfaExpr([0x77, 8, 0x06, 0x23, 8]), // rsp+8; deref; plus_uconst 8
+          ],
+        },
+      ],
+    );
     const r = rules(eh(d));
     assert.deepEqual(r.list, [
       '4000 plt rbp=same',
       '4040 invalid rbp=same',
-      '5000 rsp+8 rbp=same', '500a rsp+16 rbp=same', '5010 rsp+8 rbp=same', '501a rsp+16 rbp=same',
+      '5000 rsp+8 rbp=same',
+      '500a rsp+16 rbp=same',
+      '5010 rsp+8 rbp=same',
+      '501a rsp+16 rbp=same',
       '5020 invalid rbp=same',
       '6000 rsp+8 rbp=same',
       '6004 invalid rbp=same',
@@ -262,11 +305,16 @@ describe('CFI → rows (hand-assembled .eh_frame)', () => {
   });
 
   it('damage: unknown opcode drops that FDE only; FDEs beyond 4 GiB are dropped; a bad CIE pointer is counted', () => {
-    const d = ehFrame(0x1000, [{}], [
-      { cie: 0, start: 0x2000, len: 0x10, insns: [...OP.advance(1), 0x3f], raw: () => [...le(0x2000, 4), ...le(0x10, 4)] },
-      { cie: 0, start: 0x2010, len: 0x10, insns: [...OP.advance(2), ...OP.defCfaOff(24)], raw: () => [...le(0x2010, 4), ...le(0x10, 4)] },
-      { cie: 0, start: 0, len: 0x10, insns: [], raw: () => [...le(0, 4), ...le(0x10, 4)] },
-    ], () => 0x03);
+    const d = ehFrame(
+      0x1000,
+      [{}],
+      [
+        { cie: 0, start: 0x2000, len: 0x10, insns: [...OP.advance(1), 0x3f], raw: () => [...le(0x2000, 4), ...le(0x10, 4)] },
+        { cie: 0, start: 0x2010, len: 0x10, insns: [...OP.advance(2), ...OP.defCfaOff(24)], raw: () => [...le(0x2010, 4), ...le(0x10, 4)] },
+        { cie: 0, start: 0, len: 0x10, insns: [], raw: () => [...le(0, 4), ...le(0x10, 4)] },
+      ],
+      () => 0x03,
+    );
     // the third FDE: absolute address 0 is fine; make a fourth above 4 GiB by hand
     const r = rules(eh(d));
     assert.match(r.error ?? '', /unknown DW_CFA opcode 0x3f/);
@@ -301,7 +349,12 @@ describe('CFI → rows (hand-assembled .debug_frame)', () => {
     out.push(...len(fde), ...fde);
     return Uint8Array.from(out);
   }
-  for (const [dwarf64, version] of [[false, 1], [false, 3], [false, 4], [true, 4]] as Array<[boolean, number]>) {
+  for (const [dwarf64, version] of [
+    [false, 1],
+    [false, 3],
+    [false, 4],
+    [true, 4],
+  ] as Array<[boolean, number]>) {
     it(`${dwarf64 ? '64' : '32'}-bit DWARF, CIE version ${version}`, () => {
       const r = rules([{ kind: 'debug_frame', data: debugFrame(dwarf64, version), vaddr: 0 }]);
       assert.equal(r.error, undefined);
@@ -310,7 +363,10 @@ describe('CFI → rows (hand-assembled .debug_frame)', () => {
   }
   it('.eh_frame wins where both describe the same code; .debug_frame fills the rest', () => {
     const e = ehFrame(0x1000, [{}], [{ cie: 0, start: 0x8000, len: 0x10, insns: [...OP.defCfaOff(40)] }]);
-    const r = rules([{ kind: 'eh_frame', data: e, vaddr: 0x1000 }, { kind: 'debug_frame', data: debugFrame(false, 3), vaddr: 0 }]);
+    const r = rules([
+      { kind: 'eh_frame', data: e, vaddr: 0x1000 },
+      { kind: 'debug_frame', data: debugFrame(false, 3), vaddr: 0 },
+    ]);
     assert.deepEqual(r.list, ['8000 rsp+40 rbp=same', '8010 invalid rbp=same']);
     assert.equal(r.reasons['debug-frame-covered'], 1);
   });
@@ -322,26 +378,35 @@ describe('gcc output', () => {
   it('a realigned frame (DRAP) and the lazy .plt of a real compile', { skip: hasTool('gcc') && hasTool('objdump') ? false : 'needs gcc and binutils' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'bpfscope-unwind-cfi-'));
     dirs.push(dir);
-    writeFileSync(join(dir, 'd.c'), `#include <stdio.h>
+    writeFileSync(
+      join(dir, 'd.c'),
+      `#include <stdio.h>
 extern void use(char *);
 void use(char *p) { __asm__ volatile("" :: "r"(p) : "memory"); }
 __attribute__((noinline)) int realigned(int n) { char *b = __builtin_alloca(n); char buf[128] __attribute__((aligned(64))); b[0] = 1; use(b); use(buf); return buf[n & 127] + b[0]; }
 int main(int c, char **v) { puts(v[0]); return realigned(c); }
-`);
+`,
+    );
     const bin = join(dir, 'd');
     execFileSync('gcc', ['-O2', '-Wl,-z,lazy', '-o', bin, join(dir, 'd.c')]);
     const frames = execFileSync('readelf', ['--debug-dump=frames', bin]).toString();
     assert.match(frames, /DW_OP_breg6 \(rbp\): -8; DW_OP_deref/, 'gcc emitted the DRAP expression');
     const t = generateTable(bin);
     assert.equal(t.error, undefined);
-    const sym = execFileSync('sh', ['-c', `readelf -sW ${bin} | awk '$8 == "realigned" { print $2, $3 }'`]).toString().trim().split(' ');
+    const sym = execFileSync('sh', ['-c', `readelf -sW ${bin} | awk '$8 == "realigned" { print $2, $3 }'`])
+      .toString()
+      .trim()
+      .split(' ');
     const [start, size] = [parseInt(sym[0], 16), Number(sym[1])];
     const kinds = new Set<string>();
     for (let i = findRow(t.rows, start); i < t.count && readRow(t.rows, i).pc < start + size; i++) kinds.add(formatRule(readRow(t.rows, i)));
     assert.ok(kinds.has('*(rbp+-8) rbp=undefined'), `realigned(): ${[...kinds].join(', ')}`);
     assert.ok(kinds.has('rsp+8 rbp=same'));
     // puts is called through a lazy .plt entry: the entries after PLT0 use the .plt expression
-    const plt = execFileSync('readelf', ['-SW', bin]).toString().split('\n').find((l) => /\s\.plt\s/.test(l))!;
+    const plt = execFileSync('readelf', ['-SW', bin])
+      .toString()
+      .split('\n')
+      .find((l) => /\s\.plt\s/.test(l))!;
     const f = plt.trim().split(/\s+/);
     const [pltAddr, pltSize] = [parseInt(f[3], 16), parseInt(f[5], 16)];
     assert.ok(pltSize >= 32 && /DW_OP_lit11/.test(frames), `a lazy .plt with entries (size ${pltSize})`);

@@ -29,12 +29,19 @@ function hasPerf(): boolean {
     return false;
   }
 }
-const SKIP = ROOT_SKIP || (!hasPerf() ? 'needs perf (apt-get install linux-perf): the reference unwinder' : false) || (!fs.existsSync('/usr/bin/python3') || !fs.existsSync('/usr/bin/gzip') ? 'needs Debian python3 and gzip' : false);
+const SKIP =
+  ROOT_SKIP ||
+  (!hasPerf() ? 'needs perf (apt-get install linux-perf): the reference unwinder' : false) ||
+  (!fs.existsSync('/usr/bin/python3') || !fs.existsSync('/usr/bin/gzip') ? 'needs Debian python3 and gzip' : false);
 
 /** Rooted and total user-stack samples of `perf record --call-graph dwarf` of the command. */
 function perfDwarf(cmd: string[], input: Buffer): { rooted: number; total: number } {
   const data = path.join(tmpDir(), `perf-${path.basename(cmd[0])}.data`);
-  execFileSync('perf', ['record', '-q', '-F', String(HZ), '--call-graph', 'dwarf', '-o', data, '--', ...cmd], { input, stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  execFileSync('perf', ['record', '-q', '-F', String(HZ), '--call-graph', 'dwarf', '-o', data, '--', ...cmd], {
+    input,
+    stdio: ['pipe', 'ignore', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
   const text = execFileSync('perf', ['script', '-i', data, '-F', 'ip,sym'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   let rooted = 0;
   let total = 0;
@@ -62,7 +69,14 @@ function ours(d: StackDelta, pid: number): { rooted: number; total: number; inco
     if (u.some((f) => ROOT.test(f))) rooted += r.value;
     else incomplete.set(u.join(';'), (incomplete.get(u.join(';')) ?? 0) + r.value);
   }
-  return { rooted, total, incomplete: [...incomplete.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${v} ${k}`) };
+  return {
+    rooted,
+    total,
+    incomplete: [...incomplete.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, v]) => `${v} ${k}`),
+  };
 }
 
 const PY = `
@@ -81,8 +95,17 @@ while time.process_time() < 1.5:
 // .debug_frame) legitimately differ, e.g. PLT stubs entered through a lazy binding.
 const TOLERANCE = 0.02;
 
-function report(t: { diagnostic: (s: string) => void }, what: string, p: { rooted: number; total: number }, o: ReturnType<typeof ours>, h: ToolHandle<StackDelta>, d: StackDelta): void {
-  t.diagnostic(`${what}: perf --call-graph dwarf ${p.rooted}/${p.total} (${((100 * p.rooted) / p.total).toFixed(1)}%), bpfscope cfi ${o.rooted}/${o.total} (${((100 * o.rooted) / o.total).toFixed(1)}%)`);
+function report(
+  t: { diagnostic: (s: string) => void },
+  what: string,
+  p: { rooted: number; total: number },
+  o: ReturnType<typeof ours>,
+  h: ToolHandle<StackDelta>,
+  d: StackDelta,
+): void {
+  t.diagnostic(
+    `${what}: perf --call-graph dwarf ${p.rooted}/${p.total} (${((100 * p.rooted) / p.total).toFixed(1)}%), bpfscope cfi ${o.rooted}/${o.total} (${((100 * o.rooted) / o.total).toFixed(1)}%)`,
+  );
   t.diagnostic(`${what}: loss ${JSON.stringify(d.loss)}; unwinder ${JSON.stringify({ ...h.unwind!(), errors: undefined })}`);
   if (o.incomplete.length) t.diagnostic(`${what}: incomplete ${o.incomplete.join(' / ')}`);
 }
@@ -102,7 +125,10 @@ test('python3 (Debian, no frame pointers): share of stacks reaching the root ≥
     const o = ours(d, child.pid!);
     report(t, 'python3', p, o, h, d);
     assert.ok(p.total > 100 && o.total > 100, `samples: perf ${p.total}, ours ${o.total}`);
-    assert.ok(o.rooted / o.total >= p.rooted / p.total - TOLERANCE, `python3: ours ${o.rooted}/${o.total} vs perf ${p.rooted}/${p.total}: ${o.incomplete.join(' / ')}`);
+    assert.ok(
+      o.rooted / o.total >= p.rooted / p.total - TOLERANCE,
+      `python3: ours ${o.rooted}/${o.total} vs perf ${p.rooted}/${p.total}: ${o.incomplete.join(' / ')}`,
+    );
   } finally {
     h.close();
     child.kill('SIGKILL');
@@ -127,7 +153,10 @@ test('gzip (Debian, no frame pointers): share of stacks reaching the root ≥ pe
     const o = ours(d, child.pid!);
     report(t, 'gzip', p, o, h, d);
     assert.ok(p.total > 50 && o.total > 50, `samples: perf ${p.total}, ours ${o.total}`);
-    assert.ok(o.rooted / o.total >= p.rooted / p.total - TOLERANCE, `gzip: ours ${o.rooted}/${o.total} vs perf ${p.rooted}/${p.total}: ${o.incomplete.join(' / ')}`);
+    assert.ok(
+      o.rooted / o.total >= p.rooted / p.total - TOLERANCE,
+      `gzip: ours ${o.rooted}/${o.total} vs perf ${p.rooted}/${p.total}: ${o.incomplete.join(' / ')}`,
+    );
   } finally {
     h.close();
     child.kill('SIGKILL');

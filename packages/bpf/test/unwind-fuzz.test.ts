@@ -35,39 +35,46 @@ function corrupt(buf: Buffer, rnd: () => number): { data: Buffer; what: string }
   const at = () => Math.floor(rnd() * d.length);
   const kind = Math.floor(rnd() * 7);
   switch (kind) {
-    case 0: { // flip a few random bytes
+    case 0: {
+      // flip a few random bytes
       const n = 1 + Math.floor(rnd() * 16);
       for (let i = 0; i < n; i++) d[at()] ^= 1 << Math.floor(rnd() * 8);
       return { data: d, what: `${n} bit flips` };
     }
-    case 1: { // truncate
+    case 1: {
+      // truncate
       const n = at();
       return { data: d.subarray(0, n), what: `truncated at ${n}` };
     }
-    case 2: { // a huge or tiny length field at an entry-aligned spot
+    case 2: {
+      // a huge or tiny length field at an entry-aligned spot
       const o = at() & ~3;
       if (o + 4 <= d.length) d.writeUInt32LE(rnd() < 0.5 ? 0xfffffff0 : Math.floor(rnd() * 64), o);
       return { data: d, what: `length at ${o}` };
     }
-    case 3: { // zero a range
+    case 3: {
+      // zero a range
       const o = at();
       const n = Math.floor(rnd() * 256);
       d.fill(0, o, Math.min(d.length, o + n));
       return { data: d, what: `zeroed ${n} at ${o}` };
     }
-    case 4: { // 0xff run (endless LEB128 continuation bits, omit encodings, 64-bit length escape)
+    case 4: {
+      // 0xff run (endless LEB128 continuation bits, omit encodings, 64-bit length escape)
       const o = at();
       const n = 1 + Math.floor(rnd() * 40);
       d.fill(0xff, o, Math.min(d.length, o + n));
       return { data: d, what: `0xff x${n} at ${o}` };
     }
-    case 5: { // random bytes
+    case 5: {
+      // random bytes
       const o = at();
       const n = 1 + Math.floor(rnd() * 64);
       for (let i = o; i < Math.min(d.length, o + n); i++) d[i] = Math.floor(rnd() * 256);
       return { data: d, what: `random ${n} at ${o}` };
     }
-    default: { // DW_CFA opcodes that move state: remember_state floods, advance_loc4 to far away
+    default: {
+      // DW_CFA opcodes that move state: remember_state floods, advance_loc4 to far away
       const o = at();
       const n = 1 + Math.floor(rnd() * 80);
       for (let i = o; i < Math.min(d.length, o + n); i++) d[i] = rnd() < 0.5 ? 0x0a : 0x04;

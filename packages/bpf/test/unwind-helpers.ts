@@ -54,7 +54,14 @@ export function parseFramesInterp(text: string): RFde[] {
     m = /^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ FDE cie=([0-9a-f]+) pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(line);
     if (m) {
       curCieKey = undefined;
-      cur = { cie: m[1], init: cieLast.get(m[1]), start: parseInt(m[2], 16), end: parseInt(m[3], 16), signal: (cieAug.get(m[1]) ?? '').includes('S'), rows: [] };
+      cur = {
+        cie: m[1],
+        init: cieLast.get(m[1]),
+        start: parseInt(m[2], 16),
+        end: parseInt(m[3], 16),
+        signal: (cieAug.get(m[1]) ?? '').includes('S'),
+        rows: [],
+      };
       fdes.push(cur);
       continue;
     }
@@ -125,7 +132,6 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-
 /**
  * From `readelf --debug-dump=frames` (raw instructions): the DW_CFA_def_cfa_expression texts of
  * each FDE, by the FDE's start address (.eh_frame only).
@@ -159,7 +165,9 @@ export function parseCfaExpressions(text: string): Map<number, string[]> {
 
 /** The row an x86-64 CFA expression must become: kind and offset, or undefined when not decided here. */
 export function expectedForExpression(expr: string): { kind: number; off?: number } {
-  const plt = /^DW_OP_breg7 \(rsp\): (\d+); DW_OP_breg16 \(rip\): 0; DW_OP_lit15; DW_OP_and; DW_OP_lit(\d+); DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus$/.exec(expr);
+  const plt = /^DW_OP_breg7 \(rsp\): (\d+); DW_OP_breg16 \(rip\): 0; DW_OP_lit15; DW_OP_and; DW_OP_lit(\d+); DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus$/.exec(
+    expr,
+  );
   if (plt) return plt[1] === '8' && plt[2] === '11' ? { kind: CFA_PLT } : { kind: CFA_RSP };
   const drap = /^DW_OP_breg6 \(rbp\): (-?\d+); DW_OP_deref$/.exec(expr);
   if (drap) return { kind: CFA_DEREF_RBP, off: Number(drap[1]) };

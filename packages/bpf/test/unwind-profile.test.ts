@@ -52,7 +52,10 @@ test('profile --unwind cfi: a call chain built without frame pointers has its ex
     const top = [...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     t.diagnostic(`top stacks ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} unwinder ${JSON.stringify(h.unwind!())}`);
     assert.ok(total > 50, `samples of the workload: ${total}`);
-    assert.ok(exact >= total * 0.9, `${exact} of ${total} samples have _start;…;main;ub_top;ub_mid;ub_leaf: ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} ${JSON.stringify(h.unwind!())}`);
+    assert.ok(
+      exact >= total * 0.9,
+      `${exact} of ${total} samples have _start;…;main;ub_top;ub_mid;ub_leaf: ${JSON.stringify(top)} loss ${JSON.stringify(d.loss)} ${JSON.stringify(h.unwind!())}`,
+    );
     // the process is gone: its mapping array and the tables only it used are freed (exit check ≤ 1 s)
     let info = h.unwind!();
     for (let i = 0; i < 60 && (info.processes > 0 || info.tables > 0 || info.bytes > 0); i++) {
@@ -66,7 +69,10 @@ test('profile --unwind cfi: a call chain built without frame pointers has its ex
   }
 });
 
-test('profile (cfi): BPF map memory of the unwinder stays within BPFSCOPE_UNWIND_MAX_MB; what does not fit is counted', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+test('profile (cfi): BPF map memory of the unwinder stays within BPFSCOPE_UNWIND_MAX_MB; what does not fit is counted', {
+  skip: ROOT_SKIP,
+  timeout: 120000,
+}, async (t) => {
   const bin = buildNoFp('ub_chain_bound', CHAIN);
   const sym = createSymbolizer();
   const { child, done, go, ready } = run(bin);
@@ -88,10 +94,15 @@ test('profile (cfi): BPF map memory of the unwinder stays within BPFSCOPE_UNWIND
     const d = await drainUntil(h, done);
     assert.equal(info.limitBytes, Math.round(0.2 * 1024 * 1024));
     assert.ok(info.bytes <= info.limitBytes, `within the bound: ${info.bytes} of ${info.limitBytes} bytes`);
-    assert.ok(info.overLimit >= 1 && Object.values(info.errors).some((e) => /byte BPF map bound/.test(e)), `a table left out is reported: ${JSON.stringify(info)}`);
+    assert.ok(
+      info.overLimit >= 1 && Object.values(info.errors).some((e) => /byte BPF map bound/.test(e)),
+      `a table left out is reported: ${JSON.stringify(info)}`,
+    );
     const samples = d.records.filter((r) => r.pid === child.pid).reduce((n, r) => n + r.value, 0);
     // the workload's frames are still walked by CFI; where libc's table is missing, frame pointers (counted)
-    const chain = d.records.filter((r) => r.pid === child.pid && names(r.user).join(';').endsWith('main;ub_top;ub_mid;ub_leaf')).reduce((n, r) => n + r.value, 0);
+    const chain = d.records
+      .filter((r) => r.pid === child.pid && names(r.user).join(';').endsWith('main;ub_top;ub_mid;ub_leaf'))
+      .reduce((n, r) => n + r.value, 0);
     assert.ok(samples > 50 && chain >= samples * 0.9, `${chain} of ${samples} samples with main;ub_top;ub_mid;ub_leaf`);
     assert.ok((d.loss.unwindNoTable ?? 0) >= samples * 0.9, `walks through libc without its table are counted: ${JSON.stringify(d.loss)}`);
   } finally {
@@ -105,7 +116,10 @@ test('unwind: a bad BPFSCOPE_UNWIND_MAX_MB is a clear error', () => {
   assert.equal(unwindMemoryLimit({}), 64 * 1024 * 1024);
 });
 
-test('profile (cfi): node --perf-basic-prof keeps its JIT frames (frame pointers where there is no CFI) and reaches the root', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+test('profile (cfi): node --perf-basic-prof keeps its JIT frames (frame pointers where there is no CFI) and reaches the root', {
+  skip: ROOT_SKIP,
+  timeout: 180000,
+}, async (t) => {
   // JS hot loop started after the capture and the tables are ready (a line on stdin)
   const js = `process.stdout.write('R');
 process.stdin.once('data', () => {
@@ -166,7 +180,10 @@ int main(void) {
 }
 `;
 
-test('profile -p (cfi): a process started just before the capture is sampled only once its tables are loaded: no stack walked without a table, >= 99 % complete', { skip: ROOT_SKIP, timeout: 120000 }, async (t) => {
+test('profile -p (cfi): a process started just before the capture is sampled only once its tables are loaded: no stack walked without a table, >= 99 % complete', {
+  skip: ROOT_SKIP,
+  timeout: 120000,
+}, async (t) => {
   const bin = buildNoFp('uf_fresh', FRESH);
   const sym = createSymbolizer();
   const { child, done, go, ready } = run(bin);

@@ -27,11 +27,7 @@ describe('unwind tables match readelf --debug-dump=frames-interp', () => {
   const readelf = hasTool('readelf');
   const seen = new Set<string>();
   for (const obj of OBJECTS) {
-    const skip = !readelf
-      ? 'readelf (binutils) is not installed: apt-get install binutils'
-      : !existsSync(obj)
-        ? `${obj} is not on this machine`
-        : false;
+    const skip = !readelf ? 'readelf (binutils) is not installed: apt-get install binutils' : !existsSync(obj) ? `${obj} is not on this machine` : false;
     const real = existsSync(obj) ? realpathSync(obj) : obj;
     if (seen.has(real)) continue;
     seen.add(real);
@@ -94,7 +90,8 @@ describe('unwind tables match readelf --debug-dump=frames-interp', () => {
             if (forms.length === 1 && r.ra === 'c-8') {
               expr++;
               const e = expectedForExpression(forms[0]);
-              if (got.cfaKind !== e.kind || (e.off !== undefined && got.cfaOff !== e.off)) mismatches.push(`${where}: expression "${forms[0]}" became ${formatRule(got)}`);
+              if (got.cfaKind !== e.kind || (e.off !== undefined && got.cfaOff !== e.off))
+                mismatches.push(`${where}: expression "${forms[0]}" became ${formatRule(got)}`);
             }
             continue;
           }
@@ -134,14 +131,23 @@ describe('unwind tables match readelf --debug-dump=frames-interp', () => {
       assert.equal(readRow(t.rows, t.count - 1).pc, last, 'the terminator row is at the end of the last FDE');
       assert.ok(compared >= SAMPLES * 2, `compared only ${compared} addresses`);
       t2.diagnostic(`${compared} addresses: ${JSON.stringify(Object.fromEntries(kindsSeen))}; ${gaps} gaps; ${expr} expression rows`);
-      assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} of ${compared} addresses differ from readelf (${JSON.stringify(Object.fromEntries(kindsSeen))}, ${expr} expression rows)`);
+      assert.deepEqual(
+        mismatches.slice(0, 20),
+        [],
+        `${mismatches.length} of ${compared} addresses differ from readelf (${JSON.stringify(Object.fromEntries(kindsSeen))}, ${expr} expression rows)`,
+      );
     });
   }
 
-  it('libc: its .plt expression is a PLT row and __restore_rt a SIGNAL row', { skip: !readelf || !existsSync('/lib/x86_64-linux-gnu/libc.so.6') ? 'needs readelf and Debian libc' : false }, () => {
+  it('libc: its .plt expression is a PLT row and __restore_rt a SIGNAL row', {
+    skip: !readelf || !existsSync('/lib/x86_64-linux-gnu/libc.so.6') ? 'needs readelf and Debian libc' : false,
+  }, () => {
     const libc = realpathSync('/lib/x86_64-linux-gnu/libc.so.6');
     const t = generateTable(libc);
-    const plt = execFileSync('readelf', ['-SW', libc]).toString().split('\n').find((l) => /\s\.plt\s/.test(l));
+    const plt = execFileSync('readelf', ['-SW', libc])
+      .toString()
+      .split('\n')
+      .find((l) => /\s\.plt\s/.test(l));
     assert.ok(plt, 'libc has a .plt section');
     const pltAddr = parseInt(plt.trim().split(/\s+/)[3], 16);
     // PLT0 (push; jmp) has its own rows; the entries from .plt+16 use the expression

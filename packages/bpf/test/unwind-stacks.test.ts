@@ -71,10 +71,17 @@ function weights(d: StackDelta, pid: number, pick: (r: StackRecord) => boolean =
 }
 
 function top(m: Map<string, number>, n = 8): string {
-  return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${v} ${k}`).join('\\n');
+  return [...m.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${v} ${k}`)
+    .join('\\n');
 }
 
-test('profile (cfi): exact stacks through a qsort callback, a thread, a signal handler, and recursion past the depth limit', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+test('profile (cfi): exact stacks through a qsort callback, a thread, a signal handler, and recursion past the depth limit', {
+  skip: ROOT_SKIP,
+  timeout: 180000,
+}, async (t) => {
   const bin = buildNoFp('ua_oncpu', ONCPU);
   const sym = createSymbolizer();
   const { child, done, go, ready } = run(bin);
@@ -96,7 +103,15 @@ test('profile (cfi): exact stacks through a qsort callback, a thread, a signal h
         // there (qsort tail-calls qsort_r, so qsort itself is not on the stack, as with perf)
         const i = u.indexOf('main');
         const sorter = u.slice(i + 3, -1);
-        if (u[0] === '_start' && i > 0 && u[i + 1] === 'ua_sort' && u[i + 2] === 'qsort_r' && sorter.length > 0 && sorter.every((f) => f.startsWith('msort_with_tmp'))) n.cmpExact += v;
+        if (
+          u[0] === '_start' &&
+          i > 0 &&
+          u[i + 1] === 'ua_sort' &&
+          u[i + 2] === 'qsort_r' &&
+          sorter.length > 0 &&
+          sorter.every((f) => f.startsWith('msort_with_tmp'))
+        )
+          n.cmpExact += v;
       }
       if (leaf === 'ua_spin') {
         n.thread += v;
@@ -107,7 +122,8 @@ test('profile (cfi): exact stacks through a qsort callback, a thread, a signal h
         // the handler, the kernel's signal trampoline, then the interrupted code down to _start
         const r = u.indexOf('__restore_rt');
         const interrupted = u.slice(0, r).join(';');
-        if (u[u.length - 2] === '__restore_rt' && /^(_start;.*;main;ua_|(__)?clone3?;start_thread;ua_thread_fn|\[truncated\];ua_recurse)/.test(interrupted)) n.sigExact += v;
+        if (u[u.length - 2] === '__restore_rt' && /^(_start;.*;main;ua_|(__)?clone3?;start_thread;ua_thread_fn|\[truncated\];ua_recurse)/.test(interrupted))
+          n.sigExact += v;
         else odd.push(`${v} ${k}`);
       }
       if (leaf === 'ua_deep_spin') {
@@ -160,8 +176,15 @@ int main(void) {
 
 // minBlockUs 1000: user stacks of blocked system calls are walked when the call returns (deferred);
 // default minimum (1 µs): walked at switch-out
-for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf', undefined]] as const) {
-  test(`offcputime (cfi, ${mode}, ${minBlockUs ? 'walked at the system call exit' : 'walked at switch-out'}): the function that called nanosleep()/read() is on the blocked stack`, { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+for (const [mode, minBlockUs] of [
+  ['tp_btf', 1000],
+  ['raw_tp', 1000],
+  ['tp_btf', undefined],
+] as const) {
+  test(`offcputime (cfi, ${mode}, ${minBlockUs ? 'walked at the system call exit' : 'walked at switch-out'}): the function that called nanosleep()/read() is on the blocked stack`, {
+    skip: ROOT_SKIP,
+    timeout: 180000,
+  }, async (t) => {
     const bin = buildNoFp('ub_offcpu', OFFCPU);
     const sym = createSymbolizer();
     const { child, done, go, ready } = run(bin);
@@ -196,7 +219,9 @@ for (const [mode, minBlockUs] of [['tp_btf', 1000], ['raw_tp', 1000], ['tp_btf',
         }
       }
       t.diagnostic(JSON.stringify({ nap, napExact, wait, waitExact, loss: d.loss }));
-      if (process.env.DEBUG_BPF_TEST) for (const r of d.records) t.diagnostic(`${r.tid} ${r.comm} ${r.value} ${r.userMissing ? 'MISSING' : ''} ${names(r.user).join(';')} | ${names(r.kernel).slice(-3).join(';')}`);
+      if (process.env.DEBUG_BPF_TEST)
+        for (const r of d.records)
+          t.diagnostic(`${r.tid} ${r.comm} ${r.value} ${r.userMissing ? 'MISSING' : ''} ${names(r.user).join(';')} | ${names(r.kernel).slice(-3).join(';')}`);
       assert.ok(nap >= 6 * 60000 * 0.9, `the sleeper's blocked time: ${nap} µs`);
       assert.ok(napExact >= nap * 0.95, `${napExact} of ${nap} µs of sleeping carry clone3;start_thread;ub_sleeper;ub_nap;nanosleep`);
       assert.ok(wait >= 4 * 80000 * 0.8, `the reader's blocked time: ${wait} µs`);
@@ -230,7 +255,15 @@ test('offwaketime (cfi): blocked stack and the waker user stack, both through li
       seen.push(`${r.value} ${u.join(';')} <- ${r.waker?.comm} ${wu.join(';')}`);
       // woken by ub_writer's write(): clone3;start_thread;ub_writer;write (taken in the waker's context)
       const i = wu.indexOf('ub_writer');
-      if (r.waker?.comm === 'ub_writer' && /^(__)?clone3?$/.test(wu[0]) && wu[1] === 'start_thread' && i === 2 && wu.slice(3).length > 0 && wu.slice(3).every((f) => /write|syscall_cancel/.test(f))) exact += r.value;
+      if (
+        r.waker?.comm === 'ub_writer' &&
+        /^(__)?clone3?$/.test(wu[0]) &&
+        wu[1] === 'start_thread' &&
+        i === 2 &&
+        wu.slice(3).length > 0 &&
+        wu.slice(3).every((f) => /write|syscall_cancel/.test(f))
+      )
+        exact += r.value;
     }
     t.diagnostic(seen.slice(0, 4).join(' / '));
     assert.ok(wait >= 4 * 80000 * 0.8, `the reader's blocked time: ${wait} µs`);
@@ -287,7 +320,10 @@ int main(void) {
 }
 `;
 
-test('profile (cfi): a library dlopen\'ed and a program exec\'ed during the capture have complete stacks within 1 s', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+test("profile (cfi): a library dlopen'ed and a program exec'ed during the capture have complete stacks within 1 s", {
+  skip: ROOT_SKIP,
+  timeout: 180000,
+}, async (t) => {
   const dir = tmpDir();
   const lib = path.join(dir, 'libub_plug.so');
   fs.writeFileSync(path.join(dir, 'ub_plug.c'), PLUGIN);
@@ -299,7 +335,10 @@ test('profile (cfi): a library dlopen\'ed and a program exec\'ed during the capt
   await ready;
   const h = openProfile({ pid: [child.pid!], frequency: 199, unwind: 'cfi', userStacksOnly: true }, sym);
   let finished = false;
-  done.then(() => (finished = true), () => (finished = true));
+  done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
   // per drain: when it happened (CLOCK_MONOTONIC ms, like the workload's clock) and what it held
   const drains: Array<{ atMs: number; d: StackDelta }> = [];
   try {
@@ -364,7 +403,10 @@ int main(void) {
 }
 `;
 
-test('profile (cfi): an object without a usable table walks by frame pointers, counted; a corrupt table ends walks, counted; the capture goes on', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
+test('profile (cfi): an object without a usable table walks by frame pointers, counted; a corrupt table ends walks, counted; the capture goes on', {
+  skip: ROOT_SKIP,
+  timeout: 180000,
+}, async (t) => {
   // built -O0 with frame pointers (in every function, leaves too), so the fallback has something to walk
   const bin = buildC('uc_fp', FP_CHAIN);
   const real = new UnwindTables({});
@@ -403,7 +445,9 @@ test('profile (cfi): an object without a usable table walks by frame pointers, c
           if (k.includes('main;uc_top;uc_mid;uc_leaf')) chain += v;
         }
         const info = h.unwind!();
-        t.diagnostic(`${variant}: ${chain} of ${total} samples with main;uc_top;uc_mid;uc_leaf; loss ${JSON.stringify(d.loss)}; errors ${JSON.stringify(info.errors)}`);
+        t.diagnostic(
+          `${variant}: ${chain} of ${total} samples with main;uc_top;uc_mid;uc_leaf; loss ${JSON.stringify(d.loss)}; errors ${JSON.stringify(info.errors)}`,
+        );
         assert.ok(total > 50, `${variant}: the capture went on: ${total} samples`);
         if (variant === 'no table') {
           assert.ok(chain >= total * 0.9, `frame pointers walked the workload's frames: ${top(all)}`);

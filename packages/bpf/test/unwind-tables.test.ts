@@ -18,7 +18,8 @@ import { expected, hasTool, parseFramesInterp } from './unwind-helpers.js';
 const LIBC = existsSync('/lib/x86_64-linux-gnu/libc.so.6') ? realpathSync('/lib/x86_64-linux-gnu/libc.so.6') : undefined;
 const LDSO = existsSync('/lib64/ld-linux-x86-64.so.2') ? realpathSync('/lib64/ld-linux-x86-64.so.2') : undefined;
 const NO_LIBS = !LIBC || !LDSO ? 'needs glibc (libc.so.6 and ld.so) at the Debian paths' : false;
-const NO_GCC = !hasTool('gcc') || !hasTool('objcopy') || !hasTool('readelf') ? 'needs gcc and binutils (objcopy, readelf): apt-get install gcc binutils' : false;
+const NO_GCC =
+  !hasTool('gcc') || !hasTool('objcopy') || !hasTool('readelf') ? 'needs gcc and binutils (objcopy, readelf): apt-get install gcc binutils' : false;
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -61,7 +62,9 @@ describe('UnwindTables API', () => {
     }
   });
 
-  it('generation does not hold the caller\'s event loop (worker thread)', { skip: existsSync('/usr/bin/node') ? false : 'needs /usr/bin/node (a large .eh_frame)' }, async () => {
+  it("generation does not hold the caller's event loop (worker thread)", {
+    skip: existsSync('/usr/bin/node') ? false : 'needs /usr/bin/node (a large .eh_frame)',
+  }, async () => {
     const u = new UnwindTables();
     try {
       await u.get(LDSO ?? '/usr/bin/node'); // worker started
@@ -116,7 +119,10 @@ describe('UnwindTables API', () => {
       }
       if (LDSO) {
         // an ELF truncated inside its .eh_frame
-        const eh = execFileSync('readelf', ['-SW', LDSO]).toString().split('\n').find((l) => /\s\.eh_frame\s/.test(l));
+        const eh = execFileSync('readelf', ['-SW', LDSO])
+          .toString()
+          .split('\n')
+          .find((l) => /\s\.eh_frame\s/.test(l));
         assert.ok(eh);
         const off = parseInt(eh.trim().split(/\s+/)[4], 16);
         const whole = readFileSync(LDSO);
@@ -195,7 +201,17 @@ int main(int argc, char **argv) { printf("%ld\\n", framed(argc * 16)); return 0;
     writeFileSync(join(work, 'p.c'), SRC);
     const full = join(work, 'p.full');
     // no .eh_frame: gcc puts the CFI in .debug_frame
-    execFileSync('gcc', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables', '-fno-omit-frame-pointer', '-Wl,--build-id', '-o', full, join(work, 'p.c')]);
+    execFileSync('gcc', [
+      '-O2',
+      '-g',
+      '-fno-asynchronous-unwind-tables',
+      '-fno-unwind-tables',
+      '-fno-omit-frame-pointer',
+      '-Wl,--build-id',
+      '-o',
+      full,
+      join(work, 'p.c'),
+    ]);
     const sections = execFileSync('readelf', ['-SW', full]).toString();
     assert.match(sections, /\.debug_frame/);
     const id = buildIdOf(full);
@@ -238,7 +254,9 @@ int main(int argc, char **argv) { printf("%ld\\n", framed(argc * 16)); return 0;
       }
       assert.ok(checked > 10, `${checked} addresses checked`);
       // framed() keeps rbp: an rbp-based CFA row with rbp saved at CFA-16
-      const sym = execFileSync('sh', ['-c', `readelf -sW ${full} | awk '$8 == "framed" { print $2 }'`]).toString().trim();
+      const sym = execFileSync('sh', ['-c', `readelf -sW ${full} | awk '$8 == "framed" { print $2 }'`])
+        .toString()
+        .trim();
       const framed = parseInt(sym, 16);
       const rows = [];
       for (let i = findRow(t.rows, framed); i < t.count && readRow(t.rows, i).pc < framed + 64; i++) rows.push(formatRule(readRow(t.rows, i)));
@@ -278,7 +296,8 @@ describe('compressed .debug_frame in debug files', () => {
     const work = tmp();
     // enough functions that compression pays (objcopy leaves a section alone when it would not shrink)
     let src = 'volatile long sink;\n__attribute__((noinline)) long f0(long x) { sink = x; return x; }\n';
-    for (let i = 1; i < 200; i++) src += `__attribute__((noinline)) long f${i}(long x) { long a[${(i % 7) + 1}]; a[0] = x; sink = a[0]; return f${i - 1}(x + a[0]) * ${i}; }\n`;
+    for (let i = 1; i < 200; i++)
+      src += `__attribute__((noinline)) long f${i}(long x) { long a[${(i % 7) + 1}]; a[0] = x; sink = a[0]; return f${i - 1}(x + a[0]) * ${i}; }\n`;
     src += 'int main(int c, char **v) { (void)v; return (int)f199(c); }\n';
     writeFileSync(join(work, 'p.c'), src);
     const full = join(work, 'p.full');
@@ -295,7 +314,11 @@ describe('compressed .debug_frame in debug files', () => {
         assert.equal(mode, 'zstd', `objcopy could not make ${mode}: ${made.stderr}`);
         continue; // older binutils without zstd
       }
-      const secs = execFileSync('readelf', ['-SW', dbg]).toString().split('\n').find((l) => /debug_frame/.test(l)) ?? '';
+      const secs =
+        execFileSync('readelf', ['-SW', dbg])
+          .toString()
+          .split('\n')
+          .find((l) => /debug_frame/.test(l)) ?? '';
       assert.ok(mode === 'zlib-gnu' ? /\.zdebug_frame/.test(secs) : /\.debug_frame\s.*\sC\s/.test(secs), `${mode}: the section is compressed: ${secs}`);
       mkdirSync(join(root, 'bin'), { recursive: true });
       execFileSync('objcopy', ['--strip-debug', full, join(root, 'bin/p')]);
@@ -377,7 +400,11 @@ describe('unwind table disk cache', () => {
     assert.ok(await c.get('b-aa'), 'aa is read: now the most recently used');
     await c.put('b-dd', mk(1000, 4));
     const names = readdirSync(dir).sort();
-    assert.deepEqual(names, ['b-aa', 'b-cc', 'b-dd'].map((k) => DiskCache.fileName(k)), 'bb (least recently used) was evicted');
+    assert.deepEqual(
+      names,
+      ['b-aa', 'b-cc', 'b-dd'].map((k) => DiskCache.fileName(k)),
+      'bb (least recently used) was evicted',
+    );
     assert.ok((await c.size()) <= Math.floor(one * 3.5));
     assert.equal(c.stats.evictions, 1);
     const total = names.reduce((s, n) => s + statSync(join(dir, n)).size, 0);

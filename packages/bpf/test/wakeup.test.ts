@@ -77,7 +77,19 @@ test('wakeuptime: the pipe writer wakes the reader, through pipe_write', { skip:
     // the reader measured its time in read(); blocked time is that minus its short on-CPU parts
     const expected = Number(stdout().trim());
     assert.ok(expected >= ROUNDS * WAIT_MS * 1000 * 0.9, `reader measured ${expected} µs in read()`);
-    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), "<-", r.waker?.comm, names(r.waker?.user ?? []).join(";"), names(r.waker?.kernel ?? []).join(";"), r.waker?.kernelMissing);
+    if (process.env.DEBUG_BPF_TEST)
+      for (const r of d.records)
+        console.log(
+          r.comm,
+          r.value,
+          names(r.user).join(';'),
+          names(r.kernel).join(';'),
+          '<-',
+          r.waker?.comm,
+          names(r.waker?.user ?? []).join(';'),
+          names(r.waker?.kernel ?? []).join(';'),
+          r.waker?.kernelMissing,
+        );
     assert.ok(us > expected * 0.8 && us <= expected * 1.02, `reader blocked ${us} µs ≈ ${expected} µs it measured in read()`);
     assert.ok(viaPipe >= us * 0.9, `the waker's kernel stack goes through pipe_write (${viaPipe}/${us} µs)`);
   } finally {
@@ -114,7 +126,19 @@ test('offwaketime: blocked reader stacks plus the writer as waker', { skip: ROOT
     // the reader measured its time in read(); blocked time is that minus its short on-CPU parts
     const expected = Number(stdout().trim());
     assert.ok(expected >= ROUNDS * WAIT_MS * 1000 * 0.9, `reader measured ${expected} µs in read()`);
-    if (process.env.DEBUG_BPF_TEST) for (const r of d.records) console.log(r.comm, r.value, names(r.user).join(";"), names(r.kernel).join(";"), "<-", r.waker?.comm, names(r.waker?.user ?? []).join(";"), names(r.waker?.kernel ?? []).join(";"), r.waker?.kernelMissing);
+    if (process.env.DEBUG_BPF_TEST)
+      for (const r of d.records)
+        console.log(
+          r.comm,
+          r.value,
+          names(r.user).join(';'),
+          names(r.kernel).join(';'),
+          '<-',
+          r.waker?.comm,
+          names(r.waker?.user ?? []).join(';'),
+          names(r.waker?.kernel ?? []).join(';'),
+          r.waker?.kernelMissing,
+        );
     assert.ok(us > expected * 0.8 && us <= expected * 1.02, `reader blocked ${us} µs ≈ ${expected} µs it measured in read()`);
     assert.ok(full >= us * 0.9, `blocked in pipe_read, woken through pipe_write (${full}/${us} µs)`);
   } finally {

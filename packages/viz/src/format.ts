@@ -73,5 +73,8 @@ export function formatDate(epochMs: number | string | undefined): string {
   if (epochMs === undefined || epochMs === null || epochMs === '') return '–';
   const d = new Date(epochMs);
   if (Number.isNaN(d.getTime())) return String(epochMs);
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }

@@ -6,8 +6,24 @@ import { corpusText, profileFromText, stackMap } from './helpers.js';
 test('bpfscope JSON round trip keeps frames, kinds, stacks, meta, timeline and histograms', () => {
   const b = new ProfileBuilder('microseconds', { tool: 'offwaketime', host: 'db1', startTime: 1700000000000, loss: { stackCollisions: 3 } });
   b.enableTimeline({ resolutionMs: 10, startTime: 1700000000000 });
-  b.addStack([{ name: 'sshd', kind: 'comm' }, { name: 'read', kind: 'user' }, { name: '-', kind: 'separator' }, { name: 'vfs_read', kind: 'kernel' }], 100, 1700000000015);
-  b.addStack([{ name: 'sshd', kind: 'comm' }, { name: 'read', kind: 'user' }], 5, 1700000001234);
+  b.addStack(
+    [
+      { name: 'sshd', kind: 'comm' },
+      { name: 'read', kind: 'user' },
+      { name: '-', kind: 'separator' },
+      { name: 'vfs_read', kind: 'kernel' },
+    ],
+    100,
+    1700000000015,
+  );
+  b.addStack(
+    [
+      { name: 'sshd', kind: 'comm' },
+      { name: 'read', kind: 'user' },
+    ],
+    5,
+    1700000001234,
+  );
   b.setHistograms({ unit: 'usecs', keyKind: 'disk', intervals: [{ start: 1, end: 2, key: 'sda', slots: [0, 1, 5] }] });
   const p = b.build();
   const q = decodeProfile(encodeProfile(p));
@@ -18,7 +34,8 @@ test('bpfscope JSON round trip keeps frames, kinds, stacks, meta, timeline and h
   assert.deepEqual(q.frames.map((f) => [f.name, f.kind]).sort(), p.frames.map((f) => [f.name, f.kind]).sort());
   assert.deepEqual(q.histograms, p.histograms);
   // timeline entries point at the same stacks after re-ordering
-  const tl = (x: typeof p) => x.timeline!.offsetMs.map((o, i) => `${o}:${x.stacks[x.timeline!.stack[i]].frames.map((f) => x.frames[f].name).join(';')}:${x.timeline!.count[i]}`).sort();
+  const tl = (x: typeof p) =>
+    x.timeline!.offsetMs.map((o, i) => `${o}:${x.stacks[x.timeline!.stack[i]].frames.map((f) => x.frames[f].name).join(';')}:${x.timeline!.count[i]}`).sort();
   assert.deepEqual(tl(q), tl(p));
   assert.ok(Object.isFrozen(q) && Object.isFrozen(q.stacks) && Object.isFrozen(q.frames[0]));
 });
@@ -38,7 +55,10 @@ test('decodeProfile rejects bad input with errors naming the field', () => {
   const bad = (mut: (o: any) => void, re: RegExp) => {
     const o = structuredClone(good);
     mut(o);
-    assert.throws(() => decodeProfile(JSON.stringify(o)), (e: unknown) => e instanceof CodecError && re.test(e.message));
+    assert.throws(
+      () => decodeProfile(JSON.stringify(o)),
+      (e: unknown) => e instanceof CodecError && re.test(e.message),
+    );
   };
   assert.throws(() => decodeProfile('{nope'), /not valid JSON/);
   bad((o) => (o.format = 'x'), /"format" must be "bpfscope"/);

@@ -3,9 +3,24 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import {
-  importFolded, importPerfScript, importPprof, importSpeedscope, importBpftrace, importProfile,
-  toFolded, toPprof, toSpeedscope, toSvg, toDiffSvg, escapeXml, ProfileBuilder, buildTree, nodePath,
-  diffColor, nodeColor, paletteForTool,
+  importFolded,
+  importPerfScript,
+  importPprof,
+  importSpeedscope,
+  importBpftrace,
+  importProfile,
+  toFolded,
+  toPprof,
+  toSpeedscope,
+  toSvg,
+  toDiffSvg,
+  escapeXml,
+  ProfileBuilder,
+  buildTree,
+  nodePath,
+  diffColor,
+  nodeColor,
+  paletteForTool,
 } from '@bpfscope/viz';
 import { corpusText, fixture, lineSet, stackMap } from './helpers.js';
 
@@ -34,21 +49,37 @@ test('pprof import: sample type choice, inline frames, kernel mappings, errors',
   // a hand-built pprof with two sample types and an inlined frame
   const st = ['', 'samples', 'count', 'cpu', 'nanoseconds', 'main', 'inlined_helper', 'vfs_read', '[kernel.kallsyms]', '/usr/bin/app'];
   const pp = new PprofProfile({
-    sampleType: [{ type: 1, unit: 2 }, { type: 3, unit: 4 }],
-    mapping: [{ id: 1, filename: 8 }, { id: 2, filename: 9 }],
-    function: [{ id: 1, name: 5 }, { id: 2, name: 6 }, { id: 3, name: 7 }],
+    sampleType: [
+      { type: 1, unit: 2 },
+      { type: 3, unit: 4 },
+    ],
+    mapping: [
+      { id: 1, filename: 8 },
+      { id: 2, filename: 9 },
+    ],
+    function: [
+      { id: 1, name: 5 },
+      { id: 2, name: 6 },
+      { id: 3, name: 7 },
+    ],
     location: [
       { id: 1, mappingId: 2, line: [{ functionId: 2 }, { functionId: 1 }] },
       { id: 2, mappingId: 1, line: [{ functionId: 3 }] },
     ],
-    sample: [{ locationId: [2, 1], value: [3, 3000] }, { locationId: [1], value: [1, 1000] }],
+    sample: [
+      { locationId: [2, 1], value: [3, 3000] },
+      { locationId: [1], value: [1, 1000] },
+    ],
   });
   for (const s of st.slice(1)) pp.stringTable.dedup(s);
   const bytes = pp.encode();
   const cpu = importPprof(bytes);
   assert.equal(cpu.unit, 'nanoseconds', 'picks the last sample type (cpu) by default, as pprof does');
   assert.equal(cpu.total, 4000);
-  assert.deepEqual([...stackMap(cpu)].sort(), [['main;inlined_helper', 1000], ['main;inlined_helper;vfs_read', 3000]]);
+  assert.deepEqual([...stackMap(cpu)].sort(), [
+    ['main;inlined_helper', 1000],
+    ['main;inlined_helper;vfs_read', 3000],
+  ]);
   const kinds = kindsOf(cpu);
   assert.equal(kinds.get('inlined_helper'), 'inline');
   assert.equal(kinds.get('vfs_read'), 'kernel');
@@ -71,15 +102,38 @@ test('speedscope export re-imports to the same totals, stacks and kinds; evented
   assert.deepEqual(kindsOf(q), kindsOf(p));
   const ev = importSpeedscope({
     shared: { frames: [{ name: 'main' }, { name: 'work' }, { name: 'io' }] },
-    profiles: [{ type: 'evented', name: 't', unit: 'milliseconds', startValue: 0, endValue: 10, events: [
-      { type: 'O', at: 0, frame: 0 }, { type: 'O', at: 2, frame: 1 }, { type: 'O', at: 5, frame: 2 },
-      { type: 'C', at: 6, frame: 2 }, { type: 'C', at: 8, frame: 1 }, { type: 'C', at: 10, frame: 0 },
-    ] }],
+    profiles: [
+      {
+        type: 'evented',
+        name: 't',
+        unit: 'milliseconds',
+        startValue: 0,
+        endValue: 10,
+        events: [
+          { type: 'O', at: 0, frame: 0 },
+          { type: 'O', at: 2, frame: 1 },
+          { type: 'O', at: 5, frame: 2 },
+          { type: 'C', at: 6, frame: 2 },
+          { type: 'C', at: 8, frame: 1 },
+          { type: 'C', at: 10, frame: 0 },
+        ],
+      },
+    ],
   });
-  assert.deepEqual([...stackMap(ev)].sort(), [['main', 4], ['main;work', 5], ['main;work;io', 1]]);
+  assert.deepEqual([...stackMap(ev)].sort(), [
+    ['main', 4],
+    ['main;work', 5],
+    ['main;work;io', 1],
+  ]);
   assert.equal(ev.unit, 'milliseconds');
-  assert.throws(() => importSpeedscope('{"shared":{"frames":[]},"profiles":[{"type":"sampled","unit":"none","samples":[[3]],"weights":[1]}]}'), /samples\[0\]\[0\] = 3 is not an index/);
-  assert.throws(() => importSpeedscope({ shared: { frames: [{ name: 'a' }] }, profiles: [{ type: 'evented', unit: 'none', events: [{ type: 'C', at: 1, frame: 0 }] }] }), /not the innermost open frame/);
+  assert.throws(
+    () => importSpeedscope('{"shared":{"frames":[]},"profiles":[{"type":"sampled","unit":"none","samples":[[3]],"weights":[1]}]}'),
+    /samples\[0\]\[0\] = 3 is not an index/,
+  );
+  assert.throws(
+    () => importSpeedscope({ shared: { frames: [{ name: 'a' }] }, profiles: [{ type: 'evented', unit: 'none', events: [{ type: 'C', at: 1, frame: 0 }] }] }),
+    /not the innermost open frame/,
+  );
 });
 
 test('folded export: exact round trip of the perf corpus, stable export → import → export', () => {
@@ -90,7 +144,13 @@ test('folded export: exact round trip of the perf corpus, stable export → impo
   assert.deepEqual(lineSet(f1).length, p.stacks.length);
   // names with ';' or newlines stay parseable
   const b = new ProfileBuilder();
-  b.addStack([{ name: 'a;b', kind: 'comm' }, { name: 'x\ny', kind: 'user' }], 1);
+  b.addStack(
+    [
+      { name: 'a;b', kind: 'comm' },
+      { name: 'x\ny', kind: 'user' },
+    ],
+    1,
+  );
   assert.equal(toFolded(b.build()), 'a:b;x y 1\n');
 });
 
@@ -109,7 +169,8 @@ test('SVG export: standalone, titled, escaped, one <title> per drawn frame, colo
   assert.ok(titles >= 20);
   assert.match(svg, /<title>longest_match \(210 samples, 41\.58%, self 210\)<\/title>/);
   // kernel frames are orange-ish, JIT green-ish
-  const fillOf = (name: string) => new RegExp(`<title>${name.replace(/[[\]*().]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(svg)!.slice(1).map(Number);
+  const fillOf = (name: string) =>
+    new RegExp(`<title>${name.replace(/[[\]*().]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(svg)!.slice(1).map(Number);
   const [kr, kg, kb] = fillOf('vfs_read_[k]');
   assert.ok(kr > 200 && kg > 100 && kb < 80);
   const [jr, jg, jb] = fillOf('JS:*sortMany /srv/demo/work.js:2:18');
@@ -136,7 +197,8 @@ test('SVG export uses the canvas palette: the same colour per node, the palette 
   // the waker part of a chain is violet on a wakeup graph, blue before the separator
   const chain = { ...p, meta: { ...p.meta, tool: 'offwaketime' as const } };
   const svg = toSvg(chain);
-  const fillOf = (name: string) => rgbOf(new RegExp(`<title>${name.replace(/[[\]]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="(rgb\\([^"]+\\))"`).exec(svg)![1]);
+  const fillOf = (name: string) =>
+    rgbOf(new RegExp(`<title>${name.replace(/[[\]]/g, '\\$&')} \\([^<]*</title><rect [^>]*fill="(rgb\\([^"]+\\))"`).exec(svg)![1]);
   const [br, , bb] = fillOf('schedule_[k]');
   const [wr, , wb] = fillOf('try_to_wake_up_[k]');
   assert.ok(bb > br + 60 && wr > br + 40 && wb > 180);
@@ -171,10 +233,33 @@ test('differential SVG: target widths, red for growth, blue for shrinkage, escap
 
 test('multi-host profiles: folded lines start with the host, pprof carries it as the label "host", speedscope has one profile per host', () => {
   const b = new ProfileBuilder('samples');
-  b.addStack([{ name: 'web-1', kind: 'unknown' }, { name: 'nginx', kind: 'comm' }, { name: 'main', kind: 'user' }], 3);
-  b.addStack([{ name: 'web-2', kind: 'unknown' }, { name: 'nginx', kind: 'comm' }, { name: 'main', kind: 'user' }], 5);
+  b.addStack(
+    [
+      { name: 'web-1', kind: 'unknown' },
+      { name: 'nginx', kind: 'comm' },
+      { name: 'main', kind: 'user' },
+    ],
+    3,
+  );
+  b.addStack(
+    [
+      { name: 'web-2', kind: 'unknown' },
+      { name: 'nginx', kind: 'comm' },
+      { name: 'main', kind: 'user' },
+    ],
+    5,
+  );
   const built = b.build();
-  const p = { ...built, meta: { ...built.meta, hosts: [{ name: 'web-1', state: 'done' as const, samples: 3 }, { name: 'web-2', state: 'done' as const, samples: 5 }] } };
+  const p = {
+    ...built,
+    meta: {
+      ...built.meta,
+      hosts: [
+        { name: 'web-1', state: 'done' as const, samples: 3 },
+        { name: 'web-2', state: 'done' as const, samples: 5 },
+      ],
+    },
+  };
   assert.deepEqual(toFolded(p).trim().split('\n').sort(), ['web-1;nginx;main 3', 'web-2;nginx;main 5']);
   const pp = PprofProfile.decode(gunzipSync(toPprof(p)));
   const str = (i: number | bigint) => pp.stringTable.strings[Number(i)];
@@ -186,7 +271,11 @@ test('multi-host profiles: folded lines start with the host, pprof carries it as
   assert.deepEqual(got.sort(), ['web-1:main<nginx:3', 'web-2:main<nginx:5']);
   const ss = JSON.parse(toSpeedscope(p));
   assert.deepEqual(
-    ss.profiles.map((x: { name: string; endValue: number; samples: number[][] }) => [x.name, x.endValue, x.samples[0].map((f) => ss.shared.frames[f].name).join(';')]),
+    ss.profiles.map((x: { name: string; endValue: number; samples: number[][] }) => [
+      x.name,
+      x.endValue,
+      x.samples[0].map((f) => ss.shared.frames[f].name).join(';'),
+    ]),
     [
       ['web-1', 3, 'nginx;main'],
       ['web-2', 5, 'nginx;main'],

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { subsecondGrid, selectRange, gridCellRange, latencyGrid, histogramPercentile, slotRange, slotOf, importPerfScript, type HistogramSeries } from '@bpfscope/viz';
+import {
+  subsecondGrid,
+  selectRange,
+  gridCellRange,
+  latencyGrid,
+  histogramPercentile,
+  slotRange,
+  slotOf,
+  importPerfScript,
+  type HistogramSeries,
+} from '@bpfscope/viz';
 import { corpusText, profileFromText, stackMap } from './helpers.js';
 
 test('subsecondGrid: column = second, row = subsecond offset (FlameScope)', () => {

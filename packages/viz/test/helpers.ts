@@ -24,7 +24,10 @@ export function fixture(name: string): string {
  */
 export function profileFromText(text: string, opts: { unit?: Unit; comm?: boolean; times?: number[] } = {}): Profile {
   const b = new ProfileBuilder(opts.unit ?? 'samples', { name: 'fixture' });
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   lines.forEach((line, i) => {
     const m = /^(.*?)(?:\s+(\d+(?:\.\d+)?))?$/.exec(line)!;
     const names = m[1].split(';');
@@ -34,14 +37,21 @@ export function profileFromText(text: string, opts: { unit?: Unit; comm?: boolea
     });
     const clean = names.map((n, j) => (forced[j] ? n.slice(0, -2) : n));
     const kinds = foldedKinds(clean, opts.comm ?? true);
-    b.addStack(clean.map((n, j) => ({ name: n, kind: forced[j] ?? kinds[j] })), m[2] ? Number(m[2]) : 1, opts.times?.[i]);
+    b.addStack(
+      clean.map((n, j) => ({ name: n, kind: forced[j] ?? kinds[j] })),
+      m[2] ? Number(m[2]) : 1,
+      opts.times?.[i],
+    );
   });
   return b.build();
 }
 
 /** Folded text as a sorted multiset of lines. */
 export function lineSet(folded: string): string[] {
-  return folded.split('\n').filter((l) => l !== '').sort();
+  return folded
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 /** name-path → weight map of a profile (for comparing profiles regardless of frame ids). */

@@ -10,7 +10,12 @@ test('corpus bpftrace-profile-busy imports to 2276 samples in 951 entries', () =
   assert.equal(p.total, 2276);
   assert.equal(countBpftraceEntries(text), 951);
   // with offsets kept, every distinct map entry is its own stack (the file repeats a few keys verbatim)
-  const distinct = new Set(text.split(/\n(?=@\[)/).filter((e) => e.startsWith('@[')).map((e) => e.replace(/\]: \d+\s*$/, ''))).size;
+  const distinct = new Set(
+    text
+      .split(/\n(?=@\[)/)
+      .filter((e) => e.startsWith('@['))
+      .map((e) => e.replace(/\]: \d+\s*$/, '')),
+  ).size;
   assert.ok(distinct > 900 && distinct <= 951);
   assert.equal(importBpftrace(text, { keepOffsets: true }).stacks.length, distinct);
   // offsets stripped by default
@@ -25,7 +30,9 @@ test('bpftrace excerpt: [kstack, ustack, comm] keys, empty stacks, kinds', () =>
   const m = stackMap(p);
   assert.equal(m.get('node'), 1, '@[, , node]: 1 is a stack of just the comm');
   assert.equal(
-    m.get('swapper/0;common_startup_64;x86_64_start_kernel;__pfx_clear_bss;start_kernel;rest_init;cpu_startup_entry;do_idle;cpuidle_enter;cpuidle_enter_state;default_enter_idle;default_idle;pv_native_safe_halt;asm_sysvec_apic_timer_interrupt;sysvec_apic_timer_interrupt;__irq_exit_rcu;handle_softirqs;rcu_core;rcu_do_batch;tlb_remove_table_rcu'),
+    m.get(
+      'swapper/0;common_startup_64;x86_64_start_kernel;__pfx_clear_bss;start_kernel;rest_init;cpu_startup_entry;do_idle;cpuidle_enter;cpuidle_enter_state;default_enter_idle;default_idle;pv_native_safe_halt;asm_sysvec_apic_timer_interrupt;sysvec_apic_timer_interrupt;__irq_exit_rcu;handle_softirqs;rcu_core;rcu_do_batch;tlb_remove_table_rcu',
+    ),
     1,
   );
   const nodeStack = [...m.keys()].find((k) => k.startsWith('node;0x7fe84754524a;0xc6853f'));
@@ -43,7 +50,10 @@ test('bpftrace: plain @[kstack] and @[ustack, comm] keys, named maps, perf-mode 
   assert.deepEqual([...stackMap(k)], [['entry_SYSCALL_64_after_hwframe;do_syscall_64;ksys_read;vfs_read', 4]]);
   assert.ok(k.frames.every((f) => f.kind === 'kernel'));
   const u = importBpftrace('@x[\n    leaf+1\n    main+20\n, bash]: 2\n@x[\n    other+1\n, sh]: 3\n');
-  assert.deepEqual([...stackMap(u)].sort(), [['bash;main;leaf', 2], ['sh;other', 3]]);
+  assert.deepEqual([...stackMap(u)].sort(), [
+    ['bash;main;leaf', 2],
+    ['sh;other', 3],
+  ]);
   assert.equal(u.frames.find((f) => f.name === 'main')!.kind, 'user');
   const swapped = importBpftrace('@[\n    leaf+1\n    main+2\n,\n    vfs_read+3\n, app]: 1\n', { stackKinds: ['user', 'kernel'] });
   assert.deepEqual([...stackMap(swapped)], [['app;main;leaf;vfs_read', 1]], '@[ustack, kstack, comm] with stackKinds');
@@ -53,8 +63,14 @@ test('bpftrace: plain @[kstack] and @[ustack, comm] keys, named maps, perf-mode 
 });
 
 test('bpftrace: errors name the line and the problem', () => {
-  assert.throws(() => importBpftrace('hello\n'), (e: unknown) => e instanceof ImportError && e.line === 1 && /@name\[/.test(e.message));
-  assert.throws(() => importBpftrace('@[\n    f+1\n'), (e: unknown) => e instanceof ImportError && e.line === 1 && /never ends/.test(e.message));
+  assert.throws(
+    () => importBpftrace('hello\n'),
+    (e: unknown) => e instanceof ImportError && e.line === 1 && /@name\[/.test(e.message),
+  );
+  assert.throws(
+    () => importBpftrace('@[\n    f+1\n'),
+    (e: unknown) => e instanceof ImportError && e.line === 1 && /never ends/.test(e.message),
+  );
   assert.throws(() => importBpftrace('@a[x]: 1\n@b[y]: 2\n'), /several maps/);
   assert.throws(() => importBpftrace('Attaching 1 probe...\n'), /no map entries/);
 });

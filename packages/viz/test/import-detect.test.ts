@@ -22,7 +22,12 @@ test('detection by content for every format, text or bytes, gzipped or not', () 
   const base = profileFromText('app;main;work 3\napp;main 1');
   const cases: [string | Uint8Array, string][] = [
     ['app;main;work 3\n', 'folded'],
-    [corpusText('perf-script-busy.txt.gz').slice(0, 5000).replace(/\n[^\n]*$/, '\n'), 'perf-script'],
+    [
+      corpusText('perf-script-busy.txt.gz')
+        .slice(0, 5000)
+        .replace(/\n[^\n]*$/, '\n'),
+      'perf-script',
+    ],
     [fixture('bpftrace-excerpt.txt'), 'bpftrace'],
     [toSpeedscope(base), 'speedscope'],
     [encodeProfile(base), 'bpfscope'],
@@ -32,7 +37,7 @@ test('detection by content for every format, text or bytes, gzipped or not', () 
   ];
   for (const [input, fmt] of cases) {
     const p = importProfile(input);
-    const got = fmt === 'bpfscope' ? p.meta.source?.format ?? 'bpfscope' : p.meta.source?.format;
+    const got = fmt === 'bpfscope' ? (p.meta.source?.format ?? 'bpfscope') : p.meta.source?.format;
     if (fmt !== 'bpfscope') assert.equal(got, fmt);
     assert.ok(p.total > 0);
   }
@@ -40,7 +45,10 @@ test('detection by content for every format, text or bytes, gzipped or not', () 
 });
 
 test('unknown content and mismatched format give clear errors', () => {
-  assert.throws(() => importProfile('hello world\nthis is not a profile\n'), (e: unknown) => e instanceof ImportError && /could not tell the format/.test(e.message) && /pass format/.test(e.message));
+  assert.throws(
+    () => importProfile('hello world\nthis is not a profile\n'),
+    (e: unknown) => e instanceof ImportError && /could not tell the format/.test(e.message) && /pass format/.test(e.message),
+  );
   assert.throws(() => importProfile('a;b 1', { format: 'bogus' as never }), /is not one of/);
   assert.throws(() => importProfile('a;b 1', { format: 'pprof' }), /binary/);
   assert.throws(() => importProfile(new Uint8Array([0x1f, 0x8b, 1, 2, 3])), /gzip data is corrupt/);

@@ -20,7 +20,24 @@ test('folded: - and -- separators split user/kernel and blocked/waker parts (off
   const p = importFolded(fixture('offwaketime.folded'));
   const s = p.stacks.find((x) => x.weight === 250)!;
   const kinds = s.frames.map((f) => p.frames[f].kind);
-  assert.deepEqual(kinds, ['comm', 'user', 'separator', 'kernel', 'kernel', 'kernel', 'kernel', 'kernel', 'separator', 'kernel', 'kernel', 'kernel', 'separator', 'user', 'user', 'comm']);
+  assert.deepEqual(kinds, [
+    'comm',
+    'user',
+    'separator',
+    'kernel',
+    'kernel',
+    'kernel',
+    'kernel',
+    'kernel',
+    'separator',
+    'kernel',
+    'kernel',
+    'kernel',
+    'separator',
+    'user',
+    'user',
+    'comm',
+  ]);
   assert.equal(p.total, 302);
 });
 
@@ -36,7 +53,11 @@ test('folded → model → folded is exact as a multiset of lines', () => {
 
 test('folded: malformed lines are errors naming the line', () => {
   const bad = (text: string, line: number, re: RegExp) =>
-    assert.throws(() => importFolded(text), (e: unknown) => e instanceof ImportError && e.line === line && re.test(e.message), text);
+    assert.throws(
+      () => importFolded(text),
+      (e: unknown) => e instanceof ImportError && e.line === line && re.test(e.message),
+      text,
+    );
   bad('a;b 1\nno-count-here\n', 2, /no count/);
   bad('a;b 1\na;b x12\n', 2, /non-negative number/);
   bad('a;;b 3\n', 1, /empty frame name/);

@@ -27,10 +27,16 @@ test('corpus perf-script-busy imports to 9880 samples with the known per-command
   const kinds = new Set(p.frames.map((f) => f.kind));
   for (const k of ['comm', 'kernel', 'user', 'jit', 'unknown'] as const) assert.ok(kinds.has(k), `has ${k} frames`);
   assert.ok(p.frames.some((f) => f.kind === 'jit' && f.name.startsWith('JS:*sortMany')));
-  assert.ok(p.frames.every((f) => !/\+0x[0-9a-f]+$/.test(f.name)), 'offsets stripped');
+  assert.ok(
+    p.frames.every((f) => !/\+0x[0-9a-f]+$/.test(f.name)),
+    'offsets stripped',
+  );
   // timeline: every sample is on it, ~10 s long
   assert.ok(p.timeline);
-  assert.equal(p.timeline!.count.reduce((a, b) => a + b, 0), 9880);
+  assert.equal(
+    p.timeline!.count.reduce((a, b) => a + b, 0),
+    9880,
+  );
   const span = Math.max(...p.timeline!.offsetMs) - Math.min(...p.timeline!.offsetMs);
   assert.ok(span > 9000 && span < 11000, `span ${span}`);
 });
@@ -43,7 +49,11 @@ test('perf script excerpt: frames root first, kernel/jit/unknown kinds, [dso] fo
   assert.equal(m.get('gzip;[unknown];[gzip]'), 2);
   const node = [...m.keys()].find((k) => k.startsWith('node;__libc_start_call_main;node::Start;') && k.endsWith(';JS:*sortMany /srv/demo/work.js:2:18'));
   assert.ok(node, 'node stack with JIT leaf');
-  const pf = [...m.keys()].find((k) => k.endsWith(';asm_exc_page_fault;exc_page_fault;handle_mm_fault;__handle_mm_fault;do_anonymous_page;vma_alloc_folio_noprof;alloc_pages_mpol;__alloc_frozen_pages_noprof;get_page_from_freelist;clear_page_erms'));
+  const pf = [...m.keys()].find((k) =>
+    k.endsWith(
+      ';asm_exc_page_fault;exc_page_fault;handle_mm_fault;__handle_mm_fault;do_anonymous_page;vma_alloc_folio_noprof;alloc_pages_mpol;__alloc_frozen_pages_noprof;get_page_from_freelist;clear_page_erms',
+    ),
+  );
   assert.ok(pf, 'kernel part after the user part');
   const kindOf = (n: string) => p.frames.find((f) => f.name === n)!.kind;
   assert.equal(kindOf('clear_page_erms'), 'kernel');

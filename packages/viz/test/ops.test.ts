@@ -1,9 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  merge, diff, prune, focus, exclude, collapseRecursion, mergeByFunction, invert, topFunctions, topFunctionsDiff,
-  focusSubtree, callersOf, calleesOf,
-  buildTree, childrenOf, nodeName, nodePath, importPerfScript, toFolded, ProfileBuilder,
+  merge,
+  diff,
+  prune,
+  focus,
+  exclude,
+  collapseRecursion,
+  mergeByFunction,
+  invert,
+  topFunctions,
+  topFunctionsDiff,
+  focusSubtree,
+  callersOf,
+  calleesOf,
+  buildTree,
+  childrenOf,
+  nodeName,
+  nodePath,
+  importPerfScript,
+  toFolded,
+  ProfileBuilder,
 } from '@bpfscope/viz';
 import { corpusText, profileFromText, stackMap } from './helpers.js';
 
@@ -28,21 +45,29 @@ test('diff: Gregg semantics, widths from either side, normalize, one-sided frame
     for (let i = 1; i < t.count; i++) if (nodePath(t, i).join(';') === path) return i;
     throw new Error(`no node ${path}`);
   };
-  const parse = node('app;main;parse'), render = node('app;main;render'), gc = node('app;main;gc');
+  const parse = node('app;main;parse'),
+    render = node('app;main;render'),
+    gc = node('app;main;gc');
   assert.deepEqual([d.base[parse], d.target[parse], d.delta[parse]], [60, 30, -30]);
   assert.deepEqual([d.base[render], d.target[render], d.delta[render]], [40, 150, 110]);
   assert.deepEqual([d.base[gc], d.target[gc], d.delta[gc]], [0, 20, 20]);
   assert.equal(d.width, d.target, 'widths from the target by default');
   assert.equal(d.width[render], 150);
   assert.ok(Math.abs(d.normalizedDelta[parse] - (30 / 200 - 60 / 100)) < 1e-12);
-  assert.deepEqual(d.onlyInTarget.map((f) => f.name), ['gc']);
+  assert.deepEqual(
+    d.onlyInTarget.map((f) => f.name),
+    ['gc'],
+  );
   assert.deepEqual(d.onlyInBase, []);
   assert.equal(d.maxAbsDelta, 110); // render: 150 - 40 (app and main: 200 - 100)
   // the other direction: widths from the base (what shrank or vanished stays visible)
   const neg = diff(before, after, { widthsFrom: 'base' });
   assert.equal(neg.width[parse], 60);
   const back = diff(after, before);
-  assert.deepEqual(back.onlyInBase.map((f) => f.name), ['gc']);
+  assert.deepEqual(
+    back.onlyInBase.map((f) => f.name),
+    ['gc'],
+  );
   // normalize: base scaled to the target's total (200 / 100 = 2)
   const n = diff(before, after, { normalize: true });
   assert.equal(n.scale, 2);
@@ -77,7 +102,10 @@ test('prune by share and by node budget: totals exact, result marked pruned', ()
   }
   const small = prune(buildTree(profileFromText('a;b 90\na;c 6\na;d 4')), { minShare: 0.05 });
   const a = childrenOf(small, 0)[0];
-  assert.deepEqual(childrenOf(small, a).map((c) => nodeName(small, c)), ['b', 'c']);
+  assert.deepEqual(
+    childrenOf(small, a).map((c) => nodeName(small, c)),
+    ['b', 'c'],
+  );
   assert.equal(small.self[a], 4, 'd folded into a');
   assert.throws(() => prune(buildTree(profileFromText('a 1')), { minShare: 2 }), /minShare/);
   assert.throws(() => prune(buildTree(profileFromText('a 1')), {}), /give minShare/);
@@ -122,7 +150,11 @@ test('focusSubtree: one path of the tree becomes the root; inverted paths are le
   assert.equal(focusSubtree(p, ['app', 'nope']).total, 0);
   // inverted tree: draw (leaf) ← render ← main; focusing there keeps stacks ending main;render;draw, cut to end at main
   assert.deepEqual(sm(focusSubtree(p, ['draw', 'render', 'main'], { inverted: true })), { 'app;main': 3 });
-  assert.deepEqual(sm(invert(focusSubtree(p, ['draw'], { inverted: true }))), { 'draw;render;main;app': 3, 'draw;render;other;app': 5, 'draw;parse;main;app': 2 });
+  assert.deepEqual(sm(invert(focusSubtree(p, ['draw'], { inverted: true }))), {
+    'draw;render;main;app': 3,
+    'draw;render;other;app': 5,
+    'draw;parse;main;app': 2,
+  });
   assert.throws(() => focusSubtree(p, []), /at least one frame/);
 });
 
@@ -164,7 +196,10 @@ test('invert and mergeByFunction (no hashing of stacks that cannot merge): merge
   assert.equal(perStack.get(fb), 7, 'the timeline samples of the merged stacks follow them');
   const inv = invert(p);
   assert.deepEqual(sm(inv), { 'b;f+0x1;a': 1, 'b;f+0x2;a': 2, 'b;f;a': 4, 'c;a': 8, 'a;c': 16 });
-  assert.equal(inv.timeline!.count.reduce((x, y) => x + y, 0), p.total);
+  assert.equal(
+    inv.timeline!.count.reduce((x, y) => x + y, 0),
+    p.total,
+  );
   assert.deepEqual(sm(invert(inv)), sm(p), 'inverting twice gives the profile back');
 });
 
@@ -177,12 +212,15 @@ test('collapseRecursion of one function keeps the others recursive', () => {
 test('topFunctions: self and total, recursion counted once; diff rows with deltas', () => {
   const p = profileFromText('app;main;fib;fib;add 4\napp;main;parse 6\napp;main 2');
   const rows = topFunctions(p);
-  assert.deepEqual(rows.map((r) => [r.name, r.self, r.total]), [
-    ['parse', 6, 6],
-    ['add', 4, 4],
-    ['main', 2, 12],
-    ['fib', 0, 4],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.self, r.total]),
+    [
+      ['parse', 6, 6],
+      ['add', 4, 4],
+      ['main', 2, 12],
+      ['fib', 0, 4],
+    ],
+  );
   assert.equal(rows[0].selfShare, 0.5);
   assert.equal(topFunctions(p, { sort: 'total', limit: 1 })[0].name, 'main');
   const after = profileFromText('app;main;fib;fib;add 10\napp;main;parse 6');

@@ -154,8 +154,14 @@ describe('buildFlameLayout', () => {
     const c = dump(buildFlameLayout({ ...rp, stacks: mixed }));
     const d = dump(buildFlameLayout({ ...rp, stacks: [...mixed].reverse() }));
     assert.deepEqual(c, d);
-    assert.equal(c.get('')![0], mixed.reduce((x, s) => x + s.weight, 0));
-    assert.equal(a.get('')![0], stacks.reduce((x, s) => x + s.weight, 0));
+    assert.equal(
+      c.get('')![0],
+      mixed.reduce((x, s) => x + s.weight, 0),
+    );
+    assert.equal(
+      a.get('')![0],
+      stacks.reduce((x, s) => x + s.weight, 0),
+    );
   });
 
   it('differential: widths from the profile, baseline totals per node, normalize scales the baseline', () => {
@@ -259,8 +265,14 @@ describe('latency helpers', () => {
 describe('renderer entry points', () => {
   it('name a missing container clearly (no DOM needed to fail)', () => {
     assert.throws(() => createFlameGraph(null as unknown as HTMLElement), /createFlameGraph: container must be a DOM element/);
-    assert.throws(() => createSubsecondHeatmap(undefined as unknown as HTMLElement, { seconds: 0, rows: 50, counts: [] }), /createSubsecondHeatmap: container must be a DOM element/);
-    assert.throws(() => createLatencyHeatmap({} as HTMLElement, { unit: 'usecs', starts: [], ends: [], slots: 0, counts: [] }), /createLatencyHeatmap: container must be a DOM element/);
+    assert.throws(
+      () => createSubsecondHeatmap(undefined as unknown as HTMLElement, { seconds: 0, rows: 50, counts: [] }),
+      /createSubsecondHeatmap: container must be a DOM element/,
+    );
+    assert.throws(
+      () => createLatencyHeatmap({} as HTMLElement, { unit: 'usecs', starts: [], ends: [], slots: 0, counts: [] }),
+      /createLatencyHeatmap: container must be a DOM element/,
+    );
   });
 });
 

@@ -62,10 +62,16 @@ test('protocol v2: unwind is an option of the four stack tools; older clients ar
   assert.ok(captureOptionsSchema.safeParse({ unwind: 'cfi' }).success);
   assert.ok(!captureOptionsSchema.safeParse({ unwind: 'dwarf' }).success);
   assert.ok(PROTOCOL_VERSION >= 2);
-  const end = { type: 'delta', captureId: 'c', seq: 1, progress: { elapsedMs: 1, durationMs: 2, samples: 1, events: 1 }, loss: { userStackMissing: 1, unwindNoTable: 2, timelineDropped: 3 } };
+  const end = {
+    type: 'delta',
+    captureId: 'c',
+    seq: 1,
+    progress: { elapsedMs: 1, durationMs: 2, samples: 1, events: 1 },
+    loss: { userStackMissing: 1, unwindNoTable: 2, timelineDropped: 3 },
+  };
   const text = JSON.stringify(end);
-  assert.equal(messageForVersion(text, 2), text, "unchanged for a v2 client");
-  assert.equal(messageForVersion(text, PROTOCOL_VERSION), text, "unchanged for a current client");
+  assert.equal(messageForVersion(text, 2), text, 'unchanged for a v2 client');
+  assert.equal(messageForVersion(text, PROTOCOL_VERSION), text, 'unchanged for a current client');
   const v1 = JSON.parse(messageForVersion(text, 1));
   assert.deepEqual(v1.loss, { userStackMissing: 1 });
   assert.ok(serverMessageSchema.safeParse(JSON.parse(text)).success, 'v2 schema knows the new counters');

@@ -22,7 +22,11 @@ function folded(p: Profile): string[] {
 const SCRIPT: DeltaMessage[] = [
   delta({
     seq: 1,
-    frames: [[10, 'app', 'comm'], [11, 'main', 'user'], [12, 'spin', 'user']],
+    frames: [
+      [10, 'app', 'comm'],
+      [11, 'main', 'user'],
+      [12, 'spin', 'user'],
+    ],
     stacks: [[100, [10, 11, 12]]],
     counts: [[100, 5]],
     timeline: [[0, 100, 5]],
@@ -32,8 +36,14 @@ const SCRIPT: DeltaMessage[] = [
     seq: 2,
     frames: [[13, '<b>x</b>', 'user']],
     stacks: [[101, [10, 11, 13]]],
-    counts: [[100, 2], [101, 3]],
-    timeline: [[1000, 100, 2], [1010, 101, 3]],
+    counts: [
+      [100, 2],
+      [101, 3],
+    ],
+    timeline: [
+      [1000, 100, 2],
+      [1010, 101, 3],
+    ],
     loss: { userStackMissing: 1 },
   }),
   delta({ seq: 3, counts: [[101, 1]], timeline: [[2000, 101, 1]] }),
@@ -120,13 +130,24 @@ test('counts and timeline entries for a stack not defined yet are kept', () => {
 test('histogram deltas (biolatency): intervals accumulate, survive a full replay; total is the I/O count', () => {
   const acc = new DeltaAccumulator('biolatency');
   acc.apply(delta({ seq: 1, histUnit: 'msecs', histKeyKind: 'disk', histograms: [{ start: 0, end: 1000, key: 'vda', slots: [0, 0, 3, 1] }] }));
-  acc.apply(delta({ seq: 2, histograms: [{ start: 1000, end: 2000, key: 'vda', slots: [0, 1] }, { start: 1000, end: 2000, key: 'vdb', slots: [2] }] }));
+  acc.apply(
+    delta({
+      seq: 2,
+      histograms: [
+        { start: 1000, end: 2000, key: 'vda', slots: [0, 1] },
+        { start: 1000, end: 2000, key: 'vdb', slots: [2] },
+      ],
+    }),
+  );
   const p = acc.toProfile();
   assert.equal(p.unit, 'count');
   assert.equal(p.total, 7);
   assert.equal(p.histograms?.unit, 'msecs');
   assert.equal(p.histograms?.keyKind, 'disk');
-  assert.deepEqual(p.histograms?.intervals.map((h) => h.key), ['vda', 'vda', 'vdb']);
+  assert.deepEqual(
+    p.histograms?.intervals.map((h) => h.key),
+    ['vda', 'vda', 'vdb'],
+  );
   const late = new DeltaAccumulator('biolatency');
   late.apply(acc.fullDelta('c'));
   assert.deepEqual(late.toProfile().histograms, p.histograms);
@@ -170,20 +191,48 @@ test('source lines (protocol 3): accumulated into Profile.lines / Stack.lines, r
   const deltas = [
     delta({
       seq: 1,
-      frames: [[1, 'app', 'comm'], [2, 'main', 'user'], [3, 'spin', 'user']],
-      lines: [[1, 'spin.c', 10], [2, 'main.c', 4]],
-      stacks: [[7, [1, 2, 3]], [8, [1, 2, 3]]],
+      frames: [
+        [1, 'app', 'comm'],
+        [2, 'main', 'user'],
+        [3, 'spin', 'user'],
+      ],
+      lines: [
+        [1, 'spin.c', 10],
+        [2, 'main.c', 4],
+      ],
+      stacks: [
+        [7, [1, 2, 3]],
+        [8, [1, 2, 3]],
+      ],
       stackLines: [[7, [0, 2, 1]]],
-      counts: [[7, 5], [8, 1]],
+      counts: [
+        [7, 5],
+        [8, 1],
+      ],
     }),
-    delta({ seq: 2, lines: [[3, 'spin.c', 12]], stacks: [[9, [1, 2, 3]]], stackLines: [[9, [0, 2, 3]]], counts: [[9, 3], [7, 1]] }),
+    delta({
+      seq: 2,
+      lines: [[3, 'spin.c', 12]],
+      stacks: [[9, [1, 2, 3]]],
+      stackLines: [[9, [0, 2, 3]]],
+      counts: [
+        [9, 3],
+        [7, 1],
+      ],
+    }),
   ];
   const acc = new DeltaAccumulator('profile');
   for (const d of deltas) acc.apply(d);
   const p = acc.toProfile();
   const spin = p.frames.findIndex((f) => f.name === 'spin');
   const fl = functionLines(p, [spin]);
-  assert.deepEqual(fl.rows.map((r) => [r.file, r.line, r.weight]), [['spin.c', 10, 6], ['spin.c', 12, 3]]);
+  assert.deepEqual(
+    fl.rows.map((r) => [r.file, r.line, r.weight]),
+    [
+      ['spin.c', 10, 6],
+      ['spin.c', 12, 3],
+    ],
+  );
   assert.equal(fl.unknown, 1, 'stack 8 has no lines');
   // a late subscriber's full delta rebuilds the same profile (through the wire schema)
   const again = new DeltaAccumulator('profile');

@@ -90,7 +90,12 @@ export async function runAnyEventTool(tool: AnyEventCliTool, argv: readonly stri
   if (tool !== 'runqlat') {
     // resolve first: what the pattern matches (or why nothing) is the user's input, exit 2
     try {
-      bpf.resolveProbes(v.pattern as string, { regex: !!v.regex, limit: v.maxProbes as number | undefined, pid: pid?.[0], noTracepoints: tool === 'funclatency' });
+      bpf.resolveProbes(v.pattern as string, {
+        regex: !!v.regex,
+        limit: v.maxProbes as number | undefined,
+        pid: pid?.[0],
+        noTracepoints: tool === 'funclatency',
+      });
     } catch (e) {
       return usage(tool, io, (e as Error).message);
     }
@@ -187,7 +192,8 @@ function metered<D extends { events: number }>(h: { drain(): D; close(): void; p
     line(): string {
       const rate = secs > 0 ? Math.round(events / secs) : 0;
       let cost = '';
-      if (stats && stats.runCount > 0) cost = `; BPF programs: ${Math.round(stats.runTimeNs / stats.runCount)} ns per run over ${stats.runCount} runs (bpf_stats)`;
+      if (stats && stats.runCount > 0)
+        cost = `; BPF programs: ${Math.round(stats.runTimeNs / stats.runCount)} ns per run over ${stats.runCount} runs (bpf_stats)`;
       else if (stats) cost = '; sysctl kernel.bpf_stats_enabled=1 shows what the BPF programs cost';
       return `${events} events in ${secs.toFixed(1)} s (${rate}/s)${cost}\n`;
     },
@@ -195,7 +201,10 @@ function metered<D extends { events: number }>(h: { drain(): D; close(): void; p
 }
 
 function warnings(io: CliIO, skipped: string[], loss: { mapFull: number; lostEvents: number }): void {
-  if (skipped.length) io.err(`WARNING: the kernel refused to probe ${skipped.length} matching function(s), not traced: ${skipped.slice(0, 20).map(safeText).join(', ')}${skipped.length > 20 ? ', …' : ''}\n`);
+  if (skipped.length)
+    io.err(
+      `WARNING: the kernel refused to probe ${skipped.length} matching function(s), not traced: ${skipped.slice(0, 20).map(safeText).join(', ')}${skipped.length > 20 ? ', …' : ''}\n`,
+    );
   if (loss.mapFull > 0) io.err(`WARNING: hash table full: ${loss.mapFull} events were dropped.\n`);
   if (loss.lostEvents > 0) io.err(`WARNING: ${loss.lostEvents} events were not timed: the start map was full.\n`);
 }
@@ -303,8 +312,14 @@ async function runStackcount(bpf: Bpf, v: Record<string, unknown>, deps: Anyfunc
   );
   if (missing > 0) io.err(`WARNING: ${missing} stack traces could not be displayed.\n`);
   // CFI unwinding (--unwind cfi/auto): user stacks that ended before the process root, by reason
-  if (unwound.unwindNoTable) io.err(`WARNING: ${unwound.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
-  if (unwound.unwindUnsupported) io.err(`WARNING: ${unwound.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
+  if (unwound.unwindNoTable)
+    io.err(
+      `WARNING: ${unwound.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`,
+    );
+  if (unwound.unwindUnsupported)
+    io.err(
+      `WARNING: ${unwound.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`,
+    );
   if (unwound.unwindReadFault) io.err(`WARNING: ${unwound.unwindReadFault} user stacks ended early: reading the stack faulted.\n`);
   warnings(io, h.attached.skipped, loss);
   io.err(meter.line());
@@ -322,7 +337,14 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
   let count = FOREVER;
   if (tool === 'funclatency') {
     const unit = v.milliseconds ? 'msecs' : v.microseconds ? 'usecs' : 'nsecs';
-    const ph = bpf.openFunclatency({ pattern: v.pattern as string, regex: !!v.regex, pid: v.pid as number[] | undefined, limit: v.maxProbes as number | undefined, unit, perFunction: !!v.perFunction });
+    const ph = bpf.openFunclatency({
+      pattern: v.pattern as string,
+      regex: !!v.regex,
+      pid: v.pid as number[] | undefined,
+      limit: v.maxProbes as number | undefined,
+      unit,
+      perFunction: !!v.perFunction,
+    });
     skipped = ph.attached.skipped;
     h = ph;
     intervalS = (v.interval as number | undefined) ?? FOREVER;
@@ -390,7 +412,12 @@ async function runLatency(tool: 'funclatency' | 'runqlat', bpf: Bpf, v: Record<s
         for (const k of keys) {
           const a = hists.get(k)!;
           if (section) lines.push('', section === 'Function' ? `Function = ${safeText(k)}` : `${section} = ${k}${a.comm ? ` ${safeText(a.comm)}` : ''}`);
-          lines.push(...formatLog2Hist(Array.from(a.slots, (x) => x ?? 0), unit));
+          lines.push(
+            ...formatLog2Hist(
+              Array.from(a.slots, (x) => x ?? 0),
+              unit,
+            ),
+          );
           total += a.sum;
           n += a.count;
         }

@@ -41,8 +41,7 @@ export interface CliIO {
   onStop(cb: () => void): () => void;
 }
 
-export const PRIVILEGE_SENTENCE =
-  'needs root, or CAP_BPF + CAP_PERFMON, to load BPF programs: run it as root (for example with sudo).';
+export const PRIVILEGE_SENTENCE = 'needs root, or CAP_BPF + CAP_PERFMON, to load BPF programs: run it as root (for example with sudo).';
 
 export interface CliDeps {
   io: CliIO;
@@ -85,9 +84,12 @@ export async function runTool(tool: CliToolName, argv: readonly string[], deps: 
       return 0;
     }
     values = parsed.values;
-    if (tool === 'offcputime' && values.folded && values.offset) throw new UsageError('argument -s/--offset: not allowed with argument -f/--folded (can only use -f or -s)');
+    if (tool === 'offcputime' && values.folded && values.offset)
+      throw new UsageError('argument -s/--offset: not allowed with argument -f/--folded (can only use -f or -s)');
     if (tool === 'offcputime' && values.kernelThreadsOnly && values.userStacksOnly) {
-      throw new UsageError("argument -U/--user-stacks-only: not allowed with argument -k/--kernel-threads-only (displaying user stacks for kernel threads doesn't make sense)");
+      throw new UsageError(
+        "argument -U/--user-stacks-only: not allowed with argument -k/--kernel-threads-only (displaying user stacks for kernel threads doesn't make sense)",
+      );
     }
     if (values.minBlockUs !== undefined && values.maxBlockUs !== undefined && (values.minBlockUs as number) > (values.maxBlockUs as number)) {
       throw new UsageError(`argument -m/--min-block-time: ${values.minBlockUs} is above -M/--max-block-time ${values.maxBlockUs}`);
@@ -292,10 +294,15 @@ async function runStacks(tool: StackToolName, engine: CaptureEngine, v: Record<s
   if (l.mapFull > 0) io.err(`WARNING: hash table full: ${l.mapFull} ${tool === 'profile' ? 'samples' : 'events'} were dropped.\n`);
   if (l.truncatedStacks > 0) io.err(`WARNING: ${l.truncatedStacks} stack traces were truncated at the maximum stack depth.\n`);
   // CFI unwinding (--unwind cfi/auto): user stacks that ended before the process root, by reason
-  if (l.unwindNoTable) io.err(`WARNING: ${l.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
-  if (l.unwindUnsupported) io.err(`WARNING: ${l.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
+  if (l.unwindNoTable)
+    io.err(`WARNING: ${l.unwindNoTable} user stacks reached code whose unwind table was not loaded yet (walked on by frame pointers; they may be short).\n`);
+  if (l.unwindUnsupported)
+    io.err(`WARNING: ${l.unwindUnsupported} user stacks ended early at code without a usable unwind rule (no .eh_frame entry or an unsupported CFI rule).\n`);
   if (l.unwindReadFault) io.err(`WARNING: ${l.unwindReadFault} user stacks ended early: reading the stack faulted.\n`);
-  if (l.pythonUnsupported) io.err(`WARNING: ${l.pythonUnsupported} stacks of Python processes keep the interpreter's native frames: their CPython version has no known layout (3.8-3.13 are supported).\n`);
+  if (l.pythonUnsupported)
+    io.err(
+      `WARNING: ${l.pythonUnsupported} stacks of Python processes keep the interpreter's native frames: their CPython version has no known layout (3.8-3.13 are supported).\n`,
+    );
   if (l.lostEvents > 0) io.err(`WARNING: ${l.lostEvents} events were lost.\n`);
   return 0;
 }
@@ -337,7 +344,15 @@ async function runBiolatency(engine: CaptureEngine, v: Record<string, unknown>, 
         const ts = strftimeDateTime(now());
         if (!section) {
           const slots = hists.reduce<number[]>((acc, h) => (h.slots.forEach((x, i) => (acc[i] = (acc[i] ?? 0) + x)), acc), []);
-          lines.push(pyJson(jsonHist(Array.from(slots, (x) => x ?? 0), valType, ts)));
+          lines.push(
+            pyJson(
+              jsonHist(
+                Array.from(slots, (x) => x ?? 0),
+                valType,
+                ts,
+              ),
+            ),
+          );
         } else {
           for (const h of hists) lines.push(pyJson(jsonHist(h.slots, valType, ts, { header: section, value: h.key })));
         }
@@ -345,7 +360,12 @@ async function runBiolatency(engine: CaptureEngine, v: Record<string, unknown>, 
         if (v.timestamp) lines.push(strftimeTime(now()).padEnd(8));
         if (!section) {
           const slots = hists.reduce<number[]>((acc, h) => (h.slots.forEach((x, i) => (acc[i] = (acc[i] ?? 0) + x)), acc), []);
-          lines.push(...formatLog2Hist(Array.from(slots, (x) => x ?? 0), valType));
+          lines.push(
+            ...formatLog2Hist(
+              Array.from(slots, (x) => x ?? 0),
+              valType,
+            ),
+          );
         } else {
           for (const h of hists) {
             lines.push('', `${section} = ${h.key}`);

@@ -7,7 +7,19 @@
  * examples) and the help order. A table option with a flag that a spec below does not place is
  * appended to the end of that tool's flags (and of its usage line), so a new option needs no edit here.
  */
-import { OPTIONS, TOOLS, TOOL_NAMES, isToolName, toolOptionNames, type CliFlag, type OptionName, type OptionType, type StackToolName, type ToolName, type ToolOption } from '@bpfscope/viz/tools';
+import {
+  OPTIONS,
+  TOOLS,
+  TOOL_NAMES,
+  isToolName,
+  toolOptionNames,
+  type CliFlag,
+  type OptionName,
+  type OptionType,
+  type StackToolName,
+  type ToolName,
+  type ToolOption,
+} from '@bpfscope/viz/tools';
 import { type CommandSpec, type FlagSpec, type PositionalSpec, positiveInt, positiveIntList, positiveNonzeroInt, ValueError } from './args.js';
 
 export type { StackToolName };
@@ -137,9 +149,22 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'kernelStacksOnly',
       'frequency',
       { short: 'c', long: 'count', dest: 'count', kind: 'value', help: '', unsupported: 'sampling every N events is not supported by bpfscope; use -F HZ' },
-      { short: 'C', long: 'cpu', dest: 'cpu', kind: 'value', help: '', unsupported: 'profiling a single CPU is not supported by bpfscope; it samples every online CPU' },
+      {
+        short: 'C',
+        long: 'cpu',
+        dest: 'cpu',
+        kind: 'value',
+        help: '',
+        unsupported: 'profiling a single CPU is not supported by bpfscope; it samples every online CPU',
+      },
       cliOnly.delimited,
-      { short: 'a', long: 'annotations', dest: 'annotations', kind: 'bool', help: 'add _[k] annotations to kernel frames, _[p] to Python functions, _[i] to inlined functions' },
+      {
+        short: 'a',
+        long: 'annotations',
+        dest: 'annotations',
+        kind: 'bool',
+        help: 'add _[k] annotations to kernel frames, _[p] to Python functions, _[i] to inlined functions',
+      },
       'includeIdle',
       cliOnly.folded,
       'stackStorageSize',
@@ -158,12 +183,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
   offcputime: {
     usageFlags:
       '[-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE]',
-    order: [
-      ...blockedThreadFlags,
-      { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
-      ...blockedTimeFlags,
-      'state',
-    ],
+    order: [...blockedThreadFlags, { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' }, ...blockedTimeFlags, 'state'],
     positionals: [duration],
     examples: `examples:
     bpfscope offcputime             # trace off-CPU stack time until Ctrl-C
@@ -191,12 +211,8 @@ const SOURCES: Record<ToolName, SpecSource> = {
     bpfscope wakeuptime -p 185      # trace for PID 185 only`,
   },
   offwaketime: {
-    usageFlags:
-      '[-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
-    order: [
-      ...blockedThreadFlags,
-      ...blockedTimeFlags,
-    ],
+    usageFlags: '[-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
+    order: [...blockedThreadFlags, ...blockedTimeFlags],
     positionals: [duration],
     examples: `examples:
     bpfscope offwaketime             # trace off-CPU + waker stack time until Ctrl-C
@@ -221,7 +237,14 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'perFlag',
       { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
       { short: 'e', long: 'extension', dest: 'extension', kind: 'bool', help: '', unsupported: 'the average/total summary is not supported by bpfscope yet' },
-      { short: 'd', long: 'disk', dest: 'disk', kind: 'value', help: '', unsupported: 'tracing a single disk is not supported by bpfscope yet; use -D to split by disk' },
+      {
+        short: 'd',
+        long: 'disk',
+        dest: 'disk',
+        kind: 'value',
+        help: '',
+        unsupported: 'tracing a single disk is not supported by bpfscope yet; use -D to split by disk',
+      },
     ],
     positionals: [
       { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
@@ -243,7 +266,15 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'pid',
       'cpu',
       { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
-      { short: 'D', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      {
+        short: 'D',
+        long: 'duration',
+        dest: 'duration',
+        kind: 'value',
+        metavar: 'DURATION',
+        parse: positiveNonzeroInt,
+        help: 'total duration of trace, seconds',
+      },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
       'regex',
       { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
@@ -274,7 +305,15 @@ const SOURCES: Record<ToolName, SpecSource> = {
     order: [
       'pid',
       { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
-      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, seconds' },
+      {
+        short: 'd',
+        long: 'duration',
+        dest: 'duration',
+        kind: 'value',
+        metavar: 'DURATION',
+        parse: positiveNonzeroInt,
+        help: 'total duration of trace, seconds',
+      },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
       'regex',
       'maxProbes',
@@ -295,7 +334,15 @@ const SOURCES: Record<ToolName, SpecSource> = {
     order: [
       'pid',
       { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, in seconds' },
-      { short: 'd', long: 'duration', dest: 'duration', kind: 'value', metavar: 'DURATION', parse: positiveNonzeroInt, help: 'total duration of trace, in seconds' },
+      {
+        short: 'd',
+        long: 'duration',
+        dest: 'duration',
+        kind: 'value',
+        metavar: 'DURATION',
+        parse: positiveNonzeroInt,
+        help: 'total duration of trace, in seconds',
+      },
       { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
       { short: 'u', long: 'microseconds', dest: 'microseconds', kind: 'bool', group: 'unit', help: 'microsecond histogram' },
       'milliseconds',

@@ -79,7 +79,16 @@ export function mergeParts(into: DeltaParts, p: DeltaParts): DeltaParts {
 }
 
 export function cloneParts(p: DeltaParts): DeltaParts {
-  return { ...p, frames: [...p.frames], stacks: [...p.stacks], lines: [...p.lines], stackLines: [...p.stackLines], counts: new Map(p.counts), timeline: [...p.timeline], histograms: [...p.histograms] };
+  return {
+    ...p,
+    frames: [...p.frames],
+    stacks: [...p.stacks],
+    lines: [...p.lines],
+    stackLines: [...p.stackLines],
+    counts: new Map(p.counts),
+    timeline: [...p.timeline],
+    histograms: [...p.histograms],
+  };
 }
 
 export class Capture {
@@ -201,14 +210,17 @@ export class Capture {
     const nextTick = this.startTime + n * this.intervalMs;
     const at = Math.min(nextTick, endAt);
     this.dueAt = at;
-    this.timer = setTimeout(() => {
-      if (this.ended) return;
-      if (Date.now() >= endAt - 1) this.finish('completed');
-      else {
-        this.tick();
-        this.schedule();
-      }
-    }, Math.max(0, at - now));
+    this.timer = setTimeout(
+      () => {
+        if (this.ended) return;
+        if (Date.now() >= endAt - 1) this.finish('completed');
+        else {
+          this.tick();
+          this.schedule();
+        }
+      },
+      Math.max(0, at - now),
+    );
   }
 
   private frameId(name: string, kind: FrameKind, newFrames: Array<[number, string, FrameKind]>): number {
@@ -379,7 +391,12 @@ export class Capture {
         this.samples += n;
       }
     }
-    parts.progress = { elapsedMs: Math.min(intervalEnd - this.startTime, this.durationMs), durationMs: this.durationMs, samples: this.samples, events: this.events };
+    parts.progress = {
+      elapsedMs: Math.min(intervalEnd - this.startTime, this.durationMs),
+      durationMs: this.durationMs,
+      samples: this.samples,
+      events: this.events,
+    };
     const cost = this.bpfCost();
     if (cost !== undefined) parts.progress.bpfNsPerRun = cost;
     parts.loss = { ...this.loss };
@@ -428,7 +445,12 @@ export class Capture {
       counts,
       timeline,
       histograms: [...this.histories],
-      progress: { elapsedMs: Math.min(this.lastDrain - this.startTime, this.durationMs), durationMs: this.durationMs, samples: this.samples, events: this.events },
+      progress: {
+        elapsedMs: Math.min(this.lastDrain - this.startTime, this.durationMs),
+        durationMs: this.durationMs,
+        samples: this.samples,
+        events: this.events,
+      },
       loss: { ...this.loss },
       intervalEnd: this.lastDrain,
       intervals: this.seq,
@@ -458,7 +480,17 @@ export class Capture {
     const encode = () => (encoded ??= JSON.stringify(this.message(parts)));
     for (const s of [...this.subscribers]) s.deliver(this, parts, encode);
     if (this.log.isLevelEnabled('debug'))
-      this.log.debug({ seq: parts.seq, lateMs: t0 - this.dueAt, drainMs: drained - t0, sendMs: Date.now() - drained, bytes: encoded?.length, newStacks: parts.stacks.length }, 'interval');
+      this.log.debug(
+        {
+          seq: parts.seq,
+          lateMs: t0 - this.dueAt,
+          drainMs: drained - t0,
+          sendMs: Date.now() - drained,
+          bytes: encoded?.length,
+          newStacks: parts.stacks.length,
+        },
+        'interval',
+      );
   }
 
   subscribe(s: Subscriber, late: boolean): void {

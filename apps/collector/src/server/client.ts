@@ -94,8 +94,7 @@ export class ClientConn implements Subscriber {
     if (this.ws.bufferedAmount > coalesceBufferBytes) {
       if (p) {
         mergeParts(p.parts, parts);
-        if (Date.now() - p.since > maxClientLagSec * 1000)
-          this.drop(CLOSE_CODES.tooSlow, `client too slow: behind for more than ${maxClientLagSec} s`);
+        if (Date.now() - p.since > maxClientLagSec * 1000) this.drop(CLOSE_CODES.tooSlow, `client too slow: behind for more than ${maxClientLagSec} s`);
       } else this.pending.set(capture.id, { parts: cloneParts(parts), since: Date.now() });
       return;
     }

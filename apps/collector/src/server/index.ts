@@ -49,7 +49,15 @@ export async function runServe(argv: string[], opts: { engine?: CaptureEngine } 
   }
   const host = server.host.includes(':') ? `[${server.host}]` : server.host;
   log.info(
-    { host: server.host, port: server.port, auth: config.token !== undefined, allowedOrigins: config.allowedOrigins, limits: config.limits, privileged: sys.privileged, tools: sys.tools },
+    {
+      host: server.host,
+      port: server.port,
+      auth: config.token !== undefined,
+      allowedOrigins: config.allowedOrigins,
+      limits: config.limits,
+      privileged: sys.privileged,
+      tools: sys.tools,
+    },
     'collector listening',
   );
   if (!sys.privileged) log.warn({ problem: sys.privilegeProblem }, 'cannot load BPF programs: captures will be refused');

@@ -20,7 +20,10 @@ export function listProcesses(max = 10000, cmdlineMax = 512): ProcessEntry[] {
   } catch {
     return out;
   }
-  const pids = names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const pids = names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     if (out.length >= max) break;
     try {

@@ -82,8 +82,21 @@ export class SimulatedEngine implements CaptureEngine {
           }
           counts.set(lo, (counts.get(lo) ?? 0) + 1);
         }
-        const records: StackRecord[] = [...counts].map(([i, v]) => ({ pid: 1000 + (i % 50), tid: 1000 + (i % 50), comm: this.stacks[i]!.comm, user: this.stacks[i]!.user, kernel: [], value: v }));
-        return { kind: 'stacks', unit: 'samples', records, loss: { userStackMissing: 0, kernelStackMissing: 0, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0 }, events: n };
+        const records: StackRecord[] = [...counts].map(([i, v]) => ({
+          pid: 1000 + (i % 50),
+          tid: 1000 + (i % 50),
+          comm: this.stacks[i]!.comm,
+          user: this.stacks[i]!.user,
+          kernel: [],
+          value: v,
+        }));
+        return {
+          kind: 'stacks',
+          unit: 'samples',
+          records,
+          loss: { userStackMissing: 0, kernelStackMissing: 0, stackCollisions: 0, stackNoMem: 0, mapFull: 0, truncatedStacks: 0, lostEvents: 0 },
+          events: n,
+        };
       },
       close: () => {},
     };

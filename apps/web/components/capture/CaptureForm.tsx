@@ -44,7 +44,19 @@ function NumField({
   );
 }
 
-function Check({ label, checked, onChange, hint, testid }: { label: string; checked: boolean; onChange: (v: boolean) => void; hint?: string; testid?: string }) {
+function Check({
+  label,
+  checked,
+  onChange,
+  hint,
+  testid,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  hint?: string;
+  testid?: string;
+}) {
   return (
     <label className="check" title={hint}>
       <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testid} />
@@ -166,14 +178,7 @@ export function CaptureForm() {
       >
         <fieldset disabled={busy} style={{ border: 'none', padding: 0, margin: 0 }}>
           <div className="form-grid">
-            <NumField
-              label="Duration (s)"
-              value={form.durationSec}
-              min={1}
-              max={3600}
-              testid="duration-input"
-              onChange={(v) => set({ durationSec: v ?? 0 })}
-            />
+            <NumField label="Duration (s)" value={form.durationSec} min={1} max={3600} testid="duration-input" onChange={(v) => set({ durationSec: v ?? 0 })} />
             {f.has('frequency') && (
               <NumField
                 label="Frequency (Hz)"
@@ -238,7 +243,12 @@ export function CaptureForm() {
             {f.has('perDisk') && <Check label="Per disk (-D)" checked={form.perDisk} onChange={(v) => set({ perDisk: v })} testid="per-disk" />}
             {f.has('perFlag') && <Check label="Per read/write flags (-F)" checked={form.perFlag} onChange={(v) => set({ perFlag: v })} testid="per-flag" />}
             {f.has('queued') && (
-              <Check label="Include OS queued time (-Q)" checked={form.queued} onChange={(v) => set({ queued: v })} hint="Measure from when the request was queued, not issued" />
+              <Check
+                label="Include OS queued time (-Q)"
+                checked={form.queued}
+                onChange={(v) => set({ queued: v })}
+                hint="Measure from when the request was queued, not issued"
+              />
             )}
             {f.has('milliseconds') && <Check label="Milliseconds (-m)" checked={form.milliseconds} onChange={(v) => set({ milliseconds: v })} />}
             {f.has('intervalSec') && (
@@ -257,10 +267,19 @@ export function CaptureForm() {
             ))}
           </div>
           <div className="row" style={{ marginTop: 12 }}>
-            <button type="submit" className="btn primary" data-testid="start-capture" disabled={busy || (form.target === 'one' && collector ? !collector.healthy : false)}>
+            <button
+              type="submit"
+              className="btn primary"
+              data-testid="start-capture"
+              disabled={busy || (form.target === 'one' && collector ? !collector.healthy : false)}
+            >
               ▶ Start {info.label.toLowerCase()}
             </button>
-            {form.target === 'one' && collector && !collector.healthy && <span className="small" style={{ color: 'var(--err)' }}>The selected collector is unavailable.</span>}
+            {form.target === 'one' && collector && !collector.healthy && (
+              <span className="small" style={{ color: 'var(--err)' }}>
+                The selected collector is unavailable.
+              </span>
+            )}
           </div>
         </fieldset>
       </form>

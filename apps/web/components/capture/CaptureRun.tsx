@@ -64,7 +64,14 @@ export function CaptureRun() {
         <span className="grow" />
         {running && (
           <>
-            <button type="button" className="btn" data-testid="stop-capture" disabled={phase !== 'running'} onClick={() => void store.getState().stop()} title="End now and keep what was gathered">
+            <button
+              type="button"
+              className="btn"
+              data-testid="stop-capture"
+              disabled={phase !== 'running'}
+              onClick={() => void store.getState().stop()}
+              title="End now and keep what was gathered"
+            >
               ■ Stop
             </button>
             <button type="button" className="btn small danger" onClick={() => void store.getState().cancel()} title="End now and discard">
@@ -90,7 +97,9 @@ export function CaptureRun() {
             </span>
             <span data-testid="capture-count">
               {fmtInt(count)} {countLabel}
-              {countLabel === 'events' && elapsed >= 1000 ? ` (${fmtInt(Math.round(count / (Math.min(elapsed, progress.elapsedMs || elapsed) / 1000)))}/s)` : ''}
+              {countLabel === 'events' && elapsed >= 1000
+                ? ` (${fmtInt(Math.round(count / (Math.min(elapsed, progress.elapsedMs || elapsed) / 1000)))}/s)`
+                : ''}
             </span>
             {progress.bpfNsPerRun !== undefined && (
               <span data-testid="capture-bpf-cost" title="What one run of the capture's BPF programs costs (the kernel's bpf_stats)">

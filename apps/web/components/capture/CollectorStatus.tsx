@@ -125,7 +125,13 @@ export function CollectorStatus() {
               <span className="muted small mono">{c.joined ? 'joined' : c.url}</span>
               <span className="small">{c.healthy ? 'healthy' : 'unavailable'}</span>
               {c.joined && (
-                <button type="button" className="btn small" data-testid={`remove-${c.id}`} onClick={() => void remove(c.id)} title="Forget this host (it does not rejoin until restarted)">
+                <button
+                  type="button"
+                  className="btn small"
+                  data-testid={`remove-${c.id}`}
+                  onClick={() => void remove(c.id)}
+                  title="Forget this host (it does not rejoin until restarted)"
+                >
                   Remove
                 </button>
               )}
@@ -140,7 +146,11 @@ export function CollectorStatus() {
                 {c.lastSeen ? <span>last seen {new Date(c.lastSeen).toLocaleTimeString()}</span> : null}
               </div>
             )}
-            {c.healthy && <div className="small muted" style={{ marginLeft: 22 }}>{healthLine(c.health)}</div>}
+            {c.healthy && (
+              <div className="small muted" style={{ marginLeft: 22 }}>
+                {healthLine(c.health)}
+              </div>
+            )}
             {!c.healthy && (
               <div className="error small" style={{ marginLeft: 22, marginTop: 4 }}>
                 {c.error || `Collector at ${c.url} is not reachable.`}

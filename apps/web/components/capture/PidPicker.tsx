@@ -22,7 +22,9 @@ export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field
   const byPid = useMemo(() => new Map(processes.map((p) => [p.pid, p])), [processes]);
   const matches = useMemo(() => {
     const f = filter.trim().toLowerCase();
-    const list = f ? processes.filter((p) => String(p.pid).startsWith(f) || p.comm.toLowerCase().includes(f) || p.cmdline.toLowerCase().includes(f)) : processes;
+    const list = f
+      ? processes.filter((p) => String(p.pid).startsWith(f) || p.comm.toLowerCase().includes(f) || p.cmdline.toLowerCase().includes(f))
+      : processes;
     return list.slice(0, 200);
   }, [processes, filter]);
 
@@ -78,7 +80,14 @@ export function PidPicker({ field = 'pids', label = 'Processes (PID)' }: { field
       )}
       {open && (
         <div className="card" style={{ marginTop: 4, padding: 8 }}>
-          <input type="search" placeholder="Filter by name, command or PID" value={filter} onChange={(e) => setFilter(e.target.value)} style={{ width: '100%' }} data-testid="pid-filter" />
+          <input
+            type="search"
+            placeholder="Filter by name, command or PID"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            style={{ width: '100%' }}
+            data-testid="pid-filter"
+          />
           {loading && <p className="muted small">Listing processes…</p>}
           {error && <div className="error small">{error}</div>}
           <ScrollRows style={{ marginTop: 6 }}>

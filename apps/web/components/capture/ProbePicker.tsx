@@ -9,7 +9,19 @@
 import { useEffect, useId, useState } from 'react';
 import { useCapture } from '../providers';
 
-export function ProbePicker({ label, help, value, maxLength, onChange }: { label: string; help: string; value: string; maxLength: number; onChange: (v: string | undefined) => void }) {
+export function ProbePicker({
+  label,
+  help,
+  value,
+  maxLength,
+  onChange,
+}: {
+  label: string;
+  help: string;
+  value: string;
+  maxLength: number;
+  onChange: (v: string | undefined) => void;
+}) {
   const collector = useCapture((s) => s.form.collector);
   const pid = useCapture((s) => s.form.pids[0]);
   const [matches, setMatches] = useState<string[]>([]);

@@ -46,7 +46,19 @@ function onlyIn(a: Profile, b: Profile): { name: string; total: number }[] {
   return [...total].map(([name, t]) => ({ name, total: t })).sort((x, y) => y.total - x.total);
 }
 
-function OnlyList({ title, rows, total, unit, testid }: { title: string; rows: { name: string; total: number }[]; total: number; unit: Profile['unit']; testid: string }) {
+function OnlyList({
+  title,
+  rows,
+  total,
+  unit,
+  testid,
+}: {
+  title: string;
+  rows: { name: string; total: number }[];
+  total: number;
+  unit: Profile['unit'];
+  testid: string;
+}) {
   return (
     <div className="card grow" style={{ minWidth: 280 }} data-testid={testid} data-count={rows.length}>
       <h3>
@@ -112,7 +124,17 @@ function DeltaTable({ base, target, normalize }: { base: Profile; target: Profil
 
 const COMPARE_MODES: readonly ViewMode[] = ['flame', 'inverted'];
 
-function DiffFlame({ base: rawBase, target: rawTarget, baseMeta, targetMeta }: { base: Profile; target: Profile; baseMeta: SnapshotMeta; targetMeta: SnapshotMeta }) {
+function DiffFlame({
+  base: rawBase,
+  target: rawTarget,
+  baseMeta,
+  targetMeta,
+}: {
+  base: Profile;
+  target: Profile;
+  baseMeta: SnapshotMeta;
+  targetMeta: SnapshotMeta;
+}) {
   const store = useViewStore();
   const absolute = useView((s) => s.absolute);
   const reversed = useView((s) => s.reversed);
@@ -220,7 +242,10 @@ export function CompareView({
   const rawT = useSnapshot(targetId);
   const sliced = !!(host && vs);
   const bData = useMemo(() => (sliced && rawB.data ? { ...rawB.data, profile: hostSlice(rawB.data.profile, host!) } : rawB.data), [rawB.data, sliced, host]);
-  const tData = useMemo(() => (sliced && rawT.data ? { ...rawT.data, profile: hostSlice(rawT.data.profile, vs!, host) } : rawT.data), [rawT.data, sliced, vs, host]);
+  const tData = useMemo(
+    () => (sliced && rawT.data ? { ...rawT.data, profile: hostSlice(rawT.data.profile, vs!, host) } : rawT.data),
+    [rawT.data, sliced, vs, host],
+  );
   const b = { ...rawB, data: bData };
   const t = { ...rawT, data: tData };
   const error = b.error || t.error;

@@ -46,7 +46,13 @@ export function LatencyCompare({ base, target, baseMeta, targetMeta }: { base: P
     <div className="stack-v">
       {unitMismatch && <div className="warning">The two captures use different units (µs vs ms); buckets are compared as they are.</div>}
       <div className="row">
-        <button type="button" className="btn small" data-testid="compare-normalize" aria-pressed={!absolute} onClick={() => store.getState().setAbsolute(!absolute)}>
+        <button
+          type="button"
+          className="btn small"
+          data-testid="compare-normalize"
+          aria-pressed={!absolute}
+          onClick={() => store.getState().setAbsolute(!absolute)}
+        >
           {absolute ? 'Absolute counts' : 'Normalized (share of I/O)'}
         </button>
         <span className="small muted">
@@ -70,7 +76,7 @@ export function LatencyCompare({ base, target, baseMeta, targetMeta }: { base: P
               const [lo, hi] = slotRange(r.slot);
               const w = maxAbs ? (Math.abs(r.d) / maxAbs) * 50 : 0;
               return (
-                <div className="hist-bar" key={r.slot} >
+                <div className="hist-bar" key={r.slot}>
                   <span style={{ textAlign: 'right' }}>
                     {lo} -&gt; {hi}
                   </span>

@@ -40,7 +40,14 @@ export function FlameToolbar({ children }: { children?: React.ReactNode }) {
       <span data-testid="search-match" className="small" aria-live="polite" style={{ minWidth: '10em', color: 'rgb(190,0,190)' }}>
         {match ? `Matched: ${fmtPct(match.share)}` : ''}
       </span>
-      <button type="button" className="btn small" data-testid="reset-zoom" disabled={zoom.length === 0} onClick={() => store.getState().resetZoom()} title="Reset zoom (Esc)">
+      <button
+        type="button"
+        className="btn small"
+        data-testid="reset-zoom"
+        disabled={zoom.length === 0}
+        onClick={() => store.getState().resetZoom()}
+        title="Reset zoom (Esc)"
+      >
         Reset zoom
       </button>
       <button
@@ -53,11 +60,20 @@ export function FlameToolbar({ children }: { children?: React.ReactNode }) {
       >
         {orientation === 'icicle' ? 'Icicle' : 'Flame'}
       </button>
-      <button type="button" className="btn small" onClick={() => store.getState().resetView()} title="Reset zoom, search, range, orientation, view and transforms (r)">
+      <button
+        type="button"
+        className="btn small"
+        onClick={() => store.getState().resetView()}
+        title="Reset zoom, search, range, orientation, view and transforms (r)"
+      >
         Reset view
       </button>
       {zoom.length > 0 && (
-        <span className="small muted mono" title={zoom.join(' → ')} style={{ maxWidth: '28em', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
+        <span
+          className="small muted mono"
+          title={zoom.join(' → ')}
+          style={{ maxWidth: '28em', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}
+        >
           zoomed: {zoom[zoom.length - 1]}
         </span>
       )}

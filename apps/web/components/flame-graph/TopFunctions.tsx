@@ -34,15 +34,18 @@ export function TopFunctions({
   useEffect(() => {
     function schedule() {
       if (pending.current) return; // the pending run will pick up the latest profile
-      pending.current = setTimeout(() => {
-        pending.current = null;
-        const p = latest.current;
-        const t0 = performance.now();
-        setRows(topFunctions(p));
-        cost.current = performance.now() - t0;
-        done.current = p;
-        if (latest.current !== p) schedule();
-      }, Math.min(2000, cost.current * 2));
+      pending.current = setTimeout(
+        () => {
+          pending.current = null;
+          const p = latest.current;
+          const t0 = performance.now();
+          setRows(topFunctions(p));
+          cost.current = performance.now() - t0;
+          done.current = p;
+          if (latest.current !== p) schedule();
+        },
+        Math.min(2000, cost.current * 2),
+      );
     }
     if (done.current !== profile) schedule();
   }, [profile]);

@@ -61,7 +61,11 @@ export function FleetBreakdown({ profile, hosts, snapshotId }: { profile: Profil
                       .filter((o) => o !== n)
                       .slice(0, 5)
                       .map((o) => (
-                        <a key={o} style={{ marginLeft: 8 }} href={`/compare/${snapshotId}/${snapshotId}?host=${encodeURIComponent(n)}&vs=${encodeURIComponent(o)}`}>
+                        <a
+                          key={o}
+                          style={{ marginLeft: 8 }}
+                          href={`/compare/${snapshotId}/${snapshotId}?host=${encodeURIComponent(n)}&vs=${encodeURIComponent(o)}`}
+                        >
                           vs {o}
                         </a>
                       ))}

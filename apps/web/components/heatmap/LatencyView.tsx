@@ -64,7 +64,14 @@ export function LatencyHeatmap({ series, keyName }: { series: HistogramSeries; k
 }
 
 /** the key selector's label per kind of key (biolatency -D/-F, runqlat -P/-L) */
-const KEY_LABEL: Record<HistogramSeries['keyKind'], string> = { none: '', disk: 'Disk', flags: 'Read/write flags', pid: 'Process (PID)', tid: 'Thread (TID)', function: 'Function' };
+const KEY_LABEL: Record<HistogramSeries['keyKind'], string> = {
+  none: '',
+  disk: 'Disk',
+  flags: 'Read/write flags',
+  pid: 'Process (PID)',
+  tid: 'Thread (TID)',
+  function: 'Function',
+};
 
 export function LatencyView({ series, live = false }: { series: HistogramSeries; live?: boolean }) {
   const store = useViewStore();

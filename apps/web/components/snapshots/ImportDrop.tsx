@@ -37,8 +37,8 @@ export function ImportDrop() {
       aria-label="Import a profile"
     >
       <div>
-        Drop a profile here to import it — folded stacks, <code>perf script</code> output (.gz too), pprof (.pb/.pb.gz), bpftrace map output, speedscope
-        JSON or a bpfscope JSON export — or{' '}
+        Drop a profile here to import it — folded stacks, <code>perf script</code> output (.gz too), pprof (.pb/.pb.gz), bpftrace map output, speedscope JSON or
+        a bpfscope JSON export — or{' '}
         <label style={{ color: 'var(--link)', cursor: 'pointer', textDecoration: 'underline' }}>
           choose a file
           <input

@@ -137,7 +137,13 @@ function Rows() {
                   </button>
                 </span>
               ) : (
-                <button type="button" className="btn small danger" data-testid="delete-snapshot" onClick={() => setConfirm(s.id)} aria-label={`Delete ${s.name}`}>
+                <button
+                  type="button"
+                  className="btn small danger"
+                  data-testid="delete-snapshot"
+                  onClick={() => setConfirm(s.id)}
+                  aria-label={`Delete ${s.name}`}
+                >
                   Delete
                 </button>
               )}
@@ -145,7 +151,9 @@ function Rows() {
           </tr>
         ))}
         {loaded && items.length === 0 && !error && (
-          <EmptyRow colSpan={7}>{q ? 'No snapshot matches this search.' : 'No snapshots yet. Capture on the console and save, or import a file above.'}</EmptyRow>
+          <EmptyRow colSpan={7}>
+            {q ? 'No snapshot matches this search.' : 'No snapshots yet. Capture on the console and save, or import a file above.'}
+          </EmptyRow>
         )}
       </DataTable>
     </section>

@@ -25,7 +25,14 @@ export function SnapshotView({ id, meta, publicToken }: { id: string; meta: Snap
           </h1>
           <div className="muted small">
             {toolLabel(meta.tool)} snapshot · read-only
-            {publicToken ? ' · shared by public link' : <> · id <span className="mono">{meta.id}</span></>}
+            {publicToken ? (
+              ' · shared by public link'
+            ) : (
+              <>
+                {' '}
+                · id <span className="mono">{meta.id}</span>
+              </>
+            )}
           </div>
         </div>
         <div className="stack-v" style={{ alignItems: 'flex-end', gap: 6 }}>
@@ -50,7 +57,11 @@ export function SnapshotView({ id, meta, publicToken }: { id: string; meta: Snap
               Partial: some hosts failed; their data is what arrived before the failure.
             </div>
           )}
-          <FleetBreakdown snapshotId={id} profile={data.profile} hosts={(data.profile.meta.hosts ?? []).map((h) => ({ name: h.name, state: h.state, message: h.error }))} />
+          <FleetBreakdown
+            snapshotId={id}
+            profile={data.profile}
+            hosts={(data.profile.meta.hosts ?? []).map((h) => ({ name: h.name, state: h.state, message: h.error }))}
+          />
         </>
       )}
       {data && (

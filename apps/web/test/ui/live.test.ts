@@ -50,7 +50,24 @@ test('a full delta replaces everything; stale and duplicate deltas are ignored',
   acc.apply(delta({ seq: 1, frames: [[1, 'a', 'kernel']], stacks: [[1, [1]]], counts: [[1, 100]] }));
   acc.apply(delta({ seq: 1, counts: [[1, 100]] })); // duplicate seq
   assert.equal(acc.toProfile().total, 100);
-  acc.apply(delta({ seq: 7, full: true, frames: [[1, 'a', 'kernel'], [2, 'b', 'kernel']], stacks: [[1, [1]], [2, [1, 2]]], counts: [[1, 40], [2, 60]] }));
+  acc.apply(
+    delta({
+      seq: 7,
+      full: true,
+      frames: [
+        [1, 'a', 'kernel'],
+        [2, 'b', 'kernel'],
+      ],
+      stacks: [
+        [1, [1]],
+        [2, [1, 2]],
+      ],
+      counts: [
+        [1, 40],
+        [2, 60],
+      ],
+    }),
+  );
   const p = acc.toProfile();
   assert.equal(p.unit, 'microseconds');
   assert.equal(p.total, 100);
@@ -79,10 +96,22 @@ test('timeline entries map collector stack ids to profile stack indices', () => 
   acc.apply(
     delta({
       seq: 1,
-      frames: [[1, 'x', 'user'], [2, 'y', 'user']],
-      stacks: [[50, [1]], [60, [2]]],
-      counts: [[50, 1], [60, 2]],
-      timeline: [[0, 60, 2], [990, 50, 1]],
+      frames: [
+        [1, 'x', 'user'],
+        [2, 'y', 'user'],
+      ],
+      stacks: [
+        [50, [1]],
+        [60, [2]],
+      ],
+      counts: [
+        [50, 1],
+        [60, 2],
+      ],
+      timeline: [
+        [0, 60, 2],
+        [990, 50, 1],
+      ],
       timelineResolutionMs: 10,
     }),
   );
@@ -99,7 +128,15 @@ test('timeline entries map collector stack ids to profile stack indices', () => 
 test('biolatency: histogram intervals accumulate and the total is the I/O count', () => {
   const acc = new LiveAccumulator('biolatency');
   acc.apply(delta({ seq: 1, histUnit: 'usecs', histKeyKind: 'disk', histograms: [{ start: 0, end: 1000, key: 'vda', slots: [0, 0, 3, 1] }] }));
-  acc.apply(delta({ seq: 2, histograms: [{ start: 1000, end: 2000, key: 'vda', slots: [0, 1] }, { start: 1000, end: 2000, key: 'vdb', slots: [2] }] }));
+  acc.apply(
+    delta({
+      seq: 2,
+      histograms: [
+        { start: 1000, end: 2000, key: 'vda', slots: [0, 1] },
+        { start: 1000, end: 2000, key: 'vdb', slots: [2] },
+      ],
+    }),
+  );
   const p = acc.toProfile();
   assert.equal(p.unit, 'count');
   assert.equal(p.total, 7);

@@ -67,8 +67,31 @@ test('start posts save:false with the form options, streams deltas, throttles re
     if (s.profile !== prev.profile) profileUpdates++;
   });
   const es = sources[0];
-  es.send({ type: 'started', requestId: 'r', captureId: 'cap1', tool: 'profile', options: {}, durationSec: 3, intervalMs: 100, startTime: 1, host: 'h', kernel: 'k' });
-  es.send({ type: 'delta', captureId: 'cap1', seq: 0, full: true, frames: [[1, 'busy', 'comm'], [2, 'spin', 'user']], stacks: [[1, [1, 2]]], counts: [[1, 1]], progress: progress(100, 1) });
+  es.send({
+    type: 'started',
+    requestId: 'r',
+    captureId: 'cap1',
+    tool: 'profile',
+    options: {},
+    durationSec: 3,
+    intervalMs: 100,
+    startTime: 1,
+    host: 'h',
+    kernel: 'k',
+  });
+  es.send({
+    type: 'delta',
+    captureId: 'cap1',
+    seq: 0,
+    full: true,
+    frames: [
+      [1, 'busy', 'comm'],
+      [2, 'spin', 'user'],
+    ],
+    stacks: [[1, [1, 2]]],
+    counts: [[1, 1]],
+    progress: progress(100, 1),
+  });
   // a burst of 30 deltas within one flush window → at most two profile rebuilds
   for (let i = 1; i <= 30; i++) es.send({ type: 'delta', captureId: 'cap1', seq: i, counts: [[1, 1]], progress: progress(100 + i, 1 + i) });
   assert.equal(store.getState().profile, null, 'nothing rendered synchronously');
@@ -109,7 +132,16 @@ test('stop asks the hub and keeps the data until the end message; errors are sho
   await store.getState().stop();
   assert.equal(calls.at(-1)?.fn, 'stopCapture');
   assert.equal(store.getState().phase, 'stopping');
-  sources[0].send({ type: 'end', captureId: 'cap1', reason: 'stopped', unit: 'samples', total: 5, samples: 5, events: 0, meta: { tool: 'profile', host: 'h', kernel: 'k', options: {}, startTime: 1, durationMs: 500 } });
+  sources[0].send({
+    type: 'end',
+    captureId: 'cap1',
+    reason: 'stopped',
+    unit: 'samples',
+    total: 5,
+    samples: 5,
+    events: 0,
+    meta: { tool: 'profile', host: 'h', kernel: 'k', options: {}, startTime: 1, durationMs: 500 },
+  });
   assert.equal(store.getState().phase, 'done');
   assert.equal(store.getState().endReason, 'stopped');
   assert.equal(store.getState().profile?.total, 5);
@@ -178,7 +210,10 @@ test('snapshots store: import errors are kept for display; delete removes the ro
   assert.match(store.getState().importError ?? '', /line 3/);
   await store.getState().remove('a');
   assert.deepEqual(deleted, ['a']);
-  assert.deepEqual(store.getState().items.map((s) => s.id), ['b']);
+  assert.deepEqual(
+    store.getState().items.map((s) => s.id),
+    ['b'],
+  );
 });
 
 test('view store: Esc resets zoom only, r resets the view, a new range clears the zoom', () => {

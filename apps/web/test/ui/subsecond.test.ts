@@ -27,14 +27,23 @@ test('grid: one column per second, 50 rows of 20 ms, column-major', () => {
   assert.equal(g.values[49], 2); // 990 ms
   assert.equal(g.values[50 + 25], 2); // 1500 ms
   assert.equal(g.values[100 + 0], 1); // 2010 ms
-  assert.equal(g.values.reduce((a, b) => a + b, 0), 7);
+  assert.equal(
+    g.values.reduce((a, b) => a + b, 0),
+    7,
+  );
   assert.equal(g.startTime, 1000);
 });
 
 test('selectRange sums only the samples inside [start, end), keeps the frame table and that part of the timeline', () => {
   const r = selectRange(p, 0, 1000);
   assert.equal(r.total, 4);
-  assert.deepEqual(r.stacks.map((s) => [r.frames[s.frames[0]].name, s.weight]), [['a', 2], ['b', 2]]);
+  assert.deepEqual(
+    r.stacks.map((s) => [r.frames[s.frames[0]].name, s.weight]),
+    [
+      ['a', 2],
+      ['b', 2],
+    ],
+  );
   assert.equal(r.frames, p.frames);
   assert.deepEqual(r.timeline?.offsetMs, [0, 15, 990]);
   assert.equal(selectRange(p, 1000, 1500).total, 0);

@@ -114,20 +114,24 @@ test('multi-host profile views: merged drops the host root, weights per host, on
       { frames: [1, 2], weight: 1 },
     ],
     total: 9,
-    meta: { hosts: [{ name: 'a', state: 'done' as const, samples: 3 }, { name: 'b', state: 'done' as const, samples: 6 }] },
+    meta: {
+      hosts: [
+        { name: 'a', state: 'done' as const, samples: 3 },
+        { name: 'b', state: 'done' as const, samples: 6 },
+      ],
+    },
   };
   assert.deepEqual(
     mergeHosts(p).stacks.map((s) => s.frames),
+    [[2, 3], [2, 3], [2]],
+  );
+  assert.deepEqual(
+    [...weightByHost(p)],
     [
-      [2, 3],
-      [2, 3],
-      [2],
+      ['a', 3],
+      ['b', 6],
     ],
   );
-  assert.deepEqual([...weightByHost(p)], [
-    ['a', 3],
-    ['b', 6],
-  ]);
   const rest = hostSlice(p, 'rest', 'a');
   assert.equal(rest.total, 6);
   assert.equal(hostSlice(p, 'a').total, 3);

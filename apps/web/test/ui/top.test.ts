@@ -16,7 +16,10 @@ function profile(lines: string[]): Profile {
   for (const l of lines) {
     const [stack, w] = l.split(' ');
     const names = stack.split(';');
-    b.addStack(names.map((n, i) => ({ name: n, kind: i === 0 ? 'comm' : 'user' })), Number(w));
+    b.addStack(
+      names.map((n, i) => ({ name: n, kind: i === 0 ? 'comm' : 'user' })),
+      Number(w),
+    );
   }
   return b.build();
 }

@@ -10,9 +10,7 @@ let lib: koffi.IKoffiLib;
 try {
   lib = koffi.load('libbpf.so.1');
 } catch (e) {
-  throw new Error(
-    `cannot load the system libbpf (libbpf.so.1): ${(e as Error).message}. Install it with: apt-get install -y libbpf1`,
-  );
+  throw new Error(`cannot load the system libbpf (libbpf.so.1): ${(e as Error).message}. Install it with: apt-get install -y libbpf1`);
 }
 
 /** opaque pointers (bpf_object *, bpf_program *, bpf_map *, bpf_link *) */

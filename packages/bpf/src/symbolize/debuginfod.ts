@@ -208,7 +208,8 @@ export class DebuginfodClient {
           return finish(undefined, `HTTP ${res.statusCode}`, 'failed');
         }
         const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > this.maxBytes) return finish(undefined, `file of ${declared} bytes is over the ${this.maxBytes}-byte limit`, 'tooLarge');
+        if (Number.isFinite(declared) && declared > this.maxBytes)
+          return finish(undefined, `file of ${declared} bytes is over the ${this.maxBytes}-byte limit`, 'tooLarge');
         try {
           mkdirSync(dir, { recursive: true, mode: 0o700 });
           out = createWriteStream(tmp, { mode: 0o600 });

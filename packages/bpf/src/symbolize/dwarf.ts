@@ -171,7 +171,9 @@ export class DwarfInfo {
       off = nextOff;
     }
     if (this.infoSize !== undefined && off < this.infoSize) {
-      return !this.fail(`unreadable compilation unit at .debug_info+0x${off.toString(16)} of 0x${this.infoSize.toString(16)}: ${dw.dwarf_errmsg(-1) ?? 'corrupt'}`);
+      return !this.fail(
+        `unreadable compilation unit at .debug_info+0x${off.toString(16)} of 0x${this.infoSize.toString(16)}: ${dw.dwarf_errmsg(-1) ?? 'corrupt'}`,
+      );
     }
     const order = rs.map((_, i) => i).sort((a, b) => rs[a] - rs[b]);
     this.starts = Float64Array.from(order, (i) => rs[i]);

@@ -553,10 +553,7 @@ export class SymbolizerImpl implements Symbolizer {
   private loadFile(pid: number, m: Mapping): ElfFile | null {
     // 1) the path inside the process's root (containers); check it is the same inode
     // 2) /proc/PID/map_files/<start>-<end> (works for deleted/replaced files; needs root)
-    const candidates = [
-      `${this.procRoot}/${pid}/root${m.path}`,
-      `${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`,
-    ];
+    const candidates = [`${this.procRoot}/${pid}/root${m.path}`, `${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`];
     for (const p of candidates) {
       let st;
       try {
@@ -604,7 +601,8 @@ export class SymbolizerImpl implements Symbolizer {
     const src: DwarfSource = { path: ownDwarf ? openedPath : undefined };
     this.dwarfOf.set(elf, src);
     if (elf.hasSymtab && (ownDwarf || !this.useDwarf)) return;
-    const host = elf.buildId && elf.buildId.length > 2 ? this.debugDirs.map((d) => `${d}/.build-id/${elf.buildId!.slice(0, 2)}/${elf.buildId!.slice(2)}.debug`) : [];
+    const host =
+      elf.buildId && elf.buildId.length > 2 ? this.debugDirs.map((d) => `${d}/.build-id/${elf.buildId!.slice(0, 2)}/${elf.buildId!.slice(2)}.debug`) : [];
     const cached = elf.buildId ? this.debuginfod?.cachedPath(elf.buildId) : undefined;
     const found = openDebugFile(
       elf,

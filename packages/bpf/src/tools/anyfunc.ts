@@ -59,7 +59,16 @@ function refusedKernelFunctions(obj: BpfObject, prog: string, names: string[], r
   const out: string[] = [];
   const walk = (part: string[]): void => {
     try {
-      destroyLink(attachKprobeMulti(obj, prog, part, part.map(() => 0), retprobe, false));
+      destroyLink(
+        attachKprobeMulti(
+          obj,
+          prog,
+          part,
+          part.map(() => 0),
+          retprobe,
+          false,
+        ),
+      );
       return;
     } catch {
       if (part.length === 1) {
@@ -75,7 +84,15 @@ function refusedKernelFunctions(obj: BpfObject, prog: string, names: string[], r
   return out;
 }
 
-function load(mode: number, method: string, rodata: Buffer, maxEntries?: Record<string, number>, fentryTarget?: string, reuseMapsOf?: BpfObject, cfi = false): BpfObject {
+function load(
+  mode: number,
+  method: string,
+  rodata: Buffer,
+  maxEntries?: Record<string, number>,
+  fentryTarget?: string,
+  reuseMapsOf?: BpfObject,
+  cfi = false,
+): BpfObject {
   const latency = mode === AnyfuncMode.LATENCY;
   const progs: Record<string, [string, string]> = {
     'kprobe.multi': ['kmulti_entry', 'kmulti_return'],
@@ -280,7 +297,8 @@ function open(tool: 'funccount' | 'stackcount' | 'funclatency', mode: number, o:
           skipped.push(p.name);
         }
       });
-      if (done.length === 0) throw bad(`could not attach a uprobe to any function matching ${JSON.stringify(o.pattern)} in ${set.path}: ${skipped.slice(0, 20).join(', ')}`);
+      if (done.length === 0)
+        throw bad(`could not attach a uprobe to any function matching ${JSON.stringify(o.pattern)} in ${set.path}: ${skipped.slice(0, 20).join(', ')}`);
       return { obj, names, attached: { kind: 'user', method: 'uprobe', probes: done, path: set.path, skipped } };
     });
   }
@@ -311,7 +329,8 @@ export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelt
     opts,
     new Loader(
       AnyfuncMode.COUNT,
-      (mode, probe, pidScoped) => anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
+      (mode, probe, pidScoped) =>
+        anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc: true, divisor: 1n, probe }),
       undefined,
       'fp',
       false,
@@ -377,61 +396,66 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
   );
   const { obj, others, attached } = open('stackcount', AnyfuncMode.STACKS, opts, loader);
   let unwind: UnwindSession | undefined;
-  return withCleanupAll(obj, others, () => {
-    fillFilters(obj, pids, []);
-    for (const pid of pids) sym.notePid(pid);
-    const counts = obj.map('stack_counts');
-    assertSize(counts, ANYFUNC_STACK_KEY_SIZE, 8);
-    const drainer = drainerOf(obj, 'stack_counts');
-    const stats = new StatsReader(obj.map('stats'));
-    if (loader.cfi) {
-      unwind = openUnwindSession(obj, pids);
-      // the walker's exec hook (the probes themselves were attached by open)
-      obj.attachAll((n) => n.startsWith('sched_process_exec'));
-    }
-    const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
-    return {
-      tool: 'stackcount' as const,
-      startTime: Date.now(),
-      attached,
-      unwind: unwind ? () => unwind!.info() : undefined,
-      drain(): StackDelta {
-        const n = drainer.drain();
-        const st = stats.read();
-        const k = drainer.keys;
-        const records: StackRecord[] = [];
-        const index = new Map<string, number>();
-        for (let i = 0; i < n; i++) {
-          const o = i * ANYFUNC_STACK_KEY_SIZE;
-          const pid = k.readUInt32LE(o + 4);
-          const uid = k.readInt32LE(o + 8);
-          const kid = k.readInt32LE(o + 12);
-          const comm = readComm(k, o + 16);
-          const count = Number(drainer.values.readBigUInt64LE(i * 8));
-          // the probe index is not shown: the stack's leaf names the function (or the tracepoint's caller)
-          const rk = `${pid}/${uid}/${kid}/${comm}`;
-          let ri = index.get(rk);
-          if (ri === undefined) {
-            const u = stacks.user(pid, uid);
-            const ks = stacks.kernel(kid);
-            const rec: StackRecord = { pid, tid: pid, comm, user: u.frames, kernel: ks.frames, value: 0 };
-            if (u.missing) rec.userMissing = true;
-            if (ks.missing) rec.kernelMissing = true;
-            ri = records.push(rec) - 1;
-            index.set(rk, ri);
+  return withCleanupAll(
+    obj,
+    others,
+    () => {
+      fillFilters(obj, pids, []);
+      for (const pid of pids) sym.notePid(pid);
+      const counts = obj.map('stack_counts');
+      assertSize(counts, ANYFUNC_STACK_KEY_SIZE, 8);
+      const drainer = drainerOf(obj, 'stack_counts');
+      const stats = new StatsReader(obj.map('stats'));
+      if (loader.cfi) {
+        unwind = openUnwindSession(obj, pids);
+        // the walker's exec hook (the probes themselves were attached by open)
+        obj.attachAll((n) => n.startsWith('sched_process_exec'));
+      }
+      const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
+      return {
+        tool: 'stackcount' as const,
+        startTime: Date.now(),
+        attached,
+        unwind: unwind ? () => unwind!.info() : undefined,
+        drain(): StackDelta {
+          const n = drainer.drain();
+          const st = stats.read();
+          const k = drainer.keys;
+          const records: StackRecord[] = [];
+          const index = new Map<string, number>();
+          for (let i = 0; i < n; i++) {
+            const o = i * ANYFUNC_STACK_KEY_SIZE;
+            const pid = k.readUInt32LE(o + 4);
+            const uid = k.readInt32LE(o + 8);
+            const kid = k.readInt32LE(o + 12);
+            const comm = readComm(k, o + 16);
+            const count = Number(drainer.values.readBigUInt64LE(i * 8));
+            // the probe index is not shown: the stack's leaf names the function (or the tracepoint's caller)
+            const rk = `${pid}/${uid}/${kid}/${comm}`;
+            let ri = index.get(rk);
+            if (ri === undefined) {
+              const u = stacks.user(pid, uid);
+              const ks = stacks.kernel(kid);
+              const rec: StackRecord = { pid, tid: pid, comm, user: u.frames, kernel: ks.frames, value: 0 };
+              if (u.missing) rec.userMissing = true;
+              if (ks.missing) rec.kernelMissing = true;
+              ri = records.push(rec) - 1;
+              index.set(rk, ri);
+            }
+            records[ri].value += count;
           }
-          records[ri].value += count;
-        }
-        stacks.endInterval();
-        return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
-      },
-      programStats: () => statsOf(obj, others),
-      close: () => {
-        unwind?.close();
-        closeAll(obj, others);
-      },
-    };
-  }, () => unwind?.close());
+          stacks.endInterval();
+          return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
+        },
+        programStats: () => statsOf(obj, others),
+        close: () => {
+          unwind?.close();
+          closeAll(obj, others);
+        },
+      };
+    },
+    () => unwind?.close(),
+  );
 }
 
 function statsOf(obj: BpfObject, others?: BpfObject[]): { runTimeNs: number; runCount: number } {
@@ -473,7 +497,17 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
     opts,
     new Loader(
       AnyfuncMode.LATENCY,
-      (mode, probe, pidScoped) => anyfuncCfg({ mode, filterPid: pids.length > 0 && !pidScoped, userOnly: false, kernelOnly: false, perPid: false, perFunc, divisor: DIVISOR[unit], probe }),
+      (mode, probe, pidScoped) =>
+        anyfuncCfg({
+          mode,
+          filterPid: pids.length > 0 && !pidScoped,
+          userOnly: false,
+          kernelOnly: false,
+          perPid: false,
+          perFunc,
+          divisor: DIVISOR[unit],
+          probe,
+        }),
       undefined,
       'fp',
       false,

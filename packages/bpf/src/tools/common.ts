@@ -63,10 +63,7 @@ export function withCleanup<T>(obj: BpfObject, fn: () => T, onError?: () => void
  * when it walks user stacks itself (`cfi`), and the stack resolver. Processes named up front have
  * their maps read now, so they get names even if they exit before the first drain.
  */
-export function openStackTool(
-  obj: BpfObject,
-  o: { keySize: number; pids: number[]; tids: number[]; sym: Symbolizer; cfi: boolean; fromTracepoint: boolean },
-) {
+export function openStackTool(obj: BpfObject, o: { keySize: number; pids: number[]; tids: number[]; sym: Symbolizer; cfi: boolean; fromTracepoint: boolean }) {
   assertSize(obj.map('counts'), o.keySize, 8);
   fillFilters(obj, o.pids, o.tids);
   for (const pid of o.pids) o.sym.notePid(pid);

@@ -87,7 +87,15 @@ export function profileCfg(c: {
 }
 
 /* struct offcpu_cfg / wakeup_cfg / offwake_cfg (32) */
-export function offcpuCfg(c: { f: ThreadFilter; minUs: bigint; maxUs: bigint; userOnly: boolean; kernelOnly: boolean; unwind: boolean; deferUser?: boolean }): Buffer {
+export function offcpuCfg(c: {
+  f: ThreadFilter;
+  minUs: bigint;
+  maxUs: bigint;
+  userOnly: boolean;
+  kernelOnly: boolean;
+  unwind: boolean;
+  deferUser?: boolean;
+}): Buffer {
   const b = Buffer.alloc(32);
   writeThreadFilter(b, 0, c.f);
   b.writeBigUInt64LE(c.minUs, 8);

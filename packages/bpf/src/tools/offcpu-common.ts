@@ -24,7 +24,8 @@ export function openSwitchTool(
   const maxUs = checkMicros('maxBlockUs', opts.maxBlockUs, 0xffffffffffffffffn);
   if (minUs > maxUs) throw bad(`minBlockUs (${minUs}) is larger than maxBlockUs (${maxUs})`);
   const state = opts.state ?? -1;
-  if (!Number.isInteger(state) || state < -1 || state > 0xffff) throw bad(`invalid state ${state}: expected a task state bitmask like 1 (TASK_INTERRUPTIBLE) or 2 (TASK_UNINTERRUPTIBLE), or -1 for any`);
+  if (!Number.isInteger(state) || state < -1 || state > 0xffff)
+    throw bad(`invalid state ${state}: expected a task state bitmask like 1 (TASK_INTERRUPTIBLE) or 2 (TASK_UNINTERRUPTIBLE), or -1 for any`);
 
   // Deferred user stacks (walked when the blocked system call returns, only for blocks that pass
   // the filter) pay off when a minimum block time filters out short blocks; they cost a program
@@ -52,49 +53,53 @@ export function openSwitchTool(
     }),
   );
   let unwind: UnwindSession | undefined;
-  return withCleanup(obj, () => {
-    const parts = openStackTool(obj, { keySize: keySize, pids, tids, sym, cfi, fromTracepoint: true });
-    const { drainer, stats, stacks } = parts;
-    unwind = parts.unwind;
-    let closed = false;
-    let startTime = Date.now();
-    const attach = (): void => {
-      if (closed) return;
-      obj.attachAll();
-      startTime = Date.now();
-    };
-    // with the walker: attach once the processes' unwind tables are loaded (bounded), so the
-    // first stacks are not walked by frame pointers for want of a table; a process that execs
-    // meanwhile is reported by the walker at its first stack and scanned then
-    let ready: Promise<void> | undefined;
-    if (unwind) {
-      ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => attach());
-      ready.catch(() => {}); // reported to whoever awaits it
-    } else attach();
-    return {
-      tool,
-      get startTime() {
-        return startTime;
-      },
-      ready,
-      unwind: unwind ? () => unwind!.info() : undefined,
-      drain(): StackDelta {
-        const n = drainer.drain();
-        const st = stats.read();
-        const records: StackRecord[] = [];
-        for (let i = 0; i < n; i++) {
-          records.push(decode(drainer.keys, i * keySize, Number(drainer.values.readBigUInt64LE(i * 8)), stacks));
-        }
-        stacks.endInterval();
-        return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
-      },
-      close(): void {
-        closed = true;
-        unwind?.close();
-        obj.destroy();
-      },
-    };
-  }, () => unwind?.close());
+  return withCleanup(
+    obj,
+    () => {
+      const parts = openStackTool(obj, { keySize: keySize, pids, tids, sym, cfi, fromTracepoint: true });
+      const { drainer, stats, stacks } = parts;
+      unwind = parts.unwind;
+      let closed = false;
+      let startTime = Date.now();
+      const attach = (): void => {
+        if (closed) return;
+        obj.attachAll();
+        startTime = Date.now();
+      };
+      // with the walker: attach once the processes' unwind tables are loaded (bounded), so the
+      // first stacks are not walked by frame pointers for want of a table; a process that execs
+      // meanwhile is reported by the walker at its first stack and scanned then
+      let ready: Promise<void> | undefined;
+      if (unwind) {
+        ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => attach());
+        ready.catch(() => {}); // reported to whoever awaits it
+      } else attach();
+      return {
+        tool,
+        get startTime() {
+          return startTime;
+        },
+        ready,
+        unwind: unwind ? () => unwind!.info() : undefined,
+        drain(): StackDelta {
+          const n = drainer.drain();
+          const st = stats.read();
+          const records: StackRecord[] = [];
+          for (let i = 0; i < n; i++) {
+            records.push(decode(drainer.keys, i * keySize, Number(drainer.values.readBigUInt64LE(i * 8)), stacks));
+          }
+          stacks.endInterval();
+          return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
+        },
+        close(): void {
+          closed = true;
+          unwind?.close();
+          obj.destroy();
+        },
+      };
+    },
+    () => unwind?.close(),
+  );
 }
 
 /**

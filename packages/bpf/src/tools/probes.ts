@@ -54,7 +54,8 @@ interface Parsed {
 
 /** bcc's _parse_probe: split `type:lib:name` into its parts. */
 export function parsePattern(pattern: string): Parsed {
-  if (typeof pattern !== 'string' || pattern.trim() === '') throw bad('empty probe pattern: give a function name like vfs_read, c:malloc, /path/to/binary:func or t:sched:sched_switch');
+  if (typeof pattern !== 'string' || pattern.trim() === '')
+    throw bad('empty probe pattern: give a function name like vfs_read, c:malloc, /path/to/binary:func or t:sched:sched_switch');
   if (/[\u0000-\u001f]/.test(pattern)) throw bad(`probe pattern ${JSON.stringify(pattern)} contains control characters`);
   let parts = pattern.split(':');
   // a path with colons is not supported; everything after the last colon is the function
@@ -87,7 +88,10 @@ export function nameMatcher(name: string, regex: boolean): RegExp {
       throw bad(`invalid regular expression ${JSON.stringify(name)} (-r): ${(e as Error).message}`);
     }
   }
-  const src = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const src = name
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${src}$`);
 }
 
@@ -119,7 +123,14 @@ export function kernelFunctions(): string[] {
       const tab = line.indexOf('\t');
       const name = tab < 0 ? line : line.slice(0, tab);
       const mod = tab < 0 ? '' : line.slice(tab + 1);
-      if (!name.includes('.') && !name.startsWith('__pfx_') && !name.startsWith('__cfi_') && !name.startsWith('__SCT__') && mod !== '[bpf]' && !mod.startsWith('[__builtin')) {
+      if (
+        !name.includes('.') &&
+        !name.startsWith('__pfx_') &&
+        !name.startsWith('__cfi_') &&
+        !name.startsWith('__SCT__') &&
+        mod !== '[bpf]' &&
+        !mod.startsWith('[__builtin')
+      ) {
         names.add(name);
       }
     }
@@ -214,7 +225,9 @@ export function findLibrary(lib: string, pid?: number): string {
       /* not here */
     }
   }
-  throw bad(`no library or binary named ${JSON.stringify(lib)} (looked for lib${lib}.so in ${pid !== undefined ? `/proc/${pid}/maps, ` : ''}ldconfig -p and for ${lib} in PATH); give its path, like /usr/lib/x86_64-linux-gnu/lib${lib}.so:func`);
+  throw bad(
+    `no library or binary named ${JSON.stringify(lib)} (looked for lib${lib}.so in ${pid !== undefined ? `/proc/${pid}/maps, ` : ''}ldconfig -p and for ${lib} in PATH); give its path, like /usr/lib/x86_64-linux-gnu/lib${lib}.so:func`,
+  );
 }
 
 interface UserFunc {
@@ -347,7 +360,9 @@ export function resolveProbes(pattern: string, opts: ResolveOptions = {}): Probe
   if (hits.length === 0) {
     const names = funcs.map((f) => f.name);
     const close = closeMatches(p.name, names);
-    throw bad(`no function of ${file} matches ${JSON.stringify(p.name)}${funcs.length === 0 ? ' (the file has no function symbols: stripped?)' : ''}${close.length ? `; close matches: ${close.join(', ')}` : ''}`);
+    throw bad(
+      `no function of ${file} matches ${JSON.stringify(p.name)}${funcs.length === 0 ? ' (the file has no function symbols: stripped?)' : ''}${close.length ? `; close matches: ${close.join(', ')}` : ''}`,
+    );
   }
   if (hits.length > limit) tooMany(`function of ${file}`, pattern, hits.length, limit);
   return { kind: 'user', pattern, path: file, probes: hits.map((f) => ({ name: `${p.lib}:${f.name}`, target: f.name, offset: f.offset })) };

@@ -16,19 +16,7 @@
  * return address is (must be CFA - 8; undefined means outermost frame). Anything else becomes an
  * INVALID row (or an UNDEFINED rbp) and is counted in `reasons`.
  */
-import {
-  CFA_DEREF_RBP,
-  CFA_INVALID,
-  CFA_PLT,
-  CFA_RBP,
-  CFA_RSP,
-  CFA_SIGNAL,
-  CFA_STOP,
-  RBP_OFFSET,
-  RBP_SAME,
-  RBP_UNDEFINED,
-  ROW_SIZE,
-} from './format.js';
+import { CFA_DEREF_RBP, CFA_INVALID, CFA_PLT, CFA_RBP, CFA_RSP, CFA_SIGNAL, CFA_STOP, RBP_OFFSET, RBP_SAME, RBP_UNDEFINED, ROW_SIZE } from './format.js';
 
 /**
  * Revision of the rows this builder produces for a given input. Bump it whenever a change alters
@@ -187,26 +175,57 @@ function readEncoded(enc: number, secVaddr: number, opts: CfiOptions, applyRel: 
   if ((enc & 0x70) === 0x50) P = (P + 7) & ~7; // aligned
   let v: number;
   switch (enc & 0x0f) {
-    case 0x00: v = u64(); break; // absptr (64-bit)
-    case 0x01: v = uleb(); break;
-    case 0x02: v = u16(); break;
-    case 0x03: v = u32(); break;
-    case 0x04: v = u64(); break;
-    case 0x09: v = sleb(); break;
-    case 0x0a: { const x = u16(); v = x >= 0x8000 ? x - 0x10000 : x; break; }
-    case 0x0b: v = s32(); break;
-    case 0x0c: v = s64(); break;
-    default: throw new CfiError(`unknown pointer encoding 0x${enc.toString(16)}`);
+    case 0x00:
+      v = u64();
+      break; // absptr (64-bit)
+    case 0x01:
+      v = uleb();
+      break;
+    case 0x02:
+      v = u16();
+      break;
+    case 0x03:
+      v = u32();
+      break;
+    case 0x04:
+      v = u64();
+      break;
+    case 0x09:
+      v = sleb();
+      break;
+    case 0x0a: {
+      const x = u16();
+      v = x >= 0x8000 ? x - 0x10000 : x;
+      break;
+    }
+    case 0x0b:
+      v = s32();
+      break;
+    case 0x0c:
+      v = s64();
+      break;
+    default:
+      throw new CfiError(`unknown pointer encoding 0x${enc.toString(16)}`);
   }
   if (!applyRel) return v;
   switch (enc & 0x70) {
-    case 0x00: break;
-    case 0x10: v += fieldAddr; break;
-    case 0x20: v += opts.textAddr ?? 0; break;
-    case 0x30: v += opts.gotAddr ?? 0; break;
-    case 0x40: break; // funcrel: not used for FDE addresses
-    case 0x50: break;
-    default: throw new CfiError(`unknown pointer application 0x${(enc & 0x70).toString(16)}`);
+    case 0x00:
+      break;
+    case 0x10:
+      v += fieldAddr;
+      break;
+    case 0x20:
+      v += opts.textAddr ?? 0;
+      break;
+    case 0x30:
+      v += opts.gotAddr ?? 0;
+      break;
+    case 0x40:
+      break; // funcrel: not used for FDE addresses
+    case 0x50:
+      break;
+    default:
+      throw new CfiError(`unknown pointer application 0x${(enc & 0x70).toString(16)}`);
   }
   if (enc & 0x80) throw new CfiError('indirect pointer for an FDE address');
   // wrap to 64 bits for pcrel arithmetic on negative offsets (values stay far below 2^53 in practice)
@@ -216,9 +235,14 @@ function readEncoded(enc: number, secVaddr: number, opts: CfiOptions, applyRel: 
 
 function encodedSize(enc: number): number {
   switch (enc & 0x0f) {
-    case 0x02: case 0x0a: return 2;
-    case 0x03: case 0x0b: return 4;
-    default: return 8;
+    case 0x02:
+    case 0x0a:
+      return 2;
+    case 0x03:
+    case 0x0b:
+      return 4;
+    default:
+      return 8;
   }
 }
 
@@ -391,8 +415,16 @@ export function buildUnwindRows(sections: readonly CfiSection[], opts: CfiOption
           } else {
             if (nf === cap) {
               cap *= 2;
-              const g64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => { const b = new Float64Array(cap); b.set(a); return b; };
-              const g32 = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => { const b = new Uint32Array(cap); b.set(a); return b; };
+              const g64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+                const b = new Float64Array(cap);
+                b.set(a);
+                return b;
+              };
+              const g32 = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
+                const b = new Uint32Array(cap);
+                b.set(a);
+                return b;
+              };
               fStart = g64(fStart);
               fEnd = g64(fEnd);
               fInsn = g32(fInsn);
@@ -783,21 +815,44 @@ function runInstructions(
       continue;
     }
     switch (op) {
-      case 0x00: break; // nop
-      case 0x01: { // set_loc
+      case 0x00:
+        break; // nop
+      case 0x01: {
+        // set_loc
         const to = cie.addrSize === 4 && sec.kind === 'debug_frame' ? u32() : readEncoded(cie.fdeEnc, sec.vaddr, opts, true);
         if (to < loc) throw new CfiError('DW_CFA_set_loc moves backwards');
         advance(to);
         break;
       }
-      case 0x02: advance(loc + u8() * ca); break;
-      case 0x03: advance(loc + u16() * ca); break;
-      case 0x04: advance(loc + u32() * ca); break;
-      case 0x05: { const r = uleb(); setReg(st, cie, r, R_OFFSET, uleb() * da); break; }
-      case 0x06: restoreReg(st, cie, uleb()); break;
-      case 0x07: setReg(st, cie, uleb(), R_UNDEF, 0); break;
-      case 0x08: setReg(st, cie, uleb(), R_UNSET, 0); break;
-      case 0x09: { const r = uleb(); uleb(); setReg(st, cie, r, R_OTHER, 0); break; }
+      case 0x02:
+        advance(loc + u8() * ca);
+        break;
+      case 0x03:
+        advance(loc + u16() * ca);
+        break;
+      case 0x04:
+        advance(loc + u32() * ca);
+        break;
+      case 0x05: {
+        const r = uleb();
+        setReg(st, cie, r, R_OFFSET, uleb() * da);
+        break;
+      }
+      case 0x06:
+        restoreReg(st, cie, uleb());
+        break;
+      case 0x07:
+        setReg(st, cie, uleb(), R_UNDEF, 0);
+        break;
+      case 0x08:
+        setReg(st, cie, uleb(), R_UNSET, 0);
+        break;
+      case 0x09: {
+        const r = uleb();
+        uleb();
+        setReg(st, cie, r, R_OTHER, 0);
+        break;
+      }
       case 0x0a: // remember_state
         if (depth >= MAX_REMEMBER) throw new CfiError('DW_CFA_remember_state nested too deep');
         stack.set(st, depth * S_LEN);
@@ -821,10 +876,15 @@ function runInstructions(
         st[S_CFA_TYPE] = C_REG;
         st[S_CFA_REG] = uleb();
         break;
-      case 0x0e: st[S_CFA_OFF] = uleb(); break; // def_cfa_offset
-      case 0x0f: cfaExpression(st, uleb()); break; // def_cfa_expression
+      case 0x0e:
+        st[S_CFA_OFF] = uleb();
+        break; // def_cfa_offset
+      case 0x0f:
+        cfaExpression(st, uleb());
+        break; // def_cfa_expression
       case 0x10: // expression
-      case 0x16: { // val_expression: either way a rule this walker does not follow; skip the block
+      case 0x16: {
+        // val_expression: either way a rule this walker does not follow; skip the block
         const r = uleb();
         const len = uleb();
         P += len;
@@ -832,17 +892,39 @@ function runInstructions(
         setReg(st, cie, r, R_OTHER, 0);
         break;
       }
-      case 0x11: { const r = uleb(); setReg(st, cie, r, R_OFFSET, sleb() * da); break; } // offset_extended_sf
+      case 0x11: {
+        const r = uleb();
+        setReg(st, cie, r, R_OFFSET, sleb() * da);
+        break;
+      } // offset_extended_sf
       case 0x12: // def_cfa_sf
         st[S_CFA_TYPE] = C_REG;
         st[S_CFA_REG] = uleb();
         st[S_CFA_OFF] = sleb() * da;
         break;
-      case 0x13: st[S_CFA_OFF] = sleb() * da; break; // def_cfa_offset_sf
-      case 0x14: { const r = uleb(); uleb(); setReg(st, cie, r, R_OTHER, 0); break; } // val_offset
-      case 0x15: { const r = uleb(); sleb(); setReg(st, cie, r, R_OTHER, 0); break; } // val_offset_sf
-      case 0x2e: uleb(); break; // GNU_args_size
-      case 0x2f: { const r = uleb(); setReg(st, cie, r, R_OFFSET, -uleb() * da); break; } // GNU_negative_offset_extended
+      case 0x13:
+        st[S_CFA_OFF] = sleb() * da;
+        break; // def_cfa_offset_sf
+      case 0x14: {
+        const r = uleb();
+        uleb();
+        setReg(st, cie, r, R_OTHER, 0);
+        break;
+      } // val_offset
+      case 0x15: {
+        const r = uleb();
+        sleb();
+        setReg(st, cie, r, R_OTHER, 0);
+        break;
+      } // val_offset_sf
+      case 0x2e:
+        uleb();
+        break; // GNU_args_size
+      case 0x2f: {
+        const r = uleb();
+        setReg(st, cie, r, R_OFFSET, -uleb() * da);
+        break;
+      } // GNU_negative_offset_extended
       default:
         throw new CfiError(`unknown DW_CFA opcode 0x${op.toString(16)}`);
     }

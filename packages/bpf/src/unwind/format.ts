@@ -107,11 +107,18 @@ export function findRow(buf: Uint8Array, pc: number): number {
 export function formatRule(r: UnwindRow): string {
   let cfa: string;
   switch (r.cfaKind) {
-    case CFA_RSP: cfa = `rsp+${r.cfaOff}`; break;
-    case CFA_RBP: cfa = `rbp+${r.cfaOff}`; break;
-    case CFA_DEREF_RBP: cfa = `*(rbp+${r.cfaOff})`; break;
-    default: cfa = CFA_KIND_NAMES[r.cfaKind] ?? `kind${r.cfaKind}`;
+    case CFA_RSP:
+      cfa = `rsp+${r.cfaOff}`;
+      break;
+    case CFA_RBP:
+      cfa = `rbp+${r.cfaOff}`;
+      break;
+    case CFA_DEREF_RBP:
+      cfa = `*(rbp+${r.cfaOff})`;
+      break;
+    default:
+      cfa = CFA_KIND_NAMES[r.cfaKind] ?? `kind${r.cfaKind}`;
   }
-  const rbp = r.rbpKind === RBP_OFFSET ? `c${r.rbpOff >= 0 ? '+' : ''}${r.rbpOff}` : RBP_KIND_NAMES[r.rbpKind] ?? `kind${r.rbpKind}`;
+  const rbp = r.rbpKind === RBP_OFFSET ? `c${r.rbpOff >= 0 ? '+' : ''}${r.rbpOff}` : (RBP_KIND_NAMES[r.rbpKind] ?? `kind${r.rbpKind}`);
   return `${cfa} rbp=${rbp}`;
 }

@@ -149,7 +149,14 @@ export function generateFromElf(elf: ElfFile, path: string, opts: GenerateOption
   }
   if (sections.length === 0) {
     if (!error) reasons['no-cfi'] = 1;
-    return { buildId: elf.buildId, rows: new Uint8Array(0), count: 0, source: 'none', reasons, error: error ?? `${path}: no .eh_frame or .debug_frame (frame pointers only)` };
+    return {
+      buildId: elf.buildId,
+      rows: new Uint8Array(0),
+      count: 0,
+      source: 'none',
+      reasons,
+      error: error ?? `${path}: no .eh_frame or .debug_frame (frame pointers only)`,
+    };
   }
   const got = elf.section('.got');
   const text = elf.section('.text');

@@ -66,7 +66,11 @@ export class UnwindMaps {
     this.tablesMap = obj.map('unwind_tables');
     this.procsMap = obj.map('unwind_procs');
     if (this.procsMap.valueSize !== PROC_SIZE) {
-      throw new BpfError({ errno: 22, code: 'EINVAL', message: `map unwind_procs: value size ${this.procsMap.valueSize} differs from the TypeScript layout ${PROC_SIZE}; rebuild with packages/bpf/build-bpf.sh` });
+      throw new BpfError({
+        errno: 22,
+        code: 'EINVAL',
+        message: `map unwind_procs: value size ${this.procsMap.valueSize} differs from the TypeScript layout ${PROC_SIZE}; rebuild with packages/bpf/build-bpf.sh`,
+      });
     }
     this.unknownDrainer = new HashDrainer(obj.map('unwind_unknown'));
   }
@@ -135,7 +139,10 @@ export class UnwindMaps {
   setProcess(pid: number, mappings: readonly WalkerMapping[]): void {
     const b = this.procBuf;
     b.fill(0);
-    const sorted = mappings.slice().sort((a, c) => a.start - c.start).slice(0, UNWIND_MAX_MAPPINGS);
+    const sorted = mappings
+      .slice()
+      .sort((a, c) => a.start - c.start)
+      .slice(0, UNWIND_MAX_MAPPINGS);
     b.writeUInt32LE(sorted.length, 0);
     sorted.forEach((m, i) => {
       const o = 8 + i * MAPPING_SIZE;
@@ -199,7 +206,11 @@ export class UstackStore {
 
   constructor(map: BpfMap) {
     if (map.keySize !== USTACK_KEY_SIZE) {
-      throw new BpfError({ errno: 22, code: 'EINVAL', message: `map ustacks: key size ${map.keySize} differs from the TypeScript layout ${USTACK_KEY_SIZE}; rebuild with packages/bpf/build-bpf.sh` });
+      throw new BpfError({
+        errno: 22,
+        code: 'EINVAL',
+        message: `map ustacks: key size ${map.keySize} differs from the TypeScript layout ${USTACK_KEY_SIZE}; rebuild with packages/bpf/build-bpf.sh`,
+      });
     }
     this.drainer = new HashDrainer(map);
   }

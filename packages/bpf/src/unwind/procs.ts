@@ -15,15 +15,7 @@ import fs from 'node:fs';
 import { ElfFile } from '../symbolize/elf.js';
 import { ProcMaps, isFileMapping, type Mapping } from '../symbolize/procmaps.js';
 import type { UnwindTable } from './types.js';
-import {
-  UnwindMaps,
-  KERNEL_ROW_BYTES,
-  MAX_TABLE_ROWS,
-  UNWIND_MAX_MAPPINGS,
-  UNWIND_TABLE_FP,
-  UNWIND_TABLE_PENDING,
-  type WalkerMapping,
-} from './maps.js';
+import { UnwindMaps, KERNEL_ROW_BYTES, MAX_TABLE_ROWS, UNWIND_MAX_MAPPINGS, UNWIND_TABLE_FP, UNWIND_TABLE_PENDING, type WalkerMapping } from './maps.js';
 
 /** Where tables come from: the unwind-tables generator (UnwindTables) or a test double. */
 export interface TableSource {

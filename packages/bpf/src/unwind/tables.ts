@@ -63,10 +63,11 @@ export class UnwindTables {
       const elf = ElfFile.open(root + path, { name: path });
       buildId = elf.buildId;
       elf.close();
-      key = buildId && /^[0-9a-f]{8,128}$/.test(buildId)
-        ? `b-${buildId}`
-        : // no build-id: the file's identity (the same through any /proc/PID/root), not the path
-          `f-${createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`).digest('hex').slice(0, 40)}`;
+      key =
+        buildId && /^[0-9a-f]{8,128}$/.test(buildId)
+          ? `b-${buildId}`
+          : // no build-id: the file's identity (the same through any /proc/PID/root), not the path
+            `f-${createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`).digest('hex').slice(0, 40)}`;
     } catch (e) {
       return Promise.resolve(emptyTable(`${path}: ${(e as Error).message}`, 'unreadable-object'));
     }
@@ -191,7 +192,9 @@ let vdsoId: string | undefined;
 function vdsoIdentity(): string {
   if (vdsoId === undefined) {
     try {
-      vdsoId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/[^0-9a-f-]/g, '');
+      vdsoId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')
+        .trim()
+        .replace(/[^0-9a-f-]/g, '');
     } catch {
       vdsoId = 'unknown';
     }

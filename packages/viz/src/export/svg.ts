@@ -127,7 +127,7 @@ export function treeToSvg(tree: CallTree, grandTotal: number, unit: Unit, opts: 
     )}</text>`,
   );
   for (const i of visible) {
-    const name = i === 0 ? opts.rootName ?? 'all' : tree.frames[tree.frame[i]].name;
+    const name = i === 0 ? (opts.rootName ?? 'all') : tree.frames[tree.frame[i]].name;
     const w = val[i] * scale;
     const rx = pad + x[i] * scale;
     const ry = yOf(tree.depth[i]);

@@ -44,7 +44,8 @@ interface Entry {
   line: number;
 }
 
-const KERNEL_ROOTS = /^(entry_SYSCALL_64|ret_from_fork|common_startup_64|secondary_startup_64|start_kernel|kthread|asm_|do_syscall_64|x86_64_start|cpu_startup_entry|irq_|__sysvec_|sysvec_|worker_thread)/;
+const KERNEL_ROOTS =
+  /^(entry_SYSCALL_64|ret_from_fork|common_startup_64|secondary_startup_64|start_kernel|kthread|asm_|do_syscall_64|x86_64_start|cpu_startup_entry|irq_|__sysvec_|sysvec_|worker_thread)/;
 
 function guessKernel(frames: string[]): boolean {
   for (const f of frames) {

@@ -35,10 +35,18 @@ function positionKinds(sep: readonly number[], inferred: readonly FrameKind[], f
   const n = sep.length;
   const kinds: FrameKind[] = new Array(n);
   let chain = -1;
-  for (let i = 0; i < n; i++) if (sep[i] === 2) { chain = i; break; }
+  for (let i = 0; i < n; i++)
+    if (sep[i] === 2) {
+      chain = i;
+      break;
+    }
   const segment = (from: number, to: number, waker: boolean) => {
     let dash = -1;
-    for (let i = from; i < to; i++) if (sep[i] === 1) { dash = i; break; }
+    for (let i = from; i < to; i++)
+      if (sep[i] === 1) {
+        dash = i;
+        break;
+      }
     for (let i = from; i < to; i++) {
       if (sep[i] !== 0) kinds[i] = 'separator';
       else if (dash < 0 || inferred[i] !== 'user') kinds[i] = inferred[i];

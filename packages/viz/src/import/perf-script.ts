@@ -35,7 +35,13 @@ function basename(p: string): string {
 }
 
 function frameKindFor(addr: string, dso: string): FrameKind {
-  if (dso === '[kernel.kallsyms]' || dso.startsWith('[kernel.') || dso === '[bpf_prog]' || /^\[[\w.-]+\]$/.test(dso) && !['[unknown]', '[vdso]', '[vsyscall]', '[heap]', '[stack]', '[anon]', '[uprobes]'].includes(dso)) return 'kernel';
+  if (
+    dso === '[kernel.kallsyms]' ||
+    dso.startsWith('[kernel.') ||
+    dso === '[bpf_prog]' ||
+    (/^\[[\w.-]+\]$/.test(dso) && !['[unknown]', '[vdso]', '[vsyscall]', '[heap]', '[stack]', '[anon]', '[uprobes]'].includes(dso))
+  )
+    return 'kernel';
   if (/(^|\/)perf-\d+\.map$/.test(dso) || /jitted-\d+-\d+\.so$/.test(dso)) return 'jit';
   if (addr.length === 16 && /^ffff/i.test(addr) && dso === '[unknown]') return 'kernel';
   return 'user';
@@ -115,7 +121,9 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
     if (c0 === 32 || c0 === 9) {
       // frame line
       if (comm === null)
-        throw new ImportError('perf-script', `expected a sample header ("comm pid [cpu] time: period event:") before this frame line, found ${excerpt(line)}`, { line: lineNo });
+        throw new ImportError('perf-script', `expected a sample header ("comm pid [cpu] time: period event:") before this frame line, found ${excerpt(line)}`, {
+          line: lineNo,
+        });
       const m = FRAME_RE.exec(line);
       if (!m) throw new ImportError('perf-script', `expected a frame line "addr symbol+off (dso)", found ${excerpt(line)}`, { line: lineNo });
       frames.push(parseFrame(m[1], m[2]));
@@ -131,13 +139,17 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
     const rest = h[6].trim();
     const pm = /^(\d+)\s+(\S+)/.exec(rest);
     const period = pm ? Number(pm[1]) : undefined;
-    const ev = (pm ? pm[2] : rest.split(/\s+/)[0] ?? '').replace(/:+$/, '');
+    const ev = (pm ? pm[2] : (rest.split(/\s+/)[0] ?? '')).replace(/:+$/, '');
     // without -g, perf script prints the sample's own ip/sym after the event on the header line
     const inline = /^(?:\d+\s+)?\S+\s+([0-9a-fA-F]+)\s+(.+)$/.exec(rest);
     if (inline) frames.push(parseFrame(inline[1], inline[2]));
     if (usePeriod) {
       if (period === undefined)
-        throw new ImportError('perf-script', `weight "period" asked, but this sample header has no period (record with a period field, or import with weight "samples"): ${excerpt(line)}`, { line: lineNo });
+        throw new ImportError(
+          'perf-script',
+          `weight "period" asked, but this sample header has no period (record with a period field, or import with weight "samples"): ${excerpt(line)}`,
+          { line: lineNo },
+        );
       weight = period;
       if (!unitSet) {
         eventName = ev;
@@ -151,6 +163,6 @@ export function importPerfScript(text: string, opts: PerfScriptImportOptions = {
   void eventName;
   if (samples === 0) throw new ImportError('perf-script', 'no samples found (expected "comm pid [cpu] time: period event:" headers followed by frame lines)');
   const p = b.build();
-  if (usePeriod && unit !== "samples") return Object.freeze({ ...p, unit }) as Profile;
+  if (usePeriod && unit !== 'samples') return Object.freeze({ ...p, unit }) as Profile;
   return p;
 }

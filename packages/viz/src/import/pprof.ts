@@ -71,7 +71,10 @@ export function importPprof(bytes: Uint8Array, opts: PprofImportOptions = {}): P
   if (opts.sampleType !== undefined) {
     ti = typeof opts.sampleType === 'number' ? opts.sampleType : typeNames.indexOf(opts.sampleType);
     if (!(ti >= 0 && ti < typeNames.length))
-      throw new ImportError('pprof', `sample type ${JSON.stringify(opts.sampleType)} not found; the profile has ${typeNames.map((t, i) => `${i}:${t}`).join(', ')}`);
+      throw new ImportError(
+        'pprof',
+        `sample type ${JSON.stringify(opts.sampleType)} not found; the profile has ${typeNames.map((t, i) => `${i}:${t}`).join(', ')}`,
+      );
   } else {
     const def = Number(pp.defaultSampleType);
     ti = def ? typeNames.indexOf(s(def)) : -1;

@@ -57,9 +57,11 @@ export function importSpeedscope(input: string | unknown, opts: SpeedscopeImport
     const p = profiles[i];
     if (!isObj(p)) throw new ImportError('speedscope', `profiles[${i}] must be an object`);
     const us = UNIT_SCALE[p.unit as string];
-    if (!us) throw new ImportError('speedscope', `profiles[${i}].unit ${JSON.stringify(p.unit)} is not a speedscope unit (${Object.keys(UNIT_SCALE).join(', ')})`);
+    if (!us)
+      throw new ImportError('speedscope', `profiles[${i}].unit ${JSON.stringify(p.unit)} is not a speedscope unit (${Object.keys(UNIT_SCALE).join(', ')})`);
     if (unit === undefined) [unit, scale] = us;
-    else if (unit !== us[0] || scale !== us[1]) throw new ImportError('speedscope', `profiles[${i}] has unit ${p.unit}, unlike the first profile; import one with profileIndex`);
+    else if (unit !== us[0] || scale !== us[1])
+      throw new ImportError('speedscope', `profiles[${i}] has unit ${p.unit}, unlike the first profile; import one with profileIndex`);
   }
   const b = new ProfileBuilder(unit!, {
     tool: 'import',
@@ -82,7 +84,10 @@ export function importSpeedscope(input: string | unknown, opts: SpeedscopeImport
         if (!Array.isArray(st)) throw new ImportError('speedscope', `profiles[${pi}].samples[${si}] must be an array of frame indices`);
         const w = p.weights[si];
         if (typeof w !== 'number' || !(w >= 0)) throw new ImportError('speedscope', `profiles[${pi}].weights[${si}] must be a number >= 0`);
-        b.addStackIds(st.map((f, k) => frameRef(f, `profiles[${pi}].samples[${si}][${k}]`)), w * scale);
+        b.addStackIds(
+          st.map((f, k) => frameRef(f, `profiles[${pi}].samples[${si}][${k}]`)),
+          w * scale,
+        );
       });
     } else if (p.type === 'evented') {
       if (!Array.isArray(p.events)) throw new ImportError('speedscope', `profiles[${pi}]: an evented profile needs an "events" array`);

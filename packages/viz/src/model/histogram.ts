@@ -75,7 +75,8 @@ export function intervalsFor(h: HistogramSeries, key?: string): HistogramInterva
 /** First and last+resolution offsets of a timeline in ms (relative to startTime); [0, 0] when empty. */
 export function timelineExtent(t: Timeline): [number, number] {
   if (t.offsetMs.length === 0) return [0, 0];
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const o of t.offsetMs) {
     if (o < lo) lo = o;
     if (o > hi) hi = o;

@@ -116,7 +116,8 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     const flat = new Int32Array(nFrameRefs);
     const chan = new Uint16Array(nStacks);
     const weight = new Float64Array(nStacks);
-    let si = 0, fi = 0;
+    let si = 0,
+      fi = 0;
     for (let k = 0; k < K; k++) {
       const rk = ranks[k];
       const stacks = profiles[k].stacks;
@@ -142,10 +143,12 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     let prev = -1;
     for (let q = 0; q < nStacks; q++) {
       const s = sorted[q];
-      const a = start[s], len = start[s + 1] - a;
+      const a = start[s],
+        len = start[s + 1] - a;
       let common = 0;
       if (prev >= 0) {
-        const pa = start[prev], lim = Math.min(len, start[prev + 1] - pa);
+        const pa = start[prev],
+          lim = Math.min(len, start[prev + 1] - pa);
         while (common < lim && flat[a + common] === flat[pa + common]) common++;
       }
       nodes.ensure(len, len - common);
@@ -173,7 +176,8 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     total = new Float64Array(n);
     self = new Float64Array(n);
     for (let k = 0; k < K; k++) {
-      const t = totals[k], sf = selvesOut[k];
+      const t = totals[k],
+        sf = selvesOut[k];
       for (let i = 0; i < n; i++) {
         total[i] += t[i];
         self[i] += sf[i];
@@ -450,11 +454,13 @@ export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array)
         // insertion sort comparing from depth d
         for (let i = lo + 1; i < hi; i++) {
           const v = idx[i];
-          const va = start[v], vl = start[v + 1] - va;
+          const va = start[v],
+            vl = start[v + 1] - va;
           let j = i - 1;
           while (j >= lo) {
             const u = idx[j];
-            const ua = start[u], ul = start[u + 1] - ua;
+            const ua = start[u],
+              ul = start[u + 1] - ua;
             let e = d;
             const lim = Math.min(ul, vl);
             while (e < lim && flat[ua + e] === flat[va + e]) e++;
@@ -468,18 +474,27 @@ export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array)
         break;
       }
       // median of three pivot
-      const a = key(idx[lo], d), b = key(idx[lo + (len >> 1)], d), c = key(idx[hi - 1], d);
+      const a = key(idx[lo], d),
+        b = key(idx[lo + (len >> 1)], d),
+        c = key(idx[hi - 1], d);
       const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
       // 3-way partition: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot
-      let lt = lo, gt = hi, i = lo;
+      let lt = lo,
+        gt = hi,
+        i = lo;
       while (i < gt) {
         const k = key(idx[i], d);
         if (k < pivot) {
-          const t = idx[lt]; idx[lt] = idx[i]; idx[i] = t;
-          lt++; i++;
+          const t = idx[lt];
+          idx[lt] = idx[i];
+          idx[i] = t;
+          lt++;
+          i++;
         } else if (k > pivot) {
           gt--;
-          const t = idx[gt]; idx[gt] = idx[i]; idx[i] = t;
+          const t = idx[gt];
+          idx[gt] = idx[i];
+          idx[i] = t;
         } else i++;
       }
       if (pivot >= 0 && gt - lt > 1) work.push(lt, gt, d + 1);
@@ -499,9 +514,11 @@ export function frameRanks(frames: readonly Frame[]): { order: Int32Array; rank:
   for (let i = 0; i < n; i++) order[i] = i;
   const kindOrder = (k: FrameKind) => k;
   order.sort((a, b) => {
-    const fa = frames[a], fb = frames[b];
+    const fa = frames[a],
+      fb = frames[b];
     if (fa.name !== fb.name) return fa.name < fb.name ? -1 : 1;
-    const ka = kindOrder(fa.kind), kb = kindOrder(fb.kind);
+    const ka = kindOrder(fa.kind),
+      kb = kindOrder(fb.kind);
     return ka < kb ? -1 : ka > kb ? 1 : a - b;
   });
   const rank = new Int32Array(n);

@@ -43,15 +43,19 @@ export interface DiffResult {
 }
 
 export function diff(base: Profile, target: Profile, opts: DiffOptions = {}): DiffResult {
-  if (base.unit !== target.unit)
-    throw new Error(`diff: the base is in ${base.unit} and the target in ${target.unit}; compare profiles of the same unit`);
+  if (base.unit !== target.unit) throw new Error(`diff: the base is in ${base.unit} and the target in ${target.unit}; compare profiles of the same unit`);
   const tree = buildMultiTree([base, target]);
   const n = tree.count;
   const scale = opts.normalize && base.total > 0 ? target.total / base.total : 1;
-  const b = new Float64Array(n), t = tree.totals[1];
-  const bs = new Float64Array(n), ts = tree.selves[1];
-  const delta = new Float64Array(n), nd = new Float64Array(n), ds = new Float64Array(n);
-  let maxAbs = 0, maxAbsSelf = 0;
+  const b = new Float64Array(n),
+    t = tree.totals[1];
+  const bs = new Float64Array(n),
+    ts = tree.selves[1];
+  const delta = new Float64Array(n),
+    nd = new Float64Array(n),
+    ds = new Float64Array(n);
+  let maxAbs = 0,
+    maxAbsSelf = 0;
   for (let i = 0; i < n; i++) {
     b[i] = tree.totals[0][i] * scale;
     bs[i] = tree.selves[0][i] * scale;
@@ -69,7 +73,8 @@ export function diff(base: Profile, target: Profile, opts: DiffOptions = {}): Di
     const m = tree.frameMaps[k];
     for (const s of p.stacks) if (s.weight > 0) for (const f of s.frames) used[k][m[f]] = 1;
   });
-  const onlyInBase: Frame[] = [], onlyInTarget: Frame[] = [];
+  const onlyInBase: Frame[] = [],
+    onlyInTarget: Frame[] = [];
   tree.frames.forEach((f, i) => {
     if (used[0][i] && !used[1][i]) onlyInBase.push(f);
     else if (!used[0][i] && used[1][i]) onlyInTarget.push(f);

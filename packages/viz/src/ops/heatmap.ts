@@ -36,7 +36,8 @@ export function subsecondGrid(p: Pick<Profile, 'timeline'>, opts: { rows?: numbe
   }
   const columns = maxSec + 1;
   const values = new Float64Array(columns * rows);
-  let max = 0, total = 0;
+  let max = 0,
+    total = 0;
   for (let i = 0; i < tl.offsetMs.length; i++) {
     const o = tl.offsetMs[i];
     const col = Math.floor(o / 1000);
@@ -51,7 +52,8 @@ export function subsecondGrid(p: Pick<Profile, 'timeline'>, opts: { rows?: numbe
 /** Time range [startMs, endMs) (offsets from the grid's startTime) covered by a selection from cell (col1,row1) to (col2,row2), inclusive, in either order. */
 export function gridCellRange(grid: Pick<SubsecondGrid, 'rowMs'>, a: { col: number; row: number }, b: { col: number; row: number }): [number, number] {
   const t = (c: { col: number; row: number }) => c.col * 1000 + c.row * grid.rowMs;
-  const ta = t(a), tb = t(b);
+  const ta = t(a),
+    tb = t(b);
   return ta <= tb ? [ta, tb + grid.rowMs] : [tb, ta + grid.rowMs];
 }
 
@@ -126,7 +128,9 @@ export interface LatencyGrid {
 
 export function latencyGrid(h: HistogramSeries, opts: { key?: string } = {}): LatencyGrid {
   if (opts.key !== undefined && !h.intervals.some((iv) => iv.key === opts.key))
-    throw new Error(`latencyGrid: no intervals with key ${JSON.stringify(opts.key)}; keys are ${[...new Set(h.intervals.map((i) => JSON.stringify(i.key)))].join(', ')}`);
+    throw new Error(
+      `latencyGrid: no intervals with key ${JSON.stringify(opts.key)}; keys are ${[...new Set(h.intervals.map((i) => JSON.stringify(i.key)))].join(', ')}`,
+    );
   const ivs = intervalsFor(h, opts.key);
   let buckets = 0;
   for (const iv of ivs) {

@@ -10,7 +10,9 @@ export function merge(profiles: readonly Profile[], meta?: ProfileMeta): Profile
   });
   const m0 = profiles[0].meta;
   const starts = profiles.map((p) => p.meta.startTime).filter((t): t is number => t !== undefined);
-  const ends = profiles.map((p) => (p.meta.startTime !== undefined && p.meta.durationMs !== undefined ? p.meta.startTime + p.meta.durationMs : undefined)).filter((t): t is number => t !== undefined);
+  const ends = profiles
+    .map((p) => (p.meta.startTime !== undefined && p.meta.durationMs !== undefined ? p.meta.startTime + p.meta.durationMs : undefined))
+    .filter((t): t is number => t !== undefined);
   const b = new ProfileBuilder(
     unit,
     meta ?? {
@@ -29,7 +31,12 @@ export function merge(profiles: readonly Profile[], meta?: ProfileMeta): Profile
   }
   for (const p of profiles) {
     const remap = p.frames.map((f) => b.frameId(f.name, f.kind));
-    const idx = p.stacks.map((s) => b.addStackIds(s.frames.map((f) => remap[f]), s.weight));
+    const idx = p.stacks.map((s) =>
+      b.addStackIds(
+        s.frames.map((f) => remap[f]),
+        s.weight,
+      ),
+    );
     if (withTimeline) {
       const t = p.timeline!;
       for (let i = 0; i < t.offsetMs.length; i++) b.addTimelineSample(idx[t.stack[i]], t.startTime + t.offsetMs[i], t.count[i]);

@@ -19,16 +19,21 @@ export interface PruneOptions {
 /** k-th largest value (0-based) of a copy of `a`, by quickselect. */
 function kthLargest(a: Float64Array, k: number): number {
   const v = a.slice();
-  let lo = 0, hi = v.length - 1;
+  let lo = 0,
+    hi = v.length - 1;
   while (lo < hi) {
     const pivot = v[(lo + hi) >>> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (v[i] > pivot) i++;
       while (v[j] < pivot) j--;
       if (i <= j) {
-        const t = v[i]; v[i] = v[j]; v[j] = t;
-        i++; j--;
+        const t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
+        j--;
       }
     }
     if (k <= j) hi = j;
@@ -87,8 +92,12 @@ export function pruneTree(tree: CallTree, opts: PruneOptions): CallTree {
   let m = 0;
   for (let i = 0; i < n; i++) m += keep[i];
   const newId = new Int32Array(n).fill(-1);
-  const frame = new Int32Array(m), parent = new Int32Array(m), depth = new Int32Array(m), size = new Int32Array(m).fill(1);
-  const total = new Float64Array(m), self = new Float64Array(m);
+  const frame = new Int32Array(m),
+    parent = new Int32Array(m),
+    depth = new Int32Array(m),
+    size = new Int32Array(m).fill(1);
+  const total = new Float64Array(m),
+    self = new Float64Array(m);
   const waker = new Uint8Array(m);
   let j = 0;
   let maxDepth = 0;

@@ -103,7 +103,9 @@ export function toRegExp(pattern: string | RegExp, what = 'pattern'): RegExp {
   try {
     return new RegExp(pattern);
   } catch (e) {
-    throw new Error(`${what} ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message}); escape special characters such as ( [ + with a backslash`);
+    throw new Error(
+      `${what} ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message}); escape special characters such as ( [ + with a backslash`,
+    );
   }
 }
 

@@ -99,16 +99,29 @@ export function topFunctionsDiff(
   opts: { normalize?: boolean; sort?: TopSort; limit?: number; includeComm?: boolean } = {},
 ): DiffFunctionRow[] {
   const scale = opts.normalize && base.total > 0 ? target.total / base.total : 1;
-  const a = tally(base), b = tally(target);
+  const a = tally(base),
+    b = tally(target);
   const keys = new Set([...a.keys(), ...b.keys()]);
   const rows: DiffFunctionRow[] = [];
   for (const k of keys) {
-    const ra = a.get(k), rb = b.get(k);
+    const ra = a.get(k),
+      rb = b.get(k);
     const r = (ra ?? rb)!;
     if (r.kind === 'separator' || (!opts.includeComm && r.kind === 'comm')) continue;
-    const baseSelf = (ra?.self ?? 0) * scale, baseTotal = (ra?.total ?? 0) * scale;
-    const targetSelf = rb?.self ?? 0, targetTotal = rb?.total ?? 0;
-    const row: DiffFunctionRow = { name: r.name, kind: r.kind, baseSelf, baseTotal, targetSelf, targetTotal, deltaSelf: targetSelf - baseSelf, deltaTotal: targetTotal - baseTotal };
+    const baseSelf = (ra?.self ?? 0) * scale,
+      baseTotal = (ra?.total ?? 0) * scale;
+    const targetSelf = rb?.self ?? 0,
+      targetTotal = rb?.total ?? 0;
+    const row: DiffFunctionRow = {
+      name: r.name,
+      kind: r.kind,
+      baseSelf,
+      baseTotal,
+      targetSelf,
+      targetTotal,
+      deltaSelf: targetSelf - baseSelf,
+      deltaTotal: targetTotal - baseTotal,
+    };
     if (!ra) row.only = 'target';
     else if (!rb) row.only = 'base';
     rows.push(row);

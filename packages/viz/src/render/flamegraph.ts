@@ -150,47 +150,73 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     toolbar: options.toolbar ?? true,
     diffColorBy: options.diffColorBy ?? 'self',
   };
-  if (opts.orientation !== 'flame' && opts.orientation !== 'icicle') throw new RangeError(`orientation must be 'flame' or 'icicle', got ${String(opts.orientation)}`);
+  if (opts.orientation !== 'flame' && opts.orientation !== 'icicle')
+    throw new RangeError(`orientation must be 'flame' or 'icicle', got ${String(opts.orientation)}`);
   if (!(opts.rowHeight >= 8)) throw new RangeError('rowHeight must be a number >= 8 (CSS px)');
 
   const emitter = new Emitter<FlameGraphEvents>();
-  const root = el('div', { 'data-testid': 'flamegraph', 'data-state': 'empty', class: 'bpfs-flamegraph' }, {
-    position: 'relative',
-    fontFamily: 'system-ui, sans-serif',
-    fontSize: '12px',
-    color: '#222',
-  });
-  const toolbar = el('div', { class: 'bpfs-fg-toolbar' }, {
-    display: opts.toolbar ? 'flex' : 'none',
-    gap: '8px',
-    alignItems: 'center',
-    padding: '4px 0',
-  });
+  const root = el(
+    'div',
+    { 'data-testid': 'flamegraph', 'data-state': 'empty', class: 'bpfs-flamegraph' },
+    {
+      position: 'relative',
+      fontFamily: 'system-ui, sans-serif',
+      fontSize: '12px',
+      color: '#222',
+    },
+  );
+  const toolbar = el(
+    'div',
+    { class: 'bpfs-fg-toolbar' },
+    {
+      display: opts.toolbar ? 'flex' : 'none',
+      gap: '8px',
+      alignItems: 'center',
+      padding: '4px 0',
+    },
+  );
   const title = el('span', { 'data-testid': 'flamegraph-title' }, { fontWeight: '600', flex: '1' }, options.title ?? '');
   const resetBtn = el('button', { type: 'button', 'data-testid': 'reset-zoom', disabled: '' }, {}, 'Reset zoom');
-  const searchInput = el('input', { type: 'search', placeholder: 'Search (regex)', 'data-testid': 'search-input', 'aria-label': 'Search frames (regular expression)' }, { width: '14em' });
+  const searchInput = el(
+    'input',
+    { type: 'search', placeholder: 'Search (regex)', 'data-testid': 'search-input', 'aria-label': 'Search frames (regular expression)' },
+    { width: '14em' },
+  );
   const matchEl = el('span', { 'data-testid': 'search-match', 'aria-live': 'polite' }, { minWidth: '9em', color: '#a0a' });
   toolbar.append(title, searchInput, matchEl, resetBtn);
   const wrap = el('div', { class: 'bpfs-fg-canvas' }, { position: 'relative', width: '100%' });
   const canvas = el('canvas', { role: 'img', 'aria-label': 'Flame graph' }, { display: 'block', cursor: 'pointer' });
-  const tooltip = el('div', { 'data-testid': 'flamegraph-tooltip', role: 'tooltip' }, {
-    ...TOOLTIP_STYLE,
-    padding: '4px 6px',
-    maxWidth: '40em',
-    whiteSpace: 'pre-wrap',
-    wordBreak: 'break-all',
-    boxShadow: '0 1px 4px rgba(0,0,0,0.25)',
-    zIndex: '10',
-  });
-  const details = el('div', { 'data-testid': 'flamegraph-details' }, { minHeight: '1.4em', padding: '2px 0', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }, '\u00a0');
+  const tooltip = el(
+    'div',
+    { 'data-testid': 'flamegraph-tooltip', role: 'tooltip' },
+    {
+      ...TOOLTIP_STYLE,
+      padding: '4px 6px',
+      maxWidth: '40em',
+      whiteSpace: 'pre-wrap',
+      wordBreak: 'break-all',
+      boxShadow: '0 1px 4px rgba(0,0,0,0.25)',
+      zIndex: '10',
+    },
+  );
+  const details = el(
+    'div',
+    { 'data-testid': 'flamegraph-details' },
+    { minHeight: '1.4em', padding: '2px 0', whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' },
+    '\u00a0',
+  );
   // hover outline: a positioned box over the frame, so hovering never redraws the canvas
-  const hoverBox = el('div', { 'data-testid': 'flamegraph-hover' }, {
-    position: 'absolute',
-    display: 'none',
-    pointerEvents: 'none',
-    boxSizing: 'border-box',
-    border: '1px solid rgba(0,0,0,0.8)',
-  });
+  const hoverBox = el(
+    'div',
+    { 'data-testid': 'flamegraph-hover' },
+    {
+      position: 'absolute',
+      display: 'none',
+      pointerEvents: 'none',
+      boxSizing: 'border-box',
+      border: '1px solid rgba(0,0,0,0.8)',
+    },
+  );
   wrap.append(canvas, hoverBox, tooltip);
   // without the toolbar its elements stay detached, so a page with its own search box and reset
   // button (same test ids) has each id once
@@ -335,11 +361,20 @@ export function createFlameGraph(container: HTMLElement, options: FlameGraphOpti
     const push = (node: number, x: number, w: number) => {
       if (n === visNodes.length) {
         const cap = n * 2;
-        const a = new Int32Array(cap); a.set(visNodes); visNodes = a;
-        const b = new Float64Array(cap); b.set(visX); visX = b;
-        const c = new Float64Array(cap); c.set(visW); visW = c;
+        const a = new Int32Array(cap);
+        a.set(visNodes);
+        visNodes = a;
+        const b = new Float64Array(cap);
+        b.set(visX);
+        visX = b;
+        const c = new Float64Array(cap);
+        c.set(visW);
+        visW = c;
       }
-      visNodes[n] = node; visX[n] = x; visW[n] = w; n++;
+      visNodes[n] = node;
+      visX[n] = x;
+      visW[n] = w;
+      n++;
     };
     {
       const anc: number[] = [];

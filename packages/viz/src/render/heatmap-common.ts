@@ -18,27 +18,39 @@ export interface HeatmapLayout {
 export const MARGIN = { top: 8, right: 12, bottom: 32, left: 64 };
 
 export function makeHeatmapLayout(container: HTMLElement, testid: string, title?: string): HeatmapLayout {
-  const root = el('div', { 'data-testid': testid, 'data-state': 'empty' }, {
-    position: 'relative',
-    fontFamily: 'system-ui, sans-serif',
-    fontSize: '12px',
-    color: '#222',
-  });
+  const root = el(
+    'div',
+    { 'data-testid': testid, 'data-state': 'empty' },
+    {
+      position: 'relative',
+      fontFamily: 'system-ui, sans-serif',
+      fontSize: '12px',
+      color: '#222',
+    },
+  );
   if (title) root.append(el('div', { 'data-testid': `${testid}-title` }, { fontWeight: '600', padding: '4px 0' }, title));
   const plot = el('div', {}, { position: 'relative', width: '100%' });
-  const canvas = el('canvas', { role: 'img', 'aria-label': title ?? testid }, { position: 'absolute', left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, cursor: 'crosshair' });
+  const canvas = el(
+    'canvas',
+    { role: 'img', 'aria-label': title ?? testid },
+    { position: 'absolute', left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, cursor: 'crosshair' },
+  );
   const svgEl = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svgEl.style.position = 'absolute';
   svgEl.style.left = '0';
   svgEl.style.top = '0';
   svgEl.style.pointerEvents = 'none';
   svgEl.style.overflow = 'visible';
-  const tooltip = el('div', { 'data-testid': `${testid}-tooltip`, role: 'tooltip' }, {
-    ...TOOLTIP_STYLE,
-    padding: '3px 6px',
-    whiteSpace: 'pre',
-    zIndex: '10',
-  });
+  const tooltip = el(
+    'div',
+    { 'data-testid': `${testid}-tooltip`, role: 'tooltip' },
+    {
+      ...TOOLTIP_STYLE,
+      padding: '3px 6px',
+      whiteSpace: 'pre',
+      zIndex: '10',
+    },
+  );
   const details = el('div', { 'data-testid': `${testid}-details` }, { minHeight: '1.4em', padding: '2px 0 2px 64px' }, '\u00a0');
   plot.append(canvas, svgEl, tooltip);
   root.append(plot, details);

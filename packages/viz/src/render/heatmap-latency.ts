@@ -93,7 +93,8 @@ export function slotBounds(slot: number): [number, number] {
 
 /** A HistogramSeries (bcc log2 histograms per interval) → a grid, one column per interval start. */
 export function latencyGridFromSeries(series: HistogramSeries, key?: string): LatencyGridInput {
-  if (!series || !Array.isArray(series.intervals)) throw new TypeError('latency heat map: expected a HistogramSeries { unit, keyKind, intervals[] } or a grid { unit, starts, ends, slots, counts }');
+  if (!series || !Array.isArray(series.intervals))
+    throw new TypeError('latency heat map: expected a HistogramSeries { unit, keyKind, intervals[] } or a grid { unit, starts, ends, slots, counts }');
   const cols = new Map<number, { end: number; slots: number[] }>();
   let slots = 0;
   for (const iv of series.intervals) {
@@ -118,9 +119,14 @@ export function latencyGridFromSeries(series: HistogramSeries, key?: string): La
 export function checkLatencyGrid(g: LatencyGridInput): void {
   if (!g || typeof g !== 'object') throw new TypeError('latency heat map: expected a grid');
   if (!(g.unit in UNIT_LABEL)) throw new RangeError(`latency heat map: unit must be nsecs, usecs or msecs, got ${String(g.unit)}`);
-  if (!Number.isInteger(g.slots) || g.slots < 0 || g.slots > 64) throw new RangeError(`latency heat map: slots must be an integer 0..64, got ${String(g.slots)}`);
-  if (!Array.isArray(g.starts) || !Array.isArray(g.ends) || g.starts.length !== g.ends.length) throw new RangeError('latency heat map: starts and ends must be arrays of the same length');
-  if (!g.counts || g.counts.length !== g.starts.length * g.slots) throw new RangeError(`latency heat map: counts must have columns × slots = ${g.starts.length * g.slots} entries (column-major), got ${g.counts ? g.counts.length : 'none'}`);
+  if (!Number.isInteger(g.slots) || g.slots < 0 || g.slots > 64)
+    throw new RangeError(`latency heat map: slots must be an integer 0..64, got ${String(g.slots)}`);
+  if (!Array.isArray(g.starts) || !Array.isArray(g.ends) || g.starts.length !== g.ends.length)
+    throw new RangeError('latency heat map: starts and ends must be arrays of the same length');
+  if (!g.counts || g.counts.length !== g.starts.length * g.slots)
+    throw new RangeError(
+      `latency heat map: counts must have columns × slots = ${g.starts.length * g.slots} entries (column-major), got ${g.counts ? g.counts.length : 'none'}`,
+    );
 }
 
 /**
@@ -165,7 +171,8 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
   let destroyed = false;
 
   function toGrid(x: LatencyData): LatencyGridInput {
-    if (!x || typeof x !== 'object') throw new TypeError('latency heat map: expected a HistogramSeries, latencyGrid(series) or { unit, starts, ends, slots, counts }');
+    if (!x || typeof x !== 'object')
+      throw new TypeError('latency heat map: expected a HistogramSeries, latencyGrid(series) or { unit, starts, ends, slots, counts }');
     let gg: LatencyGridInput;
     if ('intervals' in x) gg = latencyGridFromSeries(x, options.key);
     else if ('buckets' in x && 'values' in x) {
@@ -219,20 +226,38 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
     // axes
     l.svg.selectAll('*').remove();
     const unit = UNIT_LABEL[g.unit];
-    const y = scaleLinear().domain([lo, hi + 1]).range([plotH, 0]);
+    const y = scaleLinear()
+      .domain([lo, hi + 1])
+      .range([plotH, 0]);
     const gy = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
     const ticks: number[] = [];
     const step = Math.max(1, Math.ceil((hi - lo + 1) / Math.max(1, Math.floor(plotH / 18))));
     for (let s = lo; s <= hi + 1; s += step) ticks.push(s);
-    gy.call(axisLeft(y).tickValues(ticks).tickFormat((d) => fmtLatency(slotBounds(+d)[0], unit)));
+    gy.call(
+      axisLeft(y)
+        .tickValues(ticks)
+        .tickFormat((d) => fmtLatency(slotBounds(+d)[0], unit)),
+    );
     const gx = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top + plotH})`);
     if (cols() > 0) {
       const t0 = g.starts[0];
       const t1 = g.ends[cols() - 1];
-      const x = scaleUtc().domain([new Date(t0), new Date(t1)]).range([0, plotW]);
+      const x = scaleUtc()
+        .domain([new Date(t0), new Date(t1)])
+        .range([0, plotW]);
       const fmt = utcFormat('%H:%M:%S');
-      gx.call(axisBottom(x).ticks(Math.max(2, Math.floor(plotW / 90))).tickFormat((d) => fmt(d as Date)));
-      l.svg.append('text').attr('x', MARGIN.left + plotW / 2).attr('y', MARGIN.top + plotH + 28).attr('text-anchor', 'middle').attr('font-size', 11).text('time (UTC)');
+      gx.call(
+        axisBottom(x)
+          .ticks(Math.max(2, Math.floor(plotW / 90)))
+          .tickFormat((d) => fmt(d as Date)),
+      );
+      l.svg
+        .append('text')
+        .attr('x', MARGIN.left + plotW / 2)
+        .attr('y', MARGIN.top + plotH + 28)
+        .attr('text-anchor', 'middle')
+        .attr('font-size', 11)
+        .text('time (UTC)');
     }
     // percentile lines
     const plot = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`).attr('data-testid', 'percentiles');
@@ -289,7 +314,12 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
     const unit = UNIT_LABEL[g.unit];
     const iso = (t: number) => new Date(t).toISOString().slice(11, 23);
     const r = l.canvas.getBoundingClientRect();
-    showTooltip(l, `interval ${iso(g.starts[h.c])} – ${iso(g.ends[h.c])}\nbucket ${low} – ${high} ${unit}\ncount ${count}`, ev.clientX - r.left, ev.clientY - r.top);
+    showTooltip(
+      l,
+      `interval ${iso(g.starts[h.c])} – ${iso(g.ends[h.c])}\nbucket ${low} – ${high} ${unit}\ncount ${count}`,
+      ev.clientX - r.left,
+      ev.clientY - r.top,
+    );
     const hv: LatencyHover = { column: h.c, slot: h.s, start: g.starts[h.c], end: g.ends[h.c], low, high, count };
     options.onHover?.(hv);
     emitter.emit('hover', hv);

@@ -82,17 +82,30 @@ export interface SubsecondHeatmap {
 
 export function checkSubsecondGrid(g: SubsecondGridInput): void {
   if (!g || typeof g !== 'object') throw new TypeError('subsecond heat map: expected a grid { seconds, rows, counts } or subsecondGrid(profile)');
-  if (!Number.isInteger(g.seconds) || g.seconds < 0) throw new RangeError(`subsecond heat map: seconds must be a non-negative integer, got ${String(g.seconds)}`);
-  if (!Number.isInteger(g.rows) || g.rows < 1 || g.rows > 1000) throw new RangeError(`subsecond heat map: rows must be an integer 1..1000, got ${String(g.rows)}`);
+  if (!Number.isInteger(g.seconds) || g.seconds < 0)
+    throw new RangeError(`subsecond heat map: seconds must be a non-negative integer, got ${String(g.seconds)}`);
+  if (!Number.isInteger(g.rows) || g.rows < 1 || g.rows > 1000)
+    throw new RangeError(`subsecond heat map: rows must be an integer 1..1000, got ${String(g.rows)}`);
   if (!g.counts || g.counts.length !== g.seconds * g.rows) {
-    throw new RangeError(`subsecond heat map: counts must have seconds × rows = ${g.seconds * g.rows} entries (column-major), got ${g.counts ? g.counts.length : 'none'}`);
+    throw new RangeError(
+      `subsecond heat map: counts must have seconds × rows = ${g.seconds * g.rows} entries (column-major), got ${g.counts ? g.counts.length : 'none'}`,
+    );
   }
 }
 
-export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGridInput | SubsecondGridLike, options: SubsecondHeatmapOptions = {}): SubsecondHeatmap {
+export function createSubsecondHeatmap(
+  container: HTMLElement,
+  grid: SubsecondGridInput | SubsecondGridLike,
+  options: SubsecondHeatmapOptions = {},
+): SubsecondHeatmap {
   checkContainer(container, 'createSubsecondHeatmap');
   const l = makeHeatmapLayout(container, 'subsecond-heatmap', options.title);
-  const status = el('div', { 'data-testid': 'subsecond-heatmap-status', 'aria-live': 'polite' }, { padding: '2px 0 2px 64px', color: '#1a4fd6' }, 'Click a start cell and an end cell, or drag, to select a time range.');
+  const status = el(
+    'div',
+    { 'data-testid': 'subsecond-heatmap-status', 'aria-live': 'polite' },
+    { padding: '2px 0 2px 64px', color: '#1a4fd6' },
+    'Click a start cell and an end cell, or drag, to select a time range.',
+  );
   l.root.append(status);
   const emitter = new Emitter<SubsecondHeatmapEvents>();
   const cellH = options.cellHeight ?? 8;
@@ -151,9 +164,17 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
     const y = scaleLinear().domain([0, 1000]).range([0, plotH]);
     l.svg.selectAll('*').remove();
     const gx = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top + plotH})`);
-    gx.call(axisBottom(x).ticks(Math.min(cols, Math.floor(plotW / 50))).tickFormat((d) => `${d}s`));
+    gx.call(
+      axisBottom(x)
+        .ticks(Math.min(cols, Math.floor(plotW / 50)))
+        .tickFormat((d) => `${d}s`),
+    );
     const gy = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
-    gy.call(axisLeft(y).ticks(5).tickFormat((d) => `${d} ms`));
+    gy.call(
+      axisLeft(y)
+        .ticks(5)
+        .tickFormat((d) => `${d} ms`),
+    );
     l.svg
       .append('text')
       .attr('x', MARGIN.left + plotW / 2)
@@ -219,10 +240,15 @@ export function createSubsecondHeatmap(container: HTMLElement, grid: SubsecondGr
     // wall-clock time only for epoch start times (perf script timelines count from boot)
     const when = g.startTime !== undefined && g.startTime > 1e11 ? ` (${new Date(g.startTime + startMs).toISOString().slice(11, 23)})` : '';
     const r = l.canvas.getBoundingClientRect();
-    showTooltip(l, `${(startMs / 1000).toFixed(3)} s – ${((startMs + rowMs()) / 1000).toFixed(3)} s${when}\n${count} ${count === 1 ? 'sample' : 'samples'}`, ev.clientX - r.left, ev.clientY - r.top);
+    showTooltip(
+      l,
+      `${(startMs / 1000).toFixed(3)} s – ${((startMs + rowMs()) / 1000).toFixed(3)} s${when}\n${count} ${count === 1 ? 'sample' : 'samples'}`,
+      ev.clientX - r.left,
+      ev.clientY - r.top,
+    );
     options.onHover?.({ ...cell, count, startMs });
     emitter.emit('hover', { ...cell, count, startMs });
-    if (down !== null && (ev.buttons & 1) && c !== down && c !== dragTo) {
+    if (down !== null && ev.buttons & 1 && c !== down && c !== dragTo) {
       dragTo = c;
       sel = null;
       draw();

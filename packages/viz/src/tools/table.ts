@@ -206,8 +206,12 @@ export const TOOLS = {
     palette: 'cpu',
     timeline: true,
     options: {
-      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'profile processes with one or more comma-separated PIDs only' } },
-      tid: { flag: { short: 'L', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'profile threads with one or more comma-separated TIDs only' } },
+      pid: {
+        flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'profile processes with one or more comma-separated PIDs only' },
+      },
+      tid: {
+        flag: { short: 'L', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'profile threads with one or more comma-separated TIDs only' },
+      },
       userStacksOnly: { flag: FLAG.userStacksOnly },
       kernelStacksOnly: { flag: FLAG.kernelStacksOnly },
       frequency: { flag: { short: 'F', long: 'frequency', metavar: 'FREQUENCY', value: 'nonzero', help: 'sample frequency, Hertz (default 49)' } },
@@ -268,8 +272,26 @@ export const TOOLS = {
     unit: 'microseconds',
     palette: 'wakeup',
     options: {
-      pid: { flag: { short: 'p', long: 'pid', metavar: 'PIDS', value: 'list', group: 'thread', help: 'trace these PIDS only. Can be a comma separated list of PIDS.' } },
-      tid: { flag: { short: 't', long: 'tid', metavar: 'TIDS', value: 'list', group: 'thread', help: 'trace these TIDS only. Can be a comma separated list of TIDS.' } },
+      pid: {
+        flag: {
+          short: 'p',
+          long: 'pid',
+          metavar: 'PIDS',
+          value: 'list',
+          group: 'thread',
+          help: 'trace these PIDS only. Can be a comma separated list of PIDS.',
+        },
+      },
+      tid: {
+        flag: {
+          short: 't',
+          long: 'tid',
+          metavar: 'TIDS',
+          value: 'list',
+          group: 'thread',
+          help: 'trace these TIDS only. Can be a comma separated list of TIDS.',
+        },
+      },
       ...BLOCKED_OPTIONS,
       unwind: { flag: FLAG.unwind },
       intervalSec: INTERVAL,

@@ -16,19 +16,7 @@
  * used before its definition reads as unknown (0).
  * Deltas whose seq is not above the last one applied (duplicates after a reconnect) are ignored.
  */
-import type {
-  Frame,
-  FrameKind,
-  HistogramInterval,
-  LossStats,
-  Profile,
-  ProfileMeta,
-  SourceLine,
-  Stack,
-  Timeline,
-  ToolName,
-  Unit,
-} from '../model/types.js';
+import type { Frame, FrameKind, HistogramInterval, LossStats, Profile, ProfileMeta, SourceLine, Stack, Timeline, ToolName, Unit } from '../model/types.js';
 import type { DeltaMessage, EndMessage } from './messages.js';
 
 export type DeltaProgress = DeltaMessage['progress'];

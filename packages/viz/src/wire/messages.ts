@@ -17,7 +17,13 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
 /** the protocol version that added source lines to deltas */
 export const LINES_SINCE = 3;
 /** loss counters by the protocol version that introduced them (absent: version 1) */
-export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = { timelineDropped: 2, unwindNoTable: 2, unwindUnsupported: 2, unwindReadFault: 2, pythonUnsupported: 2 };
+export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = {
+  timelineDropped: 2,
+  unwindNoTable: 2,
+  unwindUnsupported: 2,
+  unwindReadFault: 2,
+  pythonUnsupported: 2,
+};
 
 /**
  * A server message (JSON text) for a client of an older protocol `version`: loss counters and

@@ -39,32 +39,35 @@ describe('corpus in chromium: subsecond heat map → range → flame graph', { s
     const text = gunzipSync(readFileSync(CORPUS)).toString('utf8');
     encoded = (api.encodeProfile as (p: unknown) => string)((api.importPerfScript as (t: string) => unknown)(text));
   });
-  withTestPage(async (p) => {
-    ({ page, dialogs, errors } = p);
-    await page.evaluate(async () => {
-      const w = window as any;
-      const text = await (await fetch('/corpus.json')).text();
-      w.profile = w.viz.decodeProfile(text);
-      const app = document.getElementById('app')!;
-      const top = document.createElement('div');
-      const bottom = document.createElement('div');
-      app.append(top, bottom);
-      w.grid = w.viz.subsecondGrid(w.profile);
-      w.fg = w.bpfs.createFlameGraph(bottom, { title: 'perf-script-busy' });
-      w.fg.setData(w.profile);
-      w.ranges = [];
-      w.hm = w.bpfs.createSubsecondHeatmap(top, w.grid, {
-        title: 'perf-script-busy: samples per 20 ms',
-        cellHeight: 5,
-        onSelect: (r: any) => {
-          w.ranges.push(r);
-          w.fg.setData(w.viz.selectRange(w.profile, r.startMs, r.endMs), { keepView: false });
-        },
+  withTestPage(
+    async (p) => {
+      ({ page, dialogs, errors } = p);
+      await page.evaluate(async () => {
+        const w = window as any;
+        const text = await (await fetch('/corpus.json')).text();
+        w.profile = w.viz.decodeProfile(text);
+        const app = document.getElementById('app')!;
+        const top = document.createElement('div');
+        const bottom = document.createElement('div');
+        app.append(top, bottom);
+        w.grid = w.viz.subsecondGrid(w.profile);
+        w.fg = w.bpfs.createFlameGraph(bottom, { title: 'perf-script-busy' });
+        w.fg.setData(w.profile);
+        w.ranges = [];
+        w.hm = w.bpfs.createSubsecondHeatmap(top, w.grid, {
+          title: 'perf-script-busy: samples per 20 ms',
+          cellHeight: 5,
+          onSelect: (r: any) => {
+            w.ranges.push(r);
+            w.fg.setData(w.viz.selectRange(w.profile, r.startMs, r.endMs), { keepView: false });
+          },
+        });
       });
-    });
-    await page.waitForSelector('[data-testid="flamegraph"][data-state="ready"]');
-    await page.waitForSelector('[data-testid="subsecond-heatmap"][data-state="ready"]');
-  }, [corpusJson]);
+      await page.waitForSelector('[data-testid="flamegraph"][data-state="ready"]');
+      await page.waitForSelector('[data-testid="subsecond-heatmap"][data-state="ready"]');
+    },
+    [corpusJson],
+  );
 
   const rect = (path: string[]) => page.evaluate((p) => (window as any).fg.frameRect(p), path);
 

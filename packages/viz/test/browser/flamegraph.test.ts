@@ -112,7 +112,7 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
       w.fg.setData(w.bpfs.profileFromFolded(f + '\ngzip;main;deflate 5'));
     }, FOLDED);
     assert.deepEqual(await page.evaluate(() => (window as any).fg.zoomPath()), ['gzip', 'main']);
-    assert.equal((await page.evaluate(() => (window as any).fg.layout.total[0])), 135);
+    assert.equal(await page.evaluate(() => (window as any).fg.layout.total[0]), 135);
     // Escape resets the zoom (keyboard)
     await page.focus('[data-testid="flamegraph"] canvas');
     await page.keyboard.press('Escape');
@@ -215,9 +215,22 @@ describe('flame graph in chromium', { skip: NO_CHROMIUM }, () => {
 
   it('a downloaded SVG is coloured like the canvas, frame by frame (one palette)', async () => {
     const cases: [string, string | undefined, string[][]][] = [
-      ['node;start;main;work;compute 40\nnode;start;main;io;read_[k] 10\nnode;start;gc_[j] 10', undefined, [['node'], ['node', 'start', 'main', 'work'], ['node', 'start', 'main', 'io', 'read'], ['node', 'start', 'gc']]],
+      [
+        'node;start;main;work;compute 40\nnode;start;main;io;read_[k] 10\nnode;start;gc_[j] 10',
+        undefined,
+        [['node'], ['node', 'start', 'main', 'work'], ['node', 'start', 'main', 'io', 'read'], ['node', 'start', 'gc']],
+      ],
       ['tar;main;read;io_schedule_[k] 50\ntar;main;write 10', 'offcputime', [['tar'], ['tar', 'main', 'read'], ['tar', 'main', 'read', 'io_schedule']]],
-      ['tar;read;schedule_[k];--;try_to_wake_up_[k];kworker 40', 'offwaketime', [['tar', 'read', 'schedule'], ['tar', 'read', 'schedule', '--'], ['tar', 'read', 'schedule', '--', 'try_to_wake_up'], ['tar', 'read', 'schedule', '--', 'try_to_wake_up', 'kworker']]],
+      [
+        'tar;read;schedule_[k];--;try_to_wake_up_[k];kworker 40',
+        'offwaketime',
+        [
+          ['tar', 'read', 'schedule'],
+          ['tar', 'read', 'schedule', '--'],
+          ['tar', 'read', 'schedule', '--', 'try_to_wake_up'],
+          ['tar', 'read', 'schedule', '--', 'try_to_wake_up', 'kworker'],
+        ],
+      ],
     ];
     for (const [folded, tool, paths] of cases) {
       await create({}, folded, tool);

@@ -86,10 +86,11 @@ export async function serve(appJs: string, extra: Route[] = [], title = 'bpfscop
   return {
     url: `http://127.0.0.1:${addr.port}`,
     server,
-    close: () => new Promise<void>((ok) => {
-      server.closeAllConnections();
-      server.close(() => ok());
-    }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }
 

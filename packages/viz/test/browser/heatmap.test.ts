@@ -88,8 +88,21 @@ describe('heat maps in chromium', { skip: NO_CHROMIUM }, () => {
     // programmatic selection does not call onSelect; Escape clears
     await page.evaluate(() => (window as any).hm.select({ start: { second: 1, row: 0 }, end: { second: 1, row: 49 } }));
     assert.equal(await page.evaluate(() => (window as any).selected.length), 1);
-    assert.deepEqual(await page.evaluate(() => { const s = (window as any).hm.selection(); return [s.startMs, s.endMs]; }), [1000, 2000]);
-    const bad = await page.evaluate(() => { try { (window as any).hm.select({ start: { second: 99, row: 0 }, end: { second: 1, row: 0 } }); return ''; } catch (e) { return String(e); } });
+    assert.deepEqual(
+      await page.evaluate(() => {
+        const s = (window as any).hm.selection();
+        return [s.startMs, s.endMs];
+      }),
+      [1000, 2000],
+    );
+    const bad = await page.evaluate(() => {
+      try {
+        (window as any).hm.select({ start: { second: 99, row: 0 }, end: { second: 1, row: 0 } });
+        return '';
+      } catch (e) {
+        return String(e);
+      }
+    });
     assert.match(bad, /outside the grid/);
   });
 
@@ -145,7 +158,10 @@ describe('heat maps in chromium', { skip: NO_CHROMIUM }, () => {
     const tip = await page.textContent('[data-testid="latency-heatmap-tooltip"]');
     assert.equal(tip, 'interval 12:00:04.000 – 12:00:05.000\nbucket 128 – 255 µs\ncount 100');
     const h = await page.evaluate(() => (window as any).hovered.at(-1));
-    assert.deepEqual({ ...h }, { column: 4, slot: 7, start: Date.UTC(2026, 0, 1, 12, 0, 4), end: Date.UTC(2026, 0, 1, 12, 0, 5), low: 128, high: 255, count: 100 });
+    assert.deepEqual(
+      { ...h },
+      { column: 4, slot: 7, start: Date.UTC(2026, 0, 1, 12, 0, 4), end: Date.UTC(2026, 0, 1, 12, 0, 5), low: 128, high: 255, count: 100 },
+    );
     // the sda key only: the nvme counts (1 per slot) are not added
     const col = await page.evaluate(() => (window as any).lh.grid().counts[4 * 20 + 7]);
     assert.equal(col, 100);

@@ -13,24 +13,27 @@ function profileFromFolded(text: string, unit: Unit = 'samples', tool?: Profile[
     if (!line.trim()) continue;
     const sp = line.lastIndexOf(' ');
     const weight = Number(line.slice(sp + 1));
-    const ids = line.slice(0, sp).split(';').map((raw, i) => {
-      let kind: FrameKind = i === 0 ? 'comm' : 'user';
-      let name = raw;
-      const m = /^(.*)_\[([kji])\]$/.exec(raw);
-      if (m) {
-        name = m[1];
-        kind = m[2] === 'k' ? 'kernel' : m[2] === 'j' ? 'jit' : 'inline';
-      }
-      if (raw === '-' || raw === '--') kind = 'separator';
-      const key = kind + '\0' + name;
-      let id = index.get(key);
-      if (id === undefined) {
-        id = frames.length;
-        frames.push({ name, kind });
-        index.set(key, id);
-      }
-      return id;
-    });
+    const ids = line
+      .slice(0, sp)
+      .split(';')
+      .map((raw, i) => {
+        let kind: FrameKind = i === 0 ? 'comm' : 'user';
+        let name = raw;
+        const m = /^(.*)_\[([kji])\]$/.exec(raw);
+        if (m) {
+          name = m[1];
+          kind = m[2] === 'k' ? 'kernel' : m[2] === 'j' ? 'jit' : 'inline';
+        }
+        if (raw === '-' || raw === '--') kind = 'separator';
+        const key = kind + '\0' + name;
+        let id = index.get(key);
+        if (id === undefined) {
+          id = frames.length;
+          frames.push({ name, kind });
+          index.set(key, id);
+        }
+        return id;
+      });
     stacks.push({ frames: ids, weight });
     total += weight;
   }

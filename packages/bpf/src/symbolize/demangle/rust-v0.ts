@@ -161,8 +161,27 @@ class RustV0 {
     return (neg ? '-' : '') + v.toString();
   }
   private static readonly BASIC: Record<string, string> = {
-    a: 'i8', b: 'bool', c: 'char', d: 'f64', e: 'str', f: 'f32', h: 'u8', i: 'isize', j: 'usize', l: 'i32',
-    m: 'u32', n: 'i128', o: 'u128', s: 'i16', t: 'u16', u: '()', v: '...', x: 'i64', y: 'u64', z: '!', p: '_',
+    a: 'i8',
+    b: 'bool',
+    c: 'char',
+    d: 'f64',
+    e: 'str',
+    f: 'f32',
+    h: 'u8',
+    i: 'isize',
+    j: 'usize',
+    l: 'i32',
+    m: 'u32',
+    n: 'i128',
+    o: 'u128',
+    s: 'i16',
+    t: 'u16',
+    u: '()',
+    v: '...',
+    x: 'i64',
+    y: 'u64',
+    z: '!',
+    p: '_',
   };
   type(): string {
     if (++this.depth > MAX_DEPTH) this.fail();
@@ -209,16 +228,16 @@ class RustV0 {
           const b = this.binder();
           this.bound += b.count;
           try {
-          const unsafe = this.eat('U');
-          let abi = '';
-          if (this.eat('K')) {
-            if (this.eat('C')) abi = 'C';
-            else abi = this.ident().name.replace(/_/g, '-');
-          }
-          const args: string[] = [];
-          while (!this.eat('E')) args.push(this.type());
-          const ret = this.type();
-          return `${b.text}${unsafe ? 'unsafe ' : ''}${abi ? `extern "${abi}" ` : ''}fn(${args.join(', ')})${ret === '()' ? '' : ' -> ' + ret}`;
+            const unsafe = this.eat('U');
+            let abi = '';
+            if (this.eat('K')) {
+              if (this.eat('C')) abi = 'C';
+              else abi = this.ident().name.replace(/_/g, '-');
+            }
+            const args: string[] = [];
+            while (!this.eat('E')) args.push(this.type());
+            const ret = this.type();
+            return `${b.text}${unsafe ? 'unsafe ' : ''}${abi ? `extern "${abi}" ` : ''}fn(${args.join(', ')})${ret === '()' ? '' : ' -> ' + ret}`;
           } finally {
             this.bound -= b.count;
           }
