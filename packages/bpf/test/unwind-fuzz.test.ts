@@ -13,7 +13,7 @@ import { ElfFile } from '../src/symbolize/elf.js';
 import { buildUnwindRows } from '../src/unwind/cfi.js';
 import { CFA_INVALID, ROW_SIZE } from '../src/unwind/format.js';
 import { UnwindTables } from '../src/unwind/tables.js';
-import { mulberry32 } from './unwind-helpers.js';
+import { mulberry32 } from '../../../tests/support/random.js';
 
 const OBJS = ['/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/libc.so.6'].filter((p) => existsSync(p)).map((p) => realpathSync(p));
 const SKIP = OBJS.length < 2 ? 'needs glibc (ld.so and libc.so.6) at the Debian paths' : false;

@@ -119,19 +119,6 @@ export function expected(r: RRow, signal: boolean): { kinds: number[]; off?: num
   return { kinds, off, rbp, rbpOff };
 }
 
-// The same generator as @bpfscope/viz's mulberry32 (packages/viz/src/random.ts), kept here because
-// packages/bpf never imports viz (docs/ARCHITECTURE.md), not even from its tests.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * From `readelf --debug-dump=frames` (raw instructions): the DW_CFA_def_cfa_expression texts of
  * each FDE, by the FDE's start address (.eh_frame only).

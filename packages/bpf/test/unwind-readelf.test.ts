@@ -11,7 +11,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { generateTable } from '../src/unwind/generate.js';
 import { CFA_INVALID, CFA_KIND_NAMES, CFA_PLT, CFA_SIGNAL, CFA_STOP, findRow, formatRule, readRow } from '../src/unwind/format.js';
 import { MIN_GAP } from '../src/unwind/cfi.js';
-import { expected, expectedForExpression, hasTool, mulberry32, parseCfaExpressions, parseFramesInterp, type RFde } from './unwind-helpers.js';
+import { mulberry32 } from '../../../tests/support/random.js';
+import { expected, expectedForExpression, hasTool, parseCfaExpressions, parseFramesInterp, type RFde } from './unwind-helpers.js';
 
 const OBJECTS = [
   '/lib/x86_64-linux-gnu/libc.so.6',
