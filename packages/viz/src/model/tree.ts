@@ -42,23 +42,49 @@ export interface MultiCallTree extends CallTree {
 
 export const ROOT_NAME = 'all';
 
+/**
+ * The one constructor of a call tree, from its nodes in preorder (frame, parent, depth and the
+ * weights, `frame.length` nodes, the root first); the rest is derived here: the node count, each
+ * subtree's size, the deepest level and the waker flags.
+ */
+export function makeCallTree(
+  unit: Unit,
+  frames: readonly Frame[],
+  nodes: { frame: Int32Array; parent: Int32Array; depth: Int32Array; total: Float64Array; self: Float64Array },
+  pruned?: CallTree['pruned'],
+): CallTree {
+  const { frame, parent, depth, total, self } = nodes;
+  const n = frame.length;
+  const size = new Int32Array(n).fill(1);
+  let maxDepth = 0;
+  for (let i = n - 1; i > 0; i--) {
+    size[parent[i]] += size[i];
+    if (depth[i] > maxDepth) maxDepth = depth[i];
+  }
+  const waker = wakerFlags(frames, frame, parent);
+  return { unit, frames, count: n, frame, parent, depth, total, self, size, waker, maxDepth, ...(pruned ? { pruned } : {}) };
+}
+
+/** 1 for the nodes at or after a `--` separator on their path: the waker part of a chain (only chains have one). */
+function wakerFlags(frames: readonly Frame[], frame: Int32Array, parent: Int32Array): Uint8Array {
+  const n = frame.length;
+  const waker = new Uint8Array(n);
+  const chainSep = new Uint8Array(frames.length);
+  let chains = false;
+  for (let f = 0; f < frames.length; f++) {
+    if (frames[f].kind === 'separator' && frames[f].name === '--') {
+      chainSep[f] = 1;
+      chains = true;
+    }
+  }
+  if (chains) for (let i = 1; i < n; i++) if (waker[parent[i]] || chainSep[frame[i]]) waker[i] = 1;
+  return waker;
+}
+
 /** Build the call tree of a profile. */
 export function buildTree(profile: Profile): CallTree {
-  const t = buildMultiTree([profile]);
-  return {
-    unit: t.unit,
-    frames: profile.frames,
-    count: t.count,
-    frame: t.frame,
-    parent: t.parent,
-    depth: t.depth,
-    total: t.total,
-    self: t.self,
-    size: t.size,
-    waker: t.waker,
-    maxDepth: t.maxDepth,
-    ...(profile.meta.pruned ? { pruned: profile.meta.pruned } : {}),
-  };
+  const { totals, selves, frameMaps, ...tree } = buildMultiTree([profile]);
+  return profile.meta.pruned ? { ...tree, pruned: profile.meta.pruned } : tree;
 }
 
 /** One tree over several profiles (frames unified by name and kind). */
@@ -158,7 +184,6 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
     }
   }
   const n = nodes.n;
-  const maxDepth = nodes.maxDepth;
   const frame = nodes.frame.slice(0, n);
   const parent = nodes.parent.slice(0, n);
   const depth = nodes.depth.slice(0, n);
@@ -184,35 +209,7 @@ export function buildMultiTree(profiles: readonly Profile[]): MultiCallTree {
       }
     }
   }
-  const size = new Int32Array(n).fill(1);
-  for (let i = n - 1; i > 0; i--) size[parent[i]] += size[i];
-  const waker = new Uint8Array(n);
-  // the waker part of a chain: at or after a `--` separator (only chains have one)
-  const chainSep = new Uint8Array(frames.length);
-  let chains = false;
-  for (let f = 0; f < frames.length; f++) {
-    if (frames[f].kind === 'separator' && frames[f].name === '--') {
-      chainSep[f] = 1;
-      chains = true;
-    }
-  }
-  if (chains) for (let i = 1; i < n; i++) if (waker[parent[i]] || chainSep[frame[i]]) waker[i] = 1;
-  return {
-    unit: profiles[0].unit,
-    frames,
-    count: n,
-    frame,
-    parent,
-    depth,
-    total,
-    self,
-    size,
-    waker,
-    maxDepth,
-    totals,
-    selves: selvesOut,
-    frameMaps,
-  };
+  return { ...makeCallTree(profiles[0].unit, frames, { frame, parent, depth, total, self }), totals, selves: selvesOut, frameMaps };
 }
 
 function badFrame(K: number, k: number, q: number, f: number, nf: number): RangeError {
@@ -233,7 +230,6 @@ class NodeStore {
   /** path[d] = node at depth d of the current stack (path[0] = root). */
   path = new Int32Array(256);
   n = 1;
-  maxDepth = 0;
   constructor(
     readonly K: number,
     private readonly maxNodes: number,
@@ -250,7 +246,6 @@ class NodeStore {
     this.frame[0] = -1;
     this.parent[0] = -1;
     this.n = 1;
-    this.maxDepth = 0;
   }
   /** room for a stack of `len` frames of which `fresh` become new nodes. */
   ensure(len: number, fresh: number): void {
@@ -259,7 +254,6 @@ class NodeStore {
       np.set(this.path);
       this.path = np;
     }
-    if (len > this.maxDepth) this.maxDepth = len;
     if (this.n + fresh <= this.cap) return;
     let nc = this.cap;
     while (this.n + fresh > nc) nc = Math.min(nc * 2, this.maxNodes + 1);

@@ -4,7 +4,7 @@
  * pruned ({minWeight, removedNodes}).
  */
 import type { Profile } from '../model/types.js';
-import { buildTree, type CallTree } from '../model/tree.js';
+import { buildTree, makeCallTree, type CallTree } from '../model/tree.js';
 import { rebuildProfile } from './rebuild.js';
 
 export interface PruneOptions {
@@ -94,13 +94,10 @@ export function pruneTree(tree: CallTree, opts: PruneOptions): CallTree {
   const newId = new Int32Array(n).fill(-1);
   const frame = new Int32Array(m),
     parent = new Int32Array(m),
-    depth = new Int32Array(m),
-    size = new Int32Array(m).fill(1);
+    depth = new Int32Array(m);
   const total = new Float64Array(m),
     self = new Float64Array(m);
-  const waker = new Uint8Array(m);
   let j = 0;
-  let maxDepth = 0;
   for (let i = 0; i < n; i++) {
     if (!keep[i]) {
       // fold into the nearest kept ancestor (its direct parent when we skip whole subtrees)
@@ -115,25 +112,10 @@ export function pruneTree(tree: CallTree, opts: PruneOptions): CallTree {
     depth[j] = tree.depth[i];
     total[j] = tree.total[i];
     self[j] += tree.self[i];
-    waker[j] = tree.waker[i];
-    if (depth[j] > maxDepth) maxDepth = depth[j];
     j++;
   }
-  for (let i = m - 1; i > 0; i--) size[parent[i]] += size[i];
-  return {
-    unit: tree.unit,
-    frames: tree.frames,
-    count: m,
-    frame,
-    parent,
-    depth,
-    total,
-    self,
-    size,
-    waker,
-    maxDepth,
-    pruned: { minWeight, removedNodes: n - m + (tree.pruned?.removedNodes ?? 0) },
-  };
+  const removedNodes = n - m + (tree.pruned?.removedNodes ?? 0);
+  return makeCallTree(tree.unit, tree.frames, { frame, parent, depth, total, self }, { minWeight, removedNodes });
 }
 
 /** Prune a profile: each stack is cut at its first frame narrower than the threshold. */
