@@ -547,7 +547,18 @@ export class Hub {
     if (cap.fleet) return this.onFleetMessage(cap, collectorId, m);
     switch (m.type) {
       case 'delta':
-        cap.apply(m);
+        try {
+          cap.apply(m);
+        } catch (e) {
+          // a delta the protocol does not allow (the accumulator says why): what follows cannot be trusted
+          try {
+            if (cap.collectorCaptureId) this.client(collectorId)?.send({ type: 'cancel', captureId: cap.collectorCaptureId });
+          } catch {
+            // the connection is gone: the capture is over anyway
+          }
+          this.finish(cap, null, `collector ${collectorId} sent an invalid delta: ${(e as Error).message}`);
+          break;
+        }
         cap.broadcast({ ...m, captureId: cap.id });
         break;
       case 'notice': {

@@ -43,8 +43,8 @@ export class FleetMerge {
   private frameByKey = new Map<string, number>();
   private nextFrame = 0;
   private nextStack = 0;
-  /** seq of the last fleet delta: the first is 1, as a collector's, since an accumulator's full delta
-   * before any delta (what a subscriber that joins before the first delta gets) says seq 0. */
+  /** seq of the last fleet delta, 0 before the first: fleet deltas are intervals numbered from 1 as a
+   * collector's (docs/protocol.md; 0 is what the full delta of a capture with no interval yet says). */
   private seq = 0;
   /** distinct fleet stacks so far (the limit counts these). */
   stackCount = 0;

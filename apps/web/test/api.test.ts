@@ -281,6 +281,19 @@ describe('capture relay', () => {
     assert.equal(hubCap.toProfile().total, 12);
   });
 
+  test('a collector that numbers its deltas from 0 (against the protocol) fails the capture saying so, and the capture is cancelled there', async () => {
+    script = () => ({ ...profileScript('', 'profile'), hold: true, firstSeq: 0 });
+    const cancels = fake.received.filter((m) => m.type === 'cancel').length;
+    const { id } = await body(await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60, save: false }), deps()));
+    const cap = await waitFor(async () => {
+      const c = await captureJson(id);
+      return c.state !== 'running' ? c : undefined;
+    }, 'the capture to end');
+    assert.equal(cap.state, 'failed');
+    assert.match(cap.error, /^collector local sent an invalid delta: delta seq 0 of capture cap\d+ is not a full delta: intervals are numbered from 1/);
+    await waitFor(() => (fake.received.filter((m) => m.type === 'cancel').length > cancels ? true : undefined), 'cancel sent to the collector');
+  });
+
   test('stop ends early and keeps the data; save:false then POST snapshot names it', async () => {
     script = () => ({ ...profileScript('', 'profile'), hold: true });
     const res = await api.createCapture(req('POST', '/api/captures', { tool: 'profile', durationSec: 60, save: false }), deps());

@@ -25,6 +25,8 @@ export type Script = (
   intervalMs: number;
   hold?: boolean /** send the first delta in the same tick as `started` */;
   firstWithStarted?: boolean;
+  /** the seq of the first delta: 1 as the protocol says, unless a test plays a broken collector */
+  firstSeq?: number;
 };
 
 export async function startFakeCollector(script: Script, token = 'test-token-123456'): Promise<FakeCollector> {
@@ -108,7 +110,7 @@ export async function startFakeCollector(script: Script, token = 'test-token-123
           kernel: '6.18.0-fake',
         });
         const plan = script(captureId, m.tool);
-        let seq = 0;
+        let seq = plan.firstSeq ?? 1;
         let samples = 0;
         const finish = (reason: 'completed' | 'stopped' | 'cancelled') => {
           if (!running.delete(captureId)) return;

@@ -255,3 +255,55 @@ test('source lines (protocol 3): accumulated into Profile.lines / Stack.lines, r
     assert.deepEqual(folded(old.toProfile()), ['app;main;spin 1', 'app;main;spin 5']);
   }
 });
+
+/** What a consumer holds: its profile and the full delta it would hand on (the whole state). */
+function stateOf(acc: DeltaAccumulator): unknown {
+  return { folded: folded(acc.toProfile()), full: acc.fullDelta('x'), seq: acc.seq };
+}
+
+test('a consumer that starts from the full delta at any moment (also before the first interval) ends in the producer state', () => {
+  for (let join = 0; join <= SCRIPT.length; join++) {
+    const hub = new DeltaAccumulator('profile');
+    for (const d of SCRIPT.slice(0, join)) hub.apply(d);
+    // through the wire, as the hub replays it to a browser
+    const full = deltaSchema.parse(JSON.parse(JSON.stringify(hub.fullDelta('x'))));
+    assert.equal(full.seq, join, 'the full delta names the last interval it holds (0: none yet)');
+    const browser = new DeltaAccumulator('profile');
+    assert.equal(browser.apply(full), true);
+    assert.deepEqual(stateOf(browser), stateOf(hub), `joined after ${join} deltas`);
+    for (const d of SCRIPT.slice(join)) {
+      assert.equal(hub.apply(d), true);
+      assert.equal(browser.apply(d), true, `delta seq ${d.seq} after a full delta of ${join} dropped`);
+    }
+    assert.deepEqual(stateOf(browser), stateOf(hub), `joined after ${join} deltas, then every live delta`);
+  }
+});
+
+test('seq 0 is "no interval yet": an empty accumulator says 0, and an incremental delta numbered 0 is refused, not silently dropped by some consumers', () => {
+  const hub = new DeltaAccumulator('profile');
+  assert.equal(hub.seq, 0);
+  assert.equal(hub.fullDelta('x').seq, 0);
+  const browser = new DeltaAccumulator('profile');
+  browser.apply(hub.fullDelta('x'));
+  const zero = delta({ seq: 0, frames: [[1, 'a', 'user']], stacks: [[1, [1]]], counts: [[1, 1]] });
+  // before: the hub (never applied anything) took it and the browser (seq 0 from the full delta) dropped it
+  for (const acc of [hub, browser]) assert.throws(() => acc.apply(zero), /delta seq 0 of capture c1 is not a full delta: intervals are numbered from 1/);
+  assert.deepEqual(stateOf(browser), stateOf(hub));
+  // a full delta of any seq is a reset, 0 included
+  hub.apply(SCRIPT[0]);
+  assert.equal(hub.apply(delta({ seq: 0, full: true })), true);
+  assert.equal(hub.seq, 0);
+  assert.deepEqual(folded(hub.toProfile()), []);
+  assert.equal(hub.apply(SCRIPT[0]), true, 'after a reset to 0, interval 1 applies');
+  // a full delta older than what a consumer holds replaces it too (it is the producer's state)
+  hub.apply(SCRIPT[1]);
+  assert.equal(hub.apply(delta({ seq: 1, full: true, frames: [[1, 'b', 'user']], stacks: [[1, [1]]], counts: [[1, 2]] })), true);
+  assert.deepEqual(folded(hub.toProfile()), ['b 2']);
+  assert.equal(hub.apply(SCRIPT[1]), true, 'interval 2 follows a full delta of 1');
+});
+
+test('the wire schema refuses a negative seq', () => {
+  const r = deltaSchema.safeParse({ type: 'delta', captureId: 'c1', seq: -1, progress: progress(0) });
+  assert.equal(r.success, false);
+  assert.deepEqual(r.error?.issues[0]?.path, ['seq']);
+});

@@ -128,7 +128,7 @@ test('stop asks the hub and keeps the data until the end message; errors are sho
   const sources: FakeEventSource[] = [];
   const store = createCaptureStore({ api, openEvents: (u) => (sources.push(new FakeEventSource(u)), sources.at(-1)!) });
   await store.getState().start();
-  sources[0].send({ type: 'delta', captureId: 'cap1', seq: 0, frames: [[1, 'x', 'user']], stacks: [[1, [1]]], counts: [[1, 5]], progress: progress(500, 5) });
+  sources[0].send({ type: 'delta', captureId: 'cap1', seq: 1, frames: [[1, 'x', 'user']], stacks: [[1, [1]]], counts: [[1, 5]], progress: progress(500, 5) });
   await store.getState().stop();
   assert.equal(calls.at(-1)?.fn, 'stopCapture');
   assert.equal(store.getState().phase, 'stopping');

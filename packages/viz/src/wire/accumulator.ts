@@ -14,7 +14,17 @@
  *   arrives the stack is shown as one frame `[unknown stack N]`.
  * Source lines (protocol 3: `lines`, `stackLines`) become Profile.lines and Stack.lines; a line id
  * used before its definition reads as unknown (0).
- * Deltas whose seq is not above the last one applied (duplicates after a reconnect) are ignored.
+ *
+ * Sequence numbers (docs/protocol.md): a capture's intervals are numbered 1, 2, 3…; `seq` 0 means
+ * "no interval yet" and only a full delta carries it (the full delta of a capture that has not
+ * delivered an interval). `seq` here is the last interval included, 0 before any, and
+ * `fullDelta()` reports exactly it, so a consumer that starts from a producer's full delta is in
+ * the producer's state, whatever the moment it joined:
+ * - a full delta is a reset, whatever its seq;
+ * - an incremental delta is applied when its seq is above the last one included, ignored (false)
+ *   otherwise (duplicates after a reconnect, what a full delta already holds);
+ * - an incremental delta with seq < 1 is refused with an error: its producer breaks the protocol
+ *   (a consumer that joined with the full delta of nothing could not tell it from what it holds).
  */
 import type { Frame, FrameKind, HistogramInterval, LossStats, Profile, ProfileMeta, SourceLine, Stack, Timeline, ToolName, Unit } from '../model/types.js';
 import type { DeltaMessage, EndMessage } from './messages.js';
@@ -68,8 +78,8 @@ export class DeltaAccumulator {
 
   progress: DeltaProgress;
   loss: LossStats | undefined;
-  /** seq of the last delta applied (-1 before the first). */
-  seq = -1;
+  /** seq of the last interval included: 0 before any (intervals are numbered from 1). */
+  seq = 0;
   /** bumped on every applied delta and on `end`: tells a reader whether to rebuild. */
   version = 0;
 
@@ -92,9 +102,16 @@ export class DeltaAccumulator {
     return this.endMsg;
   }
 
-  /** Apply one delta. Returns false when it was ignored (a seq already applied). */
+  /**
+   * Apply one delta. Returns false when it was ignored (a seq already included). Throws on an
+   * incremental delta numbered below 1 (see the header: only a full delta may say seq 0).
+   */
   apply(d: DeltaMessage): boolean {
     if (d.full) this.reset();
+    else if (!(d.seq >= 1))
+      throw new RangeError(
+        `delta seq ${d.seq} of capture ${d.captureId} is not a full delta: intervals are numbered from 1 (seq 0 is only the full delta of a capture with no interval yet); the program that sent it breaks docs/protocol.md`,
+      );
     else if (d.seq <= this.seq) return false;
     this.seq = d.seq;
     for (const [id, name, kind] of d.frames ?? []) this.defineFrame(id, name, kind);
@@ -207,10 +224,14 @@ export class DeltaAccumulator {
     this.tStack = [];
     this.tCount = [];
     this.histIntervals = [];
-    this.seq = -1;
+    this.seq = 0;
   }
 
-  /** Everything so far as one `full` delta (what a subscriber that joins late receives first). */
+  /**
+   * Everything so far as one `full` delta (what a subscriber that joins late receives first); its
+   * seq is the last interval included (0 when none yet), so the next delta the subscriber gets
+   * from the same producer is above it.
+   */
   fullDelta(captureId: string): DeltaMessage {
     const frames: [number, string, FrameKind][] = [];
     for (let i = 0; i < this.frames.length; i++) {
@@ -223,7 +244,7 @@ export class DeltaAccumulator {
       if (!this.undefinedStacks.has(i)) stacks.push([id, this.stackFrames[i].map((f) => this.frameIds[f])]);
       if (this.weights[i] !== 0) counts.push([id, this.weights[i]]);
     }
-    const d: DeltaMessage = { type: 'delta', captureId, seq: Math.max(0, this.seq), full: true, frames, stacks, counts, progress: { ...this.progress } };
+    const d: DeltaMessage = { type: 'delta', captureId, seq: this.seq, full: true, frames, stacks, counts, progress: { ...this.progress } };
     if (this.lineTable.length > 1) {
       d.lines = [];
       for (let i = 1; i < this.lineTable.length; i++) d.lines.push([this.lineIds[i], this.lineTable[i].file, this.lineTable[i].line]);

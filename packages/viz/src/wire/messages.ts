@@ -229,7 +229,8 @@ export const startedSchema = z.object({
 export const deltaSchema = z.object({
   type: z.literal('delta'),
   captureId: z.string(),
-  seq: z.number().int(),
+  /** the interval, 1, 2, 3… per capture; in a full delta the last interval included (0: none yet) */
+  seq: z.number().int().nonnegative(),
   full: z.boolean().optional(),
   /** [frameId, name, kind] */
   frames: z.array(z.tuple([z.number().int(), z.string(), frameKindSchema])).optional(),
