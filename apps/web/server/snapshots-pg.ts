@@ -1,58 +1,15 @@
 /**
  * The snapshot store on PostgreSQL (BPFSCOPE_DATABASE_URL), for several console replicas sharing
- * one database. Same table and behaviour as the SQLite store; the schema is created/migrated at
+ * one database. Same table (snapshot-table.ts) and behaviour as the SQLite store; the schema is created/migrated at
  * start under an advisory lock, so replicas starting together migrate once.
  */
 import pg from 'pg';
 import type { Profile } from '@bpfscope/viz';
 import { newId, isValidId } from './ids';
-import {
-  META_COLS,
-  buildRow,
-  clampLimit,
-  inflate,
-  isValidPublicToken,
-  newPublicToken,
-  searchTerms,
-  toMeta,
-  toSummary,
-  type Row,
-  type SaveInput,
-  type SnapshotMeta,
-  type SnapshotStore,
-  type SnapshotSummary,
-} from './snapshots';
+import { buildRow, isValidPublicToken, newPublicToken, type SaveInput, type SnapshotMeta, type SnapshotStore, type SnapshotSummary } from './snapshots';
+import { MIGRATIONS, META_COLS, inflate, insertArgs, insertSql, listQuery, toMeta, toSummary, type Row } from './snapshot-table';
 import { EncodedSnapshotReads, type EncodedSnapshot } from './snapshot-reads';
 
-/** Each migration runs once, in order, in one transaction with its row in bpfscope_migrations. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE snapshots (
-     seq          BIGSERIAL UNIQUE,
-     id           TEXT PRIMARY KEY,
-     name         TEXT NOT NULL,
-     notes        TEXT NOT NULL DEFAULT '',
-     tool         TEXT NOT NULL,
-     host         TEXT NOT NULL DEFAULT '',
-     kernel       TEXT NOT NULL DEFAULT '',
-     created_at   BIGINT NOT NULL,
-     start_time   BIGINT,
-     duration_ms  BIGINT,
-     total        DOUBLE PRECISION NOT NULL,
-     unit         TEXT NOT NULL,
-     options      TEXT NOT NULL DEFAULT '{}',
-     loss         TEXT NOT NULL DEFAULT '{}',
-     format       TEXT,
-     stack_count  INTEGER NOT NULL,
-     frame_count  INTEGER NOT NULL,
-     codec        TEXT NOT NULL,
-     encoding     TEXT NOT NULL,
-     stored_bytes INTEGER NOT NULL,
-     profile      BYTEA NOT NULL
-   );
-   CREATE INDEX snapshots_created ON snapshots (created_at DESC, seq DESC);`,
-  `ALTER TABLE snapshots ADD COLUMN public_token TEXT;
-   CREATE UNIQUE INDEX snapshots_public ON snapshots (public_token) WHERE public_token IS NOT NULL;`,
-];
 /** An arbitrary constant: the advisory lock that serializes migrations across replicas. */
 const MIGRATION_LOCK = 0x62706673; // "bpfs"
 
@@ -128,7 +85,7 @@ export class PgSnapshotStore extends EncodedSnapshotReads implements SnapshotSto
           `the database at ${this.location} was migrated by a newer bpfscope (schema ${have}, this one knows ${MIGRATIONS.length}); upgrade bpfscope or use another database`,
         );
       for (let v = have + 1; v <= MIGRATIONS.length; v++) {
-        await client.query(MIGRATIONS[v - 1]!);
+        await client.query(MIGRATIONS[v - 1]!('postgres'));
         await client.query('INSERT INTO bpfscope_migrations (version) VALUES ($1)', [v]);
       }
       await client.query('COMMIT');
@@ -160,15 +117,10 @@ export class PgSnapshotStore extends EncodedSnapshotReads implements SnapshotSto
 
   async save(profile: Profile, input: SaveInput = {}): Promise<SnapshotMeta> {
     const row = await buildRow(profile, input);
-    const cols = Object.keys(row) as (keyof typeof row)[];
-    const sql = `INSERT INTO snapshots (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
     // one statement = one transaction: a crash leaves the whole row or nothing
     for (let i = 0; ; i++) {
       try {
-        await this.q(
-          sql,
-          cols.map((c) => row[c]),
-        );
+        await this.q(insertSql('postgres'), insertArgs(row));
         break;
       } catch (e) {
         const err = e as { code?: string; constraint?: string };
@@ -194,24 +146,7 @@ export class PgSnapshotStore extends EncodedSnapshotReads implements SnapshotSto
   }
 
   async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const t of searchTerms(q)) {
-      // ILIKE: case-insensitive like SQLite's LIKE; the pattern escapes wildcards with a backslash
-      where.push(
-        '(' +
-          t.columns
-            .map((c) => {
-              args.push(t.pattern);
-              return `${c} ILIKE $${args.length} ESCAPE '\\'`;
-            })
-            .join(' OR ') +
-          ')',
-      );
-    }
-    args.push(clampLimit(limit));
-    const sql = `SELECT id, name, tool, host, created_at, total, unit FROM snapshots ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`;
+    const { sql, args } = listQuery('postgres', q, limit);
     const { rows } = await this.q<Row>(sql, args);
     return rows.map(toSummary);
   }

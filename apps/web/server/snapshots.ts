@@ -6,7 +6,7 @@
  *   PostgreSQL, shared by several console replicas.
  *
  * Both keep metadata columns and the encoded profile as a gzip-compressed blob (brotli is read
- * too). A snapshot is written by one INSERT inside a transaction, so a crash leaves either the
+ * too), in the table snapshot-table.ts describes for both SQL dialects. A snapshot is written by one INSERT inside a transaction, so a crash leaves either the
  * whole row or nothing; the profile is encoded and compressed before the transaction starts, so a
  * bad profile never reaches the database.
  */
@@ -21,6 +21,7 @@ import { newId, isValidId } from './ids';
 import { encodeForStore } from './viz';
 import { PgSnapshotStore } from './snapshots-pg';
 import { EncodedSnapshotReads, type EncodedSnapshot } from './snapshot-reads';
+import { MIGRATIONS, META_COLS, SCHEMA_VERSION, inflate, insertArgs, insertSql, listQuery, toMeta, toSummary, type NewRow, type Row } from './snapshot-table';
 
 export { apiJsonText } from './snapshot-reads';
 
@@ -60,30 +61,6 @@ export interface SaveInput {
   notes?: string;
 }
 
-export interface Row {
-  id: string;
-  name: string;
-  notes: string;
-  tool: string;
-  host: string;
-  kernel: string;
-  created_at: number;
-  start_time: number | null;
-  duration_ms: number | null;
-  total: number;
-  unit: string;
-  options: string;
-  loss: string;
-  format: string | null;
-  stack_count: number;
-  frame_count: number;
-  codec: string;
-  encoding: string;
-  stored_bytes: number;
-  public_token?: string | null;
-}
-
-const SCHEMA_VERSION = 2;
 const NAME_MAX = 200;
 const NOTES_MAX = 10_000;
 
@@ -112,11 +89,6 @@ function cleanText(field: string, v: unknown, max: number): string {
   const s = v.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
   if (s.length > max) throw new SnapshotValidationError(field, `${field} is ${s.length} characters long; the limit is ${max}`);
   return s;
-}
-
-/** Escapes LIKE wildcards so a search for "50%" matches the text "50%". */
-function likeTerm(t: string): string {
-  return '%' + t.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }
 
 function defaultName(p: Profile): string {
@@ -173,9 +145,6 @@ export function newPublicToken(): string {
   return newId(PUBLIC_TOKEN_LENGTH);
 }
 
-/** A stored row before the insert (shared by both implementations). */
-export type NewRow = Omit<Row, 'public_token'> & { profile: Buffer };
-
 /** Validates and encodes a profile into the row both stores insert. */
 export async function buildRow(profile: Profile, input: SaveInput = {}): Promise<NewRow> {
   if (!profile || !Array.isArray(profile.stacks) || !Array.isArray(profile.frames))
@@ -212,26 +181,6 @@ export async function buildRow(profile: Profile, input: SaveInput = {}): Promise
   };
 }
 
-/** A search query as column conditions: every term is a list of columns, any of which may match. */
-export function searchTerms(q: string | undefined): { columns: string[]; pattern: string }[] {
-  const out: { columns: string[]; pattern: string }[] = [];
-  for (const raw of (q ?? '').trim().split(/\s+/).filter(Boolean).slice(0, 16)) {
-    const m = /^(tool|host|name):(.+)$/i.exec(raw);
-    if (m) out.push({ columns: [m[1]!.toLowerCase()], pattern: likeTerm(m[2]!) });
-    else out.push({ columns: ['name', 'host', 'tool', 'notes'], pattern: likeTerm(raw) });
-  }
-  return out;
-}
-
-export function clampLimit(limit: number): number {
-  return Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : 1000, 10000));
-}
-
-/** The metadata of a row as the API shows it (numbers from PostgreSQL's bigint arrive as strings). */
-export function toSummary(r: Row): SnapshotSummary {
-  return { id: r.id, name: r.name, tool: r.tool, host: r.host, createdAt: Number(r.created_at), total: Number(r.total), unit: r.unit };
-}
-
 export class SqliteSnapshotStore extends EncodedSnapshotReads implements SnapshotStore {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
@@ -258,49 +207,13 @@ export class SqliteSnapshotStore extends EncodedSnapshotReads implements Snapsho
       throw new Error(
         `${file} was written by a newer bpfscope (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade bpfscope or use another BPFSCOPE_DATA_DIR`,
       );
-    // migrations: each step runs once, in one transaction with the version bump
+    // each migration runs once, in one transaction with the version bump
     const migrate = this.db.transaction(() => {
-      if (version < 1) {
-        this.db.exec(`
-          CREATE TABLE IF NOT EXISTS snapshots (
-            id           TEXT PRIMARY KEY,
-            name         TEXT NOT NULL,
-            notes        TEXT NOT NULL DEFAULT '',
-            tool         TEXT NOT NULL,
-            host         TEXT NOT NULL DEFAULT '',
-            kernel       TEXT NOT NULL DEFAULT '',
-            created_at   INTEGER NOT NULL,
-            start_time   INTEGER,
-            duration_ms  INTEGER,
-            total        REAL NOT NULL,
-            unit         TEXT NOT NULL,
-            options      TEXT NOT NULL DEFAULT '{}',
-            loss         TEXT NOT NULL DEFAULT '{}',
-            format       TEXT,
-            stack_count  INTEGER NOT NULL,
-            frame_count  INTEGER NOT NULL,
-            codec        TEXT NOT NULL,
-            encoding     TEXT NOT NULL,
-            stored_bytes INTEGER NOT NULL,
-            profile      BLOB NOT NULL
-          ) STRICT;
-          CREATE INDEX IF NOT EXISTS snapshots_created ON snapshots(created_at DESC);
-        `);
-      }
-      if (version < 2) {
-        this.db.exec(`
-          ALTER TABLE snapshots ADD COLUMN public_token TEXT;
-          CREATE UNIQUE INDEX IF NOT EXISTS snapshots_public ON snapshots(public_token) WHERE public_token IS NOT NULL;
-        `);
-      }
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v - 1]!('sqlite'));
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     });
     migrate();
-    this.insertStmt = this.db.prepare(`INSERT INTO snapshots
-      (id, name, notes, tool, host, kernel, created_at, start_time, duration_ms, total, unit, options, loss, format,
-       stack_count, frame_count, codec, encoding, stored_bytes, profile)
-      VALUES (@id, @name, @notes, @tool, @host, @kernel, @created_at, @start_time, @duration_ms, @total, @unit, @options, @loss,
-       @format, @stack_count, @frame_count, @codec, @encoding, @stored_bytes, @profile)`);
+    this.insertStmt = this.db.prepare(insertSql('sqlite'));
     this.getStmt = this.db.prepare('SELECT * FROM snapshots WHERE id = ?');
     this.deleteStmt = this.db.prepare('DELETE FROM snapshots WHERE id = ?');
   }
@@ -311,7 +224,7 @@ export class SqliteSnapshotStore extends EncodedSnapshotReads implements Snapsho
       // an id collision (62^10 space) is retried with a fresh id rather than failing the save.
       for (let i = 0; i < 5; i++) {
         try {
-          this.insertStmt.run(row);
+          this.insertStmt.run(...insertArgs(row));
           return;
         } catch (e) {
           if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw e;
@@ -338,15 +251,7 @@ export class SqliteSnapshotStore extends EncodedSnapshotReads implements Snapsho
   }
 
   async list(q?: string, limit = 1000): Promise<SnapshotSummary[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const t of searchTerms(q)) {
-      where.push('(' + t.columns.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ') + ')');
-      for (const _ of t.columns) args.push(t.pattern);
-    }
-    const sql = `SELECT id, name, tool, host, created_at, total, unit FROM snapshots ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    args.push(clampLimit(limit));
+    const { sql, args } = listQuery('sqlite', q, limit);
     return (this.db.prepare(sql).all(...args) as Row[]).map(toSummary);
   }
 
@@ -389,47 +294,6 @@ export class SqliteSnapshotStore extends EncodedSnapshotReads implements Snapsho
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-export const META_COLS =
-  'id, name, notes, tool, host, kernel, created_at, start_time, duration_ms, total, unit, options, loss, format, stack_count, frame_count, codec, encoding, stored_bytes, public_token';
-
-export function inflate(r: Row & { profile: Buffer }): string {
-  if (r.encoding === 'br') return zlib.brotliDecompressSync(r.profile).toString('utf8');
-  if (r.encoding === 'gzip') return zlib.gunzipSync(r.profile).toString('utf8');
-  throw new Error(`snapshot ${r.id} has an unknown encoding ${r.encoding}`);
-}
-
-function parseObj(s: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(s);
-    return v && typeof v === 'object' ? v : {};
-  } catch {
-    return {};
-  }
-}
-
-export function toMeta(r: Row): SnapshotMeta {
-  return {
-    id: r.id,
-    name: r.name,
-    notes: r.notes,
-    tool: r.tool,
-    host: r.host,
-    kernel: r.kernel,
-    createdAt: Number(r.created_at),
-    startTime: r.start_time == null ? null : Number(r.start_time),
-    durationMs: r.duration_ms == null ? null : Number(r.duration_ms),
-    total: Number(r.total),
-    unit: r.unit,
-    options: parseObj(r.options),
-    loss: parseObj(r.loss) as LossStats,
-    format: r.format,
-    stackCount: Number(r.stack_count),
-    frameCount: Number(r.frame_count),
-    storedBytes: Number(r.stored_bytes),
-    publicToken: r.public_token ?? null,
-  };
 }
 
 const G = globalThis as typeof globalThis & { __bpfscopeSnapshotStore?: SnapshotStore; __bpfscopeSnapshotStoreKey?: string };
