@@ -4,6 +4,7 @@
  * docs/protocol.md describes the exchange with examples.
  */
 import { z } from 'zod';
+import type { LossStats } from '../model/types.js';
 import { OPTION_NAMES, OPTIONS, TOOL_NAMES, type OptionName, type OptionType } from '../tools/table.js';
 
 /**
@@ -16,14 +17,26 @@ export const PROTOCOL_VERSION = 3;
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
 /** the protocol version that added source lines to deltas */
 export const LINES_SINCE = 3;
-/** loss counters by the protocol version that introduced them (absent: version 1) */
-export const LOSS_KEYS_SINCE: Readonly<Record<string, number>> = {
+/**
+ * Every loss counter (LossStats, ../model/types.ts: the compiler checks that both name the same
+ * counters) and the protocol version that introduced it. The loss schema is made from it.
+ */
+export const LOSS_KEYS_SINCE = {
+  userStackMissing: 1,
+  kernelStackMissing: 1,
+  stackCollisions: 1,
+  stackNoMem: 1,
+  mapFull: 1,
+  truncatedStacks: 1,
+  lostEvents: 1,
+  otherStacks: 1,
   timelineDropped: 2,
   unwindNoTable: 2,
   unwindUnsupported: 2,
   unwindReadFault: 2,
   pythonUnsupported: 2,
-};
+} as const satisfies Record<keyof LossStats, number>;
+type LossKey = keyof typeof LOSS_KEYS_SINCE;
 
 /**
  * A server message (JSON text) for a client of an older protocol `version`: loss counters and
@@ -41,8 +54,9 @@ export function messageForVersion(text: string, version: number): string {
     changed = true;
   }
   if (!m.loss) return changed ? JSON.stringify(m) : text;
+  const since: Readonly<Record<string, number | undefined>> = LOSS_KEYS_SINCE;
   for (const k of Object.keys(m.loss)) {
-    if ((LOSS_KEYS_SINCE[k] ?? 1) > version) {
+    if ((since[k] ?? 1) > version) {
       delete m.loss[k];
       changed = true;
     }
@@ -164,22 +178,9 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
 // ---------- collector -> client ----------
 
+/** Every counter of LOSS_KEYS_SINCE, optional (absent: not measured); unknown ones are rejected. */
 export const lossSchema = z
-  .object({
-    userStackMissing: z.number().optional(),
-    kernelStackMissing: z.number().optional(),
-    stackCollisions: z.number().optional(),
-    stackNoMem: z.number().optional(),
-    mapFull: z.number().optional(),
-    truncatedStacks: z.number().optional(),
-    lostEvents: z.number().optional(),
-    otherStacks: z.number().optional(),
-    timelineDropped: z.number().optional(),
-    unwindNoTable: z.number().optional(),
-    unwindUnsupported: z.number().optional(),
-    unwindReadFault: z.number().optional(),
-    pythonUnsupported: z.number().optional(),
-  })
+  .object(Object.fromEntries(Object.keys(LOSS_KEYS_SINCE).map((k) => [k, z.number().optional()])) as Record<LossKey, z.ZodOptional<z.ZodNumber>>)
   .strict();
 
 export const limitsSchema = z.object({
@@ -206,9 +207,8 @@ export const welcomeSchema = z.object({
   limits: limitsSchema,
 });
 
-export const startedSchema = z.object({
-  type: z.literal('started'),
-  requestId: z.string(),
+/** What a running capture is: `started` tells its requester, `captures` lists it to others. */
+const captureFields = {
   captureId: z.string(),
   tool: toolNameSchema,
   options: z.record(z.string(), z.unknown()),
@@ -216,6 +216,12 @@ export const startedSchema = z.object({
   intervalMs: z.number(),
   /** epoch ms */
   startTime: z.number(),
+};
+
+export const startedSchema = z.object({
+  type: z.literal('started'),
+  requestId: z.string(),
+  ...captureFields,
   host: z.string(),
   kernel: z.string(),
 });
@@ -312,15 +318,7 @@ export const probesSchema = z.object({
   error: z.string().optional(),
 });
 export const noticeSchema = z.object({ type: z.literal('notice'), captureId: z.string().optional(), code: z.string(), message: z.string() });
-export const captureInfoSchema = z.object({
-  captureId: z.string(),
-  tool: toolNameSchema,
-  options: z.record(z.string(), z.unknown()),
-  durationSec: z.number(),
-  intervalMs: z.number(),
-  startTime: z.number(),
-  subscribers: z.number().int(),
-});
+export const captureInfoSchema = z.object({ ...captureFields, subscribers: z.number().int() });
 export const capturesSchema = z.object({ type: z.literal('captures'), requestId: z.string(), captures: z.array(captureInfoSchema) });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
