@@ -180,10 +180,25 @@ const FLAG = {
     metavar: '{auto,fp,cfi}',
     help: 'how user stacks are walked: cfi from call-frame information (.eh_frame; complete without frame pointers), fp by frame pointers like bcc, auto (default) cfi where supported',
   },
+  milliseconds: { short: 'm', long: 'milliseconds', help: 'millisecond histogram' },
 } as const satisfies Record<string, CliFlag>;
+
+/**
+ * -p / -t / -L of the tools that filter threads: one or more comma-separated ids, exclusive with
+ * the other thread filters (argparse group `thread`). bcc words the help differently in each tool.
+ */
+function threadIds(short: string, long: 'pid' | 'tid', metavar: string, help: string): ToolOption {
+  return { flag: { short, long, metavar, value: 'list', group: 'thread', help } };
+}
 
 /** The interval of live deltas applies to every tool (the form shows it only for heat maps). */
 const INTERVAL: ToolOption = {};
+/** The heat map tools end with the interval, which their form shows: one heat map column. */
+const HEATMAP_INTERVAL = { intervalSec: { form: true } } as const satisfies Partial<Record<OptionName, ToolOption>>;
+/** The tools that record user stacks end with how those are walked (--unwind), then the interval. */
+const UNWIND_AND_INTERVAL = { unwind: { flag: FLAG.unwind }, intervalSec: INTERVAL } as const satisfies Partial<Record<OptionName, ToolOption>>;
+/** The tools that trace any event begin with the probe pattern (bcc's positional) and -p. */
+const PROBE_AND_PID = { pattern: {}, pid: { flag: FLAG.probePid } } as const satisfies Partial<Record<OptionName, ToolOption>>;
 
 /** The options offcputime and offwaketime share, in bcc's order (after their own -p/-t). */
 const BLOCKED_OPTIONS = {
@@ -206,19 +221,14 @@ export const TOOLS = {
     palette: 'cpu',
     timeline: true,
     options: {
-      pid: {
-        flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'profile processes with one or more comma-separated PIDs only' },
-      },
-      tid: {
-        flag: { short: 'L', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'profile threads with one or more comma-separated TIDs only' },
-      },
+      pid: threadIds('p', 'pid', 'PID', 'profile processes with one or more comma-separated PIDs only'),
+      tid: threadIds('L', 'tid', 'TID', 'profile threads with one or more comma-separated TIDs only'),
       userStacksOnly: { flag: FLAG.userStacksOnly },
       kernelStacksOnly: { flag: FLAG.kernelStacksOnly },
       frequency: { flag: { short: 'F', long: 'frequency', metavar: 'FREQUENCY', value: 'nonzero', help: 'sample frequency, Hertz (default 49)' } },
       includeIdle: { flag: { short: 'I', long: 'include-idle', help: 'include CPU idle stacks' } },
       stackStorageSize: { flag: FLAG.stackStorageSize },
-      unwind: { flag: FLAG.unwind },
-      intervalSec: INTERVAL,
+      ...UNWIND_AND_INTERVAL,
     },
   },
   offcputime: {
@@ -229,8 +239,8 @@ export const TOOLS = {
     unit: 'microseconds',
     palette: 'offcpu',
     options: {
-      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'trace these PIDs only, comma separated list' } },
-      tid: { flag: { short: 't', long: 'tid', metavar: 'TID', value: 'list', group: 'thread', help: 'trace these TIDs only, comma separated list' } },
+      pid: threadIds('p', 'pid', 'PID', 'trace these PIDs only, comma separated list'),
+      tid: threadIds('t', 'tid', 'TID', 'trace these TIDs only, comma separated list'),
       ...BLOCKED_OPTIONS,
       state: {
         flag: {
@@ -240,8 +250,7 @@ export const TOOLS = {
           help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE) see include/linux/sched.h',
         },
       },
-      unwind: { flag: FLAG.unwind },
-      intervalSec: INTERVAL,
+      ...UNWIND_AND_INTERVAL,
     },
   },
   wakeuptime: {
@@ -253,15 +262,14 @@ export const TOOLS = {
     palette: 'wakeup',
     options: {
       userThreadsOnly: { flag: { short: 'u', long: 'useronly', group: 'thread', help: 'user threads only (no kernel threads)' } },
-      pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', group: 'thread', help: 'trace this PID only' } },
+      pid: threadIds('p', 'pid', 'PID', 'trace this PID only'),
       stackStorageSize: { flag: FLAG.stackStorageSize },
       minBlockUs: { flag: FLAG.minBlockUs },
       maxBlockUs: { flag: FLAG.maxBlockUs },
       // accepted by the protocol (the engine honours them); bcc's wakeuptime has no -U/-K
       userStacksOnly: { form: false },
       kernelStacksOnly: { form: false },
-      unwind: { flag: FLAG.unwind },
-      intervalSec: INTERVAL,
+      ...UNWIND_AND_INTERVAL,
     },
   },
   offwaketime: {
@@ -272,29 +280,10 @@ export const TOOLS = {
     unit: 'microseconds',
     palette: 'wakeup',
     options: {
-      pid: {
-        flag: {
-          short: 'p',
-          long: 'pid',
-          metavar: 'PIDS',
-          value: 'list',
-          group: 'thread',
-          help: 'trace these PIDS only. Can be a comma separated list of PIDS.',
-        },
-      },
-      tid: {
-        flag: {
-          short: 't',
-          long: 'tid',
-          metavar: 'TIDS',
-          value: 'list',
-          group: 'thread',
-          help: 'trace these TIDS only. Can be a comma separated list of TIDS.',
-        },
-      },
+      pid: threadIds('p', 'pid', 'PIDS', 'trace these PIDS only. Can be a comma separated list of PIDS.'),
+      tid: threadIds('t', 'tid', 'TIDS', 'trace these TIDS only. Can be a comma separated list of TIDS.'),
       ...BLOCKED_OPTIONS,
-      unwind: { flag: FLAG.unwind },
-      intervalSec: INTERVAL,
+      ...UNWIND_AND_INTERVAL,
     },
   },
   biolatency: {
@@ -306,10 +295,10 @@ export const TOOLS = {
     palette: 'cpu',
     options: {
       queued: { flag: { short: 'Q', long: 'queued', help: 'include OS queued time in I/O time' } },
-      milliseconds: { flag: { short: 'm', long: 'milliseconds', help: 'millisecond histogram' } },
+      milliseconds: { flag: FLAG.milliseconds },
       perDisk: { flag: { short: 'D', long: 'disks', group: 'key', help: 'print a histogram per disk device' } },
       perFlag: { flag: { short: 'F', long: 'flags', group: 'key', help: 'print a histogram per set of I/O flags' } },
-      intervalSec: { form: true },
+      ...HEATMAP_INTERVAL,
     },
   },
   stackcount: {
@@ -320,16 +309,14 @@ export const TOOLS = {
     unit: 'count',
     palette: 'cpu',
     options: {
-      pattern: {},
-      pid: { flag: FLAG.probePid },
+      ...PROBE_AND_PID,
       cpu: { flag: { short: 'c', long: 'cpu', metavar: 'CPU', value: 'positive', help: 'trace this CPU only' } },
       regex: { flag: FLAG.regexp },
       perPid: { flag: { short: 'P', long: 'perpid', help: 'display stacks separately for each process' } },
       kernelStacksOnly: { flag: { short: 'K', long: 'kernel-stacks-only', group: 'stack', help: 'kernel stack only' } },
       userStacksOnly: { flag: { short: 'U', long: 'user-stacks-only', group: 'stack', help: 'user stack only' } },
       maxProbes: { flag: FLAG.maxProbes },
-      unwind: { flag: FLAG.unwind },
-      intervalSec: INTERVAL,
+      ...UNWIND_AND_INTERVAL,
     },
   },
   funccount: {
@@ -340,8 +327,7 @@ export const TOOLS = {
     unit: 'count',
     palette: 'cpu',
     options: {
-      pattern: {},
-      pid: { flag: FLAG.probePid },
+      ...PROBE_AND_PID,
       regex: { flag: FLAG.regexp },
       maxProbes: { flag: FLAG.maxProbes },
       intervalSec: INTERVAL,
@@ -355,13 +341,12 @@ export const TOOLS = {
     unit: 'count',
     palette: 'cpu',
     options: {
-      pattern: {},
-      pid: { flag: FLAG.probePid },
-      milliseconds: { flag: { short: 'm', long: 'milliseconds', group: 'unit', help: 'millisecond histogram' } },
+      ...PROBE_AND_PID,
+      milliseconds: { flag: { ...FLAG.milliseconds, group: 'unit' } },
       perFunction: { flag: { short: 'F', long: 'function', help: 'show a separate histogram per function' } },
       regex: { flag: FLAG.regexp },
       maxProbes: { flag: FLAG.maxProbes },
-      intervalSec: { form: true },
+      ...HEATMAP_INTERVAL,
     },
   },
   runqlat: {
@@ -372,11 +357,11 @@ export const TOOLS = {
     unit: 'count',
     palette: 'cpu',
     options: {
-      milliseconds: { flag: { short: 'm', long: 'milliseconds', help: 'millisecond histogram' } },
+      milliseconds: { flag: FLAG.milliseconds },
       perProcess: { flag: { short: 'P', long: 'pids', group: 'key', help: 'print a histogram per process ID' } },
       perThread: { flag: { short: 'L', long: 'tids', group: 'key', help: 'print a histogram per thread ID' } },
       pid: { flag: { short: 'p', long: 'pid', metavar: 'PID', value: 'list', help: 'trace this PID only' } },
-      intervalSec: { form: true },
+      ...HEATMAP_INTERVAL,
     },
   },
 } as const satisfies Record<string, ToolDef>;
