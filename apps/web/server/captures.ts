@@ -5,6 +5,7 @@
  * capture ends builds a Profile and, unless asked not to, stores it as a snapshot.
  */
 import type { FleetHostMeta, LossStats, Profile, ToolName } from '@bpfscope/viz';
+import { BrandedError } from '@bpfscope/viz/errors';
 import { DeltaAccumulator, type CaptureOptions, type DeltaMessage, type EndMessage, type ServerMessage, type StartedMessage } from '@bpfscope/viz/wire';
 import { collectorConfigs, fleetLimits, type CollectorConfig } from './config';
 import { FleetMerge } from './fleet';
@@ -185,8 +186,8 @@ export class HubCapture {
 const MAX_JOINED = 5000;
 
 /** A join the hub refuses: the HTTP status and the words the collector logs. */
-export class JoinRefused extends Error {
-  override name = 'JoinRefused';
+export class JoinRefused extends BrandedError {
+  static override readonly brand = 'JoinRefused';
   constructor(
     readonly status: number,
     message: string,

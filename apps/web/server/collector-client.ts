@@ -6,17 +6,19 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { BrandedError } from '@bpfscope/viz/errors';
 import { PROTOCOL_VERSION, serverMessageSchema } from '@bpfscope/viz/wire';
 import type { ClientMessage, ServerMessage, WelcomeMessage } from '@bpfscope/viz/wire';
 import { readCollectorToken, type CollectorConfig } from './config';
 
-export class CollectorUnavailableError extends Error {
-  override name = 'CollectorUnavailableError';
+/** The collector cannot be reached (or the connection went) before it answered. */
+export class CollectorUnavailableError extends BrandedError {
+  static override readonly brand = 'CollectorUnavailableError';
 }
 
 /** An `error` message from the collector in reply to a request. */
-export class CollectorRequestError extends Error {
-  override name = 'CollectorRequestError';
+export class CollectorRequestError extends BrandedError {
+  static override readonly brand = 'CollectorRequestError';
   constructor(
     readonly code: string,
     message: string,

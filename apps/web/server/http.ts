@@ -1,19 +1,14 @@
 /** Small helpers for the route handlers: JSON errors, operator-token checks, capped body reads. */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { BrandedError, isBrandedError } from '@bpfscope/viz/errors';
 import { operatorTokenPolicy, viewerTokenPolicy, type Env } from './config';
 
 /* The hub's long-lived objects (captures, stores) live on globalThis and outlive the route bundle
  * that created them: Next.js gives each route its own copy of this module, so an HttpError thrown by
- * the capture manager is not an instance of another route's class. A registered symbol marks every
- * copy's errors alike, and instanceof checks it. */
-const HTTP_ERROR = Symbol.for('bpfscope.HttpError');
-
-export class HttpError extends Error {
-  override name = 'HttpError';
-  readonly [HTTP_ERROR] = true;
-  static override [Symbol.hasInstance](v: unknown): boolean {
-    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[HTTP_ERROR] === true;
-  }
+ * the capture manager is not an instance of another route's class. BrandedError (viz/errors) makes
+ * instanceof recognise every copy's errors. */
+export class HttpError extends BrandedError {
+  static override readonly brand = 'HttpError';
   constructor(
     readonly status: number,
     message: string,
@@ -39,9 +34,8 @@ export async function handle(fn: () => Promise<Response> | Response): Promise<Re
     return await fn();
   } catch (e) {
     if (e instanceof HttpError) return jsonError(e.status, e.message, e.extra);
-    // e.g. the shared snapshot database is unreachable (StoreUnavailableError): 503, in words
-    const status = (e as { httpStatus?: unknown })?.httpStatus;
-    if (status === 503) return jsonError(503, (e as Error).message);
+    // the shared snapshot database is unreachable (snapshots-pg.ts, not imported here: it loads pg): 503, in words
+    if (isBrandedError(e, 'StoreUnavailableError')) return jsonError(503, e.message);
     const err = e as Error;
     console.error('[bpfscope api]', err);
     return jsonError(500, `internal error: ${err.message}`);

@@ -102,7 +102,7 @@ export async function startJoinServer(opts: {
     try {
       labels = parseLabels(req.headers['x-bpfscope-labels'] as string | undefined);
     } catch (e) {
-      return refuse(socket, (e as JoinRefused).status ?? 400, (e as Error).message);
+      return refuse(socket, e instanceof JoinRefused ? e.status : 400, (e as Error).message);
     }
     // refuse a clash before the upgrade, so the collector reads the reason as an HTTP answer
     const clash = opts.hub.joinClash(name);

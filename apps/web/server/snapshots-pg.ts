@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import type { Profile } from '@bpfscope/viz';
+import { BrandedError } from '@bpfscope/viz/errors';
 import { newId, isValidId } from './ids';
 import { buildRow, isValidPublicToken, newPublicToken, type SaveInput, type SnapshotMeta, type SnapshotStore, type SnapshotSummary } from './snapshots';
 import { MIGRATIONS, META_COLS, inflate, insertArgs, insertSql, listQuery, toMeta, toSummary, type Row } from './snapshot-table';
@@ -28,9 +29,8 @@ export function redactUrl(url: string): string {
 const UNREACHABLE = /^(08|57P)|^E(CONNREFUSED|CONNRESET|TIMEDOUT|NOTFOUND|HOSTUNREACH|AI_AGAIN|PIPE)$/;
 
 /** An error the API answers with 503: the shared database cannot be reached right now. */
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError';
-  readonly httpStatus = 503;
+export class StoreUnavailableError extends BrandedError {
+  static override readonly brand = 'StoreUnavailableError';
 }
 
 function unavailable(e: unknown, where: string): unknown {

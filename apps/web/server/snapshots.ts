@@ -16,6 +16,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { LossStats, Profile, Unit } from '@bpfscope/viz';
+import { BrandedError } from '@bpfscope/viz/errors';
 import { dataDir, databaseUrl, type Env } from './config';
 import { newId, isValidId } from './ids';
 import { encodeForStore } from './viz';
@@ -65,15 +66,9 @@ const NAME_MAX = 200;
 const NOTES_MAX = 10_000;
 
 /* The store lives on globalThis and may come from another Next route bundle's copy of this module
- * (see getSnapshotStore): its errors are recognised by a registered symbol, not by class identity. */
-const VALIDATION_ERROR = Symbol.for('bpfscope.SnapshotValidationError');
-
-export class SnapshotValidationError extends Error {
-  override name = 'SnapshotValidationError';
-  readonly [VALIDATION_ERROR] = true;
-  static override [Symbol.hasInstance](v: unknown): boolean {
-    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[VALIDATION_ERROR] === true;
-  }
+ * (see getSnapshotStore): its errors are recognised by brand (viz/errors), not by class identity. */
+export class SnapshotValidationError extends BrandedError {
+  static override readonly brand = 'SnapshotValidationError';
   constructor(
     readonly field: string,
     message: string,

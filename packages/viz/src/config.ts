@@ -3,9 +3,11 @@
  * and BPFSCOPE_* variables; viz is the one package both import).
  */
 
+import { BrandedError } from './errors.js';
+
 /** A bad setting: the message names the flag or variable, what was wrong and what is expected. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends BrandedError {
+  static override readonly brand = 'ConfigError';
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost: the only places a service may listen without a token. */
