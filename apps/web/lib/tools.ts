@@ -27,33 +27,19 @@ export interface CaptureForm {
   frequency: number;
   stacks: StackMode;
   threads: ThreadMode;
-  includeIdle: boolean;
   minBlockUs: number | null;
   maxBlockUs: number | null;
-  perDisk: boolean;
-  perFlag: boolean;
-  queued: boolean;
-  milliseconds: boolean;
   intervalSec: number;
-  /** options without a dedicated field (see genericOptions); absent: the tool's default. */
+  /** options without a dedicated field (ToolInfo.generic); absent: the tool's default. */
   extra: Partial<Record<OptionName, OptionValue>>;
 }
 
-/** The form's dedicated fields; several options may share one (stacks: -U/-K). */
-export type FormField =
-  | 'pid'
-  | 'tid'
-  | 'frequency'
-  | 'stacks'
-  | 'threads'
-  | 'threadsUserOnly'
-  | 'includeIdle'
-  | 'block'
-  | 'perDisk'
-  | 'perFlag'
-  | 'queued'
-  | 'milliseconds'
-  | 'intervalSec';
+/**
+ * The form's dedicated fields: several options share one (stacks: -U/-K; threads: -u/-k; block:
+ * -m/-M, checked against each other), the PID/TID pickers, and the numbers the form always sends
+ * (frequency, interval). Every other option is a generic control driven by its type in the table.
+ */
+export type FormField = 'pid' | 'tid' | 'frequency' | 'stacks' | 'threads' | 'threadsUserOnly' | 'block' | 'intervalSec';
 
 /** Options that have a dedicated field. */
 const DEDICATED: ReadonlySet<OptionName> = new Set<OptionName>([
@@ -64,13 +50,8 @@ const DEDICATED: ReadonlySet<OptionName> = new Set<OptionName>([
   'kernelStacksOnly',
   'userThreadsOnly',
   'kernelThreadsOnly',
-  'includeIdle',
   'minBlockUs',
   'maxBlockUs',
-  'perDisk',
-  'perFlag',
-  'queued',
-  'milliseconds',
   'intervalSec',
 ]);
 
@@ -99,12 +80,7 @@ function fieldsOf(tool: ToolName): FormField[] {
   add('stacks', has('userStacksOnly') || has('kernelStacksOnly'));
   add('threads', has('kernelThreadsOnly'));
   add('threadsUserOnly', has('userThreadsOnly') && !has('kernelThreadsOnly'));
-  add('includeIdle', has('includeIdle'));
   add('block', has('minBlockUs') || has('maxBlockUs'));
-  add('perDisk', has('perDisk'));
-  add('perFlag', has('perFlag'));
-  add('queued', has('queued'));
-  add('milliseconds', has('milliseconds'));
   add('intervalSec', has('intervalSec'));
   return fields;
 }
@@ -149,13 +125,8 @@ export function defaultForm(tool: ToolName = 'profile', collector = 'local'): Ca
     frequency: OPTIONS.frequency.default, // bcc profile's default
     stacks: 'both',
     threads: 'all',
-    includeIdle: false,
     minBlockUs: OPTIONS.minBlockUs.default, // bcc offcputime's default -m 1
     maxBlockUs: null,
-    perDisk: false,
-    perFlag: false,
-    queued: false,
-    milliseconds: false,
     intervalSec: OPTIONS.intervalSec.default,
     extra: {},
   };
@@ -171,7 +142,6 @@ export function parseIdList(text: string, what = 'PID'): number[] {
   return out;
 }
 
-/** The POST /api/captures body for a form (only options that apply to the tool and differ from "unset"). */
 /** "key=value" → {key: value}; throws naming what is wrong. */
 export function parseSelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -187,6 +157,7 @@ export function parseSelector(text: string): Record<string, string> {
   return out;
 }
 
+/** The POST /api/captures body for a form (only options that apply to the tool and differ from "unset"). */
 export function captureRequest(form: CaptureForm): {
   tool: ToolName;
   durationSec: number;
@@ -213,17 +184,12 @@ export function captureRequest(form: CaptureForm): {
     if (form.threads === 'kernel') o.kernelThreadsOnly = true;
   }
   if (f.has('threadsUserOnly') && form.threads === 'user') o.userThreadsOnly = true;
-  if (f.has('includeIdle') && form.includeIdle) o.includeIdle = true;
   if (f.has('block')) {
     if (form.minBlockUs !== null) o.minBlockUs = form.minBlockUs;
     if (form.maxBlockUs !== null) o.maxBlockUs = form.maxBlockUs;
     if (form.minBlockUs !== null && form.maxBlockUs !== null && form.minBlockUs > form.maxBlockUs)
       throw new Error('Max block time must be at least the min block time');
   }
-  if (f.has('perDisk') && form.perDisk) o.perDisk = true;
-  if (f.has('perFlag') && form.perFlag) o.perFlag = true;
-  if (f.has('queued') && form.queued) o.queued = true;
-  if (f.has('milliseconds') && form.milliseconds) o.milliseconds = true;
   if (f.has('intervalSec')) o.intervalSec = form.intervalSec;
   for (const k of info.generic) {
     const v = form.extra[k];

@@ -65,8 +65,21 @@ function Check({
   );
 }
 
-/** The control of an option without a dedicated field, by its type in the tool table. */
-function OptionField({ name, value, onChange }: { name: OptionName; value: OptionValue | undefined; onChange: (v: OptionValue | undefined) => void }) {
+/**
+ * The control of one option, by its type, label, limits and help in the tool table. `placeholder`
+ * says what an empty number field means when that is not the option's default.
+ */
+function OptionField({
+  name,
+  value,
+  onChange,
+  placeholder,
+}: {
+  name: OptionName;
+  value: OptionValue | null | undefined;
+  onChange: (v: OptionValue | undefined) => void;
+  placeholder?: string;
+}) {
   const def: OptionDef = OPTIONS[name];
   const type = def.type as OptionType;
   const testid = `option-${name}`;
@@ -97,7 +110,7 @@ function OptionField({ name, value, onChange }: { name: OptionName; value: Optio
           min={type.min}
           max={type.max}
           step={type.kind === 'int' ? 1 : 'any'}
-          placeholder={fallback ? `default${fallback}` : 'default'}
+          placeholder={placeholder ?? (fallback ? `default${fallback}` : 'default')}
           testid={testid}
           hint={def.help}
           onChange={(v) => onChange(v ?? undefined)}
@@ -110,6 +123,11 @@ function OptionField({ name, value, onChange }: { name: OptionName; value: Optio
   }
 }
 
+/** A number field's value, or null when it is empty. */
+function asNumber(v: OptionValue | undefined): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
 function summary(form: CaptureFormState): string {
   const parts = [`${form.durationSec} s`];
   const f = new Set(toolInfo(form.tool)?.fields ?? []);
@@ -118,9 +136,6 @@ function summary(form: CaptureFormState): string {
   if (f.has('stacks') && form.stacks !== 'both') parts.push(`${form.stacks} stacks only`);
   if (f.has('block') && form.minBlockUs !== null) parts.push(`≥ ${form.minBlockUs} µs`);
   if (f.has('block') && form.maxBlockUs !== null) parts.push(`≤ ${form.maxBlockUs} µs`);
-  if (f.has('perDisk') && form.perDisk) parts.push('per disk');
-  if (f.has('perFlag') && form.perFlag) parts.push('per flags');
-  if (f.has('queued') && form.queued) parts.push('with queue time');
   for (const k of toolInfo(form.tool)?.generic ?? []) {
     const v = form.extra[k];
     if (v !== undefined && v !== false && v !== '') parts.push(v === true ? OPTIONS[k].label : `${OPTIONS[k].label}: ${String(v)}`);
@@ -180,15 +195,7 @@ export function CaptureForm() {
           <div className="form-grid">
             <NumField label="Duration (s)" value={form.durationSec} min={1} max={3600} testid="duration-input" onChange={(v) => set({ durationSec: v ?? 0 })} />
             {f.has('frequency') && (
-              <NumField
-                label="Frequency (Hz)"
-                value={form.frequency}
-                min={1}
-                max={100000}
-                testid="frequency-input"
-                hint="Samples per second per CPU (bcc profile -F; 49 by default, off-beat with timers)"
-                onChange={(v) => set({ frequency: v ?? 49 })}
-              />
+              <OptionField name="frequency" value={form.frequency} onChange={(v) => set({ frequency: asNumber(v) ?? OPTIONS.frequency.default })} />
             )}
             {f.has('pid') && <PidPicker key={`pid-${form.collector}`} />}
             {f.has('tid') && <PidPicker key={`tid-${form.collector}`} field="tids" label="Threads (TID)" />}
@@ -217,50 +224,12 @@ export function CaptureForm() {
             )}
             {f.has('block') && (
               <>
-                <NumField
-                  label="Min block time (µs)"
-                  value={form.minBlockUs}
-                  min={0}
-                  placeholder="none"
-                  testid="min-block-input"
-                  hint="Ignore blocks shorter than this (-m; bcc default 1 µs)"
-                  onChange={(v) => set({ minBlockUs: v })}
-                />
-                <NumField
-                  label="Max block time (µs)"
-                  value={form.maxBlockUs}
-                  min={1}
-                  placeholder="no limit"
-                  testid="max-block-input"
-                  hint="Ignore blocks longer than this (-M)"
-                  onChange={(v) => set({ maxBlockUs: v })}
-                />
+                <OptionField name="minBlockUs" value={form.minBlockUs} placeholder="none" onChange={(v) => set({ minBlockUs: asNumber(v) })} />
+                <OptionField name="maxBlockUs" value={form.maxBlockUs} placeholder="no limit" onChange={(v) => set({ maxBlockUs: asNumber(v) })} />
               </>
             )}
-            {f.has('includeIdle') && (
-              <Check label="Include idle (-I)" checked={form.includeIdle} onChange={(v) => set({ includeIdle: v })} hint="Also sample the idle task (pid 0)" />
-            )}
-            {f.has('perDisk') && <Check label="Per disk (-D)" checked={form.perDisk} onChange={(v) => set({ perDisk: v })} testid="per-disk" />}
-            {f.has('perFlag') && <Check label="Per read/write flags (-F)" checked={form.perFlag} onChange={(v) => set({ perFlag: v })} testid="per-flag" />}
-            {f.has('queued') && (
-              <Check
-                label="Include OS queued time (-Q)"
-                checked={form.queued}
-                onChange={(v) => set({ queued: v })}
-                hint="Measure from when the request was queued, not issued"
-              />
-            )}
-            {f.has('milliseconds') && <Check label="Milliseconds (-m)" checked={form.milliseconds} onChange={(v) => set({ milliseconds: v })} />}
             {f.has('intervalSec') && (
-              <NumField
-                label="Interval (s)"
-                value={form.intervalSec}
-                min={0.25}
-                max={10}
-                step={0.25}
-                hint="One heat map column per interval"
-                onChange={(v) => set({ intervalSec: v ?? 1 })}
-              />
+              <OptionField name="intervalSec" value={form.intervalSec} onChange={(v) => set({ intervalSec: asNumber(v) ?? OPTIONS.intervalSec.default })} />
             )}
             {info.generic.map((k) => (
               <OptionField key={k} name={k} value={form.extra[k]} onChange={(v) => set({ extra: { ...form.extra, [k]: v } })} />

@@ -25,7 +25,7 @@ test('the default request of every tool passes captureOptionsSchema and is never
 });
 
 test('options are mapped to the API names and only for the tool that has them', () => {
-  const f = { ...defaultForm('profile'), pids: [42, 43], stacks: 'user' as const, includeIdle: true, minBlockUs: 5, perDisk: true };
+  const f = { ...defaultForm('profile'), pids: [42, 43], stacks: 'user' as const, minBlockUs: 5, extra: { includeIdle: true, perDisk: true } };
   const b = captureRequest(f);
   assert.deepEqual(b.options, { pid: [42, 43], frequency: 49, userStacksOnly: true, includeIdle: true });
 
@@ -33,7 +33,7 @@ test('options are mapped to the API names and only for the tool that has them', 
   assert.deepEqual(o.options, { pid: 7, kernelThreadsOnly: true, kernelStacksOnly: true, minBlockUs: 1000, maxBlockUs: 5000 });
   assert.ok(captureOptionsSchema.safeParse(o.options).success);
 
-  const bio = captureRequest({ ...defaultForm('biolatency'), perDisk: true, queued: true, milliseconds: true, intervalSec: 0.5, pids: [1] });
+  const bio = captureRequest({ ...defaultForm('biolatency'), extra: { perDisk: true, queued: true, milliseconds: true }, intervalSec: 0.5, pids: [1] });
   assert.deepEqual(bio.options, { perDisk: true, queued: true, milliseconds: true, intervalSec: 0.5 });
   assert.ok(captureOptionsSchema.safeParse(bio.options).success);
 });
@@ -50,30 +50,30 @@ test('bad form values are refused with words', () => {
 test('the form fields of each tool follow the tool table', () => {
   const fields = Object.fromEntries(TOOLS.map((t) => [t.name, [...t.fields].sort()]));
   assert.deepEqual(fields, {
-    profile: ['frequency', 'includeIdle', 'pid', 'stacks', 'tid'],
+    profile: ['frequency', 'pid', 'stacks', 'tid'],
     offcputime: ['block', 'pid', 'stacks', 'threads', 'tid'],
     wakeuptime: ['block', 'pid', 'threadsUserOnly'],
     offwaketime: ['block', 'pid', 'stacks', 'threads', 'tid'],
-    biolatency: ['intervalSec', 'milliseconds', 'perDisk', 'perFlag', 'queued'],
+    biolatency: ['intervalSec'],
     stackcount: ['pid', 'stacks'],
     funccount: ['pid'],
-    funclatency: ['intervalSec', 'milliseconds', 'pid'],
-    runqlat: ['intervalSec', 'milliseconds', 'pid'],
+    funclatency: ['intervalSec', 'pid'],
+    runqlat: ['intervalSec', 'pid'],
   });
-  // options without a dedicated field get a generic control by their type: the stack tools' unwinding
-  // (a select), the probe pattern (text), runqlat's per-process / per-thread keys and the other
-  // any-event switches (checkboxes)
+  // options without a dedicated field get a generic control by their type, in the tool's CLI order:
+  // the stack tools' unwinding (a select), the probe pattern (text), and the switches (checkboxes:
+  // profile's idle task, biolatency's and the other histograms' keys and units, the any-event ones)
   const generic = Object.fromEntries(TOOLS.map((t) => [t.name, [...t.generic]]));
   assert.deepEqual(generic, {
-    profile: ['unwind'],
+    profile: ['includeIdle', 'unwind'],
     offcputime: ['unwind'],
     wakeuptime: ['unwind'],
     offwaketime: ['unwind'],
-    biolatency: [],
+    biolatency: ['queued', 'milliseconds', 'perDisk', 'perFlag'],
     stackcount: ['pattern', 'regex', 'perPid', 'unwind'],
     funccount: ['pattern', 'regex'],
-    funclatency: ['pattern', 'perFunction', 'regex'],
-    runqlat: ['perProcess', 'perThread'],
+    funclatency: ['pattern', 'milliseconds', 'perFunction', 'regex'],
+    runqlat: ['milliseconds', 'perProcess', 'perThread'],
   });
 });
 
