@@ -37,11 +37,39 @@ const duration = {
   parse: positiveNonzeroInt,
 };
 
-/** Flags only the CLI has (how it prints, and bcc flags bpfscope refuses with a reason). */
+/** the histogram tools' positionals (biolatency, runqlat): how often and how many times to print */
+const intervalCount: PositionalSpec[] = [
+  { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
+  { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
+];
+
+/** Flags only the CLI has: how it prints (several tools spell them the same). */
 const cliOnly = {
   delimited: { short: 'd', long: 'delimited', dest: 'delimited', kind: 'bool', help: 'insert delimiter between kernel/user stacks' },
   folded: { short: 'f', long: 'folded', dest: 'folded', kind: 'bool', help: 'output folded format, one line per stack (for flame graphs)' },
+  offset: { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
+  timestamp: { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+  json: { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
 } satisfies Record<string, FlagSpec>;
+
+/**
+ * The any-event tools' `-i INTERVAL` and duration flag (stackcount spells it -D, funccount and
+ * funclatency -d); `unit` is bcc's wording of each tool's help ("seconds" or "in seconds").
+ */
+function intervalDuration(durationShort: 'd' | 'D', unit: string): FlagSpec[] {
+  return [
+    { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: `summary interval, ${unit}` },
+    {
+      short: durationShort,
+      long: 'duration',
+      dest: 'duration',
+      kind: 'value',
+      metavar: 'DURATION',
+      parse: positiveNonzeroInt,
+      help: `total duration of trace, ${unit}`,
+    },
+  ];
+}
 
 /** offcputime and offwaketime (bcc's order): which threads, which stacks, how printed ... */
 const blockedThreadFlags = [
@@ -183,7 +211,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
   offcputime: {
     usageFlags:
       '[-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE]',
-    order: [...blockedThreadFlags, { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' }, ...blockedTimeFlags, 'state'],
+    order: [...blockedThreadFlags, cliOnly.offset, ...blockedTimeFlags, 'state'],
     positionals: [duration],
     examples: `examples:
     bpfscope offcputime             # trace off-CPU stack time until Ctrl-C
@@ -230,12 +258,12 @@ const SOURCES: Record<ToolName, SpecSource> = {
   biolatency: {
     usageFlags: '[-h] [-T] [-Q] [-m] [-D] [-F] [-j]',
     order: [
-      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      cliOnly.timestamp,
       'queued',
       'milliseconds',
       'perDisk',
       'perFlag',
-      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+      cliOnly.json,
       { short: 'e', long: 'extension', dest: 'extension', kind: 'bool', help: '', unsupported: 'the average/total summary is not supported by bpfscope yet' },
       {
         short: 'd',
@@ -246,10 +274,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
         unsupported: 'tracing a single disk is not supported by bpfscope yet; use -D to split by disk',
       },
     ],
-    positionals: [
-      { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
-      { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
-    ],
+    positionals: intervalCount,
     examples: `examples:
     bpfscope biolatency                    # summarize block I/O latency as a histogram
     bpfscope biolatency 1 10               # print 1 second summaries, 10 times
@@ -265,19 +290,10 @@ const SOURCES: Record<ToolName, SpecSource> = {
     order: [
       'pid',
       'cpu',
-      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
-      {
-        short: 'D',
-        long: 'duration',
-        dest: 'duration',
-        kind: 'value',
-        metavar: 'DURATION',
-        parse: positiveNonzeroInt,
-        help: 'total duration of trace, seconds',
-      },
-      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      ...intervalDuration('D', 'seconds'),
+      cliOnly.timestamp,
       'regex',
-      { short: 's', long: 'offset', dest: 'offset', kind: 'bool', help: 'show address offsets' },
+      cliOnly.offset,
       'perPid',
       'kernelStacksOnly',
       'userStacksOnly',
@@ -302,22 +318,7 @@ const SOURCES: Record<ToolName, SpecSource> = {
   },
   funccount: {
     usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [--max-probes N]',
-    order: [
-      'pid',
-      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, seconds' },
-      {
-        short: 'd',
-        long: 'duration',
-        dest: 'duration',
-        kind: 'value',
-        metavar: 'DURATION',
-        parse: positiveNonzeroInt,
-        help: 'total duration of trace, seconds',
-      },
-      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
-      'regex',
-      'maxProbes',
-    ],
+    order: ['pid', ...intervalDuration('d', 'seconds'), cliOnly.timestamp, 'regex', 'maxProbes'],
     positionals: [pattern],
     examples: `examples:
     bpfscope funccount 'vfs_*'             # count kernel fns starting with "vfs"
@@ -333,22 +334,13 @@ const SOURCES: Record<ToolName, SpecSource> = {
     usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N]',
     order: [
       'pid',
-      { short: 'i', long: 'interval', dest: 'interval', kind: 'value', metavar: 'INTERVAL', parse: positiveNonzeroInt, help: 'summary interval, in seconds' },
-      {
-        short: 'd',
-        long: 'duration',
-        dest: 'duration',
-        kind: 'value',
-        metavar: 'DURATION',
-        parse: positiveNonzeroInt,
-        help: 'total duration of trace, in seconds',
-      },
-      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
+      ...intervalDuration('d', 'in seconds'),
+      cliOnly.timestamp,
       { short: 'u', long: 'microseconds', dest: 'microseconds', kind: 'bool', group: 'unit', help: 'microsecond histogram' },
       'milliseconds',
       'perFunction',
       'regex',
-      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
+      cliOnly.json,
       'maxProbes',
     ],
     positionals: [pattern],
@@ -367,18 +359,8 @@ const SOURCES: Record<ToolName, SpecSource> = {
   // runqlat runs through cli/anyfunc.ts (its output and -j); its flags come from the table like the others
   runqlat: {
     usageFlags: '[-h] [-T] [-m] [-P | -L] [-p PID] [-j]',
-    order: [
-      { short: 'T', long: 'timestamp', dest: 'timestamp', kind: 'bool', help: 'include timestamp on output' },
-      'milliseconds',
-      'perProcess',
-      'perThread',
-      'pid',
-      { short: 'j', long: 'json', dest: 'json', kind: 'bool', help: 'json output' },
-    ],
-    positionals: [
-      { name: 'interval', help: 'output interval, in seconds', parse: positiveNonzeroInt },
-      { name: 'count', help: 'number of outputs', parse: positiveNonzeroInt },
-    ],
+    order: [cliOnly.timestamp, 'milliseconds', 'perProcess', 'perThread', 'pid', cliOnly.json],
+    positionals: intervalCount,
     examples: `examples:
     bpfscope runqlat            # summarize run queue latency as a histogram
     bpfscope runqlat 1 10       # print 1 second summaries, 10 times
