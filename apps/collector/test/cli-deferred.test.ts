@@ -9,8 +9,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSymbolizer, type LossStats, type StackRecord, type Symbolizer } from '@bpfscope/bpf';
+import { createSymbolizer, type StackRecord, type Symbolizer } from '@bpfscope/bpf';
 import { main } from '../src/cli/main.js';
+import { emptyLoss } from '../src/cli/aggregate.js';
 import type { CaptureEngine, CaptureSource } from '../src/engine.js';
 import type { CliIO } from '../src/cli/run.js';
 import { DeferredSymbolizer, nextDrainMs } from '../src/cli/deferred.js';
@@ -66,15 +67,6 @@ async function startChild(): Promise<{ child: ChildProcess; addrs: bigint[] }> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const noLoss = (): LossStats => ({
-  userStackMissing: 0,
-  kernelStackMissing: 0,
-  stackCollisions: 0,
-  stackNoMem: 0,
-  mapFull: 0,
-  truncatedStacks: 0,
-  lostEvents: 0,
-});
 
 /**
  * One capture through the CLI: drain 1 sees both processes' stacks; then one exits and the other
@@ -104,7 +96,7 @@ async function capture(eager: boolean): Promise<string> {
         phase2 = false;
         records.push(rec(toolSym!, a.child.pid!, a.addrs, 'exits', 2));
       }
-      return { kind: 'stacks', unit: 'samples', records, loss: noLoss(), events: records.length };
+      return { kind: 'stacks', unit: 'samples', records, loss: emptyLoss(), events: records.length };
     },
     close: () => {},
   };

@@ -7,6 +7,7 @@ import { parseArgs, UsageError } from '../src/cli/args.js';
 import { SPECS } from '../src/cli/specs.js';
 import { formatHeader, formatLog2Hist, formatMultiline, jsonHist, pyJson, safeText, stars } from '../src/cli/format.js';
 import { main } from '../src/cli/main.js';
+import { emptyLoss } from '../src/cli/aggregate.js';
 import type { CaptureEngine } from '../src/engine.js';
 import { TOOL_NAMES, type ToolName } from '@bpfscope/viz/tools';
 import type { CaptureOptions } from '@bpfscope/viz/wire';
@@ -66,15 +67,24 @@ test('parse errors name the flag and the reason', () => {
 
 const u = (...n: string[]): SymbolizedFrame[] => n.map((name) => ({ name, kind: 'user', module: '/tmp/app', offset: 4 }));
 const k = (...n: string[]): SymbolizedFrame[] => n.map((name) => ({ name, kind: 'kernel', offset: 16 }));
-const loss = (o: Partial<LossStats> = {}): LossStats => ({
-  userStackMissing: 0,
-  kernelStackMissing: 0,
-  stackCollisions: 0,
-  stackNoMem: 0,
-  mapFull: 0,
-  truncatedStacks: 0,
-  lostEvents: 0,
+const loss = (o: Partial<LossStats> = {}): LossStats => ({ ...emptyLoss(), ...o });
+/** One drain of a stack tool: these records, one event each and nothing lost unless `o` says otherwise. */
+const stackDelta = (records: StackRecord[], o: Partial<StackDelta> = {}): StackDelta => ({
+  kind: 'stacks',
+  unit: 'samples',
+  records,
+  loss: loss(),
+  events: records.length,
   ...o,
+});
+/** One drain of biolatency: these histograms, keyed by `keyKind`. */
+const histDelta = (histograms: HistogramDelta['histograms'], keyKind: HistogramDelta['keyKind'] = 'none', events = 1): HistogramDelta => ({
+  kind: 'histogram',
+  unit: 'usecs',
+  keyKind,
+  histograms,
+  loss: loss(),
+  events,
 });
 
 interface Fake {
@@ -97,9 +107,8 @@ function fakeEngine(stackDeltas: StackDelta[], histDeltas: HistogramDelta[] = []
         startTime: Date.now(),
         drain: () => {
           f.drains++;
-          if (tool === 'biolatency')
-            return histDeltas.shift() ?? { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [], loss: loss(), events: 0 };
-          return stackDeltas.shift() ?? { kind: 'stacks', unit: 'samples', records: [], loss: loss(), events: 0 };
+          if (tool === 'biolatency') return histDeltas.shift() ?? histDelta([], 'none', 0);
+          return stackDeltas.shift() ?? stackDelta([]);
         },
         close: () => void f.closed++,
       };
@@ -199,8 +208,7 @@ test('exit codes: usage errors 2 with usage line + reason, unknown PID named, no
 });
 
 test('profile -f: options reach the engine, drains merge, folded lines sorted by value', async () => {
-  const d = (records: StackRecord[]): StackDelta => ({ kind: 'stacks', unit: 'samples', records, loss: loss(), events: records.length });
-  const f = fakeEngine([d([recA, recB]), d([{ ...recA, value: 4 }])]);
+  const f = fakeEngine([stackDelta([recA, recB]), stackDelta([{ ...recA, value: 4 }])]);
   const r = await run(['profile', '-dfF99', '-p', '42', '--stack-storage-size=512', '2'], f, { secondMs: 200 });
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(f.opened[0], { tool: 'profile', options: { pid: [42], stackStorageSize: 512, frequency: 99 } });
@@ -211,7 +219,7 @@ test('profile -f: options reach the engine, drains merge, folded lines sorted by
 });
 
 test('profile default output: header, kernel leaf first, user leaf first, "- comm (pid)", value', async () => {
-  const f = fakeEngine([{ kind: 'stacks', unit: 'samples', records: [recA], loss: loss(), events: 3 }]);
+  const f = fakeEngine([stackDelta([recA], { events: 3 })]);
   const r = await run(['profile', '-d', '1'], f);
   assert.equal(r.code, 0);
   assert.equal(
@@ -233,7 +241,7 @@ test('profile default output: header, kernel leaf first, user leaf first, "- com
 });
 
 test('profile -a annotates kernel frames with _[k]; -K/-U headers', async () => {
-  const f = fakeEngine([{ kind: 'stacks', unit: 'samples', records: [recA], loss: loss(), events: 3 }]);
+  const f = fakeEngine([stackDelta([recA], { events: 3 })]);
   const r = await run(['profile', '-af', '1'], f);
   assert.equal(r.out, 'app;_start;main;hot;asm_sysvec_apic_timer_interrupt_[k] 3\n');
   assert.equal(
@@ -254,15 +262,13 @@ test('profile -a annotates kernel frames with _[k]; -K/-U headers', async () => 
 
 test('missed stacks: placeholders in output, warning on stderr like bcc', async () => {
   const missing: StackRecord = { pid: 7, tid: 8, comm: 'w', user: [], userMissing: true, kernel: k('schedule'), value: 10 };
-  const f = fakeEngine([{ kind: 'stacks', unit: 'microseconds', records: [missing], loss: loss({ stackCollisions: 2 }), events: 1 }]);
+  const f = fakeEngine([stackDelta([missing], { unit: 'microseconds', loss: loss({ stackCollisions: 2 }) })]);
   const r = await run(['offcputime', '-f', '1'], f);
   assert.equal(r.code, 0);
   assert.equal(r.out, 'w;[Missed User Stack];schedule 10\n');
   assert.equal(r.err, 'WARNING: 1 stack traces lost and could not be displayed. Consider increasing --stack-storage-size.\n');
 
-  const g = fakeEngine([
-    { kind: 'stacks', unit: 'samples', records: [{ ...missing, userMissing: false, kernelMissing: true, kernel: [] }], loss: loss({ mapFull: 4 }), events: 1 },
-  ]);
+  const g = fakeEngine([stackDelta([{ ...missing, userMissing: false, kernelMissing: true, kernel: [] }], { loss: loss({ mapFull: 4 }) })]);
   const r2 = await run(['profile', '1'], g);
   assert.match(r2.out, /\[Missed Kernel Stack\]/);
   assert.match(r2.err, /^WARNING: 1 stack traces could not be displayed\.\n/);
@@ -270,7 +276,7 @@ test('missed stacks: placeholders in output, warning on stderr like bcc', async 
 });
 
 test('offcputime default output prints the thread id; -s shows offsets; filters reach the engine', async () => {
-  const f = fakeEngine([{ kind: 'stacks', unit: 'microseconds', records: [recA], loss: loss(), events: 1 }]);
+  const f = fakeEngine([stackDelta([recA], { unit: 'microseconds' })]);
   const r = await run(['offcputime', '-s', '-u', '-m', '1000', '-M', '5000', '--state', '2', '1'], f);
   assert.equal(r.code, 0);
   assert.deepEqual(f.opened[0], { tool: 'offcputime', options: { userThreadsOnly: true, minBlockUs: 1000, maxBlockUs: 5000, state: 2 } });
@@ -293,7 +299,7 @@ test('wakeuptime and offwaketime layouts (folded and default)', async () => {
     waker: { pid: 2, comm: 'writer', user: u('main', 'write'), kernel: k('pipe_write', 'try_to_wake_up') },
     value: 250,
   };
-  const d = (): StackDelta => ({ kind: 'stacks', unit: 'microseconds', records: [wake], loss: loss(), events: 1 });
+  const d = () => stackDelta([wake], { unit: 'microseconds' });
   let r = await run(['wakeuptime', '-f', '1'], fakeEngine([d()]));
   assert.equal(r.out, 'writer;main;write;pipe_write;try_to_wake_up;reader 250\n');
   r = await run(['wakeuptime', '1'], fakeEngine([d()]));
@@ -334,7 +340,7 @@ test('hostile comm and symbol names are printed as inert text', () => {
 });
 
 test('SIGINT/SIGTERM ends a capture early and still prints what was gathered', async () => {
-  const f = fakeEngine([{ kind: 'stacks', unit: 'samples', records: [recA], loss: loss(), events: 3 }]);
+  const f = fakeEngine([stackDelta([recA], { events: 3 })]);
   const { io, cap } = fakeIO();
   const started = Date.now();
   const p = main(['profile', '-f'], { io, loadEngine: async () => f.engine, hasPrivileges: () => true, drainIntervalMs: 10 });
@@ -385,16 +391,8 @@ test('-j JSON shape: ts, val_type, data buckets up to the last non-zero one, sec
 });
 
 test('biolatency: intervals and count, -T timestamps, -D sections, -j one object per interval', async () => {
-  const hd = (histograms: HistogramDelta['histograms'], keyKind: HistogramDelta['keyKind'] = 'none'): HistogramDelta => ({
-    kind: 'histogram',
-    unit: 'usecs',
-    keyKind,
-    histograms,
-    loss: loss(),
-    events: 1,
-  });
   const now = () => new Date(2026, 0, 2, 3, 4, 5);
-  let f = fakeEngine([], [hd([{ key: '', slots: [0, 1, 3] }])]);
+  let f = fakeEngine([], [histDelta([{ key: '', slots: [0, 1, 3] }])]);
   let r = await run(['biolatency', '-T', '1', '2'], f, { now });
   assert.equal(r.code, 0);
   assert.equal(
@@ -417,7 +415,7 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
   f = fakeEngine(
     [],
     [
-      hd(
+      histDelta(
         [
           { key: 'vdb', slots: [1] },
           { key: 'vda', slots: [0, 2] },
@@ -446,7 +444,7 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
   );
   assert.deepEqual(f.opened[0].options, { queued: true, perDisk: true });
 
-  f = fakeEngine([], [hd([{ key: '', slots: [0, 4] }]), hd([{ key: '', slots: [1] }])]);
+  f = fakeEngine([], [histDelta([{ key: '', slots: [0, 4] }]), histDelta([{ key: '', slots: [1] }])]);
   r = await run(['biolatency', '-j', '-T', '1', '2'], f, { now, drainIntervalMs: 50 });
   const objs = r.out
     .split('\n')
@@ -489,8 +487,8 @@ test('--unwind fp|cfi|auto reaches the engine for the four stack tools; a bad mo
 
 test('stacks cut short by CFI unwinding are counted on stderr, by reason', async () => {
   const f = fakeEngine([
-    { kind: 'stacks', unit: 'samples', records: [recA], loss: loss({ unwindNoTable: 3, truncatedStacks: 1 }), events: 3 },
-    { kind: 'stacks', unit: 'samples', records: [], loss: loss({ unwindNoTable: 2, unwindUnsupported: 4, unwindReadFault: 5 }), events: 0 },
+    stackDelta([recA], { loss: loss({ unwindNoTable: 3, truncatedStacks: 1 }), events: 3 }),
+    stackDelta([], { loss: loss({ unwindNoTable: 2, unwindUnsupported: 4, unwindReadFault: 5 }) }),
   ]);
   const r = await run(['profile', '-f', '1'], f, { secondMs: 200, drainIntervalMs: 50 });
   assert.equal(r.code, 0);

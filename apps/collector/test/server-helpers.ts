@@ -14,6 +14,7 @@ import type { HistogramDelta, LossStats, StackDelta, StackRecord, ToolName } fro
 import { PROTOCOL_VERSION, serverMessageSchema, type ServerMessage } from '@bpfscope/viz/wire';
 import type { CaptureEngine, CaptureSource, SystemInfo } from '../src/engine.js';
 import { createCollectorServer, type CollectorServer } from '../src/server/server.js';
+import { emptyLoss } from '../src/cli/aggregate.js';
 import { DEFAULT_LIMITS, type ServerConfig, type ServerLimits } from '../src/server/config.js';
 import { listeningPort } from '../../../tests/support/net.js';
 
@@ -189,16 +190,7 @@ export class FakeEngine implements CaptureEngine {
       drain(): StackDelta | HistogramDelta {
         if (src.closed) throw new Error('drain after close');
         src.drains++;
-        const loss: LossStats = {
-          userStackMissing: 0,
-          kernelStackMissing: 1,
-          stackCollisions: 0,
-          stackNoMem: 0,
-          mapFull: 0,
-          truncatedStacks: 0,
-          lostEvents: 0,
-          ...extraLoss,
-        };
+        const loss: LossStats = { ...emptyLoss(), kernelStackMissing: 1, ...extraLoss };
         if (tool === 'biolatency') {
           return { kind: 'histogram', unit: 'usecs', keyKind: 'none', histograms: [{ key: '', slots: [0, 0, 1, 4, 2] }], loss, events: 7 };
         }
