@@ -154,6 +154,13 @@ async function run(argv: string[], fake: Fake, extra: Partial<CliDeps> = {}): Pr
   return { code, ...cap };
 }
 
+/** Runs the CLI on `fake`, checks that it succeeded, and returns what it printed as lines. */
+async function outputLines(argv: string[], fake: Fake, extra: Partial<CliDeps> = {}): Promise<string[]> {
+  const r = await run(argv, fake, extra);
+  assert.equal(r.code, 0, r.err);
+  return r.out.split('\n');
+}
+
 const recA: StackRecord = { pid: 42, tid: 43, comm: 'app', user: u('_start', 'main', 'hot'), kernel: k('asm_sysvec_apic_timer_interrupt'), value: 3 };
 const recB: StackRecord = { pid: 42, tid: 43, comm: 'app', user: u('_start', 'main', 'cold'), kernel: [], value: 1 };
 
@@ -220,24 +227,19 @@ test('profile -f: options reach the engine, drains merge, folded lines sorted by
 
 test('profile default output: header, kernel leaf first, user leaf first, "- comm (pid)", value', async () => {
   const f = fakeEngine([stackDelta([recA], { events: 3 })]);
-  const r = await run(['profile', '-d', '1'], f);
-  assert.equal(r.code, 0);
-  assert.equal(
-    r.out,
-    [
-      'Sampling at 49 Hertz of all threads by user + kernel stack for 1 secs.',
-      '',
-      '    asm_sysvec_apic_timer_interrupt+0x10 [kernel]',
-      '    --',
-      '    hot+0x4 [app]',
-      '    main+0x4 [app]',
-      '    _start+0x4 [app]',
-      '    -                app (42)',
-      '        3',
-      '',
-      '',
-    ].join('\n'),
-  );
+  assert.deepEqual(await outputLines(['profile', '-d', '1'], f), [
+    'Sampling at 49 Hertz of all threads by user + kernel stack for 1 secs.',
+    '',
+    '    asm_sysvec_apic_timer_interrupt+0x10 [kernel]',
+    '    --',
+    '    hot+0x4 [app]',
+    '    main+0x4 [app]',
+    '    _start+0x4 [app]',
+    '    -                app (42)',
+    '        3',
+    '',
+    '',
+  ]);
 });
 
 test('profile -a annotates kernel frames with _[k]; -K/-U headers', async () => {
@@ -393,23 +395,18 @@ test('-j JSON shape: ts, val_type, data buckets up to the last non-zero one, sec
 test('biolatency: intervals and count, -T timestamps, -D sections, -j one object per interval', async () => {
   const now = () => new Date(2026, 0, 2, 3, 4, 5);
   let f = fakeEngine([], [histDelta([{ key: '', slots: [0, 1, 3] }])]);
-  let r = await run(['biolatency', '-T', '1', '2'], f, { now });
-  assert.equal(r.code, 0);
-  assert.equal(
-    r.out,
-    [
-      'Tracing block device I/O... Hit Ctrl-C to end.',
-      '',
-      '03:04:05',
-      '     usecs               : count     distribution',
-      '         0 -> 1          : 0        |                                        |',
-      '         2 -> 3          : 1        |*************                           |',
-      '         4 -> 7          : 3        |****************************************|',
-      '',
-      '03:04:05',
-      '',
-    ].join('\n'),
-  );
+  assert.deepEqual(await outputLines(['biolatency', '-T', '1', '2'], f, { now }), [
+    'Tracing block device I/O... Hit Ctrl-C to end.',
+    '',
+    '03:04:05',
+    '     usecs               : count     distribution',
+    '         0 -> 1          : 0        |                                        |',
+    '         2 -> 3          : 1        |*************                           |',
+    '         4 -> 7          : 3        |****************************************|',
+    '',
+    '03:04:05',
+    '',
+  ]);
   assert.deepEqual(f.opened[0], { tool: 'biolatency', options: {} });
 
   f = fakeEngine(
@@ -424,28 +421,24 @@ test('biolatency: intervals and count, -T timestamps, -D sections, -j one object
       ),
     ],
   );
-  r = await run(['biolatency', '-DQ', '1', '1'], f, { now });
-  assert.equal(
-    r.out,
-    [
-      'Tracing block device I/O... Hit Ctrl-C to end.',
-      '',
-      '',
-      'disk = vda',
-      '     usecs               : count     distribution',
-      '         0 -> 1          : 0        |                                        |',
-      '         2 -> 3          : 2        |****************************************|',
-      '',
-      'disk = vdb',
-      '     usecs               : count     distribution',
-      '         0 -> 1          : 1        |****************************************|',
-      '',
-    ].join('\n'),
-  );
+  assert.deepEqual(await outputLines(['biolatency', '-DQ', '1', '1'], f, { now }), [
+    'Tracing block device I/O... Hit Ctrl-C to end.',
+    '',
+    '',
+    'disk = vda',
+    '     usecs               : count     distribution',
+    '         0 -> 1          : 0        |                                        |',
+    '         2 -> 3          : 2        |****************************************|',
+    '',
+    'disk = vdb',
+    '     usecs               : count     distribution',
+    '         0 -> 1          : 1        |****************************************|',
+    '',
+  ]);
   assert.deepEqual(f.opened[0].options, { queued: true, perDisk: true });
 
   f = fakeEngine([], [histDelta([{ key: '', slots: [0, 4] }]), histDelta([{ key: '', slots: [1] }])]);
-  r = await run(['biolatency', '-j', '-T', '1', '2'], f, { now, drainIntervalMs: 50 });
+  const r = await run(['biolatency', '-j', '-T', '1', '2'], f, { now, drainIntervalMs: 50 });
   const objs = r.out
     .split('\n')
     .filter((l) => l.trim())

@@ -85,6 +85,19 @@ const blockedThreadFlags = [
 /** ... and, after offcputime's -s, the stack map size and the blocked-time bounds. */
 const blockedTimeFlags = ['stackStorageSize', 'minBlockUs', 'maxBlockUs'] as const;
 
+/** A tool's examples block: one `bpfscope <tool> <line>` each (arguments, then the comment aligned as bcc aligns it). */
+function examples(tool: ToolName, lines: readonly string[]): string {
+  return ['examples:', ...lines.map((l) => `    bpfscope ${tool} ${l}`)].join('\n');
+}
+
+/** offcputime's and offwaketime's examples of their thread and stack filters (bcc words them alike). */
+const threadStackExamples = [
+  '-u          # only trace user threads (no kernel)',
+  '-k          # only trace kernel threads (no user)',
+  '-U          # only show user space stacks (no kernel)',
+  '-K          # only show kernel space stacks (no user)',
+];
+
 function enumValue(values: readonly string[]): (raw: string) => string {
   return (raw) => {
     if (!values.includes(raw)) throw new ValueError(`must be one of ${values.join(', ')}`);
@@ -198,62 +211,60 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'stackStorageSize',
     ],
     positionals: [duration],
-    examples: `examples:
-    bpfscope profile             # profile stack traces at 49 Hertz until Ctrl-C
-    bpfscope profile -F 99       # profile stack traces at 99 Hertz
-    bpfscope profile 5           # profile at 49 Hertz for 5 seconds only
-    bpfscope profile -f 5        # output in folded format for flame graphs
-    bpfscope profile -p 185      # only profile process with PID 185
-    bpfscope profile -L 185      # only profile thread with TID 185
-    bpfscope profile -U          # only show user space stacks (no kernel)
-    bpfscope profile -K          # only show kernel space stacks (no user)`,
+    examples: examples('profile', [
+      '            # profile stack traces at 49 Hertz until Ctrl-C',
+      '-F 99       # profile stack traces at 99 Hertz',
+      '5           # profile at 49 Hertz for 5 seconds only',
+      '-f 5        # output in folded format for flame graphs',
+      '-p 185      # only profile process with PID 185',
+      '-L 185      # only profile thread with TID 185',
+      '-U          # only show user space stacks (no kernel)',
+      '-K          # only show kernel space stacks (no user)',
+    ]),
   },
   offcputime: {
     usageFlags:
       '[-h] [-p PID | -t TID | -u | -k] [-U | -K] [-d] [-f] [-s] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME] [--state STATE]',
     order: [...blockedThreadFlags, cliOnly.offset, ...blockedTimeFlags, 'state'],
     positionals: [duration],
-    examples: `examples:
-    bpfscope offcputime             # trace off-CPU stack time until Ctrl-C
-    bpfscope offcputime 5           # trace for 5 seconds only
-    bpfscope offcputime -f 5        # 5 seconds, and output in folded format
-    bpfscope offcputime -s 5        # 5 seconds, and show symbol offsets
-    bpfscope offcputime -m 1000     # trace only events that last more than 1000 usec
-    bpfscope offcputime -M 10000    # trace only events that last less than 10000 usec
-    bpfscope offcputime -p 185,175  # only trace threads for PID 185,175
-    bpfscope offcputime -t 188,120  # only trace threads 188,120
-    bpfscope offcputime -u          # only trace user threads (no kernel)
-    bpfscope offcputime -k          # only trace kernel threads (no user)
-    bpfscope offcputime -U          # only show user space stacks (no kernel)
-    bpfscope offcputime -K          # only show kernel space stacks (no user)`,
+    examples: examples('offcputime', [
+      '            # trace off-CPU stack time until Ctrl-C',
+      '5           # trace for 5 seconds only',
+      '-f 5        # 5 seconds, and output in folded format',
+      '-s 5        # 5 seconds, and show symbol offsets',
+      '-m 1000     # trace only events that last more than 1000 usec',
+      '-M 10000    # trace only events that last less than 10000 usec',
+      '-p 185,175  # only trace threads for PID 185,175',
+      '-t 188,120  # only trace threads 188,120',
+      ...threadStackExamples,
+    ]),
   },
   wakeuptime: {
     usageFlags: '[-h] [-u] [-p PID] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
     order: ['userThreadsOnly', 'pid', cliOnly.folded, 'stackStorageSize', 'minBlockUs', 'maxBlockUs'],
     positionals: [duration],
-    examples: `examples:
-    bpfscope wakeuptime             # trace blocked time with waker stacks
-    bpfscope wakeuptime 5           # trace for 5 seconds only
-    bpfscope wakeuptime -f 5        # 5 seconds, and output in folded format
-    bpfscope wakeuptime -u          # don't include kernel threads (user only)
-    bpfscope wakeuptime -p 185      # trace for PID 185 only`,
+    examples: examples('wakeuptime', [
+      '            # trace blocked time with waker stacks',
+      '5           # trace for 5 seconds only',
+      '-f 5        # 5 seconds, and output in folded format',
+      "-u          # don't include kernel threads (user only)",
+      '-p 185      # trace for PID 185 only',
+    ]),
   },
   offwaketime: {
     usageFlags: '[-h] [-p PIDS | -t TIDS | -u | -k] [-U | -K] [-d] [-f] [--stack-storage-size STACK_STORAGE_SIZE] [-m MIN_BLOCK_TIME] [-M MAX_BLOCK_TIME]',
     order: [...blockedThreadFlags, ...blockedTimeFlags],
     positionals: [duration],
-    examples: `examples:
-    bpfscope offwaketime             # trace off-CPU + waker stack time until Ctrl-C
-    bpfscope offwaketime 5           # trace for 5 seconds only
-    bpfscope offwaketime -f 5        # 5 seconds, and output in folded format
-    bpfscope offwaketime -m 1000     # trace only events that last more than 1000 usec
-    bpfscope offwaketime -M 9000     # trace only events that last less than 9000 usec
-    bpfscope offwaketime -p 185      # only trace threads for PID 185
-    bpfscope offwaketime -t 188      # only trace thread 188
-    bpfscope offwaketime -u          # only trace user threads (no kernel)
-    bpfscope offwaketime -k          # only trace kernel threads (no user)
-    bpfscope offwaketime -U          # only show user space stacks (no kernel)
-    bpfscope offwaketime -K          # only show kernel space stacks (no user)`,
+    examples: examples('offwaketime', [
+      '            # trace off-CPU + waker stack time until Ctrl-C',
+      '5           # trace for 5 seconds only',
+      '-f 5        # 5 seconds, and output in folded format',
+      '-m 1000     # trace only events that last more than 1000 usec',
+      '-M 9000     # trace only events that last less than 9000 usec',
+      '-p 185      # only trace threads for PID 185',
+      '-t 188      # only trace thread 188',
+      ...threadStackExamples,
+    ]),
   },
   biolatency: {
     usageFlags: '[-h] [-T] [-Q] [-m] [-D] [-F] [-j]',
@@ -275,14 +286,15 @@ const SOURCES: Record<ToolName, SpecSource> = {
       },
     ],
     positionals: intervalCount,
-    examples: `examples:
-    bpfscope biolatency                    # summarize block I/O latency as a histogram
-    bpfscope biolatency 1 10               # print 1 second summaries, 10 times
-    bpfscope biolatency -mT 1              # 1s summaries, milliseconds, and timestamps
-    bpfscope biolatency -Q                 # include OS queued time in I/O time
-    bpfscope biolatency -D                 # show each disk device separately
-    bpfscope biolatency -F                 # show I/O flags separately
-    bpfscope biolatency -j                 # print one JSON object per interval`,
+    examples: examples('biolatency', [
+      '                   # summarize block I/O latency as a histogram',
+      '1 10               # print 1 second summaries, 10 times',
+      '-mT 1              # 1s summaries, milliseconds, and timestamps',
+      '-Q                 # include OS queued time in I/O time',
+      '-D                 # show each disk device separately',
+      '-F                 # show I/O flags separately',
+      '-j                 # print one JSON object per interval',
+    ]),
   },
   // stackcount, funccount and funclatency run through cli/anyfunc.ts; their flags come from the table like the others
   stackcount: {
@@ -302,33 +314,35 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'maxProbes',
     ],
     positionals: [pattern],
-    examples: `examples:
-    bpfscope stackcount submit_bio         # count kernel stack traces for submit_bio
-    bpfscope stackcount -d ip_output       # include a user/kernel stack delimiter
-    bpfscope stackcount -s ip_output       # show symbol offsets
-    bpfscope stackcount 'tcp_send*'        # count stacks for funcs matching tcp_send*
-    bpfscope stackcount -r '^tcp_send.*'   # same as above, using regular expressions
-    bpfscope stackcount -Ti 5 ip_output    # output every 5 seconds, with timestamps
-    bpfscope stackcount -p 185 ip_output   # count ip_output stacks for PID 185 only
-    bpfscope stackcount -c 1 put_prev_entity   # count put_prev_entity stacks for CPU 1 only
-    bpfscope stackcount -p 185 c:malloc    # count stacks for malloc in PID 185
-    bpfscope stackcount t:sched:sched_fork # count stacks for sched_fork tracepoint
-    bpfscope stackcount -K t:sched:sched_switch   # kernel stacks only
-    bpfscope stackcount -U c:malloc        # user stacks only`,
+    examples: examples('stackcount', [
+      'submit_bio         # count kernel stack traces for submit_bio',
+      '-d ip_output       # include a user/kernel stack delimiter',
+      '-s ip_output       # show symbol offsets',
+      "'tcp_send*'        # count stacks for funcs matching tcp_send*",
+      "-r '^tcp_send.*'   # same as above, using regular expressions",
+      '-Ti 5 ip_output    # output every 5 seconds, with timestamps',
+      '-p 185 ip_output   # count ip_output stacks for PID 185 only',
+      '-c 1 put_prev_entity   # count put_prev_entity stacks for CPU 1 only',
+      '-p 185 c:malloc    # count stacks for malloc in PID 185',
+      't:sched:sched_fork # count stacks for sched_fork tracepoint',
+      '-K t:sched:sched_switch   # kernel stacks only',
+      '-U c:malloc        # user stacks only',
+    ]),
   },
   funccount: {
     usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-r] [--max-probes N]',
     order: ['pid', ...intervalDuration('d', 'seconds'), cliOnly.timestamp, 'regex', 'maxProbes'],
     positionals: [pattern],
-    examples: `examples:
-    bpfscope funccount 'vfs_*'             # count kernel fns starting with "vfs"
-    bpfscope funccount -r '^vfs.*'         # same as above, using regular expressions
-    bpfscope funccount -Ti 5 'vfs_*'       # output every 5 seconds, with timestamps
-    bpfscope funccount -d 10 'vfs_*'       # trace for 10 seconds only
-    bpfscope funccount -p 185 'vfs_*'      # count vfs calls for PID 181 only
-    bpfscope funccount t:sched:sched_fork  # count calls to the sched_fork tracepoint
-    bpfscope funccount -p 185 c:malloc     # count malloc calls in PID 185
-    bpfscope funccount /bin/bash:readline  # count readline calls of bash`,
+    examples: examples('funccount', [
+      `'vfs_*'             # count kernel fns starting with "vfs"`,
+      "-r '^vfs.*'         # same as above, using regular expressions",
+      "-Ti 5 'vfs_*'       # output every 5 seconds, with timestamps",
+      "-d 10 'vfs_*'       # trace for 10 seconds only",
+      "-p 185 'vfs_*'      # count vfs calls for PID 181 only",
+      't:sched:sched_fork  # count calls to the sched_fork tracepoint',
+      '-p 185 c:malloc     # count malloc calls in PID 185',
+      '/bin/bash:readline  # count readline calls of bash',
+    ]),
   },
   funclatency: {
     usageFlags: '[-h] [-p PID] [-i INTERVAL] [-d DURATION] [-T] [-u | -m] [-F] [-r] [-j] [--max-probes N]',
@@ -344,30 +358,32 @@ const SOURCES: Record<ToolName, SpecSource> = {
       'maxProbes',
     ],
     positionals: [pattern],
-    examples: `examples:
-    bpfscope funclatency do_sys_open       # time the do_sys_open() kernel function
-    bpfscope funclatency c:read            # time the read() C library function
-    bpfscope funclatency -u vfs_read       # time vfs_read(), in microseconds
-    bpfscope funclatency -m do_nanosleep   # time do_nanosleep(), in milliseconds
-    bpfscope funclatency -i 2 -d 10 c:open # output every 2 seconds, for duration 10s
-    bpfscope funclatency -mTi 5 vfs_read   # output every 5 seconds, with timestamps
-    bpfscope funclatency -p 181 vfs_read   # time process 181 only
-    bpfscope funclatency 'vfs_fstat*'      # time both vfs_fstat() and vfs_fstatat()
-    bpfscope funclatency 'c:*printf'       # time the *printf family of functions
-    bpfscope funclatency -F 'vfs_r*'       # show one histogram per matched function`,
+    examples: examples('funclatency', [
+      'do_sys_open       # time the do_sys_open() kernel function',
+      'c:read            # time the read() C library function',
+      '-u vfs_read       # time vfs_read(), in microseconds',
+      '-m do_nanosleep   # time do_nanosleep(), in milliseconds',
+      '-i 2 -d 10 c:open # output every 2 seconds, for duration 10s',
+      '-mTi 5 vfs_read   # output every 5 seconds, with timestamps',
+      '-p 181 vfs_read   # time process 181 only',
+      "'vfs_fstat*'      # time both vfs_fstat() and vfs_fstatat()",
+      "'c:*printf'       # time the *printf family of functions",
+      "-F 'vfs_r*'       # show one histogram per matched function",
+    ]),
   },
   // runqlat runs through cli/anyfunc.ts (its output and -j); its flags come from the table like the others
   runqlat: {
     usageFlags: '[-h] [-T] [-m] [-P | -L] [-p PID] [-j]',
     order: [cliOnly.timestamp, 'milliseconds', 'perProcess', 'perThread', 'pid', cliOnly.json],
     positionals: intervalCount,
-    examples: `examples:
-    bpfscope runqlat            # summarize run queue latency as a histogram
-    bpfscope runqlat 1 10       # print 1 second summaries, 10 times
-    bpfscope runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
-    bpfscope runqlat -P         # show each PID separately
-    bpfscope runqlat -p 185     # trace PID 185 only
-    bpfscope runqlat -j         # print one JSON object per interval`,
+    examples: examples('runqlat', [
+      '           # summarize run queue latency as a histogram',
+      '1 10       # print 1 second summaries, 10 times',
+      '-mT 1      # 1s summaries, milliseconds, and timestamps',
+      '-P         # show each PID separately',
+      '-p 185     # trace PID 185 only',
+      '-j         # print one JSON object per interval',
+    ]),
   },
 };
 
