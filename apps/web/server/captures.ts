@@ -5,7 +5,6 @@
  * capture ends builds a Profile and, unless asked not to, stores it as a snapshot.
  */
 import type { FleetHostMeta, LossStats, Profile, ToolName } from '@bpfscope/viz';
-import { BrandedError } from '@bpfscope/viz/errors';
 import { DeltaAccumulator, type CaptureOptions, type DeltaMessage, type EndMessage, type ServerMessage, type StartedMessage } from '@bpfscope/viz/wire';
 import { collectorConfigs, fleetLimits, type CollectorConfig } from './config';
 import { FleetMerge } from './fleet';
@@ -185,17 +184,6 @@ export class HubCapture {
 /** Most hosts one hub keeps (joined); the join endpoint refuses more. */
 const MAX_JOINED = 5000;
 
-/** A join the hub refuses: the HTTP status and the words the collector logs. */
-export class JoinRefused extends BrandedError {
-  static override readonly brand = 'JoinRefused';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Maps collector error codes to HTTP statuses for the start request. */
 function statusForCode(code: string): number {
   switch (code) {
@@ -238,20 +226,20 @@ export class Hub {
 
   /**
    * A collector that dialled the hub's join endpoint (already authenticated by the join token).
-   * Refused with JoinRefused when the name is a static collector's id or a connected host's.
+   * Refused with an HttpError (409 or 503: the status and words the collector logs) when the name is a static collector's id or a connected host's.
    * Resolves once it answered hello with its welcome.
    */
-  /** Why a host of this name may not join now (name in use…), or null. */
-  joinClash(name: string): JoinRefused | null {
+  /** Why a host of this name may not join now (name in use…) as the HTTP refusal, or null. */
+  joinClash(name: string): HttpError | null {
     if (this.configs().some((c) => c.id === name))
-      return new JoinRefused(409, `the name "${name}" is a statically configured collector (BPFSCOPE_COLLECTORS / local) on this hub: pick another --name`);
+      return new HttpError(409, `the name "${name}" is a statically configured collector (BPFSCOPE_COLLECTORS / local) on this hub: pick another --name`);
     const prev = this.joined.get(name);
     if (prev && (prev.connected || prev.attaching))
-      return new JoinRefused(
+      return new HttpError(
         409,
         `a host named "${name}" is already connected to this hub (from ${prev.cfg.url.replace(/^joined from /, '')}): give this collector another --name, or remove the other host first`,
       );
-    if (!prev && this.joined.size >= MAX_JOINED) return new JoinRefused(503, `this hub already has ${MAX_JOINED} hosts; remove some first`);
+    if (!prev && this.joined.size >= MAX_JOINED) return new HttpError(503, `this hub already has ${MAX_JOINED} hosts; remove some first`);
     return null;
   }
 

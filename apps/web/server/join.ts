@@ -15,7 +15,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { joinListen, joinToken, type Env } from './config';
-import { JoinRefused, type Hub } from './captures';
+import type { Hub } from './captures';
+import { HttpError } from './http';
 
 export const JOIN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
@@ -28,23 +29,23 @@ export function joinTokenMatches(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b) && expected.length > 0;
 }
 
-/** Parses the X-Bpfscope-Labels header; throws JoinRefused(400) naming what is wrong. */
+/** Parses the X-Bpfscope-Labels header; throws HttpError(400) naming what is wrong. */
 export function parseLabels(raw: string | undefined): Record<string, string> {
   if (!raw) return {};
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch {
-    throw new JoinRefused(400, 'X-Bpfscope-Labels: not JSON; expected {"key":"value",…}');
+    throw new HttpError(400, 'X-Bpfscope-Labels: not JSON; expected {"key":"value",…}');
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new JoinRefused(400, 'X-Bpfscope-Labels: expected a JSON object {"key":"value",…}');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'X-Bpfscope-Labels: expected a JSON object {"key":"value",…}');
   const out: Record<string, string> = {};
   const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length > 32) throw new JoinRefused(400, 'labels: at most 32 per host');
+  if (entries.length > 32) throw new HttpError(400, 'labels: at most 32 per host');
   for (const [k, val] of entries) {
-    if (!LABEL_KEY_RE.test(k)) throw new JoinRefused(400, `label key "${k.slice(0, 70)}": 1-63 characters of A-Z a-z 0-9 _ . / -`);
+    if (!LABEL_KEY_RE.test(k)) throw new HttpError(400, `label key "${k.slice(0, 70)}": 1-63 characters of A-Z a-z 0-9 _ . / -`);
     if (typeof val !== 'string' || !LABEL_VALUE_RE.test(val))
-      throw new JoinRefused(400, `label ${k}: the value must be up to 63 characters of A-Z a-z 0-9 _ . -`);
+      throw new HttpError(400, `label ${k}: the value must be up to 63 characters of A-Z a-z 0-9 _ . -`);
     out[k] = val;
   }
   return out;
@@ -102,7 +103,7 @@ export async function startJoinServer(opts: {
     try {
       labels = parseLabels(req.headers['x-bpfscope-labels'] as string | undefined);
     } catch (e) {
-      return refuse(socket, e instanceof JoinRefused ? e.status : 400, (e as Error).message);
+      return refuse(socket, e instanceof HttpError ? e.status : 400, (e as Error).message);
     }
     // refuse a clash before the upgrade, so the collector reads the reason as an HTTP answer
     const clash = opts.hub.joinClash(name);
@@ -115,7 +116,7 @@ export async function startJoinServer(opts: {
         (c) => log(`host ${name} joined from ${remote} (${c.welcome?.kernel ?? '?'}, ${c.welcome?.cpus ?? '?'} CPUs)`),
         (e: Error) => {
           log(`host ${name} from ${remote} could not join: ${e.message}`);
-          ws.close(e instanceof JoinRefused ? 4409 : 1011, e.message.slice(0, 120));
+          ws.close(e instanceof HttpError ? 4409 : 1011, e.message.slice(0, 120));
         },
       );
     });
