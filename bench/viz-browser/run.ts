@@ -21,10 +21,10 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import { build } from 'esbuild';
 import { chromium, type CDPSession } from 'playwright-core';
 import { encodeProfile, importFolded } from '@bpfscope/viz';
 import { generateFolded } from './gen.js';
+import { CHROMIUM, CHROMIUM_ARGS, bundleForBrowser } from '../../tests/support/browser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -33,16 +33,6 @@ const resultsDir = join(repo, 'bench/results');
 const STACKS = Number(process.env.BENCH_STACKS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SS_RUNS = Number(process.env.BENCH_SPEEDSCOPE_RUNS ?? 1);
-const CHROMIUM = process.env.BPFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 function findSpeedscope(): string {
   for (const p of [join(repo, 'bench/node_modules/speedscope/dist/release'), join(repo, 'node_modules/speedscope/dist/release')]) {
@@ -81,19 +71,7 @@ async function prepare() {
 async function main() {
   const { folded, json } = await prepare();
   const ssRoot = findSpeedscope();
-  const appJs = (
-    await build({
-      entryPoints: [join(here, 'page.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome110',
-      conditions: ['source'],
-      write: false,
-      minify: true,
-      logLevel: 'error',
-    })
-  ).outputFiles[0].text;
+  const appJs = await bundleForBrowser(join(here, 'page.ts'), true);
   const html =
     '<!doctype html><meta charset="utf-8"><title>bpfscope bench</title><body style="margin:8px"><div id="app" style="width:1200px"></div><script type="module" src="/app.js"></script>';
   const types: Record<string, string> = {
@@ -124,7 +102,7 @@ async function main() {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const results: Record<string, unknown> = {};
   try {
     // CPU time of the page's main thread (CDP Performance.getMetrics ThreadTime): on a shared,

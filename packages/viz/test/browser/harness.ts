@@ -1,49 +1,22 @@
 /**
  * Browser test harness: bundles a test page entry with esbuild, serves it on 127.0.0.1 (ephemeral
- * port) and drives Debian's chromium with playwright-core. Shared by the browser tests and
- * bench/viz-browser.
+ * port) and drives Debian's chromium with playwright-core (the browser and its flags are
+ * tests/support/browser.ts, as for the e2e specs and bench/viz-browser).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, bundleForBrowser } from '../../../../tests/support/browser.js';
 
-export const CHROMIUM = process.env.BPFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 /** The `skip` of a browser test: a reason when chromium is missing, else false. */
 export const NO_CHROMIUM: string | false = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (install Debian's chromium)`;
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../../../..');
 export const SCREENSHOTS = resolve(REPO, 'e2e/screenshots/viz');
-
-/** Bundle a TS entry for the browser (ESM, source condition so workspace imports need no build). */
-export async function bundle(entry: string, minify = false): Promise<string> {
-  const r = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'chrome110',
-    conditions: ['source'],
-    write: false,
-    minify,
-    sourcemap: false,
-    logLevel: 'silent',
-  });
-  return r.outputFiles[0].text;
-}
 
 /** A box on the page in CSS pixels (what the renderers' frameRect / cellRect return). */
 export type Rect = { x: number; y: number; width: number; height: number };
@@ -129,7 +102,7 @@ export function withTestPage(opened: (p: OpenPage) => unknown, extra: Route[] = 
   let browser: Browser | undefined;
   let srv: Served | undefined;
   before(async () => {
-    srv = await serve(await bundle(resolve(here, 'page.ts')), extra);
+    srv = await serve(await bundleForBrowser(resolve(here, 'page.ts')), extra);
     browser = await launch();
     await opened(await openPage(browser, srv.url));
   });
