@@ -1,9 +1,12 @@
 /**
  * What the two symbolizer benchmarks (run.ts: function names, inline.ts: inline chains) share:
- * their command line, driving one llvm-symbolizer process through a cold and a warm pass, and
- * keeping the best of interleaved repetitions.
+ * their command line, driving one llvm-symbolizer process through a cold and a warm pass,
+ * keeping the best of interleaved repetitions, and the parts of the result they report alike.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import type { ElfFile, ProcMaps } from '../../packages/bpf/src/symbolize/index.js';
 
 const args = process.argv.slice(2);
@@ -117,4 +120,29 @@ export function lambdaSpelling(s: string): string {
     .replace(/'lambda\d*'/g, "'lambda'")
     .replace(/\{unnamed type#\d+\}/g, "'unnamed'")
     .replace(/'unnamed\d*'/g, "'unnamed'");
+}
+
+/** The machine a result was measured on, with the load average before and after (it is shared). */
+export function machine(loadBefore: number) {
+  return {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) },
+  };
+}
+
+/** How many times faster than llvm-symbolizer we are, cold and warm. */
+export function ratio(ours: { coldMs: number; warmMs: number }, llvm: { coldMs: number; warmMs: number }) {
+  return {
+    cold: +(llvm.coldMs / ours.coldMs).toFixed(2),
+    warm: +(llvm.warmMs / ours.warmMs).toFixed(2),
+    meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)',
+  };
+}
+
+/** Writes a result as indented JSON (bench/results/…). */
+export function writeResult(file: string, result: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
 }

@@ -19,13 +19,13 @@
  *
  * Run: node --conditions=source --import tsx bench/symbolize/inline.ts [--max N] [--reps N] [--out FILE]
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
 import { hasDwarf, openDebugFile } from '../../packages/bpf/src/symbolize/debugfile.js';
-import { flag, keepBest, lambdaSpelling, llvmPasses, roundRobin, runtimeAddress } from './common.js';
+import { flag, keepBest, lambdaSpelling, llvmPasses, machine, ratio, roundRobin, runtimeAddress, writeResult } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '50000'));
@@ -225,12 +225,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'symbolize-inline',
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      model: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) },
-    },
+    machine: machine(loadBefore),
     addresses: n,
     files: Object.fromEntries([...perFile].map(([f, c]) => [f, { addresses: c, dwarf: files[f] }])),
     repetitions: samples.ours.length,
@@ -242,11 +237,7 @@ async function main(): Promise<void> {
       coldMs: +llvm.coldMs.toFixed(1),
       warmMs: +llvm.warmMs.toFixed(1),
     },
-    ratio: {
-      cold: +(llvm.coldMs / ours.coldMs).toFixed(2),
-      warm: +(llvm.warmMs / ours.warmMs).toFixed(2),
-      meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)',
-    },
+    ratio: ratio(ours, llvm),
     agreement: {
       meaning: 'same chain of names (normalized spelling, clone suffixes dropped), the outer function also under an alias of its address',
       compared,
@@ -256,8 +247,7 @@ async function main(): Promise<void> {
       mismatchSamples: mismatches,
     },
   };
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  writeResult(OUT, result);
   const pct = (x: number) => (x * 100).toFixed(2) + '%';
   console.log(`\n### Symbolization with inline frames: ${n} addresses in ${perFile.size} ELF files with DWARF\n`);
   console.log('| | cold (ms) | warm (ms) |');

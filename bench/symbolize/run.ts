@@ -12,13 +12,13 @@
  * Writes bench/results/symbolize.json and prints a markdown table.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 // internals of the symbolizer, by path (the package exports only the factory and types)
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
-import { flag, hasFlag, keepBest, lambdaSpelling, llvmPasses, roundRobin, runtimeAddress } from './common.js';
+import { flag, hasFlag, keepBest, lambdaSpelling, llvmPasses, machine, ratio, roundRobin, runtimeAddress, writeResult } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '100000'));
@@ -249,12 +249,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'symbolize',
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      model: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0].toFixed(2) },
-    },
+    machine: machine(loadBefore),
     addresses: n,
     files: Object.fromEntries([...files].map(([f, c]) => [f, c])),
     stackSize: STACK,
@@ -278,11 +273,7 @@ async function main(): Promise<void> {
       coldAddrPerSec: rate(llvm.coldMs),
       warmAddrPerSec: rate(llvm.warmMs),
     },
-    ratio: {
-      cold: +(llvm.coldMs / ours.coldMs).toFixed(2),
-      warm: +(llvm.warmMs / ours.warmMs).toFixed(2),
-      meaning: 'llvm-symbolizer time / bpfscope time (>1: bpfscope faster)',
-    },
+    ratio: ratio(ours, llvm),
     agreement: {
       exact: +(exact / n).toFixed(5),
       afterSpellingNormalization: +(normalized / n).toFixed(5),
@@ -296,8 +287,7 @@ async function main(): Promise<void> {
       startMismatchSamples: startMismatches,
     },
   };
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  writeResult(OUT, result);
 
   const pct = (x: number) => (x * 100).toFixed(2) + '%';
   console.log(`\n### Symbolization: ${n} addresses from ${files.size} ELF files (stacks of ${STACK})\n`);
