@@ -434,12 +434,7 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
             const rk = `${pid}/${uid}/${kid}/${comm}`;
             let ri = index.get(rk);
             if (ri === undefined) {
-              const u = stacks.user(pid, uid);
-              const ks = stacks.kernel(kid);
-              const rec: StackRecord = { pid, tid: pid, comm, user: u.frames, kernel: ks.frames, value: 0 };
-              if (u.missing) rec.userMissing = true;
-              if (ks.missing) rec.kernelMissing = true;
-              ri = records.push(rec) - 1;
+              ri = records.push({ ...stacks.thread(pid, pid, comm, uid, kid), value: 0 }) - 1;
               index.set(rk, ri);
             }
             records[ri].value += count;

@@ -1,12 +1,12 @@
 /** Shared option checks and filter plumbing of the tools. */
 import { BpfError } from '../errors.js';
 import type { BpfObject } from '../object.js';
-import { drainerOf, fillU32Set, StatsReader } from '../maps.js';
+import { drainerOf, fillU32Set, StatsReader, type HashDrainer } from '../maps.js';
 import type { Symbolizer } from '../symbolize/types.js';
-import { openUnwindSession, type UnwindSession } from '../unwind/session.js';
+import { openUnwindSession, tableWaitMs, type UnwindSession } from '../unwind/session.js';
 import { StackResolver } from './stacks.js';
 import { assertSize } from './layout.js';
-import { UNWIND_MODES, type CommonStackOptions } from './types.js';
+import { UNWIND_MODES, type CommonStackOptions, type StackDelta, type ToolHandle, type ToolName } from './types.js';
 
 export function bad(message: string): BpfError {
   return new BpfError({ errno: 22, code: 'EINVAL', message });
@@ -57,24 +57,81 @@ export function withCleanup<T>(obj: BpfObject, fn: () => T, onError?: () => void
   }
 }
 
+/** What a stack tool's drain works with: its `counts` drainer, its stats and its stack resolver. */
+export interface StackToolParts {
+  drainer: HashDrainer;
+  stats: StatsReader;
+  stacks: StackResolver;
+}
+
 /**
- * What a stack tool (profile, offcputime, wakeuptime, offwaketime) opens once its object is loaded:
- * its `counts` map (key size checked) and drainer, the pid/tid filters, the stats, the CFI unwinder
- * when it walks user stacks itself (`cfi`), and the stack resolver. Processes named up front have
- * their maps read now, so they get names even if they exit before the first drain.
+ * The handle of a stack tool (profile, offcputime, wakeuptime, offwaketime) whose object is loaded:
+ * opens its `counts` map (key size checked) and drainer, the pid/tid filters, the stats, the CFI
+ * unwinder when it walks user stacks itself (`cfi`), and the stack resolver. Processes named up
+ * front have their maps read now, so they get names even if they exit before the first drain.
+ *
+ * `start` attaches what makes the tool record, once: at once, or with the CFI walker once the
+ * processes' unwind tables are loaded (bounded: tableWaitMs), so that the first stacks are not
+ * walked by frame pointers for want of a table (a process that execs meanwhile is reported by the
+ * walker at its first stack and scanned then); never after close. `attachNow`: obj.attachAll()
+ * right away, when the programs it attaches only watch (profile: the walker's exec hook; its
+ * sampling programs are attached by `start`). If anything fails, everything opened is closed.
  */
-export function openStackTool(obj: BpfObject, o: { keySize: number; pids: number[]; tids: number[]; sym: Symbolizer; cfi: boolean; fromTracepoint: boolean }) {
-  assertSize(obj.map('counts'), o.keySize, 8);
-  fillFilters(obj, o.pids, o.tids);
-  for (const pid of o.pids) o.sym.notePid(pid);
-  const drainer = drainerOf(obj, 'counts');
-  const stats = new StatsReader(obj.map('stats'));
-  const unwind: UnwindSession | undefined = o.cfi ? openUnwindSession(obj, o.pids) : undefined;
-  try {
-    const stacks = new StackResolver(obj.map('stacks'), o.sym, o.fromTracepoint, unwind?.store, unwind?.python);
-    return { drainer, stats, unwind, stacks };
-  } catch (e) {
-    unwind?.close();
-    throw e;
-  }
+export function openStackTool(
+  obj: BpfObject,
+  o: {
+    tool: ToolName;
+    keySize: number;
+    pids: number[];
+    tids: number[];
+    sym: Symbolizer;
+    cfi: boolean;
+    fromTracepoint: boolean;
+    attachNow?: boolean;
+    start: () => void;
+    drain: (parts: StackToolParts) => StackDelta;
+  },
+): ToolHandle<StackDelta> {
+  let unwind: UnwindSession | undefined;
+  return withCleanup(
+    obj,
+    () => {
+      assertSize(obj.map('counts'), o.keySize, 8);
+      fillFilters(obj, o.pids, o.tids);
+      for (const pid of o.pids) o.sym.notePid(pid);
+      const drainer = drainerOf(obj, 'counts');
+      const stats = new StatsReader(obj.map('stats'));
+      unwind = o.cfi ? openUnwindSession(obj, o.pids) : undefined;
+      const parts: StackToolParts = { drainer, stats, stacks: new StackResolver(obj.map('stacks'), o.sym, o.fromTracepoint, unwind?.store, unwind?.python) };
+      if (o.attachNow) obj.attachAll();
+      let closed = false;
+      let startTime = Date.now();
+      const start = (): void => {
+        if (closed) return;
+        o.start();
+        startTime = Date.now();
+      };
+      let ready: Promise<void> | undefined;
+      if (unwind) {
+        ready = unwind.tablesLoaded(tableWaitMs(o.pids)).then(start);
+        ready.catch(() => {}); // reported to whoever awaits it; until then the drains show no stacks
+      } else start();
+      const session = unwind;
+      return {
+        tool: o.tool,
+        get startTime() {
+          return startTime;
+        },
+        ready,
+        unwind: session ? () => session.info() : undefined,
+        drain: () => o.drain(parts),
+        close(): void {
+          closed = true;
+          session?.close();
+          obj.destroy();
+        },
+      };
+    },
+    () => unwind?.close(),
+  );
 }

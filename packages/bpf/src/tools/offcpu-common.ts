@@ -4,8 +4,8 @@ import type { Symbolizer } from '../symbolize/types.js';
 import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
 import { offcpuCfg, readComm, Stat } from './layout.js';
 import { StackResolver } from './stacks.js';
-import { bad, checkIds, checkMicros, checkStackOpts, openStackTool, withCleanup } from './common.js';
-import { loadWithUnwind, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { bad, checkIds, checkMicros, checkStackOpts, openStackTool } from './common.js';
+import { loadWithUnwind, unwindPrograms } from '../unwind/session.js';
 
 export function openSwitchTool(
   tool: ToolName,
@@ -52,54 +52,26 @@ export function openSwitchTool(
       enable: unwindPrograms(unwind, unwind && deferable && minUs > 1n),
     }),
   );
-  let unwind: UnwindSession | undefined;
-  return withCleanup(
-    obj,
-    () => {
-      const parts = openStackTool(obj, { keySize: keySize, pids, tids, sym, cfi, fromTracepoint: true });
-      const { drainer, stats, stacks } = parts;
-      unwind = parts.unwind;
-      let closed = false;
-      let startTime = Date.now();
-      const attach = (): void => {
-        if (closed) return;
-        obj.attachAll();
-        startTime = Date.now();
-      };
-      // with the walker: attach once the processes' unwind tables are loaded (bounded), so the
-      // first stacks are not walked by frame pointers for want of a table; a process that execs
-      // meanwhile is reported by the walker at its first stack and scanned then
-      let ready: Promise<void> | undefined;
-      if (unwind) {
-        ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => attach());
-        ready.catch(() => {}); // reported to whoever awaits it
-      } else attach();
-      return {
-        tool,
-        get startTime() {
-          return startTime;
-        },
-        ready,
-        unwind: unwind ? () => unwind!.info() : undefined,
-        drain(): StackDelta {
-          const n = drainer.drain();
-          const st = stats.read();
-          const records: StackRecord[] = [];
-          for (let i = 0; i < n; i++) {
-            records.push(decode(drainer.keys, i * keySize, Number(drainer.values.readBigUInt64LE(i * 8)), stacks));
-          }
-          stacks.endInterval();
-          return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
-        },
-        close(): void {
-          closed = true;
-          unwind?.close();
-          obj.destroy();
-        },
-      };
+  return openStackTool(obj, {
+    tool,
+    keySize,
+    pids,
+    tids,
+    sym,
+    cfi,
+    fromTracepoint: true,
+    start: () => obj.attachAll(),
+    drain({ drainer, stats, stacks }): StackDelta {
+      const n = drainer.drain();
+      const st = stats.read();
+      const records: StackRecord[] = [];
+      for (let i = 0; i < n; i++) {
+        records.push(decode(drainer.keys, i * keySize, Number(drainer.values.readBigUInt64LE(i * 8)), stacks));
+      }
+      stacks.endInterval();
+      return { kind: 'stacks', unit: 'microseconds', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
     },
-    () => unwind?.close(),
-  );
+  });
 }
 
 /**
@@ -107,11 +79,5 @@ export function openSwitchTool(
  * stack ids, comm (the layout both keys begin with).
  */
 export function decodeBlocked(k: Buffer, o: number, value: number, stacks: StackResolver): StackRecord {
-  const pid = k.readUInt32LE(o);
-  const u = stacks.user(pid, k.readInt32LE(o + 8));
-  const ks = stacks.kernel(k.readInt32LE(o + 12));
-  const rec: StackRecord = { pid, tid: k.readUInt32LE(o + 4), comm: readComm(k, o + 16), user: u.frames, kernel: ks.frames, value };
-  if (u.missing) rec.userMissing = true;
-  if (ks.missing) rec.kernelMissing = true;
-  return rec;
+  return { ...stacks.thread(k.readUInt32LE(o), k.readUInt32LE(o + 4), readComm(k, o + 16), k.readInt32LE(o + 8), k.readInt32LE(o + 12)), value };
 }

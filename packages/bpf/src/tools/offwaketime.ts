@@ -13,11 +13,7 @@ export function openOffwaketime(opts: OffwaketimeOptions, sym: Symbolizer): Tool
     const wk = k.readInt32LE(o + 44);
     // waker not seen (e.g. woken before the capture, or by an interrupt with no task): no waker part
     if (wpid !== 0 || wcomm !== '' || wu !== STACK_NOT_COLLECTED || wk !== STACK_NOT_COLLECTED) {
-      const wus = stacks.user(wpid, wu);
-      const wks = stacks.kernel(wk);
-      rec.waker = { pid: wpid, tid: k.readUInt32LE(o + 36), comm: wcomm, user: wus.frames, kernel: wks.frames };
-      if (wus.missing) rec.waker.userMissing = true;
-      if (wks.missing) rec.waker.kernelMissing = true;
+      rec.waker = stacks.thread(wpid, k.readUInt32LE(o + 36), wcomm, wu, wk);
     }
     return rec;
   });

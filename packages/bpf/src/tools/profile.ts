@@ -5,8 +5,8 @@ import { onlineCpus } from '../privileges.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { ProfileOptions, StackDelta, StackRecord, ToolHandle } from './types.js';
 import { PROFILE_KEY_SIZE, profileCfg, readComm, Stat } from './layout.js';
-import { bad, checkIds, checkStackOpts, openStackTool, withCleanup } from './common.js';
-import { loadWithUnwind, tableWaitMs, unwindPrograms, type UnwindSession } from '../unwind/session.js';
+import { bad, checkIds, checkStackOpts, openStackTool } from './common.js';
+import { loadWithUnwind, unwindPrograms } from '../unwind/session.js';
 
 export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<StackDelta> {
   checkStackOpts(opts);
@@ -33,97 +33,66 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
       enable: unwindPrograms(unwind),
     }),
   );
-  let unwind: UnwindSession | undefined;
-  return withCleanup(
-    obj,
-    () => {
-      const parts = openStackTool(obj, { keySize: PROFILE_KEY_SIZE, pids, tids, sym, cfi, fromTracepoint: false });
-      const { drainer, stats, stacks } = parts;
-      unwind = parts.unwind;
-      obj.attachAll(); // the walker's exec hook (perf_event programs are attached below)
-      let closed = false;
-      let startMonoNs = process.hrtime.bigint();
-      let startTime = Date.now();
-      const sample = (): void => {
-        if (closed) return;
-        for (const cpu of onlineCpus()) {
-          const fd = openCpuClock(cpu, hz);
-          try {
-            obj.attachPerfEvent('do_sample', fd);
-          } catch (e) {
-            closeFd(fd);
-            throw e;
-          }
+  let startMonoNs = process.hrtime.bigint();
+  return openStackTool(obj, {
+    tool: 'profile',
+    keySize: PROFILE_KEY_SIZE,
+    pids,
+    tids,
+    sym,
+    cfi,
+    fromTracepoint: false,
+    attachNow: true, // the walker's exec hook; the sampling perf events are attached by start
+    start(): void {
+      for (const cpu of onlineCpus()) {
+        const fd = openCpuClock(cpu, hz);
+        try {
+          obj.attachPerfEvent('do_sample', fd);
+        } catch (e) {
+          closeFd(fd);
+          throw e;
         }
-        startMonoNs = process.hrtime.bigint();
-        startTime = Date.now();
-      };
-      // with the walker: sample once the processes' unwind tables are loaded (bounded), so the
-      // first samples are not walked by frame pointers for want of a table
-      let ready: Promise<void> | undefined;
-      if (unwind) {
-        ready = unwind.tablesLoaded(tableWaitMs(pids)).then(() => sample());
-        ready.catch(() => {}); // reported to whoever awaits it; the capture's drains show no samples
-      } else sample();
-
+      }
+      startMonoNs = process.hrtime.bigint();
+    },
+    drain({ drainer, stats, stacks }): StackDelta {
+      const n = drainer.drain();
+      const st = stats.read();
+      const k = drainer.keys;
+      const v = drainer.values;
+      const records: StackRecord[] = [];
+      const index = new Map<string, number>();
+      const entries: Array<{ offsetMs: number; record: number; count: number }> = [];
+      for (let i = 0; i < n; i++) {
+        const o = i * PROFILE_KEY_SIZE;
+        const pid = k.readUInt32LE(o);
+        const tid = k.readUInt32LE(o + 4);
+        const uid = k.readInt32LE(o + 8);
+        const kid = k.readInt32LE(o + 12);
+        const bucket = k.readBigUInt64LE(o + 16);
+        const comm = readComm(k, o + 24);
+        const count = Number(v.readBigUInt64LE(i * 8));
+        const rk = `${pid}/${tid}/${uid}/${kid}/${comm}`;
+        let ri = index.get(rk);
+        if (ri === undefined) {
+          ri = records.push({ ...stacks.thread(pid, tid, comm, uid, kid), value: 0 }) - 1;
+          index.set(rk, ri);
+        }
+        records[ri].value += count;
+        // a bucket that began just before attach gets offset 0
+        const off = Number((bucket * bucketNs - startMonoNs) / 1_000_000n);
+        entries.push({ offsetMs: off < 0 ? 0 : off, record: ri, count });
+      }
+      entries.sort((a, b) => a.offsetMs - b.offsetMs || a.record - b.record);
+      stacks.endInterval();
       return {
-        tool: 'profile' as const,
-        get startTime() {
-          return startTime;
-        },
-        ready,
-        unwind: unwind ? () => unwind!.info() : undefined,
-        drain(): StackDelta {
-          const n = drainer.drain();
-          const st = stats.read();
-          const k = drainer.keys;
-          const v = drainer.values;
-          const records: StackRecord[] = [];
-          const index = new Map<string, number>();
-          const entries: Array<{ offsetMs: number; record: number; count: number }> = [];
-          for (let i = 0; i < n; i++) {
-            const o = i * PROFILE_KEY_SIZE;
-            const pid = k.readUInt32LE(o);
-            const tid = k.readUInt32LE(o + 4);
-            const uid = k.readInt32LE(o + 8);
-            const kid = k.readInt32LE(o + 12);
-            const bucket = k.readBigUInt64LE(o + 16);
-            const comm = readComm(k, o + 24);
-            const count = Number(v.readBigUInt64LE(i * 8));
-            const rk = `${pid}/${tid}/${uid}/${kid}/${comm}`;
-            let ri = index.get(rk);
-            if (ri === undefined) {
-              const u = stacks.user(pid, uid);
-              const ks = stacks.kernel(kid);
-              const rec: StackRecord = { pid, tid, comm, user: u.frames, kernel: ks.frames, value: 0 };
-              if (u.missing) rec.userMissing = true;
-              if (ks.missing) rec.kernelMissing = true;
-              ri = records.push(rec) - 1;
-              index.set(rk, ri);
-            }
-            records[ri].value += count;
-            // a bucket that began just before attach gets offset 0
-            const off = Number((bucket * bucketNs - startMonoNs) / 1_000_000n);
-            entries.push({ offsetMs: off < 0 ? 0 : off, record: ri, count });
-          }
-          entries.sort((a, b) => a.offsetMs - b.offsetMs || a.record - b.record);
-          stacks.endInterval();
-          return {
-            kind: 'stacks',
-            unit: 'samples',
-            records,
-            timeline: { resolutionMs: resMs, entries },
-            loss: stacks.loss(st),
-            events: st[Stat.EVENTS],
-          };
-        },
-        close(): void {
-          closed = true;
-          unwind?.close();
-          obj.destroy();
-        },
+        kind: 'stacks',
+        unit: 'samples',
+        records,
+        timeline: { resolutionMs: resMs, entries },
+        loss: stacks.loss(st),
+        events: st[Stat.EVENTS],
       };
     },
-    () => unwind?.close(),
-  );
+  });
 }

@@ -6,7 +6,7 @@
 import * as L from '../ffi/libbpf.js';
 import type { BpfMap } from '../object.js';
 import type { Symbolizer, SymbolizedFrame } from '../symbolize/types.js';
-import type { LossStats } from './types.js';
+import type { LossStats, ThreadStacks } from './types.js';
 import { EFAULT, MAX_STACK_DEPTH, STACK_NOT_COLLECTED, Stat } from './layout.js';
 import { USTACK_TRUNCATED, type UstackStore } from '../unwind/maps.js';
 import { isPyFrame, type PyFrameNamer } from '../python/frames.js';
@@ -131,6 +131,16 @@ export class StackResolver {
     }
     this.userCache.set(ck, r);
     return r;
+  }
+
+  /** A thread's stacks from its user and kernel stack ids: what a record and its waker both hold. */
+  thread(pid: number, tid: number, comm: string, userId: number, kernelId: number): ThreadStacks {
+    const u = this.user(pid, userId);
+    const k = this.kernel(kernelId);
+    const t: ThreadStacks = { pid, tid, comm, user: u.frames, kernel: k.frames };
+    if (u.missing) t.userMissing = true;
+    if (k.missing) t.kernelMissing = true;
+    return t;
   }
 
   /** Leaf first. Native pcs through the symbolizer, one call per run of consecutive native pcs (a

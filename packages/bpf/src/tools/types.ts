@@ -64,6 +64,9 @@ export interface StackRecord {
   value: number;
 }
 
+/** A thread and its stacks: the part of a StackRecord that its waker has too. */
+export type ThreadStacks = Omit<StackRecord, 'waker' | 'value'>;
+
 export interface StackDelta {
   kind: 'stacks';
   /** samples (profile), microseconds (off-CPU tools) or events (stackcount: calls of the probes) */
