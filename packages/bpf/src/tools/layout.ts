@@ -56,11 +56,13 @@ export interface ThreadFilter {
   state: number;
 }
 
+/** A run of u8 flag fields of a C struct (1 or 0), in their order in the struct, the first at `off`. */
+function writeFlags(b: Buffer, off: number, ...flags: (boolean | undefined)[]): void {
+  for (let i = 0; i < flags.length; i++) b[off + i] = flags[i] ? 1 : 0;
+}
+
 function writeThreadFilter(b: Buffer, off: number, f: ThreadFilter): void {
-  b[off] = f.filterPid ? 1 : 0;
-  b[off + 1] = f.filterTid ? 1 : 0;
-  b[off + 2] = f.userThreadsOnly ? 1 : 0;
-  b[off + 3] = f.kernelThreadsOnly ? 1 : 0;
+  writeFlags(b, off, f.filterPid, f.filterTid, f.userThreadsOnly, f.kernelThreadsOnly);
   b.writeInt32LE(f.state, off + 4);
 }
 
@@ -77,12 +79,7 @@ export function profileCfg(c: {
 }): Buffer {
   const b = Buffer.alloc(16);
   b.writeBigUInt64LE(c.bucketNs, 0);
-  b[8] = c.filterPid ? 1 : 0;
-  b[9] = c.filterTid ? 1 : 0;
-  b[10] = c.userOnly ? 1 : 0;
-  b[11] = c.kernelOnly ? 1 : 0;
-  b[12] = c.includeIdle ? 1 : 0;
-  b[13] = c.unwind ? 1 : 0;
+  writeFlags(b, 8, c.filterPid, c.filterTid, c.userOnly, c.kernelOnly, c.includeIdle, c.unwind);
   return b;
 }
 
@@ -100,10 +97,7 @@ export function offcpuCfg(c: {
   writeThreadFilter(b, 0, c.f);
   b.writeBigUInt64LE(c.minUs, 8);
   b.writeBigUInt64LE(c.maxUs, 16);
-  b[24] = c.userOnly ? 1 : 0;
-  b[25] = c.kernelOnly ? 1 : 0;
-  b[26] = c.unwind ? 1 : 0;
-  b[27] = c.deferUser ? 1 : 0;
+  writeFlags(b, 24, c.userOnly, c.kernelOnly, c.unwind, c.deferUser);
   return b;
 }
 export const OFFCPU_KEY_SIZE = 32;
@@ -116,10 +110,7 @@ export const BIO_KEY_SIZE = 8;
 export const BIO_HIST_SIZE = 112;
 export function bioCfg(c: { queued: boolean; perDisk: boolean; perFlag: boolean; milliseconds: boolean }): Buffer {
   const b = Buffer.alloc(8);
-  b[0] = c.queued ? 1 : 0;
-  b[1] = c.perDisk ? 1 : 0;
-  b[2] = c.perFlag ? 1 : 0;
-  b[3] = c.milliseconds ? 1 : 0;
+  writeFlags(b, 0, c.queued, c.perDisk, c.perFlag, c.milliseconds);
   return b;
 }
 
@@ -146,12 +137,7 @@ export function anyfuncCfg(c: {
   const b = Buffer.alloc(24);
   b.writeUInt32LE(c.probe ?? 0, 12);
   b[0] = c.mode;
-  b[1] = c.filterPid ? 1 : 0;
-  b[2] = c.userOnly ? 1 : 0;
-  b[3] = c.kernelOnly ? 1 : 0;
-  b[4] = c.perPid ? 1 : 0;
-  b[5] = c.perFunc ? 1 : 0;
-  b[6] = c.unwind ? 1 : 0;
+  writeFlags(b, 1, c.filterPid, c.userOnly, c.kernelOnly, c.perPid, c.perFunc, c.unwind);
   b.writeUInt32LE(c.cpu === undefined ? 0 : c.cpu + 1, 8);
   b.writeBigUInt64LE(c.divisor, 16);
   return b;
