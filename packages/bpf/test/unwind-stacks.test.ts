@@ -435,7 +435,7 @@ test('profile (cfi): an object without a usable table walks by frame pointers, c
       });
       const sym = createSymbolizer();
       const { child, done, go, ready } = run(bin);
-      const { h, d } = await profileCfi({ child, ready, go, done }, sym, 199);
+      const { h, d, loaded } = await profileCfi({ child, ready, go, done }, sym, 199);
       try {
         const all = weights(d, child.pid!);
         let total = 0;
@@ -444,7 +444,7 @@ test('profile (cfi): an object without a usable table walks by frame pointers, c
           total += v;
           if (k.includes('main;uc_top;uc_mid;uc_leaf')) chain += v;
         }
-        const info = h.unwind!();
+        const info = loaded!;
         t.diagnostic(
           `${variant}: ${chain} of ${total} samples with main;uc_top;uc_mid;uc_leaf; loss ${JSON.stringify(d.loss)}; errors ${JSON.stringify(info.errors)}`,
         );
