@@ -232,23 +232,15 @@ test('differential SVG: target widths, red for growth, blue for shrinkage, escap
 });
 
 test('multi-host profiles: folded lines start with the host, pprof carries it as the label "host", speedscope has one profile per host', () => {
+  // the same stack on two hosts, under a root frame per host as fleet captures have it
+  const onHost = (host: string) => [
+    { name: host, kind: 'unknown' as const },
+    { name: 'nginx', kind: 'comm' as const },
+    { name: 'main', kind: 'user' as const },
+  ];
   const b = new ProfileBuilder('samples');
-  b.addStack(
-    [
-      { name: 'web-1', kind: 'unknown' },
-      { name: 'nginx', kind: 'comm' },
-      { name: 'main', kind: 'user' },
-    ],
-    3,
-  );
-  b.addStack(
-    [
-      { name: 'web-2', kind: 'unknown' },
-      { name: 'nginx', kind: 'comm' },
-      { name: 'main', kind: 'user' },
-    ],
-    5,
-  );
+  b.addStack(onHost('web-1'), 3);
+  b.addStack(onHost('web-2'), 5);
   const built = b.build();
   const p = {
     ...built,
