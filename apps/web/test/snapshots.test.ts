@@ -5,7 +5,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { SqliteSnapshotStore, getSnapshotStore, isValidPublicToken, type SnapshotStore } from '../server/snapshots';
+import { SqliteSnapshotStore, buildRow, getSnapshotStore, isValidPublicToken, type SnapshotStore } from '../server/snapshots';
+import { MIGRATIONS, insertArgs, insertSql } from '../server/snapshot-table';
 import { PgSnapshotStore, StoreUnavailableError } from '../server/snapshots-pg';
 import { listSnapshots } from '../server/api';
 import { newId, isValidId } from '../server/ids';
@@ -419,6 +420,22 @@ test('PostgreSQL: two stores migrating one database at once agree on one schema'
     [1, 2],
   );
   for (const s of stores) await s.close();
+});
+
+test('the one table description: the INSERT writes every field of a new row, in both dialects', async () => {
+  const row = await buildRow(profileFromLines(['a;x 1']), { name: 'n' });
+  const columns = (sql: string) => /\(([^)]*)\) VALUES/.exec(sql)![1]!.split(', ');
+  assert.deepEqual(columns(insertSql('sqlite')).sort(), Object.keys(row).sort());
+  assert.deepEqual(columns(insertSql('postgres')), columns(insertSql('sqlite')));
+  assert.deepEqual(
+    insertArgs(row),
+    columns(insertSql('sqlite')).map((c) => row[c as keyof typeof row]),
+  );
+  assert.match(insertSql('postgres'), /VALUES \(\$1, \$2, .*\$20\)$/);
+  // every column of schema 1 is created with the same name in both dialects
+  const created = (sql: string) => [...sql.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]).filter((c) => c !== 'seq');
+  assert.deepEqual(created(MIGRATIONS[0]!('postgres')), created(MIGRATIONS[0]!('sqlite')));
+  assert.deepEqual(created(MIGRATIONS[0]!('sqlite')).sort(), Object.keys(row).sort());
 });
 
 test('SQLite: a schema-1 database (before public links) is migrated in place', async () => {
