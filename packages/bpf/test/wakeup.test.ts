@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openWakeuptime, openOffwaketime } from '../src/index.js';
+import { openWakeuptime, openOffwaketime, type StackDelta } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { ROOT_SKIP, PIPE_PAIR_MAIN, buildC, run, names, drainUntil } from './helpers.js';
 
@@ -46,6 +46,30 @@ int main(void) {
 }
 `;
 
+/**
+ * The reader's blocked time `us` (from the records of `d`) against the reader's own measure of
+ * its time in read() (the workload's output): that minus its short on-CPU parts. With
+ * DEBUG_BPF_TEST set, every record is printed.
+ */
+function assertBlockedAsMeasured(d: StackDelta, us: number, output: string): void {
+  const expected = Number(output.trim());
+  assert.ok(expected >= ROUNDS * WAIT_MS * 1000 * 0.9, `reader measured ${expected} µs in read()`);
+  if (process.env.DEBUG_BPF_TEST)
+    for (const r of d.records)
+      console.log(
+        r.comm,
+        r.value,
+        names(r.user).join(';'),
+        names(r.kernel).join(';'),
+        '<-',
+        r.waker?.comm,
+        names(r.waker?.user ?? []).join(';'),
+        names(r.waker?.kernel ?? []).join(';'),
+        r.waker?.kernelMissing,
+      );
+  assert.ok(us > expected * 0.8 && us <= expected * 1.02, `reader blocked ${us} µs ≈ ${expected} µs it measured in read()`);
+}
+
 test('wakeuptime: the pipe writer wakes the reader, through pipe_write', { skip: ROOT_SKIP, timeout: 120000 }, async () => {
   const bin = buildC('bpfscope_pipe', WORKLOAD);
   const { child, done, go, ready, stdout } = run(bin);
@@ -74,23 +98,7 @@ test('wakeuptime: the pipe writer wakes the reader, through pipe_write', { skip:
         assert.ok(!k.some((n) => n.startsWith('bpf_prog_')), 'tracer frames stripped');
       }
     }
-    // the reader measured its time in read(); blocked time is that minus its short on-CPU parts
-    const expected = Number(stdout().trim());
-    assert.ok(expected >= ROUNDS * WAIT_MS * 1000 * 0.9, `reader measured ${expected} µs in read()`);
-    if (process.env.DEBUG_BPF_TEST)
-      for (const r of d.records)
-        console.log(
-          r.comm,
-          r.value,
-          names(r.user).join(';'),
-          names(r.kernel).join(';'),
-          '<-',
-          r.waker?.comm,
-          names(r.waker?.user ?? []).join(';'),
-          names(r.waker?.kernel ?? []).join(';'),
-          r.waker?.kernelMissing,
-        );
-    assert.ok(us > expected * 0.8 && us <= expected * 1.02, `reader blocked ${us} µs ≈ ${expected} µs it measured in read()`);
+    assertBlockedAsMeasured(d, us, stdout());
     assert.ok(viaPipe >= us * 0.9, `the waker's kernel stack goes through pipe_write (${viaPipe}/${us} µs)`);
   } finally {
     h.close();
@@ -123,23 +131,7 @@ test('offwaketime: blocked reader stacks plus the writer as waker', { skip: ROOT
         assert.ok(tu.indexOf('start_thread') < tu.indexOf('bpfscope_reader') || !tu.includes('start_thread'), 'user stack root first');
       }
     }
-    // the reader measured its time in read(); blocked time is that minus its short on-CPU parts
-    const expected = Number(stdout().trim());
-    assert.ok(expected >= ROUNDS * WAIT_MS * 1000 * 0.9, `reader measured ${expected} µs in read()`);
-    if (process.env.DEBUG_BPF_TEST)
-      for (const r of d.records)
-        console.log(
-          r.comm,
-          r.value,
-          names(r.user).join(';'),
-          names(r.kernel).join(';'),
-          '<-',
-          r.waker?.comm,
-          names(r.waker?.user ?? []).join(';'),
-          names(r.waker?.kernel ?? []).join(';'),
-          r.waker?.kernelMissing,
-        );
-    assert.ok(us > expected * 0.8 && us <= expected * 1.02, `reader blocked ${us} µs ≈ ${expected} µs it measured in read()`);
+    assertBlockedAsMeasured(d, us, stdout());
     assert.ok(full >= us * 0.9, `blocked in pipe_read, woken through pipe_write (${full}/${us} µs)`);
   } finally {
     h.close();
