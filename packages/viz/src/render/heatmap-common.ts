@@ -65,10 +65,50 @@ export function heatColor(count: number, max: number): string {
   return interpolateOrRd(0.12 + 0.88 * t);
 }
 
-export function sizePlot(l: HeatmapLayout, plotW: number, plotH: number): CanvasRenderingContext2D {
+/** The width the plot may take: `fixed` (the width option), else what the container leaves beside the axes (≥ 200 px). */
+export function plotWidth(l: HeatmapLayout, container: HTMLElement, fixed: number | undefined): number {
+  return fixed ?? Math.max(200, (l.plot.clientWidth || container.clientWidth || 800) - MARGIN.left - MARGIN.right);
+}
+
+type SvgGroup = Selection<SVGGElement, unknown, null, undefined>;
+
+/** What one redraw of a heat map draws on. */
+export interface PlotSurface {
+  /** the canvas of the cells, sized to the plot and cleared. */
+  ctx: CanvasRenderingContext2D;
+  /** the SVG group of the x axis, under the plot. */
+  xAxis: SvgGroup;
+  /** the SVG group of the y axis, left of the plot. */
+  yAxis: SvgGroup;
+  /** names the x axis, centred under its tick labels. */
+  xTitle(text: string): void;
+  /** a new SVG group over the plot (its origin at the plot's top-left corner), for overlays. */
+  overlay(): SvgGroup;
+}
+
+/** Sizes the plot (plotW × plotH px, and the margins for the axes) and starts a redraw: cleared canvas, emptied SVG. */
+export function sizePlot(l: HeatmapLayout, plotW: number, plotH: number): PlotSurface {
   l.plot.style.height = `${plotH + MARGIN.top + MARGIN.bottom}px`;
   l.svg.attr('width', plotW + MARGIN.left + MARGIN.right).attr('height', plotH + MARGIN.top + MARGIN.bottom);
-  return sizeCanvas(l.canvas, plotW, plotH);
+  const ctx = sizeCanvas(l.canvas, plotW, plotH);
+  ctx.clearRect(0, 0, plotW, plotH);
+  l.svg.selectAll('*').remove();
+  const overlay = (): SvgGroup => l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
+  return {
+    ctx,
+    xAxis: l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top + plotH})`),
+    yAxis: overlay(),
+    xTitle(text: string): void {
+      l.svg
+        .append('text')
+        .attr('x', MARGIN.left + plotW / 2)
+        .attr('y', MARGIN.top + plotH + 28)
+        .attr('text-anchor', 'middle')
+        .attr('font-size', 11)
+        .text(text);
+    },
+    overlay,
+  };
 }
 
 export function showTooltip(l: HeatmapLayout, text: string, px: number, py: number): void {

@@ -7,7 +7,17 @@
 import { axisBottom, axisLeft, line, scaleLinear, scaleUtc, utcFormat } from 'd3';
 import type { HistogramSeries } from '../model/types.js';
 import { checkContainer, Emitter } from './dom.js';
-import { cellClientRect, heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, removeHeatmap, showTooltip, sizePlot } from './heatmap-common.js';
+import {
+  cellClientRect,
+  heatColor,
+  hideTooltip,
+  makeHeatmapLayout,
+  plotWidth,
+  redrawOnResize,
+  removeHeatmap,
+  showTooltip,
+  sizePlot,
+} from './heatmap-common.js';
 
 export type LatencyUnit = 'nsecs' | 'usecs' | 'msecs';
 
@@ -211,12 +221,10 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
       hi = Math.max(0, Math.min(g.slots - 1, 9));
     }
     const nCols = Math.max(1, cols());
-    const avail = options.width ?? Math.max(200, (l.plot.clientWidth || container.clientWidth || 800) - MARGIN.left - MARGIN.right);
-    cellW = Math.max(2, Math.min(40, avail / nCols));
+    cellW = Math.max(2, Math.min(40, plotWidth(l, container, options.width) / nCols));
     const plotW = cellW * nCols;
     const plotH = (hi - lo + 1) * rowH;
-    const ctx = sizePlot(l, plotW, plotH);
-    ctx.clearRect(0, 0, plotW, plotH);
+    const { ctx, xAxis, yAxis, xTitle, overlay } = sizePlot(l, plotW, plotH);
     for (let c = 0; c < cols(); c++) {
       for (let s = lo; s <= hi; s++) {
         ctx.fillStyle = heatColor(g.counts[c * g.slots + s], max);
@@ -224,21 +232,18 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
       }
     }
     // axes
-    l.svg.selectAll('*').remove();
     const unit = UNIT_LABEL[g.unit];
     const y = scaleLinear()
       .domain([lo, hi + 1])
       .range([plotH, 0]);
-    const gy = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
     const ticks: number[] = [];
     const step = Math.max(1, Math.ceil((hi - lo + 1) / Math.max(1, Math.floor(plotH / 18))));
     for (let s = lo; s <= hi + 1; s += step) ticks.push(s);
-    gy.call(
+    yAxis.call(
       axisLeft(y)
         .tickValues(ticks)
         .tickFormat((d) => fmtLatency(slotBounds(+d)[0], unit)),
     );
-    const gx = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top + plotH})`);
     if (cols() > 0) {
       const t0 = g.starts[0];
       const t1 = g.ends[cols() - 1];
@@ -246,21 +251,15 @@ export function createLatencyHeatmap(container: HTMLElement, grid: LatencyData, 
         .domain([new Date(t0), new Date(t1)])
         .range([0, plotW]);
       const fmt = utcFormat('%H:%M:%S');
-      gx.call(
+      xAxis.call(
         axisBottom(x)
           .ticks(Math.max(2, Math.floor(plotW / 90)))
           .tickFormat((d) => fmt(d as Date)),
       );
-      l.svg
-        .append('text')
-        .attr('x', MARGIN.left + plotW / 2)
-        .attr('y', MARGIN.top + plotH + 28)
-        .attr('text-anchor', 'middle')
-        .attr('font-size', 11)
-        .text('time (UTC)');
+      xTitle('time (UTC)');
     }
     // percentile lines
-    const plot = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`).attr('data-testid', 'percentiles');
+    const plot = overlay().attr('data-testid', 'percentiles');
     percentiles.forEach((p, k) => {
       const pts: [number, number][] = [];
       for (let c = 0; c < cols(); c++) {

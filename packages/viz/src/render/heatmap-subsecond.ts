@@ -6,7 +6,17 @@
  */
 import { axisBottom, axisLeft, scaleLinear } from 'd3';
 import { checkContainer, el, Emitter } from './dom.js';
-import { cellClientRect, heatColor, hideTooltip, makeHeatmapLayout, MARGIN, redrawOnResize, removeHeatmap, showTooltip, sizePlot } from './heatmap-common.js';
+import {
+  cellClientRect,
+  heatColor,
+  hideTooltip,
+  makeHeatmapLayout,
+  plotWidth,
+  redrawOnResize,
+  removeHeatmap,
+  showTooltip,
+  sizePlot,
+} from './heatmap-common.js';
 
 export interface SubsecondGridInput {
   /** number of columns (whole seconds). */
@@ -135,12 +145,10 @@ export function createSubsecondHeatmap(
     if (destroyed) return;
     l.root.setAttribute('data-state', 'drawing');
     const cols = Math.max(1, g.seconds);
-    const avail = options.width ?? Math.max(200, (l.plot.clientWidth || container.clientWidth || 800) - MARGIN.left - MARGIN.right);
-    cellW = Math.max(2, Math.min(40, avail / cols));
+    cellW = Math.max(2, Math.min(40, plotWidth(l, container, options.width) / cols));
     plotW = cellW * cols;
     const plotH = cellH * g.rows;
-    const ctx = sizePlot(l, plotW, plotH);
-    ctx.clearRect(0, 0, plotW, plotH);
+    const { ctx, xAxis, yAxis, xTitle } = sizePlot(l, plotW, plotH);
     max = 0;
     for (let i = 0; i < g.counts.length; i++) if (g.counts[i] > max) max = g.counts[i];
     for (let s = 0; s < g.seconds; s++) {
@@ -162,26 +170,17 @@ export function createSubsecondHeatmap(
     // axes
     const x = scaleLinear().domain([0, cols]).range([0, plotW]);
     const y = scaleLinear().domain([0, 1000]).range([0, plotH]);
-    l.svg.selectAll('*').remove();
-    const gx = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top + plotH})`);
-    gx.call(
+    xAxis.call(
       axisBottom(x)
         .ticks(Math.min(cols, Math.floor(plotW / 50)))
         .tickFormat((d) => `${d}s`),
     );
-    const gy = l.svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
-    gy.call(
+    yAxis.call(
       axisLeft(y)
         .ticks(5)
         .tickFormat((d) => `${d} ms`),
     );
-    l.svg
-      .append('text')
-      .attr('x', MARGIN.left + plotW / 2)
-      .attr('y', MARGIN.top + plotH + 28)
-      .attr('text-anchor', 'middle')
-      .attr('font-size', 11)
-      .text('seconds');
+    xTitle('seconds');
     l.root.setAttribute('data-cells', String(g.seconds * g.rows));
     l.root.setAttribute('data-max', String(max));
     const secs = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
