@@ -101,8 +101,9 @@ export function openStackTool(
       for (const pid of o.pids) o.sym.notePid(pid);
       const drainer = drainerOf(obj, 'counts');
       const stats = new StatsReader(obj.map('stats'));
-      unwind = o.cfi ? openUnwindSession(obj, o.pids) : undefined;
-      const parts: StackToolParts = { drainer, stats, stacks: new StackResolver(obj.map('stacks'), o.sym, o.fromTracepoint, unwind?.store, unwind?.python) };
+      const session = o.cfi ? openUnwindSession(obj, o.pids) : undefined;
+      unwind = session; // for the cleanup if anything below fails
+      const parts: StackToolParts = { drainer, stats, stacks: new StackResolver(obj.map('stacks'), o.sym, o.fromTracepoint, session?.store, session?.python) };
       if (o.attachNow) obj.attachAll();
       let closed = false;
       let startTime = Date.now();
@@ -112,11 +113,10 @@ export function openStackTool(
         startTime = Date.now();
       };
       let ready: Promise<void> | undefined;
-      if (unwind) {
-        ready = unwind.tablesLoaded(tableWaitMs(o.pids)).then(start);
+      if (session) {
+        ready = session.tablesLoaded(tableWaitMs(o.pids)).then(start);
         ready.catch(() => {}); // reported to whoever awaits it; until then the drains show no stacks
       } else start();
-      const session = unwind;
       return {
         tool: o.tool,
         get startTime() {
