@@ -417,7 +417,10 @@ describe('collector service with the real BPF engine', { skip: ROOT_SKIP }, () =
     const c = await connect(svc.url);
     await c.hello();
     const before = progIdsOf(svc.child.pid!);
-    c.send({ type: 'start', requestId: 'd', tool: 'profile', durationSec: 60, options: { frequency: 49 } });
+    // frame pointers: a system-wide capture with the CFI walker starts sampling only once the unwind
+    // tables of every process are loaded (up to TABLE_WAIT_ALL_MS, 5 s, and it takes all of that on a
+    // loaded host), so its first delta may come 6 s after `started`; this test is about the detach
+    c.send({ type: 'start', requestId: 'd', tool: 'profile', durationSec: 60, options: { frequency: 49, unwind: 'fp' } });
     await c.next('started', () => true, 15000);
     await c.next('delta', () => true, 5000);
     const held = new Set([...progIdsOf(svc.child.pid!)].filter((id) => !before.has(id)));
