@@ -32,16 +32,28 @@ function build(): string {
   return bin;
 }
 
-function captureIO(): { io: CliIO; out: () => string; err: () => string } {
+/**
+ * The CLI's output, and `running`: resolves when its capture loop starts, which registers for stop
+ * requests right after the tool's open() attached the probes (open is synchronous), so a workload
+ * released then is traced from its first call, however long loading took on a busy machine.
+ */
+function captureIO(): { io: CliIO; out: () => string; err: () => string; running: Promise<void> } {
   let out = '';
   let err = '';
-  return { io: { out: (s) => void (out += s), err: (s) => void (err += s), onStop: () => () => {} }, out: () => out, err: () => err };
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  const onStop = () => (started(), () => {});
+  return { io: { out: (s) => void (out += s), err: (s) => void (err += s), onStop }, out: () => out, err: () => err, running };
+}
+
+function cliRun(args: string[]): { done: Promise<{ code: number; out: string; err: string }>; running: Promise<void> } {
+  const c = captureIO();
+  const done = main(args, { io: c.io }).then((code) => ({ code, out: c.out(), err: c.err() }));
+  return { done, running: c.running };
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const c = captureIO();
-  const code = await main(args, { io: c.io });
-  return { code, out: c.out(), err: c.err() };
+  return cliRun(args).done;
 }
 
 test('funccount / stackcount -U / funclatency on a uprobe: exact count, bcc layouts', { skip: NOT_ROOT, timeout: 120000 }, async () => {
@@ -73,11 +85,12 @@ test('funccount / stackcount -U / funclatency on a uprobe: exact count, bcc layo
     ],
   ] as const) {
     const w = spawn(bin, [], { stdio: ['pipe', 'ignore', 'inherit'] });
-    const run = cli(args.map((a) => (a === 'PID' ? String(w.pid) : a)));
-    // the CLI attaches within its first second; the workload starts at 0.8 s and takes a few ms
-    await new Promise((r) => setTimeout(r, 800));
+    const run = cliRun(args.map((a) => (a === 'PID' ? String(w.pid) : a)));
+    // released once the probes are attached (the workload takes a few ms of the 2 s capture); a CLI
+    // that failed before attaching ends without running
+    await Promise.race([run.running, run.done]);
     w.stdin!.end('go\n');
-    const r = await run;
+    const r = await run.done;
     assert.equal(r.code, 0, r.err);
     check(r.out);
   }
