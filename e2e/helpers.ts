@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { CORPUS_DIR } from '../tests/support/corpus.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
-export const CORPUS = process.env.BPFSCOPE_CORPUS_DIR ?? path.resolve(REPO, '../shared/corpus');
+export const CORPUS = CORPUS_DIR;
 export const HOT_FN = 'bpfscope_e2e_hot_leaf';
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
 

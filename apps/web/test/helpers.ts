@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Frame, Profile } from '@bpfscope/viz';
+import { CORPUS_DIR } from '../../../tests/support/corpus.js';
 
 /** A profile from readable folded lines ("comm;a;b 3"), with an optional timeline/histograms. */
 export function profileFromLines(lines: string[], meta: Profile['meta'] = {}, extra: Partial<Profile> = {}): Profile {
@@ -33,4 +34,4 @@ export function tempDir(prefix = 'bpfscope-web-test-'): string {
 }
 
 export const REPO = path.resolve(import.meta.dirname, '../../..');
-export const CORPUS = process.env.BPFSCOPE_CORPUS_DIR ?? path.resolve(REPO, '../shared/corpus');
+export const CORPUS = CORPUS_DIR;

@@ -2,11 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { corpusPath } from '../../../tests/support/corpus.js';
 import { ProfileBuilder, foldedKinds, type Profile, type Unit, type FrameKind } from '@bpfscope/viz';
 
-export function corpusPath(name: string): string {
-  return fileURLToPath(new URL(`../../../../shared/corpus/${name}`, import.meta.url));
-}
+export { corpusPath };
 
 export function corpusText(name: string): string {
   const b = readFileSync(corpusPath(name));

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { corpusPath } from './helpers.js';
 import type { Frame, FrameKind, Profile } from '../src/model/types.js';
 import { buildTree, findNode, nodePath, searchTree } from '../src/model/tree.js';
 import { importBpftrace } from '../src/import/bpftrace.js';
@@ -278,7 +278,7 @@ describe('renderer entry points', () => {
 
 describe('corpus', () => {
   it('bpftrace-profile-busy.txt builds a tree of 2276 samples', () => {
-    const text = readFileSync(fileURLToPath(new URL('../../../../shared/corpus/bpftrace-profile-busy.txt', import.meta.url)), 'utf8');
+    const text = readFileSync(corpusPath('bpftrace-profile-busy.txt'), 'utf8');
     const tree = buildFlameLayout(importBpftrace(text));
     assert.equal(tree.total[0], 2276);
     let sumChildren = 0;

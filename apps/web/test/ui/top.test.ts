@@ -2,10 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import * as viz from '@bpfscope/viz';
+import { corpusPath } from '../../../../tests/support/corpus.js';
 import type { Profile } from '@bpfscope/viz';
 import { topFunctions, topFunctionsDiff } from '@bpfscope/viz';
 
@@ -53,8 +52,7 @@ test('delta: normalized compares shares; one-sided functions are marked', () => 
 });
 
 test('corpus perf script (9880 samples): self sums to at most the total, every row within it', () => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const file = path.resolve(here, '../../../../../shared/corpus/perf-script-busy.txt.gz');
+  const file = corpusPath('perf-script-busy.txt.gz');
   const text = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8');
   const p = viz.importPerfScript(text);
   assert.equal(p.total, 9880);

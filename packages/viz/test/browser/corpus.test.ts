@@ -12,8 +12,9 @@ import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { NO_CHROMIUM, REPO, screenshotPath, withTestPage, type Route } from './harness.js';
 import * as viz from '../../src/index.js';
+import { CORPUS_DIR } from '../../../../tests/support/corpus.js';
 
-const CORPUS = resolve(REPO, '../shared/corpus/perf-script-busy.txt.gz');
+const CORPUS = resolve(CORPUS_DIR, 'perf-script-busy.txt.gz');
 const api = viz as Record<string, unknown>;
 const skip =
   NO_CHROMIUM ||
