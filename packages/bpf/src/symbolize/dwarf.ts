@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { ElfFile } from './elf.js';
+import { DwarfIndexReader, loadSections, TAG_inlined_subroutine, TAG_subprogram, type UnitIndex } from './dwarfindex.js';
 import {
   ATTR_SIZE,
   DIE_SIZE,
@@ -50,8 +51,13 @@ const MAX_RANGES = 4_000_000;
 
 interface CuInfo {
   die: Buffer;
+  /** .debug_info offset of the unit */
+  off: number;
   files?: Ptr | null;
   nfiles: number;
+  fileNames?: Map<number, string | undefined>;
+  /** the unit's scope index (dwarfindex.ts); null: the index cannot read this unit, libdw answers */
+  ix?: UnitIndex | null;
 }
 
 export class DwarfInfo {
@@ -71,6 +77,12 @@ export class DwarfInfo {
   private readonly attr = Buffer.alloc(ATTR_SIZE);
   private readonly u64 = new BigUint64Array(3);
   private readonly i32 = new Int32Array(1);
+  /** our reader of the unit DIEs (one pass per unit); undefined: every unit goes through libdw */
+  private reader?: DwarfIndexReader;
+  /** units the reader could not index (answered by libdw's dwarf_getscopes) */
+  libdwUnits = 0;
+  /** units indexed by the reader */
+  indexedUnits = 0;
 
   private constructor(path: string, dw: LibDw) {
     this.path = path;
@@ -79,9 +91,10 @@ export class DwarfInfo {
 
   /**
    * Open the DWARF of an ELF file; undefined when libdw is missing or the file has no DWARF
-   * (`reason` gets why).
+   * (`reason` gets why). `index: false` answers every address through libdw's dwarf_getscopes
+   * (the path the index is checked against).
    */
-  static open(path: string, reason?: (why: string) => void): DwarfInfo | undefined {
+  static open(path: string, reason?: (why: string) => void, opts: { index?: boolean } = {}): DwarfInfo | undefined {
     const dw = libdw();
     if (!dw) {
       reason?.('libdw-unavailable');
@@ -93,6 +106,12 @@ export class DwarfInfo {
       const info = elf.section('.debug_info');
       // a compressed section's size is not that of its content: the unit chain is not checked then
       d.infoSize = info && !(info.flags & SHF_COMPRESSED) && info.type !== 8 ? info.size : undefined;
+      try {
+        if (opts.index !== false) d.reader = new DwarfIndexReader(loadSections(elf));
+      } catch {
+        // sections this reader does not handle (or corrupt ones): libdw answers every unit
+        d.reader = undefined;
+      }
       elf.close();
       d.fd = openSync(path, 'r');
     } catch (e) {
@@ -165,7 +184,7 @@ export class DwarfInfo {
           }
           if (rs.length > MAX_RANGES) return !this.fail('too many address ranges (corrupt DWARF?)');
         }
-        if (any) this.cus.push({ die, nfiles: 0 });
+        if (any) this.cus.push({ die, off, nfiles: 0 });
       }
       if (nextOff <= off) return !this.fail('compilation unit chain does not advance (corrupt DWARF)');
       off = nextOff;
@@ -198,6 +217,14 @@ export class DwarfInfo {
   }
 
   private fileName(cu: CuInfo, idx: number): string | undefined {
+    const names = (cu.fileNames ??= new Map());
+    if (names.has(idx)) return names.get(idx);
+    const name = this.fileNameOf(cu, idx);
+    names.set(idx, name);
+    return name;
+  }
+
+  private fileNameOf(cu: CuInfo, idx: number): string | undefined {
     if (cu.files === undefined) {
       const out: [Ptr] = [null];
       const n = new BigUint64Array(1);
@@ -256,6 +283,19 @@ export class DwarfInfo {
       file = dw.dwarf_linesrc(ln, null, null) ?? undefined;
       if (dw.dwarf_lineno(ln, this.i32) === 0 && this.i32[0] > 0) line = this.i32[0];
     }
+    if (this.reader && cu.ix !== null) {
+      if (cu.ix === undefined) {
+        try {
+          cu.ix = this.reader.unit(cu.off);
+          this.indexedUnits++;
+        } catch {
+          // a unit this reader does not handle, or corrupt: libdw decides (and reports corruption)
+          cu.ix = null;
+          this.libdwUnits++;
+        }
+      }
+      if (cu.ix) return this.fromIndex(cu, cu.ix, va, file, line);
+    }
     // the innermost scope that is a function (inlined or not) at va; dwarf_getscopes continues into
     // an inlined function's abstract origin, so the concrete chain comes from dwarf_getscopes_die
     const inner = this.scopes(cu, va, false);
@@ -293,6 +333,43 @@ export class DwarfInfo {
     }
     if (frames.length === 0) return file ? [{ name: '', inline: false, file, line }] : undefined;
     return frames;
+  }
+
+  /**
+   * The frames at va from the unit's scope index: the innermost function scope (inlined or not),
+   * then the inlined calls up to the function they are in — what the libdw path below finds with
+   * dwarf_getscopes + dwarf_getscopes_die, without walking the unit again per address.
+   */
+  private fromIndex(cu: CuInfo, ix: UnitIndex, va: number, file: string | undefined, line: number | undefined): DwarfFrame[] | undefined {
+    let n = ix.innermost(va);
+    while (n >= 0 && ix.tags[n] !== TAG_inlined_subroutine && ix.tags[n] !== TAG_subprogram) n = ix.parents[n];
+    if (n < 0) return file ? [{ name: '', inline: false, file, line }] : undefined;
+    const frames: DwarfFrame[] = [];
+    for (; n >= 0; n = ix.parents[n]) {
+      const tag = ix.tags[n];
+      if (tag === TAG_inlined_subroutine) {
+        frames.push({ name: this.indexName(cu, ix.dies[n]), inline: true, file, line });
+        const cf = ix.callFile[n];
+        file = cf >= 0 ? this.fileName(cu, cf) : undefined;
+        line = ix.callLine[n] >= 0 ? ix.callLine[n] : undefined;
+        if (frames.length > 256) break;
+      } else if (tag === TAG_subprogram) {
+        frames.push({ name: this.indexName(cu, ix.dies[n]), inline: false, file, line });
+        break;
+      }
+    }
+    return frames;
+  }
+
+  /** a DIE's function name from our reader, else (a form it does not read) from libdw */
+  private indexName(cu: CuInfo, dieOff: number): string {
+    try {
+      return this.reader!.name(cu.off, dieOff);
+    } catch {
+      const die = Buffer.alloc(DIE_SIZE);
+      if (!this.handle || !this.dw.dwarf_offdie(this.handle, dieOff, die)) return '';
+      return this.nameOf(die);
+    }
   }
 
   /** dwarf_getscopes(cu, va) or dwarf_getscopes_die(die), copied out of libdw's malloc'd array. */
