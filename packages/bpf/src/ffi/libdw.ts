@@ -52,6 +52,12 @@ export interface LibDw {
   free(p: Ptr): void;
   /** copy n bytes at p (e.g. the Dwarf_Die array dwarf_getscopes returns) */
   read(p: Ptr, n: number): Buffer;
+  /**
+   * A copy of the data libelf holds for section `index` of the ELF file under a Dwarf handle
+   * (libdw decompresses the .debug_* sections it reads at dwarf_begin); undefined when there is
+   * none or its size is not `size`.
+   */
+  sectionData(dw: Ptr, index: number, size: number): Buffer | undefined;
 }
 
 let cached: LibDw | null | undefined;
@@ -64,6 +70,18 @@ export function libdw(): LibDw | null {
     const lib = koffi.load('libdw.so.1');
     const libc = koffi.load('libc.so.6');
     const f = (proto: string) => lib.func(proto);
+    const libelf = koffi.load('libelf.so.1');
+    const ElfData = koffi.struct('bpfscope_Elf_Data', {
+      d_buf: 'void *',
+      d_type: 'int',
+      d_version: 'unsigned int',
+      d_size: 'size_t',
+      d_off: 'int64_t',
+      d_align: 'size_t',
+    });
+    const dwarf_getelf = f('void *dwarf_getelf(void *dwarf)');
+    const elf_getscn = libelf.func('void *elf_getscn(void *elf, size_t index)');
+    const elf_getdata = libelf.func('void *elf_getdata(void *scn, void *data)');
     cached = {
       dwarf_begin: f('void *dwarf_begin(int fildes, int cmd)'),
       dwarf_end: f('int dwarf_end(void *dwarf)'),
@@ -88,6 +106,15 @@ export function libdw(): LibDw | null {
       dwarf_linesrc: f('const char *dwarf_linesrc(void *line, uint64_t *mtime, uint64_t *length)'),
       free: libc.func('void free(void *ptr)'),
       read: (p: Ptr, n: number) => Buffer.from(new Uint8Array(koffi.view(p as never, n) as ArrayBuffer)),
+      sectionData: (dw: Ptr, index: number, size: number): Buffer | undefined => {
+        const elf = dwarf_getelf(dw);
+        const scn = elf ? elf_getscn(elf, index) : null;
+        const data = scn ? elf_getdata(scn, null) : null;
+        if (!data) return undefined;
+        const d = koffi.decode(data, ElfData) as { d_buf: unknown; d_size: number | bigint };
+        if (Number(d.d_size) !== size || !d.d_buf || size === 0) return undefined;
+        return Buffer.from(new Uint8Array(koffi.view(d.d_buf as never, size) as ArrayBuffer));
+      },
     } as unknown as LibDw;
   } catch (e) {
     loadError = new Error(

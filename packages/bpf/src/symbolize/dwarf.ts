@@ -101,29 +101,34 @@ export class DwarfInfo {
       return undefined;
     }
     const d = new DwarfInfo(path, dw);
+    let elf: ElfFile;
     try {
-      const elf = ElfFile.open(path);
+      elf = ElfFile.open(path);
       const info = elf.section('.debug_info');
       // a compressed section's size is not that of its content: the unit chain is not checked then
       d.infoSize = info && !(info.flags & SHF_COMPRESSED) && info.type !== 8 ? info.size : undefined;
-      try {
-        if (opts.index !== false) d.reader = new DwarfIndexReader(loadSections(elf));
-      } catch {
-        // sections this reader does not handle (or corrupt ones): libdw answers every unit
-        d.reader = undefined;
-      }
-      elf.close();
       d.fd = openSync(path, 'r');
     } catch (e) {
       reason?.(`${path}: ${(e as Error).message}`);
       return undefined;
     }
-    d.handle = dw.dwarf_begin(d.fd, DWARF_C_READ);
-    if (!d.handle) {
-      const msg = dw.dwarf_errmsg(-1) ?? 'no DWARF';
-      d.close();
-      reason?.(`${path}: ${msg}`);
-      return undefined;
+    try {
+      d.handle = dw.dwarf_begin(d.fd, DWARF_C_READ);
+      if (!d.handle) {
+        const msg = dw.dwarf_errmsg(-1) ?? 'no DWARF';
+        d.close();
+        reason?.(`${path}: ${msg}`);
+        return undefined;
+      }
+      try {
+        // compressed sections: libdw has inflated them already, the reader copies its data
+        if (opts.index !== false) d.reader = new DwarfIndexReader(loadSections(elf, (i, size) => dw.sectionData(d.handle, i, size)));
+      } catch {
+        // sections this reader does not handle (or corrupt ones): libdw answers every unit
+        d.reader = undefined;
+      }
+    } finally {
+      elf.close();
     }
     return d;
   }

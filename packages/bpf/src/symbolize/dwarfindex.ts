@@ -194,22 +194,75 @@ function formSize(form: number, offSize: number, addrSize: number, version: numb
   }
 }
 
-/** a unit's abbreviations by code: an array for the usual small codes, a map for the others */
+/**
+ * A unit's abbreviations by code (an array for the usual small codes, a map for others), parsed
+ * lazily: a code not seen yet parses on until it appears (units skip most of their type DIEs, so
+ * the abbreviations only they use are never read).
+ */
 class AbbrevTable {
   private readonly dense: Array<Abbrev | undefined> = [];
   private sparse?: Map<number, Abbrev>;
-  size = 0;
-  get(code: number): Abbrev | undefined {
-    return code < 65536 ? this.dense[code] : this.sparse?.get(code);
+  private size = 0;
+  private readonly r: Reader;
+  private done = false;
+  constructor(
+    buf: Buffer,
+    off: number,
+    private readonly offSize: number,
+    private readonly addrSize: number,
+    private readonly version: number,
+  ) {
+    this.r = new Reader(buf);
+    if (off >= buf.length) corrupt(`abbreviation table offset 0x${off.toString(16)}`);
+    this.r.pos = off;
   }
-  add(code: number, ab: Abbrev): void {
-    if (this.get(code)) return; // the first definition wins
+  get(code: number): Abbrev | undefined {
+    const ab = code < 65536 ? this.dense[code] : this.sparse?.get(code);
+    if (ab || this.done) return ab;
+    while (!this.done) if (this.next() === code) return this.get(code);
+    return undefined;
+  }
+  private add(code: number, ab: Abbrev): void {
+    if (code < 65536 ? this.dense[code] : this.sparse?.get(code)) return; // the first definition wins
     if (code < 65536) {
       // fill holes so that the array stays packed
       while (this.dense.length < code) this.dense.push(undefined);
       this.dense[code] = ab;
     } else (this.sparse ??= new Map()).set(code, ab);
-    this.size++;
+    if (++this.size > 1_000_000) corrupt('too many abbreviations');
+  }
+  /** parse the next abbreviation; its code (0: the table ended) */
+  private next(): number {
+    const r = this.r;
+    const code = r.uleb();
+    if (code === 0) {
+      this.done = true;
+      return 0;
+    }
+    const tag = r.uleb();
+    const children = r.u8() !== 0;
+    const attrs: number[] = [];
+    let consts: Map<number, number> | undefined;
+    let fixed = 0;
+    let sibAt = -1;
+    let sibForm = 0;
+    for (;;) {
+      const at = r.uleb();
+      const form = r.uleb();
+      if (at === 0 && form === 0) break;
+      if (form === F.implicit_const) (consts ??= new Map()).set(attrs.length / 2, r.sleb());
+      const size = formSize(form, this.offSize, this.addrSize, this.version);
+      if (at === AT_sibling && fixed >= 0 && sibAt < 0) {
+        sibAt = fixed;
+        sibForm = form;
+      }
+      fixed = size < 0 || fixed < 0 ? -1 : fixed + size;
+      attrs.push(at, form);
+      if (attrs.length > 2048) corrupt('abbreviation with too many attributes');
+    }
+    if (fixed < 0) sibAt = -1;
+    this.add(code, { tag, children, attrs, consts, fixed, sibAt, sibForm });
+    return code;
   }
 }
 
@@ -317,9 +370,16 @@ export interface DebugSections {
   rnglists?: Buffer;
 }
 
+/**
+ * Where a decompressed section can be had without inflating it again: (section index, its
+ * decompressed size) → its bytes, or undefined (libdw's copy, see DwarfInfo).
+ */
+export type DecompressedSource = (index: number, size: number) => Buffer | undefined;
+
 /** A section's content, decompressed (zlib); Unsupported for zstd or a NOBITS section. */
-function sectionContent(elf: ElfFile, name: string): Buffer | undefined {
-  const s = elf.section(name);
+function sectionContent(elf: ElfFile, name: string, decompressed?: DecompressedSource): Buffer | undefined {
+  const i = elf.sections.findIndex((x) => x.name === name);
+  const s = elf.sections[i];
   if (!s || s.size === 0) return undefined;
   if (s.type === SHT_NOBITS) throw new Unsupported(`${name} has no data in this file`);
   const raw = elf.sectionData(s);
@@ -330,26 +390,28 @@ function sectionContent(elf: ElfFile, name: string): Buffer | undefined {
   const size = Number(raw.readBigUInt64LE(8));
   if (type !== ELFCOMPRESS_ZLIB) throw new Unsupported(`${name}: compression type ${type}`);
   if (size > MAX_SECTION) corrupt(`${name}: decompressed size ${size}`);
+  const ready = decompressed?.(i, size);
+  if (ready) return ready;
   const out = inflateSync(raw.subarray(24), { maxOutputLength: Math.max(1, size) });
   if (out.length !== size) corrupt(`${name}: decompressed to ${out.length} bytes, header says ${size}`);
   return out;
 }
 
 /** The sections the index reads; Unsupported when the file uses what it does not read. */
-export function loadSections(elf: ElfFile): DebugSections {
+export function loadSections(elf: ElfFile, decompressed?: DecompressedSource): DebugSections {
   if (elf.section('.gnu_debugaltlink') || elf.section('.debug_sup')) throw new Unsupported('DWZ alternate debug file');
-  const info = sectionContent(elf, '.debug_info');
-  const abbrev = sectionContent(elf, '.debug_abbrev');
+  const info = sectionContent(elf, '.debug_info', decompressed);
+  const abbrev = sectionContent(elf, '.debug_abbrev', decompressed);
   if (!info || !abbrev) throw new Unsupported('no .debug_info / .debug_abbrev');
   return {
     info,
     abbrev,
-    str: sectionContent(elf, '.debug_str'),
-    lineStr: sectionContent(elf, '.debug_line_str'),
-    strOffsets: sectionContent(elf, '.debug_str_offsets'),
-    addr: sectionContent(elf, '.debug_addr'),
-    ranges: sectionContent(elf, '.debug_ranges'),
-    rnglists: sectionContent(elf, '.debug_rnglists'),
+    str: sectionContent(elf, '.debug_str', decompressed),
+    lineStr: sectionContent(elf, '.debug_line_str', decompressed),
+    strOffsets: sectionContent(elf, '.debug_str_offsets', decompressed),
+    addr: sectionContent(elf, '.debug_addr', decompressed),
+    ranges: sectionContent(elf, '.debug_ranges', decompressed),
+    rnglists: sectionContent(elf, '.debug_rnglists', decompressed),
   };
 }
 
@@ -468,38 +530,7 @@ export class DwarfIndexReader {
     const key = off * 64 + offSize * 4 + (addrSize === 8 ? 2 : 0) + (version <= 2 ? 1 : 0);
     let t = this.abbrevCache.get(key);
     if (t) return t;
-    t = new AbbrevTable();
-    const r = new Reader(this.sec.abbrev);
-    if (off >= r.end) corrupt(`abbreviation table offset 0x${off.toString(16)}`);
-    r.pos = off;
-    for (;;) {
-      const code = r.uleb();
-      if (code === 0) break;
-      const tag = r.uleb();
-      const children = r.u8() !== 0;
-      const attrs: number[] = [];
-      let consts: Map<number, number> | undefined;
-      let fixed = 0;
-      let sibAt = -1;
-      let sibForm = 0;
-      for (;;) {
-        const at = r.uleb();
-        const form = r.uleb();
-        if (at === 0 && form === 0) break;
-        if (form === F.implicit_const) (consts ??= new Map()).set(attrs.length / 2, r.sleb());
-        const size = formSize(form, offSize, addrSize, version);
-        if (at === AT_sibling && fixed >= 0 && sibAt < 0) {
-          sibAt = fixed;
-          sibForm = form;
-        }
-        fixed = size < 0 || fixed < 0 ? -1 : fixed + size;
-        attrs.push(at, form);
-        if (attrs.length > 2048) corrupt('abbreviation with too many attributes');
-      }
-      if (fixed < 0) sibAt = -1;
-      t.add(code, { tag, children, attrs, consts, fixed, sibAt, sibForm });
-      if (t.size > 1_000_000) corrupt('too many abbreviations');
-    }
+    t = new AbbrevTable(this.sec.abbrev, off, offSize, addrSize, version);
     this.abbrevCache.set(key, t);
     return t;
   }
