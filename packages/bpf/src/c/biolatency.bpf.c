@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * biolatency: block request latency as log2 histograms (µs or ms), optionally per disk / per flags.
- * block_rq_insert (-Q) / block_rq_issue record the start time per request; block_rq_complete adds
- * the latency to the histogram. tp_btf programs first, raw_tp (same arguments on 6.x) as fallback.
+ * block_rq_insert (-Q) / block_rq_issue record the start time per request (block_rq_requeue forgets
+ * it); block_rq_complete adds the latency to the histogram. tp_btf programs first, raw_tp (same arguments on 6.x) as fallback.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,15 +47,43 @@ static __always_inline struct gendisk *request_disk(struct request *rq)
 	return BPF_CORE_READ(rq, q, disk);
 }
 
+/*
+ * A request starts at its issue (with -Q: at its insert; requests dispatched directly, without an
+ * insert, start at their issue). Without -Q, finding a start already there when a request is issued
+ * means the kernel never delivered the completion of its previous use to block_rq_complete
+ * (requeues delete the start first): on a loaded machine the kernel was seen to skip
+ * block_rq_complete for whole stretches of completions, for every consumer of the tracepoint at
+ * once (perf as well). Such requests are counted (BS_STAT_COMPLETION_UNSEEN, reported as lost
+ * events) instead of silently missing from the histogram, and the new start replaces the stale one.
+ */
 static __always_inline int trace_start(struct request *rq, bool insert)
 {
 	__u64 key = (__u64)rq;
 	__u64 ts = bpf_ktime_get_ns();
-	/* with -Q the insert time wins; requests dispatched directly (no insert) start at issue */
-	__u64 flags = (!insert && cfg.queued) ? BPF_NOEXIST : BPF_ANY;
-	long err = bpf_map_update_elem(&start, &key, &ts, flags);
-	if (err && err != -EEXIST)
+	long err;
+
+	if (cfg.queued) {
+		/* the insert time wins; an issue after its insert keeps it */
+		err = bpf_map_update_elem(&start, &key, &ts, insert ? BPF_ANY : BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			stat_inc(BS_STAT_START_FULL);
+		return 0;
+	}
+	err = bpf_map_update_elem(&start, &key, &ts, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		stat_inc(BS_STAT_COMPLETION_UNSEEN);
+		err = bpf_map_update_elem(&start, &key, &ts, BPF_ANY);
+	}
+	if (err)
 		stat_inc(BS_STAT_START_FULL);
+	return 0;
+}
+
+/* a requeued request starts again when it is inserted / issued again */
+static __always_inline int trace_requeue(struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	bpf_map_delete_elem(&start, &key);
 	return 0;
 }
 
@@ -94,6 +122,7 @@ static __always_inline int trace_done(struct request *rq)
 
 TP_BTF_AND_RAW(block_rq_insert, trace_start(rq, true), struct request *rq)
 TP_BTF_AND_RAW(block_rq_issue, trace_start(rq, false), struct request *rq)
+TP_BTF_AND_RAW(block_rq_requeue, trace_requeue(rq), struct request *rq)
 TP_BTF_AND_RAW(block_rq_complete, trace_done(rq), struct request *rq, int error, unsigned int nr_bytes)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,7 +28,9 @@ enum bpfscope_stat {
 	BS_STAT_UNWIND_FAULT,       /* ended on a read fault */
 	BS_STAT_UNWIND_TRUNCATED,   /* deeper than MAX_STACK_DEPTH: root part missing */
 	BS_STAT_PY_UNSUPPORTED,     /* a stack of a Python process whose version's layout is not known: native frames only */
-	BS_NR_STATS = 16,
+	BS_STAT_COMPLETION_UNSEEN,  /* biolatency: a request was issued again while its previous issue was still
+				     * waiting for a completion the kernel never delivered to the program */
+	BS_NR_STATS = 17,
 };
 
 /* Common thread filter of the off-CPU tools (part of their cfg structs). */

@@ -122,7 +122,9 @@ export function openBiolatency(opts: BiolatencyOptions = {}): ToolHandle<Histogr
           });
         const loss = emptyLoss();
         loss.mapFull = st[Stat.MAP_FULL];
-        loss.lostEvents = st[Stat.START_FULL];
+        // requests the programs could not time: the start map refused them, or the kernel never
+        // delivered their completion to block_rq_complete (seen when the request was issued again)
+        loss.lostEvents = st[Stat.START_FULL] + st[Stat.COMPLETION_UNSEEN];
         return { kind: 'histogram', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind, histograms, loss, events: st[Stat.EVENTS] };
       },
       close(): void {

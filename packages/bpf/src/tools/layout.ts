@@ -28,6 +28,7 @@ export const Stat = {
   UNWIND_FAULT: 13,
   UNWIND_TRUNCATED: 14,
   PY_UNSUPPORTED: 15,
+  COMPLETION_UNSEEN: 16,
 } as const;
 
 export function assertSize(map: BpfMap, keySize: number, valueSize: number): void {
