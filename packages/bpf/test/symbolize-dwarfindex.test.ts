@@ -139,6 +139,24 @@ test('DWARF index: same frames as libdw on libc (libc6-dbg: compressed DWARF 5, 
   assert.ok(r.withInline > 100, 'inline chains were compared');
 });
 
+test('DWARF index: same frames as libdw on the node binary (DWARF 4, uncompressed) when it has DWARF', { skip: LIBDW_SKIP, timeout: 300000 }, (t) => {
+  const node = fs.realpathSync(process.execPath);
+  const elf = ElfFile.open(node);
+  const info = elf.section('.debug_info');
+  elf.close();
+  if (!info || info.size === 0) {
+    t.skip(`${node} has no .debug_info: nothing to compare here`);
+    return;
+  }
+  const syms = readElfSymbols(node).filter((s) => s.size > 0 && s.type === 'func');
+  const addrs: number[] = [];
+  // every 7th function (node has ~100 000), one address inside each
+  for (let i = 0; i < syms.length; i += 7) addrs.push(syms[i].addr + ((i * 7919) % syms[i].size));
+  const r = compare(node, addrs);
+  t.diagnostic(`${r.compared} of ${addrs.length} addresses with DWARF frames, ${r.withInline} with inline frames, ${r.indexed} units indexed`);
+  assert.ok(r.compared > 0, 'some node addresses have DWARF frames');
+});
+
 /** deterministic PRNG (mulberry32) */
 function rng(seed: number): () => number {
   let a = seed >>> 0;

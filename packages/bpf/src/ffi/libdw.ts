@@ -53,9 +53,10 @@ export interface LibDw {
   /** copy n bytes at p (e.g. the Dwarf_Die array dwarf_getscopes returns) */
   read(p: Ptr, n: number): Buffer;
   /**
-   * A copy of the data libelf holds for section `index` of the ELF file under a Dwarf handle
-   * (libdw decompresses the .debug_* sections it reads at dwarf_begin); undefined when there is
-   * none or its size is not `size`.
+   * The data libelf holds for section `index` of the ELF file under a Dwarf handle (libdw
+   * decompresses the .debug_* sections it reads at dwarf_begin), as a view of that memory, not a
+   * copy: valid until dwarf_end(dw), the caller drops it before. Undefined when there is none or its
+   * size is not `size`.
    */
   sectionData(dw: Ptr, index: number, size: number): Buffer | undefined;
 }
@@ -113,7 +114,7 @@ export function libdw(): LibDw | null {
         if (!data) return undefined;
         const d = koffi.decode(data, ElfData) as { d_buf: unknown; d_size: number | bigint };
         if (Number(d.d_size) !== size || !d.d_buf || size === 0) return undefined;
-        return Buffer.from(new Uint8Array(koffi.view(d.d_buf as never, size) as ArrayBuffer));
+        return Buffer.from(koffi.view(d.d_buf as never, size) as ArrayBuffer);
       },
     } as unknown as LibDw;
   } catch (e) {

@@ -14,7 +14,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { ElfFile } from './elf.js';
-import { DwarfIndexReader, loadSections, TAG_inlined_subroutine, TAG_subprogram, type UnitIndex } from './dwarfindex.js';
+import { DwarfIndexReader, loadSections, TAG_inlined_subroutine, TAG_subprogram, type UnitIndex, type UnitRanges } from './dwarfindex.js';
 import {
   ATTR_SIZE,
   DIE_SIZE,
@@ -50,7 +50,10 @@ const MAX_CACHED = 200_000;
 const MAX_RANGES = 4_000_000;
 
 interface CuInfo {
-  die: Buffer;
+  /** libdw's unit DIE (for the line table), looked up on first use */
+  die?: Buffer;
+  /** .debug_info offset of the unit DIE */
+  dieOff: number;
   /** .debug_info offset of the unit */
   off: number;
   files?: Ptr | null;
@@ -121,7 +124,8 @@ export class DwarfInfo {
         return undefined;
       }
       try {
-        // compressed sections: libdw has inflated them already, the reader copies its data
+        // compressed sections: libdw has inflated them already, the reader reads its memory (a view
+        // that close() drops before dwarf_end)
         if (opts.index !== false) d.reader = new DwarfIndexReader(loadSections(elf, (i, size) => dw.sectionData(d.handle, i, size)));
       } catch {
         // sections this reader does not handle (or corrupt ones): libdw answers every unit
@@ -134,6 +138,8 @@ export class DwarfInfo {
   }
 
   close(): void {
+    // the reader may hold views of libdw's decompressed sections: dropped before dwarf_end frees them
+    this.reader = undefined;
     if (this.handle) this.dw.dwarf_end(this.handle);
     this.handle = null;
     if (this.fd >= 0) closeSync(this.fd);
@@ -151,6 +157,7 @@ export class DwarfInfo {
   private index(): boolean {
     if (this.starts) return true;
     if (!this.handle) return false;
+    if (this.reader && this.indexFromReader()) return true;
     const dw = this.dw;
     const next = new BigUint64Array(1);
     const hdr = new BigUint64Array(1);
@@ -189,7 +196,7 @@ export class DwarfInfo {
           }
           if (rs.length > MAX_RANGES) return !this.fail('too many address ranges (corrupt DWARF?)');
         }
-        if (any) this.cus.push({ die, off, nfiles: 0 });
+        if (any) this.cus.push({ die, dieOff: off + Number(hdr[0]), off, nfiles: 0 });
       }
       if (nextOff <= off) return !this.fail('compilation unit chain does not advance (corrupt DWARF)');
       off = nextOff;
@@ -199,11 +206,58 @@ export class DwarfInfo {
         `unreadable compilation unit at .debug_info+0x${off.toString(16)} of 0x${this.infoSize.toString(16)}: ${dw.dwarf_errmsg(-1) ?? 'corrupt'}`,
       );
     }
+    this.sortRanges(rs, re, rc);
+    return true;
+  }
+
+  /**
+   * The unit ranges from our reader (no libdw call per unit); false when it cannot read them all
+   * (libdw's loop then builds them, and reports what is corrupt).
+   */
+  private indexFromReader(): boolean {
+    let units: UnitRanges[];
+    try {
+      units = this.reader!.unitRanges();
+    } catch {
+      return false;
+    }
+    const rs: number[] = [];
+    const re: number[] = [];
+    const rc: number[] = [];
+    for (const u of units) {
+      const ci = this.cus.length;
+      let any = false;
+      for (let k = 0; k < u.rs.length; k++) {
+        if (u.re[k] > u.rs[k]) {
+          rs.push(u.rs[k]);
+          re.push(u.re[k]);
+          rc.push(ci);
+          any = true;
+        }
+      }
+      if (rs.length > MAX_RANGES) return !this.fail('too many address ranges (corrupt DWARF?)');
+      if (any) this.cus.push({ dieOff: u.dieOff, off: u.off, nfiles: 0 });
+    }
+    this.sortRanges(rs, re, rc);
+    return true;
+  }
+
+  private sortRanges(rs: number[], re: number[], rc: number[]): void {
     const order = rs.map((_, i) => i).sort((a, b) => rs[a] - rs[b]);
     this.starts = Float64Array.from(order, (i) => rs[i]);
     this.ends = Float64Array.from(order, (i) => re[i]);
     this.cuOf = Uint32Array.from(order, (i) => rc[i]);
-    return true;
+  }
+
+  /** libdw's unit DIE of a unit (for its line table); undefined (and DWARF off) when libdw cannot read it */
+  private cuDie(cu: CuInfo): Buffer | undefined {
+    if (cu.die) return cu.die;
+    const die = Buffer.alloc(DIE_SIZE);
+    if (!this.handle || !this.dw.dwarf_offdie(this.handle, cu.dieOff, die)) {
+      return this.fail(`unreadable compilation unit at .debug_info+0x${cu.off.toString(16)}: ${this.dw.dwarf_errmsg(-1) ?? 'corrupt'}`);
+    }
+    cu.die = die;
+    return die;
   }
 
   private findCu(va: number): CuInfo | undefined {
@@ -233,7 +287,8 @@ export class DwarfInfo {
     if (cu.files === undefined) {
       const out: [Ptr] = [null];
       const n = new BigUint64Array(1);
-      cu.files = this.dw.dwarf_getsrcfiles(cu.die, out as never, n) === 0 ? out[0] : null;
+      const die = this.cuDie(cu);
+      cu.files = die && this.dw.dwarf_getsrcfiles(die, out as never, n) === 0 ? out[0] : null;
       cu.nfiles = Number(n[0]);
     }
     if (!cu.files || idx < 0 || idx >= cu.nfiles) return undefined;
@@ -264,10 +319,13 @@ export class DwarfInfo {
   frames(va: number): DwarfFrame[] | undefined {
     const hit = this.cache.get(va);
     if (hit !== undefined) return hit ?? undefined;
-    if (this.failed || !this.index()) return undefined;
+    if (this.failed || !this.index() || this.failed) return undefined;
     let r: DwarfFrame[] | null = null;
     try {
-      r = this.resolve(va) ?? null;
+      // in no unit with DWARF (most of a binary built without -g): a binary search, nothing to cache
+      const cu = this.findCu(va);
+      if (!cu) return undefined;
+      r = this.resolve(cu, va) ?? null;
     } catch (e) {
       return this.fail((e as Error).message);
     }
@@ -277,13 +335,13 @@ export class DwarfInfo {
     return r ?? undefined;
   }
 
-  private resolve(va: number): DwarfFrame[] | undefined {
-    const cu = this.findCu(va);
-    if (!cu) return undefined;
+  private resolve(cu: CuInfo, va: number): DwarfFrame[] | undefined {
     const dw = this.dw;
     let file: string | undefined;
     let line: number | undefined;
-    const ln = dw.dwarf_getsrc_die(cu.die, va);
+    const cuDie = this.cuDie(cu);
+    if (!cuDie) return undefined;
+    const ln = dw.dwarf_getsrc_die(cuDie, va);
     if (ln) {
       file = dw.dwarf_linesrc(ln, null, null) ?? undefined;
       if (dw.dwarf_lineno(ln, this.i32) === 0 && this.i32[0] > 0) line = this.i32[0];
@@ -382,7 +440,7 @@ export class DwarfInfo {
     const dw = this.dw;
     const out: [Ptr] = [null];
     dw.dwarf_errno(); // clear an error a benign earlier call may have left
-    const n = ofDie ? dw.dwarf_getscopes_die(die!, out as never) : dw.dwarf_getscopes(cu.die, va, out as never);
+    const n = ofDie ? dw.dwarf_getscopes_die(die!, out as never) : dw.dwarf_getscopes(this.cuDie(cu)!, va, out as never);
     if (n < 0) {
       // no scope at an address is not an error; a failure to read the DIE tree is
       const err = dw.dwarf_errno();

@@ -266,6 +266,11 @@ class AbbrevTable {
   }
 }
 
+/** a form of the address class (DW_AT_high_pc in another class is an offset from DW_AT_low_pc) */
+function isAddressForm(form: number): boolean {
+  return form === F.addr || form === F.addrx || form === F.GNU_addr_index || (form >= F.addrx1 && form <= F.addrx4);
+}
+
 function corrupt(what: string): never {
   throw new Error(`corrupt DWARF: ${what}`);
 }
@@ -430,6 +435,18 @@ interface UnitHeader {
   addrBase?: number;
   strOffBase?: number;
   rnglistsBase?: number;
+  /** the unit DIE's address ranges (DW_AT_low_pc/high_pc, else DW_AT_ranges) */
+  rs: number[];
+  re: number[];
+}
+
+/** A compile unit's place in .debug_info and its address ranges. */
+export interface UnitRanges {
+  off: number;
+  /** .debug_info offset of the unit DIE */
+  dieOff: number;
+  rs: number[];
+  re: number[];
 }
 
 /** The code scopes of one unit: node i has tag, parent, ranges [rs[ri[i]], re[..]) … */
@@ -563,7 +580,18 @@ export class DwarfIndexReader {
       if (type !== 1 && type !== 3) throw new Unsupported(`unit type ${type}`);
     } else throw new Unsupported(`DWARF version ${version}`);
     if (addrSize !== 4 && addrSize !== 8) corrupt(`address size ${addrSize}`);
-    const h: UnitHeader = { off, end, dieOff: r.pos, version, offSize, addrSize, abbrevs: this.abbrevTable(abbrevOff, offSize, addrSize, version), base: 0 };
+    const h: UnitHeader = {
+      off,
+      end,
+      dieOff: r.pos,
+      version,
+      offSize,
+      addrSize,
+      abbrevs: this.abbrevTable(abbrevOff, offSize, addrSize, version),
+      base: 0,
+      rs: [],
+      re: [],
+    };
     // the unit DIE: its tag and the bases
     const code = r.uleb();
     const ab = h.abbrevs.get(code);
@@ -571,12 +599,22 @@ export class DwarfIndexReader {
     if (ab.tag !== TAG_compile_unit) throw new Unsupported(`unit DIE tag 0x${ab.tag.toString(16)}`);
     let lowForm = 0;
     let lowVal = 0;
+    let highForm = 0;
+    let highVal = 0;
+    let rangesForm = 0;
+    let rangesVal = 0;
     for (let i = 0; i < ab.attrs.length; i += 2) {
       const at = ab.attrs[i];
       const form = ab.attrs[i + 1];
       if (at === AT_low_pc) {
         lowForm = form;
         lowVal = this.value(r, h, form, ab, i / 2);
+      } else if (at === AT_high_pc) {
+        highForm = form;
+        highVal = this.value(r, h, form, ab, i / 2);
+      } else if (at === AT_ranges) {
+        rangesForm = form;
+        rangesVal = this.value(r, h, form, ab, i / 2);
       } else if (at === AT_addr_base || at === AT_GNU_addr_base) h.addrBase = this.value(r, h, form, ab, i / 2);
       else if (at === AT_str_offsets_base) h.strOffBase = this.value(r, h, form, ab, i / 2);
       else if (at === AT_rnglists_base) h.rnglistsBase = this.value(r, h, form, ab, i / 2);
@@ -584,6 +622,11 @@ export class DwarfIndexReader {
       else this.skipForm(r, h, form);
     }
     if (lowForm) h.base = this.address(h, lowForm, lowVal);
+    // the unit's ranges as libdw's dwarf_ranges gives them: low/high first, else DW_AT_ranges
+    if (lowForm && highForm) {
+      h.rs.push(h.base);
+      h.re.push(isAddressForm(highForm) ? this.address(h, highForm, highVal) : h.base + highVal);
+    } else if (rangesForm) this.ranges(h, rangesForm, rangesVal, h.rs, h.re);
     this.headers.set(off, h);
     return h;
   }
@@ -945,8 +988,7 @@ export class DwarfIndexReader {
       // ranges as libdw's dwarf_ranges gives them: low/high first, else DW_AT_ranges
       if (lowForm && highForm) {
         const a = this.address(h, lowForm, low);
-        const isAddr = highForm === F.addr || highForm === F.addrx || highForm === F.GNU_addr_index || (highForm >= F.addrx1 && highForm <= F.addrx4);
-        const b = isAddr ? this.address(h, highForm, high) : a + high;
+        const b = isAddressForm(highForm) ? this.address(h, highForm, high) : a + high;
         rs.push(a);
         re.push(b);
       } else if (rangesForm) this.ranges(h, rangesForm, rangesVal, rs, re);
@@ -979,6 +1021,23 @@ export class DwarfIndexReader {
         this.skipForm(r, h, form);
         return -1;
     }
+  }
+
+  /**
+   * Every unit's address ranges, from its unit DIE; throws (Unsupported or corrupt) when a unit
+   * cannot be read or the unit chain does not cover .debug_info exactly.
+   */
+  unitRanges(): UnitRanges[] {
+    const offs = this.unitOffsets();
+    const out: UnitRanges[] = [];
+    let end = 0;
+    for (const off of offs) {
+      const h = this.header(off);
+      out.push({ off, dieOff: h.dieOff, rs: h.rs, re: h.re });
+      end = h.end;
+    }
+    if (end !== this.sec.info.length) throw new Unsupported('the unit chain does not cover .debug_info');
+    return out;
   }
 
   /** .debug_info offsets of the units (as far as the unit chain is readable) */
