@@ -43,13 +43,14 @@ long Walker::run(const std::vector<int>& xs) const {
   for (int r = 0; r < n_; r++) std::for_each(xs.begin(), xs.end(), step);
   return acc.get();
 }
+__attribute__((noinline)) long free_fn(long x) { Acc<long> a; for (long i = 0; i < x; i++) a.add(i); return a.get(); }
 } }
 int main(int argc, char** argv) {
   std::vector<int> xs;
   for (int i = 0; i < (argc > 1 ? atoi(argv[1]) : 100); i++) xs.push_back(i * 7);
   std::sort(xs.begin(), xs.end(), [](int a, int b) { return (a % 13) < (b % 13); });
   outer::inner::Walker w(argc + 3);
-  std::printf("%ld\\n", w.run(xs));
+  std::printf("%ld %ld\\n", w.run(xs), outer::inner::free_fn(argc * 10));
   return 0;
 }
 `;
