@@ -1,6 +1,7 @@
 /**
- * Symbolization with inline frames: bpfscope (ELF symbols + DWARF through elfutils libdw) vs
- * llvm-symbolizer (which resolves inline frames by default) on the same addresses, cold and warm.
+ * Symbolization with inline frames: bpfscope (ELF symbols + DWARF: our per-unit scope index, libdw's
+ * line tables) vs llvm-symbolizer (which resolves inline frames by default) on the same addresses,
+ * cold and warm.
  *
  * Addresses: inside every sized function of the ELF files this node process has mapped that have
  * DWARF here (in the file, or a separate debug file by build-id / .gnu_debuglink), at a
@@ -108,8 +109,8 @@ interface Chain {
   lines: number[];
 }
 
-function runOurs(probes: Probe[]): { coldMs: number; warmMs: number; chains: Chain[]; stats: unknown } {
-  const sym = createSymbolizer({ debuginfod: false });
+function runOurs(probes: Probe[], dwarf = true): { coldMs: number; warmMs: number; chains: Chain[]; stats: unknown } {
+  const sym = createSymbolizer({ debuginfod: false, dwarf });
   const addrs = probes.map((p) => p.runtime);
   const pass = () => {
     const out: Array<ReturnType<typeof sym.user>> = [];
@@ -173,16 +174,24 @@ async function main(): Promise<void> {
   const perFile = new Map<string, number>();
   for (const p of probes) perFile.set(p.file, (perFile.get(p.file) ?? 0) + 1);
   console.error(`collected ${probes.length} addresses from ${perFile.size} files with DWARF in ${Date.now() - t} ms`);
-  const samples: { ours: Array<{ coldMs: number; warmMs: number }>; llvm: Array<{ coldMs: number; warmMs: number }> } = { ours: [], llvm: [] };
+  const samples: {
+    ours: Array<{ coldMs: number; warmMs: number }>;
+    llvm: Array<{ coldMs: number; warmMs: number }>;
+    oursElfOnly: Array<{ coldMs: number; warmMs: number }>;
+  } = { ours: [], llvm: [], oursElfOnly: [] };
   let ours!: ReturnType<typeof runOurs>;
+  // the same symbolizer without DWARF (ELF symbols, demangling): what of our time is DWARF's
+  let elfOnly!: ReturnType<typeof runOurs>;
   let llvm!: Awaited<ReturnType<typeof runLlvm>>;
   for (let r = 0; r < REPS; r++) {
     const o = runOurs(probes);
     ours = keepBest(ours, o, samples.ours);
     const l = await runLlvm(probes);
     llvm = keepBest(llvm, l, samples.llvm);
+    const e = runOurs(probes, false);
+    elfOnly = keepBest(elfOnly, e, samples.oursElfOnly);
     console.error(
-      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms`,
+      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms; ours without DWARF cold ${e.coldMs.toFixed(0)} ms`,
     );
   }
   let sameChain = 0;
@@ -232,6 +241,7 @@ async function main(): Promise<void> {
     reported: 'best of the repetitions (shared machine); all samples below',
     samples,
     ours: { coldMs: +ours.coldMs.toFixed(1), warmMs: +ours.warmMs.toFixed(1), symbolizer: ours.stats },
+    oursWithoutDwarf: { coldMs: +elfOnly.coldMs.toFixed(1), warmMs: +elfOnly.warmMs.toFixed(1), meaning: 'ELF symbols and demangling only (dwarf: false)' },
     llvmSymbolizer: {
       flags: '--output-style=JSON --functions=linkage --demangle (inlines on)',
       coldMs: +llvm.coldMs.toFixed(1),
@@ -252,8 +262,9 @@ async function main(): Promise<void> {
   console.log(`\n### Symbolization with inline frames: ${n} addresses in ${perFile.size} ELF files with DWARF\n`);
   console.log('| | cold (ms) | warm (ms) |');
   console.log('|---|---:|---:|');
-  console.log(`| bpfscope (ELF + libdw) | ${result.ours.coldMs} | ${result.ours.warmMs} |`);
+  console.log(`| bpfscope (ELF + DWARF index + libdw lines) | ${result.ours.coldMs} | ${result.ours.warmMs} |`);
   console.log(`| llvm-symbolizer (inlines) | ${result.llvmSymbolizer.coldMs} | ${result.llvmSymbolizer.warmMs} |`);
+  console.log(`| (bpfscope without DWARF: ELF symbols only) | ${result.oursWithoutDwarf.coldMs} | ${result.oursWithoutDwarf.warmMs} |`);
   console.log(`| ratio (llvm / ours) | ${result.ratio.cold}× | ${result.ratio.warm}× |`);
   console.log(
     `\nSame function and inline chain: ${pct(result.agreement.sameFunctionAndInlineChain)} of ${compared} (${withInlines} with inline frames); same lines too: ${pct(result.agreement.sameChainAndLines)}.`,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DwarfInfo } from '../src/symbolize/dwarf.js';
+import { DwarfInfo, type DwarfFrame } from '../src/symbolize/dwarf.js';
 import { DwarfIndexReader, loadSections, Unsupported, type DebugSections } from '../src/symbolize/dwarfindex.js';
 import { ElfFile, readElfSymbols } from '../src/symbolize/elf.js';
 import { loadLibDwError } from '../src/ffi/libdw.js';
@@ -67,15 +67,15 @@ function build(name: string, src: string, compiler: string, flags: string[]): st
 
 /** frames through the index and through libdw at each address; the number of addresses compared */
 function compare(file: string, addrs: number[]): { compared: number; withInline: number; indexed: number } {
-  const ix = DwarfInfo.open(file);
-  const dw = DwarfInfo.open(file, undefined, { index: false });
-  assert.ok(ix && dw, `DWARF of ${file} opens`);
+  const ix: DwarfInfo | undefined = DwarfInfo.open(file);
+  const dw: DwarfInfo | undefined = DwarfInfo.open(file, undefined, { index: false });
+  if (!ix || !dw) throw new Error(`DWARF of ${file} does not open`);
   let withInline = 0;
   let compared = 0;
   try {
     for (const a of addrs) {
-      const want = dw.frames(a);
-      const got = ix.frames(a);
+      const want: DwarfFrame[] | undefined = dw.frames(a);
+      const got: DwarfFrame[] | undefined = ix.frames(a);
       assert.deepEqual(got, want, `${path.basename(file)} 0x${a.toString(16)}: index ${JSON.stringify(got)} libdw ${JSON.stringify(want)}`);
       if (want) compared++;
       if (want?.some((f) => f.inline)) withInline++;

@@ -1,13 +1,17 @@
 /**
- * DWARF through elfutils libdw (koffi): for an ELF virtual address, the chain of functions inlined
- * at it (innermost first) down to the function they were inlined into, with the file:line of each
- * frame (the leaf's from the line table, each caller's from the inlined call's DW_AT_call_file /
- * DW_AT_call_line) — what `llvm-symbolizer` and `addr2line -i` print.
+ * DWARF for an ELF virtual address: the chain of functions inlined at it (innermost first) down to
+ * the function they were inlined into, with the file:line of each frame (the leaf's from the line
+ * table, each caller's from the inlined call's DW_AT_call_file / DW_AT_call_line) — what
+ * `llvm-symbolizer` and `addr2line -i` print.
  *
- * Why libdw and not our own reader: it is the maintained DWARF 2-5 reader of the distribution (split
- * units, .debug_rnglists/.debug_addr/.debug_str_offsets, compressed sections, DWZ alternate files),
- * fuzzed upstream (oss-fuzz), and measured faster than llvm-symbolizer cold and warm on the same
- * addresses (bench/symbolize). Calls go through koffi like libbpf's.
+ * Two readers: the scopes (which function, which inlined calls, their call file:line, names) come
+ * from our per-unit index (dwarfindex.ts: one pass over a unit's DIEs on first touch, then a tree
+ * descent per address), the unit address ranges from its unit headers; the line table, file names
+ * and everything the index does not read (split units, DWZ alternate files, zstd sections, an
+ * unknown form, a unit it finds corrupt) from elfutils libdw through koffi — the maintained DWARF
+ * 2-5 reader of the distribution, fuzzed upstream — whose dwarf_getscopes walks a unit from its
+ * root for every address. `DwarfInfo.open(path, reason, { index: false })` answers everything
+ * through libdw: the tests check the index against it.
  *
  * Robustness: any libdw error for an object (unreadable or corrupt DWARF) turns DWARF off for that
  * object (`failed` says why; the symbolizer counts it) and names come from ELF symbols only.
