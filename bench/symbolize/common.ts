@@ -4,7 +4,7 @@
  * keeping the best of interleaved repetitions, and the parts of the result they report alike.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import type { ElfFile, ProcMaps } from '../../packages/bpf/src/symbolize/index.js';
@@ -24,8 +24,24 @@ export function hasFlag(name: string): boolean {
 
 export interface Pass {
   ms: number;
+  /** CPU time the llvm-symbolizer process spent in the pass (user + system, 10 ms ticks) */
+  cpuMs: number;
   /** one JSON line a looked-up address, in input order */
   out: string[];
+}
+
+/** CPU time (user + system) of process `pid` so far in ms (Linux clock ticks are 10 ms). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after the parenthesised command name: state is field 3, utime 14 and stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** CPU time (user + system, every thread: GC and compiler threads too) of this process so far in ms. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /**
@@ -52,11 +68,13 @@ export async function llvmPasses(llvm: string, llvmArgs: string[], input: string
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   const pass = async (): Promise<Pass> => {
     lines = [];
+    const c0 = processCpuMs(child.pid!);
     const t0 = process.hrtime.bigint();
     const done = new Promise<void>((resolve) => (waiting = { n, resolve }));
     child.stdin.write(input);
     await Promise.race([done, exited.then(() => Promise.reject(new Error(`llvm-symbolizer exited early: ${stderr}`)))]);
-    return { ms: Number(process.hrtime.bigint() - t0) / 1e6, out: lines.slice(0, n) };
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    return { ms, cpuMs: processCpuMs(child.pid!) - c0, out: lines.slice(0, n) };
   };
   const cold = await pass();
   const warm = await pass();

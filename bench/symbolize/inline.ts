@@ -6,7 +6,8 @@
  * Addresses: inside every sized function of the ELF files this node process has mapped that have
  * DWARF here (in the file, or a separate debug file by build-id / .gnu_debuglink), at a
  * deterministic pseudo-random offset inside the function (so inlined code is hit), round-robin
- * across files, capped at --max (default 50 000).
+ * across files, capped at --max (default 50 000). `--per-function N` takes N such offsets in each
+ * function (default 1): addresses share functions and units as a profile's samples do.
  *
  * bpfscope: `createSymbolizer().user(process.pid, [addr])` per address (every address as a sampled
  * pc, resolved exactly): runtime address → maps → ELF → symbol + DWARF inline chain and lines.
@@ -26,13 +27,14 @@ import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { createSymbolizer, demangle, ElfFile, ProcMaps, readElfSymbols } from '../../packages/bpf/src/symbolize/index.js';
 import { hasDwarf, openDebugFile } from '../../packages/bpf/src/symbolize/debugfile.js';
-import { flag, keepBest, lambdaSpelling, llvmPasses, machine, ratio, roundRobin, runtimeAddress, writeResult } from './common.js';
+import { flag, keepBest, lambdaSpelling, llvmPasses, machine, ownCpuMs, ratio, roundRobin, runtimeAddress, writeResult } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAX = Number(flag('--max', '50000'));
 const OUT = flag('--out', join(here, '..', 'results', 'symbolize-inline.json'));
 const LLVM = flag('--llvm-symbolizer', '/usr/bin/llvm-symbolizer');
 const REPS = Number(flag('--reps', '3'));
+const PER_FUNCTION = Math.max(1, Number(flag('--per-function', '1')));
 const STACK = 30;
 /** the address resolved for probe i: a stack's first address is the sampled pc, the others are
  * return addresses, resolved at the call (- 1), as the symbolizer does (an address at a function's
@@ -92,11 +94,14 @@ function collect(): { probes: Probe[]; files: Record<string, string> } {
     for (const s of syms) {
       if (seen.has(s.addr)) continue;
       seen.add(s.addr);
-      const off = (k++ * 7919) % s.size;
-      const vaddr = s.addr + off;
-      const runtime = runtimeAddress(elf, maps, file, vaddr);
-      if (runtime === undefined) continue;
-      probes.push({ file, vaddr, start: s.addr, aliases: aliases.get(s.addr)!, runtime });
+      for (let j = 0; j < PER_FUNCTION; j++) {
+        const off = (k * 7919 + j * 104729) % s.size;
+        const vaddr = s.addr + off;
+        const runtime = runtimeAddress(elf, maps, file, vaddr);
+        if (runtime === undefined) continue;
+        probes.push({ file, vaddr, start: s.addr, aliases: aliases.get(s.addr)!, runtime });
+      }
+      k++;
     }
     elf.close();
     perFile.push(probes);
@@ -109,14 +114,22 @@ interface Chain {
   lines: number[];
 }
 
-function runOurs(probes: Probe[], dwarf = true): { coldMs: number; warmMs: number; chains: Chain[]; stats: unknown } {
+interface Cpu {
+  /** CPU time of the pass (ours: every thread of this process; llvm-symbolizer: its process) */
+  coldCpuMs: number;
+  warmCpuMs: number;
+}
+
+function runOurs(probes: Probe[], dwarf = true): { coldMs: number; warmMs: number; chains: Chain[]; stats: unknown } & Cpu {
   const sym = createSymbolizer({ debuginfod: false, dwarf });
   const addrs = probes.map((p) => p.runtime);
   const pass = () => {
     const out: Array<ReturnType<typeof sym.user>> = [];
+    const c0 = ownCpuMs();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < addrs.length; i += STACK) out.push(sym.user(process.pid, addrs.slice(i, i + STACK)));
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const cpuMs = ownCpuMs() - c0;
     // (not timed) each address gives its inline frames, then one frame that is not inline
     const chains: Chain[] = new Array(probes.length);
     let k = 0;
@@ -133,16 +146,16 @@ function runOurs(probes: Probe[], dwarf = true): { coldMs: number; warmMs: numbe
         }
       }
     }
-    return { ms, chains };
+    return { ms, cpuMs, chains };
   };
   const cold = pass();
   const warm = pass();
   const stats = sym.stats();
   sym.close();
-  return { coldMs: cold.ms, warmMs: warm.ms, chains: warm.chains, stats };
+  return { coldMs: cold.ms, warmMs: warm.ms, coldCpuMs: cold.cpuMs, warmCpuMs: warm.cpuMs, chains: warm.chains, stats };
 }
 
-async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; chains: Chain[] }> {
+async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: number; chains: Chain[] } & Cpu> {
   const input = probes.map((p, i) => `"${p.file}" 0x${lookedUp(p, i).toString(16)}\n`).join('');
   const { cold, warm } = await llvmPasses(LLVM, ['--output-style=JSON', '--functions=linkage', '--demangle'], input, probes.length);
   const chains = warm.out.map((l): Chain => {
@@ -154,7 +167,7 @@ async function runLlvm(probes: Probe[]): Promise<{ coldMs: number; warmMs: numbe
       return { names: ['??'], lines: [0] };
     }
   });
-  return { coldMs: cold.ms, warmMs: warm.ms, chains };
+  return { coldMs: cold.ms, warmMs: warm.ms, coldCpuMs: cold.cpuMs, warmCpuMs: warm.cpuMs, chains };
 }
 
 /** One spelling for both demanglers, without clone suffixes. */
@@ -182,6 +195,18 @@ async function main(): Promise<void> {
   let ours!: ReturnType<typeof runOurs>;
   // the same symbolizer without DWARF (ELF symbols, demangling): what of our time is DWARF's
   let elfOnly!: ReturnType<typeof runOurs>;
+  // CPU time, the lowest of the repetitions: steadier than wall time when other work shares the CPUs
+  const cpu = {
+    ours: { coldCpuMs: Infinity, warmCpuMs: Infinity },
+    llvm: { coldCpuMs: Infinity, warmCpuMs: Infinity },
+    oursElfOnly: { coldCpuMs: Infinity, warmCpuMs: Infinity },
+  };
+  const cpuSamples: Record<keyof typeof cpu, Cpu[]> = { ours: [], llvm: [], oursElfOnly: [] };
+  const keepCpu = (k: keyof typeof cpu, r: Cpu) => {
+    cpuSamples[k].push({ coldCpuMs: +r.coldCpuMs.toFixed(1), warmCpuMs: +r.warmCpuMs.toFixed(1) });
+    cpu[k].coldCpuMs = Math.min(cpu[k].coldCpuMs, r.coldCpuMs);
+    cpu[k].warmCpuMs = Math.min(cpu[k].warmCpuMs, r.warmCpuMs);
+  };
   let llvm!: Awaited<ReturnType<typeof runLlvm>>;
   for (let r = 0; r < REPS; r++) {
     const o = runOurs(probes);
@@ -190,8 +215,11 @@ async function main(): Promise<void> {
     llvm = keepBest(llvm, l, samples.llvm);
     const e = runOurs(probes, false);
     elfOnly = keepBest(elfOnly, e, samples.oursElfOnly);
+    keepCpu('ours', o);
+    keepCpu('llvm', l);
+    keepCpu('oursElfOnly', e);
     console.error(
-      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms warm ${l.warmMs.toFixed(0)} ms; ours without DWARF cold ${e.coldMs.toFixed(0)} ms`,
+      `rep ${r + 1}: ours cold ${o.coldMs.toFixed(0)} ms (cpu ${o.coldCpuMs.toFixed(0)}) warm ${o.warmMs.toFixed(0)} ms; llvm cold ${l.coldMs.toFixed(0)} ms (cpu ${l.coldCpuMs.toFixed(0)}) warm ${l.warmMs.toFixed(0)} ms; ours without DWARF cold ${e.coldMs.toFixed(0)} ms (cpu ${e.coldCpuMs.toFixed(0)})`,
     );
   }
   let sameChain = 0;
@@ -248,6 +276,15 @@ async function main(): Promise<void> {
       warmMs: +llvm.warmMs.toFixed(1),
     },
     ratio: ratio(ours, llvm),
+    cpu: {
+      meaning:
+        'CPU time of each pass (user + system), the lowest of the repetitions: ours counts every thread of this node process (GC, compiler), llvm-symbolizer its process (10 ms ticks)',
+      ours: { coldMs: +cpu.ours.coldCpuMs.toFixed(1), warmMs: +cpu.ours.warmCpuMs.toFixed(1) },
+      llvmSymbolizer: { coldMs: +cpu.llvm.coldCpuMs.toFixed(1), warmMs: +cpu.llvm.warmCpuMs.toFixed(1) },
+      oursWithoutDwarf: { coldMs: +cpu.oursElfOnly.coldCpuMs.toFixed(1), warmMs: +cpu.oursElfOnly.warmCpuMs.toFixed(1) },
+      ratio: ratio({ coldMs: cpu.ours.coldCpuMs, warmMs: cpu.ours.warmCpuMs }, { coldMs: cpu.llvm.coldCpuMs, warmMs: cpu.llvm.warmCpuMs }),
+      samples: cpuSamples,
+    },
     agreement: {
       meaning: 'same chain of names (normalized spelling, clone suffixes dropped), the outer function also under an alias of its address',
       compared,
@@ -266,6 +303,14 @@ async function main(): Promise<void> {
   console.log(`| llvm-symbolizer (inlines) | ${result.llvmSymbolizer.coldMs} | ${result.llvmSymbolizer.warmMs} |`);
   console.log(`| (bpfscope without DWARF: ELF symbols only) | ${result.oursWithoutDwarf.coldMs} | ${result.oursWithoutDwarf.warmMs} |`);
   console.log(`| ratio (llvm / ours) | ${result.ratio.cold}× | ${result.ratio.warm}× |`);
+  const c = result.cpu;
+  console.log(`\nCPU time (lowest of the repetitions):\n`);
+  console.log('| | cold CPU (ms) | warm CPU (ms) |');
+  console.log('|---|---:|---:|');
+  console.log(`| bpfscope (every thread) | ${c.ours.coldMs} | ${c.ours.warmMs} |`);
+  console.log(`| llvm-symbolizer | ${c.llvmSymbolizer.coldMs} | ${c.llvmSymbolizer.warmMs} |`);
+  console.log(`| (bpfscope without DWARF) | ${c.oursWithoutDwarf.coldMs} | ${c.oursWithoutDwarf.warmMs} |`);
+  console.log(`| ratio (llvm / ours) | ${c.ratio.cold}× | ${c.ratio.warm}× |`);
   console.log(
     `\nSame function and inline chain: ${pct(result.agreement.sameFunctionAndInlineChain)} of ${compared} (${withInlines} with inline frames); same lines too: ${pct(result.agreement.sameChainAndLines)}.`,
   );
