@@ -30,6 +30,8 @@ const MAX_SECTION = 1 << 30;
 /** scope nodes per unit, range entries per list, nesting depth, reference hops */
 const MAX_NODES = 2_000_000;
 const MAX_RANGE_ENTRIES = 100_000;
+/** address ranges of all scopes of one unit (as many as DwarfInfo accepts for a whole object) */
+const MAX_UNIT_RANGES = 4_000_000;
 const MAX_DEPTH = 1024;
 const MAX_HOPS = 16;
 
@@ -992,7 +994,7 @@ export class DwarfIndexReader {
         rs.push(a);
         re.push(b);
       } else if (rangesForm) this.ranges(h, rangesForm, rangesVal, rs, re);
-      if (rs.length > 50_000_000) corrupt('too many address ranges');
+      if (rs.length > MAX_UNIT_RANGES) corrupt('too many address ranges in one unit');
       ix.rangeAt.push(rs.length);
       if (ab.children) {
         if (parent.length >= MAX_DEPTH) corrupt('DIE nesting too deep');
@@ -1031,10 +1033,14 @@ export class DwarfIndexReader {
     const offs = this.unitOffsets();
     const out: UnitRanges[] = [];
     let end = 0;
+    let total = 0;
     for (const off of offs) {
       const h = this.header(off);
       out.push({ off, dieOff: h.dieOff, rs: h.rs, re: h.re });
       end = h.end;
+      // units may share one range list: bound the sum, not only each list
+      total += h.rs.length;
+      if (total > MAX_UNIT_RANGES) corrupt('too many unit address ranges');
     }
     if (end !== this.sec.info.length) throw new Unsupported('the unit chain does not cover .debug_info');
     return out;
