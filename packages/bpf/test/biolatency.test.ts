@@ -52,11 +52,16 @@ test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat',
   const h = openBiolatency({ perDisk: true });
   try {
     await sleep(50);
+    const c0 = completed(disk);
     h.drain(); // forget requests that began before the capture
     const before = completed(disk);
     directWrites(file);
     const after = completed(disk);
     const d = h.drain();
+    // the capture's window starts and ends inside a drain (which waits for an RCU grace period, tens
+    // of ms on a loaded machine), not at the stat reads: what the disk completed around the drains
+    // (other processes' I/O) may be in one count only
+    const around = before - c0 + (completed(disk) - after);
     assert.equal(d.kind, 'histogram');
     assert.equal(d.unit, 'usecs');
     assert.equal(d.keyKind, 'disk');
@@ -70,19 +75,21 @@ test('biolatency -D: sees our direct I/O; count matches /sys/block/<disk>/stat',
     const refused = d.loss.lostEvents + d.loss.mapFull;
     const all = d.histograms.map((x) => `${x.key}:${x.slots.reduce((a, b) => a + b, 0)}`).join(' ');
     t.diagnostic(
-      `biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent}, kernel-skipped program runs ${misses}, requests not timed ${refused}; all keys: ${all}`,
+      `biolatency ${count} requests on ${disk}, /sys/block/${disk}/stat delta ${independent} (${around} around the drains), kernel-skipped program runs ${misses}, requests not timed ${refused}; all keys: ${all}`,
     );
     assert.ok(
       count + misses + refused >= WRITES,
       `at least our ${WRITES} direct writes: ${count} (+ ${misses} runs the kernel skipped, + ${refused} requests not timed); all keys: ${all}`,
     );
-    // other processes may do I/O on the same disk: both counters see it; only requests in flight at
-    // the window edges can differ
+    // other processes may do I/O on the same disk: both counters see it, except what completed
+    // around the drains (+2: a request traced just before a stat read and accounted just after it)
     assert.ok(
-      Math.abs(count + refused - independent) <= Math.max(3, independent * 0.02),
-      `biolatency ${count} (+ ${refused} not timed) vs /sys/block/${disk}/stat ${independent}`,
+      Math.abs(count + refused - independent) <= around + 2,
+      `biolatency ${count} (+ ${refused} not timed) vs /sys/block/${disk}/stat ${independent} (${around} completed around the drains)`,
     );
-    assert.ok(d.events >= count);
+    // the program's event counter is read after the histogram map is switched and drained: completions
+    // during the first drain are in this histogram but were counted in the previous read
+    assert.ok(d.events + around + 2 >= count, `${d.events} completions counted by the programs, ${count} in the histogram`);
     // a direct 4 KiB write on a VM disk takes more than 1 µs and less than 1 s
     assert.equal(mine.slots[0], 0);
     assert.ok(mine.slots.length <= 20);
@@ -120,13 +127,19 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
   const hus = openBiolatency({ perDisk: true });
   try {
     await sleep(50);
+    // the two captures' windows start and end one drain apart (a drain waits for an RCU grace
+    // period, tens of ms on a loaded machine): what the disk completes meanwhile (other processes'
+    // I/O) is in one capture only. Counted from /sys/block/<disk>/stat around the drains.
+    const c0 = completed(disk);
     hms.drain();
     hus.drain();
     const before = completed(disk);
     directWrites(file);
-    const independent = completed(disk) - before;
+    const after = completed(disk);
+    const independent = after - before;
     const dms = hms.drain();
     const dus = hus.drain();
+    const between = before - c0 + (completed(disk) - after);
     assert.equal(dms.unit, 'msecs');
     assert.equal(dus.unit, 'usecs');
     const ms = dms.histograms.find((x) => x.key === disk)?.slots ?? [];
@@ -135,7 +148,7 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
     const n = sum(ms);
     const all = (d: typeof dms) => d.histograms.map((x) => `${x.key}:${x.slots.reduce((a, b) => a + b, 0)}`).join(' ');
     t.diagnostic(
-      `${disk}: ms slots ${ms.join(',')}; µs slots ${us.join(',')}; /sys/block/${disk}/stat delta ${independent}; all keys: ms ${all(dms)}, µs ${all(dus)}; not timed: ms ${dms.loss.lostEvents}, µs ${dus.loss.lostEvents}`,
+      `${disk}: ms slots ${ms.join(',')}; µs slots ${us.join(',')}; /sys/block/${disk}/stat delta ${independent}, ${between} while the windows differed; all keys: ms ${all(dms)}, µs ${all(dus)}; not timed: ms ${dms.loss.lostEvents}, µs ${dus.loss.lostEvents}`,
     );
     const misses = totalRecursionMisses();
     // requests the programs could not time are counted, not hidden: refused map updates, and
@@ -145,8 +158,9 @@ test('biolatency -m: milliseconds, consistent with a µs capture of the same req
       n + misses + refused >= WRITES,
       `at least our ${WRITES} writes in ms: ${n} (+ ${misses} runs the kernel skipped, + ${refused} requests not timed)`,
     );
-    // other I/O on the disk is seen by both; requests completing between the two drains can differ
-    const edge = Math.max(3, Math.ceil(n * 0.02));
+    // other I/O on the disk is seen by both, except what completed while the windows were not aligned
+    // (+2: a request traced just before a stat read and accounted just after it)
+    const edge = between + 2;
     assert.ok(Math.abs(n - sum(us)) <= edge, `ms ${n} vs µs ${sum(us)} requests`);
     // log2 slots: ms slot 0 holds [0, 2) ms. µs slots 0..9 ([0, 1024) µs) are all below 2 ms,
     // slots 0..10 ([0, 2048) µs) hold everything below 2 ms
