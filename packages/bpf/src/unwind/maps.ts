@@ -4,6 +4,7 @@
  *   table index; per-process mapping arrays in unwind_procs; pending "unknown pc" reports.
  * - UstackStore: the walked user stacks (ustacks: frame array → id), read and deleted each interval.
  */
+import { performance } from 'node:perf_hooks';
 import * as L from '../ffi/libbpf.js';
 import { close } from '../ffi/libc.js';
 import { BpfError } from '../errors.js';
@@ -33,7 +34,18 @@ export const KERNEL_ROW_BYTES = 16;
 export const MAX_TABLE_ROWS = (1 << 24) - 1;
 
 const BPF_MAP_TYPE_ARRAY = 2;
+/** rows per bpf_map_update_batch call of a table fill (~2.5 ms of kernel copying here) */
+const FILL_BATCH_ROWS = 4096;
+/** a table fill yields to the event loop after this long */
+const FILL_SLICE_MS = 8;
 const BPF_F_INNER_MAP = 1 << 12;
+
+/** A table's rows in a BPF array of their own, not yet in unwind_tables (UnwindMaps.fillTable). */
+export interface FilledTable {
+  fd: number;
+  rows: number;
+  name: string;
+}
 
 /** One executable mapping of a process as the walker sees it. */
 export interface WalkerMapping {
@@ -61,6 +73,11 @@ export class UnwindMaps {
   /** bytes of process mapping arrays in the kernel */
   procBytes = 0;
   private procs = new Set<number>();
+  private closed = false;
+  /** freed table slots not yet cleared in unwind_tables (clearFreed) */
+  private freeing: number[] = [];
+  /** when the current slice of table loading began (loadTable yields after FILL_SLICE_MS) */
+  private sliceStart = 0;
 
   constructor(obj: BpfObject) {
     this.tablesMap = obj.map('unwind_tables');
@@ -75,51 +92,106 @@ export class UnwindMaps {
     this.unknownDrainer = new HashDrainer(obj.map('unwind_unknown'));
   }
 
-  /** Create a BPF array of `count` rows (12 bytes each, ROW_SIZE) and put it at a free table index;
-   * returns the handle the walker's mapping entries carry (generation << 12 | index). */
-  loadTable(rows: Uint8Array, count: number, name: string): number {
+  /**
+   * Create a BPF array of `count` rows (12 bytes each, ROW_SIZE) and fill it; the walker does not see
+   * it until insertTables(). The fill (the kernel copies each row: ~0.3-0.6 µs a row here, 0.1-0.2 s
+   * for a 300k-row table, more on a busy host) runs in batches of FILL_BATCH_ROWS and yields to the
+   * event loop (setImmediate) whenever FILL_SLICE_MS have passed, also between tables, so loading
+   * never stalls the caller's event loop (a collector keeps answering its clients while a capture
+   * loads its tables). Rejects, with its map closed, when close() comes meanwhile.
+   */
+  async fillTable(rows: Uint8Array, count: number, name: string): Promise<FilledTable> {
     if (count <= 0 || count > MAX_TABLE_ROWS) throw new Error(`unwind table ${name}: ${count} rows (1..${MAX_TABLE_ROWS} supported)`);
     if (rows.byteLength < count * ROW_SIZE) throw new Error(`unwind table ${name}: ${rows.byteLength} bytes for ${count} rows`);
-    const id = this.freeIds.pop() ?? this.nextId++;
-    if (id >= UNWIND_MAX_TABLES) {
-      this.nextId = UNWIND_MAX_TABLES;
-      throw new Error(`unwind tables: all ${UNWIND_MAX_TABLES} table slots in use`);
-    }
+    await this.pause(name);
     const opts = Buffer.alloc(48);
     opts.writeBigUInt64LE(48n, 0);
     opts.writeUInt32LE(BPF_F_INNER_MAP, 28);
     const fd = L.bpf_map_create(BPF_MAP_TYPE_ARRAY, 'unwind_rows', 4, ROW_SIZE, count, opts) as number;
-    if (fd < 0) {
-      this.freeIds.push(id);
-      throw BpfError.fromErrno(-fd, `create the unwind table map of ${name} (${count} rows)`);
-    }
+    if (fd < 0) throw BpfError.fromErrno(-fd, `create the unwind table map of ${name} (${count} rows)`);
     try {
-      const CHUNK = 65536;
-      const keys = new Uint32Array(Math.min(CHUNK, count));
+      const keys = new Uint32Array(Math.min(FILL_BATCH_ROWS, count));
       const cnt = new Uint32Array(1);
-      for (let base = 0; base < count; base += CHUNK) {
-        const n = Math.min(CHUNK, count - base);
+      for (let base = 0; base < count; base += FILL_BATCH_ROWS) {
+        await this.pause(name);
+        const n = Math.min(FILL_BATCH_ROWS, count - base);
         for (let i = 0; i < n; i++) keys[i] = base + i;
         cnt[0] = n;
         const vals = Buffer.from(rows.buffer, rows.byteOffset + base * ROW_SIZE, n * ROW_SIZE);
         const r = L.bpf_map_update_batch(fd, keys, vals, cnt, null) as number;
         if (r < 0) throw BpfError.fromErrno(-r, `fill the unwind table map of ${name}`);
       }
-      this.key4.writeUInt32LE(id);
-      const v = Buffer.alloc(4);
-      v.writeUInt32LE(fd);
-      const r = L.bpf_map_update_elem(this.tablesMap.fd, this.key4, v, 0n) as number;
-      if (r < 0) throw BpfError.fromErrno(-r, `insert the unwind table of ${name}`);
     } catch (e) {
       close(fd);
-      this.freeIds.push(id);
       throw e;
     }
-    this.inner.set(id, { fd, rows: count });
-    this.tableBytes += count * KERNEL_ROW_BYTES;
-    // the walker's row cache is keyed by this value: a new generation for every load of an index
-    this.gen = this.gen >= 0xffffe ? 1 : this.gen + 1;
-    return ((this.gen << TABLE_BITS) | id) >>> 0;
+    return { fd, rows: count, name };
+  }
+
+  /**
+   * Put filled tables at free table indexes, all in one bpf_map_update_batch of unwind_tables: every
+   * update of a map-in-map waits for an RCU grace period (8-20 ms here, a blocking system call), so
+   * one per table made a host's ~150 tables take seconds. Returns, per table, the handle the walker's
+   * mapping entries carry (generation << 12 | index), or the error that kept it out (its map closed).
+   */
+  insertTables(list: readonly FilledTable[]): Array<number | Error> {
+    const out: Array<number | Error> = new Array(list.length);
+    const ids: number[] = [];
+    const at: number[] = [];
+    list.forEach((f, i) => {
+      const id = this.freeIds.pop() ?? (this.nextId < UNWIND_MAX_TABLES ? this.nextId++ : -1);
+      if (id < 0) {
+        close(f.fd);
+        out[i] = new Error(`unwind table ${f.name}: all ${UNWIND_MAX_TABLES} table slots in use`);
+      } else {
+        ids.push(id);
+        at.push(i);
+      }
+    });
+    if (ids.length === 0) return out;
+    const keys = new Uint32Array(ids);
+    const vals = new Uint32Array(at.map((i) => list[i].fd));
+    const cnt = new Uint32Array([ids.length]);
+    const r = L.bpf_map_update_batch(this.tablesMap.fd, keys, Buffer.from(vals.buffer), cnt, null) as number;
+    // the batch stops at a failing element (cnt: how many went in): the rest one by one, for their errors
+    const done = r < 0 ? Math.min(cnt[0], ids.length) : ids.length;
+    for (let j = 0; j < ids.length; j++) {
+      const i = at[j];
+      const f = list[i];
+      if (j >= done) {
+        this.key4.writeUInt32LE(ids[j]);
+        const v = Buffer.alloc(4);
+        v.writeUInt32LE(f.fd);
+        const e = L.bpf_map_update_elem(this.tablesMap.fd, this.key4, v, 0n) as number;
+        if (e < 0) {
+          close(f.fd);
+          this.freeIds.push(ids[j]);
+          out[i] = BpfError.fromErrno(-e, `insert the unwind table of ${f.name}`);
+          continue;
+        }
+      }
+      this.inner.set(ids[j], { fd: f.fd, rows: f.rows });
+      this.tableBytes += f.rows * KERNEL_ROW_BYTES;
+      // the walker's row cache is keyed by this value: a new generation for every load of an index
+      this.gen = this.gen >= 0xffffe ? 1 : this.gen + 1;
+      out[i] = ((this.gen << TABLE_BITS) | ids[j]) >>> 0;
+    }
+    return out;
+  }
+
+  /** Close a filled table that will not be inserted. */
+  discardTable(f: FilledTable): void {
+    close(f.fd);
+  }
+
+  /** Yield to the event loop (setImmediate) when this slice of loading has taken FILL_SLICE_MS;
+   * throws when close() came meanwhile. */
+  private async pause(name: string): Promise<void> {
+    if (performance.now() - this.sliceStart >= FILL_SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      this.sliceStart = performance.now();
+    }
+    if (this.closed) throw new Error(`unwind table ${name}: the unwinder was closed while loading it`);
   }
 
   /** `handle`: what loadTable returned */
@@ -127,12 +199,28 @@ export class UnwindMaps {
     const id = handle & (UNWIND_MAX_TABLES - 1);
     const t = this.inner.get(id);
     if (!t) return;
-    this.key4.writeUInt32LE(id);
-    L.bpf_map_delete_elem(this.tablesMap.fd, this.key4);
+    // the map in unwind_tables keeps the table alive until its slot is cleared
     close(t.fd);
     this.inner.delete(id);
-    this.freeIds.push(id);
     this.tableBytes -= t.rows * KERNEL_ROW_BYTES;
+    // the slot is cleared soon, not now: every delete from a map-in-map waits for an RCU grace period
+    // (8-20 ms here; array-of-maps has no batch delete), so the slots of the tables of processes that
+    // exited are cleared in slices between which the event loop runs; reused only once cleared
+    this.freeing.push(id);
+    if (this.freeing.length === 1) setImmediate(() => this.clearFreed());
+  }
+
+  /** Clear the slots of freed tables in unwind_tables for up to FILL_SLICE_MS, then yield. */
+  private clearFreed(): void {
+    if (this.closed) return;
+    const t0 = performance.now();
+    while (this.freeing.length && performance.now() - t0 < FILL_SLICE_MS) {
+      const id = this.freeing.shift()!;
+      this.key4.writeUInt32LE(id);
+      L.bpf_map_delete_elem(this.tablesMap.fd, this.key4);
+      this.freeIds.push(id);
+    }
+    if (this.freeing.length) setImmediate(() => this.clearFreed());
   }
 
   /** Write (replace) a process's mappings; at most UNWIND_MAX_MAPPINGS (the caller chooses which). */
@@ -181,9 +269,16 @@ export class UnwindMaps {
     return this.inner.size;
   }
 
-  /** Close every table map (the object's own maps go with BpfObject.destroy). */
+  /**
+   * Close every table map; a load in progress stops. The caller destroys the object next: its
+   * unwind_tables releases the tables then (no delete per slot: each would wait for an RCU grace period).
+   */
   close(): void {
-    for (const id of [...this.inner.keys()]) this.freeTable(id);
+    this.closed = true;
+    for (const t of this.inner.values()) close(t.fd);
+    this.inner.clear();
+    this.freeing.length = 0;
+    this.tableBytes = 0;
   }
 }
 

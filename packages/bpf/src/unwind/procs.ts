@@ -12,10 +12,20 @@
  *   a table that does not fit is not loaded (frame pointers, counted) and reported in info().
  */
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { ElfFile } from '../symbolize/elf.js';
 import { ProcMaps, isFileMapping, type Mapping } from '../symbolize/procmaps.js';
 import type { UnwindTable } from './types.js';
-import { UnwindMaps, KERNEL_ROW_BYTES, MAX_TABLE_ROWS, UNWIND_MAX_MAPPINGS, UNWIND_TABLE_FP, UNWIND_TABLE_PENDING, type WalkerMapping } from './maps.js';
+import {
+  type UnwindMaps,
+  KERNEL_ROW_BYTES,
+  MAX_TABLE_ROWS,
+  UNWIND_MAX_MAPPINGS,
+  UNWIND_TABLE_FP,
+  UNWIND_TABLE_PENDING,
+  type FilledTable,
+  type WalkerMapping,
+} from './maps.js';
 
 /** Where tables come from: the unwind-tables generator (UnwindTables) or a test double. */
 export interface TableSource {
@@ -59,6 +69,10 @@ export interface UnwindInfo {
 }
 
 const RESCAN_MS = 200;
+/** the scan of a host's processes at start yields to the event loop after this long */
+const SCAN_SLICE_MS = 10;
+/** tables filled within this long of each other enter the walker's map together (one RCU wait) */
+const LOAD_BATCH_MS = 50;
 const EXIT_CHECK_MS = 1000;
 const DEFAULT_LIMIT = 64 * 1024 * 1024;
 
@@ -75,6 +89,13 @@ interface TableEntry {
   error?: string;
 }
 
+interface LoadItem {
+  t: TableEntry;
+  table: UnwindTable;
+  /** called once the table is loaded or refused */
+  done: () => void;
+}
+
 interface ProcEntry {
   pid: number;
   /** executable mappings with what the walker needs, table keys for file mappings */
@@ -89,6 +110,9 @@ export class UnwindTracker {
   private timer: NodeJS.Timeout | undefined;
   private lastExitCheck = Date.now();
   private inflight = new Set<Promise<unknown>>();
+  /** generated tables waiting to be loaded (runLoads) */
+  private loadQueue: LoadItem[] = [];
+  private loading = false;
   private closed = false;
   private readonly procRoot: string;
   private readonly limit: number;
@@ -107,8 +131,20 @@ export class UnwindTracker {
     this.observer = opts.observer;
     this.limit = opts.memoryLimitBytes ?? DEFAULT_LIMIT;
     this.filter = opts.pids && opts.pids.length ? new Set(opts.pids) : undefined;
+    // the first SCAN_SLICE_MS of the scan now (all of a -p capture's few processes), the rest of
+    // the host's processes in slices between which the event loop runs; idle() waits for it
     const pids = this.filter ? [...this.filter] : this.allPids();
-    for (const pid of pids) this.scan(pid);
+    let next = this.scanSlice(pids, 0);
+    if (next < pids.length) {
+      this.track(
+        (async () => {
+          while (next < pids.length && !this.closed) {
+            await new Promise<void>((r) => setImmediate(r));
+            next = this.scanSlice(pids, next);
+          }
+        })(),
+      );
+    }
     this.timer = setInterval(() => {
       try {
         this.poll();
@@ -118,6 +154,26 @@ export class UnwindTracker {
       }
     }, opts.pollMs ?? 100);
     this.timer.unref();
+  }
+
+  /** Scan pids[from..] for up to SCAN_SLICE_MS; returns the index of the first pid not scanned. */
+  private scanSlice(pids: readonly number[], from: number): number {
+    const t0 = performance.now();
+    let i = from;
+    while (i < pids.length && !this.closed) {
+      try {
+        this.scan(pids[i++]);
+      } catch (e) {
+        this.lastError = (e as Error).message;
+      }
+      if (performance.now() - t0 >= SCAN_SLICE_MS) break;
+    }
+    return i;
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
   }
 
   private allPids(): number[] {
@@ -237,50 +293,124 @@ export class UnwindTracker {
   }
 
   private generate(t: TableEntry, get: () => Promise<UnwindTable>): void {
-    const p = get().then(
-      (table) => this.tableReady(t, table),
-      (e: unknown) => {
-        t.state = 'failed';
-        t.error = e instanceof Error ? e.message : String(e);
-      },
+    this.track(
+      get().then(
+        // resolves once the table is loaded (or refused): idle() waits for that
+        (table) =>
+          new Promise<void>((done) => {
+            this.loadQueue.push({ t, table, done });
+            this.runLoads();
+          }),
+        (e: unknown) => {
+          t.state = 'failed';
+          t.error = e instanceof Error ? e.message : String(e);
+        },
+      ),
     );
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
   }
 
-  private tableReady(t: TableEntry, table: UnwindTable): void {
-    if (this.closed || this.tables.get(t.key) !== t) return;
+  /**
+   * Load the generated tables, one loader at a time, in the order they arrive: each is filled into
+   * its own BPF array (maps.fillTable: in slices between which the event loop runs), and those filled
+   * within LOAD_BATCH_MS of each other (or until the queue is empty) go into the walker's table map
+   * together (maps.insertTables: one RCU wait for all of them); then their processes are rewritten.
+   */
+  private runLoads(): void {
+    if (this.loading) return;
+    this.loading = true;
+    void (async () => {
+      while (this.loadQueue.length && !this.closed) {
+        const batch: Array<{ item: LoadItem; filled: FilledTable }> = [];
+        let reserved = 0;
+        const start = performance.now();
+        try {
+          while (this.loadQueue.length && !this.closed && (batch.length === 0 || performance.now() - start < LOAD_BATCH_MS)) {
+            const item = this.loadQueue.shift()!;
+            const bytes = this.admit(item.t, item.table, reserved);
+            if (bytes === undefined) {
+              item.done();
+              continue;
+            }
+            try {
+              batch.push({ item, filled: await this.maps.fillTable(item.table.rows, item.table.count, item.t.path) });
+              reserved += bytes;
+            } catch (e) {
+              if (!this.closed) {
+                item.t.state = 'failed';
+                item.t.error = (e as Error).message;
+              }
+              item.done();
+            }
+          }
+          if (this.closed) {
+            for (const b of batch) this.maps.discardTable(b.filled);
+          } else {
+            this.insert(batch);
+          }
+        } catch (e) {
+          this.lastError = (e as Error).message;
+        } finally {
+          for (const b of batch) b.item.done();
+        }
+      }
+      this.loading = false;
+      // closed: nothing more is loaded; whoever waits is told
+      for (const item of this.loadQueue.splice(0)) item.done();
+    })();
+  }
+
+  /** Whether a generated table is to be loaded (its kernel bytes) or not (state and error set). */
+  private admit(t: TableEntry, table: UnwindTable, reserved: number): number | undefined {
+    if (this.closed || this.tables.get(t.key) !== t) return undefined;
     if (table.error) t.error = table.error;
     if (table.count <= 0) {
       t.state = 'failed';
       t.error ??= 'no call-frame information';
-      return;
+      return undefined;
     }
     if (table.count > MAX_TABLE_ROWS) {
       t.state = 'failed';
       t.error = `${table.count} rows: more than the walker's ${MAX_TABLE_ROWS}`;
-      return;
+      return undefined;
     }
     if (t.users.size === 0) {
       this.tables.delete(t.key); // every process that mapped it is gone
-      return;
+      return undefined;
     }
     const bytes = table.count * KERNEL_ROW_BYTES;
-    if (this.maps.tableBytes + this.maps.procBytes + bytes > this.limit) {
+    if (this.maps.tableBytes + this.maps.procBytes + reserved + bytes > this.limit) {
       t.state = 'over-limit';
       t.error = `not loaded: ${table.count} rows would exceed the ${this.limit} byte BPF map bound`;
-      return;
+      return undefined;
     }
-    try {
-      t.id = this.maps.loadTable(table.rows, table.count, t.path);
-    } catch (e) {
-      t.state = 'failed';
-      t.error = (e as Error).message;
-      return;
-    }
-    t.rows = table.count;
-    t.state = 'loaded';
-    for (const pid of t.users) {
+    return bytes;
+  }
+
+  /** Put filled tables into the walker's map and point their processes at them. */
+  private insert(batch: ReadonlyArray<{ item: LoadItem; filled: FilledTable }>): void {
+    // tables whose every process exited while they were filled are not inserted
+    const live = batch.filter(({ item: { t }, filled }) => {
+      if (t.users.size > 0 && this.tables.get(t.key) === t) return true;
+      this.maps.discardTable(filled);
+      if (this.tables.get(t.key) === t) this.tables.delete(t.key);
+      return false;
+    });
+    if (live.length === 0) return;
+    const handles = this.maps.insertTables(live.map((b) => b.filled));
+    const touched = new Set<number>();
+    live.forEach(({ item: { t, table } }, i) => {
+      const h = handles[i];
+      if (h instanceof Error) {
+        t.state = 'failed';
+        t.error = h.message;
+        return;
+      }
+      t.id = h;
+      t.rows = table.count;
+      t.state = 'loaded';
+      for (const pid of t.users) touched.add(pid);
+    });
+    for (const pid of touched) {
       const p = this.procs.get(pid);
       if (p) this.writeProcess(p);
     }
