@@ -184,6 +184,12 @@ export class UnwindMaps {
     close(f.fd);
   }
 
+  /** A loader starts: the first FILL_SLICE_MS of its work run at once (a new process's table or
+   * two load without waiting for the event loop's other work). */
+  beginSlice(): void {
+    this.sliceStart = performance.now();
+  }
+
   /** Yield to the event loop (setImmediate) when this slice of loading has taken FILL_SLICE_MS;
    * throws when close() came meanwhile. */
   private async pause(name: string): Promise<void> {

@@ -318,6 +318,7 @@ export class UnwindTracker {
   private runLoads(): void {
     if (this.loading) return;
     this.loading = true;
+    this.maps.beginSlice();
     void (async () => {
       while (this.loadQueue.length && !this.closed) {
         const batch: Array<{ item: LoadItem; filled: FilledTable }> = [];
