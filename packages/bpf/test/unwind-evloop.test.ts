@@ -5,14 +5,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
+import fs, { openSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { openProfile } from '../src/index.js';
 import { createSymbolizer } from '../src/symbolize/index.js';
 import { ROOT_SKIP, GATE, run, tmpDir, sleep } from './helpers.js';
 import { useTestTables } from './unwind-walk-helpers.js';
-import { TABLE_WAIT_ALL_MS } from '../src/unwind/session.js';
+import { TABLE_WAIT_ALL_MS, unwindPrograms } from '../src/unwind/session.js';
+import { BpfObject } from '../src/object.js';
+import { profileCfg } from '../src/tools/layout.js';
+import { KERNEL_ROW_BYTES, UNWIND_MAX_TABLES, UnwindMaps } from '../src/unwind/maps.js';
+import { ROW_SIZE } from '../src/unwind/format.js';
+import * as L from '../src/ffi/libbpf.js';
 
 useTestTables();
 // room for the workload's tables beside every other process's (the default bound is 64 MiB)
@@ -107,5 +112,56 @@ test('profile (cfi, system-wide): loading the unwind tables of every process kee
     clearInterval(tick);
     h.close();
     w.child.kill('SIGKILL');
+  }
+});
+
+test('unwind maps: tables enter unwind_tables in one batch; one that cannot is refused alone, with its error', {
+  skip: ROOT_SKIP,
+  timeout: 60000,
+}, async () => {
+  const obj = BpfObject.load('profile', {
+    rodata: profileCfg({ bucketNs: 10_000_000n, filterPid: true, filterTid: false, userOnly: true, kernelOnly: false, includeIdle: false, unwind: true }),
+    enable: unwindPrograms(true),
+  });
+  const maps = new UnwindMaps(obj);
+  try {
+    const rows = new Uint8Array(ROW_SIZE * 3000);
+    const a = await maps.fillTable(rows, 3000, 'a');
+    const b = await maps.fillTable(rows, 10, 'b');
+    const c = await maps.fillTable(rows, 20, 'c');
+    // not a map: the batch fails there; the others still go in, one by one
+    const bad = { fd: openSync('/dev/null', 'r'), rows: 5, name: 'not-a-map' };
+    const got = maps.insertTables([a, bad, b, c]);
+    assert.ok(got[1] instanceof Error && /not-a-map/.test(got[1].message), `the bad table's error: ${String(got[1])}`);
+    const handles = [got[0], got[2], got[3]];
+    assert.ok(
+      handles.every((h) => typeof h === 'number'),
+      `the good tables are in: ${handles.map(String).join(', ')}`,
+    );
+    assert.equal(maps.tableCount, 3);
+    assert.equal(maps.tableBytes, (3000 + 10 + 20) * KERNEL_ROW_BYTES);
+    // each is in its slot of unwind_tables (the map holds their map ids)
+    const slots = new Set((handles as number[]).map((h) => h & (UNWIND_MAX_TABLES - 1)));
+    assert.equal(slots.size, 3, 'three distinct slots');
+    const key = Buffer.alloc(4);
+    const val = Buffer.alloc(4);
+    for (const s of slots) {
+      key.writeUInt32LE(s);
+      assert.equal(L.bpf_map_lookup_elem(obj.map('unwind_tables').fd, key, val), 0, `slot ${s} holds a table`);
+    }
+    // a batch of all good tables: one call, all in
+    const more = await Promise.all([maps.fillTable(rows, 7, 'd'), maps.fillTable(rows, 8, 'e')]);
+    assert.ok(maps.insertTables(more).every((h) => typeof h === 'number'));
+    assert.equal(maps.tableCount, 5);
+    // freed tables leave their slots soon (cleared between turns of the event loop)
+    maps.freeTable(handles[0] as number);
+    assert.equal(maps.tableCount, 4);
+    const first = [...slots][0];
+    key.writeUInt32LE(first);
+    for (let i = 0; i < 100 && L.bpf_map_lookup_elem(obj.map('unwind_tables').fd, key, val) === 0; i++) await sleep(20);
+    assert.notEqual(L.bpf_map_lookup_elem(obj.map('unwind_tables').fd, key, val), 0, `slot ${first} is cleared`);
+  } finally {
+    maps.close();
+    obj.destroy();
   }
 });

@@ -153,8 +153,10 @@ export class UnwindMaps {
     const vals = new Uint32Array(at.map((i) => list[i].fd));
     const cnt = new Uint32Array([ids.length]);
     const r = L.bpf_map_update_batch(this.tablesMap.fd, keys, Buffer.from(vals.buffer), cnt, null) as number;
-    // the batch stops at a failing element (cnt: how many went in): the rest one by one, for their errors
-    const done = r < 0 ? Math.min(cnt[0], ids.length) : ids.length;
+    // a failed batch (a bad element, or no batch updates for this map type on an older kernel; cnt is
+    // not reliable then): every table one by one (an update of a slot already set is the same update),
+    // each with its own error
+    const done = r < 0 ? 0 : ids.length;
     for (let j = 0; j < ids.length; j++) {
       const i = at[j];
       const f = list[i];
