@@ -124,7 +124,7 @@ export function openBiolatency(opts: BiolatencyOptions = {}): ToolHandle<Histogr
         loss.mapFull = st[Stat.MAP_FULL];
         // requests the programs could not time: the start map refused them, or the kernel never
         // delivered their completion to block_rq_complete (seen when the request was issued again)
-        loss.lostEvents = st[Stat.START_FULL] + st[Stat.COMPLETION_UNSEEN];
+        loss.lostEvents = st[Stat.START_FULL] + (st[Stat.COMPLETION_UNSEEN] ?? 0); // ?? 0: an object built before the counter existed
         return { kind: 'histogram', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind, histograms, loss, events: st[Stat.EVENTS] };
       },
       close(): void {
