@@ -110,6 +110,8 @@ export class UnwindTracker {
   private timer: NodeJS.Timeout | undefined;
   private lastExitCheck = Date.now();
   private inflight = new Set<Promise<unknown>>();
+  /** table requests waiting for their turn (runRequests) */
+  private requests: Array<{ run: () => void; reject: (e: Error) => void }> = [];
   /** generated tables waiting to be loaded (runLoads) */
   private loadQueue: LoadItem[] = [];
   private loading = false;
@@ -294,7 +296,9 @@ export class UnwindTracker {
 
   private generate(t: TableEntry, get: () => Promise<UnwindTable>): void {
     this.track(
-      get().then(
+      // the source's synchronous part (it reads the object's ELF headers for its build-id) runs in
+      // slices too: a process mapping hundreds of new objects does not read them all in one turn
+      new Promise<UnwindTable>((resolve, reject) => this.request({ run: () => get().then(resolve, reject), reject })).then(
         // resolves once the table is loaded (or refused): idle() waits for that
         (table) =>
           new Promise<void>((done) => {
@@ -307,6 +311,22 @@ export class UnwindTracker {
         },
       ),
     );
+  }
+
+  /** Queue a table request; requests run in SCAN_SLICE_MS slices between which the event loop runs. */
+  private request(r: { run: () => void; reject: (e: Error) => void }): void {
+    this.requests.push(r);
+    if (this.requests.length === 1) setImmediate(() => this.runRequests());
+  }
+
+  private runRequests(): void {
+    const t0 = performance.now();
+    while (this.requests.length && performance.now() - t0 < SCAN_SLICE_MS) {
+      const r = this.requests.shift()!;
+      if (this.closed) r.reject(new Error('the unwinder is closed'));
+      else r.run();
+    }
+    if (this.requests.length) setImmediate(() => this.runRequests());
   }
 
   /**
