@@ -102,7 +102,7 @@ export class HubCapture {
   private closingMessages(): ServerMessage[] {
     const out: ServerMessage[] = [];
     if (this.end) out.push({ ...this.end, captureId: this.id });
-    if (this.state === 'failed' && (!this.end || this.end.reason !== 'failed'))
+    if (this.state === 'failed' && this.end?.reason !== 'failed')
       out.push({ type: 'error', captureId: this.id, code: 'capture_failed', message: this.error ?? 'capture failed' });
     return out;
   }
@@ -610,7 +610,7 @@ export class Hub {
     cap.error = error;
     cap.endedAt = Date.now();
     if (end) cap.broadcast({ ...end, captureId: cap.id });
-    if (!end || end.reason !== 'failed')
+    if (end?.reason !== 'failed')
       cap.broadcast({ type: 'error', captureId: cap.id, code: end?.reason === 'cancelled' ? 'cancelled' : 'capture_failed', message: error });
     else cap.broadcast({ type: 'error', captureId: cap.id, code: 'capture_failed', message: error });
     this.release(cap);

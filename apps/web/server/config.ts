@@ -28,7 +28,7 @@ export { ConfigError, isLoopbackHost };
 /** The data directory: BPFSCOPE_DATA_DIR, else `<repo>/data` (next start runs in apps/web). */
 export function dataDir(env: Env = process.env): string {
   const v = env.BPFSCOPE_DATA_DIR;
-  if (v && v.trim()) return path.resolve(v);
+  if (v?.trim()) return path.resolve(v);
   const cwd = process.cwd();
   // next start / next build run with cwd apps/web; tests and scripts may run at the repo root.
   if (path.basename(cwd) === 'web' || fs.existsSync(path.join(/*turbopackIgnore: true*/ cwd, 'next.config.ts'))) return path.resolve(cwd, '../../data');
@@ -121,7 +121,7 @@ export function collectorConfigs(env: Env = process.env): CollectorConfig[] {
   // BPFSCOPE_COLLECTOR_URL=none: no local collector (a console alone: `npm run web`, Kubernetes)
   const out = env.BPFSCOPE_COLLECTOR_URL === 'none' ? [] : [local];
   const extra = env.BPFSCOPE_COLLECTORS;
-  if (extra && extra.trim()) {
+  if (extra?.trim()) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(extra);

@@ -315,7 +315,7 @@ describe('symbolize: user space (ELF, /proc/PID/maps)', { skip: haveCc ? false :
     try {
       const maps = ProcMaps.read(r.pid);
       const m = maps.find(Number(r.addrs.jit));
-      assert.ok(m && m.path.startsWith('/memfd:'), `mapping is ${m?.path}`);
+      assert.ok(m?.path.startsWith('/memfd:'), `mapping is ${m?.path}`);
       const [f] = createSymbolizer().user(r.pid, [r.addrs.jit + 0x10n]);
       assert.deepEqual([f.name, f.kind, f.offset], ['jit_in_memfd', 'jit', 0x10]);
     } finally {

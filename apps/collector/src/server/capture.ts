@@ -356,7 +356,7 @@ export class Capture {
         this.total += w;
         if (id === this.otherStackId) this.loss.otherStacks = (this.loss.otherStacks ?? 0) + w;
       }
-      this.samples += TOOLS[this.tool].unit === 'samples' ? d.records.reduce((a, r) => a + (r.value > 0 ? r.value : 0), 0) : d.records.length;
+      this.samples += TOOLS[this.tool].unit === 'samples' ? d.records.reduce((a, r) => a + Math.max(r.value, 0), 0) : d.records.length;
       if (d.timeline) {
         this.resolutionMs = d.timeline.resolutionMs;
         const agg = new Map<string, [number, number, number]>();

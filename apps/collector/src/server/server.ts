@@ -17,7 +17,6 @@ import {
   clientMessageSchema,
   describeZodError,
   type ClientMessage,
-  type ServerMessage,
   type WelcomeMessage,
 } from '@bpfscope/viz/wire';
 import { checkUpgrade } from './auth.js';

@@ -572,7 +572,7 @@ export class SymbolizerImpl implements Symbolizer {
       } catch {
         elf = null;
       }
-      if (elf && elf.buildId) {
+      if (elf?.buildId) {
         const same = this.elfByBuildId.get(elf.buildId);
         if (same) {
           elf.close();

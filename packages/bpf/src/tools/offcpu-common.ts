@@ -3,7 +3,7 @@ import { BpfObject } from '../object.js';
 import type { Symbolizer } from '../symbolize/types.js';
 import type { OffcpuOptions, StackDelta, StackRecord, ToolHandle, ToolName } from './types.js';
 import { offcpuCfg, readComm, Stat } from './layout.js';
-import { StackResolver } from './stacks.js';
+import type { StackResolver } from './stacks.js';
 import { bad, checkIds, checkMicros, checkStackOpts, openStackTool } from './common.js';
 import { loadWithUnwind, unwindPrograms } from '../unwind/session.js';
 

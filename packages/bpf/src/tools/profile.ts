@@ -81,7 +81,7 @@ export function openProfile(opts: ProfileOptions, sym: Symbolizer): ToolHandle<S
         records[ri].value += count;
         // a bucket that began just before attach gets offset 0
         const off = Number((bucket * bucketNs - startMonoNs) / 1_000_000n);
-        entries.push({ offsetMs: off < 0 ? 0 : off, record: ri, count });
+        entries.push({ offsetMs: Math.max(off, 0), record: ri, count });
       }
       entries.sort((a, b) => a.offsetMs - b.offsetMs || a.record - b.record);
       stacks.endInterval();

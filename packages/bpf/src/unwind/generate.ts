@@ -217,7 +217,7 @@ function sectionBytes(elf: ElfFile, s: ElfSection, reasons: Record<string, numbe
       if (size > MAX_CFI_BYTES) throw new Error(`declared size ${size}`);
       return inflateSync(raw.subarray(12), { maxOutputLength: Math.max(size, 1) });
     }
-  } catch (e) {
+  } catch (_e) {
     reasons['bad-compressed-section'] = (reasons['bad-compressed-section'] ?? 0) + 1;
     return undefined;
   }

@@ -132,7 +132,7 @@ export class UnwindTracker {
     this.procRoot = opts.procRoot ?? '/proc';
     this.observer = opts.observer;
     this.limit = opts.memoryLimitBytes ?? DEFAULT_LIMIT;
-    this.filter = opts.pids && opts.pids.length ? new Set(opts.pids) : undefined;
+    this.filter = opts.pids?.length ? new Set(opts.pids) : undefined;
     // the first SCAN_SLICE_MS of the scan now (all of a -p capture's few processes), the rest of
     // the host's processes in slices between which the event loop runs; idle() waits for it
     const pids = this.filter ? [...this.filter] : this.allPids();

@@ -440,7 +440,7 @@ export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array)
   while (work.length) {
     const d = work.pop()!;
     let hi = work.pop()!;
-    let lo = work.pop()!;
+    const lo = work.pop()!;
     for (;;) {
       const len = hi - lo;
       if (len <= 1) break;
@@ -471,7 +471,7 @@ export function sortStacks(idx: Int32Array, start: Int32Array, flat: Int32Array)
       const a = key(idx[lo], d),
         b = key(idx[lo + (len >> 1)], d),
         c = key(idx[hi - 1], d);
-      const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+      const pivot = a < b ? (b < c ? b : Math.max(a, c)) : a < c ? a : Math.max(b, c);
       // 3-way partition: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot
       let lt = lo,
         gt = hi,

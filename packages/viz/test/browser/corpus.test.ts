@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { NO_CHROMIUM, REPO, screenshotPath, withTestPage, type Route } from './harness.js';
+import { NO_CHROMIUM, screenshotPath, withTestPage, type Route } from './harness.js';
 import * as viz from '../../src/index.js';
 import { CORPUS_DIR } from '../../../../tests/support/corpus.js';
 
