@@ -16,6 +16,7 @@ import { ElfFile, readElfSymbols } from '../src/symbolize/elf.js';
 import { loadLibDwError } from '../src/ffi/libdw.js';
 import { tmpDir } from './helpers.js';
 import { INLINE_SRC } from './inline-workload.js';
+import { mulberry32 } from '../../../tests/support/random.js';
 
 const LIBDW_SKIP = loadLibDwError() ? `elfutils libdw is not installed (apt-get install libdw1): ${loadLibDwError()!.message}` : false;
 
@@ -158,18 +159,6 @@ test('DWARF index: same frames as libdw on the node binary (DWARF 4, uncompresse
   assert.ok(r.compared > 0, 'some node addresses have DWARF frames');
 });
 
-/** deterministic PRNG (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('DWARF index: corrupt sections end in an Error or an answer, never another exception or a hang (fuzz)', { timeout: 300000 }, (t) => {
   const bins = [4, 5].map((v) => build(`ix_fuzz_${v}`, CXX_SRC, 'g++', [`-gdwarf-${v}`]));
   let errors = 0;
@@ -177,7 +166,7 @@ test('DWARF index: corrupt sections end in an Error or an answer, never another 
   let answered = 0;
   const ROUNDS = 600;
   for (let round = 0; round < ROUNDS; round++) {
-    const rand = rng(0x51ed270b ^ round);
+    const rand = mulberry32(0x51ed270b ^ round);
     const elf = ElfFile.open(bins[round % 2]);
     const orig = loadSections(elf);
     elf.close();

@@ -196,6 +196,23 @@ function formSize(form: number, offSize: number, addrSize: number, version: numb
   }
 }
 
+/** forms whose value is an unsigned LEB128 (constants, indexes, references) */
+function isLebForm(form: number): boolean {
+  switch (form) {
+    case F.udata:
+    case F.ref_udata:
+    case F.strx:
+    case F.addrx:
+    case F.loclistx:
+    case F.rnglistx:
+    case F.GNU_addr_index:
+    case F.GNU_str_index:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /**
  * A unit's abbreviations by code (an array for the usual small codes, a map for others), parsed
  * lazily: a code not seen yet parses on until it appears (units skip most of their type DIEs, so
@@ -636,121 +653,33 @@ export class DwarfIndexReader {
   /** the raw value of a constant / address / offset / index form (strings: their position) */
   private value(r: Reader, h: UnitHeader, form: number, ab: Abbrev, idx: number): number {
     switch (form) {
-      case F.addr:
-        return r.uN(h.addrSize);
-      case F.data1:
-      case F.ref1:
-      case F.flag:
-      case F.strx1:
-      case F.addrx1:
-        return r.u8();
-      case F.data2:
-      case F.ref2:
-      case F.strx2:
-      case F.addrx2:
-        return r.u16();
-      case F.strx3:
-      case F.addrx3:
-        return r.u24();
-      case F.data4:
-      case F.ref4:
-      case F.strx4:
-      case F.addrx4:
-      case F.ref_sup4:
-        return r.u32();
-      case F.data8:
-      case F.ref8:
-      case F.ref_sig8:
-      case F.ref_sup8:
-        return r.u64();
-      case F.sdata:
-        return r.sleb();
-      case F.udata:
-      case F.ref_udata:
-      case F.strx:
-      case F.addrx:
-      case F.loclistx:
-      case F.rnglistx:
-      case F.GNU_addr_index:
-      case F.GNU_str_index:
-        return r.uleb();
-      case F.strp:
-      case F.line_strp:
-      case F.sec_offset:
-      case F.strp_sup:
-      case F.GNU_ref_alt:
-      case F.GNU_strp_alt:
-        return r.uN(h.offSize);
-      case F.ref_addr:
-        return r.uN(h.version <= 2 ? h.addrSize : h.offSize);
       case F.implicit_const:
         return ab.consts?.get(idx) ?? 0;
       case F.flag_present:
         return 1;
+      case F.sdata:
+        return r.sleb();
       case F.string:
         return r.cstr();
       case F.indirect:
         return this.value(r, h, r.uleb(), ab, idx);
-      default:
-        this.skipForm(r, h, form);
-        return 0;
     }
+    if (isLebForm(form)) return r.uleb();
+    const size = formSize(form, h.offSize, h.addrSize, h.version);
+    if (size === 3) return r.u24();
+    if (size === 1 || size === 2 || size === 4 || size === 8) return r.uN(size);
+    this.skipForm(r, h, form); // blocks, data16: no number to give
+    return 0;
   }
 
   private skipForm(r: Reader, h: UnitHeader, form: number): void {
+    const size = formSize(form, h.offSize, h.addrSize, h.version);
+    if (size >= 0) return r.skip(size);
+    if (form === F.sdata || isLebForm(form)) {
+      r.uleb();
+      return;
+    }
     switch (form) {
-      case F.flag_present:
-      case F.implicit_const:
-        return;
-      case F.addr:
-        return r.skip(h.addrSize);
-      case F.data1:
-      case F.ref1:
-      case F.flag:
-      case F.strx1:
-      case F.addrx1:
-        return r.skip(1);
-      case F.data2:
-      case F.ref2:
-      case F.strx2:
-      case F.addrx2:
-        return r.skip(2);
-      case F.strx3:
-      case F.addrx3:
-        return r.skip(3);
-      case F.data4:
-      case F.ref4:
-      case F.strx4:
-      case F.addrx4:
-      case F.ref_sup4:
-        return r.skip(4);
-      case F.data8:
-      case F.ref8:
-      case F.ref_sig8:
-      case F.ref_sup8:
-        return r.skip(8);
-      case F.data16:
-        return r.skip(16);
-      case F.sdata:
-      case F.udata:
-      case F.ref_udata:
-      case F.strx:
-      case F.addrx:
-      case F.loclistx:
-      case F.rnglistx:
-      case F.GNU_addr_index:
-      case F.GNU_str_index:
-        r.uleb();
-        return;
-      case F.strp:
-      case F.line_strp:
-      case F.sec_offset:
-      case F.strp_sup:
-      case F.GNU_ref_alt:
-      case F.GNU_strp_alt:
-        return r.skip(h.offSize);
-      case F.ref_addr:
-        return r.skip(h.version <= 2 ? h.addrSize : h.offSize);
       case F.string:
         r.cstr();
         return;
