@@ -1,7 +1,7 @@
 /** Map access in bulk: one Buffer per map, reused every interval; batch ops when the kernel has them. */
 import * as L from './ffi/libbpf.js';
 import { BpfError } from './errors.js';
-import { syscall } from './ffi/libc.js';
+import { syscall, syscall3 } from './ffi/libc.js';
 import type { BpfMap, BpfObject } from './object.js';
 
 const ENOENT = 2;
@@ -20,7 +20,25 @@ const MEMBARRIER_CMD_GLOBAL = 1;
  * (tracepoints, kprobes, uprobes, perf events, trampolines).
  */
 export function waitForRunningPrograms(): void {
-  const r = Number(syscall(SYS_membarrier, 'int', MEMBARRIER_CMD_GLOBAL, 'unsigned int', 0, 'int', -1));
+  checkMembarrier(Number(syscall(SYS_membarrier, 'int', MEMBARRIER_CMD_GLOBAL, 'unsigned int', 0, 'int', -1)));
+}
+
+/** waitForRunningPrograms on the libuv threadpool: the event loop keeps running during the grace period. */
+export function waitForRunningProgramsAsync(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    syscall3.async(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, -1, (err: unknown, r: unknown) => {
+      if (err) return reject(err);
+      try {
+        checkMembarrier(Number(r));
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function checkMembarrier(r: number): void {
   if (r < 0)
     throw new BpfError({
       errno: 22,
@@ -34,6 +52,10 @@ export function waitForRunningPrograms(): void {
  * drained without losing what programs add meanwhile: the programs are switched to the other map,
  * the ones still running are waited for, then the map nobody writes to any more is drained. A plain
  * hash map is drained in place: an addition racing with the deletion of its entry can be lost.
+ *
+ * A drain is switch → wait → read. drain() does all three synchronously (the wait blocks the
+ * thread for an RCU grace period, 8-60 ms on a loaded machine); prepareAsync() does the switch and
+ * waits on the threadpool, and the drain() after it only reads (drainAsync() = both).
  */
 export class HashDrainer {
   readonly keys: Buffer;
@@ -73,17 +95,54 @@ export class HashDrainer {
   private alt: BpfMap | undefined;
   private genMap: BpfMap | undefined;
 
+  /** the map the programs were switched away from, not read yet */
+  private pending: BpfMap | undefined;
+  /** switches so far, and the switch whose running programs have been waited for */
+  private switches = 0;
+  private waited = 0;
+
+  private switchMaps(alt: BpfMap, genMap: BpfMap): void {
+    // programs switch to the other map; once the ones still running have returned, nothing writes to the one they left
+    const target = this.gen & 1 ? alt : this.map;
+    this.genVal.writeUInt32LE(this.gen ^ 1);
+    const r = L.bpf_map_update_elem(genMap.fd, this.genKey, this.genVal, 0) as number;
+    if (r < 0) throw BpfError.fromErrno(-r, `switch ${this.map.name} to its other map`);
+    this.gen ^= 1;
+    this.pending = target;
+    this.switches++;
+  }
+
+  /**
+   * Switch the programs to the other map and wait (on the threadpool) until the ones still running
+   * have returned; the next drain() then only reads. No-op for a plain map or when already prepared.
+   */
+  async prepareAsync(): Promise<void> {
+    if (!this.alt || !this.genMap) return;
+    if (!this.pending) this.switchMaps(this.alt, this.genMap);
+    const s = this.switches;
+    if (this.waited === s) return;
+    await waitForRunningProgramsAsync();
+    // a sync drain() meanwhile read that map (and waited itself): nothing to mark
+    if (this.switches === s && this.pending) this.waited = s;
+  }
+
+  /** prepareAsync() then drain(): the number of entries, read into keys/values. */
+  async drainAsync(): Promise<number> {
+    await this.prepareAsync();
+    return this.drain();
+  }
+
   /** Returns the number of entries; key i is keys[i*keySize…], value i is values[i*valueSize…]. */
   drain(): number {
     let target = this.map;
     if (this.alt && this.genMap) {
-      // programs switch to the other map; once the ones still running have returned, nothing writes to `target`
-      target = this.gen & 1 ? this.alt : this.map;
-      this.gen ^= 1;
-      this.genVal.writeUInt32LE(this.gen);
-      const r = L.bpf_map_update_elem(this.genMap.fd, this.genKey, this.genVal, 0) as number;
-      if (r < 0) throw BpfError.fromErrno(-r, `switch ${this.map.name} to its other map`);
-      waitForRunningPrograms();
+      if (!this.pending) this.switchMaps(this.alt, this.genMap);
+      if (this.waited !== this.switches) {
+        waitForRunningPrograms();
+        this.waited = this.switches;
+      }
+      target = this.pending as BpfMap;
+      this.pending = undefined;
     }
     if (this.batchOk !== false) {
       const r = this.drainBatch(target);

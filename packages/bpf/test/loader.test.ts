@@ -155,6 +155,107 @@ test('drainerOf: each drain switches the programs to the other map (name_gen) an
   }
 });
 
+test('drainerOf async: prepareAsync switches and waits off the event loop, the next drain only reads', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
+  const { drainerOf } = await import('../src/maps.js');
+  const L = await import('../src/ffi/libbpf.js');
+  const o = BpfObject.load('offcputime');
+  try {
+    const d = drainerOf(o, 'counts');
+    const gen = Buffer.alloc(4);
+    const readGen = () => {
+      assert.equal(L.bpf_map_lookup_elem(o.map('counts_gen').fd, Buffer.alloc(4), gen), 0);
+      return gen.readUInt32LE(0);
+    };
+    const put = (map: string, id: number) => {
+      const key = Buffer.alloc(o.map(map).keySize);
+      key.writeUInt32LE(id, 0);
+      const val = Buffer.alloc(8);
+      val.writeBigUInt64LE(BigInt(id), 0);
+      assert.equal(L.bpf_map_update_elem(o.map(map).fd, key, val, 0n), 0);
+    };
+    put('counts', 1);
+    put('counts_alt', 2);
+    // the event loop turns while the grace period is waited for: a sync wait would resolve the
+    // promise before any setImmediate callback ran
+    let done = false;
+    const p = d.prepareAsync().then(() => (done = true));
+    assert.equal(readGen(), 1, 'switched at once');
+    let turns = 0;
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    await p;
+    assert.ok(turns >= 2, `event loop turns during the wait: ${turns}`);
+    assert.equal(readGen(), 1, 'prepareAsync switched once');
+    await d.prepareAsync(); // already prepared: no second switch
+    assert.equal(readGen(), 1);
+    assert.equal(d.drain(), 1, 'the drain after prepareAsync reads the map the programs left');
+    assert.equal(d.keys.readUInt32LE(0), 1);
+    assert.equal(readGen(), 1, 'and does not switch again');
+    assert.equal(await d.drainAsync(), 1, 'drainAsync takes counts_alt');
+    assert.equal(d.keys.readUInt32LE(0), 2);
+    assert.equal(readGen(), 0);
+    // a sync drain during an in-flight prepareAsync reads the prepared map (waiting itself); the
+    // async one then starts a new switch instead of reading without a wait
+    put('counts_alt', 3);
+    const q = d.prepareAsync();
+    assert.equal(readGen(), 1);
+    assert.equal(d.drain(), 0, 'counts was drained already');
+    await q;
+    assert.equal(readGen(), 1);
+    assert.equal(d.drain(), 1, 'the next drain switches back and reads counts_alt');
+    assert.equal(d.keys.readUInt32LE(0), 3);
+    assert.equal(readGen(), 0);
+  } finally {
+    o.destroy();
+  }
+});
+
+test('tool drainAsync: the event loop keeps running; close during a drain waits for its read; no drain after close', {
+  skip: ROOT_SKIP,
+  timeout: 60000,
+}, async () => {
+  const { openRunqlat } = await import('../src/index.js');
+  const h = openRunqlat({});
+  try {
+    assert.ok(h.drainAsync, 'runqlat has drainAsync');
+    // event loop turns (setImmediate) while draining: a sync drain blocks them all
+    let turns = 0;
+    let spinning = true;
+    const spin = (async () => {
+      while (spinning) {
+        await new Promise((r) => setImmediate(r));
+        turns++;
+      }
+    })();
+    let sync = 0;
+    let async = 0;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = turns;
+        h.drain();
+        sync += turns - t0;
+        const t1 = turns;
+        await h.drainAsync!();
+        async += turns - t1;
+      }
+    } finally {
+      spinning = false;
+      await spin;
+    }
+    assert.equal(sync, 0, 'a sync drain blocks the event loop');
+    assert.ok(async >= 5, `event loop turns during 5 async drains: ${async}`);
+    const p = h.drainAsync!();
+    h.close(); // deferred: the drain is between switch and read
+    const d = await p;
+    assert.equal(d.kind, 'histogram');
+    await assert.rejects(h.drainAsync!(), /drain after close/);
+  } finally {
+    h.close();
+  }
+});
+
 /*
  * Drains while the programs add: the counts must be exact. Draining the map the programs write to
  * (read + delete, even as BPF_MAP_LOOKUP_AND_DELETE_BATCH) lost additions that landed in an entry
@@ -162,13 +263,17 @@ test('drainerOf: each drain switches the programs to the other map (name_gen) an
  * on a loaded 2-CPU machine, no loss counter raised. Since the drain switches maps and waits for
  * running programs first, none is lost.
  */
-test('funccount drained continuously while two threads call the probed function: every call counted', { skip: ROOT_SKIP, timeout: 180000 }, async (t) => {
-  const { openFunccount } = await import('../src/index.js');
-  const { buildC, run, GATE } = await import('./helpers.js');
-  const N = 300000;
-  const bin = buildC(
-    'drain_race',
-    `
+for (const mode of ['drain', 'drainAsync'] as const)
+  test(`funccount drained continuously (${mode}) while two threads call the probed function: every call counted`, {
+    skip: ROOT_SKIP,
+    timeout: 180000,
+  }, async (t) => {
+    const { openFunccount } = await import('../src/index.js');
+    const { buildC, run, GATE } = await import('./helpers.js');
+    const N = 300000;
+    const bin = buildC(
+      'drain_race',
+      `
 #include <pthread.h>
 #include <unistd.h>
 volatile unsigned long sink;
@@ -176,34 +281,35 @@ __attribute__((noipa)) void dr_target(void) { sink++; }
 void *th(void *a) { for (int i = 0; i < ${N}; i++) dr_target(); return a; }
 int main(void) { ${GATE} pthread_t a, b; pthread_create(&a, 0, th, 0); pthread_create(&b, 0, th, 0); pthread_join(a, 0); pthread_join(b, 0); return 0; }
 `,
-  );
-  const w = run(bin);
-  await w.ready;
-  const h = openFunccount({ pattern: `${bin}:dr_target`, pid: [w.child.pid!] });
-  try {
-    let finished = false;
-    w.done.then(
-      () => (finished = true),
-      () => (finished = true),
     );
-    w.go();
-    let total = 0;
-    let drains = 0;
-    const add = (d: ReturnType<typeof h.drain>) => {
-      for (const c of d.counts) total += c.value;
-    };
-    while (!finished) {
-      add(h.drain());
-      drains++;
-      await new Promise((r) => setImmediate(r));
+    const w = run(bin);
+    await w.ready;
+    const h = openFunccount({ pattern: `${bin}:dr_target`, pid: [w.child.pid!] });
+    try {
+      let finished = false;
+      w.done.then(
+        () => (finished = true),
+        () => (finished = true),
+      );
+      w.go();
+      let total = 0;
+      let drains = 0;
+      const add = (d: ReturnType<typeof h.drain>) => {
+        for (const c of d.counts) total += c.value;
+      };
+      const drain = () => (mode === 'drain' ? Promise.resolve(h.drain()) : h.drainAsync!());
+      while (!finished) {
+        add(await drain());
+        drains++;
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(await w.done, 0);
+      add(await drain());
+      t.diagnostic(`${total} of ${2 * N} calls counted over ${drains} drains during the run`);
+      assert.ok(drains >= 5, `drains while the workload ran: ${drains}`);
+      assert.equal(total, 2 * N);
+    } finally {
+      h.close();
+      w.child.kill('SIGKILL');
     }
-    assert.equal(await w.done, 0);
-    add(h.drain());
-    t.diagnostic(`${total} of ${2 * N} calls counted over ${drains} drains during the run`);
-    assert.ok(drains >= 5, `drains while the workload ran: ${drains}`);
-    assert.equal(total, 2 * N);
-  } finally {
-    h.close();
-    w.child.kill('SIGKILL');
-  }
-});
+  });

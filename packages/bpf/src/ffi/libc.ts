@@ -5,6 +5,9 @@ export const libc = koffi.load('libc.so.6');
 
 /** long syscall(long number, ...): variadic, call with (nr, 'type', value, ...). */
 export const syscall = libc.func('long syscall(long number, ...)');
+/** syscall with three fixed int arguments (membarrier): unlike the variadic one it has `.async`,
+ * which runs the call on the libuv threadpool while the event loop goes on */
+export const syscall3 = libc.func('long syscall(long number, int a, unsigned int b, int c)');
 export const close = libc.func('int close(int fd)');
 export const vsnprintf = libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, void *fmt, void *ap)');
 export const strerror = libc.func('const char *strerror(int errnum)');

@@ -8,6 +8,7 @@
 import { BpfObject } from '../object.js';
 import { BpfError } from '../errors.js';
 import { drainerOf, StatsReader } from '../maps.js';
+import { withDrainAsync } from './drain-async.js';
 import { attachKprobe, attachKprobeMulti, attachRawTracepoint, attachUprobe, destroyLink } from '../attach.js';
 import { kernelBtfNames } from '../btf.js';
 import { onlineCpus } from '../privileges.js';
@@ -342,26 +343,29 @@ export function openFunccount(opts: FunccountOptions): ProbeToolHandle<CountDelt
     assertSize(counts, 4, 8);
     const drainer = drainerOf(obj, 'counts');
     const stats = new StatsReader(obj.map('stats'));
-    return {
-      tool: 'funccount' as const,
-      startTime: Date.now(),
-      attached,
-      drain(): CountDelta {
-        const n = drainer.drain();
-        const st = stats.read();
-        const out: CountDelta['counts'] = [];
-        for (let i = 0; i < n; i++) {
-          const probe = drainer.keys.readUInt32LE(i * 4);
-          out.push({ key: names[probe] ?? `probe ${probe}`, value: Number(drainer.values.readBigUInt64LE(i * 8)) });
-        }
-        out.sort((a, b) => a.value - b.value || (a.key < b.key ? -1 : 1));
-        const loss = emptyLoss();
-        loss.mapFull = st[Stat.MAP_FULL];
-        return { kind: 'counts', counts: out, loss, events: st[Stat.EVENTS] };
+    return withDrainAsync(
+      {
+        tool: 'funccount' as const,
+        startTime: Date.now(),
+        attached,
+        drain(): CountDelta {
+          const n = drainer.drain();
+          const st = stats.read();
+          const out: CountDelta['counts'] = [];
+          for (let i = 0; i < n; i++) {
+            const probe = drainer.keys.readUInt32LE(i * 4);
+            out.push({ key: names[probe] ?? `probe ${probe}`, value: Number(drainer.values.readBigUInt64LE(i * 8)) });
+          }
+          out.sort((a, b) => a.value - b.value || (a.key < b.key ? -1 : 1));
+          const loss = emptyLoss();
+          loss.mapFull = st[Stat.MAP_FULL];
+          return { kind: 'counts', counts: out, loss, events: st[Stat.EVENTS] };
+        },
+        programStats: () => statsOf(obj, others),
+        close: () => closeAll(obj, others),
       },
-      programStats: () => statsOf(obj, others),
-      close: () => closeAll(obj, others),
-    };
+      [drainer],
+    );
   });
 }
 
@@ -412,42 +416,45 @@ export function openStackcount(opts: StackcountOptions, sym: Symbolizer): ProbeT
         obj.attachAll((n) => n.startsWith('sched_process_exec'));
       }
       const stacks = new StackResolver(obj.map('stacks'), sym, false, unwind?.store, unwind?.python);
-      return {
-        tool: 'stackcount' as const,
-        startTime: Date.now(),
-        attached,
-        unwind: unwind ? () => unwind!.info() : undefined,
-        drain(): StackDelta {
-          const n = drainer.drain();
-          const st = stats.read();
-          const k = drainer.keys;
-          const records: StackRecord[] = [];
-          const index = new Map<string, number>();
-          for (let i = 0; i < n; i++) {
-            const o = i * ANYFUNC_STACK_KEY_SIZE;
-            const pid = k.readUInt32LE(o + 4);
-            const uid = k.readInt32LE(o + 8);
-            const kid = k.readInt32LE(o + 12);
-            const comm = readComm(k, o + 16);
-            const count = Number(drainer.values.readBigUInt64LE(i * 8));
-            // the probe index is not shown: the stack's leaf names the function (or the tracepoint's caller)
-            const rk = `${pid}/${uid}/${kid}/${comm}`;
-            let ri = index.get(rk);
-            if (ri === undefined) {
-              ri = records.push({ ...stacks.thread(pid, pid, comm, uid, kid), value: 0 }) - 1;
-              index.set(rk, ri);
+      return withDrainAsync(
+        {
+          tool: 'stackcount' as const,
+          startTime: Date.now(),
+          attached,
+          unwind: unwind ? () => unwind!.info() : undefined,
+          drain(): StackDelta {
+            const n = drainer.drain();
+            const st = stats.read();
+            const k = drainer.keys;
+            const records: StackRecord[] = [];
+            const index = new Map<string, number>();
+            for (let i = 0; i < n; i++) {
+              const o = i * ANYFUNC_STACK_KEY_SIZE;
+              const pid = k.readUInt32LE(o + 4);
+              const uid = k.readInt32LE(o + 8);
+              const kid = k.readInt32LE(o + 12);
+              const comm = readComm(k, o + 16);
+              const count = Number(drainer.values.readBigUInt64LE(i * 8));
+              // the probe index is not shown: the stack's leaf names the function (or the tracepoint's caller)
+              const rk = `${pid}/${uid}/${kid}/${comm}`;
+              let ri = index.get(rk);
+              if (ri === undefined) {
+                ri = records.push({ ...stacks.thread(pid, pid, comm, uid, kid), value: 0 }) - 1;
+                index.set(rk, ri);
+              }
+              records[ri].value += count;
             }
-            records[ri].value += count;
-          }
-          stacks.endInterval();
-          return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
+            stacks.endInterval();
+            return { kind: 'stacks', unit: 'events', records, loss: stacks.loss(st), events: st[Stat.EVENTS] };
+          },
+          programStats: () => statsOf(obj, others),
+          close: () => {
+            unwind?.close();
+            closeAll(obj, others);
+          },
         },
-        programStats: () => statsOf(obj, others),
-        close: () => {
-          unwind?.close();
-          closeAll(obj, others);
-        },
-      };
+        [drainer],
+      );
     },
     () => unwind?.close(),
   );
@@ -514,37 +521,40 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
     assertSize(hists, 4, ANYFUNC_HIST_SIZE);
     const drainer = drainerOf(obj, 'hists');
     const stats = new StatsReader(obj.map('stats'));
-    return {
-      tool: 'funclatency' as const,
-      startTime: Date.now(),
-      attached,
-      drain(): LatencyDelta {
-        const n = drainer.drain();
-        const st = stats.read();
-        const v = drainer.values;
-        const histograms: LatencyDelta['histograms'] = [];
-        for (let i = 0; i < n; i++) {
-          const probe = drainer.keys.readUInt32LE(i * 4);
-          const o = i * ANYFUNC_HIST_SIZE;
-          const slots: number[] = [];
-          for (let s = 0; s < ANYFUNC_MAX_SLOTS; s++) slots.push(Number(v.readBigUInt64LE(o + s * 8)));
-          let last = slots.length - 1;
-          while (last > 0 && slots[last] === 0) last--;
-          histograms.push({
-            key: perFunc ? (names[probe] ?? `probe ${probe}`) : '',
-            slots: slots.slice(0, last + 1),
-            count: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8)),
-            sum: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8 + 8)),
-          });
-        }
-        histograms.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        const loss = emptyLoss();
-        loss.mapFull = st[Stat.MAP_FULL];
-        loss.lostEvents = st[Stat.START_FULL];
-        return { kind: 'latency', unit, keyKind: perFunc ? 'function' : 'none', histograms, loss, events: st[Stat.EVENTS] };
+    return withDrainAsync(
+      {
+        tool: 'funclatency' as const,
+        startTime: Date.now(),
+        attached,
+        drain(): LatencyDelta {
+          const n = drainer.drain();
+          const st = stats.read();
+          const v = drainer.values;
+          const histograms: LatencyDelta['histograms'] = [];
+          for (let i = 0; i < n; i++) {
+            const probe = drainer.keys.readUInt32LE(i * 4);
+            const o = i * ANYFUNC_HIST_SIZE;
+            const slots: number[] = [];
+            for (let s = 0; s < ANYFUNC_MAX_SLOTS; s++) slots.push(Number(v.readBigUInt64LE(o + s * 8)));
+            let last = slots.length - 1;
+            while (last > 0 && slots[last] === 0) last--;
+            histograms.push({
+              key: perFunc ? (names[probe] ?? `probe ${probe}`) : '',
+              slots: slots.slice(0, last + 1),
+              count: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8)),
+              sum: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8 + 8)),
+            });
+          }
+          histograms.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+          const loss = emptyLoss();
+          loss.mapFull = st[Stat.MAP_FULL];
+          loss.lostEvents = st[Stat.START_FULL];
+          return { kind: 'latency', unit, keyKind: perFunc ? 'function' : 'none', histograms, loss, events: st[Stat.EVENTS] };
+        },
+        programStats: () => statsOf(obj, others),
+        close: () => closeAll(obj, others),
       },
-      programStats: () => statsOf(obj, others),
-      close: () => closeAll(obj, others),
-    };
+      [drainer],
+    );
   });
 }

@@ -6,6 +6,7 @@ import type { BiolatencyOptions, HistogramDelta, ToolHandle } from './types.js';
 import { BIO_HIST_SIZE, BIO_KEY_SIZE, BIO_MAX_SLOTS, assertSize, bioCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
 import { bad, withCleanup } from './common.js';
+import { withDrainAsync } from './drain-async.js';
 
 const OPS: Record<number, string> = {
   0: 'Read',
@@ -98,38 +99,41 @@ export function openBiolatency(opts: BiolatencyOptions = {}): ToolHandle<Histogr
       return disks.get(mm) ?? `[${mm}]`;
     };
 
-    return {
-      tool: 'biolatency' as const,
-      startTime,
-      drain(): HistogramDelta {
-        const n = drainer.drain();
-        const st = stats.read();
-        const byKey = new Map<string, number[]>();
-        for (let i = 0; i < n; i++) {
-          const ko = i * BIO_KEY_SIZE;
-          const vo = i * BIO_HIST_SIZE;
-          const key = keyName(drainer.keys.readUInt32LE(ko), drainer.keys.readUInt32LE(ko + 4));
-          let slots = byKey.get(key);
-          if (!slots) byKey.set(key, (slots = new Array(BIO_MAX_SLOTS).fill(0)));
-          for (let s = 0; s < BIO_MAX_SLOTS; s++) slots[s] += drainer.values.readUInt32LE(vo + s * 4);
-        }
-        const histograms = [...byKey.entries()]
-          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-          .map(([key, slots]) => {
-            let last = slots.length - 1;
-            while (last > 0 && slots[last] === 0) last--;
-            return { key, slots: slots.slice(0, last + 1) };
-          });
-        const loss = emptyLoss();
-        loss.mapFull = st[Stat.MAP_FULL];
-        // requests the programs could not time: the start map refused them, or the kernel never
-        // delivered their completion to block_rq_complete (seen when the request was issued again)
-        loss.lostEvents = st[Stat.START_FULL] + (st[Stat.COMPLETION_UNSEEN] ?? 0); // ?? 0: an object built before the counter existed
-        return { kind: 'histogram', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind, histograms, loss, events: st[Stat.EVENTS] };
+    return withDrainAsync(
+      {
+        tool: 'biolatency' as const,
+        startTime,
+        drain(): HistogramDelta {
+          const n = drainer.drain();
+          const st = stats.read();
+          const byKey = new Map<string, number[]>();
+          for (let i = 0; i < n; i++) {
+            const ko = i * BIO_KEY_SIZE;
+            const vo = i * BIO_HIST_SIZE;
+            const key = keyName(drainer.keys.readUInt32LE(ko), drainer.keys.readUInt32LE(ko + 4));
+            let slots = byKey.get(key);
+            if (!slots) byKey.set(key, (slots = new Array(BIO_MAX_SLOTS).fill(0)));
+            for (let s = 0; s < BIO_MAX_SLOTS; s++) slots[s] += drainer.values.readUInt32LE(vo + s * 4);
+          }
+          const histograms = [...byKey.entries()]
+            .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+            .map(([key, slots]) => {
+              let last = slots.length - 1;
+              while (last > 0 && slots[last] === 0) last--;
+              return { key, slots: slots.slice(0, last + 1) };
+            });
+          const loss = emptyLoss();
+          loss.mapFull = st[Stat.MAP_FULL];
+          // requests the programs could not time: the start map refused them, or the kernel never
+          // delivered their completion to block_rq_complete (seen when the request was issued again)
+          loss.lostEvents = st[Stat.START_FULL] + (st[Stat.COMPLETION_UNSEEN] ?? 0); // ?? 0: an object built before the counter existed
+          return { kind: 'histogram', unit: opts.milliseconds ? 'msecs' : 'usecs', keyKind, histograms, loss, events: st[Stat.EVENTS] };
+        },
+        close(): void {
+          obj.destroy();
+        },
       },
-      close(): void {
-        obj.destroy();
-      },
-    };
+      [drainer],
+    );
   });
 }

@@ -7,6 +7,7 @@ import { openUnwindSession, tableWaitMs, type UnwindSession } from '../unwind/se
 import { StackResolver } from './stacks.js';
 import { assertSize } from './layout.js';
 import { UNWIND_MODES, type CommonStackOptions, type StackDelta, type ToolHandle, type ToolName } from './types.js';
+import { withDrainAsync } from './drain-async.js';
 
 export function bad(message: string): BpfError {
   return new BpfError({ errno: 22, code: 'EINVAL', message });
@@ -117,20 +118,23 @@ export function openStackTool(
         ready = session.tablesLoaded(tableWaitMs(o.pids)).then(start);
         ready.catch(() => {}); // reported to whoever awaits it; until then the drains show no stacks
       } else start();
-      return {
-        tool: o.tool,
-        get startTime() {
-          return startTime;
+      return withDrainAsync(
+        {
+          tool: o.tool,
+          get startTime() {
+            return startTime;
+          },
+          ready,
+          unwind: session ? () => session.info() : undefined,
+          drain: () => o.drain(parts),
+          close(): void {
+            closed = true;
+            session?.close();
+            obj.destroy();
+          },
         },
-        ready,
-        unwind: session ? () => session.info() : undefined,
-        drain: () => o.drain(parts),
-        close(): void {
-          closed = true;
-          session?.close();
-          obj.destroy();
-        },
-      };
+        [parts.drainer],
+      );
     },
     () => unwind?.close(),
   );

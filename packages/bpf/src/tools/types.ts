@@ -110,6 +110,9 @@ export interface ToolHandle<D> {
   unwind?: () => import('../unwind/procs.js').UnwindInfo;
   /** Read and delete what the kernel gathered since the last drain (bounded memory). */
   drain(): D;
+  /** drain() with the wait for running BPF programs (an RCU grace period) off the event loop.
+   * Drains are serialized; close() during one takes effect once its read is done. */
+  drainAsync?(): Promise<D>;
   /** Detach and free everything. Idempotent. */
   close(): void;
 }
@@ -244,6 +247,8 @@ export interface AnyEventHandle<D> {
   unwind?: () => import('../unwind/procs.js').UnwindInfo;
   /** Read and delete what the kernel gathered since the last drain. */
   drain(): D;
+  /** drain() with the wait off the event loop (as ToolHandle.drainAsync) */
+  drainAsync?(): Promise<D>;
   /** Detach and free everything. Idempotent. */
   close(): void;
 }
