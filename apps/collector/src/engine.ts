@@ -21,6 +21,9 @@ export interface CaptureSource {
    * tables of the processes present at open); startTime is that moment. Undefined: started at open. */
   readonly ready?: Promise<void>;
   drain(): StackDelta | HistogramDelta;
+  /** drain() with the wait for running BPF programs off the event loop; close() during one takes
+   * effect once its read is done */
+  drainAsync?(): Promise<StackDelta | HistogramDelta>;
   close(): void;
   /** the BPF programs' run time and runs so far (kernel bpf_stats; both 0 unless kernel.bpf_stats_enabled=1) */
   programStats?(): { runTimeNs: number; runCount: number };
@@ -162,7 +165,14 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
     stackcount: (o, s) =>
       patternErrors(() => {
         const h = bpf.openStackcount({ ...o, pattern: requirePattern(o), limit: o.maxProbes }, s.symbolizer?.(primed(o), bpf.stripTracer) ?? primed(o));
-        return { tool: 'stackcount' as const, startTime: h.startTime, drain: () => h.drain(), close: () => h.close(), programStats: () => h.programStats() };
+        return {
+          tool: 'stackcount' as const,
+          startTime: h.startTime,
+          drain: () => h.drain(),
+          drainAsync: h.drainAsync && (() => h.drainAsync!()),
+          close: () => h.close(),
+          programStats: () => h.programStats(),
+        };
       }),
     funccount: (o) =>
       patternErrors(() => {
@@ -170,40 +180,42 @@ export function createEngine(bpf: Bpf, settings: EngineSettings = {}): CaptureEn
         const kind = h.attached.kind === 'user' ? ('user' as const) : ('kernel' as const);
         // calls per probe as one-frame stacks: the console's flame graph shows a bar per function and
         // its top-functions table the counts, sortable
+        const asStacks = (d: ReturnType<typeof h.drain>): StackDelta => ({
+          kind: 'stacks',
+          unit: 'events',
+          records: d.counts.map((c) => ({
+            pid: 0,
+            tid: 0,
+            comm: '',
+            user: kind === 'user' ? [{ name: c.key, kind }] : [],
+            kernel: kind === 'kernel' ? [{ name: c.key, kind }] : [],
+            value: c.value,
+          })),
+          loss: d.loss,
+          events: d.events,
+        });
+        const drainAsync = h.drainAsync;
         return {
           tool: 'funccount' as const,
           startTime: h.startTime,
           close: () => h.close(),
           programStats: () => h.programStats(),
-          drain: (): StackDelta => {
-            const d = h.drain();
-            return {
-              kind: 'stacks',
-              unit: 'events',
-              records: d.counts.map((c) => ({
-                pid: 0,
-                tid: 0,
-                comm: '',
-                user: kind === 'user' ? [{ name: c.key, kind }] : [],
-                kernel: kind === 'kernel' ? [{ name: c.key, kind }] : [],
-                value: c.value,
-              })),
-              loss: d.loss,
-              events: d.events,
-            };
-          },
+          drain: (): StackDelta => asStacks(h.drain()),
+          drainAsync: drainAsync && (async (): Promise<StackDelta> => asStacks(await drainAsync())),
         };
       }),
     funclatency: (o) =>
       patternErrors(() => {
         const h = bpf.openFunclatency({ ...o, pattern: requirePattern(o), limit: o.maxProbes, unit: o.milliseconds ? 'msecs' : 'usecs' });
         // the console's latency views take µs or ms histograms; funclatency's are in the same shape
+        const drainAsync = h.drainAsync;
         return {
           tool: 'funclatency' as const,
           startTime: h.startTime,
           close: () => h.close(),
           programStats: () => h.programStats(),
           drain: (): HistogramDelta => latencyAsHistogram(h.drain()),
+          drainAsync: drainAsync && (async (): Promise<HistogramDelta> => latencyAsHistogram(await drainAsync())),
         };
       }),
   };

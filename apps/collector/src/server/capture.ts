@@ -136,6 +136,12 @@ export class Capture {
   private dueAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** the drain in flight (source.drainAsync): ticks never overlap, finish waits for it */
+  private inflight: Promise<void> | undefined;
+  /** finish() waiting for the drain in flight and the final drain */
+  private finishing: Promise<void> | undefined;
+  /** why a drain failed while finish() was waiting: the capture ends as failed */
+  private failure: string | undefined;
   histUnit: 'usecs' | 'msecs' | undefined;
   histKeyKind: 'none' | 'disk' | 'flags' | 'pid' | 'tid' | 'function' | undefined;
   private resolutionMs: number | undefined;
@@ -189,7 +195,7 @@ export class Capture {
     // capture's start time and duration count from then
     ready.then(
       () => {
-        if (this.ended) return;
+        if (this.ended || this.finishing) return;
         this.startTime = this.source.startTime || this.startTime;
         this.lastDrain = this.startTime;
         this.schedule();
@@ -203,7 +209,7 @@ export class Capture {
   }
 
   private schedule(): void {
-    if (this.ended) return;
+    if (this.ended || this.finishing) return;
     const now = Date.now();
     const endAt = this.startTime + this.durationMs;
     const n = Math.floor((now - this.startTime) / this.intervalMs) + 1;
@@ -212,12 +218,9 @@ export class Capture {
     this.dueAt = at;
     this.timer = setTimeout(
       () => {
-        if (this.ended) return;
-        if (Date.now() >= endAt - 1) this.finish('completed');
-        else {
-          this.tick();
-          this.schedule();
-        }
+        if (this.ended || this.finishing) return;
+        if (Date.now() >= endAt - 1) void this.finish('completed');
+        else void this.tick().then(() => this.schedule());
       },
       Math.max(0, at - now),
     );
@@ -457,19 +460,48 @@ export class Capture {
     };
   }
 
-  /** Drain the tool and fan the delta out. */
-  tick(): void {
-    if (this.ended) return;
-    let d: StackDelta | HistogramDelta;
+  /**
+   * Drain the tool and fan the delta out. With source.drainAsync the wait for running BPF programs
+   * runs off the event loop; a tick while one is in flight returns that one (ticks never overlap).
+   */
+  tick(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    if (this.inflight) return this.inflight;
     const start = this.lastDrain;
     const t0 = Date.now();
-    try {
-      d = this.source.drain();
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'drain failed');
-      this.finish('failed', `drain failed: ${(e as Error).message}`);
-      return;
+    const src = this.source;
+    if (!src.drainAsync) {
+      let d: StackDelta | HistogramDelta;
+      try {
+        d = src.drain();
+      } catch (e) {
+        this.drainFailed(e);
+        return Promise.resolve();
+      }
+      this.deliverDelta(d, start, t0);
+      return Promise.resolve();
     }
+    const p = src.drainAsync().then(
+      (d) => {
+        this.inflight = undefined;
+        if (!this.ended) this.deliverDelta(d, start, t0);
+      },
+      (e: unknown) => {
+        this.inflight = undefined;
+        if (!this.ended) this.drainFailed(e);
+      },
+    );
+    this.inflight = p;
+    return p;
+  }
+
+  private drainFailed(e: unknown): void {
+    this.log.error({ err: (e as Error).message }, 'drain failed');
+    this.failure = `drain failed: ${(e as Error).message}`;
+    void this.finish('failed', this.failure);
+  }
+
+  private deliverDelta(d: StackDelta | HistogramDelta, start: number, t0: number): void {
     // the interval ends when the drain begins (the kernel data it reads is up to then); the delay a
     // client sees from intervalEnd therefore includes draining, symbolizing, interning and sending
     const end = t0;
@@ -534,12 +566,34 @@ export class Capture {
 
   /**
    * End the capture: a final drain (unless cancelled/failed), detach the programs, send `end` to
-   * every subscriber. Idempotent.
+   * every subscriber. Idempotent. Synchronous unless a drain is in flight or the source drains
+   * asynchronously: then it first waits for that drain (the programs are never detached between a
+   * drain's switch and read) and the final one; the promise resolves once the capture has ended.
    */
-  finish(reason: EndReason, error?: string): void {
-    if (this.ended) return;
-    if (reason === 'completed' || reason === 'stopped' || reason === 'shutdown') this.tick();
-    if (this.ended) return; // tick failed and finished it
+  finish(reason: EndReason, error?: string): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    if (this.finishing) return this.finishing;
+    if (this.timer) clearTimeout(this.timer);
+    const finalDrain = reason === 'completed' || reason === 'stopped' || reason === 'shutdown';
+    if (this.inflight || (finalDrain && this.source.drainAsync)) {
+      this.finishing = (async () => {
+        if (this.inflight) await this.inflight;
+        if (finalDrain && !this.failure) await this.tick();
+        this.end(reason, error);
+      })();
+      return this.finishing;
+    }
+    if (finalDrain) void this.tick(); // synchronous source: drained (or failed and ended) now
+    this.end(reason, error);
+    return Promise.resolve();
+  }
+
+  private end(reason: EndReason, error?: string): void {
+    if (this.ended) return; // a drain failed and ended it
+    if (this.failure && reason !== 'failed') {
+      reason = 'failed';
+      error = this.failure;
+    }
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     try {

@@ -148,7 +148,7 @@ export class ClientConn implements Subscriber {
       this.captures.delete(c);
       if (c.unsubscribe(this)) {
         this.log.info({ captureId: c.id }, 'last watcher left: stopping capture');
-        c.finish('cancelled');
+        void c.finish('cancelled');
       }
     }
     this.srv.clients.delete(this);

@@ -373,8 +373,8 @@ class CollectorImpl implements CollectorServer {
             captureId: m.captureId,
             message: `captureId: no running capture ${JSON.stringify(m.captureId)}`,
           });
-        if (m.type === 'stop') return cap.finish('stopped');
-        if (m.type === 'cancel') return cap.finish('cancelled');
+        if (m.type === 'stop') return void cap.finish('stopped');
+        if (m.type === 'cancel') return void cap.finish('cancelled');
         if (m.type === 'subscribe') {
           if (cap.subscribers.has(c)) return;
           c.captures.add(cap);
@@ -385,7 +385,7 @@ class CollectorImpl implements CollectorServer {
         if (!cap.subscribers.has(c))
           return c.error({ code: 'not_subscribed', field: 'captureId', captureId: cap.id, message: 'captureId: not subscribed to this capture' });
         c.captures.delete(cap);
-        if (cap.unsubscribe(c)) cap.finish('cancelled');
+        if (cap.unsubscribe(c)) void cap.finish('cancelled');
         return;
       }
     }
@@ -462,7 +462,8 @@ class CollectorImpl implements CollectorServer {
     if (this.joinTimer) clearTimeout(this.joinTimer);
     if (this.joinWs && this.joinWs.readyState === WebSocket.CONNECTING) this.joinWs.terminate();
     this.log.info({ captures: this.captures.size, clients: this.clients.size }, 'shutting down');
-    for (const cap of [...this.captures.values()]) cap.finish('shutdown');
+    // each waits for its drain in flight and drains once more: the end messages go out before the sockets close
+    await Promise.all([...this.captures.values()].map((cap) => cap.finish('shutdown')));
     const closes = [...this.clients].map(
       (c) =>
         new Promise<void>((resolve) => {
