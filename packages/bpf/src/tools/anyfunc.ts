@@ -28,7 +28,7 @@ import type {
 import { ANYFUNC_HIST_SIZE, ANYFUNC_MAX_SLOTS, ANYFUNC_STACK_KEY_SIZE, AnyfuncMode, anyfuncCfg, assertSize, readComm, Stat } from './layout.js';
 import { StackResolver, emptyLoss } from './stacks.js';
 import { existsSync } from 'node:fs';
-import { bad, checkIds, checkStackOpts, fillFilters, withCleanup } from './common.js';
+import { bad, checkIds, checkStackOpts, fillFilters, trimSlots, withCleanup } from './common.js';
 import { resolveProbes, type ProbeSet } from './probes.js';
 import type { UnwindMode } from './types.js';
 import { loadWithUnwind, openUnwindSession, unwindPrograms, type UnwindSession } from '../unwind/session.js';
@@ -536,11 +536,9 @@ export function openFunclatency(opts: FunclatencyOptions): ProbeToolHandle<Laten
             const o = i * ANYFUNC_HIST_SIZE;
             const slots: number[] = [];
             for (let s = 0; s < ANYFUNC_MAX_SLOTS; s++) slots.push(Number(v.readBigUInt64LE(o + s * 8)));
-            let last = slots.length - 1;
-            while (last > 0 && slots[last] === 0) last--;
             histograms.push({
               key: perFunc ? (names[probe] ?? `probe ${probe}`) : '',
-              slots: slots.slice(0, last + 1),
+              slots: trimSlots(slots),
               count: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8)),
               sum: Number(v.readBigUInt64LE(o + ANYFUNC_MAX_SLOTS * 8 + 8)),
             });

@@ -5,7 +5,7 @@ import { drainerOf, StatsReader } from '../maps.js';
 import type { BiolatencyOptions, HistogramDelta, ToolHandle } from './types.js';
 import { BIO_HIST_SIZE, BIO_KEY_SIZE, BIO_MAX_SLOTS, assertSize, bioCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
-import { bad, withCleanup } from './common.js';
+import { bad, trimSlots, withCleanup } from './common.js';
 import { withDrainAsync } from './drain-async.js';
 
 const OPS: Record<number, string> = {
@@ -117,11 +117,7 @@ export function openBiolatency(opts: BiolatencyOptions = {}): ToolHandle<Histogr
           }
           const histograms = [...byKey.entries()]
             .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-            .map(([key, slots]) => {
-              let last = slots.length - 1;
-              while (last > 0 && slots[last] === 0) last--;
-              return { key, slots: slots.slice(0, last + 1) };
-            });
+            .map(([key, slots]) => ({ key, slots: trimSlots(slots) }));
           const loss = emptyLoss();
           loss.mapFull = st[Stat.MAP_FULL];
           // requests the programs could not time: the start map refused them, or the kernel never

@@ -13,6 +13,13 @@ export function bad(message: string): BpfError {
   return new BpfError({ errno: 22, code: 'EINVAL', message });
 }
 
+/** A log2 histogram's slots up to its last non-empty one (as bcc prints them; at least one slot). */
+export function trimSlots(slots: number[]): number[] {
+  let last = slots.length - 1;
+  while (last > 0 && slots[last] === 0) last--;
+  return slots.slice(0, last + 1);
+}
+
 export function checkIds(name: string, ids: number[] | undefined): number[] {
   if (!ids) return [];
   if (ids.length > 1024) throw bad(`too many ${name}s (${ids.length}): at most 1024 can be filtered on`);

@@ -4,7 +4,7 @@ import { drainerOf, StatsReader } from '../maps.js';
 import type { HistogramDelta, RunqlatOptions, ToolHandle } from './types.js';
 import { RUNQLAT_HIST_SIZE, RUNQLAT_MAX_SLOTS, assertSize, readComm, runqlatCfg, Stat } from './layout.js';
 import { emptyLoss } from './stacks.js';
-import { bad, checkIds, fillFilters, withCleanup } from './common.js';
+import { bad, checkIds, fillFilters, trimSlots, withCleanup } from './common.js';
 import { withDrainAsync } from './drain-async.js';
 
 export function openRunqlat(opts: RunqlatOptions = {}): ToolHandle<HistogramDelta> {
@@ -33,9 +33,7 @@ export function openRunqlat(opts: RunqlatOptions = {}): ToolHandle<HistogramDelt
             const o = i * RUNQLAT_HIST_SIZE;
             const slots: number[] = [];
             for (let s = 0; s < RUNQLAT_MAX_SLOTS; s++) slots.push(v.readUInt32LE(o + s * 4));
-            let last = slots.length - 1;
-            while (last > 0 && slots[last] === 0) last--;
-            const h: HistogramDelta['histograms'][number] = { key: key === 'none' ? '' : String(id), slots: slots.slice(0, last + 1) };
+            const h: HistogramDelta['histograms'][number] = { key: key === 'none' ? '' : String(id), slots: trimSlots(slots) };
             if (key !== 'none') h.comm = readComm(v, o + RUNQLAT_MAX_SLOTS * 4);
             histograms.push(h);
           }
