@@ -121,24 +121,31 @@ test('HashDrainer: batch and one-by-one drains read every entry and leave the ma
   }
 });
 
+/** offcputime's twin counts maps: which one the programs write to (counts_gen), and an entry put straight into one */
+async function twinMaps(o: BpfObject) {
+  const L = await import('../src/ffi/libbpf.js');
+  const gen = Buffer.alloc(4);
+  const readGen = (): number => {
+    assert.equal(L.bpf_map_lookup_elem(o.map('counts_gen').fd, Buffer.alloc(4), gen), 0);
+    return gen.readUInt32LE(0);
+  };
+  const put = (map: string, id: number): void => {
+    const key = Buffer.alloc(o.map(map).keySize);
+    key.writeUInt32LE(id, 0);
+    const val = Buffer.alloc(8);
+    val.writeBigUInt64LE(BigInt(id), 0);
+    assert.equal(L.bpf_map_update_elem(o.map(map).fd, key, val, 0n), 0);
+  };
+  return { readGen, put };
+}
+
 test('drainerOf: each drain switches the programs to the other map (name_gen) and drains the one they left', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
   const { drainerOf } = await import('../src/maps.js');
   const L = await import('../src/ffi/libbpf.js');
   const o = BpfObject.load('offcputime');
   try {
     const d = drainerOf(o, 'counts');
-    const gen = Buffer.alloc(4);
-    const readGen = () => {
-      assert.equal(L.bpf_map_lookup_elem(o.map('counts_gen').fd, Buffer.alloc(4), gen), 0);
-      return gen.readUInt32LE(0);
-    };
-    const put = (map: string, id: number) => {
-      const key = Buffer.alloc(o.map(map).keySize);
-      key.writeUInt32LE(id, 0);
-      const val = Buffer.alloc(8);
-      val.writeBigUInt64LE(BigInt(id), 0);
-      assert.equal(L.bpf_map_update_elem(o.map(map).fd, key, val, 0n), 0);
-    };
+    const { readGen, put } = await twinMaps(o);
     assert.equal(readGen(), 0, 'programs start on counts');
     put('counts', 1);
     put('counts_alt', 2); // not drained yet: programs do not write there while the generation is 0
@@ -161,18 +168,7 @@ test('drainerOf async: prepareAsync switches and waits off the event loop, the n
   const o = BpfObject.load('offcputime');
   try {
     const d = drainerOf(o, 'counts');
-    const gen = Buffer.alloc(4);
-    const readGen = () => {
-      assert.equal(L.bpf_map_lookup_elem(o.map('counts_gen').fd, Buffer.alloc(4), gen), 0);
-      return gen.readUInt32LE(0);
-    };
-    const put = (map: string, id: number) => {
-      const key = Buffer.alloc(o.map(map).keySize);
-      key.writeUInt32LE(id, 0);
-      const val = Buffer.alloc(8);
-      val.writeBigUInt64LE(BigInt(id), 0);
-      assert.equal(L.bpf_map_update_elem(o.map(map).fd, key, val, 0n), 0);
-    };
+    const { readGen, put } = await twinMaps(o);
     put('counts', 1);
     put('counts_alt', 2);
     // the event loop turns while the grace period is waited for: a sync wait would resolve the
