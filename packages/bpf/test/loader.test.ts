@@ -141,7 +141,6 @@ async function twinMaps(o: BpfObject) {
 
 test('drainerOf: each drain switches the programs to the other map (name_gen) and drains the one they left', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
   const { drainerOf } = await import('../src/maps.js');
-  const L = await import('../src/ffi/libbpf.js');
   const o = BpfObject.load('offcputime');
   try {
     const d = drainerOf(o, 'counts');
@@ -164,7 +163,6 @@ test('drainerOf: each drain switches the programs to the other map (name_gen) an
 
 test('drainerOf async: prepareAsync switches and waits off the event loop, the next drain only reads', { skip: ROOT_SKIP, timeout: 60000 }, async () => {
   const { drainerOf } = await import('../src/maps.js');
-  const L = await import('../src/ffi/libbpf.js');
   const o = BpfObject.load('offcputime');
   try {
     const d = drainerOf(o, 'counts');
